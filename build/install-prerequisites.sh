@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Installs what the main job and the tests need beyond the .NET SDK: Debian's reference in-toto
+# (in-toto-verify, the oracle our links are checked against). Idempotent; quiet when all is there.
+set -euo pipefail
+need=()
+command -v in-toto-verify >/dev/null 2>&1 || need+=(in-toto)
+command -v git >/dev/null 2>&1 || need+=(git)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "Installing ${need[*]} (apt)..."
+  if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+fi

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Runs every test project and prints one summary line: "N passed, N failed, N skipped".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bash build/install-prerequisites.sh || { echo "prerequisites could not be installed"; exit 1; }
+
+results="artifacts/test-results"
+rm -rf "$results"
+mkdir -p "$results"
+status=0
+for project in tests/*/*.csproj; do
+  name=$(basename "$project" .csproj)
+  [ "$name" = "Benchmarks" ] && continue
+  echo "=== $name"
+  if ! dotnet test "$project" -c Release --logger "trx;LogFileName=$name.trx" --results-directory "$results" -v q; then
+    status=1
+  fi
+done
+
+passed=0; failed=0; skipped=0; files=0
+for trx in "$results"/*.trx; do
+  [ -f "$trx" ] || continue
+  files=$((files + 1))
+  counters=$(grep -o '<Counters [^>]*>' "$trx" | head -1)
+  get() { echo "$counters" | sed -n "s/.* $1=\"\([0-9]*\)\".*/\1/p"; }
+  p=$(get passed); f=$(get failed); e=$(get error); t=$(get timeout); ab=$(get aborted)
+  total=$(get total); executed=$(get executed)
+  passed=$((passed + ${p:-0}))
+  failed=$((failed + ${f:-0} + ${e:-0} + ${t:-0} + ${ab:-0}))
+  skipped=$((skipped + ${total:-0} - ${executed:-0}))
+done
+if [ "$files" -eq 0 ]; then
+  echo "no test results were written"
+  status=1
+fi
+[ "$failed" -gt 0 ] && status=1
+echo "$passed passed, $failed failed, $skipped skipped"
+exit $status

@@ -1,0 +1,94 @@
+using System.CommandLine;
+using System.Text;
+using SecureBuild.Core.Crypto;
+using SecureBuild.Core.IO;
+
+namespace SecureBuild.Cli;
+
+/// <summary>`securebuild keygen --type ed25519|ecdsa|rsa -o NAME`: writes NAME (private) and NAME.pub.</summary>
+internal static class KeygenCommand
+{
+    public static Command Create(TextWriter stdout, TextWriter stderr)
+    {
+        var type = new Option<string>("--type", "-t")
+        {
+            Description = "Key type: ed25519 (default), ecdsa (P-256) or rsa (3072 bits, RSASSA-PSS).",
+            DefaultValueFactory = _ => "ed25519",
+        };
+        type.AcceptOnlyFromAmong("ed25519", "ecdsa", "rsa");
+        var output = new Option<string>("--output", "-o")
+        {
+            Description = "Path of the private key file; the public key goes to <path>.pub.",
+            Required = true,
+        };
+        var force = new Option<bool>("--force") { Description = "Overwrite existing key files." };
+        var command = new Command("keygen", "Generate a signing key pair in the formats in-toto reads (securesystemslib JSON for ed25519/ecdsa, PEM for rsa).")
+        {
+            type, output, force,
+        };
+        command.SetAction(parse =>
+        {
+            var privatePath = Path.GetFullPath(parse.GetValue(output)!);
+            var publicPath = privatePath + ".pub";
+            if (!parse.GetValue(force))
+            {
+                foreach (var existing in new[] { privatePath, publicPath }.Where(File.Exists))
+                {
+                    stderr.WriteLine($"securebuild keygen: SB3001: {existing} already exists; refusing to overwrite a key. Choose another -o path or pass --force.");
+                    return CliApplication.Failure;
+                }
+            }
+            var keyType = parse.GetValue(type) switch
+            {
+                "ecdsa" => KeyType.Ecdsa,
+                "rsa" => KeyType.Rsa,
+                _ => KeyType.Ed25519,
+            };
+            try
+            {
+                var key = SigningKey.Generate(keyType);
+                var directory = Path.GetDirectoryName(privatePath)!;
+                Directory.CreateDirectory(directory);
+                PrivateFile.Write(privatePath, Encoding.UTF8.GetBytes(key.ExportPrivate()));
+                AtomicFile.WriteAllBytes(publicPath, new UTF8Encoding(false).GetBytes(key.ExportPublic()));
+                stdout.WriteLine($"{key.Public.KeyTypeName} key {key.KeyId}");
+                stdout.WriteLine($"private: {privatePath}");
+                stdout.WriteLine($"public:  {publicPath}");
+                return CliApplication.Success;
+            }
+            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
+            {
+                stderr.WriteLine($"securebuild keygen: SB3002: could not write the key: {e.Message}");
+                return CliApplication.Failure;
+            }
+        });
+        return command;
+    }
+}
+
+/// <summary>Writes a file readable only by its owner (on Unix), atomically.</summary>
+internal static class PrivateFile
+{
+    public static void Write(string path, byte[] bytes)
+    {
+        var temp = Path.Combine(Path.GetDirectoryName(path)!, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            using (var stream = OperatingSystem.IsWindows()
+                ? new FileStream(temp, FileMode.CreateNew, FileAccess.Write)
+                : new FileStream(temp, new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite }))
+            {
+                stream.Write(bytes);
+                stream.Flush(true);
+            }
+            File.Move(temp, path, overwrite: true);
+        }
+        finally
+        {
+            if (File.Exists(temp))
+            {
+                File.Delete(temp);
+            }
+        }
+    }
+}

@@ -1,0 +1,4 @@
+using System.CommandLine;
+using SecureBuild.Cli;
+
+return CliApplication.Run(args, Console.Out, Console.Error);

@@ -1,0 +1,144 @@
+using Org.BouncyCastle.Crypto;
+using SecureBuild.Core.Json;
+
+namespace SecureBuild.Core.Crypto;
+
+/// <summary>
+/// A public key the way securesystemslib/in-toto see it: keytype, scheme, the keyval.public string, and the
+/// keyid derived from them.
+/// </summary>
+public sealed class PublicKey : IEquatable<PublicKey>
+{
+    internal PublicKey(KeyType type, string publicValue, AsymmetricKeyParameter parameters)
+    {
+        Type = type;
+        PublicValue = publicValue;
+        Parameters = parameters;
+        KeyTypeName = KeyAlgorithms.KeyTypeName(type);
+        Scheme = KeyAlgorithms.SchemeName(type);
+        KeyId = KeyAlgorithms.ComputeKeyId(KeyTypeName, Scheme, publicValue);
+    }
+
+    /// <summary>Lowercase hex SHA-256 of the canonical key dict (securesystemslib keyid).</summary>
+    public string KeyId { get; }
+
+    public KeyType Type { get; }
+
+    /// <summary>"ed25519", "ecdsa" or "rsa".</summary>
+    public string KeyTypeName { get; }
+
+    /// <summary>"ed25519", "ecdsa-sha2-nistp256" or "rsassa-pss-sha256".</summary>
+    public string Scheme { get; }
+
+    /// <summary>
+    /// keyval.public exactly as securesystemslib stores it: ed25519 64 hex; ecdsa SPKI PEM with a trailing "\n";
+    /// rsa SPKI PEM from BEGIN to END line, LF line endings, no trailing newline. Values read from a JSON key dict
+    /// are kept verbatim (the keyid is computed over them).
+    /// </summary>
+    public string PublicValue { get; }
+
+    internal AsymmetricKeyParameter Parameters { get; }
+
+    /// <summary>Verifies a signature over <paramref name="data"/> with this key's scheme. Never throws on a bad signature.</summary>
+    public bool Verify(byte[] data, byte[] signature)
+    {
+        if (data is null)
+        {
+            throw new ArgumentNullException(nameof(data));
+        }
+
+        return signature is not null && KeyAlgorithms.Verify(Type, Parameters, data, signature);
+    }
+
+    /// <summary>The securesystemslib key dict, as embedded in a layout's "keys" map.</summary>
+    public JsonObject ToKeyObject() => new()
+    {
+        { "keyid", KeyId },
+        { "keyid_hash_algorithms", new JsonArray("sha256", "sha512") },
+        { "keytype", KeyTypeName },
+        { "keyval", new JsonObject { { "public", PublicValue } } },
+        { "scheme", Scheme },
+    };
+
+    /// <summary>
+    /// Reads a key dict (layout "keys" entry). Strict: only keyid, keyid_hash_algorithms (must be
+    /// ["sha256","sha512"]), keytype, keyval {public} and scheme are allowed; keyid, if present, must match.
+    /// </summary>
+    /// <exception cref="KeyFormatException">SB1004 for unsupported types/schemes, SB1005 for anything malformed.</exception>
+    public static PublicKey FromKeyObject(JsonObject keyObject)
+    {
+        if (keyObject is null)
+        {
+            throw new ArgumentNullException(nameof(keyObject));
+        }
+
+        string keyIdHint = keyObject.TryGetValue("keyid", out var kidNode) && kidNode is JsonString kidString ? kidString.Value : "?";
+        string source = $"key object {(keyIdHint.Length > 16 ? keyIdHint.Substring(0, 16) + "..." : keyIdHint)}";
+        foreach (var kv in keyObject)
+        {
+            if (kv.Key is not ("keyid" or "keyid_hash_algorithms" or "keytype" or "keyval" or "scheme"))
+            {
+                throw KeyReader.Malformed(source, $"unexpected field \"{kv.Key}\" (allowed: keyid, keyid_hash_algorithms, keytype, keyval, scheme)");
+            }
+        }
+
+        string keytype = keyObject.TryGetValue("keytype", out var kt) && kt is JsonString kts ? kts.Value : throw KeyReader.Malformed(source, "\"keytype\" is missing or not a string");
+        string scheme = keyObject.TryGetValue("scheme", out var sc) && sc is JsonString scs ? scs.Value : throw KeyReader.Malformed(source, "\"scheme\" is missing or not a string");
+        if (!keyObject.TryGetValue("keyval", out var kvNode) || kvNode is not JsonObject keyval)
+        {
+            throw KeyReader.Malformed(source, "\"keyval\" is missing or not an object");
+        }
+
+        foreach (var kv in keyval)
+        {
+            if (kv.Key != "public")
+            {
+                throw KeyReader.Malformed(source, $"\"keyval\" may only contain \"public\", found \"{kv.Key}\"");
+            }
+        }
+
+        string publicValue = keyval.TryGetValue("public", out var pv) && pv is JsonString pvs ? pvs.Value : throw KeyReader.Malformed(source, "\"keyval.public\" is missing or not a string");
+        KeyReader.CheckHashAlgorithms(keyObject, source);
+        KeyType type = KeyReader.TypeFromNames(keytype, scheme, source);
+        PublicKey key = type == KeyType.Ed25519
+            ? KeyReader.PublicFromHex(publicValue, source)
+            : KeyReader.PublicFromEmbeddedPem(publicValue, type, source);
+        if (kidNode is not null)
+        {
+            if (kidNode is not JsonString declared)
+            {
+                throw KeyReader.Malformed(source, "\"keyid\" is not a string");
+            }
+
+            if (!string.Equals(declared.Value, key.KeyId, StringComparison.Ordinal))
+            {
+                throw KeyReader.Malformed(source, $"its \"keyid\" does not match the key (computed keyid {key.KeyId})");
+            }
+        }
+
+        return key;
+    }
+
+    /// <summary>
+    /// Loads a public key from a securesystemslib JSON key (public or private), a PEM 'PUBLIC KEY' (RSA, EC P-256,
+    /// Ed25519) or any supported private key file (the public half is derived).
+    /// </summary>
+    /// <exception cref="KeyFormatException">SB1001..SB1006.</exception>
+    public static PublicKey Load(string path)
+    {
+        string text = KeyReader.ReadKeyFile(path);
+        return KeyReader.Parse(text, Path.GetFullPath(path), requirePrivate: false).Public;
+    }
+
+    /// <inheritdoc cref="Load"/>
+    public static PublicKey Parse(string text, string sourceName) =>
+        KeyReader.Parse(text, sourceName, requirePrivate: false).Public;
+
+    public bool Equals(PublicKey? other) => other is not null && other.KeyId == KeyId;
+
+    public override bool Equals(object? obj) => obj is PublicKey other && Equals(other);
+
+    public override int GetHashCode() => StringComparer.Ordinal.GetHashCode(KeyId);
+
+    public override string ToString() => $"{KeyTypeName} key {KeyId}";
+}

@@ -1,0 +1,146 @@
+using SecureBuild.Core.Internal;
+using SecureBuild.Core.Json;
+
+namespace SecureBuild.Core.InToto;
+
+/// <summary>Strict field access helpers that throw <see cref="InTotoFormatException"/> with the JSON path.</summary>
+internal static class JsonRead
+{
+    public static void ExactFields(JsonObject obj, string path, params string[] fields)
+    {
+        foreach (var field in fields)
+        {
+            if (!obj.ContainsKey(field))
+            {
+                throw new InTotoFormatException($"{path}: required field \"{field}\" is missing.");
+            }
+        }
+
+        foreach (var kv in obj)
+        {
+            if (System.Array.IndexOf(fields, kv.Key) < 0)
+            {
+                throw new InTotoFormatException($"{path}: unexpected field \"{kv.Key}\" (allowed: {string.Join(", ", fields)}).");
+            }
+        }
+    }
+
+    public static void ExpectType(JsonObject obj, string path, string expected)
+    {
+        string actual = String(obj, "_type", path);
+        if (actual != expected)
+        {
+            throw new InTotoFormatException($"{path}: \"_type\" is \"{actual}\", expected \"{expected}\".");
+        }
+    }
+
+    public static string String(JsonObject obj, string field, string path) =>
+        Get(obj, field, path) is JsonString s ? s.Value : throw WrongType(path, field, "a string", obj[field]);
+
+    public static JsonObject Object(JsonObject obj, string field, string path) =>
+        Get(obj, field, path) is JsonObject o ? o : throw WrongType(path, field, "an object", obj[field]);
+
+    public static JsonArray Array(JsonObject obj, string field, string path) =>
+        Get(obj, field, path) is JsonArray a ? a : throw WrongType(path, field, "an array", obj[field]);
+
+    public static long Integer(JsonObject obj, string field, string path)
+    {
+        if (Get(obj, field, path) is JsonNumber { IsInteger: true } n)
+        {
+            try
+            {
+                return n.AsInt64();
+            }
+            catch (JsonFormatException e)
+            {
+                throw new InTotoFormatException($"{path}.{field}: {e.Message}", e);
+            }
+        }
+
+        throw WrongType(path, field, "an integer", obj[field]);
+    }
+
+    public static List<string> StringList(JsonObject obj, string field, string path) =>
+        StringList(Array(obj, field, path), $"{path}.{field}");
+
+    public static List<string> StringList(JsonArray array, string path)
+    {
+        var result = new List<string>(array.Count);
+        for (int i = 0; i < array.Count; i++)
+        {
+            if (array[i] is not JsonString s)
+            {
+                throw new InTotoFormatException($"{path}[{i}]: expected a string, found {Describe(array[i])}.");
+            }
+
+            result.Add(s.Value);
+        }
+
+        return result;
+    }
+
+    public static List<IReadOnlyList<string>> Rules(JsonObject obj, string field, string path)
+    {
+        var array = Array(obj, field, path);
+        var rules = new List<IReadOnlyList<string>>(array.Count);
+        for (int i = 0; i < array.Count; i++)
+        {
+            if (array[i] is not JsonArray rule)
+            {
+                throw new InTotoFormatException($"{path}.{field}[{i}]: an artifact rule must be a list of strings, found {Describe(array[i])}.");
+            }
+
+            var parts = StringList(rule, $"{path}.{field}[{i}]");
+            if (parts.Count == 0)
+            {
+                throw new InTotoFormatException($"{path}.{field}[{i}]: an artifact rule must not be empty.");
+            }
+
+            rules.Add(parts);
+        }
+
+        return rules;
+    }
+
+    /// <summary>A hash dict {algorithm: hex}.</summary>
+    public static Dictionary<string, string> HashDict(JsonNode node, string path)
+    {
+        if (node is not JsonObject obj)
+        {
+            throw new InTotoFormatException($"{path}: expected a hash object like {{\"sha256\": \"<hex>\"}}, found {Describe(node)}.");
+        }
+
+        var result = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var kv in obj)
+        {
+            if (kv.Value is not JsonString s || !Hex.IsHex(s.Value))
+            {
+                throw new InTotoFormatException($"{path}.{kv.Key}: a hash value must be a non-empty hex string.");
+            }
+
+            result.Add(kv.Key, s.Value);
+        }
+
+        return result;
+    }
+
+    public static JsonArray ToJson(IEnumerable<string> strings) => new(strings.Select(s => (JsonNode)s));
+
+    public static JsonArray ToJson(IEnumerable<IReadOnlyList<string>> rules) => new(rules.Select(r => (JsonNode)ToJson(r)));
+
+    public static string Describe(JsonNode node) => node switch
+    {
+        JsonObject => "an object",
+        JsonArray => "an array",
+        JsonString => "a string",
+        JsonNumber => "a number",
+        JsonBool => "a boolean",
+        _ => "null",
+    };
+
+    private static JsonNode Get(JsonObject obj, string field, string path) =>
+        obj.TryGetValue(field, out var node) ? node : throw new InTotoFormatException($"{path}: required field \"{field}\" is missing.");
+
+    private static InTotoFormatException WrongType(string path, string field, string expected, JsonNode actual) =>
+        new($"{path}.{field}: expected {expected}, found {Describe(actual)}.");
+}

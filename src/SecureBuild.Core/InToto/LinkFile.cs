@@ -1,0 +1,59 @@
+using SecureBuild.Core.Crypto;
+using SecureBuild.Core.Internal;
+using SecureBuild.Core.IO;
+
+namespace SecureBuild.Core.InToto;
+
+/// <summary>Link file naming and signed, atomic link writing.</summary>
+public static class LinkFile
+{
+    /// <summary>"&lt;step&gt;.&lt;first 8 hex of keyid&gt;.link", the name in-toto-verify looks for.</summary>
+    public static string FileName(string stepName, string keyId)
+    {
+        if (string.IsNullOrEmpty(stepName))
+        {
+            throw new ArgumentException("The step name must not be empty.", nameof(stepName));
+        }
+
+        if (stepName.IndexOf('/') >= 0 || stepName.IndexOf('\\') >= 0 || stepName == "." || stepName == ".."
+            || stepName.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0)
+        {
+            throw new ArgumentException($"The step name \"{stepName}\" cannot be used in a file name.", nameof(stepName));
+        }
+
+        if (keyId is null || keyId.Length < 8 || !Hex.IsHex(keyId))
+        {
+            throw new ArgumentException($"\"{keyId}\" is not a hex keyid.", nameof(keyId));
+        }
+
+        return $"{stepName}.{keyId.Substring(0, 8).ToLowerInvariant()}.link";
+    }
+
+    /// <summary>
+    /// Signs <paramref name="link"/> with <paramref name="key"/> and writes it atomically as
+    /// <c>directory/&lt;step&gt;.&lt;kid8&gt;.link</c> (creating the directory). Returns the full path.
+    /// </summary>
+    public static string WriteSigned(Link link, SigningKey key, string directory)
+    {
+        if (link is null)
+        {
+            throw new ArgumentNullException(nameof(link));
+        }
+
+        if (key is null)
+        {
+            throw new ArgumentNullException(nameof(key));
+        }
+
+        if (directory is null)
+        {
+            throw new ArgumentNullException(nameof(directory));
+        }
+
+        string path = Path.GetFullPath(Path.Combine(directory, FileName(link.Name, key.KeyId)));
+        var block = new Metablock(link.ToJson());
+        block.Sign(key);
+        AtomicFile.WriteAllBytes(path, block.ToFileBytes());
+        return path;
+    }
+}

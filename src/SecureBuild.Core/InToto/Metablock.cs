@@ -1,0 +1,171 @@
+using SecureBuild.Core.Crypto;
+using SecureBuild.Core.Internal;
+using SecureBuild.Core.IO;
+using SecureBuild.Core.Json;
+
+namespace SecureBuild.Core.InToto;
+
+/// <summary>A signature entry: {"keyid": ..., "sig": lowercase hex}.</summary>
+public sealed class Signature
+{
+    public Signature(string keyId, string sig)
+    {
+        KeyId = keyId ?? throw new ArgumentNullException(nameof(keyId));
+        Sig = sig ?? throw new ArgumentNullException(nameof(sig));
+    }
+
+    public string KeyId { get; }
+
+    /// <summary>The signature bytes as lowercase hex.</summary>
+    public string Sig { get; }
+
+    public JsonObject ToJson() => new() { { "keyid", KeyId }, { "sig", Sig } };
+}
+
+/// <summary>
+/// The classic in-toto envelope {"signatures": [...], "signed": {...}}. Signatures cover the canonical JSON of
+/// <see cref="Signed"/>, not the file bytes.
+/// </summary>
+public sealed class Metablock
+{
+    private JsonObject _signed;
+
+    public Metablock(JsonObject signed)
+    {
+        _signed = signed ?? throw new ArgumentNullException(nameof(signed));
+    }
+
+    public JsonObject Signed
+    {
+        get => _signed;
+        set => _signed = value ?? throw new ArgumentNullException(nameof(value));
+    }
+
+    public List<Signature> Signatures { get; } = new();
+
+    /// <summary>The bytes that are signed: canonical JSON of <see cref="Signed"/>.</summary>
+    public byte[] SignedBytes() => CanonicalJson.Serialize(_signed);
+
+    /// <summary>Signs the canonical bytes of <see cref="Signed"/>; replaces an existing signature by the same keyid, else appends.</summary>
+    public void Sign(SigningKey key)
+    {
+        if (key is null)
+        {
+            throw new ArgumentNullException(nameof(key));
+        }
+
+        var signature = new Signature(key.KeyId, Hex.Encode(key.Sign(SignedBytes())));
+        int index = Signatures.FindIndex(s => s.KeyId == key.KeyId);
+        if (index >= 0)
+        {
+            Signatures[index] = signature;
+        }
+        else
+        {
+            Signatures.Add(signature);
+        }
+    }
+
+    /// <summary>Checks the first signature with <paramref name="key"/>'s keyid (as in-toto does). False if none, or invalid.</summary>
+    public bool VerifySignature(PublicKey key)
+    {
+        if (key is null)
+        {
+            throw new ArgumentNullException(nameof(key));
+        }
+
+        var signature = Signatures.FirstOrDefault(s => s.KeyId == key.KeyId);
+        if (signature is null || !Hex.TryDecode(signature.Sig, out byte[] sig))
+        {
+            return false;
+        }
+
+        byte[] data;
+        try
+        {
+            data = SignedBytes();
+        }
+        catch (JsonFormatException)
+        {
+            // Floats or lone surrogates: no canonical form, so nothing can have signed it.
+            return false;
+        }
+
+        return key.Verify(data, sig);
+    }
+
+    public JsonObject ToJson() => new()
+    {
+        { "signatures", new JsonArray(Signatures.Select(s => (JsonNode)s.ToJson())) },
+        { "signed", _signed },
+    };
+
+    /// <summary>The file: indented, sorted, ASCII-only JSON, UTF-8 without BOM, trailing newline.</summary>
+    public byte[] ToFileBytes() => JsonText.WriteUtf8(ToJson());
+
+    /// <summary>Strict parse of a link or layout file.</summary>
+    /// <exception cref="InTotoFormatException">Not JSON (inner <see cref="JsonFormatException"/>) or not a Metablock.</exception>
+    public static Metablock Parse(byte[] fileBytes)
+    {
+        if (fileBytes is null)
+        {
+            throw new ArgumentNullException(nameof(fileBytes));
+        }
+
+        JsonNode root;
+        try
+        {
+            root = JsonParser.Parse(fileBytes);
+        }
+        catch (JsonFormatException e)
+        {
+            throw new InTotoFormatException($"Metadata is not valid JSON: {e.Message}", e);
+        }
+
+        if (root is not JsonObject obj)
+        {
+            throw new InTotoFormatException($"metadata: expected an object with \"signatures\" and \"signed\", found {JsonRead.Describe(root)}.");
+        }
+
+        JsonRead.ExactFields(obj, "metadata", "signatures", "signed");
+        var block = new Metablock(JsonRead.Object(obj, "signed", "metadata"));
+        var signatures = JsonRead.Array(obj, "signatures", "metadata");
+        for (int i = 0; i < signatures.Count; i++)
+        {
+            string path = $"metadata.signatures[{i}]";
+            if (signatures[i] is not JsonObject sig)
+            {
+                throw new InTotoFormatException($"{path}: expected a signature object, found {JsonRead.Describe(signatures[i])}.");
+            }
+
+            JsonRead.ExactFields(sig, path, "keyid", "sig");
+            string keyId = JsonRead.String(sig, "keyid", path);
+            string hex = JsonRead.String(sig, "sig", path);
+            if (!Hex.IsHex(hex) || hex.Length % 2 != 0)
+            {
+                throw new InTotoFormatException($"{path}.sig: expected a hex string.");
+            }
+
+            block.Signatures.Add(new Signature(keyId, hex));
+        }
+
+        return block;
+    }
+
+    /// <summary>Reads and parses a file. I/O errors propagate as-is.</summary>
+    public static Metablock Load(string path)
+    {
+        byte[] bytes = File.ReadAllBytes(path);
+        try
+        {
+            return Parse(bytes);
+        }
+        catch (InTotoFormatException e)
+        {
+            throw new InTotoFormatException($"{path}: {e.Message}", e);
+        }
+    }
+
+    /// <summary>Writes <see cref="ToFileBytes"/> atomically.</summary>
+    public void Save(string path) => AtomicFile.WriteAllBytes(path, ToFileBytes());
+}

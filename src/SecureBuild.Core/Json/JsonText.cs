@@ -1,0 +1,188 @@
+using System.Text;
+
+namespace SecureBuild.Core.Json;
+
+/// <summary>
+/// Readable JSON for files, like Python's <c>json.dumps(obj, indent=1, sort_keys=True)</c>: keys sorted by code
+/// point, one space per indentation level, <c>", "</c>/<c>": "</c> separators, and every character outside
+/// printable ASCII escaped (<c>\n</c>, <c>\u00fc</c>, surrogate pairs for astral characters), so the output is
+/// pure ASCII.
+/// </summary>
+public static class JsonText
+{
+    /// <summary>JSON text. <paramref name="indented"/> = false gives the compact form without any whitespace.</summary>
+    /// <exception cref="JsonFormatException">A string contains a lone surrogate.</exception>
+    public static string Write(JsonNode node, bool indented = true)
+    {
+        if (node is null)
+        {
+            throw new ArgumentNullException(nameof(node));
+        }
+
+        var sb = new StringBuilder();
+        WriteNode(node, sb, indented ? 0 : -1, sortKeys: true, pythonSeparators: false, "$");
+        return sb.ToString();
+    }
+
+    /// <summary><see cref="Write"/> as UTF-8 bytes (ASCII in fact), no BOM, with a trailing newline.</summary>
+    public static byte[] WriteUtf8(JsonNode node, bool indented = true)
+    {
+        string text = Write(node, indented) + "\n";
+        return Encoding.ASCII.GetBytes(text);
+    }
+
+    /// <summary>
+    /// Python's default <c>json.dumps(obj)</c>: insertion order, <c>", "</c> and <c>": "</c> separators, one line.
+    /// That is how securesystemslib writes its JSON key files.
+    /// </summary>
+    internal static string WritePythonDefault(JsonNode node)
+    {
+        var sb = new StringBuilder();
+        WriteNode(node, sb, -1, sortKeys: false, pythonSeparators: true, "$");
+        return sb.ToString();
+    }
+
+    // level < 0: single line.
+    private static void WriteNode(JsonNode node, StringBuilder sb, int level, bool sortKeys, bool pythonSeparators, string path)
+    {
+        switch (node)
+        {
+            case JsonObject obj:
+                if (obj.Count == 0)
+                {
+                    sb.Append("{}");
+                    return;
+                }
+
+                sb.Append('{');
+                IEnumerable<KeyValuePair<string, JsonNode>> members = sortKeys
+                    ? obj.OrderBy(kv => kv.Key, CodePointComparer.Instance)
+                    : obj;
+                bool first = true;
+                foreach (var kv in members)
+                {
+                    if (!first)
+                    {
+                        sb.Append(',');
+                        if (level < 0 && pythonSeparators)
+                        {
+                            sb.Append(' ');
+                        }
+                    }
+
+                    first = false;
+                    NewLine(sb, level + 1, level);
+                    WriteString(kv.Key, sb, path);
+                    sb.Append(level >= 0 || pythonSeparators ? ": " : ":");
+                    WriteNode(kv.Value, sb, level < 0 ? -1 : level + 1, sortKeys, pythonSeparators, path + "." + kv.Key);
+                }
+
+                NewLine(sb, level, level);
+                sb.Append('}');
+                return;
+            case JsonArray array:
+                if (array.Count == 0)
+                {
+                    sb.Append("[]");
+                    return;
+                }
+
+                sb.Append('[');
+                for (int i = 0; i < array.Count; i++)
+                {
+                    if (i > 0)
+                    {
+                        sb.Append(',');
+                        if (level < 0 && pythonSeparators)
+                        {
+                            sb.Append(' ');
+                        }
+                    }
+
+                    NewLine(sb, level + 1, level);
+                    WriteNode(array[i], sb, level < 0 ? -1 : level + 1, sortKeys, pythonSeparators, path + "[" + i + "]");
+                }
+
+                NewLine(sb, level, level);
+                sb.Append(']');
+                return;
+            case JsonString s:
+                WriteString(s.Value, sb, path);
+                return;
+            case JsonNumber n:
+                sb.Append(n.RawText);
+                return;
+            case JsonBool b:
+                sb.Append(b.Value ? "true" : "false");
+                return;
+            case JsonNull:
+                sb.Append("null");
+                return;
+            default:
+                throw new JsonFormatException($"Unknown JSON node type {node.GetType().Name} at {path}.");
+        }
+    }
+
+    private static void NewLine(StringBuilder sb, int indent, int level)
+    {
+        if (level < 0)
+        {
+            return;
+        }
+
+        sb.Append('\n').Append(' ', indent);
+    }
+
+    private static void WriteString(string s, StringBuilder sb, string path)
+    {
+        sb.Append('"');
+        for (int i = 0; i < s.Length; i++)
+        {
+            char c = s[i];
+            switch (c)
+            {
+                case '"': sb.Append("\\\""); continue;
+                case '\\': sb.Append("\\\\"); continue;
+                case '\n': sb.Append("\\n"); continue;
+                case '\r': sb.Append("\\r"); continue;
+                case '\t': sb.Append("\\t"); continue;
+                case '\b': sb.Append("\\b"); continue;
+                case '\f': sb.Append("\\f"); continue;
+            }
+
+            if (c >= 0x20 && c < 0x7F)
+            {
+                sb.Append(c);
+                continue;
+            }
+
+            if (char.IsHighSurrogate(c) && i + 1 < s.Length && char.IsLowSurrogate(s[i + 1]))
+            {
+                AppendEscape(sb, c);
+                AppendEscape(sb, s[i + 1]);
+                i++;
+                continue;
+            }
+
+            if (char.IsSurrogate(c))
+            {
+                throw new JsonFormatException(
+                    $"Cannot write a string at {path}: lone surrogate U+{(int)c:X4} at character index {i}.");
+            }
+
+            AppendEscape(sb, c);
+        }
+
+        sb.Append('"');
+    }
+
+    private static void AppendEscape(StringBuilder sb, char c)
+    {
+        const string digits = "0123456789abcdef";
+        sb.Append("\\u")
+            .Append(digits[(c >> 12) & 0xF])
+            .Append(digits[(c >> 8) & 0xF])
+            .Append(digits[(c >> 4) & 0xF])
+            .Append(digits[c & 0xF]);
+    }
+}

@@ -1,0 +1,89 @@
+using System.Security.Cryptography;
+using System.Text;
+
+namespace SecureBuild.Core.Recording;
+
+/// <summary>
+/// Turns absolute file paths into machine-independent in-toto artifact names.
+/// Files under the root directory are named relative to it ("src/App/Program.cs"); files under one
+/// of the well-known roots get that root's prefix ("@nuget/newtonsoft.json/13.0.3/lib/...");
+/// anything else is "@external/&lt;12 hex of the directory's hash&gt;/&lt;file name&gt;", which never reveals
+/// the path but is only stable on one machine.
+/// </summary>
+public sealed class ArtifactNamer
+{
+    /// <summary>Prefix of files outside the root and all named roots.</summary>
+    public const string ExternalPrefix = "@external/";
+
+    private readonly List<(string Directory, string Prefix)> _roots;
+    private readonly StringComparison _comparison;
+
+    /// <param name="rootDirectory">The project's (or repository's) root: names below it carry no prefix.</param>
+    /// <param name="namedRoots">Other directories and the prefix (e.g. "@nuget") their files are named with.</param>
+    /// <param name="ignoreCase">Compare paths case-insensitively (Windows, macOS default volumes).</param>
+    public ArtifactNamer(string rootDirectory, IEnumerable<KeyValuePair<string, string>>? namedRoots = null, bool? ignoreCase = null)
+    {
+        _comparison = (ignoreCase ?? IsCaseInsensitiveFileSystem()) ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal;
+        _roots = new List<(string, string)>();
+        foreach (var root in namedRoots ?? Enumerable.Empty<KeyValuePair<string, string>>())
+        {
+            if (string.IsNullOrWhiteSpace(root.Key) || string.IsNullOrWhiteSpace(root.Value))
+            {
+                continue;
+            }
+            _roots.Add((NormalizeDirectory(root.Key), NormalizePrefix(root.Value)));
+        }
+        _roots.Add((NormalizeDirectory(rootDirectory), ""));
+        // Longest directory first, so a NuGet folder inside the repository still gets its prefix.
+        _roots.Sort((a, b) => b.Directory.Length.CompareTo(a.Directory.Length));
+    }
+
+    /// <summary>
+    /// Each root directory (with a trailing '/') and the token that stands for it when absolute paths
+    /// inside machine-local files are mapped: its prefix, or "@root" for the root itself.
+    /// </summary>
+    public IEnumerable<KeyValuePair<string, string>> PathTokens =>
+        _roots.Select(r => new KeyValuePair<string, string>(r.Directory, r.Prefix.Length == 0 ? "@root" : r.Prefix.TrimEnd('/')));
+
+    /// <summary>The artifact name of <paramref name="path"/> (absolute, or relative to the current directory).</summary>
+    public string Name(string path)
+    {
+        var full = NormalizePath(Path.GetFullPath(path));
+        foreach (var (directory, prefix) in _roots)
+        {
+            if (full.StartsWith(directory, _comparison))
+            {
+                return prefix + full.Substring(directory.Length);
+            }
+        }
+        var slash = full.LastIndexOf('/');
+        var parent = slash >= 0 ? full.Substring(0, slash) : "";
+        var file = slash >= 0 ? full.Substring(slash + 1) : full;
+        using var sha = SHA256.Create();
+        var digest = sha.ComputeHash(Encoding.UTF8.GetBytes(parent));
+        var hex = new StringBuilder(12);
+        for (var i = 0; i < 6; i++)
+        {
+            hex.Append(digest[i].ToString("x2"));
+        }
+        return ExternalPrefix + hex + "/" + file;
+    }
+
+    private static string NormalizePrefix(string prefix)
+    {
+        prefix = prefix.Replace('\\', '/').Trim('/');
+        return prefix.Length == 0 ? "" : prefix + "/";
+    }
+
+    private static string NormalizeDirectory(string directory)
+    {
+        var full = NormalizePath(Path.GetFullPath(directory));
+        return full.EndsWith("/", StringComparison.Ordinal) ? full : full + "/";
+    }
+
+    private static string NormalizePath(string path) => path.Replace('\\', '/');
+
+    private static bool IsCaseInsensitiveFileSystem() =>
+        Path.DirectorySeparatorChar == '\\' ||
+        System.Runtime.InteropServices.RuntimeInformation.IsOSPlatform(System.Runtime.InteropServices.OSPlatform.OSX);
+}

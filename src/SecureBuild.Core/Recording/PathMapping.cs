@@ -1,0 +1,112 @@
+using System.Text;
+
+namespace SecureBuild.Core.Recording;
+
+/// <summary>
+/// Some files MSBuild and NuGet generate embed the absolute directories of the machine that built
+/// them (project.assets.json, *.nuget.g.props/.targets, the GeneratedMSBuildEditorConfig, the Source
+/// Link map). Their bytes differ between two clones of one commit even when every real input and
+/// output is identical. For those files only, a link records the digest of the content with each
+/// known root directory replaced by its artifact prefix ("/home/ci/repo/" becomes "@root/"), under the
+/// algorithm name "&lt;algorithm&gt;-pathmapped" (e.g. "sha256-pathmapped"), so a reader never mistakes it
+/// for a plain file digest.
+/// </summary>
+public sealed class PathMapping
+{
+    /// <summary>Suffix of the algorithm names of path-mapped digests.</summary>
+    public const string AlgorithmSuffix = "-pathmapped";
+
+    private static readonly string[] MachineLocalSuffixes =
+    {
+        "/project.assets.json",
+        ".nuget.g.props",
+        ".nuget.g.targets",
+        ".nuget.dgspec.json",
+        ".GeneratedMSBuildEditorConfig.editorconfig",
+        ".sourcelink.json",
+    };
+
+    private readonly List<(byte[] From, byte[] To)> _replacements = new();
+
+    /// <param name="roots">Absolute directory and the token that replaces it (e.g. "@root", "@nuget").</param>
+    public PathMapping(IEnumerable<KeyValuePair<string, string>> roots)
+    {
+        var pairs = new List<(string From, string To)>();
+        foreach (var root in roots)
+        {
+            if (string.IsNullOrWhiteSpace(root.Key))
+            {
+                continue;
+            }
+            var full = Path.GetFullPath(root.Key).TrimEnd('/', '\\');
+            if (full.Length < 2 || full.EndsWith(":", StringComparison.Ordinal))
+            {
+                continue; // never map a file system root: it would rewrite every path
+            }
+            var token = root.Value.TrimEnd('/');
+            var forward = full.Replace('\\', '/');
+            var backward = full.Replace('/', '\\');
+            pairs.Add((forward + "/", token + "/"));
+            pairs.Add((backward + "\\", token + "/"));
+            pairs.Add((backward.Replace("\\", "\\\\") + "\\\\", token + "/")); // as written inside JSON strings
+        }
+        foreach (var (from, to) in pairs.Distinct().OrderByDescending(p => p.From.Length))
+        {
+            _replacements.Add((Encoding.UTF8.GetBytes(from), Encoding.UTF8.GetBytes(to)));
+        }
+        Fingerprint = string.Join("|", pairs.Distinct().OrderBy(p => p.From, StringComparer.Ordinal).Select(p => p.From + ">" + p.To));
+    }
+
+    /// <summary>Identifies the mapping, so cached digests made under another mapping are not reused.</summary>
+    public string Fingerprint { get; }
+
+    /// <summary>True for the generated files whose digest is path-mapped.</summary>
+    public static bool IsMachineLocal(string fullPath)
+    {
+        var normalized = fullPath.Replace('\\', '/');
+        return MachineLocalSuffixes.Any(s => normalized.EndsWith(s, StringComparison.OrdinalIgnoreCase));
+    }
+
+    /// <summary>The content with every root replaced by its token (longest root first).</summary>
+    public byte[] Map(byte[] content)
+    {
+        var output = new MemoryStream(content.Length);
+        var i = 0;
+        while (i < content.Length)
+        {
+            var matched = false;
+            foreach (var (from, to) in _replacements)
+            {
+                if (StartsWith(content, i, from))
+                {
+                    output.Write(to, 0, to.Length);
+                    i += from.Length;
+                    matched = true;
+                    break;
+                }
+            }
+            if (!matched)
+            {
+                output.WriteByte(content[i]);
+                i++;
+            }
+        }
+        return output.ToArray();
+    }
+
+    private static bool StartsWith(byte[] content, int offset, byte[] prefix)
+    {
+        if (content.Length - offset < prefix.Length)
+        {
+            return false;
+        }
+        for (var j = 0; j < prefix.Length; j++)
+        {
+            if (content[offset + j] != prefix[j])
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+}

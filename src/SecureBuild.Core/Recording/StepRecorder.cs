@@ -1,0 +1,152 @@
+using SecureBuild.Core.Crypto;
+using SecureBuild.Core.InToto;
+using SecureBuild.Core.IO;
+using SecureBuild.Core.Json;
+
+namespace SecureBuild.Core.Recording;
+
+/// <summary>
+/// Records one build step as an in-toto link: materials hashed before the step, products after,
+/// artifact names made machine independent by an <see cref="ArtifactNamer"/>.
+/// </summary>
+public sealed class StepRecorder
+{
+    private readonly ArtifactNamer _namer;
+    private readonly FileHashCache _cache;
+    private readonly IReadOnlyList<string> _algorithms;
+    private readonly List<string> _excludedDirectories;
+
+    public StepRecorder(ArtifactNamer namer, FileHashCache cache, IReadOnlyList<string> algorithms, IEnumerable<string>? excludedDirectories = null)
+    {
+        _namer = namer;
+        _cache = cache;
+        _algorithms = algorithms;
+        _excludedDirectories = (excludedDirectories ?? Enumerable.Empty<string>())
+            .Where(d => !string.IsNullOrWhiteSpace(d))
+            .Select(d => Path.GetFullPath(d).Replace('\\', '/').TrimEnd('/') + "/")
+            .ToList();
+    }
+
+    /// <summary>How this recorder names artifacts.</summary>
+    public ArtifactNamer Namer => _namer;
+
+    /// <summary>Paths that were asked for but did not exist (they are left out of the map).</summary>
+    public List<string> Missing { get; } = new();
+
+    /// <summary>
+    /// Hashes the given files, and every file below the given directories, into an artifact map.
+    /// Missing paths are skipped and listed in <see cref="Missing"/>.
+    /// </summary>
+    public SortedDictionary<string, IReadOnlyDictionary<string, string>> Record(IEnumerable<string> files, IEnumerable<string>? directories = null)
+    {
+        var map = new SortedDictionary<string, IReadOnlyDictionary<string, string>>(StringComparer.Ordinal);
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var file in files)
+        {
+            if (string.IsNullOrWhiteSpace(file))
+            {
+                continue;
+            }
+            var full = Path.GetFullPath(file);
+            if (!seen.Add(full) || IsExcluded(full))
+            {
+                continue;
+            }
+            if (!File.Exists(full))
+            {
+                Missing.Add(full);
+                continue;
+            }
+            map[_namer.Name(full)] = _cache.Hash(full, _algorithms);
+        }
+        foreach (var directory in directories ?? Enumerable.Empty<string>())
+        {
+            if (string.IsNullOrWhiteSpace(directory))
+            {
+                continue;
+            }
+            var fullDir = Path.GetFullPath(directory);
+            if (!Directory.Exists(fullDir))
+            {
+                Missing.Add(fullDir);
+                continue;
+            }
+            foreach (var full in Directory.EnumerateFiles(fullDir, "*", SearchOption.AllDirectories))
+            {
+                if (seen.Add(full) && !IsExcluded(full))
+                {
+                    map[_namer.Name(full)] = _cache.Hash(full, _algorithms);
+                }
+            }
+        }
+        return map;
+    }
+
+    private bool IsExcluded(string fullPath)
+    {
+        var normalized = fullPath.Replace('\\', '/');
+        return _excludedDirectories.Any(d => normalized.StartsWith(d, StringComparison.Ordinal));
+    }
+
+    /// <summary>Stores the materials of a step until its products are recorded.</summary>
+    public static void WritePendingMaterials(string file, string stepName, SortedDictionary<string, IReadOnlyDictionary<string, string>> materials)
+    {
+        var root = new JsonObject
+        {
+            ["step"] = new JsonString(stepName),
+            ["materials"] = ArtifactMapJson.ToJson(materials),
+        };
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(file))!);
+        AtomicFile.WriteAllBytes(file, JsonText.WriteUtf8(root));
+    }
+
+    /// <summary>The materials stored for <paramref name="stepName"/>, or null when there are none (or they are unreadable).</summary>
+    public static SortedDictionary<string, IReadOnlyDictionary<string, string>>? ReadPendingMaterials(string file, string stepName)
+    {
+        try
+        {
+            if (!File.Exists(file))
+            {
+                return null;
+            }
+            if (JsonParser.Parse(File.ReadAllBytes(file)) is not JsonObject root ||
+                !root.TryGetValue("step", out var step) || step is not JsonString s || s.Value != stepName ||
+                !root.TryGetValue("materials", out var materials) || materials is not JsonObject m)
+            {
+                return null;
+            }
+            return ArtifactMapJson.FromJson(m);
+        }
+        catch (Exception e) when (e is IOException || e is UnauthorizedAccessException || e is JsonFormatException || e is InTotoFormatException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Signs <paramref name="link"/> into <paramref name="directory"/> unless the file there already holds
+    /// the same statement, validly signed by the same key (then the file is left untouched).
+    /// </summary>
+    /// <returns>The link's path, and whether it was (re)written.</returns>
+    public static (string Path, bool Written) WriteLinkIfChanged(Link link, SigningKey key, string directory)
+    {
+        var path = Path.Combine(directory, LinkFile.FileName(link.Name, key.KeyId));
+        if (File.Exists(path))
+        {
+            try
+            {
+                var existing = Metablock.Parse(File.ReadAllBytes(path));
+                var same = CanonicalJson.Serialize(existing.Signed).SequenceEqual(CanonicalJson.Serialize(link.ToJson()));
+                if (same && existing.Signatures.Count == 1 && existing.VerifySignature(key.Public))
+                {
+                    return (path, false);
+                }
+            }
+            catch (Exception e) when (e is IOException || e is JsonFormatException || e is InTotoFormatException)
+            {
+                // unreadable or foreign content: overwrite it below
+            }
+        }
+        return (LinkFile.WriteSigned(link, key, directory), true);
+    }
+}

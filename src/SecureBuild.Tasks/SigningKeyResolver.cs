@@ -1,0 +1,156 @@
+using System.Collections.Concurrent;
+using Microsoft.Build.Framework;
+using Microsoft.Build.Utilities;
+using SecureBuild.Core.Crypto;
+using SecureBuild.Core.IO;
+
+namespace SecureBuild.Tasks;
+
+/// <summary>
+/// Finds the key links are signed with: SecureBuildSigningKey when set, otherwise a per-user
+/// development key created on first use (with a warning saying so, once per build and node).
+/// Loaded keys are kept for the life of the MSBuild node, keyed by path, size and write time.
+/// </summary>
+internal static class SigningKeyResolver
+{
+    private static readonly ConcurrentDictionary<string, SigningKey> Loaded = new(StringComparer.Ordinal);
+    private const string WarnedKey = "SecureBuild.DevelopmentKeyWarned";
+
+    public static SigningKey? Resolve(string? signingKey, string? developmentKeyFile, bool requireSigningKey, IBuildEngine engine, TaskLoggingHelper log)
+    {
+        try
+        {
+            if (!string.IsNullOrWhiteSpace(signingKey))
+            {
+                return Load(Path.GetFullPath(signingKey!.Trim()));
+            }
+            if (requireSigningKey)
+            {
+                log.LogError(null, "SB1007", null, null, 0, 0, 0, 0,
+                    "No signing key is configured and SecureBuildRequireSigningKey is true. Set SecureBuildSigningKey (MSBuild property or environment variable) to a private key file; create one with `securebuild keygen --type ed25519 -o build.key`.");
+                return null;
+            }
+            var path = string.IsNullOrWhiteSpace(developmentKeyFile) ? DefaultDevelopmentKeyFile() : Path.GetFullPath(developmentKeyFile!.Trim());
+            var created = EnsureDevelopmentKey(path);
+            var key = Load(path);
+            WarnOnce(engine, log, created
+                ? $"SecureBuild created a development signing key at {path} (keyid {key.KeyId.Substring(0, 8)}) and signed this build's links with it. It proves nothing to anyone else: set SecureBuildSigningKey to your build key for builds you publish."
+                : $"SecureBuild signed this build's links with the development key at {path} (keyid {key.KeyId.Substring(0, 8)}). It proves nothing to anyone else: set SecureBuildSigningKey to your build key for builds you publish.");
+            return key;
+        }
+        catch (KeyFormatException e)
+        {
+            log.LogError(null, e.Code, null, null, 0, 0, 0, 0, $"{e.Message} {e.Fix}");
+            return null;
+        }
+    }
+
+    private static void WarnOnce(IBuildEngine buildEngine, TaskLoggingHelper log, string message)
+    {
+        if (buildEngine is IBuildEngine4 engine)
+        {
+            if (engine.GetRegisteredTaskObject(WarnedKey, RegisteredTaskObjectLifetime.Build) is not null)
+            {
+                log.LogMessage(MessageImportance.Low, message);
+                return;
+            }
+            engine.RegisterTaskObject(WarnedKey, new object(), RegisteredTaskObjectLifetime.Build, allowEarlyCollection: false);
+        }
+        log.LogWarning(null, "SB2001", null, null, 0, 0, 0, 0, message);
+    }
+
+    private static SigningKey Load(string path)
+    {
+        var info = new FileInfo(path);
+        var cacheKey = info.Exists ? $"{path}|{info.Length}|{info.LastWriteTimeUtc.Ticks}" : path;
+        if (info.Exists && Loaded.TryGetValue(cacheKey, out var cached))
+        {
+            return cached;
+        }
+        var key = SigningKey.Load(path);
+        if (info.Exists)
+        {
+            Loaded[cacheKey] = key;
+        }
+        return key;
+    }
+
+    internal static string DefaultDevelopmentKeyFile()
+    {
+        var home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+        if (string.IsNullOrEmpty(home))
+        {
+            home = Environment.GetEnvironmentVariable("HOME") ?? "";
+        }
+        if (string.IsNullOrEmpty(home))
+        {
+            throw new KeyFormatException("SB1008", "SecureBuild found no signing key and no home directory to keep a development key in.",
+                "Set SecureBuildSigningKey to a private key file, or SecureBuildDevelopmentKeyFile to where the development key may be created.");
+        }
+        return Path.Combine(home, ".securebuild", "development-key");
+    }
+
+    /// <summary>Creates the development key (ed25519) unless it exists; true when this call created it.</summary>
+    internal static bool EnsureDevelopmentKey(string path)
+    {
+        if (File.Exists(path))
+        {
+            return false;
+        }
+        var directory = Path.GetDirectoryName(path)!;
+        CreatePrivateDirectory(directory);
+        var key = SigningKey.Generate(KeyType.Ed25519);
+        var temp = Path.Combine(directory, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            WriteOwnerOnly(temp, new System.Text.UTF8Encoding(false).GetBytes(key.ExportPrivate()));
+            try
+            {
+                // Another build node may have won the race: keep its key, never overwrite.
+                File.Move(temp, path);
+            }
+            catch (IOException) when (File.Exists(path))
+            {
+                return false;
+            }
+            AtomicFile.WriteAllBytes(path + ".pub", new System.Text.UTF8Encoding(false).GetBytes(key.ExportPublic()));
+            return true;
+        }
+        finally
+        {
+            if (File.Exists(temp))
+            {
+                File.Delete(temp);
+            }
+        }
+    }
+
+    private static void CreatePrivateDirectory(string directory)
+    {
+#if NET
+        if (!OperatingSystem.IsWindows())
+        {
+            Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            return;
+        }
+#endif
+        Directory.CreateDirectory(directory);
+    }
+
+    /// <summary>Creates <paramref name="file"/> readable by its owner only (on Unix, from the first byte).</summary>
+    private static void WriteOwnerOnly(string file, byte[] bytes)
+    {
+#if NET
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+        using var stream = new FileStream(file, options);
+#else
+        using var stream = new FileStream(file, FileMode.CreateNew, FileAccess.Write);
+#endif
+        stream.Write(bytes, 0, bytes.Length);
+        stream.Flush(true);
+    }
+}
