@@ -40,7 +40,8 @@ internal static class SigningKeyResolver
         }
         catch (KeyFormatException e)
         {
-            log.LogError(null, e.Code, null, null, 0, 0, 0, 0, $"{e.Message} {e.Fix}");
+            var property = string.IsNullOrWhiteSpace(signingKey) ? "SecureBuildDevelopmentKeyFile" : "SecureBuildSigningKey";
+            log.LogError(null, e.Code, null, null, 0, 0, 0, 0, $"{property}: {e.Message} {e.Fix}");
             return null;
         }
     }

@@ -58,38 +58,6 @@ public class KeyErrorTests
     }
 
     [Test]
-    public void SB1002_PermissionDenied()
-    {
-        if (OperatingSystem.IsWindows())
-        {
-            Assert.Ignore("chmod-based test; Windows ACLs are not exercised here.");
-            return;
-        }
-
-        string path = Write("unreadable", File.ReadAllText(TestData.PrivateKey("alice")));
-        File.SetUnixFileMode(path, UnixFileMode.None);
-        bool readable;
-        try
-        {
-            File.ReadAllBytes(path);
-            readable = true; // root ignores file modes
-        }
-        catch (UnauthorizedAccessException)
-        {
-            readable = false;
-        }
-
-        if (readable)
-        {
-            // As root, use a path whose parent is a file to get an I/O error that is not "not found".
-            Assert.Pass("Running as root: mode 000 does not prevent reading; covered by the directory case.");
-        }
-
-        var e = ExpectCode("SB1002", () => SigningKey.Load(path));
-        Assert.That(e.Message, Does.Contain(path));
-    }
-
-    [Test]
     public void SB1003_PublicKeyGivenWhereAPrivateKeyIsRequired()
     {
         foreach (string pub in new[] { "alice.pub", "bob.pub", "owner.pub" })
