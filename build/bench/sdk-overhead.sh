@@ -1,0 +1,545 @@
+#!/usr/bin/env bash
+# SecureBuild.Sdk overhead benchmark: measures what <Project Sdk="SecureBuild.Sdk"> adds to a build
+# compared with plain <Project Sdk="Microsoft.NET.Sdk"> on a generated 10-project solution, for a
+# clean build and for a no-op build, and prints the ratios measured in this run.
+#
+# This is a benchmark, not a test: it never fails because of timings. It exits non-zero only when
+# it cannot measure (the SDK does not pack, a build fails, or the SDK variant wrote no links).
+#
+# Usage: bash build/bench/sdk-overhead.sh          (from any directory)
+# Environment:
+#   BENCH_RUNS_CLEAN    timed clean builds per variant (default 5)
+#   BENCH_RUNS_NOOP     timed no-op builds per variant (default 8)
+#   BENCH_WARMUP        untimed warm-up builds per variant and scenario (default 1)
+#   BENCH_RESULTS_DIR   where JSON and logs go (default <repo>/artifacts/bench)
+#   BENCH_PERF_SUMMARY  1 (default): after measuring, one clean + one no-op build of each variant
+#                       with -clp:PerformanceSummary, to show which SecureBuild targets/tasks cost what
+#   BENCH_KEEP_TEMP     1: keep the generated solutions (path is printed) instead of deleting them
+set -euo pipefail
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+RUNS_CLEAN="${BENCH_RUNS_CLEAN:-5}"
+RUNS_NOOP="${BENCH_RUNS_NOOP:-8}"
+WARMUP="${BENCH_WARMUP:-1}"
+RESULTS_DIR="${BENCH_RESULTS_DIR:-$REPO_ROOT/artifacts/bench}"
+PERF_SUMMARY="${BENCH_PERF_SUMMARY:-1}"
+KEEP_TEMP="${BENCH_KEEP_TEMP:-0}"
+GOAL_CLEAN="1.05"
+GOAL_NOOP="1.10"
+
+export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+log() { printf '\n==> %s\n' "$*"; }
+die() { printf 'sdk-overhead: %s\n' "$*" >&2; exit 1; }
+
+for n in "$RUNS_CLEAN" "$RUNS_NOOP" "$WARMUP"; do
+  [[ "$n" =~ ^[0-9]+$ ]] || die "run counts must be non-negative integers (got '$n')"
+done
+[ "$RUNS_CLEAN" -ge 1 ] && [ "$RUNS_NOOP" -ge 1 ] || die "BENCH_RUNS_CLEAN and BENCH_RUNS_NOOP must be >= 1"
+
+# ---------------------------------------------------------------- prerequisites
+command -v dotnet >/dev/null || die "dotnet is not on PATH"
+missing=()
+for tool in hyperfine jq openssl git; do
+  command -v "$tool" >/dev/null || missing+=("$tool")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  log "installing ${missing[*]} with apt-get"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends "${missing[@]}"
+fi
+
+# ---------------------------------------------------------------- temp dirs and cleanup
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/sdk-overhead.XXXXXX")"
+FEED="$WORK/feed"
+PLAIN="$WORK/plain"
+SECURE="$WORK/securebuild"
+KEY="$WORK/key.pem"
+VERSION="0.1.0-bench.$(date +%s)"
+GLOBAL_PACKAGES="$(dotnet nuget locals global-packages --list | sed -n 's/^global-packages: *//p')"
+GLOBAL_PACKAGES="${GLOBAL_PACKAGES%/}"
+[ -n "$GLOBAL_PACKAGES" ] || GLOBAL_PACKAGES="${NUGET_PACKAGES:-$HOME/.nuget/packages}"
+
+cleanup() {
+  local status=$?
+  if [ "$KEEP_TEMP" = "1" ]; then
+    echo "sdk-overhead: kept generated solutions in $WORK" >&2
+  else
+    rm -rf "$WORK"
+  fi
+  # The bench version is never used again: do not leave it in the global packages folder.
+  rm -rf "$GLOBAL_PACKAGES/securebuild.sdk/$VERSION"
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+mkdir -p "$FEED" "$RESULTS_DIR"
+rm -f "$RESULTS_DIR"/*.json "$RESULTS_DIR"/*.log "$RESULTS_DIR"/summary.txt
+rm -rf "$RESULTS_DIR/rounds"
+mkdir -p "$RESULTS_DIR/rounds"
+
+DOTNET_SDK_VERSION="$(jq -r '.sdk.version // empty' "$REPO_ROOT/global.json")"
+[ -n "$DOTNET_SDK_VERSION" ] || die "no sdk.version in $REPO_ROOT/global.json"
+
+# ---------------------------------------------------------------- 1. pack the SDK
+log "packing SecureBuild.Sdk $VERSION from $REPO_ROOT"
+if ! (cd "$REPO_ROOT" && dotnet pack src/SecureBuild.Sdk/SecureBuild.Sdk.csproj -c Release -o "$FEED" \
+        -p:SecureBuildVersion="$VERSION" -nodeReuse:false -v:q -nologo) >"$RESULTS_DIR/pack.log" 2>&1; then
+  tail -n 30 "$RESULTS_DIR/pack.log" >&2
+  die "dotnet pack of the SDK failed (full log: $RESULTS_DIR/pack.log)"
+fi
+[ -f "$FEED/SecureBuild.Sdk.$VERSION.nupkg" ] || die "pack produced no SecureBuild.Sdk.$VERSION.nupkg"
+
+# ---------------------------------------------------------------- 2. generate the solutions
+# Ten projects: 8 libraries in a dependency tree, a console app on top, a test-like library.
+# name|kind|project references|uses Newtonsoft.Json
+PROJECTS=(
+  "Abstractions|lib||no"
+  "Core|lib|Abstractions|yes"
+  "Model|lib|Core|no"
+  "Data|lib|Model|no"
+  "Text|lib|Core|no"
+  "Services|lib|Data Text|no"
+  "Serialization|lib|Model|yes"
+  "Plugins|lib|Services Serialization|no"
+  "App|exe|Plugins Services Serialization|yes"
+  "Tests|lib|Services Serialization|yes"
+)
+
+write_project() { # dir name kind deps json
+  local root="$1" name="$2" kind="$3" deps="$4" json="$5" dir d i
+  dir="$root/src/Bench.$name"
+  mkdir -p "$dir"
+  {
+    echo '<Project Sdk="@SDK@">'
+    echo '  <PropertyGroup>'
+    echo '    <TargetFramework>net10.0</TargetFramework>'
+    [ "$kind" = exe ] && echo '    <OutputType>Exe</OutputType>'
+    [ "$name" = Tests ] && echo '    <IsPackable>false</IsPackable>'
+    echo '  </PropertyGroup>'
+    if [ -n "$deps" ] || [ "$json" = yes ]; then
+      echo '  <ItemGroup>'
+      for d in $deps; do echo "    <ProjectReference Include=\"../Bench.$d/Bench.$d.csproj\" />"; done
+      [ "$json" = yes ] && echo '    <PackageReference Include="Newtonsoft.Json" Version="13.0.3" />'
+      echo '  </ItemGroup>'
+    fi
+    echo '</Project>'
+  } >"$dir/Bench.$name.csproj"
+
+  # Models.cs: 6 records with some behaviour.
+  {
+    echo "namespace Bench.$name;"
+    echo
+    for i in 1 2 3 4 5 6; do
+      cat <<EOF
+public sealed record ${name}Item$i(int Id, string Name, decimal Amount, DateTimeOffset When)
+{
+    public bool IsLarge => Amount > $((i * 100))m;
+    public string Describe() => \$"{nameof(${name}Item$i)}#{Id} {Name} {Amount:F2} at {When:O}";
+    public ${name}Item$i Scale(decimal factor) => this with { Amount = Amount * factor };
+}
+
+EOF
+    done
+  } >"$dir/Models.cs"
+
+  # Contracts.cs: 2 interfaces.
+  cat >"$dir/Contracts.cs" <<EOF
+namespace Bench.$name;
+
+public interface I${name}Store<TKey, TValue> where TKey : notnull
+{
+    void Put(TKey key, TValue value);
+    bool TryGet(TKey key, out TValue? value);
+    IReadOnlyCollection<TValue> All { get; }
+}
+
+public interface I${name}Processor
+{
+    Task<decimal> ProcessAsync(IEnumerable<${name}Item1> items, CancellationToken cancellationToken = default);
+}
+EOF
+
+  # Services.cs: 4 classes + a facade that reaches into every dependency.
+  {
+    echo "namespace Bench.$name;"
+    echo
+    cat <<EOF
+public sealed class ${name}Store<TKey, TValue> : I${name}Store<TKey, TValue> where TKey : notnull
+{
+    private readonly Dictionary<TKey, TValue> _items = new();
+    public void Put(TKey key, TValue value) => _items[key] = value;
+    public bool TryGet(TKey key, out TValue? value)
+    {
+        var found = _items.TryGetValue(key, out var v);
+        value = v;
+        return found;
+    }
+    public IReadOnlyCollection<TValue> All => _items.Values;
+}
+
+public sealed class ${name}Processor : I${name}Processor
+{
+    public async Task<decimal> ProcessAsync(IEnumerable<${name}Item1> items, CancellationToken cancellationToken = default)
+    {
+        await Task.Yield();
+        return items.Where(i => i.IsLarge)
+                    .GroupBy(i => i.Name.Length % 3)
+                    .Select(g => g.Sum(i => i.Amount) / Math.Max(1, g.Count()))
+                    .DefaultIfEmpty(0m)
+                    .Max();
+    }
+}
+
+public sealed class ${name}Report
+{
+    private readonly List<string> _lines = new();
+    public ${name}Report Add(object? value) { _lines.Add(value switch
+    {
+        null => "<null>",
+        ${name}Item1 a => a.Describe(),
+        ${name}Item2 b when b.IsLarge => "large " + b.Describe(),
+        IFormattable f => f.ToString(null, System.Globalization.CultureInfo.InvariantCulture),
+        _ => value.ToString() ?? string.Empty,
+    }); return this; }
+    public override string ToString() => string.Join(Environment.NewLine, _lines);
+}
+
+public sealed class ${name}Pipeline
+{
+    private readonly ${name}Store<int, ${name}Item1> _store = new();
+    private readonly ${name}Processor _processor = new();
+    public async Task<string> RunAsync(int count)
+    {
+        for (var i = 0; i < count; i++)
+            _store.Put(i, new ${name}Item1(i, "item" + i, i * 17.5m, DateTimeOffset.UnixEpoch.AddDays(i)));
+        var total = await _processor.ProcessAsync(_store.All);
+        return new ${name}Report().Add(total).Add(_store.All.FirstOrDefault()).ToString();
+    }
+}
+
+public static class ${name}Facade
+{
+    public static string Describe()
+    {
+        var parts = new List<string> { "$name" };
+EOF
+    for d in $deps; do echo "        parts.Add(Bench.$d.${d}Facade.Describe());"; done
+    cat <<EOF
+        return string.Join(" > ", parts.Distinct());
+    }
+}
+EOF
+  } >"$dir/Services.cs"
+
+  if [ "$json" = yes ]; then
+    cat >"$dir/JsonHelpers.cs" <<EOF
+using Newtonsoft.Json;
+using Newtonsoft.Json.Linq;
+
+namespace Bench.$name;
+
+public static class ${name}Json
+{
+    private static readonly JsonSerializerSettings Settings = new() { Formatting = Formatting.Indented, NullValueHandling = NullValueHandling.Ignore };
+    public static string Serialize<T>(T value) => JsonConvert.SerializeObject(value, Settings);
+    public static T? Deserialize<T>(string json) => JsonConvert.DeserializeObject<T>(json, Settings);
+    public static int CountProperties(string json) => JObject.Parse(json).Properties().Count();
+}
+EOF
+  fi
+
+  if [ "$kind" = exe ]; then
+    cat >"$dir/Program.cs" <<EOF
+using Bench.$name;
+
+var pipeline = new ${name}Pipeline();
+Console.WriteLine(await pipeline.RunAsync(args.Length > 0 ? int.Parse(args[0]) : 10));
+Console.WriteLine(${name}Facade.Describe());
+Console.WriteLine(${name}Json.Serialize(new ${name}Item3(1, "one", 1m, DateTimeOffset.UnixEpoch)));
+EOF
+  fi
+
+  if [ "$name" = Tests ]; then
+    cat >"$dir/PipelineChecks.cs" <<EOF
+namespace Bench.Tests;
+
+public static class Check
+{
+    public static void Equal<T>(T expected, T actual, string what)
+    {
+        if (!EqualityComparer<T>.Default.Equals(expected, actual))
+            throw new InvalidOperationException(\$"{what}: expected {expected}, got {actual}");
+    }
+}
+
+public sealed class ServicesChecks
+{
+    public async Task PipelineProducesReport()
+    {
+        var text = await new Bench.Services.ServicesPipeline().RunAsync(5);
+        Check.Equal(true, text.Length > 0, "report");
+    }
+    public void FacadeNamesEveryLayer() =>
+        Check.Equal(true, Bench.Services.ServicesFacade.Describe().Contains("Core"), "facade");
+}
+
+public sealed class SerializationChecks
+{
+    public void RoundTrips()
+    {
+        var item = new Bench.Serialization.SerializationItem2(7, "seven", 7m, DateTimeOffset.UnixEpoch);
+        var json = Bench.Serialization.SerializationJson.Serialize(item);
+        Check.Equal(item, Bench.Serialization.SerializationJson.Deserialize<Bench.Serialization.SerializationItem2>(json), "round trip");
+        Check.Equal(4, TestsJson.CountProperties(json), "properties");
+    }
+}
+EOF
+  fi
+}
+
+write_solution() { # dir sdk-attribute msbuild-sdks-json
+  local root="$1" sdk="$2" msbuild_sdks="$3" entry name kind deps json
+  mkdir -p "$root/src"
+  for entry in "${PROJECTS[@]}"; do
+    IFS='|' read -r name kind deps json <<<"$entry"
+    write_project "$root" "$name" "$kind" "$deps" "$json"
+  done
+  find "$root/src" -name '*.csproj' -exec sed -i "s|@SDK@|$sdk|" {} +
+
+  {
+    echo '<Solution>'
+    for entry in "${PROJECTS[@]}"; do
+      IFS='|' read -r name _ <<<"$entry"
+      echo "  <Project Path=\"src/Bench.$name/Bench.$name.csproj\" />"
+    done
+    echo '</Solution>'
+  } >"$root/Bench.slnx"
+
+  jq -n --arg v "$DOTNET_SDK_VERSION" --argjson sdks "$msbuild_sdks" \
+    '{sdk: {version: $v, rollForward: "latestPatch"}} + (if $sdks == {} then {} else {"msbuild-sdks": $sdks} end)' \
+    >"$root/global.json"
+
+  cat >"$root/nuget.config" <<EOF
+<?xml version="1.0" encoding="utf-8"?>
+<configuration>
+  <packageSources>
+    <clear />
+    <add key="securebuild-bench" value="$FEED" />
+    <add key="nuget.org" value="https://api.nuget.org/v3/index.json" protocolVersion="3" />
+  </packageSources>
+  <packageSourceMapping>
+    <packageSource key="securebuild-bench">
+      <package pattern="SecureBuild.*" />
+    </packageSource>
+    <packageSource key="nuget.org">
+      <package pattern="*" />
+    </packageSource>
+  </packageSourceMapping>
+</configuration>
+EOF
+
+  cat >"$root/Directory.Build.props" <<'EOF'
+<Project>
+  <PropertyGroup>
+    <Nullable>enable</Nullable>
+    <ImplicitUsings>enable</ImplicitUsings>
+    <LangVersion>latest</LangVersion>
+    <Deterministic>true</Deterministic>
+    <Authors>Bench</Authors>
+  </PropertyGroup>
+</Project>
+EOF
+  printf 'bin/\nobj/\n*.binlog\n' >"$root/.gitignore"
+
+  git -C "$root" init -q -b main
+  git -C "$root" add -A
+  git -C "$root" -c user.name=bench -c user.email=bench@example.invalid -c commit.gpgsign=false \
+    commit -q -m "generated benchmark solution"
+}
+
+log "generating two identical 10-project solutions in $WORK"
+write_solution "$PLAIN" "Microsoft.NET.Sdk" '{}'
+write_solution "$SECURE" "SecureBuild.Sdk" "{\"SecureBuild.Sdk\": \"$VERSION\"}"
+
+# A real signing key, so the builds do not fall back to (and warn about) the development key.
+openssl genpkey -algorithm ed25519 -out "$KEY" 2>/dev/null
+export SecureBuildSigningKey="$KEY"
+
+# ---------------------------------------------------------------- 3. warm up and check
+CLEAN_PLAIN="find '$PLAIN/src' -type d \\( -name bin -o -name obj \\) -prune -exec rm -rf {} +"
+CLEAN_SECURE="find '$SECURE/src' -type d \\( -name bin -o -name obj \\) -prune -exec rm -rf {} +"
+BUILD_PLAIN="dotnet build '$PLAIN/Bench.slnx' -nodeReuse:false"
+BUILD_SECURE="dotnet build '$SECURE/Bench.slnx' -nodeReuse:false"
+
+log "warm-up: restore and build both solutions once"
+for variant in plain securebuild; do
+  dir="$PLAIN"; [ "$variant" = securebuild ] && dir="$SECURE"
+  dotnet restore "$dir/Bench.slnx" -nodeReuse:false >"$RESULTS_DIR/warmup-restore-$variant.log" 2>&1 \
+    || { tail -n 30 "$RESULTS_DIR/warmup-restore-$variant.log" >&2; die "restore of the $variant solution failed"; }
+  dotnet build "$dir/Bench.slnx" -nodeReuse:false >"$RESULTS_DIR/warmup-build-$variant.log" 2>&1 \
+    || { tail -n 30 "$RESULTS_DIR/warmup-build-$variant.log" >&2; die "build of the $variant solution failed"; }
+done
+if grep -q 'SB2001' "$RESULTS_DIR/warmup-build-securebuild.log"; then
+  die "the SDK variant signed with the development key (SB2001) although SecureBuildSigningKey was set"
+fi
+
+# Links written by the SDK variant: count, per step, and every one must carry a signature.
+check_links() { # label
+  local links count projects unsigned steps
+  links="$(find "$SECURE/src" -path '*/bin/Debug/attestations/*.link' -type f | sort)"
+  count=0; [ -n "$links" ] && count="$(wc -l <<<"$links")"
+  [ "$count" -gt 0 ] || die "$1: the SecureBuild.Sdk variant wrote no links (*/bin/Debug/attestations/*.link): its timings would be meaningless"
+  projects="$(xargs -n1 dirname <<<"$links" | sort -u | wc -l)"
+  unsigned=0
+  while IFS= read -r l; do
+    jq -e '(.signatures | length) > 0 and (.signed._type == "link")' "$l" >/dev/null 2>&1 || unsigned=$((unsigned + 1))
+  done <<<"$links"
+  [ "$unsigned" -eq 0 ] || die "$1: $unsigned of $count links are not signed in-toto links"
+  steps="$(xargs -n1 basename <<<"$links" | sed 's/\.[0-9a-f]\{8\}\.link$//' | sort | uniq -c | awk '{printf "%s%s x%s", sep, $2, $1; sep=", "}')"
+  local plain_links
+  plain_links="$(find "$PLAIN/src" -path '*/attestations/*.link' -type f | wc -l)"
+  [ "$plain_links" -eq 0 ] || die "$1: the plain Microsoft.NET.Sdk variant wrote $plain_links links: the variants are not what they claim"
+  LINK_REPORT="$count signed links in $projects/${#PROJECTS[@]} projects ($steps); plain variant: 0 links"
+  echo "links check ($1): $LINK_REPORT"
+}
+check_links "after warm-up"
+
+# ---------------------------------------------------------------- measurement
+# hyperfine measures all runs of one command before the next; to alternate the variants, each
+# round is one hyperfine call with one timed run of each variant, the order flipping every round
+# (plain first, then SDK first, ...). The rounds are merged into one hyperfine-style JSON per scenario.
+LOADS=()
+run_scenario() { # scenario runs
+  local scenario="$1" runs="$2" round order warm out
+  local -a cmds
+  for ((round = 1; round <= runs; round++)); do
+    LOADS+=("$(cut -d" " -f1 /proc/loadavg 2>/dev/null || echo 0)")
+    warm=0; [ "$round" -eq 1 ] && warm="$WARMUP"
+    out="$RESULTS_DIR/rounds/$scenario-$round.json"
+    cmds=()
+    if [ "$scenario" = clean ]; then
+      if ((round % 2)); then
+        cmds=(--prepare "$CLEAN_PLAIN" -n plain "$BUILD_PLAIN" --prepare "$CLEAN_SECURE" -n securebuild "$BUILD_SECURE")
+      else
+        cmds=(--prepare "$CLEAN_SECURE" -n securebuild "$BUILD_SECURE" --prepare "$CLEAN_PLAIN" -n plain "$BUILD_PLAIN")
+      fi
+    else
+      if ((round % 2)); then
+        cmds=(-n plain "$BUILD_PLAIN" -n securebuild "$BUILD_SECURE")
+      else
+        cmds=(-n securebuild "$BUILD_SECURE" -n plain "$BUILD_PLAIN")
+      fi
+    fi
+    hyperfine --style none --runs 1 --warmup "$warm" --export-json "$out" "${cmds[@]}" \
+      || die "$scenario round $round: a build failed (hyperfine stopped); rerun one by hand: $BUILD_SECURE"
+    order="$(jq -r '.results[] | "\(.command) \(.mean)"' "$out" | awk '{ printf "%s%s %.2f s", sep, $1, $2; sep = ", " }')"
+    printf '  %-6s round %d/%d: %s\n' "$scenario" "$round" "$runs" "$order"
+  done
+  # Merge: one entry per variant with all its times and hyperfine's summary statistics.
+  jq -s '
+    def mean: add / length;
+    def stddev: (mean) as $m | if length > 1 then (map((. - $m) * (. - $m)) | add / (length - 1) | sqrt) else null end;
+    def median: sort | if length % 2 == 1 then .[length / 2 | floor] else (.[length / 2 - 1] + .[length / 2]) / 2 end;
+    [.[].results[]] | group_by(.command) | map(
+      (map(.times) | add) as $t | (map(.user * (.times | length)) | add / ($t | length)) as $u
+      | (map(.system * (.times | length)) | add / ($t | length)) as $s
+      | { command: .[0].command, mean: ($t | mean), stddev: ($t | stddev), median: ($t | median),
+          user: $u, system: $s, min: ($t | min), max: ($t | max), times: $t,
+          exit_codes: (map(.exit_codes) | add) })
+    | {results: .}' "$RESULTS_DIR"/rounds/"$scenario"-*.json >"$RESULTS_DIR/$scenario.json"
+}
+
+log "clean build: $RUNS_CLEAN runs per variant (+$WARMUP warm-up), bin/ and obj/ deleted before each"
+run_scenario clean "$RUNS_CLEAN"
+log "no-op build: $RUNS_NOOP runs per variant (+$WARMUP warm-up), right after a completed build"
+run_scenario noop "$RUNS_NOOP"
+
+# ---------------------------------------------------------------- 4. links check after measuring
+check_links "after measuring"
+
+# ---------------------------------------------------------------- optional: where the cost goes
+# PerformanceSummary lines: "   96 ms  SecureBuildRecordCompile   10 calls". Prints the SecureBuild
+# targets, the Record* tasks and a few reference lines; times are summed over projects and nodes.
+perf_lines() { # log file
+  awk '
+    /Summary:$/ { section = $0; next }
+    section ~ /^Project Evaluation/ && $2 == "ms" { eval += $1 }
+    section ~ /^Target Performance/ && $NF == "calls" {
+      name = $(NF - 2)
+      if (name ~ /SecureBuild/ || name == "CoreCompile" || name == "ResolveAssemblyReferences" || name == "Restore")
+        printf "    target %-38s %7d ms %4d calls\n", name, $1, $(NF - 1)
+    }
+    section ~ /^Task Performance/ && $NF == "calls" {
+      name = $(NF - 2)
+      if (name ~ /^Record/ || name == "Csc" || name == "ResolveAssemblyReference")
+        printf "    task   %-38s %7d ms %4d calls\n", name, $1, $(NF - 1)
+    }
+    END { printf "    evaluation (all projects)                     %7d ms\n", eval }
+  ' "$1"
+}
+if [ "$PERF_SUMMARY" = "1" ]; then
+  log "performance summary (one clean + one no-op build per variant, not part of the ratios)"
+  for variant in securebuild plain; do
+    dir="$PLAIN"; [ "$variant" = securebuild ] && dir="$SECURE"
+    find "$dir/src" -type d \( -name bin -o -name obj \) -prune -exec rm -rf {} +
+    for kind in clean noop; do
+      dotnet build "$dir/Bench.slnx" -nodeReuse:false -clp:PerformanceSummary >"$RESULTS_DIR/perf-$kind-$variant.log" 2>&1 \
+        || die "performance-summary $kind build of the $variant solution failed"
+    done
+  done
+  for kind in clean noop; do
+    echo "  $kind build, SecureBuild.Sdk variant (ms summed over projects and nodes; log: perf-$kind-securebuild.log):"
+    perf_lines "$RESULTS_DIR/perf-$kind-securebuild.log"
+    echo "  $kind build, plain variant, for comparison:"
+    perf_lines "$RESULTS_DIR/perf-$kind-plain.log" | grep -E 'evaluation|CoreCompile|ResolveAssemblyReferences'
+  done
+fi
+
+# ---------------------------------------------------------------- report
+stats() { # scenario variant field
+  jq -r --arg c "$2" --arg f "$3" '.results[] | select(.command == $c) | .[$f] // 0' "$RESULTS_DIR/$1.json"
+}
+row() { # scenario label runs goal
+  local pm ps sm ss pu su
+  pm=$(stats "$1" plain mean); ps=$(stats "$1" plain stddev)
+  sm=$(stats "$1" securebuild mean); ss=$(stats "$1" securebuild stddev)
+  pu=$(jq -r '.results[] | select(.command == "plain") | .user + .system' "$RESULTS_DIR/$1.json")
+  su=$(jq -r '.results[] | select(.command == "securebuild") | .user + .system' "$RESULTS_DIR/$1.json")
+  awk -v label="$2" -v runs="$3" -v goal="$4" -v pm="$pm" -v ps="$ps" -v sm="$sm" -v ss="$ss" -v pu="$pu" -v su="$su" 'BEGIN {
+    r = sm / pm
+    # uncertainty of the ratio of two independent means (first-order propagation of the stddevs)
+    rs = r * sqrt((ps / pm) ^ 2 + (ss / sm) ^ 2)
+    verdict = (r <= goal) ? "within goal" : "ABOVE goal"
+    printf "%-7s %4d  %7.2f ± %-5.2f  %7.2f ± %-5.2f  %+6.2f  %5.3f ± %-5.3f  <= %.2f  %-11s  %5.3f\n",
+      label, runs, pm, ps, sm, ss, sm - pm, r, rs, goal, verdict, su / pu
+  }'
+}
+{
+  echo
+  echo "SecureBuild.Sdk $VERSION vs Microsoft.NET.Sdk: ${#PROJECTS[@]}-project solution, .NET SDK $(dotnet --version), $(nproc) cores"
+  echo "wall-clock seconds, mean ± stddev; ratio = SecureBuild.Sdk / plain; cpu = (user+sys) ratio"
+  printf '%-7s %4s  %-15s  %-15s  %6s  %-13s  %-7s  %-11s  %5s\n' scenario runs "plain (s)" "securebuild (s)" "delta" "ratio" goal verdict cpu
+  row clean clean "$RUNS_CLEAN" "$GOAL_CLEAN"
+  row noop no-op "$RUNS_NOOP" "$GOAL_NOOP"
+  echo "links: $LINK_REPORT"
+  printf "%s\n" "${LOADS[@]}" | awk -v cores="$(nproc)" 'NR == 1 || $1 < min { min = $1 } $1 > max { max = $1 } END {
+    printf "machine load (1-min load average at each round): %.2f .. %.2f on %d cores", min, max, cores
+    if (max > cores) printf " -- other processes competed for the CPU: expect noisy numbers, rerun on a quiet machine"
+    printf "\n" }'
+  echo "results: $RESULTS_DIR/ (clean.json, noop.json: hyperfine format; summary.json; rounds/; logs)"
+} | tee "$RESULTS_DIR/summary.txt"
+
+jq -n --arg version "$VERSION" --argjson goal_clean "$GOAL_CLEAN" --argjson goal_noop "$GOAL_NOOP" \
+  --slurpfile clean "$RESULTS_DIR/clean.json" --slurpfile noop "$RESULTS_DIR/noop.json" '
+  def pick($r; $c): $r[0].results[] | select(.command == $c);
+  def scen($r; $goal): (pick($r; "plain")) as $p | (pick($r; "securebuild")) as $s |
+    { runs: ($p.times | length), plain_mean: $p.mean, plain_stddev: $p.stddev,
+      securebuild_mean: $s.mean, securebuild_stddev: $s.stddev,
+      ratio: ($s.mean / $p.mean), cpu_ratio: (($s.user + $s.system) / ($p.user + $p.system)),
+      goal: $goal, within_goal: (($s.mean / $p.mean) <= $goal) };
+  { sdk_version: $version, clean: scen($clean; $goal_clean), noop: scen($noop; $goal_noop) }' >"$RESULTS_DIR/summary.json"
