@@ -1,0 +1,146 @@
+using SecureBuild.Core.Json;
+
+namespace SecureBuild.Core.Attestation;
+
+/// <summary>
+/// Typed, path-reporting access to parsed JSON for the attestation and Sigstore models. Every failure goes through
+/// the caller's <c>fail</c> factory, so each model throws its own exception type with a message naming the JSON path.
+/// </summary>
+internal static class StrictJson
+{
+    public static JsonNode Parse(byte[] utf8, string what, Func<string, Exception> fail)
+    {
+        if (utf8 is null || utf8.Length == 0)
+        {
+            throw fail($"{what} is empty.");
+        }
+
+        try
+        {
+            return JsonParser.Parse(utf8);
+        }
+        catch (JsonFormatException e)
+        {
+            throw fail($"{what} is not valid JSON: {e.Message}");
+        }
+    }
+
+    public static JsonObject AsObject(JsonNode node, string path, Func<string, Exception> fail) =>
+        node as JsonObject ?? throw fail($"{path} must be a JSON object, found {Describe(node)}.");
+
+    public static void AllowedFields(JsonObject obj, string path, Func<string, Exception> fail, params string[] allowed)
+    {
+        foreach (var kv in obj)
+        {
+            if (Array.IndexOf(allowed, kv.Key) < 0)
+            {
+                throw fail($"{path}: unexpected field \"{kv.Key}\" (allowed: {string.Join(", ", allowed)}).");
+            }
+        }
+    }
+
+    public static JsonNode? Opt(JsonObject obj, string field) =>
+        obj.TryGetValue(field, out var v) && v is not JsonNull ? v : null;
+
+    public static JsonNode Req(JsonObject obj, string field, string path, Func<string, Exception> fail) =>
+        Opt(obj, field) ?? throw fail($"{path}: required field \"{field}\" is missing.");
+
+    public static string ReqString(JsonObject obj, string field, string path, Func<string, Exception> fail) =>
+        Req(obj, field, path, fail) is JsonString s ? s.Value : throw WrongType(obj, field, path, "a string", fail);
+
+    public static string? OptString(JsonObject obj, string field, string path, Func<string, Exception> fail)
+    {
+        var node = Opt(obj, field);
+        return node is null ? null : node is JsonString s ? s.Value : throw WrongType(obj, field, path, "a string", fail);
+    }
+
+    public static JsonObject ReqObject(JsonObject obj, string field, string path, Func<string, Exception> fail) =>
+        Req(obj, field, path, fail) as JsonObject ?? throw WrongType(obj, field, path, "an object", fail);
+
+    public static JsonObject? OptObject(JsonObject obj, string field, string path, Func<string, Exception> fail)
+    {
+        var node = Opt(obj, field);
+        return node is null ? null : node as JsonObject ?? throw WrongType(obj, field, path, "an object", fail);
+    }
+
+    public static JsonArray ReqArray(JsonObject obj, string field, string path, Func<string, Exception> fail) =>
+        Req(obj, field, path, fail) as JsonArray ?? throw WrongType(obj, field, path, "an array", fail);
+
+    public static JsonArray? OptArray(JsonObject obj, string field, string path, Func<string, Exception> fail)
+    {
+        var node = Opt(obj, field);
+        return node is null ? null : node as JsonArray ?? throw WrongType(obj, field, path, "an array", fail);
+    }
+
+    /// <summary>A proto3 JSON bytes field: base64 (standard or URL-safe, padding optional).</summary>
+    public static byte[] ReqBytes(JsonObject obj, string field, string path, Func<string, Exception> fail) =>
+        DecodeBase64(ReqString(obj, field, path, fail), $"{path}.{field}", fail);
+
+    public static byte[]? OptBytes(JsonObject obj, string field, string path, Func<string, Exception> fail)
+    {
+        string? text = OptString(obj, field, path, fail);
+        return text is null ? null : DecodeBase64(text, $"{path}.{field}", fail);
+    }
+
+    public static byte[] DecodeBase64(string text, string path, Func<string, Exception> fail) =>
+        Base64Codec.TryDecode(text, out var bytes, out var error) ? bytes : throw fail($"{path} is not valid base64: {error}.");
+
+    /// <summary>
+    /// A proto3 JSON int64/uint64 field: a decimal string (the canonical form) or a JSON integer. Negative values
+    /// and anything but plain digits are rejected.
+    /// </summary>
+    public static long? OptNonNegativeInt64(JsonObject obj, string field, string path, Func<string, Exception> fail)
+    {
+        var node = Opt(obj, field);
+        if (node is null)
+        {
+            return null;
+        }
+
+        string text = node switch
+        {
+            JsonString s => s.Value,
+            JsonNumber n when n.IsInteger => n.RawText,
+            _ => throw WrongType(obj, field, path, "an integer (as a decimal string)", fail),
+        };
+        if (text.Length == 0 || text.Length > 19)
+        {
+            throw fail($"{path}.{field} must be a non-negative 64-bit integer, found \"{Clip(text)}\".");
+        }
+
+        foreach (char c in text)
+        {
+            if (c < '0' || c > '9')
+            {
+                throw fail($"{path}.{field} must be a non-negative 64-bit integer, found \"{Clip(text)}\".");
+            }
+        }
+
+        if (!long.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long value))
+        {
+            throw fail($"{path}.{field} does not fit in a 64-bit integer.");
+        }
+
+        return value;
+    }
+
+    public static long ReqNonNegativeInt64(JsonObject obj, string field, string path, Func<string, Exception> fail) =>
+        OptNonNegativeInt64(obj, field, path, fail) ?? throw fail($"{path}: required field \"{field}\" is missing.");
+
+    public static string Clip(string s) => s.Length > 80 ? s.Substring(0, 80) + "..." : s;
+
+    public static string Describe(JsonNode? node) => node switch
+    {
+        null => "nothing",
+        JsonObject => "an object",
+        JsonArray => "an array",
+        JsonString => "a string",
+        JsonNumber => "a number",
+        JsonBool => "a boolean",
+        JsonNull => "null",
+        _ => "a value",
+    };
+
+    private static Exception WrongType(JsonObject obj, string field, string path, string expected, Func<string, Exception> fail) =>
+        fail($"{path}.{field} must be {expected}, found {Describe(obj.TryGetValue(field, out var v) ? v : null)}.");
+}
