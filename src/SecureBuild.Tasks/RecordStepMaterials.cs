@@ -28,7 +28,7 @@ public sealed class RecordStepMaterials : SecureBuildTask
             files.AddRange(RepositoryRoot.FindUpward(ProjectDirectory, root, SearchUpward));
         }
         var materials = recorder.Record(files);
-        StepRecorder.WritePendingMaterials(MaterialsFile, StepName, materials);
+        StepRecorder.WritePendingMaterials(MaterialsFile, StepName, materials, DateTimeOffset.UtcNow);
         cache.Save();
         Log.LogMessage(MessageImportance.Low, $"SecureBuild: step '{StepName}': {materials.Count} materials hashed ({cache.FilesHashed} read, the rest from the cache).");
         return true;

@@ -1,6 +1,7 @@
 using Microsoft.Build.Framework;
 using SecureBuild.Core.InToto;
 using SecureBuild.Core.Json;
+using SecureBuild.Core.Provenance;
 using SecureBuild.Core.Recording;
 
 namespace SecureBuild.Tasks;
@@ -39,6 +40,30 @@ public sealed class RecordStepProducts : SecureBuildTask
     [Required]
     public string LinkDirectory { get; set; } = "";
 
+    /// <summary>Also write SLSA provenance for this step's outputs.</summary>
+    public bool WriteProvenance { get; set; }
+
+    /// <summary>The outputs provenance is about; empty: every product.</summary>
+    public ITaskItem[] Subjects { get; set; } = Array.Empty<ITaskItem>();
+
+    /// <summary>The project's project.assets.json (resolved packages, with content hashes).</summary>
+    public string? ProjectAssetsFile { get; set; }
+
+    /// <summary>Targeting, runtime and apphost packs (metadata NuGetPackageId, NuGetPackageVersion, Kind).</summary>
+    public ITaskItem[] Packs { get; set; } = Array.Empty<ITaskItem>();
+
+    /// <summary>Properties that change the build (metadata Value); those whose value came from an environment variable are recorded as such.</summary>
+    public ITaskItem[] BuildProperties { get; set; } = Array.Empty<ITaskItem>();
+
+    public string? SdkVersion { get; set; }
+
+    public string? MSBuildVersion { get; set; }
+
+    public string? RuntimeVersion { get; set; }
+
+    /// <summary>Identifies this build when no CI system does.</summary>
+    public string? InvocationId { get; set; }
+
     /// <summary>The link written (or confirmed up to date).</summary>
     [Output]
     public string? LinkFile { get; set; }
@@ -70,10 +95,86 @@ public sealed class RecordStepProducts : SecureBuildTask
         };
         var (path, written) = StepRecorder.WriteLinkIfChanged(link, key, LinkDirectory);
         LinkFile = path;
+        WriteStatements(link, key, recorder, path, written, products);
         Log.LogMessage(MessageImportance.Normal,
             written
                 ? $"SecureBuild: {StepName} -> {path} ({materials.Count} materials, {products.Count} products)"
                 : $"SecureBuild: {StepName} link is up to date: {path}");
         return true;
+    }
+
+    /// <summary>
+    /// The link as a DSSE statement, and provenance for the outputs. Both are rewritten only when the
+    /// link was (a no-op build produced nothing new, so the provenance of the existing outputs stands).
+    /// </summary>
+    private void WriteStatements(Link link, Core.Crypto.SigningKey key, StepRecorder recorder, string linkPath, bool linkWritten,
+        SortedDictionary<string, IReadOnlyDictionary<string, string>> products)
+    {
+        var linkStatementPath = Path.Combine(LinkDirectory, StepAttestations.LinkStatementFileName(StepName, key.KeyId));
+        if (linkWritten || !File.Exists(linkStatementPath))
+        {
+            var statement = StepAttestations.LinkStatement(link);
+            if (statement is not null)
+            {
+                StepAttestations.WriteEnvelope(statement, key, linkStatementPath);
+            }
+        }
+        if (!WriteProvenance)
+        {
+            return;
+        }
+        var provenancePath = Path.Combine(LinkDirectory, StepAttestations.ProvenanceFileName(StepName));
+        if (!linkWritten && File.Exists(provenancePath))
+        {
+            return;
+        }
+        var subjectNames = Subjects.Length == 0
+            ? new HashSet<string>(products.Keys, StringComparer.Ordinal)
+            : new HashSet<string>(FullPaths(Subjects).Select(recorder.Namer.Name), StringComparer.Ordinal);
+        var environment = Core.Provenance.BuildEnvironment.Current()
+            .GroupBy(p => p.Key, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.First().Value, StringComparer.Ordinal);
+        var root = string.IsNullOrWhiteSpace(RootDirectory) ? RepositoryRoot.Find(ProjectDirectory) : RootDirectory!;
+        var provenance = ProvenanceInputs.Create(this, recorder.Namer, environment, root,
+            StepRecorder.ReadPendingStartedOn(MaterialsFile), DateTimeOffset.UtcNow);
+        foreach (var product in products.Where(p => subjectNames.Contains(p.Key)))
+        {
+            provenance.Subjects.Add(NuGetSubject(product.Key, product.Value, FullPaths(Subjects).Concat(FullPaths(Products))));
+        }
+        if (provenance.Subjects.Count == 0)
+        {
+            Log.LogMessage(MessageImportance.Low, $"SecureBuild: step '{StepName}' has no outputs to write provenance for.");
+            return;
+        }
+        provenance.Byproducts.Add(ProvenanceStatement.Resource(name: Path.GetFileName(linkPath), digest: StepAttestations.Sha256Of(linkPath),
+            annotations: null));
+        ((JsonObject)provenance.Byproducts[0])["mediaType"] = "application/vnd.in-toto.link+json";
+        StepAttestations.WriteEnvelope(provenance.ToJson(), key, provenancePath);
+        Log.LogMessage(MessageImportance.Normal, $"SecureBuild: {StepName} provenance -> {provenancePath} ({provenance.Subjects.Count} subjects)");
+    }
+
+    /// <summary>A subject; a .nupkg also gets NuGet's content hash (SHA-512 of the unsigned package), which survives repository signing.</summary>
+    private Subject NuGetSubject(string name, IReadOnlyDictionary<string, string> digest, IEnumerable<string> candidates)
+    {
+        if (!name.EndsWith(".nupkg", StringComparison.OrdinalIgnoreCase))
+        {
+            return new Subject(name, digest);
+        }
+        var file = candidates.FirstOrDefault(c => name.EndsWith("/" + Path.GetFileName(c), StringComparison.Ordinal) || name == Path.GetFileName(c));
+        if (file is null || !File.Exists(file))
+        {
+            return new Subject(name, digest);
+        }
+        using var sha512 = System.Security.Cryptography.SHA512.Create();
+        byte[] hash;
+        using (var stream = File.OpenRead(file))
+        {
+            hash = sha512.ComputeHash(stream);
+        }
+        var withContent = new Dictionary<string, string>(digest.ToDictionary(d => d.Key, d => d.Value), StringComparer.Ordinal)
+        {
+            ["sha512"] = string.Concat(hash.Select(b => b.ToString("x2", System.Globalization.CultureInfo.InvariantCulture))),
+        };
+        return new Subject(name, withContent, new JsonObject { ["nugetContentHash"] = Convert.ToBase64String(hash) });
     }
 }

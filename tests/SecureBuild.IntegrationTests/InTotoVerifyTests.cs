@@ -42,11 +42,8 @@ public sealed class InTotoVerifyTests
         var pack = project.DotNet(env, "pack", "Lib/Lib.csproj", "-c", "Release", "-m");
         Assert.That(pack.ExitCode, Is.EqualTo(0), pack.ToString());
         var linkDir = project.Path("Lib/bin/Release/attestations");
-        Assert.That(Directory.GetFiles(linkDir).Select(Path.GetFileName), Is.EquivalentTo(new[]
-        {
-            Links.FileName("restore", functionary.Public), Links.FileName("compile-net8.0", functionary.Public),
-            Links.FileName("compile-net10.0", functionary.Public), Links.FileName("pack", functionary.Public),
-        }));
+        Assert.That(Directory.GetFiles(linkDir).Select(Path.GetFileName), Is.EquivalentTo(
+            Links.ExpectedFiles(functionary.Public, "restore", "compile-net8.0", "compile-net10.0", "pack")));
         var packLink = Links.LoadVerified(Path.Combine(linkDir, Links.FileName("pack", functionary.Public)), functionary.Public);
         Assert.That(packLink.Materials.Keys, Is.SupersetOf(new[] { "Lib/bin/Release/net8.0/Lib.dll", "Lib/bin/Release/net10.0/Lib.dll" }));
         Assert.That(packLink.Products["Lib/bin/Release/Lib.2.0.0.nupkg"]["sha256"], Is.EqualTo(Links.Sha256(project.Path("Lib/bin/Release/Lib.2.0.0.nupkg"))));

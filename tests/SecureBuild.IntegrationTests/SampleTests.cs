@@ -43,7 +43,7 @@ public sealed class SampleTests
         })
         {
             var linkDir = Path.Combine(sample, "src", project, "bin/Release/attestations");
-            Assert.That(Directory.GetFiles(linkDir).Select(Path.GetFileName), Is.EquivalentTo(steps.Select(s => Links.FileName(s, functionary.Public))));
+            Assert.That(Directory.GetFiles(linkDir).Select(Path.GetFileName), Is.EquivalentTo(Links.ExpectedFiles(functionary.Public, steps)));
             var layout = Path.Combine(keys, project + ".layout");
             var created = SdkFeed.Securebuild(sample, "layout", "new", "--link-dir", linkDir, "--functionary", functionary.PrivatePath + ".pub",
                 "--sign", owner.PrivatePath, "-o", layout);

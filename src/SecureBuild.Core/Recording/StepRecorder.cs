@@ -89,13 +89,18 @@ public sealed class StepRecorder
     }
 
     /// <summary>Stores the materials of a step until its products are recorded.</summary>
-    public static void WritePendingMaterials(string file, string stepName, SortedDictionary<string, IReadOnlyDictionary<string, string>> materials)
+    public static void WritePendingMaterials(string file, string stepName, SortedDictionary<string, IReadOnlyDictionary<string, string>> materials,
+        DateTimeOffset? startedOn = null)
     {
         var root = new JsonObject
         {
             ["step"] = new JsonString(stepName),
             ["materials"] = ArtifactMapJson.ToJson(materials),
         };
+        if (startedOn is { } started)
+        {
+            root["startedOn"] = started.UtcDateTime.ToString("o", System.Globalization.CultureInfo.InvariantCulture);
+        }
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(file))!);
         AtomicFile.WriteAllBytes(file, JsonText.WriteUtf8(root));
     }
@@ -121,6 +126,24 @@ public sealed class StepRecorder
         {
             return null;
         }
+    }
+
+    /// <summary>When the step whose materials are pending started, if it was recorded.</summary>
+    public static DateTimeOffset? ReadPendingStartedOn(string file)
+    {
+        try
+        {
+            if (File.Exists(file) && JsonParser.Parse(File.ReadAllBytes(file)) is JsonObject root &&
+                root.TryGetValue("startedOn", out var value) && value is JsonString s &&
+                DateTimeOffset.TryParse(s.Value, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var started))
+            {
+                return started;
+            }
+        }
+        catch (Exception e) when (e is IOException || e is UnauthorizedAccessException || e is JsonFormatException)
+        {
+        }
+        return null;
     }
 
     /// <summary>

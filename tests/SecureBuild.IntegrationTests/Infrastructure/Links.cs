@@ -18,6 +18,14 @@ public static class Links
 
     public static string FileName(string step, PublicKey key) => $"{step}.{key.KeyId.Substring(0, 8)}.link";
 
+    /// <summary>
+    /// Every file the SDK writes for these steps: the link and its DSSE statement per step, and the
+    /// provenance of each step that produces outputs (compile, pack, publish).
+    /// </summary>
+    public static IEnumerable<string> ExpectedFiles(PublicKey key, params string[] steps) =>
+        steps.SelectMany(step => new[] { FileName(step, key), $"{step}.{key.KeyId.Substring(0, 8)}.intoto.jsonl" }
+            .Concat(step.StartsWith("restore", StringComparison.Ordinal) ? Array.Empty<string>() : new[] { $"{step}.provenance.intoto.jsonl" }));
+
     public static string Describe(string directory) =>
         Directory.Exists(directory)
             ? string.Join(", ", Directory.EnumerateFiles(directory, "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(directory, f)))

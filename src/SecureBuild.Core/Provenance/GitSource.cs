@@ -1,0 +1,106 @@
+using System.Diagnostics;
+
+namespace SecureBuild.Core.Provenance;
+
+/// <summary>The source a build came from: repository URL (credentials removed), commit, and whether the work tree had changes.</summary>
+public sealed class GitSource
+{
+    public GitSource(string? repositoryUri, string commit, bool dirty)
+    {
+        RepositoryUri = repositoryUri;
+        Commit = commit;
+        Dirty = dirty;
+    }
+
+    /// <summary>"git+https://host/owner/repo" (no user or password), or null when the repository has no origin.</summary>
+    public string? RepositoryUri { get; }
+
+    public string Commit { get; }
+
+    /// <summary>True when tracked files differ from the commit (the build is not of the commit alone).</summary>
+    public bool Dirty { get; }
+
+    /// <summary>Asks git about the repository at <paramref name="directory"/>; null when it is not a git work tree or git is missing.</summary>
+    public static GitSource? Describe(string directory, TimeSpan? timeout = null)
+    {
+        var limit = timeout ?? TimeSpan.FromSeconds(20);
+        var commit = Git(directory, limit, "rev-parse", "--verify", "HEAD")?.Trim();
+        if (string.IsNullOrEmpty(commit) || commit!.Length < 40)
+        {
+            return null;
+        }
+        var status = Git(directory, limit, "status", "--porcelain", "--untracked-files=no");
+        var remote = Git(directory, limit, "config", "--get", "remote.origin.url")?.Trim();
+        return new GitSource(NormalizeRemote(remote), commit, status is null || status.Trim().Length > 0);
+    }
+
+    /// <summary>A remote URL as a source URI without credentials: "git+https://host/path".</summary>
+    public static string? NormalizeRemote(string? remote)
+    {
+        if (string.IsNullOrWhiteSpace(remote))
+        {
+            return null;
+        }
+        remote = remote!.Trim();
+        if (Uri.TryCreate(remote, UriKind.Absolute, out var uri) && (uri.Scheme == "https" || uri.Scheme == "http" || uri.Scheme == "ssh" || uri.Scheme == "git"))
+        {
+            var builder = new UriBuilder(uri) { UserName = "", Password = "" };
+            if (uri.Scheme == "ssh")
+            {
+                builder.Scheme = "https";
+                builder.Port = -1;
+            }
+            return "git+" + builder.Uri.GetComponents(UriComponents.SchemeAndServer | UriComponents.Path, UriFormat.UriEscaped);
+        }
+        // scp-like syntax: git@github.com:owner/repo.git
+        var at = remote.IndexOf('@');
+        var colon = remote.IndexOf(':');
+        if (colon > 0 && !remote.Contains("://") && colon > at)
+        {
+            var host = remote.Substring(at + 1, colon - at - 1);
+            return $"git+https://{host}/{remote.Substring(colon + 1).TrimStart('/')}";
+        }
+        return null; // a local path or something unknown: say nothing rather than leak a machine path
+    }
+
+    private static string? Git(string directory, TimeSpan timeout, params string[] arguments)
+    {
+        try
+        {
+            var start = new ProcessStartInfo("git")
+            {
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+                UseShellExecute = false,
+                CreateNoWindow = true,
+                WorkingDirectory = directory,
+            };
+            start.Arguments = string.Join(" ", arguments.Select(a => a.Contains(' ') ? "\"" + a + "\"" : a));
+            start.EnvironmentVariables["GIT_TERMINAL_PROMPT"] = "0";
+            start.EnvironmentVariables["GIT_OPTIONAL_LOCKS"] = "0";
+            using var process = Process.Start(start)!;
+            var output = process.StandardOutput.ReadToEndAsync();
+            process.StandardError.ReadToEndAsync();
+            if (!process.WaitForExit((int)timeout.TotalMilliseconds))
+            {
+                try
+                {
+                    process.Kill();
+                }
+                catch (InvalidOperationException)
+                {
+                }
+                return null;
+            }
+            return process.ExitCode == 0 ? output.Result : null;
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return null; // git is not installed
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+}

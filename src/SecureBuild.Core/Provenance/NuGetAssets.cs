@@ -1,0 +1,78 @@
+using SecureBuild.Core.Json;
+
+namespace SecureBuild.Core.Provenance;
+
+/// <summary>A NuGet package a project resolved, with NuGet's content hash (SHA-512 of the package without its signature).</summary>
+public sealed class ResolvedPackage
+{
+    public ResolvedPackage(string id, string version, string? contentHashBase64)
+    {
+        Id = id;
+        Version = version;
+        ContentHashBase64 = contentHashBase64;
+    }
+
+    public string Id { get; }
+    public string Version { get; }
+
+    /// <summary>NuGet's contentHash as NuGet writes it (base64 SHA-512).</summary>
+    public string? ContentHashBase64 { get; }
+
+    /// <summary>The content hash as lowercase hex, or null when the assets file had none or it was not base64.</summary>
+    public string? ContentHashSha512Hex
+    {
+        get
+        {
+            if (ContentHashBase64 is null)
+            {
+                return null;
+            }
+            try
+            {
+                var bytes = Convert.FromBase64String(ContentHashBase64);
+                return bytes.Length == 64 ? string.Concat(bytes.Select(b => b.ToString("x2", System.Globalization.CultureInfo.InvariantCulture))) : null;
+            }
+            catch (FormatException)
+            {
+                return null;
+            }
+        }
+    }
+
+    /// <summary>The package URL (purl) of the package.</summary>
+    public string Purl => $"pkg:nuget/{Id}@{Version}";
+}
+
+/// <summary>Reads the packages of a project.assets.json (what restore resolved).</summary>
+public static class NuGetAssets
+{
+    /// <summary>Every package library in the assets file, sorted by id and version. Project references are left out.</summary>
+    public static IReadOnlyList<ResolvedPackage> ReadPackages(string assetsFile)
+    {
+        if (JsonParser.Parse(File.ReadAllBytes(assetsFile)) is not JsonObject root)
+        {
+            throw new JsonFormatException($"{assetsFile}: the assets file is not a JSON object");
+        }
+        var result = new List<ResolvedPackage>();
+        if (!root.TryGetValue("libraries", out var librariesNode) || librariesNode is not JsonObject libraries)
+        {
+            return result;
+        }
+        foreach (var library in libraries)
+        {
+            if (library.Value is not JsonObject details ||
+                !details.TryGetValue("type", out var type) || type is not JsonString { Value: "package" })
+            {
+                continue;
+            }
+            var slash = library.Key.IndexOf('/');
+            if (slash <= 0 || slash == library.Key.Length - 1)
+            {
+                continue;
+            }
+            var hash = details.TryGetValue("sha512", out var sha) && sha is JsonString s ? s.Value : null;
+            result.Add(new ResolvedPackage(library.Key.Substring(0, slash), library.Key.Substring(slash + 1), hash));
+        }
+        return result.OrderBy(p => p.Id, StringComparer.OrdinalIgnoreCase).ThenBy(p => p.Version, StringComparer.Ordinal).ToList();
+    }
+}

@@ -1,0 +1,209 @@
+using System.Reflection;
+using Microsoft.Build.Framework;
+using SecureBuild.Core.Json;
+using SecureBuild.Core.Provenance;
+using SecureBuild.Core.Recording;
+
+namespace SecureBuild.Tasks;
+
+/// <summary>
+/// Gathers what SLSA provenance says about a step from MSBuild: what the user asked for (global
+/// properties, environment variables that became properties), what the build used (SDK, MSBuild,
+/// runtime, packages, packs, source commit) and who ran it (CI detection). Secrets never pass.
+/// </summary>
+internal static class ProvenanceInputs
+{
+    private const string GitCacheKey = "SecureBuild.GitSource:";
+
+    /// <summary>Version of this SDK (from the task assembly, without any "+commit" suffix).</summary>
+    public static string SdkPackageVersion
+    {
+        get
+        {
+            var informational = typeof(ProvenanceInputs).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0";
+            var plus = informational.IndexOf('+');
+            return plus >= 0 ? informational.Substring(0, plus) : informational;
+        }
+    }
+
+    public static ProvenanceStatement Create(
+        RecordStepProducts task,
+        ArtifactNamer namer,
+        IReadOnlyDictionary<string, string> environment,
+        string rootDirectory,
+        DateTimeOffset? startedOn,
+        DateTimeOffset finishedOn)
+    {
+        var ci = CiContext.Detect(environment);
+        var statement = new ProvenanceStatement
+        {
+            BuilderId = ci.BuilderId,
+            InvocationId = ci.InvocationId ?? (string.IsNullOrEmpty(task.InvocationId) ? BuildInvocationId(task.BuildEngine) : task.InvocationId),
+            StartedOn = startedOn,
+            FinishedOn = finishedOn,
+        };
+        statement.BuilderVersion["securebuild-sdk"] = SdkPackageVersion;
+        if (!string.IsNullOrEmpty(task.SdkVersion))
+        {
+            statement.BuilderVersion["dotnet-sdk"] = task.SdkVersion!;
+        }
+
+        // externalParameters: what the user asked for.
+        var external = statement.ExternalParameters;
+        if (!string.IsNullOrEmpty(task.ProjectFile))
+        {
+            external["project"] = namer.Name(task.ProjectFile!);
+        }
+        external["step"] = task.StepName;
+        var global = GlobalProperties(task.BuildEngine);
+        foreach (var (name, key) in new[] { ("Configuration", "configuration"), ("TargetFramework", "targetFramework"), ("RuntimeIdentifier", "runtimeIdentifier") })
+        {
+            var value = task.BuildProperties.FirstOrDefault(p => p.ItemSpec == name)?.GetMetadata("Value");
+            if (!string.IsNullOrEmpty(value))
+            {
+                external[key] = value!;
+            }
+        }
+        var globalJson = new JsonObject();
+        foreach (var pair in global.OrderBy(p => p.Key, StringComparer.Ordinal))
+        {
+            if (IsInternalGlobalProperty(pair.Key))
+            {
+                continue;
+            }
+            globalJson[pair.Key] = SecretFilter.MayRecord(pair.Key, pair.Value) ? pair.Value : "[redacted]";
+        }
+        external["globalProperties"] = globalJson;
+        var fromEnvironment = new JsonObject();
+        foreach (var property in task.BuildProperties)
+        {
+            var value = property.GetMetadata("Value");
+            if (environment.TryGetValue(property.ItemSpec, out var envValue) && envValue == value && !string.IsNullOrEmpty(value) &&
+                !global.ContainsKey(property.ItemSpec))
+            {
+                fromEnvironment[property.ItemSpec] = SecretFilter.MayRecord(property.ItemSpec, value) ? value : "[redacted]";
+            }
+        }
+        external["environmentProperties"] = fromEnvironment;
+
+        var git = DescribeGit(task.BuildEngine, rootDirectory);
+        var sourceUri = git?.RepositoryUri ?? ci.SourceUri;
+        var sourceCommit = git?.Commit ?? ci.SourceCommit;
+        if (sourceCommit is not null)
+        {
+            var source = new JsonObject { ["digest"] = new JsonObject { ["gitCommit"] = sourceCommit } };
+            if (sourceUri is not null)
+            {
+                source["uri"] = sourceUri;
+            }
+            external["source"] = source;
+        }
+
+        // internalParameters: what the builder chose.
+        var internalParameters = statement.InternalParameters;
+        internalParameters["sdkVersion"] = task.SdkVersion ?? "";
+        internalParameters["msbuildVersion"] = task.MSBuildVersion ?? "";
+        internalParameters["runtimeVersion"] = task.RuntimeVersion ?? "";
+        internalParameters["os"] = OperatingSystemName();
+        internalParameters["osDescription"] = System.Runtime.InteropServices.RuntimeInformation.OSDescription;
+        internalParameters["architecture"] = System.Runtime.InteropServices.RuntimeInformation.OSArchitecture.ToString().ToLowerInvariant();
+        internalParameters["ci"] = ci.System;
+        var env = new JsonObject();
+        foreach (var pair in BuildEnvironment.Record(environment))
+        {
+            env[pair.Key] = pair.Value;
+        }
+        internalParameters["environment"] = env;
+
+        // resolvedDependencies: source, SDK, this SDK, packages, packs.
+        var deps = statement.ResolvedDependencies;
+        if (sourceCommit is not null)
+        {
+            var annotations = new JsonObject();
+            if (git is not null)
+            {
+                annotations["dirty"] = git.Dirty;
+            }
+            deps.Add(ProvenanceStatement.Resource(name: "source", uri: sourceUri, digest: new Dictionary<string, string> { ["gitCommit"] = sourceCommit }, annotations: annotations));
+        }
+        if (!string.IsNullOrEmpty(task.SdkVersion))
+        {
+            deps.Add(ProvenanceStatement.Resource(name: "dotnet-sdk", uri: $"pkg:generic/dotnet-sdk@{task.SdkVersion}"));
+        }
+        deps.Add(ProvenanceStatement.Resource(name: "SecureBuild.Sdk", uri: $"pkg:nuget/SecureBuild.Sdk@{SdkPackageVersion}"));
+        if (!string.IsNullOrEmpty(task.ProjectAssetsFile) && File.Exists(task.ProjectAssetsFile))
+        {
+            foreach (var package in NuGetAssets.ReadPackages(task.ProjectAssetsFile!))
+            {
+                var hex = package.ContentHashSha512Hex;
+                deps.Add(ProvenanceStatement.Resource(uri: package.Purl,
+                    digest: hex is null ? null : new Dictionary<string, string> { ["sha512"] = hex },
+                    annotations: new JsonObject { ["kind"] = "package" }));
+            }
+        }
+        foreach (var pack in task.Packs
+                     .Select(p => (Id: p.GetMetadata("NuGetPackageId"), Version: p.GetMetadata("NuGetPackageVersion"), Kind: p.GetMetadata("Kind")))
+                     .Where(p => p.Id.Length > 0 && p.Version.Length > 0)
+                     .Distinct()
+                     .OrderBy(p => p.Id, StringComparer.OrdinalIgnoreCase))
+        {
+            deps.Add(ProvenanceStatement.Resource(uri: $"pkg:nuget/{pack.Id}@{pack.Version}", annotations: new JsonObject { ["kind"] = pack.Kind.Length > 0 ? pack.Kind : "pack" }));
+        }
+        return statement;
+    }
+
+    /// <summary>Global properties the SDK itself sets when it dispatches inner builds; they are reported as parameters above.</summary>
+    private static bool IsInternalGlobalProperty(string name) =>
+        name is "TargetFramework" or "RuntimeIdentifier" or "Configuration" or "MSBuildRestoreSessionId" or "CurrentSolutionConfigurationContents"
+            or "BuildingSolutionFile" or "SolutionDir" or "SolutionExt" or "SolutionFileName" or "SolutionName" or "SolutionPath"
+            or "_RestoreGraphEntryProjectPath" or "ExcludeRestorePackageImports" or "MSBuildIsRestoring";
+
+    private static IReadOnlyDictionary<string, string> GlobalProperties(IBuildEngine engine) =>
+        engine is IBuildEngine6 six ? six.GetGlobalProperties() : new Dictionary<string, string>();
+
+    private static GitSource? DescribeGit(IBuildEngine engine, string rootDirectory)
+    {
+        var key = GitCacheKey + rootDirectory;
+        if (engine is IBuildEngine4 four && four.GetRegisteredTaskObject(key, RegisteredTaskObjectLifetime.Build) is GitSourceBox cached)
+        {
+            return cached.Source;
+        }
+        var source = Directory.Exists(Path.Combine(rootDirectory, ".git")) || File.Exists(Path.Combine(rootDirectory, ".git"))
+            ? GitSource.Describe(rootDirectory)
+            : null;
+        if (engine is IBuildEngine4 engine4)
+        {
+            engine4.RegisterTaskObject(key, new GitSourceBox(source), RegisteredTaskObjectLifetime.Build, allowEarlyCollection: false);
+        }
+        return source;
+    }
+
+    /// <summary>A urn:uuid naming this build (one per build and MSBuild node).</summary>
+    private static string BuildInvocationId(IBuildEngine engine)
+    {
+        const string key = "SecureBuild.InvocationId";
+        if (engine is IBuildEngine4 four)
+        {
+            if (four.GetRegisteredTaskObject(key, RegisteredTaskObjectLifetime.Build) is string existing)
+            {
+                return existing;
+            }
+            var created = "urn:uuid:" + Guid.NewGuid().ToString("D");
+            four.RegisterTaskObject(key, created, RegisteredTaskObjectLifetime.Build, allowEarlyCollection: false);
+            return created;
+        }
+        return "urn:uuid:" + Guid.NewGuid().ToString("D");
+    }
+
+    private static string OperatingSystemName() =>
+        System.Runtime.InteropServices.RuntimeInformation.IsOSPlatform(System.Runtime.InteropServices.OSPlatform.Windows) ? "windows" :
+        System.Runtime.InteropServices.RuntimeInformation.IsOSPlatform(System.Runtime.InteropServices.OSPlatform.OSX) ? "macos" :
+        System.Runtime.InteropServices.RuntimeInformation.IsOSPlatform(System.Runtime.InteropServices.OSPlatform.Linux) ? "linux" : "other";
+
+    private sealed class GitSourceBox
+    {
+        public GitSourceBox(GitSource? source) => Source = source;
+
+        public GitSource? Source { get; }
+    }
+}

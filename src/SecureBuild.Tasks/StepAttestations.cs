@@ -1,0 +1,63 @@
+using System.Security.Cryptography;
+using SecureBuild.Core.Attestation;
+using SecureBuild.Core.Crypto;
+using SecureBuild.Core.InToto;
+using SecureBuild.Core.IO;
+using SecureBuild.Core.Json;
+using SecureBuild.Core.Provenance;
+
+namespace SecureBuild.Tasks;
+
+/// <summary>
+/// The DSSE forms of a step: its link as an in-toto Statement v1 with the link predicate v0.3
+/// (<c>&lt;step&gt;.&lt;keyid8&gt;.intoto.jsonl</c>) and SLSA provenance for its outputs
+/// (<c>&lt;step&gt;.provenance.intoto.jsonl</c>). Each file is a JSON Lines bundle of one envelope.
+/// </summary>
+internal static class StepAttestations
+{
+    public const string LinkPredicateType = "https://in-toto.io/attestation/link/v0.3";
+
+    public static string LinkStatementFileName(string step, string keyId) => $"{step}.{keyId.Substring(0, 8)}.intoto.jsonl";
+
+    public static string ProvenanceFileName(string step) => $"{step}.provenance.intoto.jsonl";
+
+    /// <summary>The link as Statement v1 + link predicate v0.3 (subjects = products), or null when the step has no products.</summary>
+    public static JsonObject? LinkStatement(Link link)
+    {
+        if (link.Products.Count == 0)
+        {
+            return null;
+        }
+        return new JsonObject
+        {
+            ["_type"] = ProvenanceStatement.StatementType,
+            ["subject"] = new JsonArray(link.Products.Select(p => (JsonNode)new Subject(p.Key, p.Value).ToJson())),
+            ["predicateType"] = LinkPredicateType,
+            ["predicate"] = new JsonObject
+            {
+                ["name"] = link.Name,
+                ["command"] = new JsonArray(link.Command.Select(c => (JsonNode)c)),
+                ["materials"] = new JsonArray(link.Materials.Select(m => (JsonNode)new Subject(m.Key, m.Value).ToJson())),
+                ["byproducts"] = link.Byproducts.DeepClone(),
+                ["environment"] = link.Environment.DeepClone(),
+            },
+        };
+    }
+
+    /// <summary>Signs <paramref name="statement"/> into a one-line DSSE envelope file, atomically.</summary>
+    public static void WriteEnvelope(JsonObject statement, SigningKey key, string path)
+    {
+        var payload = JsonText.WriteUtf8(statement, indented: false);
+        payload = payload.Take(payload.Length - 1).ToArray(); // the payload is the statement without the file's trailing newline
+        var envelope = DsseEnvelope.Sign(DsseEnvelope.InTotoPayloadType, payload, key);
+        var line = JsonText.Write(envelope.ToJson(), indented: false).TrimEnd('\n') + "\n";
+        AtomicFile.WriteAllBytes(path, new System.Text.UTF8Encoding(false).GetBytes(line));
+    }
+
+    public static IReadOnlyDictionary<string, string> Sha256Of(string path)
+    {
+        using var sha = SHA256.Create();
+        using var stream = File.OpenRead(path);
+        return new Dictionary<string, string> { ["sha256"] = string.Concat(sha.ComputeHash(stream).Select(b => b.ToString("x2", System.Globalization.CultureInfo.InvariantCulture))) };
+    }
+}

@@ -1,0 +1,170 @@
+using System.Text;
+using SecureBuild.Core.Attestation;
+using SecureBuild.Core.Crypto;
+using SecureBuild.Core.Json;
+using SecureBuild.IntegrationTests.Infrastructure;
+
+namespace SecureBuild.IntegrationTests;
+
+/// <summary>SLSA provenance v1 and link statements in DSSE, written by real builds, without leaking secrets.</summary>
+[Parallelizable(ParallelScope.All)]
+public sealed class ProvenanceTests
+{
+    private static readonly string[] Canaries =
+    {
+        "ghp_CANARYcanary0123456789abcdefABCDEF01",
+        "oy2canarycanarycanarycanarycanarycanarycanary0123",
+        "canary-connection-password",
+        "canary-custom-secret-value",
+        "canary-remote-password",
+    };
+
+    private static (string Path, PublicKey Public) NewKey()
+    {
+        var dir = Path.Combine(SdkFeed.WorkRoot, "prov-keys-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        return Links.Keygen(dir, "ed25519", "build.key");
+    }
+
+    private static JsonObject Payload(string envelopePath, PublicKey key)
+    {
+        var lines = File.ReadAllLines(envelopePath).Where(l => l.Length > 0).ToArray();
+        Assert.That(lines, Has.Length.EqualTo(1), "one envelope per .intoto.jsonl");
+        var envelope = DsseEnvelope.Parse(lines[0]);
+        Assert.That(envelope.Verify(key, DsseEnvelope.InTotoPayloadType, requireSingleSignature: true).Verified, Is.True, envelopePath);
+        return (JsonObject)JsonParser.Parse(envelope.Payload);
+    }
+
+    private static JsonObject Obj(JsonNode node, string key) => (JsonObject)((JsonObject)node)[key];
+
+    private static string Str(JsonNode node, string key) => ((JsonString)((JsonObject)node)[key]).Value;
+
+    [Test]
+    public void Pack_and_publish_write_signed_provenance_and_no_secret_reaches_any_file()
+    {
+        var key = NewKey();
+        var project = new TestProject("provenance").WithConsoleApp("App",
+            extraItems: """<PackageReference Include="Newtonsoft.Json" Version="13.0.3" />""");
+        Git(project.Directory, "init", "-q", ".");
+        Git(project.Directory, "add", "-A");
+        Git(project.Directory, "-c", "user.email=t@example.invalid", "-c", "user.name=t", "commit", "-qm", "init");
+        Git(project.Directory, "remote", "add", "origin", $"https://builder:{Canaries[4]}@example.com/acme/app.git");
+        var head = Run.Process("git", new[] { "rev-parse", "HEAD" }, project.Directory).Output.Trim();
+
+        var env = new Dictionary<string, string?>
+        {
+            ["SecureBuildSigningKey"] = key.Path,
+            ["GITHUB_TOKEN"] = Canaries[0],
+            ["NUGET_API_KEY"] = Canaries[1],
+            ["ConnectionStrings__Main"] = $"Server=db;User Id=sa;Password={Canaries[2]};",
+            ["DOTNET_DB_CONNECTION"] = $"Server=db;Password={Canaries[2]}",
+            ["MY_APP_SECRET"] = Canaries[3],
+            ["NUGET_CUSTOM_SECRET"] = Canaries[3],
+            ["Version"] = "9.9.9",
+        };
+        foreach (var args in new[] { new[] { "pack", "App/App.csproj", "-c", "Release" }, new[] { "publish", "App/App.csproj", "-c", "Release" } })
+        {
+            var result = project.DotNet(env, args);
+            Assert.That(result.ExitCode, Is.EqualTo(0), result.ToString());
+        }
+
+        // No canary in any file the build wrote, nor inside any DSSE payload.
+        foreach (var file in Directory.EnumerateFiles(project.Directory, "*", SearchOption.AllDirectories).Where(f => !f.Contains("/.git/")))
+        {
+            var texts = new List<string> { Encoding.UTF8.GetString(File.ReadAllBytes(file)) };
+            if (file.EndsWith(".intoto.jsonl", StringComparison.Ordinal))
+            {
+                texts.AddRange(File.ReadAllLines(file).Where(l => l.Length > 0).Select(l => Encoding.UTF8.GetString(DsseEnvelope.Parse(l).Payload)));
+            }
+            foreach (var canary in Canaries)
+            {
+                Assert.That(texts.Any(t => t.Contains(canary, StringComparison.Ordinal)), Is.False, $"{file} contains the secret {canary}");
+            }
+        }
+
+        var attestations = project.Path("App/bin/Release/attestations");
+        var pack = Payload(Path.Combine(attestations, "pack.provenance.intoto.jsonl"), key.Public);
+        Assert.That(Str(pack, "predicateType"), Is.EqualTo("https://slsa.dev/provenance/v1"));
+        var subject = (JsonObject)((JsonArray)pack["subject"]).Single();
+        Assert.That(Str(subject, "name"), Is.EqualTo("App/bin/Release/App.9.9.9.nupkg"), "Version=9.9.9 from the environment changed the package");
+        var nupkg = project.Path("App/bin/Release/App.9.9.9.nupkg");
+        Assert.That(Str(subject["digest"], "sha256"), Is.EqualTo(Links.Sha256(nupkg)));
+        var sha512 = Convert.ToHexString(System.Security.Cryptography.SHA512.HashData(File.ReadAllBytes(nupkg))).ToLowerInvariant();
+        Assert.That(Str(subject["digest"], "sha512"), Is.EqualTo(sha512), "the unsigned package's NuGet content hash");
+
+        var definition = Obj(pack["predicate"], "buildDefinition");
+        Assert.That(Str(definition, "buildType"), Is.EqualTo("https://securebuild.dev/buildtypes/dotnet-msbuild/v1"));
+        var external = Obj(definition, "externalParameters");
+        Assert.That(Str(external, "project"), Is.EqualTo("App/App.csproj"));
+        Assert.That(Str(external, "configuration"), Is.EqualTo("Release"));
+        Assert.That(Str(Obj(external, "environmentProperties"), "Version"), Is.EqualTo("9.9.9"));
+        Assert.That(Str(Obj(external, "source"), "uri"), Is.EqualTo("git+https://example.com/acme/app.git"));
+        Assert.That(Str(Obj(Obj(external, "source"), "digest"), "gitCommit"), Is.EqualTo(head));
+
+        var publish = Payload(Path.Combine(attestations, "publish.provenance.intoto.jsonl"), key.Public);
+        var publishDefinition = Obj(publish["predicate"], "buildDefinition");
+        var deps = ((JsonArray)publishDefinition["resolvedDependencies"]).Cast<JsonObject>().ToList();
+        var newtonsoft = deps.Single(d => d.TryGetValue("uri", out var u) && ((JsonString)u).Value == "pkg:nuget/Newtonsoft.Json@13.0.3");
+        var metadata = (JsonObject)JsonParser.Parse(File.ReadAllBytes(Path.Combine(NuGetPackagesFolder(), "newtonsoft.json", "13.0.3", ".nupkg.metadata")));
+        var contentHash = Convert.FromBase64String(Str(metadata, "contentHash"));
+        Assert.That(Str(newtonsoft["digest"], "sha512"), Is.EqualTo(Convert.ToHexString(contentHash).ToLowerInvariant()),
+            "a package's digest is NuGet's content hash (what packages.lock.json pins), not the signed file's hash");
+        Assert.That(Str(deps.Single(d => d.TryGetValue("name", out var n) && ((JsonString)n).Value == "source")["digest"], "gitCommit"), Is.EqualTo(head));
+        Assert.That(deps.Any(d => d.TryGetValue("uri", out var u) && ((JsonString)u).Value.StartsWith("pkg:nuget/Microsoft.NETCore.App.Ref@", StringComparison.Ordinal)),
+            Is.True, "the targeting pack is a resolved dependency");
+        var publishSubjects = ((JsonArray)publish["subject"]).Cast<JsonObject>().Select(s => Str(s, "name")).ToList();
+        Assert.That(publishSubjects, Does.Contain("App/bin/Release/net10.0/publish/Newtonsoft.Json.dll"));
+
+        var run = Obj(publish["predicate"], "runDetails");
+        Assert.That(Str(Obj(run, "builder"), "id"), Is.EqualTo("https://securebuild.dev/builders/local/v1"));
+        var byproduct = (JsonObject)((JsonArray)run["byproducts"]).Single();
+        Assert.That(Str(byproduct["digest"], "sha256"), Is.EqualTo(Links.Sha256(Path.Combine(attestations, Str(byproduct, "name")))));
+
+        // The link statement (Statement v1 + link predicate v0.3) carries the same artifacts as the classic link.
+        var linkStatement = Payload(Path.Combine(attestations, $"publish.{key.Public.KeyId[..8]}.intoto.jsonl"), key.Public);
+        Assert.That(Str(linkStatement, "predicateType"), Is.EqualTo("https://in-toto.io/attestation/link/v0.3"));
+        var classic = Links.LoadVerified(Path.Combine(attestations, Links.FileName("publish", key.Public)), key.Public);
+        Assert.That(((JsonArray)linkStatement["subject"]).Cast<JsonObject>().Select(s => Str(s, "name")), Is.EquivalentTo(classic.Products.Keys));
+        Assert.That(((JsonArray)Obj(linkStatement, "predicate")["materials"]).Cast<JsonObject>().Select(s => Str(s, "name")), Is.EquivalentTo(classic.Materials.Keys));
+    }
+
+    [Test]
+    public void A_GitHub_Actions_build_names_the_hosted_runner_and_the_run()
+    {
+        var key = NewKey();
+        var project = new TestProject("prov-gha").WithConsoleApp("App");
+        var env = new Dictionary<string, string?>
+        {
+            ["SecureBuildSigningKey"] = key.Path,
+            ["GITHUB_ACTIONS"] = "true",
+            ["CI"] = "true",
+            ["GITHUB_SERVER_URL"] = "https://github.com",
+            ["GITHUB_REPOSITORY"] = "acme/app",
+            ["GITHUB_RUN_ID"] = "4242",
+            ["GITHUB_RUN_ATTEMPT"] = "2",
+            ["GITHUB_SHA"] = new string('a', 40),
+            ["RUNNER_ENVIRONMENT"] = "github-hosted",
+        };
+        var build = project.DotNet(env, "build", "App/App.csproj");
+        Assert.That(build.ExitCode, Is.EqualTo(0), build.ToString());
+        var statement = Payload(project.Path("App/bin/Debug/attestations/compile.provenance.intoto.jsonl"), key.Public);
+        var run = Obj(statement["predicate"], "runDetails");
+        Assert.That(Str(Obj(run, "builder"), "id"), Is.EqualTo("https://github.com/actions/runner/github-hosted"));
+        Assert.That(Str(Obj(run, "metadata"), "invocationId"), Is.EqualTo("https://github.com/acme/app/actions/runs/4242/attempts/2"));
+        var internalParameters = Obj(Obj(statement["predicate"], "buildDefinition"), "internalParameters");
+        Assert.That(Str(internalParameters, "ci"), Is.EqualTo("github-actions"));
+        Assert.That(Str(Obj(internalParameters, "environment"), "GITHUB_RUN_ID"), Is.EqualTo("4242"));
+        var source = Obj(Obj(Obj(statement["predicate"], "buildDefinition"), "externalParameters"), "source");
+        Assert.That(Str(source, "uri"), Is.EqualTo("git+https://github.com/acme/app"), "outside a git work tree the CI system's word is used");
+    }
+
+    private static string NuGetPackagesFolder() =>
+        Environment.GetEnvironmentVariable("NUGET_PACKAGES") ??
+        Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
+
+    private static void Git(string directory, params string[] arguments)
+    {
+        var result = Run.Process("git", arguments, directory);
+        Assert.That(result.ExitCode, Is.EqualTo(0), result.ToString());
+    }
+}
