@@ -1,0 +1,220 @@
+using System.CommandLine;
+using System.Globalization;
+using SecureBuild.Core.Crypto;
+using SecureBuild.Core.InToto.Verification;
+
+namespace SecureBuild.Cli;
+
+/// <summary>
+/// `securebuild verify`: a drop-in for Debian's `in-toto-verify` 1.3.1 (same options, same verdicts, same exit codes:
+/// 0 verified, 1 verification failed, 2 bad arguments or unreadable layout/key files), with failures that name the
+/// step, rule, artifacts and key, and dropped links reported with the reason.
+/// </summary>
+internal static class VerifyCommand
+{
+    public static Command Create(TextWriter stdout, TextWriter stderr)
+    {
+        var layout = new Option<string>("--layout", "-l") { Description = "The root layout to verify the supply chain against.", Required = true };
+        var layoutKeys = new Option<string[]>("--layout-keys", "-k")
+        {
+            Description = "Public key file(s) of the layout owner(s); the layout must carry a valid signature by every one.",
+            AllowMultipleArgumentsPerToken = true,
+        };
+        var keyTypes = new Option<string[]>("--key-types", "-t")
+        {
+            Description = "Type of each --layout-keys file, by position: rsa (PEM, the default for all), ed25519 or ecdsa (securesystemslib JSON).",
+            AllowMultipleArgumentsPerToken = true,
+        };
+        var linkDir = new Option<string>("--link-dir", "-d") { Description = "Directory with the link files (<step>.<keyid[:8]>.link).", DefaultValueFactory = _ => "." };
+        var gpg = new Option<string[]>("--gpg", "-g") { Description = "Not supported: GPG layout keys.", AllowMultipleArgumentsPerToken = true, Arity = ArgumentArity.ZeroOrMore };
+        var gpgHome = new Option<string>("--gpg-home") { Description = "Not supported: GPG home directory." };
+        var verbose = new Option<bool>("--verbose", "-v") { Description = "Print each check, dropped links and warnings." };
+        var quiet = new Option<bool>("--quiet", "-q") { Description = "Print only the failure." };
+        var timeout = new Option<string>("--inspection-timeout") { Description = "Seconds an inspection command may run (default 10, as in in-toto)." };
+
+        var command = new Command("verify", "Verify a supply chain against an in-toto layout (like in-toto-verify, with the same verdicts). Inspections run in the current directory.")
+        {
+            layout, layoutKeys, keyTypes, linkDir, gpg, gpgHome, verbose, quiet, timeout,
+        };
+        command.SetAction(parse =>
+        {
+            const string me = "securebuild verify";
+            if (parse.GetResult(gpg) is not null || parse.GetResult(gpgHome) is not null)
+            {
+                stderr.WriteLine($"{me}: GPG keys (--gpg, --gpg-home) are not supported. Export the owner's key and pass it with --layout-keys, or use in-toto-verify for GPG-signed layouts.");
+                return CliApplication.Usage;
+            }
+
+            bool isVerbose = parse.GetValue(verbose);
+            bool isQuiet = parse.GetValue(quiet);
+            if (isVerbose && isQuiet)
+            {
+                stderr.WriteLine($"{me}: --verbose and --quiet cannot be used together.");
+                return CliApplication.Usage;
+            }
+
+            var keyFiles = parse.GetValue(layoutKeys) ?? Array.Empty<string>();
+            if (keyFiles.Length == 0)
+            {
+                stderr.WriteLine($"{me}: wrong arguments: specify at least one layout key with --layout-keys <path> [<path> ...].");
+                return CliApplication.Usage;
+            }
+
+            var types = parse.GetValue(keyTypes);
+            if (types is { Length: > 0 } && types.Length != keyFiles.Length)
+            {
+                stderr.WriteLine($"{me}: {keyFiles.Length} --layout-keys but {types.Length} --key-types: pass one type per key (by position), or none to use rsa for all.");
+                return CliApplication.Usage;
+            }
+
+            var inspectionTimeout = TimeSpan.FromSeconds(10);
+            var timeoutText = parse.GetValue(timeout);
+            if (timeoutText is not null)
+            {
+                if (!double.TryParse(timeoutText, NumberStyles.Float, CultureInfo.InvariantCulture, out double seconds) || !(seconds > 0) || seconds > int.MaxValue / 1000.0)
+                {
+                    stderr.WriteLine($"{me}: --inspection-timeout must be a positive number of seconds, not '{timeoutText}'.");
+                    return CliApplication.Usage;
+                }
+
+                inspectionTimeout = TimeSpan.FromSeconds(seconds);
+            }
+
+            var keys = new List<PublicKey>();
+            for (int i = 0; i < keyFiles.Length; i++)
+            {
+                string expected = types is { Length: > 0 } ? types[i] : "rsa";
+                if (expected is not ("rsa" or "ed25519" or "ecdsa"))
+                {
+                    stderr.WriteLine($"{me}: unknown key type '{expected}' (choose rsa, ed25519 or ecdsa).");
+                    return CliApplication.Usage;
+                }
+
+                PublicKey key;
+                try
+                {
+                    key = PublicKey.Load(keyFiles[i]);
+                }
+                catch (KeyFormatException e)
+                {
+                    stderr.WriteLine($"{me}: layout key {keyFiles[i]}: {e.Code}: {e.Message} {e.Fix}");
+                    return CliApplication.Usage;
+                }
+
+                if (key.KeyTypeName != expected)
+                {
+                    string why = types is { Length: > 0 } ? $"--key-types says {expected}" : "the key type is rsa when --key-types is omitted (as in in-toto-verify)";
+                    stderr.WriteLine($"{me}: layout key {keyFiles[i]} is an {key.KeyTypeName} key, but {why}. Pass -t {key.KeyTypeName} for it.");
+                    return CliApplication.Usage;
+                }
+
+                keys.Add(key);
+            }
+
+            string layoutPath = parse.GetValue(layout)!;
+            byte[] layoutBytes;
+            try
+            {
+                var info = new FileInfo(layoutPath);
+                if (!info.Exists)
+                {
+                    stderr.WriteLine($"{me}: the layout file {layoutPath} does not exist.");
+                    return CliApplication.Usage;
+                }
+
+                if (info.Length > LayoutVerifierOptions.DefaultMaxMetadataFileBytes)
+                {
+                    stderr.WriteLine($"{me}: FormatError: the layout file {layoutPath} is {info.Length:N0} bytes, more than the {LayoutVerifierOptions.DefaultMaxMetadataFileBytes:N0}-byte limit.");
+                    return CliApplication.Failure;
+                }
+
+                layoutBytes = File.ReadAllBytes(layoutPath);
+            }
+            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException || e is ArgumentException || e is NotSupportedException)
+            {
+                stderr.WriteLine($"{me}: cannot read the layout file {layoutPath}: {e.Message}");
+                return CliApplication.Usage;
+            }
+
+            var options = new LayoutVerifierOptions
+            {
+                LinkDirectory = parse.GetValue(linkDir) ?? ".",
+                WorkingDirectory = Directory.GetCurrentDirectory(),
+                InspectionTimeout = inspectionTimeout,
+            };
+            var result = new LayoutVerifier(options).Verify(layoutBytes, layoutPath, keys);
+            Report(result, layoutPath, isVerbose, isQuiet, stdout, stderr);
+            return result.Passed ? CliApplication.Success : CliApplication.Failure;
+        });
+        return command;
+    }
+
+    private static void Report(VerificationResult result, string layoutPath, bool verbose, bool quiet, TextWriter stdout, TextWriter stderr)
+    {
+        const string me = "securebuild verify";
+        if (verbose)
+        {
+            foreach (var line in result.Log)
+            {
+                stderr.WriteLine(line);
+            }
+
+            foreach (var drop in result.DroppedLinks)
+            {
+                stderr.WriteLine($"{me}: dropped link ({drop.Reason}): {drop.Message}");
+            }
+        }
+
+        if (!quiet)
+        {
+            foreach (var warning in result.Warnings)
+            {
+                stderr.WriteLine($"{me}: warning: {warning.Message}");
+            }
+        }
+
+        foreach (var failure in result.Failures)
+        {
+            stderr.WriteLine($"{me}: {failure.Kind}: {failure.Message}");
+            if (failure.SublayoutPath.Count > 0)
+            {
+                stderr.WriteLine($"  in sublayout: {string.Join(" > ", failure.SublayoutPath)}");
+            }
+
+            if (failure.Step is not null)
+            {
+                stderr.WriteLine($"  step:      {failure.Step}{(failure.Side is null ? "" : $" (expected_{failure.Side})")}");
+            }
+
+            if (failure.RuleText is not null)
+            {
+                stderr.WriteLine($"  rule:      {failure.RuleText}");
+            }
+
+            if (failure.Artifacts.Count > 0)
+            {
+                stderr.WriteLine($"  artifacts: {string.Join(", ", failure.Artifacts.Take(20))}{(failure.Artifacts.Count > 20 ? $", ... ({failure.Artifacts.Count} in all)" : "")}");
+            }
+
+            if (failure.KeyId is not null)
+            {
+                stderr.WriteLine($"  key:       {failure.KeyId}");
+            }
+
+            if (failure.File is not null)
+            {
+                stderr.WriteLine($"  file:      {failure.File}");
+            }
+
+            foreach (var detail in failure.Details)
+            {
+                stderr.WriteLine($"  - {detail}");
+            }
+        }
+
+        if (result.Passed && !quiet)
+        {
+            stdout.WriteLine($"{me}: PASSED: {layoutPath} ({result.StepCount} step(s), {result.InspectionCount} inspection(s), {result.LinkCount} link(s) verified)");
+        }
+    }
+}

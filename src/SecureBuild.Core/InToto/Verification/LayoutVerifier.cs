@@ -1,0 +1,742 @@
+using System.Globalization;
+using System.Text;
+using SecureBuild.Core.Crypto;
+using SecureBuild.Core.Json;
+
+namespace SecureBuild.Core.InToto.Verification;
+
+/// <summary>
+/// Verifies a supply chain against a classic in-toto v0.9 layout with the semantics of Debian's in-toto-verify
+/// 1.3.1 (<c>in_toto.verifylib.in_toto_verify</c>), in its order: layout signatures, expiry, link files, link
+/// signatures and thresholds, sublayouts, command alignment (a warning), artifact agreement for thresholds &gt; 1,
+/// step rules, inspections, inspection rules. Verification stops at the first failure. Links the reference drops
+/// silently are reported in <see cref="VerificationResult.DroppedLinks"/> with the reason. Bad input never passes
+/// and never throws: it becomes a <see cref="FailureKind.FormatError"/>.
+/// </summary>
+public sealed class LayoutVerifier
+{
+    private readonly LayoutVerifierOptions _options;
+
+    public LayoutVerifier(LayoutVerifierOptions? options = null)
+    {
+        _options = options ?? new LayoutVerifierOptions();
+    }
+
+    /// <summary>Reads the layout file and verifies.</summary>
+    public VerificationResult Verify(string layoutPath, IReadOnlyList<PublicKey> layoutKeys)
+    {
+        if (layoutPath is null)
+        {
+            throw new ArgumentNullException(nameof(layoutPath));
+        }
+
+        var session = new Session(_options);
+        try
+        {
+            var bytes = session.ReadMetadataBytes(layoutPath) ?? throw VerificationAbort.Format($"Cannot read the layout file {layoutPath}.", layoutPath);
+            return session.Run(bytes, layoutPath, layoutKeys);
+        }
+        catch (VerificationAbort abort)
+        {
+            return session.Finish(abort.Failure);
+        }
+    }
+
+    /// <summary>Verifies a layout given as file bytes; <paramref name="layoutName"/> is used in messages.</summary>
+    public VerificationResult Verify(byte[] layoutBytes, string layoutName, IReadOnlyList<PublicKey> layoutKeys)
+    {
+        if (layoutBytes is null)
+        {
+            throw new ArgumentNullException(nameof(layoutBytes));
+        }
+
+        return new Session(_options).Run(layoutBytes, layoutName ?? "layout", layoutKeys ?? Array.Empty<PublicKey>());
+    }
+
+    private sealed class Session
+    {
+        private readonly LayoutVerifierOptions _o;
+        private readonly List<VerificationWarning> _warnings = new();
+        private readonly List<DroppedLink> _dropped = new();
+        private readonly List<string> _log = new();
+        private int _linkCount;
+        private int _steps;
+        private int _inspections;
+
+        public Session(LayoutVerifierOptions options)
+        {
+            _o = options;
+        }
+
+        public VerificationResult Run(byte[] layoutBytes, string layoutName, IReadOnlyList<PublicKey> layoutKeys)
+        {
+            try
+            {
+                _log.Add($"Loading layout {layoutName}...");
+                if (layoutBytes.LongLength > _o.MaxMetadataFileBytes)
+                {
+                    throw TooLarge(layoutName, layoutBytes.LongLength);
+                }
+
+                var layout = MetadataReader.Read(layoutBytes, layoutName, _o.Clock);
+                if (!layout.IsLayout)
+                {
+                    throw VerificationAbort.Format($"{layoutName} is a link, not a layout (signed._type is \"link\").", layoutName);
+                }
+
+                _steps = layout.Layout!.Steps.Count;
+                _inspections = layout.Layout.Inspect.Count;
+
+                // Like in-toto-verify: a dict keyed by keyid, so the same key given twice counts once.
+                var keys = new List<VerificationKey>();
+                var seen = new HashSet<string>(StringComparer.Ordinal);
+                foreach (var k in layoutKeys)
+                {
+                    if (k is not null && seen.Add(k.KeyId))
+                    {
+                        keys.Add(new VerificationKey(k));
+                    }
+                }
+
+                VerifyLayout(layout, keys, _o.LinkDirectory, "", Array.Empty<string>());
+                _log.Add("The software product passed all verification.");
+                return Finish(null);
+            }
+            catch (VerificationAbort abort)
+            {
+                return Finish(abort.Failure);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                // Never crash on input: whatever slipped through is a failure, not a pass.
+                return Finish(new VerificationFailure(FailureKind.FormatError,
+                    $"Verification could not be completed: {e.GetType().Name}: {e.Message}"));
+            }
+        }
+
+        public VerificationResult Finish(VerificationFailure? failure)
+        {
+            var failures = failure is null ? Array.Empty<VerificationFailure>() : new[] { failure };
+            return new VerificationResult(failures, _warnings, _dropped, _log, _steps, _inspections, _linkCount);
+        }
+
+        /// <summary>Returns null when the file cannot be opened (in-toto treats that like a missing file).</summary>
+        public byte[]? ReadMetadataBytes(string path)
+        {
+            if (path.IndexOf('\0') >= 0)
+            {
+                throw VerificationAbort.Format($"The path '{path.Replace("\0", "\\0")}' contains a NUL character.", path);
+            }
+
+            try
+            {
+                var info = new FileInfo(path);
+                if (!info.Exists)
+                {
+                    return null;
+                }
+
+                if (info.Length > _o.MaxMetadataFileBytes)
+                {
+                    throw TooLarge(path, info.Length);
+                }
+
+                using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+                long length = stream.Length;
+                if (length > _o.MaxMetadataFileBytes)
+                {
+                    throw TooLarge(path, length);
+                }
+
+                var buffer = new byte[length];
+                int read = 0;
+                while (read < buffer.Length)
+                {
+                    int n = stream.Read(buffer, read, buffer.Length - read);
+                    if (n == 0)
+                    {
+                        Array.Resize(ref buffer, read);
+                        break;
+                    }
+
+                    read += n;
+                }
+
+                if (stream.ReadByte() >= 0)
+                {
+                    throw VerificationAbort.Format($"{path} grew while it was being read.", path);
+                }
+
+                return buffer;
+            }
+            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException || e is NotSupportedException || e is ArgumentException)
+            {
+                if (File.Exists(path))
+                {
+                    _warnings.Add(new VerificationWarning($"Cannot read {path} ({e.Message}); it is treated as missing, as in-toto-verify does.", file: path));
+                }
+
+                return null;
+            }
+        }
+
+        private VerificationAbort TooLarge(string path, long length) => VerificationAbort.Format(
+            $"{path} is {length.ToString("N0", CultureInfo.InvariantCulture)} bytes, more than the limit of {_o.MaxMetadataFileBytes.ToString("N0", CultureInfo.InvariantCulture)} bytes for a link or layout file.", path);
+
+        // in_toto_verify(layout, keys, link_dir, step_name): returns the summary link.
+        private LinkModel VerifyLayout(MetadataFile layoutFile, List<VerificationKey> keys, string linkDir, string stepName, IReadOnlyList<string> subPath)
+        {
+            try
+            {
+                return VerifyLayoutCore(layoutFile, keys, linkDir, stepName, subPath);
+            }
+            catch (VerificationAbort abort) when (subPath.Count > 0 && abort.Failure.SublayoutPath.Count == 0)
+            {
+                abort.Failure.SublayoutPath = subPath;
+                throw;
+            }
+        }
+
+        private LinkModel VerifyLayoutCore(MetadataFile layoutFile, List<VerificationKey> keys, string linkDir, string stepName, IReadOnlyList<string> subPath)
+        {
+            var layout = layoutFile.Layout!;
+            string where = subPath.Count == 0 ? "" : $" (sublayout of step '{string.Join("' > '", subPath)}')";
+
+            // 1. Layout signatures: every given key needs a valid signature.
+            _log.Add($"Verifying layout signatures{where}...");
+            if (keys.Count == 0)
+            {
+                throw new VerificationAbort(new VerificationFailure(FailureKind.SignatureVerificationError,
+                    "Layout signature verification requires at least one key.") { File = layoutFile.File });
+            }
+
+            foreach (var key in keys)
+            {
+                var problem = key.Check(layoutFile);
+                if (problem is { } p)
+                {
+                    string message = p.Reason == DropReason.NotSignedByNamedKey
+                        ? $"No signature found for key '{key.KeyId}' on {layoutFile.File}{where}: {p.Why}."
+                        : $"Invalid signature for keyid '{key.KeyId}' on {layoutFile.File}{where}: {p.Why}.";
+                    throw new VerificationAbort(new VerificationFailure(FailureKind.SignatureVerificationError, message)
+                    {
+                        KeyId = key.KeyId,
+                        File = layoutFile.File,
+                    });
+                }
+            }
+
+            // 2. Expiry.
+            _log.Add($"Verifying layout expiration{where}...");
+            var now = _o.Clock();
+            if (layout.Expires is { } expires && expires < now)
+            {
+                throw new VerificationAbort(new VerificationFailure(FailureKind.LayoutExpiredError,
+                    $"Layout expired: {layoutFile.File}{where} expired on {layout.ExpiresText}; it is now {Layout.FormatExpires(now)}.")
+                {
+                    File = layoutFile.File,
+                });
+            }
+
+            // 3. Link files (counted before any signature is checked).
+            _log.Add($"Reading link metadata files from {linkDir}{where}...");
+            var chain = new List<StepLinks>();
+            foreach (var step in layout.Steps)
+            {
+                var links = new StepLinks(step);
+                var tried = new List<string>();
+                foreach (string keyId in step.PubKeys)
+                {
+                    if (links.Loaded.Any(l => l.KeyId == keyId))
+                    {
+                        continue;
+                    }
+
+                    string fileName = LinkFileName(step.Name, keyId);
+                    string path = PathJoin.Join(linkDir, fileName);
+                    tried.Add(fileName);
+                    var bytes = ReadMetadataBytes(path);
+                    if (bytes is null)
+                    {
+                        continue;
+                    }
+
+                    var file = MetadataReader.Read(bytes, path, _o.Clock);
+                    links.Loaded.Add(new LoadedLink(keyId, file));
+                    if (file.Link is not null)
+                    {
+                        CheckArtifactNames(file);
+                    }
+                }
+
+                if (links.Loaded.Count < step.Threshold)
+                {
+                    var present = new HashSet<string>(links.Loaded.Select(l => LinkFileName(step.Name, l.KeyId)), StringComparer.Ordinal);
+                    throw new VerificationAbort(new VerificationFailure(FailureKind.LinkNotFoundError,
+                        $"Step '{step.Name}'{where} requires '{step.Threshold}' link metadata file(s), found '{links.Loaded.Count}'.")
+                    {
+                        Step = step.Name,
+                        Details = tried.Count == 0
+                            ? new[] { "the step authorizes no functionary key (its pubkeys list is empty)" }
+                            : tried.Select(t => $"{PathJoin.Join(linkDir, t)}: {(present.Contains(t) ? "found" : "missing")}").ToList(),
+                    });
+                }
+
+                chain.Add(links);
+            }
+
+            // 4. Link signatures and thresholds.
+            _log.Add($"Verifying link metadata signatures{where}...");
+            var keyCache = new Dictionary<string, VerificationKey>(StringComparer.Ordinal);
+            foreach (var links in chain)
+            {
+                var step = links.Step;
+                var usedMainKeyIds = new List<string>();
+                var droppedHere = new List<DroppedLink>();
+                foreach (var loaded in links.Loaded)
+                {
+                    var drop = CheckLink(step, loaded, layout, layoutFile.File, keyCache, usedMainKeyIds);
+                    if (drop is not null)
+                    {
+                        droppedHere.Add(drop);
+                        _dropped.Add(drop);
+                        _log.Add("Skipping link. " + drop.Message);
+                        continue;
+                    }
+
+                    links.Verified.Add(loaded);
+                }
+
+                long valid = links.Verified.Count - (usedMainKeyIds.Count - usedMainKeyIds.Distinct(StringComparer.Ordinal).Count());
+                if (valid < step.Threshold)
+                {
+                    var details = droppedHere.Select(d => d.Message).ToList();
+                    if (details.Count == 0)
+                    {
+                        details.Add("two valid links were signed with the same key");
+                    }
+
+                    throw new VerificationAbort(new VerificationFailure(FailureKind.ThresholdVerificationError,
+                        $"Step '{step.Name}'{where} requires at least '{step.Threshold}' links validly signed by different authorized functionaries. Only found '{valid}'.")
+                    {
+                        Step = step.Name,
+                        KeyId = droppedHere.Count == 1 ? droppedHere[0].KeyId : null,
+                        File = droppedHere.Count == 1 ? droppedHere[0].File : null,
+                        Details = details,
+                    });
+                }
+
+                _linkCount += links.Verified.Count;
+            }
+
+            // 5. Sublayouts: verified recursively, replaced by their summary link.
+            foreach (var links in chain)
+            {
+                foreach (var loaded in links.Verified)
+                {
+                    if (!loaded.File.IsLayout)
+                    {
+                        continue;
+                    }
+
+                    _log.Add($"Verifying sublayout {links.Step.Name} ({loaded.File.File})...");
+                    var subKeys = new List<VerificationKey> { keyCache[loaded.KeyId] };
+                    string subDir = PathJoin.Join(linkDir, $"{links.Step.Name}.{Prefix8(loaded.KeyId)}");
+                    var path = new List<string>(subPath) { links.Step.Name };
+                    loaded.Summary = VerifyLayout(loaded.File, subKeys, subDir, links.Step.Name, path);
+                }
+            }
+
+            // 6. Command alignment: a warning only.
+            foreach (var links in chain)
+            {
+                foreach (var loaded in links.Verified)
+                {
+                    var command = loaded.Model.Command;
+                    if (!JsonNode.DeepEquals(command, links.Step.ExpectedCommand))
+                    {
+                        _warnings.Add(new VerificationWarning(
+                            $"Run command '{PyRepr(command)}' differs from expected command '{PyRepr(links.Step.ExpectedCommand)}' ({LinkFileName(links.Step.Name, loaded.KeyId)}, step '{links.Step.Name}'{where}; in-toto only warns).",
+                            links.Step.Name, loaded.File.File));
+                    }
+
+                    if (loaded.File.Link is { } l && l.NameText != links.Step.Name)
+                    {
+                        _warnings.Add(new VerificationWarning(
+                            $"{loaded.File.File} is used for step '{links.Step.Name}' but its name is {(l.NameText is null ? JsonRead.Describe(l.Name) : "'" + l.NameText + "'")} (in-toto-verify does not check link names).",
+                            links.Step.Name, loaded.File.File));
+                    }
+                }
+            }
+
+            // 7. Links of a step with threshold > 1 must report the same artifacts.
+            _log.Add($"Verifying threshold constraints{where}...");
+            foreach (var links in chain)
+            {
+                var step = links.Step;
+                if (step.Threshold <= 1)
+                {
+                    continue;
+                }
+
+                if (links.Verified.Count < step.Threshold)
+                {
+                    throw new VerificationAbort(new VerificationFailure(FailureKind.ThresholdVerificationError,
+                        $"Step '{step.Name}'{where} not performed by enough functionaries!") { Step = step.Name });
+                }
+
+                var reference = links.Verified[0];
+                foreach (var other in links.Verified)
+                {
+                    var a = reference.Model;
+                    var b = other.Model;
+                    if (!a.Materials.SameAs(b.Materials) || !a.Products.SameAs(b.Products))
+                    {
+                        string fa = LinkFileName(step.Name, reference.KeyId);
+                        string fb = LinkFileName(step.Name, other.KeyId);
+                        throw new VerificationAbort(new VerificationFailure(FailureKind.ThresholdVerificationError,
+                            $"Links '{fa}' and '{fb}' have different artifacts! Step '{step.Name}'{where} has threshold {step.Threshold}, so every functionary must report the same materials and products.")
+                        {
+                            Step = step.Name,
+                            KeyId = other.KeyId,
+                            File = other.File.File,
+                            Details = DescribeDifferences("materials", a.Materials, b.Materials, fa, fb)
+                                .Concat(DescribeDifferences("products", a.Products, b.Products, fa, fb)).ToList(),
+                        });
+                    }
+                }
+            }
+
+            // 8. One link per step: the first verified one (in pubkeys order).
+            var reduced = new Dictionary<string, LinkModel>(StringComparer.Ordinal);
+            foreach (var links in chain)
+            {
+                if (links.Verified.Count == 0)
+                {
+                    throw new VerificationAbort(new VerificationFailure(FailureKind.FormatError,
+                        $"Step '{links.Step.Name}'{where} has threshold {links.Step.Threshold} and no valid link, so there is nothing to apply its rules to (in-toto-verify crashes with IndexError here).")
+                    {
+                        Step = links.Step.Name,
+                    });
+                }
+
+                reduced[links.Step.Name] = links.Verified[0].Model;
+            }
+
+            // 9. Step rules, in layout order: materials, then products.
+            _log.Add($"Verifying step rules{where}...");
+            foreach (var step in layout.Steps)
+            {
+                RuleEngine.VerifyItem(step.Name, "step", "materials", step.ExpectedMaterials, reduced);
+                RuleEngine.VerifyItem(step.Name, "step", "products", step.ExpectedProducts, reduced);
+            }
+
+            // 10. Inspections: all run first, then their rules (which may refer to any step or inspection).
+            var combined = new Dictionary<string, LinkModel>(reduced, StringComparer.Ordinal);
+            foreach (var inspection in layout.Inspect)
+            {
+                _log.Add($"Executing command for inspection '{inspection.Name}'...");
+                combined[inspection.Name] = RunInspection(inspection, where);
+            }
+
+            _log.Add($"Verifying inspection rules{where}...");
+            foreach (var inspection in layout.Inspect)
+            {
+                RuleEngine.VerifyItem(inspection.Name, "inspection", "materials", inspection.ExpectedMaterials, combined);
+                RuleEngine.VerifyItem(inspection.Name, "inspection", "products", inspection.ExpectedProducts, combined);
+            }
+
+            // 11. Summary link (what a superlayout sees in place of this layout).
+            var summary = new LinkModel { Name = stepName };
+            if (layout.Steps.Count > 0)
+            {
+                var first = reduced[layout.Steps[0].Name];
+                var last = reduced[layout.Steps[layout.Steps.Count - 1].Name];
+                summary.Materials = first.Materials;
+                summary.Products = last.Products;
+                summary.Byproducts = last.Byproducts;
+                summary.Command = last.Command;
+            }
+            else
+            {
+                summary.Name = JsonNull.Instance;
+            }
+
+            return summary;
+        }
+
+        private DroppedLink? CheckLink(StepModel step, LoadedLink loaded, LayoutModel layout, string layoutFile,
+            Dictionary<string, VerificationKey> keyCache, List<string> usedMainKeyIds)
+        {
+            string fileName = LinkFileName(step.Name, loaded.KeyId);
+            if (!layout.Keys.TryGetValue(loaded.KeyId, out var rawKey) || rawKey is not JsonObject keyObject)
+            {
+                return new DroppedLink(step.Name, loaded.KeyId, loaded.File.File, DropReason.UnknownKey,
+                    $"{fileName}: keyid '{loaded.KeyId}' is authorized for step '{step.Name}' but the layout's keys do not contain it, so nothing can verify the link.");
+            }
+
+            if (!keyCache.TryGetValue(loaded.KeyId, out var key))
+            {
+                key = VerificationKey.FromLayoutKey(loaded.KeyId, keyObject, layoutFile);
+                keyCache[loaded.KeyId] = key;
+            }
+
+            var problem = key.Check(loaded.File);
+            if (problem is { } p)
+            {
+                return new DroppedLink(step.Name, loaded.KeyId, loaded.File.File, p.Reason, $"{fileName} ({loaded.File.TypeName}): {p.Why}.");
+            }
+
+            if (_o.RequireLinkNameMatch && loaded.File.Link is { } link && link.NameText != step.Name)
+            {
+                return new DroppedLink(step.Name, loaded.KeyId, loaded.File.File, DropReason.NameMismatch,
+                    $"{fileName}: its name is {(link.NameText is null ? JsonRead.Describe(link.Name) : "'" + link.NameText + "'")}, not '{step.Name}'.");
+            }
+
+            usedMainKeyIds.Add(key.KeyId);
+            return null;
+        }
+
+        private LinkModel RunInspection(InspectionModel inspection, string where)
+        {
+            var command = new List<string>();
+            if (inspection.Run is JsonArray run)
+            {
+                foreach (var part in run)
+                {
+                    command.Add(part is JsonString s && s.Value.IndexOf('\0') < 0
+                        ? s.Value
+                        : throw new VerificationAbort(new VerificationFailure(FailureKind.FormatError,
+                            $"Inspection '{inspection.Name}'{where}: every element of \"run\" must be a string without NUL characters.") { Step = inspection.Name }));
+                }
+            }
+
+            var outcome = _o.InspectionRunner.Run(new InspectionRequest(inspection.Name, command, _o.WorkingDirectory, _o.InspectionTimeout))
+                ?? throw new InvalidOperationException("The inspection runner returned nothing.");
+            string shown = PyRepr(inspection.Run);
+            if (outcome.StartError is not null)
+            {
+                throw new VerificationAbort(new VerificationFailure(FailureKind.OSError,
+                    $"Inspection '{inspection.Name}'{where}: cannot run {shown}: {outcome.StartError}") { Step = inspection.Name });
+            }
+
+            if (outcome.TimedOut)
+            {
+                throw new VerificationAbort(new VerificationFailure(FailureKind.TimeoutExpired,
+                    $"Inspection '{inspection.Name}'{where}: command {shown} timed out after {_o.InspectionTimeout.TotalSeconds.ToString(CultureInfo.InvariantCulture)} seconds and was killed.")
+                {
+                    Step = inspection.Name,
+                });
+            }
+
+            var link = new LinkModel
+            {
+                Name = inspection.Name,
+                Materials = ToMap(outcome.Materials),
+                Products = ToMap(outcome.Products),
+                Command = inspection.Run,
+                Byproducts = command.Count == 0
+                    ? new JsonObject()
+                    : new JsonObject { { "return-value", outcome.ReturnValue ?? -1 }, { "stderr", "" }, { "stdout", "" } },
+            };
+
+            if (command.Count == 0 || outcome.ReturnValue is null)
+            {
+                throw new VerificationAbort(new VerificationFailure(FailureKind.BadReturnValueError,
+                    $"Got non-int return value 'None' from command '{shown}': inspection '{inspection.Name}'{where} has an empty \"run\", so nothing ran.")
+                {
+                    Step = inspection.Name,
+                });
+            }
+
+            if (outcome.ReturnValue != 0)
+            {
+                throw new VerificationAbort(new VerificationFailure(FailureKind.BadReturnValueError,
+                    $"Got non-zero return value '{outcome.ReturnValue}' from command '{shown}' (inspection '{inspection.Name}'{where}).")
+                {
+                    Step = inspection.Name,
+                });
+            }
+
+            if (_o.PersistInspectionLinks)
+            {
+                string path = PathJoin.Join(_o.WorkingDirectory, inspection.Name + ".link");
+                try
+                {
+                    var signed = new JsonObject
+                    {
+                        { "_type", "link" },
+                        { "byproducts", link.Byproducts },
+                        { "command", link.Command },
+                        { "environment", new JsonObject() },
+                        { "materials", link.Materials.ToJson() },
+                        { "name", inspection.Name },
+                        { "products", link.Products.ToJson() },
+                    };
+                    File.WriteAllBytes(path, new Metablock(signed).ToFileBytes());
+                }
+                catch (Exception e) when (e is IOException || e is UnauthorizedAccessException || e is JsonFormatException)
+                {
+                    throw new VerificationAbort(new VerificationFailure(FailureKind.OSError,
+                        $"Inspection '{inspection.Name}'{where}: cannot write its link {path}: {e.Message}") { Step = inspection.Name, File = path });
+                }
+            }
+
+            return link;
+        }
+
+        private static ArtifactMap ToMap(IReadOnlyDictionary<string, string> recorded)
+        {
+            var map = new ArtifactMap(recorded.Count);
+            foreach (var kv in recorded)
+            {
+                map[kv.Key] = HashDict.Sha256(kv.Value);
+            }
+
+            return map;
+        }
+
+        private void CheckArtifactNames(MetadataFile file)
+        {
+            string? example = null;
+            int count = 0;
+            foreach (var map in new[] { file.Link!.Materials, file.Link.Products })
+            {
+                foreach (string name in map.Keys)
+                {
+                    if (IsUnusualPath(name))
+                    {
+                        count++;
+                        example ??= name;
+                    }
+                }
+            }
+
+            if (count > 0)
+            {
+                _warnings.Add(new VerificationWarning(
+                    $"{file.File} records {count} artifact name(s) that are not normalized relative paths, e.g. '{example}'; rules compare names as plain strings, so such names match only patterns written for them.",
+                    file: file.File));
+            }
+        }
+
+        private static bool IsUnusualPath(string p) =>
+            p.Length == 0 || p[0] == '/' || p.IndexOf('\\') >= 0 || p.IndexOf("//", StringComparison.Ordinal) >= 0
+            || p == "." || p == ".." || p.StartsWith("./", StringComparison.Ordinal) || p.StartsWith("../", StringComparison.Ordinal)
+            || p.EndsWith("/.", StringComparison.Ordinal) || p.EndsWith("/..", StringComparison.Ordinal) || p.EndsWith("/", StringComparison.Ordinal)
+            || p.IndexOf("/./", StringComparison.Ordinal) >= 0 || p.IndexOf("/../", StringComparison.Ordinal) >= 0;
+
+        private static IEnumerable<string> DescribeDifferences(string side, ArtifactMap a, ArtifactMap b, string fa, string fb)
+        {
+            const int max = 10;
+            int shown = 0;
+            foreach (var kv in a.OrderBy(k => k.Key, StringComparer.Ordinal))
+            {
+                if (!b.TryGetValue(kv.Key, out var other))
+                {
+                    if (shown++ < max)
+                    {
+                        yield return $"{side} '{kv.Key}': only in {fa}";
+                    }
+                }
+                else if (!other.Equals(kv.Value))
+                {
+                    if (shown++ < max)
+                    {
+                        yield return $"{side} '{kv.Key}': {kv.Value} in {fa}, {other} in {fb}";
+                    }
+                }
+            }
+
+            foreach (var kv in b.OrderBy(k => k.Key, StringComparer.Ordinal))
+            {
+                if (!a.ContainsKey(kv.Key) && shown++ < max)
+                {
+                    yield return $"{side} '{kv.Key}': only in {fb}";
+                }
+            }
+
+            if (shown > max)
+            {
+                yield return $"... {shown - max} more {side} differences";
+            }
+        }
+    }
+
+    internal static string LinkFileName(string step, string keyId) => $"{step}.{Prefix8(keyId)}.link";
+
+    internal static string Prefix8(string keyId) => keyId.Length > 8 ? keyId.Substring(0, 8) : keyId;
+
+    /// <summary>Python repr of a parsed JSON value, for messages that read like the reference's.</summary>
+    internal static string PyRepr(JsonNode node)
+    {
+        var sb = new StringBuilder();
+        Write(node);
+        return sb.ToString();
+
+        void Write(JsonNode n)
+        {
+            switch (n)
+            {
+                case JsonArray a:
+                    sb.Append('[');
+                    for (int i = 0; i < a.Count; i++)
+                    {
+                        if (i > 0)
+                        {
+                            sb.Append(", ");
+                        }
+
+                        Write(a[i]);
+                    }
+
+                    sb.Append(']');
+                    break;
+                case JsonString s:
+                    sb.Append('\'').Append(s.Value.Replace("\\", "\\\\").Replace("'", "\\'").Replace("\n", "\\n")).Append('\'');
+                    break;
+                case JsonNull:
+                    sb.Append("None");
+                    break;
+                case JsonBool b:
+                    sb.Append(b.Value ? "True" : "False");
+                    break;
+                default:
+                    sb.Append(n.ToString());
+                    break;
+            }
+        }
+    }
+
+    private sealed class StepLinks
+    {
+        public StepLinks(StepModel step)
+        {
+            Step = step;
+        }
+
+        public StepModel Step { get; }
+
+        public List<LoadedLink> Loaded { get; } = new();
+
+        public List<LoadedLink> Verified { get; } = new();
+    }
+
+    private sealed class LoadedLink
+    {
+        public LoadedLink(string keyId, MetadataFile file)
+        {
+            KeyId = keyId;
+            File = file;
+        }
+
+        public string KeyId { get; }
+
+        public MetadataFile File { get; }
+
+        /// <summary>For a sublayout: its summary link, once verified.</summary>
+        public LinkModel? Summary { get; set; }
+
+        public LinkModel Model => Summary ?? File.Link ?? new LinkModel();
+    }
+}

@@ -1,0 +1,357 @@
+namespace SecureBuild.Core.InToto.Verification;
+
+/// <summary>
+/// in-toto 1.3.1 <c>verify_item_rules</c>: the artifacts of one side (materials or products) of an item go into a
+/// queue; the rules run in order, each sees only what is still queued and removes what it consumes; DISALLOW fails
+/// on any queued match, REQUIRE fails when its literal path is not queued. Hash sets and dictionaries keep every
+/// rule linear in the number of artifacts; literal patterns are single lookups.
+/// </summary>
+internal static class RuleEngine
+{
+    private const int MaxExplained = 20;
+
+    /// <exception cref="VerificationAbort">RuleVerificationError, or FormatError where the reference crashes.</exception>
+    public static void VerifyItem(string itemName, string itemKind, string side, List<ArtifactRule> rules, Dictionary<string, LinkModel> links)
+    {
+        var link = links[itemName];
+        var artifacts = link.Side(side);
+        var queue = new HashSet<string>(artifacts.Keys, StringComparer.Ordinal);
+        for (int r = 0; r < rules.Count; r++)
+        {
+            var rule = rules[r];
+            switch (rule.Type)
+            {
+                case RuleType.Disallow:
+                    var hits = Filter(queue, rule.Pattern);
+                    if (hits.Count > 0)
+                    {
+                        throw DisallowFailure(itemName, itemKind, side, rules, r, hits, links);
+                    }
+
+                    continue;
+                case RuleType.Require:
+                    if (!queue.Contains(rule.PatternText))
+                    {
+                        throw RequireFailure(itemName, itemKind, side, rules, r, links);
+                    }
+
+                    continue;
+                default:
+                    foreach (string c in Consume(rule, queue, link, side, links, itemName, itemKind))
+                    {
+                        queue.Remove(c);
+                    }
+
+                    continue;
+            }
+        }
+    }
+
+    private static List<string> Consume(ArtifactRule rule, HashSet<string> queue, LinkModel link, string side, Dictionary<string, LinkModel> links, string itemName, string itemKind)
+    {
+        switch (rule.Type)
+        {
+            case RuleType.Allow:
+                return Filter(queue, rule.Pattern);
+            case RuleType.Create:
+            {
+                var result = Filter(queue, rule.Pattern);
+                result.RemoveAll(p => !link.Products.ContainsKey(p) || link.Materials.ContainsKey(p));
+                return result;
+            }
+
+            case RuleType.Delete:
+            {
+                var result = Filter(queue, rule.Pattern);
+                result.RemoveAll(p => !link.Materials.ContainsKey(p) || link.Products.ContainsKey(p));
+                return result;
+            }
+
+            case RuleType.Modify:
+            {
+                var result = Filter(queue, rule.Pattern);
+                result.RemoveAll(p => !link.Materials.TryGetValue(p, out var m) || !link.Products.TryGetValue(p, out var q) || m.Equals(q));
+                return result;
+            }
+
+            case RuleType.Match:
+                return Match(rule, queue, link.Side(side), links, itemName, itemKind, side);
+            default:
+                return new List<string>();
+        }
+    }
+
+    private static List<string> Filter(HashSet<string> queue, GlobPattern pattern)
+    {
+        if (pattern.IsLiteral)
+        {
+            var single = new List<string>(1);
+            if (queue.Contains(pattern.Literal!))
+            {
+                single.Add(pattern.Literal!);
+            }
+
+            return single;
+        }
+
+        if (pattern.MatchesEverything)
+        {
+            return new List<string>(queue);
+        }
+
+        var result = new List<string>();
+        foreach (string p in queue)
+        {
+            if (pattern.IsMatch(p))
+            {
+                result.Add(p);
+            }
+        }
+
+        return result;
+    }
+
+    private static List<string> Match(ArtifactRule rule, HashSet<string> queue, ArtifactMap source, Dictionary<string, LinkModel> links, string itemName, string itemKind, string side)
+    {
+        var consumed = new List<string>();
+        if (!links.TryGetValue(rule.DestinationName, out var dest))
+        {
+            return consumed; // MATCH against an unknown step or inspection consumes nothing and is no error
+        }
+
+        var destArtifacts = dest.Side(rule.DestinationType);
+        string src = rule.SourcePrefix;
+        string dst = rule.DestinationPrefix;
+
+        // The queue paths to glob, with the source prefix stripped.
+        List<string> rests;
+        if (src.Length > 0)
+        {
+            string np = PathJoin.Join(src, "").Replace('\\', '/');
+            rests = new List<string>();
+            if (rule.Pattern.IsLiteral)
+            {
+                if (queue.Contains(np + rule.Pattern.Literal))
+                {
+                    rests.Add(rule.Pattern.Literal!);
+                }
+            }
+            else
+            {
+                foreach (string q in queue)
+                {
+                    if (q.StartsWith(np, StringComparison.Ordinal))
+                    {
+                        string rest = q.Substring(np.Length);
+                        if (rule.Pattern.IsMatch(rest))
+                        {
+                            rests.Add(rest);
+                        }
+                    }
+                }
+            }
+        }
+        else
+        {
+            rests = Filter(queue, rule.Pattern);
+        }
+
+        foreach (string rest in rests)
+        {
+            string fullSource = src.Length > 0 ? PathJoin.Join(src, rest).Replace('\\', '/') : rest;
+            string fullDest = dst.Length > 0 ? PathJoin.Join(dst, rest).Replace('\\', '/') : rest;
+            if (!source.TryGetValue(fullSource, out var sourceHash))
+            {
+                throw new VerificationAbort(new VerificationFailure(FailureKind.FormatError,
+                    $"{Capitalized(itemKind)} '{itemName}', expected_{side}: rule '{rule.Text}' rebuilt the source path '{fullSource}' (prefix '{src}' + '{rest}'), "
+                    + $"which is not one of the {side}. in-toto-verify crashes with KeyError here; securebuild fails closed.")
+                {
+                    Step = itemName,
+                    Side = side,
+                    Rule = rule.Raw,
+                    Artifacts = new[] { fullSource },
+                });
+            }
+
+            if (destArtifacts.TryGetValue(fullDest, out var destHash) && sourceHash.Equals(destHash))
+            {
+                consumed.Add(fullSource);
+            }
+        }
+
+        return consumed;
+    }
+
+    private static VerificationAbort DisallowFailure(string itemName, string itemKind, string side, List<ArtifactRule> rules, int r, List<string> hits, Dictionary<string, LinkModel> links)
+    {
+        hits.Sort(StringComparer.Ordinal);
+        var rule = rules[r];
+        var details = new List<string>();
+        foreach (string a in hits.Take(MaxExplained))
+        {
+            details.Add($"{a}: {Explain(a, itemName, side, rules, r, links)}");
+        }
+
+        if (hits.Count > MaxExplained)
+        {
+            details.Add($"... and {hits.Count - MaxExplained} more");
+        }
+
+        string list = string.Join(", ", hits.Take(10)) + (hits.Count > 10 ? $", ... ({hits.Count} in all)" : "");
+        return new VerificationAbort(new VerificationFailure(FailureKind.RuleVerificationError,
+            $"{Capitalized(itemKind)} '{itemName}', expected_{side}: '{rule.Text}' matched the following artifacts, which no earlier rule consumed: {list}")
+        {
+            Step = itemName,
+            Side = side,
+            Rule = rule.Raw,
+            Artifacts = hits,
+            Details = details,
+        });
+    }
+
+    private static VerificationAbort RequireFailure(string itemName, string itemKind, string side, List<ArtifactRule> rules, int r, Dictionary<string, LinkModel> links)
+    {
+        var rule = rules[r];
+        string f = rule.PatternText;
+        var artifacts = links[itemName].Side(side);
+        string why;
+        if (!artifacts.ContainsKey(f))
+        {
+            why = $"'{f}' is not among the {side} of {itemKind} '{itemName}' at all (REQUIRE takes a literal path, not a pattern)";
+        }
+        else
+        {
+            int consumer = FindConsumer(f, itemName, side, rules, r, links);
+            why = consumer >= 0
+                ? $"'{f}' was consumed by the earlier rule '{rules[consumer].Text}'; REQUIRE only sees artifacts that are still queued, so put it first"
+                : $"'{f}' was consumed by an earlier rule";
+        }
+
+        return new VerificationAbort(new VerificationFailure(FailureKind.RuleVerificationError,
+            $"{Capitalized(itemKind)} '{itemName}', expected_{side}: '{rule.Text}' did not find {f}: {why}.")
+        {
+            Step = itemName,
+            Side = side,
+            Rule = rule.Raw,
+            Artifacts = new[] { f },
+        });
+    }
+
+    // Replays rules[0..limit) and returns the index of the rule that consumed 'artifact', or -1.
+    private static int FindConsumer(string artifact, string itemName, string side, List<ArtifactRule> rules, int limit, Dictionary<string, LinkModel> links)
+    {
+        var link = links[itemName];
+        var queue = new HashSet<string>(link.Side(side).Keys, StringComparer.Ordinal);
+        for (int k = 0; k < limit; k++)
+        {
+            var rule = rules[k];
+            if (rule.Type == RuleType.Disallow || rule.Type == RuleType.Require)
+            {
+                continue;
+            }
+
+            foreach (string c in Consume(rule, queue, link, side, links, itemName, "item"))
+            {
+                if (c == artifact)
+                {
+                    return k;
+                }
+
+                queue.Remove(c);
+            }
+        }
+
+        return -1;
+    }
+
+    // Why an artifact that reached rule 'limit' was not consumed by the rules before it.
+    private static string Explain(string artifact, string itemName, string side, List<ArtifactRule> rules, int limit, Dictionary<string, LinkModel> links)
+    {
+        var link = links[itemName];
+        var reasons = new List<string>();
+        for (int k = 0; k < limit; k++)
+        {
+            var rule = rules[k];
+            switch (rule.Type)
+            {
+                case RuleType.Match:
+                {
+                    string rest = artifact;
+                    if (rule.SourcePrefix.Length > 0)
+                    {
+                        string np = PathJoin.Join(rule.SourcePrefix, "").Replace('\\', '/');
+                        if (!artifact.StartsWith(np, StringComparison.Ordinal))
+                        {
+                            continue;
+                        }
+
+                        rest = artifact.Substring(np.Length);
+                    }
+
+                    if (!rule.Pattern.IsMatch(rest))
+                    {
+                        continue;
+                    }
+
+                    if (!links.TryGetValue(rule.DestinationName, out var dest))
+                    {
+                        reasons.Add($"'{rule.Text}' consumed nothing: there is no step or inspection named '{rule.DestinationName}' to match against here");
+                        continue;
+                    }
+
+                    string fullDest = rule.DestinationPrefix.Length > 0 ? PathJoin.Join(rule.DestinationPrefix, rest).Replace('\\', '/') : rest;
+                    var destSide = dest.Side(rule.DestinationType);
+                    if (!destSide.TryGetValue(fullDest, out var dh))
+                    {
+                        reasons.Add($"'{rule.Text}': '{rule.DestinationName}' has no {rule.DestinationType} entry '{fullDest}'");
+                    }
+                    else if (link.Side(side).TryGetValue(artifact, out var sh) && !sh.Equals(dh))
+                    {
+                        reasons.Add($"'{rule.Text}': hashes differ: {itemName} {side} has {sh}, {rule.DestinationName} {rule.DestinationType} '{fullDest}' has {dh}");
+                    }
+
+                    break;
+                }
+
+                case RuleType.Create when rule.Pattern.IsMatch(artifact):
+                    reasons.Add(side == "materials"
+                        ? $"'{rule.Text}' does nothing for materials"
+                        : $"'{rule.Text}': it is also a material, so it was not created (MODIFY or MATCH would cover it)");
+                    break;
+                case RuleType.Delete when rule.Pattern.IsMatch(artifact):
+                    reasons.Add(side == "products"
+                        ? $"'{rule.Text}' does nothing for products"
+                        : $"'{rule.Text}': it is still a product, so it was not deleted");
+                    break;
+                case RuleType.Modify when rule.Pattern.IsMatch(artifact):
+                    reasons.Add(!link.Materials.TryGetValue(artifact, out var m) || !link.Products.TryGetValue(artifact, out var p)
+                        ? $"'{rule.Text}': it is not both a material and a product"
+                        : $"'{rule.Text}': it was not modified (same hash before and after: {m})");
+                    break;
+            }
+        }
+
+        return reasons.Count == 0 ? "no earlier rule covers it" : string.Join("; ", reasons);
+    }
+
+    private static string Capitalized(string s) => s.Length == 0 ? s : char.ToUpperInvariant(s[0]) + s.Substring(1);
+}
+
+/// <summary>Python's <c>posixpath.join(a, b)</c> for two parts.</summary>
+internal static class PathJoin
+{
+    public static string Join(string a, string b)
+    {
+        if (b.StartsWith("/", StringComparison.Ordinal))
+        {
+            return b;
+        }
+
+        if (a.Length == 0 || a.EndsWith("/", StringComparison.Ordinal))
+        {
+            return a + b;
+        }
+
+        return a + "/" + b;
+    }
+}
