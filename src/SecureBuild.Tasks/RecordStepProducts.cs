@@ -149,7 +149,8 @@ public sealed class RecordStepProducts : SecureBuildTask
         provenance.Byproducts.Add(ProvenanceStatement.Resource(name: Path.GetFileName(linkPath), digest: StepAttestations.Sha256Of(linkPath),
             annotations: null));
         ((JsonObject)provenance.Byproducts[0])["mediaType"] = "application/vnd.in-toto.link+json";
-        StepAttestations.WriteEnvelope(provenance.ToJson(), key, provenancePath);
+        StepAttestations.WriteEnvelope(provenance.ToJson(), key, provenancePath,
+            Path.Combine(LinkDirectory, StepAttestations.ProvenanceBundleFileName(StepName)));
         Log.LogMessage(MessageImportance.Normal, $"SecureBuild: {StepName} provenance -> {provenancePath} ({provenance.Subjects.Count} subjects)");
     }
 

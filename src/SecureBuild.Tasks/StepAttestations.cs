@@ -5,6 +5,7 @@ using SecureBuild.Core.InToto;
 using SecureBuild.Core.IO;
 using SecureBuild.Core.Json;
 using SecureBuild.Core.Provenance;
+using SecureBuild.Core.Sigstore;
 
 namespace SecureBuild.Tasks;
 
@@ -20,6 +21,8 @@ internal static class StepAttestations
     public static string LinkStatementFileName(string step, string keyId) => $"{step}.{keyId.Substring(0, 8)}.intoto.jsonl";
 
     public static string ProvenanceFileName(string step) => $"{step}.provenance.intoto.jsonl";
+
+    public static string ProvenanceBundleFileName(string step) => $"{step}.provenance" + SigstoreBundleWriter.FileSuffix;
 
     /// <summary>The link as Statement v1 + link predicate v0.3 (subjects = products), or null when the step has no products.</summary>
     public static JsonObject? LinkStatement(Link link)
@@ -44,11 +47,18 @@ internal static class StepAttestations
         };
     }
 
-    /// <summary>Signs <paramref name="statement"/> into a one-line DSSE envelope file, atomically.</summary>
-    public static void WriteEnvelope(JsonObject statement, SigningKey key, string path)
+    /// <summary>
+    /// Signs <paramref name="statement"/> into a one-line DSSE envelope file and, when
+    /// <paramref name="bundlePath"/> is given, into a Sigstore bundle v0.3 (public-key hint), atomically.
+    /// </summary>
+    public static void WriteEnvelope(JsonObject statement, SigningKey key, string path, string? bundlePath = null)
     {
         var payload = JsonText.WriteUtf8(statement, indented: false);
         payload = payload.Take(payload.Length - 1).ToArray(); // the payload is the statement without the file's trailing newline
+        if (bundlePath is not null)
+        {
+            SigstoreBundleWriter.Save(SigstoreBundleWriter.SignDsse(DsseEnvelope.InTotoPayloadType, payload, key), bundlePath);
+        }
         var envelope = DsseEnvelope.Sign(DsseEnvelope.InTotoPayloadType, payload, key);
         var line = JsonText.Write(envelope.ToJson(), indented: false).TrimEnd('\n') + "\n";
         AtomicFile.WriteAllBytes(path, new System.Text.UTF8Encoding(false).GetBytes(line));

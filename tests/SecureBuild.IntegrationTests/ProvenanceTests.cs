@@ -120,6 +120,59 @@ public sealed class ProvenanceTests
         var byproduct = (JsonObject)((JsonArray)run["byproducts"]).Single();
         Assert.That(Str(byproduct["digest"], "sha256"), Is.EqualTo(Links.Sha256(Path.Combine(attestations, Str(byproduct, "name")))));
 
+        // The same provenance as a Sigstore bundle (v0.3, public-key hint) verifies offline for the package, and not for another file.
+        var bundle = Path.Combine(attestations, "pack.provenance.sigstore.json");
+        var trustedRoot = Path.Combine(SdkFeed.SharedInterop, "sigstore", "trusted_root.production.json");
+        var verified = SdkFeed.Securebuild(project.Directory, "bundle", "verify", "--bundle", bundle, "--trusted-root", trustedRoot,
+            "--key", key.Path + ".pub", "--tlog-threshold", "0", "--payload-type", "application/vnd.in-toto+json", nupkg);
+        Assert.That(verified.ExitCode, Is.EqualTo(0), verified.ToString());
+        var other = project.Path("not-the-package.nupkg");
+        File.WriteAllBytes(other, File.ReadAllBytes(nupkg).Append((byte)0).ToArray());
+        var rejected = SdkFeed.Securebuild(project.Directory, "bundle", "verify", "--bundle", bundle, "--trusted-root", trustedRoot,
+            "--key", key.Path + ".pub", "--tlog-threshold", "0", other);
+        Assert.That(rejected.ExitCode, Is.EqualTo(1), rejected.ToString());
+
+        // `securebuild provenance verify`, like slsa-verifier: signature, subject, builder, source.
+        var jsonl = Path.Combine(attestations, "pack.provenance.intoto.jsonl");
+        foreach (var provenanceFile in new[] { jsonl, bundle })
+        {
+            var ok = SdkFeed.Securebuild(project.Directory, "provenance", "verify", "--artifact", nupkg, "--provenance", provenanceFile,
+                "--key", key.Path + ".pub", "--builder-id", "https://securebuild.dev/builders/local/v1", "--source-uri", "https://example.com/acme/app");
+            Assert.That(ok.ExitCode, Is.EqualTo(0), ok.ToString());
+        }
+        var wrongBuilder = SdkFeed.Securebuild(project.Directory, "provenance", "verify", "--artifact", nupkg, "--provenance", jsonl,
+            "--key", key.Path + ".pub", "--builder-id", "https://github.com/actions/runner/github-hosted");
+        Assert.That(wrongBuilder.ExitCode, Is.EqualTo(1), wrongBuilder.ToString());
+        Assert.That(wrongBuilder.Output, Does.Contain("builder id"));
+        var wrongSource = SdkFeed.Securebuild(project.Directory, "provenance", "verify", "--artifact", nupkg, "--provenance", jsonl,
+            "--key", key.Path + ".pub", "--source-uri", "git+https://example.com/evil/app");
+        Assert.That(wrongSource.ExitCode, Is.EqualTo(1), wrongSource.ToString());
+        var otherKey = NewKey();
+        var wrongKey = SdkFeed.Securebuild(project.Directory, "provenance", "verify", "--artifact", nupkg, "--provenance", jsonl, "--key", otherKey.Path + ".pub");
+        Assert.That(wrongKey.ExitCode, Is.EqualTo(1), wrongKey.ToString());
+        var notAnArtifact = SdkFeed.Securebuild(project.Directory, "provenance", "verify", "--artifact", other, "--provenance", jsonl, "--key", key.Path + ".pub");
+        Assert.That(notAnArtifact.ExitCode, Is.EqualTo(1), notAnArtifact.ToString());
+
+        // A feed re-signs the package (as nuget.org adds its repository signature): the file digest changes,
+        // NuGet's content hash does not, so the provenance still matches.
+        var signing = Path.Combine(SdkFeed.WorkRoot, "nuget-sign-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(signing);
+        foreach (var (tool, args) in new[]
+        {
+            ("openssl", new[] { "req", "-x509", "-newkey", "rsa:2048", "-keyout", "k.pem", "-out", "c.pem", "-days", "30", "-nodes", "-subj", "/CN=SecureBuild test feed",
+                "-addext", "extendedKeyUsage=codeSigning", "-addext", "keyUsage=digitalSignature,keyCertSign", "-addext", "basicConstraints=critical,CA:true" }),
+            ("openssl", new[] { "pkcs12", "-export", "-out", "c.pfx", "-inkey", "k.pem", "-in", "c.pem", "-passout", "pass:pw" }),
+            ("dotnet", new[] { "nuget", "sign", nupkg, "--certificate-path", "c.pfx", "--certificate-password", "pw", "-o", Path.Combine(signing, "signed") }),
+        })
+        {
+            var step = Run.Process(tool, args, signing);
+            Assert.That(step.ExitCode, Is.EqualTo(0), step.ToString());
+        }
+        var signed = Path.Combine(signing, "signed", Path.GetFileName(nupkg));
+        Assert.That(Links.Sha256(signed), Is.Not.EqualTo(Links.Sha256(nupkg)), "signing changed the file");
+        var resigned = SdkFeed.Securebuild(project.Directory, "provenance", "verify", "--artifact", signed, "--provenance", jsonl, "--key", key.Path + ".pub");
+        Assert.That(resigned.ExitCode, Is.EqualTo(0), resigned.ToString());
+
         // The link statement (Statement v1 + link predicate v0.3) carries the same artifacts as the classic link.
         var linkStatement = Payload(Path.Combine(attestations, $"publish.{key.Public.KeyId[..8]}.intoto.jsonl"), key.Public);
         Assert.That(Str(linkStatement, "predicateType"), Is.EqualTo("https://in-toto.io/attestation/link/v0.3"));

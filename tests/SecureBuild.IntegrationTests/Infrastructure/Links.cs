@@ -20,11 +20,13 @@ public static class Links
 
     /// <summary>
     /// Every file the SDK writes for these steps: the link and its DSSE statement per step, and the
-    /// provenance of each step that produces outputs (compile, pack, publish).
+    /// provenance of each step that produces outputs (compile, pack, publish) as DSSE and as a Sigstore bundle.
     /// </summary>
     public static IEnumerable<string> ExpectedFiles(PublicKey key, params string[] steps) =>
         steps.SelectMany(step => new[] { FileName(step, key), $"{step}.{key.KeyId.Substring(0, 8)}.intoto.jsonl" }
-            .Concat(step.StartsWith("restore", StringComparison.Ordinal) ? Array.Empty<string>() : new[] { $"{step}.provenance.intoto.jsonl" }));
+            .Concat(step.StartsWith("restore", StringComparison.Ordinal)
+                ? Array.Empty<string>()
+                : new[] { $"{step}.provenance.intoto.jsonl", $"{step}.provenance.sigstore.json" }));
 
     public static string Describe(string directory) =>
         Directory.Exists(directory)

@@ -1,0 +1,142 @@
+using SecureBuild.Core.Attestation;
+using SecureBuild.Core.Crypto;
+using SecureBuild.Core.Json;
+
+namespace SecureBuild.Core.Provenance;
+
+/// <summary>The outcome of <see cref="ProvenanceVerifier"/>: passed, or the reasons it did not.</summary>
+public sealed class ProvenanceVerification
+{
+    internal ProvenanceVerification(IReadOnlyList<string> failures, InTotoStatement? statement)
+    {
+        Failures = failures;
+        Statement = statement;
+    }
+
+    public bool Passed => Failures.Count == 0;
+
+    public IReadOnlyList<string> Failures { get; }
+
+    /// <summary>The statement whose signature verified (null when none did).</summary>
+    public InTotoStatement? Statement { get; }
+}
+
+/// <summary>
+/// Checks SLSA provenance for one artifact, like slsa-verifier: a DSSE envelope signed by the
+/// trusted key, an in-toto Statement v1 with predicate SLSA provenance v1, the artifact's digest
+/// among the subjects, and optionally the expected builder and source repository.
+/// </summary>
+public static class ProvenanceVerifier
+{
+    public const string SlsaProvenanceV1 = "https://slsa.dev/provenance/v1";
+
+    /// <param name="envelopes">Candidate envelopes (a .intoto.jsonl file may hold several); the first that verifies and is provenance is checked.</param>
+    /// <param name="key">The builder's public key.</param>
+    /// <param name="artifactDigests">Digests of the artifact (algorithm to lowercase hex); one match with a subject suffices.</param>
+    /// <param name="expectedBuilderId">runDetails.builder.id must equal this, when given.</param>
+    /// <param name="expectedSourceUri">The source repository (with or without "git+"), when given.</param>
+    public static ProvenanceVerification Verify(IEnumerable<DsseEnvelope> envelopes, PublicKey key,
+        IReadOnlyDictionary<string, string> artifactDigests, string? expectedBuilderId = null, string? expectedSourceUri = null)
+    {
+        var failures = new List<string>();
+        InTotoStatement? statement = null;
+        JsonObject? predicate = null;
+        var signatureFailures = new List<string>();
+        foreach (var envelope in envelopes)
+        {
+            var check = envelope.Verify(key, DsseEnvelope.InTotoPayloadType);
+            if (!check.Verified)
+            {
+                signatureFailures.Add(check.Failure ?? "signature does not verify");
+                continue;
+            }
+            InTotoStatement candidate;
+            try
+            {
+                candidate = InTotoStatement.Parse(envelope.Payload);
+            }
+            catch (AttestationFormatException e)
+            {
+                signatureFailures.Add("the signed payload is not an in-toto Statement v1: " + e.Message);
+                continue;
+            }
+            if (candidate.PredicateType != SlsaProvenanceV1)
+            {
+                signatureFailures.Add($"the signed statement's predicateType is '{candidate.PredicateType}', not '{SlsaProvenanceV1}'");
+                continue;
+            }
+            statement = candidate;
+            predicate = candidate.Predicate;
+            break;
+        }
+        if (statement is null)
+        {
+            failures.Add(signatureFailures.Count == 0
+                ? "the file holds no DSSE envelope"
+                : $"no SLSA provenance signed by key {key.KeyId} was found: {string.Join("; ", signatureFailures.Distinct())}");
+            return new ProvenanceVerification(failures, null);
+        }
+
+        if (!artifactDigests.Any(d => statement.HasSubjectDigest(d.Key, d.Value)))
+        {
+            failures.Add("the artifact is not a subject of the provenance: its " +
+                string.Join(", ", artifactDigests.Select(d => $"{d.Key} {d.Value}")) + " matches none of " +
+                string.Join(", ", statement.Subjects.Select(s => s.Name ?? "(unnamed)")));
+        }
+
+        if (expectedBuilderId is not null)
+        {
+            var builder = Get(predicate, "runDetails", "builder", "id");
+            if (builder != expectedBuilderId)
+            {
+                failures.Add($"builder id is '{builder ?? "(none)"}', expected '{expectedBuilderId}'");
+            }
+        }
+
+        if (expectedSourceUri is not null)
+        {
+            var source = Get(predicate, "buildDefinition", "externalParameters", "source", "uri");
+            if (source is null || !SameSource(source, expectedSourceUri))
+            {
+                failures.Add($"source is '{source ?? "(none)"}', expected '{expectedSourceUri}'");
+            }
+        }
+        return new ProvenanceVerification(failures, statement);
+    }
+
+    private static bool SameSource(string recorded, string expected)
+    {
+        static string Normalize(string uri)
+        {
+            uri = uri.Trim();
+            if (uri.StartsWith("git+", StringComparison.OrdinalIgnoreCase))
+            {
+                uri = uri.Substring(4);
+            }
+            var at = uri.IndexOf('@', uri.IndexOf("://", StringComparison.Ordinal) + 3);
+            if (at > 0 && uri.IndexOf('/', uri.IndexOf("://", StringComparison.Ordinal) + 3) < at)
+            {
+                uri = uri.Substring(0, at); // "repo@refs/heads/main": compare the repository
+            }
+            if (uri.EndsWith(".git", StringComparison.OrdinalIgnoreCase))
+            {
+                uri = uri.Substring(0, uri.Length - 4);
+            }
+            return uri.TrimEnd('/');
+        }
+        return string.Equals(Normalize(recorded), Normalize(expected), StringComparison.OrdinalIgnoreCase);
+    }
+
+    private static string? Get(JsonObject? node, params string[] path)
+    {
+        JsonNode? current = node;
+        foreach (var key in path)
+        {
+            if (current is not JsonObject obj || !obj.TryGetValue(key, out current))
+            {
+                return null;
+            }
+        }
+        return current is JsonString s ? s.Value : null;
+    }
+}
