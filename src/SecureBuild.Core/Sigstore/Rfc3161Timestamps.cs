@@ -26,6 +26,16 @@ internal static class Rfc3161Timestamps
             return null;
         }
 
+        // The CMS signer's digest algorithm sits outside the signed attributes: insist that it names a real hash.
+        foreach (var signer in token.ToCmsSignedData().GetSignerInfos().GetSigners())
+        {
+            if (signer.DigestAlgorithmID.Algorithm.Id is not ("2.16.840.1.101.3.4.2.1" or "2.16.840.1.101.3.4.2.2" or "2.16.840.1.101.3.4.2.3"))
+            {
+                error = $"the RFC 3161 timestamp's signer uses the unsupported digest algorithm {signer.DigestAlgorithmID.Algorithm.Id}";
+                return null;
+            }
+        }
+
         var info = token.TimeStampInfo;
         var genTime = new DateTimeOffset(DateTime.SpecifyKind(info.GenTime, DateTimeKind.Utc));
         string? hash = info.MessageImprintAlgOid switch

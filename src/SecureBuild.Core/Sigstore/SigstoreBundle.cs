@@ -102,7 +102,7 @@ public sealed class TransparencyLogEntry
 /// A Sigstore bundle (protobuf-specs dev.sigstore.bundle.v1.Bundle, proto3 JSON): v0.1, v0.2 and v0.3 media types.
 /// Parsing checks the shape each version requires (v0.1: inclusion promise per entry; v0.2+: inclusion proof with
 /// checkpoint; v0.3: no certificate chain), that exactly one verification material and one content are present,
-/// and every field's type and base64.
+/// and every field's type and base64. Unknown fields are rejected.
 /// </summary>
 public sealed class SigstoreBundle
 {
@@ -191,12 +191,14 @@ public sealed class SigstoreBundle
 
         const string p = "bundle";
         var root = StrictJson.AsObject(StrictJson.Parse(utf8Json, "the bundle", Fail), p, Fail);
+        StrictJson.AllowedFields(root, p, Fail, "mediaType", "verificationMaterial", "messageSignature", "dsseEnvelope");
         string mediaType = StrictJson.ReqString(root, "mediaType", p, Fail);
         string version = VersionOf(mediaType)
             ?? throw Fail($"bundle.mediaType \"{StrictJson.Clip(mediaType)}\" is not a supported Sigstore bundle version (supported: 0.1, 0.2, 0.3).");
 
         var vm = StrictJson.ReqObject(root, "verificationMaterial", p, Fail);
         const string vp = "bundle.verificationMaterial";
+        StrictJson.AllowedFields(vm, vp, Fail, "publicKey", "x509CertificateChain", "certificate", "tlogEntries", "timestampVerificationData");
         var present = new[] { "publicKey", "x509CertificateChain", "certificate" }.Where(f => StrictJson.Opt(vm, f) is not null).ToList();
         if (present.Count != 1)
         {
@@ -212,7 +214,8 @@ public sealed class SigstoreBundle
         {
             case "publicKey":
                 kind = VerificationMaterialKind.PublicKey;
-                hint = StrictJson.OptString(StrictJson.ReqObject(vm, "publicKey", vp, Fail), "hint", vp + ".publicKey", Fail) ?? string.Empty;
+                var publicKey = Strict(StrictJson.ReqObject(vm, "publicKey", vp, Fail), vp + ".publicKey", "hint");
+                hint = StrictJson.OptString(publicKey, "hint", vp + ".publicKey", Fail) ?? string.Empty;
                 break;
             case "x509CertificateChain":
                 kind = VerificationMaterialKind.X509CertificateChain;
@@ -221,7 +224,7 @@ public sealed class SigstoreBundle
                     throw Fail($"{vp}.x509CertificateChain is not allowed in a v0.3 bundle (v0.3 carries only the leaf \"certificate\").");
                 }
 
-                var chain = StrictJson.ReqObject(vm, "x509CertificateChain", vp, Fail);
+                var chain = Strict(StrictJson.ReqObject(vm, "x509CertificateChain", vp, Fail), vp + ".x509CertificateChain", "certificates");
                 var certs = StrictJson.OptArray(chain, "certificates", vp + ".x509CertificateChain", Fail);
                 if (certs is null || certs.Count == 0)
                 {
@@ -231,13 +234,13 @@ public sealed class SigstoreBundle
                 for (int i = 0; i < certs.Count; i++)
                 {
                     string cp = $"{vp}.x509CertificateChain.certificates[{i}]";
-                    certificates.Add(NonEmpty(StrictJson.ReqBytes(StrictJson.AsObject(certs[i], cp, Fail), "rawBytes", cp, Fail), cp + ".rawBytes"));
+                    certificates.Add(NonEmpty(StrictJson.ReqBytes(Strict(StrictJson.AsObject(certs[i], cp, Fail), cp, "rawBytes"), "rawBytes", cp, Fail), cp + ".rawBytes"));
                 }
 
                 break;
             default:
                 kind = VerificationMaterialKind.Certificate;
-                var cert = StrictJson.ReqObject(vm, "certificate", vp, Fail);
+                var cert = Strict(StrictJson.ReqObject(vm, "certificate", vp, Fail), vp + ".certificate", "rawBytes");
                 certificates.Add(NonEmpty(StrictJson.ReqBytes(cert, "rawBytes", vp + ".certificate", Fail), vp + ".certificate.rawBytes"));
                 break;
         }
@@ -254,13 +257,18 @@ public sealed class SigstoreBundle
 
         var timestamps = new List<byte[]>();
         var tvd = StrictJson.OptObject(vm, "timestampVerificationData", vp, Fail);
+        if (tvd is not null)
+        {
+            Strict(tvd, vp + ".timestampVerificationData", "rfc3161Timestamps");
+        }
+
         var rfc3161 = tvd is null ? null : StrictJson.OptArray(tvd, "rfc3161Timestamps", vp + ".timestampVerificationData", Fail);
         if (rfc3161 is not null)
         {
             for (int i = 0; i < rfc3161.Count; i++)
             {
                 string tp = $"{vp}.timestampVerificationData.rfc3161Timestamps[{i}]";
-                timestamps.Add(NonEmpty(StrictJson.ReqBytes(StrictJson.AsObject(rfc3161[i], tp, Fail), "signedTimestamp", tp, Fail), tp + ".signedTimestamp"));
+                timestamps.Add(NonEmpty(StrictJson.ReqBytes(Strict(StrictJson.AsObject(rfc3161[i], tp, Fail), tp, "signedTimestamp"), "signedTimestamp", tp, Fail), tp + ".signedTimestamp"));
             }
         }
 
@@ -278,8 +286,8 @@ public sealed class SigstoreBundle
         if (hasMessage)
         {
             const string mp = "bundle.messageSignature";
-            var ms = StrictJson.ReqObject(root, "messageSignature", p, Fail);
-            var md = StrictJson.ReqObject(ms, "messageDigest", mp, Fail);
+            var ms = Strict(StrictJson.ReqObject(root, "messageSignature", p, Fail), mp, "messageDigest", "signature");
+            var md = Strict(StrictJson.ReqObject(ms, "messageDigest", mp, Fail), mp + ".messageDigest", "algorithm", "digest");
             string algorithm = StrictJson.OptString(md, "algorithm", mp + ".messageDigest", Fail) ?? "HASH_ALGORITHM_UNSPECIFIED";
             byte[] digest = NonEmpty(StrictJson.ReqBytes(md, "digest", mp + ".messageDigest", Fail), mp + ".messageDigest.digest");
             byte[] signature = NonEmpty(StrictJson.ReqBytes(ms, "signature", mp, Fail), mp + ".signature");
@@ -299,20 +307,26 @@ public sealed class SigstoreBundle
 
     private static TransparencyLogEntry ReadEntry(JsonNode node, string path, string version)
     {
-        var e = StrictJson.AsObject(node, path, Fail);
+        var e = Strict(StrictJson.AsObject(node, path, Fail), path, "logIndex", "logId", "kindVersion", "integratedTime", "inclusionPromise", "inclusionProof", "canonicalizedBody");
         long logIndex = StrictJson.ReqNonNegativeInt64(e, "logIndex", path, Fail);
-        byte[] logId = NonEmpty(StrictJson.ReqBytes(StrictJson.ReqObject(e, "logId", path, Fail), "keyId", path + ".logId", Fail), path + ".logId.keyId");
-        var kv = StrictJson.ReqObject(e, "kindVersion", path, Fail);
+        byte[] logId = NonEmpty(StrictJson.ReqBytes(Strict(StrictJson.ReqObject(e, "logId", path, Fail), path + ".logId", "keyId"), "keyId", path + ".logId", Fail), path + ".logId.keyId");
+        var kv = Strict(StrictJson.ReqObject(e, "kindVersion", path, Fail), path + ".kindVersion", "kind", "version");
         string kind = StrictJson.ReqString(kv, "kind", path + ".kindVersion", Fail);
         string kindVersion = StrictJson.ReqString(kv, "version", path + ".kindVersion", Fail);
         long integratedTime = StrictJson.OptNonNegativeInt64(e, "integratedTime", path, Fail) ?? 0;
         var promise = StrictJson.OptObject(e, "inclusionPromise", path, Fail);
+        if (promise is not null)
+        {
+            Strict(promise, path + ".inclusionPromise", "signedEntryTimestamp");
+        }
+
         byte[]? set = promise is null ? null : NonEmpty(StrictJson.ReqBytes(promise, "signedEntryTimestamp", path + ".inclusionPromise", Fail), path + ".inclusionPromise.signedEntryTimestamp");
         InclusionProof? proof = null;
         var proofObj = StrictJson.OptObject(e, "inclusionProof", path, Fail);
         if (proofObj is not null)
         {
             string pp = path + ".inclusionProof";
+            Strict(proofObj, pp, "logIndex", "rootHash", "treeSize", "hashes", "checkpoint");
             long index = StrictJson.ReqNonNegativeInt64(proofObj, "logIndex", pp, Fail);
             byte[] rootHash = StrictJson.ReqBytes(proofObj, "rootHash", pp, Fail);
             long treeSize = StrictJson.ReqNonNegativeInt64(proofObj, "treeSize", pp, Fail);
@@ -332,7 +346,7 @@ public sealed class SigstoreBundle
             }
 
             var checkpoint = StrictJson.OptObject(proofObj, "checkpoint", pp, Fail);
-            string? envelope = checkpoint is null ? null : StrictJson.ReqString(checkpoint, "envelope", pp + ".checkpoint", Fail);
+            string? envelope = checkpoint is null ? null : StrictJson.ReqString(Strict(checkpoint, pp + ".checkpoint", "envelope"), "envelope", pp + ".checkpoint", Fail);
             proof = new InclusionProof(index, rootHash, treeSize, hashes, envelope);
         }
 
@@ -439,6 +453,13 @@ public sealed class SigstoreBundle
         }
 
         obj.Add("canonicalizedBody", Base64Codec.Encode(e.CanonicalizedBody));
+        return obj;
+    }
+
+    /// <summary>Unknown fields are rejected, as proto3 JSON parsers do by default (a misspelt field is never silently ignored).</summary>
+    private static JsonObject Strict(JsonObject obj, string path, params string[] allowed)
+    {
+        StrictJson.AllowedFields(obj, path, Fail, allowed);
         return obj;
     }
 

@@ -1,0 +1,252 @@
+using System.Text;
+using SecureBuild.Core.Attestation;
+using SecureBuild.Core.Crypto;
+using SecureBuild.Core.Json;
+using SecureBuild.Core.Sigstore;
+
+namespace SecureBuild.Attestation.Tests;
+
+/// <summary>
+/// Random corruption of bundles, trusted roots, envelopes and statements: parsing throws only the documented format
+/// exception, verification never throws, and a corrupted input verifies only if it still means exactly the same
+/// thing as the original (e.g. changed whitespace between JSON tokens).
+/// </summary>
+public class FuzzTests
+{
+    private const int Iterations = 250;
+
+    [TestCase("happy-path-v0.1")]
+    [TestCase("happy-path-intoto-in-dsse-v3")]
+    [TestCase("managed-key-happy-path")]
+    [TestCase("rekor2-happy-path")]
+    [TestCase("gen-dsse-slsa-publickey")]
+    public void CorruptedBundlesNeverCrashAndNeverPassWithADifferentMeaning(string id)
+    {
+        var c = SigstoreCaseTests.Find(id);
+        byte[] original = File.ReadAllBytes(TestData.SigstorePath(SigstoreCaseTests.Str(c, "bundle")));
+        var reference = Meaning(SigstoreBundle.Parse(original));
+        var verifier = new SigstoreVerifier(SigstoreTrustedRoot.Load(TestData.SigstorePath(SigstoreCaseTests.Str(c, "trustedRoot"))));
+        var artifact = SigstoreArtifact.FromFile(TestData.SigstorePath(SigstoreCaseTests.Str(c, "artifact")));
+        var options = SigstoreCaseTests.Options(c, TestData.CaseClock);
+        var originalResult = verifier.Verify(SigstoreBundle.Parse(original), artifact, options);
+        Assert.That(originalResult.Verified, Is.True, "the unmodified bundle must verify");
+        string times = string.Join(",", originalResult.Timestamps.Select(t => t.Time.ToUnixTimeSeconds()));
+
+        var random = new Random(StableSeed(id));
+        int parsed = 0;
+        for (int i = 0; i < Iterations; i++)
+        {
+            byte[] mutated = Mutate(original, random);
+            SigstoreBundle bundle;
+            try
+            {
+                bundle = SigstoreBundle.Parse(mutated);
+            }
+            catch (SigstoreFormatException)
+            {
+                continue;
+            }
+
+            parsed++;
+            var result = verifier.Verify(bundle, artifact, options);
+            if (result.Verified)
+            {
+                Assert.That(Meaning(bundle), Is.EqualTo(reference), $"iteration {i}: a bundle with a different meaning verified");
+                Assert.That(string.Join(",", result.Timestamps.Select(t => t.Time.ToUnixTimeSeconds())), Is.EqualTo(times), $"iteration {i}: different timestamps verified");
+            }
+            else
+            {
+                Assert.That(result.Failure, Is.Not.Null.And.Not.Empty);
+            }
+        }
+
+        TestContext.Out.WriteLine($"{id}: {parsed} of {Iterations} corrupted bundles parsed");
+    }
+
+    [Test]
+    public void SemanticFieldEditsNeverVerify()
+    {
+        // Targeted edits of individual fields of a valid bundle (structure intact): each must fail.
+        var c = SigstoreCaseTests.Find("happy-path-v0.1");
+        var verifier = new SigstoreVerifier(SigstoreTrustedRoot.Load(TestData.SigstorePath(SigstoreCaseTests.Str(c, "trustedRoot"))));
+        var artifact = SigstoreArtifact.FromFile(TestData.SigstorePath(SigstoreCaseTests.Str(c, "artifact")));
+        var options = SigstoreCaseTests.Options(c, TestData.CaseClock);
+        var original = (JsonObject)JsonParser.Parse(File.ReadAllBytes(TestData.SigstorePath(SigstoreCaseTests.Str(c, "bundle"))));
+        var edits = new List<(string, Action<JsonObject>)>
+        {
+            ("logIndex", b => Entry(b)["logIndex"] = "27246493"),
+            ("integratedTime", b => Entry(b)["integratedTime"] = "1689177397"),
+            ("logId", b => ((JsonObject)Entry(b)["logId"])["keyId"] = "0y8wo8MtY5wrdiIFohx7sHeI5oKDpK5vQhGHI6G+pJY="),
+            ("kind", b => ((JsonObject)Entry(b)["kindVersion"])["version"] = "0.0.2"),
+            ("proof index", b => ((JsonObject)Entry(b)["inclusionProof"])["logIndex"] = "23083060"),
+            ("tree size", b => ((JsonObject)Entry(b)["inclusionProof"])["treeSize"] = "23083063"),
+            ("drop proof hash", b => ((JsonArray)((JsonObject)Entry(b)["inclusionProof"])["hashes"]).RemoveAt(0)),
+            ("digest", b => ((JsonObject)((JsonObject)b["messageSignature"])["messageDigest"])["digest"] = "oM/HEnHW4njlfNMy/5V8P3BD/do1TEy7GQow1W76AcA="),
+            ("no tlog", b => ((JsonObject)b["verificationMaterial"])["tlogEntries"] = new JsonArray()),
+        };
+        foreach (var (name, edit) in edits)
+        {
+            var copy = (JsonObject)original.DeepClone();
+            edit(copy);
+            SigstoreBundle bundle;
+            try
+            {
+                bundle = SigstoreBundle.Parse(JsonText.WriteUtf8(copy));
+            }
+            catch (SigstoreFormatException)
+            {
+                continue;
+            }
+
+            var result = verifier.Verify(bundle, artifact, options);
+            Assert.That(result.Verified, Is.False, $"edited {name} still verified");
+            TestContext.Out.WriteLine($"{name}: {result.Failure}");
+        }
+    }
+
+    [Test]
+    public void CorruptedTrustedRootsOnlyThrowTheFormatException()
+    {
+        byte[] original = File.ReadAllBytes(TestData.SigstorePath("trusted_root.production.json"));
+        var random = new Random(4242);
+        for (int i = 0; i < Iterations; i++)
+        {
+            try
+            {
+                SigstoreTrustedRoot.Parse(Mutate(original, random));
+            }
+            catch (SigstoreFormatException)
+            {
+            }
+        }
+    }
+
+    [Test]
+    public void CorruptedEnvelopesNeverVerifyWithADifferentMeaning()
+    {
+        var alice = SigningKey.Load(Path.Combine(TestData.InToto, "keys", "alice"));
+        byte[] original = File.ReadAllBytes(Path.Combine(TestData.InToto, "attestation", "pack.provenance-v1.dsse.json"));
+        var reference = DsseEnvelope.Parse(original);
+        var random = new Random(777);
+        for (int i = 0; i < Iterations * 2; i++)
+        {
+            DsseEnvelope envelope;
+            try
+            {
+                envelope = DsseEnvelope.Parse(Mutate(original, random));
+            }
+            catch (AttestationFormatException)
+            {
+                continue;
+            }
+
+            if (envelope.Verify(alice.Public, requireSingleSignature: true).Verified)
+            {
+                Assert.That(envelope.PayloadType, Is.EqualTo(reference.PayloadType));
+                Assert.That(envelope.Payload, Is.EqualTo(reference.Payload));
+            }
+
+            try
+            {
+                InTotoStatement.Parse(envelope.Payload);
+            }
+            catch (AttestationFormatException)
+            {
+            }
+        }
+    }
+
+    [Test]
+    public void RandomBytesAreRejectedCleanly()
+    {
+        var random = new Random(99);
+        for (int i = 0; i < Iterations; i++)
+        {
+            var bytes = new byte[random.Next(0, 64)];
+            random.NextBytes(bytes);
+            Assert.Throws<SigstoreFormatException>(() => SigstoreBundle.Parse(bytes));
+            Assert.Throws<SigstoreFormatException>(() => SigstoreTrustedRoot.Parse(bytes));
+            Assert.Throws<AttestationFormatException>(() => DsseEnvelope.Parse(bytes));
+            Assert.Throws<AttestationFormatException>(() => InTotoStatement.Parse(bytes));
+        }
+    }
+
+    [Test]
+    public void DeeplyNestedAndHugeInputsAreRejectedCleanly()
+    {
+        string deep = new string('[', 100_000) + new string(']', 100_000);
+        Assert.Throws<SigstoreFormatException>(() => SigstoreBundle.Parse(Encoding.ASCII.GetBytes(deep)));
+        Assert.Throws<AttestationFormatException>(() => DsseEnvelope.Parse(deep));
+        string longBase64 = "{\"payload\":\"" + new string('A', 1_000_001) + "\",\"payloadType\":\"t\",\"signatures\":[{\"sig\":\"AAAA\"}]}";
+        Assert.Throws<AttestationFormatException>(() => DsseEnvelope.Parse(longBase64));
+    }
+
+    /// <summary>
+    /// What a bundle asserts, for comparing a corrupted bundle that still verifies with the original: everything but
+    /// the unauthenticated key hint and the CMS wrapping of RFC 3161 timestamps (compared by their verified times).
+    /// </summary>
+    private static string Meaning(SigstoreBundle bundle)
+    {
+        var json = bundle.ToJson();
+        var vm = (JsonObject)json["verificationMaterial"];
+        if (vm.TryGetValue("publicKey", out var pk))
+        {
+            ((JsonObject)pk)["hint"] = "(hint)";
+        }
+
+        vm.Remove("timestampVerificationData");
+        return JsonText.Write(json);
+    }
+
+    private static int StableSeed(string s)
+    {
+        unchecked
+        {
+            int h = (int)2166136261;
+            foreach (char ch in s)
+            {
+                h = (h ^ ch) * 16777619;
+            }
+
+            return h;
+        }
+    }
+
+    private static JsonObject Entry(JsonObject bundle) =>
+        (JsonObject)((JsonArray)((JsonObject)bundle["verificationMaterial"])["tlogEntries"])[0];
+
+    /// <summary>One to three random edits: flip a bit, delete, duplicate or insert a byte, or truncate.</summary>
+    private static byte[] Mutate(byte[] input, Random random)
+    {
+        var bytes = new List<byte>(input);
+        int edits = random.Next(1, 4);
+        const string interesting = "{}[]\",:0123456789-+/=_ \\tnule";
+        for (int e = 0; e < edits && bytes.Count > 0; e++)
+        {
+            int pos = random.Next(bytes.Count);
+            switch (random.Next(6))
+            {
+                case 0:
+                    bytes[pos] ^= (byte)(1 << random.Next(8));
+                    break;
+                case 1:
+                    bytes.RemoveAt(pos);
+                    break;
+                case 2:
+                    bytes.Insert(pos, bytes[pos]);
+                    break;
+                case 3:
+                    bytes.Insert(pos, (byte)interesting[random.Next(interesting.Length)]);
+                    break;
+                case 4:
+                    bytes[pos] = (byte)interesting[random.Next(interesting.Length)];
+                    break;
+                default:
+                    bytes.RemoveRange(pos, bytes.Count - pos);
+                    break;
+            }
+        }
+
+        return bytes.ToArray();
+    }
+}

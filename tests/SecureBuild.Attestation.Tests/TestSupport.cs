@@ -1,0 +1,167 @@
+using System.Diagnostics;
+using System.Text;
+using SecureBuild.Core.Json;
+
+namespace SecureBuild.Attestation.Tests;
+
+/// <summary>Where the test data lives, and helpers to run the CLI and the sigstore-js oracle.</summary>
+internal static class TestData
+{
+    /// <summary>The fixed "now" for the case manifest: the day the vectors were collected (the bundles sign in 2023..2026).</summary>
+    public static readonly DateTimeOffset CaseClock = new(2026, 11, 24, 0, 0, 0, TimeSpan.Zero);
+
+    /// <summary>shared/interop/sigstore copy: $SECUREBUILD_SIGSTORE_DATA, else TestData/sigstore.</summary>
+    public static string Sigstore
+    {
+        get
+        {
+            string? env = Environment.GetEnvironmentVariable("SECUREBUILD_SIGSTORE_DATA");
+            string dir = !string.IsNullOrEmpty(env) ? env : Path.Combine(AppContext.BaseDirectory, "TestData", "sigstore");
+            if (!File.Exists(Path.Combine(dir, "cases.json")))
+            {
+                throw new InvalidOperationException($"Sigstore test data not found in '{dir}' (expected cases.json).");
+            }
+
+            return dir;
+        }
+    }
+
+    public static string InToto => Path.Combine(AppContext.BaseDirectory, "TestData", "in-toto");
+
+    public static string SigstorePath(string relative) => Path.Combine(Sigstore, relative.Replace('/', Path.DirectorySeparatorChar));
+
+    public static JsonObject Cases() => (JsonObject)JsonParser.Parse(File.ReadAllBytes(Path.Combine(Sigstore, "cases.json")));
+
+    public static string NewTempDir(string prefix = "sbattest")
+    {
+        string dir = Path.Combine(Path.GetTempPath(), $"{prefix}-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(dir);
+        return dir;
+    }
+
+    public static void TryDelete(string dir)
+    {
+        try
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+
+    /// <summary>Runs `securebuild` in-process.</summary>
+    public static (int Exit, string Out, string Err) Cli(params string[] args)
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        int exit = SecureBuild.Cli.CliApplication.Run(args, stdout, stderr);
+        return (exit, stdout.ToString(), stderr.ToString());
+    }
+
+    public static (int Exit, string Out, string Err) Run(string file, IEnumerable<string> args, string? workingDirectory = null, int timeoutMs = 300_000)
+    {
+        var psi = new ProcessStartInfo(file)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = workingDirectory ?? Environment.CurrentDirectory,
+        };
+        foreach (string a in args)
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        using var p = Process.Start(psi) ?? throw new InvalidOperationException($"cannot start {file}");
+        var outTask = p.StandardOutput.ReadToEndAsync();
+        var errTask = p.StandardError.ReadToEndAsync();
+        if (!p.WaitForExit(timeoutMs))
+        {
+            p.Kill(entireProcessTree: true);
+            throw new TimeoutException($"{file} {string.Join(" ", args)} did not finish in {timeoutMs / 1000} s");
+        }
+
+        return (p.ExitCode, outTask.Result, errTask.Result);
+    }
+
+    public static bool OnPath(string tool)
+    {
+        foreach (string dir in (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(Path.PathSeparator))
+        {
+            if (dir.Length > 0 && File.Exists(Path.Combine(dir, tool)))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+}
+
+/// <summary>
+/// The sigstore-js oracle (verify-with-sigstore-js.mjs) installed into a private, writable folder: the shared
+/// folder is never written. node_modules is cached per package-lock.json hash under the temp directory.
+/// </summary>
+internal static class Oracle
+{
+    private static readonly object Gate = new();
+    private static string? _dir;
+    private static string? _unavailable;
+
+    /// <summary>The folder holding the oracle and its node_modules; Assert.Ignore when node/npm are missing.</summary>
+    public static string Directory_()
+    {
+        lock (Gate)
+        {
+            if (_dir is not null)
+            {
+                return _dir;
+            }
+
+            if (_unavailable is not null)
+            {
+                Assert.Ignore(_unavailable);
+            }
+
+            if (!TestData.OnPath("node") || !TestData.OnPath("npm"))
+            {
+                _unavailable = "node/npm are not installed: the sigstore-js oracle cannot run (install Debian's nodejs and npm).";
+                Assert.Ignore(_unavailable);
+            }
+
+            string source = TestData.Sigstore;
+            byte[] lockBytes = File.ReadAllBytes(Path.Combine(source, "package-lock.json"));
+            string hash = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(lockBytes)).Substring(0, 16).ToLowerInvariant();
+            string dir = Path.Combine(Path.GetTempPath(), "securebuild-sigstore-oracle-" + hash);
+            System.IO.Directory.CreateDirectory(dir);
+            foreach (string f in new[] { "package.json", "package-lock.json", "verify-with-sigstore-js.mjs" })
+            {
+                File.Copy(Path.Combine(source, f), Path.Combine(dir, f), overwrite: true);
+                File.SetAttributes(Path.Combine(dir, f), FileAttributes.Normal);
+            }
+
+            if (!File.Exists(Path.Combine(dir, "node_modules", "@sigstore", "verify", "package.json")))
+            {
+                var (exit, stdout, stderr) = TestData.Run("npm", new[] { "ci", "--no-audit", "--no-fund", "--loglevel=error" }, dir);
+                if (exit != 0)
+                {
+                    Assert.Fail($"npm ci for the sigstore-js oracle failed (exit {exit}):\n{stdout}\n{stderr}");
+                }
+            }
+
+            _dir = dir;
+            return dir;
+        }
+    }
+
+    /// <summary>Runs the oracle's single-bundle mode; returns its exit code (0 verified, 1 not, 2 usage) and output.</summary>
+    public static (int Exit, string Out, string Err) Verify(params string[] args)
+    {
+        string dir = Directory_();
+        return TestData.Run("node", new[] { Path.Combine(dir, "verify-with-sigstore-js.mjs") }.Concat(args), dir, 120_000);
+    }
+}
