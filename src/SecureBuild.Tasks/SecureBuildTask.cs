@@ -93,6 +93,7 @@ public abstract class SecureBuildTask : MSBuildTask
         }
         var mapping = new PathMapping(tokens);
         cache = string.IsNullOrWhiteSpace(HashCacheFile) ? FileHashCache.InMemory(mapping) : FileHashCache.Open(HashCacheFile!, mapping);
+        cache.SharedAcrossProcess = !string.IsNullOrWhiteSpace(HashCacheFile);
         return new StepRecorder(namer, cache, algorithms, ExcludeDirectories);
     }
 

@@ -25,6 +25,16 @@ public sealed class FileHashCache
     private readonly Dictionary<string, Entry> _entries = new(StringComparer.Ordinal);
     private bool _dirty;
 
+    /// <summary>
+    /// Digests shared by every cache of this process that sets <see cref="SharedAcrossProcess"/>: an
+    /// MSBuild node builds many projects that read the same reference assemblies and packages, and a
+    /// clean build has no per-project cache yet. Path-mapped digests are never shared.
+    /// </summary>
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, Entry> Shared = new(StringComparer.Ordinal);
+
+    /// <summary>Reuse (and contribute to) digests computed by other caches in this process.</summary>
+    public bool SharedAcrossProcess { get; set; }
+
     /// <summary>Number of files actually read and hashed since this cache was created.</summary>
     public int FilesHashed { get; private set; }
 
@@ -88,6 +98,15 @@ public sealed class FileHashCache
         {
             return names.ToDictionary(a => a, a => cached.Digests[a], StringComparer.Ordinal);
         }
+        if (!mapped && SharedAcrossProcess && Shared.TryGetValue(fullPath, out var shared) && shared.Length == length && shared.Ticks == ticks &&
+            names.All(shared.Digests.ContainsKey))
+        {
+            // Another project built by this process already hashed it (reference assemblies, packages).
+            var reused = names.ToDictionary(a => a, a => shared.Digests[a], StringComparer.Ordinal);
+            _entries[fullPath] = new Entry(length, ticks, new Dictionary<string, string>(reused, StringComparer.Ordinal));
+            _dirty = true;
+            return reused;
+        }
         Dictionary<string, string> digests;
         if (mapped)
         {
@@ -108,6 +127,10 @@ public sealed class FileHashCache
         {
             _entries[fullPath] = new Entry(length, ticks, new Dictionary<string, string>(digests, StringComparer.Ordinal));
             _dirty = true;
+            if (!mapped && SharedAcrossProcess)
+            {
+                Shared[fullPath] = new Entry(length, ticks, new Dictionary<string, string>(digests, StringComparer.Ordinal));
+            }
         }
         else if (_entries.Remove(fullPath))
         {
