@@ -10,6 +10,8 @@ namespace SecureBuild.Core.Sigstore;
 /// <c>*.sigstore.json</c> next to its attestations. The hint and the DSSE keyid are both
 /// base64(SHA-256(DER SubjectPublicKeyInfo)). Verifiers need the public key and must accept a bundle without
 /// log entries (<c>securebuild bundle verify --key K --tlog-threshold 0</c>).
+/// Key types: ECDSA P-256 and Ed25519 bundles verify with sigstore-js too. RSA keys sign RSASSA-PSS (SecureBuild's
+/// scheme), which our verifier accepts but sigstore-js, verifying RSA key-hint bundles as PKCS#1 v1.5, rejects.
 /// </summary>
 public static class SigstoreBundleWriter
 {
