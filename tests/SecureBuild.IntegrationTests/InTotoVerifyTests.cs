@@ -98,4 +98,35 @@ public sealed class InTotoVerifyTests
         Assert.That(verified.ExitCode, Is.EqualTo(0), verified.ToString());
         Assert.That(Directory.GetFiles(linkDir).Select(Path.GetFileName), Does.Contain(Links.FileName("compile", PublicKey.Load(keyPath + ".pub"))));
     }
+
+    [Test]
+    public void With_SecureBuildLayout_set_the_build_verifies_its_links_and_fails_on_a_swapped_output()
+    {
+        var keys = KeyDirectory();
+        var functionary = Links.Keygen(keys, "ed25519", "build.key");
+        var owner = Links.Keygen(keys, "rsa", "owner.key");
+        var project = MultiTargetedLibrary("in-build-verify");
+        var env = new Dictionary<string, string?> { ["SecureBuildSigningKey"] = functionary.PrivatePath };
+        var first = project.DotNet(env, "pack", "Lib/Lib.csproj", "-c", "Release");
+        Assert.That(first.ExitCode, Is.EqualTo(0), first.ToString());
+        var layout = Path.Combine(keys, "root.layout");
+        var created = SdkFeed.Securebuild(project.Directory, "layout", "new", "--link-dir", project.Path("Lib/bin/Release/attestations"),
+            "--functionary", functionary.PrivatePath + ".pub", "--sign", owner.PrivatePath, "-o", layout);
+        Assert.That(created.ExitCode, Is.EqualTo(0), created.ToString());
+        var policy = new[] { $"-p:SecureBuildLayout={layout}", $"-p:SecureBuildLayoutKeys={owner.PrivatePath}.pub" };
+
+        var verified = project.DotNet(env, new[] { "pack", "Lib/Lib.csproj", "-c", "Release" }.Concat(policy).ToArray());
+        Assert.That(verified.ExitCode, Is.EqualTo(0), verified.ToString());
+        Assert.That(verified.Output, Does.Contain("verified against root.layout"));
+
+        File.AppendAllText(project.Path("Lib/bin/Release/net10.0/Lib.dll"), "injected");
+        var swapped = project.DotNet(env, new[] { "pack", "Lib/Lib.csproj", "-c", "Release", "--no-build" }.Concat(policy).ToArray());
+        Assert.That(swapped.ExitCode, Is.Not.EqualTo(0), swapped.ToString());
+        Assert.That(swapped.Output, Does.Contain("error SB1100").And.Contain("RuleVerificationError").And.Contain("Lib/bin/Release/net10.0/Lib.dll"));
+        Assert.That(swapped.Output, Does.Contain("step 'pack'"));
+
+        var noKeys = project.DotNet(env, "build", "Lib/Lib.csproj", "-c", "Release", $"-p:SecureBuildLayout={layout}");
+        Assert.That(noKeys.ExitCode, Is.Not.EqualTo(0));
+        Assert.That(noKeys.Output, Does.Contain("error SB1102"));
+    }
 }
