@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # Installs what the main job and the tests need beyond the .NET SDK: Debian's reference in-toto
-# (in-toto-verify, the oracle our links are checked against). Idempotent; quiet when all is there.
+# (in-toto-verify, the oracle our links are checked against), git, openssl, and Node.js with npm
+# (for the sigstore-js bundle oracle). Idempotent; quiet when all is there.
 set -euo pipefail
 need=()
 command -v in-toto-verify >/dev/null 2>&1 || need+=(in-toto)
 command -v git >/dev/null 2>&1 || need+=(git)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
+command -v node >/dev/null 2>&1 || need+=(nodejs)
+command -v npm >/dev/null 2>&1 || need+=(npm)
 if [ ${#need[@]} -gt 0 ]; then
   echo "Installing ${need[*]} (apt)..."
   if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
