@@ -105,14 +105,9 @@ internal static class SigningKeyResolver
         try
         {
             WriteOwnerOnly(temp, new System.Text.UTF8Encoding(false).GetBytes(key.ExportPrivate()));
-            try
+            if (!TryPublishNew(temp, path))
             {
-                // Another build node may have won the race: keep its key, never overwrite.
-                File.Move(temp, path);
-            }
-            catch (IOException) when (File.Exists(path))
-            {
-                return false;
+                return false; // another build node won the race: keep its key, never overwrite
             }
             AtomicFile.WriteAllBytes(path + ".pub", new System.Text.UTF8Encoding(false).GetBytes(key.ExportPublic()));
             return true;
@@ -125,6 +120,43 @@ internal static class SigningKeyResolver
             }
         }
     }
+
+    /// <summary>Gives the complete file <paramref name="temp"/> the name <paramref name="path"/> unless that exists (then false).</summary>
+    private static bool TryPublishNew(string temp, string path)
+    {
+#if NET
+        // On Unix File.Move checks that the target is absent and then rename()s, which silently replaces
+        // a key another thread or node created in between. link() creates the name atomically or fails.
+        if (!OperatingSystem.IsWindows())
+        {
+            if (link(temp, path) == 0)
+            {
+                return true;
+            }
+            if (System.Runtime.InteropServices.Marshal.GetLastPInvokeError() == EEXIST)
+            {
+                return false;
+            }
+            // No hard links on this file system: fall back to File.Move.
+        }
+#endif
+        try
+        {
+            File.Move(temp, path); // on Windows (MoveFileEx without REPLACE_EXISTING) this never overwrites
+            return true;
+        }
+        catch (IOException) when (File.Exists(path))
+        {
+            return false;
+        }
+    }
+
+#if NET
+    private const int EEXIST = 17; // Linux, macOS and the BSDs
+
+    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
+    private static extern int link(string oldPath, string newPath);
+#endif
 
     private static void CreatePrivateDirectory(string directory)
     {

@@ -32,9 +32,11 @@ public static class LayoutGenerator
         {
             throw new ArgumentException("at least one functionary key is needed", nameof(functionaries));
         }
-        if (threshold < 1 || threshold > functionaries.Count)
+        // in-toto counts one link per distinct key: the same key given twice cannot meet a threshold of 2.
+        var distinctKeys = functionaries.Select(k => k.KeyId).Distinct(StringComparer.Ordinal).Count();
+        if (threshold < 1 || threshold > distinctKeys)
         {
-            throw new ArgumentException($"threshold must be between 1 and the number of functionary keys ({functionaries.Count})", nameof(threshold));
+            throw new ArgumentException($"threshold must be between 1 and the number of distinct functionary keys ({distinctKeys})", nameof(threshold));
         }
         var layout = new Layout { Expires = expires, Readme = readme };
         var keyIds = functionaries.Select(layout.AddKey).Distinct(StringComparer.Ordinal).ToList();

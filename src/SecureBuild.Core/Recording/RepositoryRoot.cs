@@ -37,7 +37,8 @@ public static class RepositoryRoot
         var root = Path.GetFullPath(rootDirectory).TrimEnd(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar);
         for (var dir = new DirectoryInfo(Path.GetFullPath(startDirectory)); dir is not null; dir = dir.Parent)
         {
-            if (!dir.FullName.StartsWith(root, StringComparison.Ordinal))
+            // Compare whole path segments: "/src/app-tests" is not inside "/src/app".
+            if (!(dir.FullName + Path.DirectorySeparatorChar).StartsWith(root + Path.DirectorySeparatorChar, StringComparison.Ordinal))
             {
                 yield break;
             }

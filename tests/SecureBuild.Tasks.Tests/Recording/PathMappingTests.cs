@@ -1,0 +1,130 @@
+using System.Text;
+using SecureBuild.Core.Recording;
+
+namespace SecureBuild.Tasks.Tests.Recording;
+
+public sealed class PathMappingTests
+{
+    private const string Repo = "/home/ci/work/repo";
+    private const string Nuget = "/home/ci/.nuget/packages";
+
+    private static string Map(PathMapping mapping, string text) => Encoding.UTF8.GetString(mapping.Map(Encoding.UTF8.GetBytes(text)));
+
+    private static PathMapping RepoAndNuget() => new(new[]
+    {
+        new KeyValuePair<string, string>(Repo, "@root"),
+        new KeyValuePair<string, string>(Nuget, "@nuget"),
+    });
+
+    [Test]
+    public void Replaces_the_forward_slash_form()
+    {
+        Assert.That(Map(RepoAndNuget(), "\"projectPath\": \"/home/ci/work/repo/src/App/App.csproj\""),
+            Is.EqualTo("\"projectPath\": \"@root/src/App/App.csproj\""));
+    }
+
+    [Test]
+    public void Replaces_the_backslash_form()
+    {
+        Assert.That(Map(RepoAndNuget(), @"<Import Project=""\home\ci\.nuget\packages\x\1.0\build\x.props"" />"),
+            Is.EqualTo(@"<Import Project=""@nuget/x\1.0\build\x.props"" />"));
+    }
+
+    [Test]
+    public void Replaces_the_json_escaped_backslash_form()
+    {
+        Assert.That(Map(RepoAndNuget(), @"""path"": ""\\home\\ci\\work\\repo\\src\\a.cs"""),
+            Is.EqualTo(@"""path"": ""@root/src\\a.cs"""));
+    }
+
+    [Test]
+    public void The_longest_root_is_replaced_first()
+    {
+        // The NuGet folder lives inside the repository: its files must become @nuget/..., not @root/.nuget/...
+        var inner = Repo + "/.nuget/packages";
+        var mapping = new PathMapping(new[]
+        {
+            new KeyValuePair<string, string>(Repo, "@root"),
+            new KeyValuePair<string, string>(inner, "@nuget"),
+        });
+
+        Assert.That(Map(mapping, "/home/ci/work/repo/.nuget/packages/a/1.0/a.dll;/home/ci/work/repo/src/b.cs"),
+            Is.EqualTo("@nuget/a/1.0/a.dll;@root/src/b.cs"));
+    }
+
+    [Test]
+    public void Only_whole_directories_are_replaced()
+    {
+        Assert.That(Map(RepoAndNuget(), "/home/ci/work/repository/x and /home/ci/work/repo"),
+            Is.EqualTo("/home/ci/work/repository/x and /home/ci/work/repo"));
+    }
+
+    [Test]
+    public void Content_without_roots_is_unchanged_byte_for_byte()
+    {
+        var bytes = new byte[] { 0, 1, 2, 0xff, 0xfe, (byte)'/', (byte)'h' };
+        Assert.That(RepoAndNuget().Map(bytes), Is.EqualTo(bytes));
+        Assert.That(RepoAndNuget().Map(Array.Empty<byte>()), Is.Empty);
+    }
+
+    [TestCase("/")]
+    [TestCase("//")]
+    public void A_file_system_root_is_never_mapped(string root)
+    {
+        var mapping = new PathMapping(new[] { new KeyValuePair<string, string>(root, "@root") });
+
+        Assert.That(Map(mapping, "/usr/lib/x.so /home/a/b"), Is.EqualTo("/usr/lib/x.so /home/a/b"));
+        Assert.That(mapping.Fingerprint, Is.Empty);
+    }
+
+    [Test]
+    public void Empty_roots_are_skipped()
+    {
+        var mapping = new PathMapping(new[] { new KeyValuePair<string, string>("", "@x"), new KeyValuePair<string, string>(" ", "@y") });
+        Assert.That(mapping.Fingerprint, Is.Empty);
+    }
+
+    [Test]
+    public void A_trailing_slash_on_the_token_or_the_root_makes_no_difference()
+    {
+        var a = new PathMapping(new[] { new KeyValuePair<string, string>(Repo + "/", "@root/") });
+        var b = new PathMapping(new[] { new KeyValuePair<string, string>(Repo, "@root") });
+
+        Assert.That(a.Fingerprint, Is.EqualTo(b.Fingerprint));
+        Assert.That(Map(a, Repo + "/x"), Is.EqualTo("@root/x"));
+    }
+
+    [Test]
+    public void The_fingerprint_changes_with_the_roots_and_not_with_their_order()
+    {
+        var one = RepoAndNuget();
+        var reversed = new PathMapping(new[]
+        {
+            new KeyValuePair<string, string>(Nuget, "@nuget"),
+            new KeyValuePair<string, string>(Repo, "@root"),
+        });
+        var other = new PathMapping(new[] { new KeyValuePair<string, string>("/home/ci/work/other", "@root") });
+
+        Assert.That(reversed.Fingerprint, Is.EqualTo(one.Fingerprint));
+        Assert.That(other.Fingerprint, Is.Not.EqualTo(one.Fingerprint));
+    }
+
+    [TestCase("/r/obj/project.assets.json", true)]
+    [TestCase("/r/obj/App.csproj.nuget.g.props", true)]
+    [TestCase("/r/obj/App.csproj.nuget.g.targets", true)]
+    [TestCase("/r/obj/App.csproj.nuget.dgspec.json", true)]
+    [TestCase("/r/obj/Release/net10.0/App.GeneratedMSBuildEditorConfig.editorconfig", true)]
+    [TestCase("/r/obj/Release/net10.0/App.sourcelink.json", true)]
+    [TestCase(@"C:\r\obj\project.assets.json", true)]
+    [TestCase("/r/obj/PROJECT.ASSETS.JSON", true)]
+    [TestCase("/r/obj/myproject.assets.json", false)]
+    [TestCase("/r/src/appsettings.json", false)]
+    [TestCase("/r/.editorconfig", false)]
+    [TestCase("/r/bin/App.dll", false)]
+    [TestCase("/r/obj/project.assets.json.bak", false)]
+    [TestCase("/r/nuget.config", false)]
+    public void Only_the_listed_generated_files_are_machine_local(string path, bool expected)
+    {
+        Assert.That(PathMapping.IsMachineLocal(path), Is.EqualTo(expected));
+    }
+}
