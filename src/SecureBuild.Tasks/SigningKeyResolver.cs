@@ -96,6 +96,11 @@ internal static class SigningKeyResolver
     {
         if (File.Exists(path))
         {
+            if (!File.Exists(path + ".pub"))
+            {
+                // A build stopped between creating the key and writing its public half: restore it.
+                AtomicFile.WriteAllBytes(path + ".pub", new System.Text.UTF8Encoding(false).GetBytes(SigningKey.Load(path).ExportPublic()));
+            }
             return false;
         }
         var directory = Path.GetDirectoryName(path)!;
