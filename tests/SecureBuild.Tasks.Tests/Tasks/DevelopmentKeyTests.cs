@@ -43,6 +43,18 @@ public sealed class DevelopmentKeyTests : TaskTestBase
     }
 
     [Test]
+    public void A_missing_public_key_beside_an_existing_development_key_is_restored()
+    {
+        Assert.That(WithDevelopmentKey(new FakeBuildEngine(), "compile").Execute(), Is.True);
+        var keyId = SigningKey.Load(DevKey).KeyId;
+        File.Delete(DevKey + ".pub");
+
+        var engine = new FakeBuildEngine();
+        Assert.That(WithDevelopmentKey(engine, "pack").Execute(), Is.True, engine.Log);
+        Assert.That(PublicKey.Load(DevKey + ".pub").KeyId, Is.EqualTo(keyId));
+    }
+
+    [Test]
     [Platform(Exclude = "Win")]
     [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
     public void The_development_key_is_readable_by_the_owner_only()
