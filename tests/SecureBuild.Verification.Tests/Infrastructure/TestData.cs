@@ -11,10 +11,10 @@ internal static class TestData
         get
         {
             string? env = Environment.GetEnvironmentVariable("SECUREBUILD_INTOTO_DATA");
-            string dir = !string.IsNullOrEmpty(env) ? env : Path.Combine(TestContext.CurrentContext.TestDirectory, "TestData", "in-toto");
+            string dir = !string.IsNullOrEmpty(env) ? env : Path.Combine(Path.GetDirectoryName(typeof(TestData).Assembly.Location)!, "TestData", "in-toto");
             if (!File.Exists(Path.Combine(dir, "cases.json")))
             {
-                Assert.Fail($"in-toto reference data not found in '{dir}' (expected cases.json).");
+                throw new InvalidOperationException($"in-toto reference data not found in '{dir}' (expected cases.json).");
             }
 
             return dir;
