@@ -1,0 +1,59 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace SecureBuild.Core.Locking;
+
+/// <summary>
+/// A digest of a folder's files, independent of where the folder is: SHA-256 over the sorted list of
+/// "&lt;relative path&gt;\0&lt;SHA-256 of the content&gt;\n". Used for targeting packs, which the SDK
+/// installs as folders without their .nupkg. Cached with <see cref="PackageVerificationState"/> by
+/// the folder's fingerprint.
+/// </summary>
+public static class DirectoryTreeDigest
+{
+    public static (string Sha256, int Files) Compute(string directory, PackageVerificationState state)
+    {
+        var root = new DirectoryInfo(directory);
+        var files = root.EnumerateFiles("*", SearchOption.AllDirectories)
+            .Select(f => (Relative: f.FullName.Substring(root.FullName.Length).Replace('\\', '/').TrimStart('/'), Info: f))
+            .OrderBy(f => f.Relative, StringComparer.Ordinal).ToList();
+        var listing = new StringBuilder();
+        foreach (var (relative, info) in files)
+        {
+            listing.Append(relative).Append('\t').Append(info.Length.ToString(CultureInfo.InvariantCulture)).Append('\t')
+                .Append(info.LastWriteTimeUtc.Ticks.ToString(CultureInfo.InvariantCulture)).Append('\n');
+        }
+        var fingerprint = Hex(Sha(Encoding.UTF8.GetBytes(listing.ToString())));
+        var key = "tree:" + root.FullName;
+        var cached = state.Get(key);
+        if (cached is not null && cached.Fingerprint == fingerprint)
+        {
+            var parts = cached.ContentHash.Split(':');
+            if (parts.Length == 2 && int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var count))
+            {
+                return (parts[0], count);
+            }
+        }
+        var text = new StringBuilder();
+        using (var sha = SHA256.Create())
+        {
+            foreach (var (relative, info) in files)
+            {
+                using var stream = info.OpenRead();
+                text.Append(relative).Append('\0').Append(Hex(sha.ComputeHash(stream))).Append('\n');
+            }
+        }
+        var digest = Hex(Sha(Encoding.UTF8.GetBytes(text.ToString())));
+        state.Set(key, new PackageVerificationState.Entry(fingerprint, digest + ":" + files.Count.ToString(CultureInfo.InvariantCulture), null));
+        return (digest, files.Count);
+    }
+
+    private static byte[] Sha(byte[] data)
+    {
+        using var sha = SHA256.Create();
+        return sha.ComputeHash(data);
+    }
+
+    private static string Hex(byte[] bytes) => string.Concat(bytes.Select(b => b.ToString("x2", CultureInfo.InvariantCulture)));
+}

@@ -1,0 +1,223 @@
+using System.Text.RegularExpressions;
+using SecureBuild.Core.Json;
+
+namespace SecureBuild.Core.Locking;
+
+/// <summary>A package in project.assets.json: where it was extracted and NuGet's content hash.</summary>
+public sealed class AssetsPackage
+{
+    public AssetsPackage(string id, string version, string? contentHash, string? path)
+    {
+        Id = id;
+        Version = version;
+        ContentHash = contentHash;
+        Path = path;
+    }
+
+    public string Id { get; }
+    public string Version { get; }
+
+    /// <summary>The "sha512" restore recorded (NuGet's content hash, base64).</summary>
+    public string? ContentHash { get; }
+
+    /// <summary>The folder below the packages folder ("newtonsoft.json/13.0.3").</summary>
+    public string? Path { get; }
+
+    public string Key => RepositoryLock.PackageKey(Id, Version);
+}
+
+/// <summary>What restore resolved for a project (obj/project.assets.json).</summary>
+public sealed class ProjectAssets
+{
+    private ProjectAssets()
+    {
+    }
+
+    /// <summary>Every package library, by "id/version" (lowercase).</summary>
+    public SortedDictionary<string, AssetsPackage> Libraries { get; } = RepositoryLock.Sorted<AssetsPackage>();
+
+    /// <summary>Packages per target framework alias, framework graph only (lowercase id to version).</summary>
+    public SortedDictionary<string, SortedDictionary<string, string>> FrameworkPackages { get; } = RepositoryLock.Sorted<SortedDictionary<string, string>>();
+
+    /// <summary>Packages of the runtime-specific graphs ("net10.0/linux-x64"), lowercase id to version.</summary>
+    public SortedDictionary<string, SortedDictionary<string, string>> RuntimePackages { get; } = RepositoryLock.Sorted<SortedDictionary<string, string>>();
+
+    /// <summary>PackageDownload per framework alias: lowercase id to exact version.</summary>
+    public SortedDictionary<string, SortedDictionary<string, string>> Downloads { get; } = RepositoryLock.Sorted<SortedDictionary<string, string>>();
+
+    /// <summary>Package sources as restore listed them (URLs or local folders).</summary>
+    public List<string> Sources { get; } = new();
+
+    /// <summary>The package folders (the global packages folder first).</summary>
+    public List<string> PackageFolders { get; } = new();
+
+    public static ProjectAssets Load(string path)
+    {
+        JsonObject root;
+        try
+        {
+            root = JsonParser.Parse(File.ReadAllBytes(path)) as JsonObject ?? throw new LockInputException($"{path} is not a JSON object.");
+        }
+        catch (JsonFormatException e)
+        {
+            throw new LockInputException($"{path} is not valid JSON ({e.Message}); run restore again.");
+        }
+        var assets = new ProjectAssets();
+        var libraries = root.TryGetValue("libraries", out var l) ? l as JsonObject : null;
+        foreach (var library in libraries ?? new JsonObject())
+        {
+            if (library.Value is not JsonObject details || !(details.TryGetValue("type", out var type) && type is JsonString { Value: "package" }))
+            {
+                continue;
+            }
+            var (id, version) = Split(library.Key);
+            if (id is null)
+            {
+                continue;
+            }
+            var hash = details.TryGetValue("sha512", out var h) && h is JsonString hs ? hs.Value : null;
+            var folder = details.TryGetValue("path", out var p) && p is JsonString ps ? ps.Value : null;
+            var package = new AssetsPackage(id, version!, hash, folder);
+            assets.Libraries[package.Key] = package;
+        }
+
+        // Target keys are framework names ("net10.0", or ".NETCoreApp,Version=v10.0" in old files), with "/rid" for runtime graphs.
+        var aliases = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        var project = root.TryGetValue("project", out var pr) ? pr as JsonObject : null;
+        var frameworks = project is not null && project.TryGetValue("frameworks", out var fr) ? fr as JsonObject : null;
+        foreach (var framework in frameworks ?? new JsonObject())
+        {
+            var alias = framework.Value is JsonObject fo && fo.TryGetValue("targetAlias", out var ta) && ta is JsonString tas ? tas.Value : framework.Key;
+            aliases[framework.Key] = alias;
+            if (framework.Value is JsonObject fobj && fobj.TryGetValue("framework", out var fw) && fw is JsonString fws)
+            {
+                aliases[fws.Value] = alias;
+            }
+            var downloads = RepositoryLock.Sorted<string>();
+            if (framework.Value is JsonObject f2 && f2.TryGetValue("downloadDependencies", out var dd) && dd is JsonArray list)
+            {
+                foreach (var item in list.OfType<JsonObject>())
+                {
+                    if (item.TryGetValue("name", out var n) && n is JsonString ns && item.TryGetValue("version", out var v) && v is JsonString vs)
+                    {
+                        downloads[ns.Value.ToLowerInvariant()] = ExactVersion(vs.Value);
+                    }
+                }
+            }
+            assets.Downloads[alias] = downloads;
+        }
+        var targets = root.TryGetValue("targets", out var t) ? t as JsonObject : null;
+        foreach (var target in targets ?? new JsonObject())
+        {
+            var slash = target.Key.IndexOf('/');
+            var frameworkName = slash < 0 ? target.Key : target.Key.Substring(0, slash);
+            var alias = aliases.TryGetValue(frameworkName, out var a) ? a : frameworkName;
+            var packages = RepositoryLock.Sorted<string>();
+            foreach (var library in target.Value as JsonObject ?? new JsonObject())
+            {
+                if (library.Value is JsonObject lo && lo.TryGetValue("type", out var lt) && lt is JsonString { Value: "package" })
+                {
+                    var (id, version) = Split(library.Key);
+                    if (id is not null)
+                    {
+                        packages[id.ToLowerInvariant()] = version!;
+                    }
+                }
+            }
+            if (slash < 0)
+            {
+                assets.FrameworkPackages[alias] = packages;
+            }
+            else
+            {
+                assets.RuntimePackages[alias + target.Key.Substring(slash)] = packages;
+            }
+        }
+        var restore = project is not null && project.TryGetValue("restore", out var rs) ? rs as JsonObject : null;
+        if (restore is not null && restore.TryGetValue("sources", out var src) && src is JsonObject sources)
+        {
+            assets.Sources.AddRange(sources.Keys);
+        }
+        if (root.TryGetValue("packageFolders", out var pf) && pf is JsonObject folders)
+        {
+            assets.PackageFolders.AddRange(folders.Keys);
+        }
+        return assets;
+    }
+
+    private static (string? Id, string? Version) Split(string key)
+    {
+        var slash = key.IndexOf('/');
+        return slash <= 0 || slash == key.Length - 1 ? (null, null) : (key.Substring(0, slash), key.Substring(slash + 1));
+    }
+
+    /// <summary>"[1.0.0]" and "1.0.0" are the same exact version.</summary>
+    public static string ExactVersion(string range)
+    {
+        var v = range.Trim();
+        if (v.StartsWith("[", StringComparison.Ordinal) && v.EndsWith("]", StringComparison.Ordinal) && v.IndexOf(',') < 0)
+        {
+            v = v.Substring(1, v.Length - 2).Trim();
+        }
+        return v;
+    }
+}
+
+/// <summary>Names that do not depend on the machine, for package sources and runtime-specific packages.</summary>
+public static class PackageSources
+{
+    /// <summary>
+    /// A source as the lock records it: an http(s) URL without credentials or query; a local folder
+    /// below the root relative to it ("./feeds/local"); any other local folder as "local:&lt;folder name&gt;".
+    /// </summary>
+    public static string Normalize(string source, string rootDirectory)
+    {
+        if (Uri.TryCreate(source, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps))
+        {
+            return PortableUrl(source);
+        }
+        var path = source;
+        if (uri is not null && uri.IsFile)
+        {
+            path = uri.LocalPath;
+        }
+        var full = System.IO.Path.GetFullPath(path).Replace('\\', '/').TrimEnd('/');
+        var root = System.IO.Path.GetFullPath(rootDirectory).Replace('\\', '/').TrimEnd('/');
+        if (full.StartsWith(root + "/", StringComparison.Ordinal))
+        {
+            return "./" + full.Substring(root.Length + 1);
+        }
+        return "local:" + full.Substring(full.LastIndexOf('/') + 1);
+    }
+
+    /// <summary>A URL without user info; a query string is replaced by a digest of it (it may hold a token).</summary>
+    public static string PortableUrl(string url)
+    {
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var uri))
+        {
+            return url;
+        }
+        var builder = new UriBuilder(uri) { UserName = "", Password = "" };
+        var query = uri.Query.TrimStart('?');
+        builder.Query = "";
+        var text = builder.Uri.GetComponents(UriComponents.SchemeAndServer | UriComponents.Path, UriFormat.UriEscaped);
+        if (query.Length > 0)
+        {
+            using var sha = System.Security.Cryptography.SHA256.Create();
+            var digest = sha.ComputeHash(System.Text.Encoding.UTF8.GetBytes(query));
+            text += "?sha256:" + string.Concat(digest.Take(8).Select(b => b.ToString("x2", System.Globalization.CultureInfo.InvariantCulture)));
+        }
+        return text;
+    }
+
+    private static readonly Regex RuntimeSpecific = new(
+        @"(^|\.)(win|linux|linux-musl|linux-bionic|osx|freebsd|android|ios|iossimulator|tvos|tvossimulator|maccatalyst|browser|wasi|illumos|solaris|unix|any)-(x64|x86|arm|arm64|armel|armv6|s390x|ppc64le|loongarch64|riscv64|wasm|mips64)(\.|$)",
+        RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
+
+    /// <summary>
+    /// True for packages that exist per runtime identifier (runtime packs, app hosts, "runtime.&lt;rid&gt;.*"):
+    /// which of them a build uses depends on the RID, so the lock leaves them out and stays the same
+    /// for every RID. They are still verified against their package in the cache.
+    /// </summary>
+    public static bool IsRuntimeSpecific(string packageId) => RuntimeSpecific.IsMatch(packageId);
+}

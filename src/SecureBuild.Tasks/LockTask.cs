@@ -1,0 +1,203 @@
+using Microsoft.Build.Framework;
+using SecureBuild.Core.Locking;
+using SecureBuild.Core.Recording;
+using MSBuildTask = Microsoft.Build.Utilities.Task;
+
+namespace SecureBuild.Tasks;
+
+/// <summary>
+/// What the lock tasks share: where the lock is, how strict to be, how drift is reported
+/// (SB14xx errors in strict mode, SB24xx warnings otherwise) and the observation of the
+/// environment (SDK, global.json, MSBuild SDKs, tools).
+/// </summary>
+public abstract class LockTask : MSBuildTask
+{
+    internal const string UpdateHint = "If the change is intended, update the lock deliberately with `securebuild lock --update` (or build with -p:SecureBuildLockUpdate=true) and commit securebuild.lock.json.";
+
+    /// <summary>The lock file; empty: securebuild.lock.json in the root directory.</summary>
+    public string? LockFile { get; set; }
+
+    /// <summary>The repository root; empty: the nearest directory above the project holding .git (else global.json).</summary>
+    public string? RootDirectory { get; set; }
+
+    [Required]
+    public string ProjectFile { get; set; } = "";
+
+    /// <summary>strict (drift is an error), warn (drift is a warning) or off.</summary>
+    public string Mode { get; set; } = "warn";
+
+    /// <summary>A missing lock is an error (SecureBuildLockMode=strict set explicitly, or SecureBuildRequireLock).</summary>
+    public bool RequireLock { get; set; }
+
+    /// <summary>Record what is observed into the lock instead of comparing with it.</summary>
+    public bool Update { get; set; }
+
+    /// <summary>The running .NET SDK version (NETCoreSdkVersion).</summary>
+    public string? SdkVersion { get; set; }
+
+    /// <summary>The global packages folder (NuGetPackageRoot), where MSBuild SDK packages are found.</summary>
+    public string? PackagesDirectory { get; set; }
+
+    /// <summary>The folder of the SecureBuild.Sdk package running this build (it is an MSBuild SDK too).</summary>
+    public string? SdkPackageDirectory { get; set; }
+
+    /// <summary>The target framework this check covers (empty for the outer build of a multi-targeted project).</summary>
+    public string? TargetFramework { get; set; }
+
+    internal bool Strict => string.Equals(Mode, "strict", StringComparison.OrdinalIgnoreCase);
+
+    internal string Root { get; private set; } = "";
+
+    internal string LockPath { get; private set; } = "";
+
+    internal string ProjectKey { get; private set; } = "";
+
+    public override bool Execute()
+    {
+        if (string.Equals(Mode, "off", StringComparison.OrdinalIgnoreCase) && !Update)
+        {
+            return true;
+        }
+        Root = Path.GetFullPath(string.IsNullOrWhiteSpace(RootDirectory) ? RepositoryRoot.Find(Path.GetDirectoryName(Path.GetFullPath(ProjectFile))!) : RootDirectory!);
+        LockPath = string.IsNullOrWhiteSpace(LockFile) ? Path.Combine(Root, RepositoryLock.DefaultFileName) : Path.GetFullPath(LockFile!);
+        ProjectKey = Relative(ProjectFile);
+        try
+        {
+            return ExecuteCore() && !Log.HasLoggedErrors;
+        }
+        catch (LockInputException e)
+        {
+            Error("SB1400", e.Message);
+            return false;
+        }
+        catch (LockFormatException e)
+        {
+            Error(e.Problem == LockFormatProblem.DigestMismatch ? "SB1401" : "SB1400", e.Message);
+            return false;
+        }
+        catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
+        {
+            Error("SB1450", $"SecureBuild could not check or update the lock {LockPath}: {e.Message}");
+            return false;
+        }
+    }
+
+    protected abstract bool ExecuteCore();
+
+    internal void Error(string code, string message) => Log.LogError(null, code, null, null, 0, 0, 0, 0, message);
+
+    internal void Warning(string code, string message) => Log.LogWarning(null, code, null, null, 0, 0, 0, 0, message);
+
+    /// <summary>Reports drift: an error in strict mode, a warning otherwise, each with how to accept it.</summary>
+    internal void Report(IEnumerable<LockDifference> differences)
+    {
+        foreach (var d in differences)
+        {
+            var text = $"Lock drift: {d.Description}. {UpdateHint}";
+            if (Strict)
+            {
+                Error(d.ErrorCode, text);
+            }
+            else
+            {
+                Warning(d.WarningCode, text);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The lock to verify against, or null when there is none (then a message, or error SB1403 when a
+    /// lock is required). A lock that cannot be trusted is an error in every mode.
+    /// </summary>
+    internal RepositoryLock? LoadLock()
+    {
+        if (!File.Exists(LockPath))
+        {
+            if (RequireLock)
+            {
+                Error("SB1403", $"There is no lock at {Relative(LockPath)} and SecureBuildLockMode is strict. Create it with `securebuild lock` at the repository root and commit it.");
+            }
+            else
+            {
+                Log.LogMessage(MessageImportance.Normal, $"SecureBuild: no lock at {LockPath}; dependencies are not pinned. Create one with `securebuild lock`.");
+            }
+            return null;
+        }
+        var lockModel = Core.Locking.LockFile.Load(LockPath, Relative(LockPath));
+        if (lockModel.Projects.Count > 0 && !lockModel.Projects.Keys.Any(p => File.Exists(Path.Combine(Root, p))))
+        {
+            Error("SB1402", $"{Relative(LockPath)} belongs to another repository: none of its projects ({string.Join(", ", lockModel.Projects.Keys.Take(5))}) exist under {Root}. Remove it and create this repository's lock with `securebuild lock`.");
+            return null;
+        }
+        return lockModel;
+    }
+
+    /// <summary>The SDK, global.json, MSBuild SDK packages and tools as this build sees them.</summary>
+    internal LockObservation ObserveEnvironment()
+    {
+        var o = new LockObservation { SdkVersion = string.IsNullOrWhiteSpace(SdkVersion) ? null : SdkVersion, GlobalJsonObserved = true };
+        var globalJson = GlobalJsonFile.Find(Path.GetDirectoryName(Path.GetFullPath(ProjectFile))!);
+        o.GlobalJson = globalJson is null ? null : GlobalJsonFile.Read(globalJson);
+        o.MSBuildSdks = RepositoryLock.Sorted<LockedPackage>();
+        foreach (var (id, version) in MSBuildSdkPackages(o.GlobalJson))
+        {
+            var folder = Path.Combine(PackagesDirectory ?? "", id.ToLowerInvariant(), version.ToLowerInvariant());
+            var hash = ReadMetadataHash(folder);
+            if (hash is not null)
+            {
+                o.MSBuildSdks[RepositoryLock.PackageKey(id, version)] = new LockedPackage { ContentHash = hash };
+            }
+        }
+        var manifest = ToolManifestFile.Find(Root);
+        o.Tools = manifest is null ? RepositoryLock.Sorted<LockedTool>() : ToolManifestFile.Read(manifest);
+        return o;
+    }
+
+    /// <summary>MSBuild SDKs named with a version: global.json msbuild-sdks, the project file, and this SDK's own package.</summary>
+    internal IEnumerable<(string Id, string Version)> MSBuildSdkPackages(GlobalJsonPin? globalJson)
+    {
+        var result = new SortedDictionary<string, (string, string)>(StringComparer.OrdinalIgnoreCase);
+        foreach (var kv in globalJson?.MSBuildSdks ?? new SortedDictionary<string, string>())
+        {
+            result[kv.Key + "/" + kv.Value] = (kv.Key, kv.Value);
+        }
+        foreach (var kv in ProjectFileSdks.Read(ProjectFile))
+        {
+            result[kv.Key + "/" + kv.Value] = (kv.Key, kv.Value);
+        }
+        if (!string.IsNullOrWhiteSpace(SdkPackageDirectory))
+        {
+            var dir = new DirectoryInfo(SdkPackageDirectory);
+            if (dir.Parent is not null && File.Exists(Path.Combine(dir.FullName, ".nupkg.metadata")))
+            {
+                result[dir.Parent.Name + "/" + dir.Name] = (dir.Parent.Name, dir.Name);
+            }
+        }
+        return result.Values;
+    }
+
+    internal static string? ReadMetadataHash(string packageFolder)
+    {
+        var file = Path.Combine(packageFolder, ".nupkg.metadata");
+        if (!File.Exists(file))
+        {
+            return null;
+        }
+        try
+        {
+            return Core.Json.JsonParser.Parse(File.ReadAllBytes(file)) is Core.Json.JsonObject o && o.TryGetValue("contentHash", out var h) && h is Core.Json.JsonString s ? s.Value : null;
+        }
+        catch (Core.Json.JsonFormatException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>A path relative to the root, '/'-separated (the form the lock uses).</summary>
+    internal string Relative(string path)
+    {
+        var full = Path.GetFullPath(path).Replace('\\', '/');
+        var root = Root.Replace('\\', '/').TrimEnd('/') + "/";
+        return full.StartsWith(root, StringComparison.Ordinal) ? full.Substring(root.Length) : Path.GetFileName(full);
+    }
+}
