@@ -17,6 +17,7 @@ public static class CliApplication
         root.Subcommands.Add(ProvenanceCommand.Create(stdout, stderr));
         root.Subcommands.Add(VerifyCommand.Create(stdout, stderr));
         root.Subcommands.Add(BundleCommand.Create(stdout, stderr));
+        root.Subcommands.Add(LockCommand.Create(stdout, stderr));
 
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
