@@ -151,13 +151,17 @@ public sealed class ProjectAssets
         return slash <= 0 || slash == key.Length - 1 ? (null, null) : (key.Substring(0, slash), key.Substring(slash + 1));
     }
 
-    /// <summary>"[1.0.0]" and "1.0.0" are the same exact version.</summary>
+    /// <summary>"[1.0.0]", "[1.0.0, 1.0.0]" and "1.0.0" are the same exact version: "1.0.0".</summary>
     public static string ExactVersion(string range)
     {
         var v = range.Trim();
-        if (v.StartsWith("[", StringComparison.Ordinal) && v.EndsWith("]", StringComparison.Ordinal) && v.IndexOf(',') < 0)
+        if (v.StartsWith("[", StringComparison.Ordinal) && v.EndsWith("]", StringComparison.Ordinal))
         {
-            v = v.Substring(1, v.Length - 2).Trim();
+            var inner = v.Substring(1, v.Length - 2).Split(',').Select(p => p.Trim()).ToList();
+            if (inner.Count == 1 || (inner.Count == 2 && string.Equals(inner[0], inner[1], StringComparison.OrdinalIgnoreCase)))
+            {
+                v = inner[0];
+            }
         }
         return v;
     }

@@ -1,0 +1,231 @@
+using SecureBuild.Core.Json;
+using SecureBuild.Core.Locking;
+using SecureBuild.IntegrationTests.Infrastructure;
+
+namespace SecureBuild.IntegrationTests;
+
+/// <summary>
+/// securebuild.lock.json end to end: `securebuild lock` writes it, real `dotnet build`s verify it, and
+/// each kind of drift or tampering is caught with its code and a message naming what changed. Every
+/// test restores into its own NUGET_PACKAGES folder, so tampering never touches the machine's cache.
+/// </summary>
+[Parallelizable(ParallelScope.All)]
+public sealed class LockTests
+{
+    private const string Newtonsoft = """<PackageReference Include="Newtonsoft.Json" Version="13.0.3" />""";
+
+    private sealed class Repo
+    {
+        public Repo(string name, string extraItems = Newtonsoft)
+        {
+            Project = new TestProject("lock-" + name).WithConsoleApp("App", extraItems: extraItems);
+            Packages = Project.Path(".packages");
+            Environment = new Dictionary<string, string?> { ["NUGET_PACKAGES"] = Packages, ["SecureBuildSigningKey"] = null, ["ContinuousIntegrationBuild"] = null, ["CI"] = null };
+        }
+
+        public TestProject Project { get; }
+        public string Packages { get; }
+        public Dictionary<string, string?> Environment { get; }
+        public string LockPath => Project.Path("securebuild.lock.json");
+
+        public ProcessResult Lock(params string[] arguments) =>
+            Run.Process("dotnet", new[] { Path.Combine(SdkFeed.CliDirectory, "securebuild.dll"), "lock" }.Concat(arguments), Project.Directory, Environment);
+
+        public ProcessResult Build(params string[] arguments) =>
+            Project.DotNet(Environment, new[] { "build", "App/App.csproj", "-nologo" }.Concat(arguments).ToArray());
+
+        public ProcessResult Strict(params string[] arguments) => Build(arguments.Concat(new[] { "-p:ContinuousIntegrationBuild=true" }).ToArray());
+
+        public Repo Locked()
+        {
+            var result = Lock();
+            Assert.That(result.ExitCode, Is.EqualTo(0), result.ToString());
+            Assert.That(File.Exists(LockPath), Is.True, result.ToString());
+            return this;
+        }
+    }
+
+    private static void AssertFails(ProcessResult result, string code, params string[] fragments)
+    {
+        Assert.That(result.ExitCode, Is.Not.EqualTo(0), "the build should fail:\n" + result);
+        Assert.That(result.Output, Does.Contain($"error {code}:"), result.ToString());
+        var lines = result.Output.Split('\n').Where(l => l.Contains($"error {code}:", StringComparison.Ordinal)).ToList();
+        Assert.That(lines.Any(line => fragments.All(f => line.Contains(f, StringComparison.Ordinal))), Is.True,
+            $"no error {code} names all of: {string.Join(" | ", fragments)}\n{result}");
+    }
+
+    [Test]
+    public void An_untouched_repository_builds_clean_in_strict_mode_and_the_lock_is_stable()
+    {
+        var repo = new Repo("clean").Locked();
+        var first = File.ReadAllBytes(repo.LockPath);
+        var text = File.ReadAllText(repo.LockPath);
+        Assert.That(text, Does.Not.Contain(repo.Project.Directory), "no absolute paths");
+        Assert.That(text, Does.Not.Contain("\r"), "LF only");
+        Assert.That(text, Does.Contain("\"newtonsoft.json/13.0.3\""));
+        Assert.That(text, Does.Contain("\"microsoft.netcore.app.ref\""), "targeting packs are locked");
+        Assert.That(text, Does.Contain("NuGet.org Repository by Microsoft"), "the repository signer is recorded");
+        Assert.That(File.Exists(repo.Project.Path("App/packages.lock.json")), Is.True, "the SDK turns on packages.lock.json");
+
+        var strict = repo.Strict();
+        Assert.That(strict.ExitCode, Is.EqualTo(0), strict.ToString());
+        Assert.That(strict.Output, Does.Not.Match("(error|warning) SB(14|24)"), strict.ToString());
+        var statement = Directory.GetFiles(repo.Project.Path("App/bin/Debug/attestations"), "dependencies.*.intoto.jsonl").Single();
+        var envelope = (JsonObject)JsonParser.Parse(File.ReadAllText(statement));
+        var payload = (JsonObject)JsonParser.Parse(Convert.FromBase64String(((JsonString)envelope["payload"]).Value));
+        var predicate = (JsonObject)payload["predicate"];
+        Assert.That(((JsonString)((JsonObject)predicate["verdicts"])["lock"]).Value, Is.EqualTo("match"));
+        Assert.That(((JsonString)((JsonObject)predicate["verdicts"])["packageCache"]).Value, Is.EqualTo("verified"));
+        Assert.That(((JsonString)((JsonObject)((JsonArray)payload["subject"])[0])["name"]).Value, Is.EqualTo("securebuild.lock.json"));
+
+        var again = repo.Lock("--update");
+        Assert.That(again.ExitCode, Is.EqualTo(0), again.ToString());
+        Assert.That(File.ReadAllBytes(repo.LockPath), Is.EqualTo(first), "generated twice: byte-identical");
+        var rid = repo.Lock("--update", "-p", "RuntimeIdentifier=linux-x64");
+        Assert.That(rid.ExitCode, Is.EqualTo(0), rid.ToString());
+        Assert.That(File.ReadAllBytes(repo.LockPath), Is.EqualTo(first), "generated for a runtime identifier: byte-identical");
+        var check = repo.Lock();
+        Assert.That(check.ExitCode, Is.EqualTo(0), check.ToString());
+        Assert.That(check.Output, Does.Contain("up to date"));
+    }
+
+    [Test]
+    public void A_tampered_dll_in_the_package_cache_is_caught_and_named()
+    {
+        var repo = new Repo("tamper").Locked();
+        var dll = Path.Combine(repo.Packages, "newtonsoft.json", "13.0.3", "lib", "net6.0", "Newtonsoft.Json.dll");
+        var nupkg = Path.Combine(repo.Packages, "newtonsoft.json", "13.0.3", "newtonsoft.json.13.0.3.nupkg");
+        File.AppendAllText(dll, "tampered");
+        AssertFails(repo.Build(), "SB1430", "lib/net6.0/Newtonsoft.Json.dll", "differs from the package");
+
+        // Tampering with the .nupkg too (NuGet's locked mode would not notice): the content hash gives it away.
+        File.AppendAllText(nupkg, "tampered");
+        AssertFails(repo.Build(), "SB1430", "content hash", "securebuild.lock.json says");
+    }
+
+    [Test]
+    public void A_package_version_bumped_in_the_project_is_drift_with_the_fix()
+    {
+        var repo = new Repo("bump").Locked();
+        var before = File.ReadAllBytes(repo.LockPath);
+        repo.Project.WithConsoleApp("App", extraItems: """<PackageReference Include="Newtonsoft.Json" Version="13.0.1" />""");
+        AssertFails(repo.Strict(), "SB1420", "App/App.csproj (net10.0)", "newtonsoft.json changed from 13.0.3 to 13.0.1", "securebuild lock --update");
+        var local = repo.Build();
+        Assert.That(local.ExitCode, Is.EqualTo(0), "locally drift is a warning:\n" + local);
+        Assert.That(local.Output, Does.Contain("warning SB2420"));
+        Assert.That(local.Output, Does.Contain("warning SB2421"), "the resolved package differs too");
+        Assert.That(File.ReadAllBytes(repo.LockPath), Is.EqualTo(before), "builds never modify the lock");
+
+        var check = repo.Lock();
+        Assert.That(check.ExitCode, Is.EqualTo(1), check.ToString());
+        Assert.That(check.Output, Does.Contain("newtonsoft.json: \"13.0.3\" -> \"13.0.1\""));
+        Assert.That(File.ReadAllBytes(repo.LockPath), Is.EqualTo(before), "`securebuild lock` without --update never modifies the lock");
+        Assert.That(repo.Lock("--update").ExitCode, Is.EqualTo(0));
+        Assert.That(repo.Strict().ExitCode, Is.EqualTo(0), "accepted deliberately");
+    }
+
+    [Test]
+    public void The_sdk_in_global_json_and_the_tool_manifest_are_locked()
+    {
+        var repo = new Repo("sdk-tools");
+        repo.Project.Write(".config/dotnet-tools.json", """
+            { "version": 1, "isRoot": true, "tools": { "dotnet-example": { "version": "1.0.0", "commands": [ "example" ] } } }
+            """);
+        repo.Locked();
+        Assert.That(File.ReadAllText(repo.LockPath), Does.Contain("\"dotnet-example\""));
+
+        var globalJson = File.ReadAllText(repo.Project.Path("global.json"));
+        repo.Project.Write("global.json", globalJson.Replace("\"latestPatch\"", "\"latestFeature\""));
+        AssertFails(repo.Strict(), "SB1411", "global.json sdk.rollForward changed from latestPatch to latestFeature");
+        var sdkVersion = System.Text.RegularExpressions.Regex.Match(globalJson, "\"version\": \"([^\"]+)\"").Groups[1].Value;
+        // Same feature band, lowest patch: latestPatch still picks the installed SDK, but global.json changed.
+        var patch = int.Parse(sdkVersion.Substring(sdkVersion.LastIndexOf('.') + 1), System.Globalization.CultureInfo.InvariantCulture);
+        var lower = sdkVersion.Substring(0, sdkVersion.LastIndexOf('.') + 1) + (patch / 100 * 100).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        repo.Project.Write("global.json", globalJson.Replace(sdkVersion, lower));
+        AssertFails(repo.Strict(), "SB1411", $"global.json sdk.version changed from {sdkVersion} to {lower}");
+        repo.Project.Write("global.json", globalJson);
+
+        repo.Project.Write(".config/dotnet-tools.json", """
+            { "version": 1, "isRoot": true, "tools": { "dotnet-example": { "version": "1.0.1", "commands": [ "example" ] } } }
+            """);
+        AssertFails(repo.Strict(), "SB1413", "tool dotnet-example changed from 1.0.0 to 1.0.1");
+    }
+
+    [Test]
+    public void A_changed_PackageDownload_and_a_changed_downloaded_file_are_caught()
+    {
+        var repo = new Repo("download", """<PackageDownload Include="Newtonsoft.Json" Version="[13.0.1]" />""").Locked();
+        Assert.That(File.ReadAllText(repo.LockPath), Does.Contain("\"newtonsoft.json/13.0.1\""), "PackageDownload packages are locked with their hash");
+
+        var downloaded = Path.Combine(repo.Packages, "newtonsoft.json", "13.0.1", "lib", "netstandard2.0", "Newtonsoft.Json.dll");
+        var original = File.ReadAllBytes(downloaded);
+        File.WriteAllBytes(downloaded, original.Take(original.Length - 1).Append((byte)(original[^1] ^ 1)).ToArray());
+        AssertFails(repo.Strict(), "SB1430", "newtonsoft.json 13.0.1", "lib/netstandard2.0/Newtonsoft.Json.dll");
+        File.WriteAllBytes(downloaded, original);
+
+        repo.Project.WithConsoleApp("App", extraItems: """<PackageDownload Include="Newtonsoft.Json" Version="[13.0.3]" />""");
+        AssertFails(repo.Strict(), "SB1422", "PackageDownload newtonsoft.json changed from 13.0.1 to 13.0.3");
+    }
+
+    [Test]
+    public void A_corrupted_hand_edited_or_foreign_lock_is_a_clear_error_and_is_left_alone()
+    {
+        var repo = new Repo("badlock").Locked();
+        var good = File.ReadAllText(repo.LockPath);
+
+        var edited = good.Replace("\"13.0.3\"", "\"13.0.4\"");
+        File.WriteAllText(repo.LockPath, edited);
+        AssertFails(repo.Build(), "SB1401", "changed by hand");
+        Assert.That(File.ReadAllText(repo.LockPath), Is.EqualTo(edited));
+        var check = repo.Lock();
+        Assert.That(check.ExitCode, Is.EqualTo(1), check.ToString());
+        Assert.That(check.Output, Does.Contain("SB1401"));
+        Assert.That(File.ReadAllText(repo.LockPath), Is.EqualTo(edited), "not modified unless asked");
+
+        File.WriteAllText(repo.LockPath, good.Substring(0, good.Length / 2));
+        AssertFails(repo.Build(), "SB1400", "not valid JSON");
+
+        var foreign = LockFile.Parse(System.Text.Encoding.UTF8.GetBytes(good), "lock");
+        var project = foreign.Projects["App/App.csproj"];
+        foreign.Projects.Clear();
+        foreign.Projects["src/Other/Other.csproj"] = project;
+        LockFile.Save(foreign, repo.LockPath);
+        AssertFails(repo.Build(), "SB1402", "belongs to another repository", "src/Other/Other.csproj");
+
+        File.WriteAllText(repo.LockPath, good);
+        Assert.That(repo.Strict().ExitCode, Is.EqualTo(0), "the committed lock again: clean");
+    }
+
+    [Test]
+    public void A_missing_partially_extracted_or_linked_package_is_an_error_never_a_pass()
+    {
+        var repo = new Repo("cachestate").Locked();
+        var folder = Path.Combine(repo.Packages, "newtonsoft.json", "13.0.3");
+        var xml = Path.Combine(folder, "lib", "net6.0", "Newtonsoft.Json.xml");
+        var xmlBytes = File.ReadAllBytes(xml);
+
+        File.Delete(xml);
+        AssertFails(repo.Build("--no-restore"), "SB1431", "lib/net6.0/Newtonsoft.Json.xml", "partially extracted");
+        File.WriteAllBytes(xml, xmlBytes);
+
+        var elsewhere = Path.Combine(repo.Project.Directory, "evil.xml");
+        File.WriteAllBytes(elsewhere, xmlBytes);
+        File.Delete(xml);
+        File.CreateSymbolicLink(xml, elsewhere);
+        AssertFails(repo.Build("--no-restore"), "SB1430", "lib/net6.0/Newtonsoft.Json.xml", "symbolic link");
+        File.Delete(xml);
+        File.WriteAllBytes(xml, xmlBytes);
+
+        File.WriteAllText(Path.Combine(folder, "lib", "net6.0", "Extra.dll"), "not from the package");
+        AssertFails(repo.Build("--no-restore"), "SB1430", "lib/net6.0/Extra.dll", "not in the package");
+        File.Delete(Path.Combine(folder, "lib", "net6.0", "Extra.dll"));
+
+        var moved = folder + ".moved";
+        Directory.Move(folder, moved);
+        var missing = repo.Build("--no-restore");
+        Assert.That(missing.ExitCode, Is.Not.EqualTo(0), missing.ToString());
+        Assert.That(missing.Output, Does.Contain("error SB1431").Or.Contain("error NETSDK1064"), "the SDK itself may notice the missing package first");
+        Directory.Move(moved, folder);
+        Assert.That(repo.Strict().ExitCode, Is.EqualTo(0));
+    }
+}

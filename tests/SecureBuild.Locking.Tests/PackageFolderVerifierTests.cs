@@ -1,0 +1,194 @@
+using System.IO.Compression;
+using System.Security.Cryptography;
+using SecureBuild.Core.Locking;
+
+namespace SecureBuild.Locking.Tests;
+
+/// <summary>A package extracted the way NuGet extracts it, then damaged in each way the cache can be.</summary>
+public sealed class PackageFolderVerifierTests
+{
+    private static readonly DateTime Later = DateTime.UtcNow.AddMinutes(10);
+    private string _root = "";
+
+    [SetUp]
+    public void SetUp() => _root = Directory.CreateTempSubdirectory("sb-cache-").FullName;
+
+    [TearDown]
+    public void TearDown() => Directory.Delete(_root, recursive: true);
+
+    /// <summary>The unsigned-package rule of NuGet's content hash: SHA-512 of the file.</summary>
+    private static string Hash(string nupkg) => Convert.ToBase64String(SHA512.HashData(File.ReadAllBytes(nupkg)));
+
+    private PackageToVerify Extract(string id = "Demo.Package", string version = "1.2.3")
+    {
+        var dir = Path.Combine(_root, id.ToLowerInvariant(), version);
+        Directory.CreateDirectory(dir);
+        var nupkg = Path.Combine(dir, $"{id.ToLowerInvariant()}.{version}.nupkg");
+        using (var zip = ZipFile.Open(nupkg, ZipArchiveMode.Create))
+        {
+            void Entry(string name, string content)
+            {
+                using var writer = new StreamWriter(zip.CreateEntry(name).Open());
+                writer.Write(content);
+            }
+            Entry($"{id}.nuspec", "<package/>");
+            Entry("lib/net8.0/Demo.dll", "the library");
+            Entry("lib/net8.0/My%20Docs.xml", "escaped name");
+            Entry("[Content_Types].xml", "opc");
+            Entry("_rels/.rels", "opc");
+            Entry("package/services/metadata/core-properties/x.psmdcp", "opc");
+        }
+        Directory.CreateDirectory(Path.Combine(dir, "lib", "net8.0"));
+        File.WriteAllText(Path.Combine(dir, $"{id.ToLowerInvariant()}.nuspec"), "<package/>");
+        File.WriteAllText(Path.Combine(dir, "lib", "net8.0", "Demo.dll"), "the library");
+        File.WriteAllText(Path.Combine(dir, "lib", "net8.0", "My Docs.xml"), "escaped name");
+        File.WriteAllText(nupkg + ".sha512", "x");
+        File.WriteAllText(Path.Combine(dir, ".nupkg.metadata"), $"{{\"version\": 2, \"contentHash\": \"{Hash(nupkg)}\", \"source\": \"x\"}}");
+        foreach (var file in Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories))
+        {
+            File.SetLastWriteTimeUtc(file, DateTime.UtcNow.AddHours(-1));
+        }
+        return new PackageToVerify(id, version, dir);
+    }
+
+    private static PackageFolderVerifier Verifier(PackageVerificationState? state = null) =>
+        new(Hash, _ => "signature-info", state ?? PackageVerificationState.InMemory(), () => Later);
+
+    [Test]
+    public void An_intact_package_passes_and_is_then_answered_from_the_fingerprint()
+    {
+        var package = Extract();
+        var state = PackageVerificationState.InMemory();
+        var verifier = Verifier(state);
+        var first = verifier.Verify(package);
+        Assert.That(first.Problems, Is.Empty);
+        Assert.That(first.FromCache, Is.False);
+        Assert.That(first.Signature, Is.EqualTo("signature-info"));
+        var second = verifier.Verify(package);
+        Assert.That(second.Ok && second.FromCache, Is.True);
+        Assert.That(verifier.FullyVerified, Is.EqualTo(1));
+    }
+
+    [Test]
+    public void A_modified_file_is_named_even_after_the_folder_passed_once()
+    {
+        var package = Extract();
+        var verifier = Verifier();
+        Assert.That(verifier.Verify(package).Ok, Is.True);
+        File.WriteAllText(Path.Combine(package.Directory, "lib", "net8.0", "Demo.dll"), "the librarz");
+        File.SetLastWriteTimeUtc(Path.Combine(package.Directory, "lib", "net8.0", "Demo.dll"), DateTime.UtcNow.AddMinutes(-5));
+        var verdict = verifier.Verify(package);
+        Assert.That(verdict.Problems.Single().Kind, Is.EqualTo(PackageProblemKind.Modified));
+        Assert.That(verdict.Problems.Single().File, Is.EqualTo("lib/net8.0/Demo.dll"));
+        Assert.That(verdict.Problems.Single().Code, Is.EqualTo("SB1430"));
+    }
+
+    [Test]
+    public void Missing_extra_and_linked_files_and_a_missing_folder_are_named()
+    {
+        var package = Extract();
+        File.Delete(Path.Combine(package.Directory, "lib", "net8.0", "My Docs.xml"));
+        var missing = Verifier().Verify(package).Problems.Single();
+        Assert.That((missing.Kind, missing.File, missing.Code), Is.EqualTo((PackageProblemKind.Incomplete, "lib/net8.0/My Docs.xml", "SB1431")));
+
+        package = Extract("Other.Package");
+        File.WriteAllText(Path.Combine(package.Directory, "lib", "net8.0", "Evil.dll"), "added");
+        Assert.That(Verifier().Verify(package).Problems.Single().File, Is.EqualTo("lib/net8.0/Evil.dll"));
+
+        package = Extract("Linked.Package");
+        var target = Path.Combine(_root, "elsewhere.dll");
+        File.WriteAllText(target, "the library");
+        File.Delete(Path.Combine(package.Directory, "lib", "net8.0", "Demo.dll"));
+        File.CreateSymbolicLink(Path.Combine(package.Directory, "lib", "net8.0", "Demo.dll"), target);
+        var link = Verifier().Verify(package).Problems.First();
+        Assert.That((link.Kind, link.File), Is.EqualTo((PackageProblemKind.Link, "lib/net8.0/Demo.dll")));
+
+        var gone = Verifier().Verify(new PackageToVerify("Gone", "1.0.0", Path.Combine(_root, "gone", "1.0.0")));
+        Assert.That(gone.Problems.Single().Kind, Is.EqualTo(PackageProblemKind.Missing));
+    }
+
+    [Test]
+    public void A_content_hash_that_disagrees_with_metadata_assets_or_lock_is_named_with_who_expected_what()
+    {
+        var package = Extract();
+        package.ExpectedContentHashes.Add(new KeyValuePair<string, string>("securebuild.lock.json", "locked-hash"));
+        var verdict = Verifier().Verify(package);
+        Assert.That(verdict.Problems.Single().Kind, Is.EqualTo(PackageProblemKind.ContentHash));
+        Assert.That(verdict.Problems.Single().Message, Does.Contain("securebuild.lock.json says locked-hash"));
+
+        var other = Extract("Swapped.Package");
+        File.AppendAllText(Path.Combine(other.Directory, "swapped.package.1.2.3.nupkg"), "appended");
+        Assert.That(Verifier().Verify(other).Problems.Single().Message, Does.Contain(".nupkg.metadata says"));
+
+        var partial = Extract("Partial.Package");
+        File.Delete(Path.Combine(partial.Directory, ".nupkg.metadata"));
+        Assert.That(Verifier().Verify(partial).Problems.Single().Kind, Is.EqualTo(PackageProblemKind.Incomplete));
+    }
+
+    [Test]
+    public void The_state_survives_a_round_trip_through_its_file()
+    {
+        var package = Extract();
+        var file = Path.Combine(_root, "state", "packages.verified");
+        var state = PackageVerificationState.Open(file);
+        Assert.That(Verifier(state).Verify(package).Ok, Is.True);
+        state.Save();
+        var reopened = Verifier(PackageVerificationState.Open(file));
+        var verdict = reopened.Verify(package);
+        Assert.That(verdict.FromCache, Is.True);
+        Assert.That(verdict.Signature, Is.EqualTo("signature-info"));
+    }
+
+    [TestCase("lib/net8.0/a%2Bb.dll", "lib/net8.0/a+b.dll")]
+    [TestCase("Demo.Package.nuspec", "demo.package.nuspec")]
+    [TestCase("_rels/.rels", null)]
+    [TestCase("lib/", null)]
+    public void Entry_names_map_as_NuGet_extracts_them(string entry, string? expected) =>
+        Assert.That(PackageFolderVerifier.ExtractedName(entry, "demo.package"), Is.EqualTo(expected));
+}
+
+public sealed class SourcesAndPolicyTests
+{
+    [Test]
+    public void Sources_are_portable()
+    {
+        var root = Path.Combine(Path.GetTempPath(), "repo");
+        Assert.That(PackageSources.Normalize("https://user:secret@feed.test/v3/index.json?token=abc", root), Does.StartWith("https://feed.test/v3/index.json?sha256:").And.Not.Contain("secret").And.Not.Contain("abc"));
+        Assert.That(PackageSources.Normalize(Path.Combine(root, "feeds", "local"), root), Is.EqualTo("./feeds/local"));
+        Assert.That(PackageSources.Normalize("/somewhere/else/feed", root), Is.EqualTo("local:feed"));
+    }
+
+    [TestCase("Microsoft.NETCore.App.Runtime.linux-x64", true)]
+    [TestCase("Microsoft.NETCore.App.Host.win-arm64", true)]
+    [TestCase("runtime.linux-musl-x64.Microsoft.DotNet.ILCompiler", true)]
+    [TestCase("Microsoft.NETCore.App.Ref", false)]
+    [TestCase("Newtonsoft.Json", false)]
+    [TestCase("runtime.native.System", false)]
+    public void Runtime_specific_packages_are_recognised(string id, bool expected) =>
+        Assert.That(PackageSources.IsRuntimeSpecific(id), Is.EqualTo(expected));
+
+    [TestCase("[1.0.0]", "1.0.0")]
+    [TestCase("[1.0.0, 1.0.0]", "1.0.0")]
+    [TestCase("1.0.0", "1.0.0")]
+    [TestCase("[1.0.0, 2.0.0)", "[1.0.0, 2.0.0)")]
+    public void Exact_versions_are_normalised(string range, string expected) =>
+        Assert.That(ProjectAssets.ExactVersion(range), Is.EqualTo(expected));
+
+    [Test]
+    public void The_signature_policy_decides_per_package()
+    {
+        var signed = new PackageSignatureInfo { Signed = true, Author = "AA", AuthorSubject = "CN=Author", Repository = "RR", RepositorySubject = "CN=Repo" };
+        signed.Owners.Add("alice");
+        var none = Array.Empty<TrustedSigner>();
+        Assert.That(SignaturePolicy.Evaluate("p 1.0", signed, none, false).Finding, Is.EqualTo(SignatureFinding.Trusted));
+        Assert.That(SignaturePolicy.Evaluate("p 1.0", new PackageSignatureInfo(), none, false).Finding, Is.EqualTo(SignatureFinding.Unsigned));
+        Assert.That(SignaturePolicy.Evaluate("p 1.0", new PackageSignatureInfo(), none, true).Finding, Is.EqualTo(SignatureFinding.UnsignedNotAllowed));
+        Assert.That(SignaturePolicy.Evaluate("p 1.0", new PackageSignatureInfo { Signed = true, Invalid = "bad" }, none, false).Finding, Is.EqualTo(SignatureFinding.Invalid));
+        Assert.That(SignaturePolicy.Evaluate("p 1.0", signed, new[] { new TrustedSigner("aa", "author", null) }, false).Finding, Is.EqualTo(SignatureFinding.Trusted));
+        Assert.That(SignaturePolicy.Evaluate("p 1.0", signed, new[] { new TrustedSigner("rr", "repository", new[] { "bob" }) }, false).Finding, Is.EqualTo(SignatureFinding.Untrusted));
+        Assert.That(SignaturePolicy.Evaluate("p 1.0", signed, new[] { new TrustedSigner("R:R", "repository", new[] { "Alice" }) }, false).Finding, Is.EqualTo(SignatureFinding.Trusted));
+        var untrusted = SignaturePolicy.Evaluate("p 1.0", signed, new[] { new TrustedSigner("ZZ", null, null) }, false);
+        Assert.That(untrusted.Message, Does.Contain("CN=Author").And.Contain("SecureBuildTrustedSigner"));
+        Assert.That(PackageSignatureInfo.FromText(signed.ToText())!.ToText(), Is.EqualTo(signed.ToText()));
+    }
+}
