@@ -68,29 +68,29 @@ public sealed class GlobPattern
     public static bool IsMatch(string name, string pattern) => Compile(pattern).IsMatch(name);
 
     /// <summary>True when the whole of <paramref name="name"/> matches.</summary>
-    public bool IsMatch(string name)
-    {
-        if (name is null)
-        {
-            throw new ArgumentNullException(nameof(name));
-        }
+    public bool IsMatch(string name) => IsMatch(name ?? throw new ArgumentNullException(nameof(name)), 0);
 
+    /// <summary>True when <c>name.Substring(start)</c> matches (without allocating the substring).</summary>
+    [System.Runtime.CompilerServices.MethodImpl((System.Runtime.CompilerServices.MethodImplOptions)512)]
+    public bool IsMatch(string name, int start)
+    {
+        int length = name.Length - start;
         switch (_shape)
         {
             case Shape.MatchAll:
                 return true;
             case Shape.Exact:
-                return string.Equals(name, _head, StringComparison.Ordinal);
+                return length == _head.Length && string.CompareOrdinal(name, start, _head, 0, _head.Length) == 0;
             case Shape.Prefix:
-                return name.StartsWith(_head, StringComparison.Ordinal);
+                return length >= _head.Length && string.CompareOrdinal(name, start, _head, 0, _head.Length) == 0;
             case Shape.Suffix:
-                return name.EndsWith(_tail, StringComparison.Ordinal);
+                return length >= _tail.Length && string.CompareOrdinal(name, name.Length - _tail.Length, _tail, 0, _tail.Length) == 0;
             case Shape.PrefixSuffix:
-                return name.Length >= _head.Length + _tail.Length
-                    && name.StartsWith(_head, StringComparison.Ordinal)
-                    && name.EndsWith(_tail, StringComparison.Ordinal);
+                return length >= _head.Length + _tail.Length
+                    && string.CompareOrdinal(name, start, _head, 0, _head.Length) == 0
+                    && string.CompareOrdinal(name, name.Length - _tail.Length, _tail, 0, _tail.Length) == 0;
             default:
-                return MatchGeneral(name);
+                return MatchGeneral(name, start);
         }
     }
 
@@ -99,10 +99,11 @@ public sealed class GlobPattern
     // Classic wildcard matching with one backtrack point (the last '*'). Every token other than '*' matches exactly
     // one code point or a fixed literal, so retrying only the last star is complete (the same reason Python's
     // translation can use atomic groups for the middle segments).
-    private bool MatchGeneral(string name)
+    [System.Runtime.CompilerServices.MethodImpl((System.Runtime.CompilerServices.MethodImplOptions)512)]
+    private bool MatchGeneral(string name, int start)
     {
         int ti = 0;
-        int ni = 0;
+        int ni = start;
         int starTi = -1;
         int starNi = 0;
         var tokens = _tokens;

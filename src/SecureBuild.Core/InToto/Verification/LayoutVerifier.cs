@@ -123,65 +123,17 @@ public sealed class LayoutVerifier
         /// <summary>Returns null when the file cannot be opened (in-toto treats that like a missing file).</summary>
         public byte[]? ReadMetadataBytes(string path)
         {
-            if (path.IndexOf('\0') >= 0)
+            var bytes = TryReadFile(path, _o.MaxMetadataFileBytes, out string? warning);
+            if (warning is not null)
             {
-                throw VerificationAbort.Format($"The path '{path.Replace("\0", "\\0")}' contains a NUL character.", path);
+                _warnings.Add(new VerificationWarning(warning, file: path));
             }
 
-            try
-            {
-                var info = new FileInfo(path);
-                if (!info.Exists)
-                {
-                    return null;
-                }
-
-                if (info.Length > _o.MaxMetadataFileBytes)
-                {
-                    throw TooLarge(path, info.Length);
-                }
-
-                using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
-                long length = stream.Length;
-                if (length > _o.MaxMetadataFileBytes)
-                {
-                    throw TooLarge(path, length);
-                }
-
-                var buffer = new byte[length];
-                int read = 0;
-                while (read < buffer.Length)
-                {
-                    int n = stream.Read(buffer, read, buffer.Length - read);
-                    if (n == 0)
-                    {
-                        Array.Resize(ref buffer, read);
-                        break;
-                    }
-
-                    read += n;
-                }
-
-                if (stream.ReadByte() >= 0)
-                {
-                    throw VerificationAbort.Format($"{path} grew while it was being read.", path);
-                }
-
-                return buffer;
-            }
-            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException || e is NotSupportedException || e is ArgumentException)
-            {
-                if (File.Exists(path))
-                {
-                    _warnings.Add(new VerificationWarning($"Cannot read {path} ({e.Message}); it is treated as missing, as in-toto-verify does.", file: path));
-                }
-
-                return null;
-            }
+            return bytes;
         }
 
-        private VerificationAbort TooLarge(string path, long length) => VerificationAbort.Format(
-            $"{path} is {length.ToString("N0", CultureInfo.InvariantCulture)} bytes, more than the limit of {_o.MaxMetadataFileBytes.ToString("N0", CultureInfo.InvariantCulture)} bytes for a link or layout file.", path);
+        private VerificationAbort TooLarge(string path, long length) => LayoutVerifier.TooLarge(path, length, _o.MaxMetadataFileBytes);
+
 
         // in_toto_verify(layout, keys, link_dir, step_name): returns the summary link.
         private LinkModel VerifyLayout(MetadataFile layoutFile, List<VerificationKey> keys, string linkDir, string stepName, IReadOnlyList<string> subPath)
@@ -238,8 +190,10 @@ public sealed class LayoutVerifier
                 });
             }
 
-            // 3. Link files (counted before any signature is checked).
+            // 3. Link files (counted before any signature is checked). They are read, parsed, canonicalized and
+            // signature-checked in parallel up front; outcomes, errors included, are then taken in the reference's order.
             _log.Add($"Reading link metadata files from {linkDir}{where}...");
+            var prefetch = Prefetch(layout, layoutFile.File, linkDir);
             var chain = new List<StepLinks>();
             foreach (var step in layout.Steps)
             {
@@ -253,19 +207,27 @@ public sealed class LayoutVerifier
                     }
 
                     string fileName = LinkFileName(step.Name, keyId);
-                    string path = PathJoin.Join(linkDir, fileName);
                     tried.Add(fileName);
-                    var bytes = ReadMetadataBytes(path);
-                    if (bytes is null)
+                    var load = prefetch[(step.Name, keyId)].Result;
+                    if (load.ReadWarning is not null)
+                    {
+                        _warnings.Add(new VerificationWarning(load.ReadWarning, step.Name, load.Path));
+                    }
+
+                    if (load.LoadError is not null)
+                    {
+                        throw load.LoadError;
+                    }
+
+                    if (load.File is null)
                     {
                         continue;
                     }
 
-                    var file = MetadataReader.Read(bytes, path, _o.Clock);
-                    links.Loaded.Add(new LoadedLink(keyId, file));
-                    if (file.Link is not null)
+                    links.Loaded.Add(new LoadedLink(keyId, load));
+                    if (load.NamesWarning is not null)
                     {
-                        CheckArtifactNames(file);
+                        _warnings.Add(new VerificationWarning(load.NamesWarning, step.Name, load.Path));
                     }
                 }
 
@@ -287,7 +249,6 @@ public sealed class LayoutVerifier
 
             // 4. Link signatures and thresholds.
             _log.Add($"Verifying link metadata signatures{where}...");
-            var keyCache = new Dictionary<string, VerificationKey>(StringComparer.Ordinal);
             foreach (var links in chain)
             {
                 var step = links.Step;
@@ -295,7 +256,7 @@ public sealed class LayoutVerifier
                 var droppedHere = new List<DroppedLink>();
                 foreach (var loaded in links.Loaded)
                 {
-                    var drop = CheckLink(step, loaded, layout, layoutFile.File, keyCache, usedMainKeyIds);
+                    var drop = CheckLink(step, loaded, usedMainKeyIds);
                     if (drop is not null)
                     {
                         droppedHere.Add(drop);
@@ -340,7 +301,7 @@ public sealed class LayoutVerifier
                     }
 
                     _log.Add($"Verifying sublayout {links.Step.Name} ({loaded.File.File})...");
-                    var subKeys = new List<VerificationKey> { keyCache[loaded.KeyId] };
+                    var subKeys = new List<VerificationKey> { loaded.Load.Key! };
                     string subDir = PathJoin.Join(linkDir, $"{links.Step.Name}.{Prefix8(loaded.KeyId)}");
                     var path = new List<string>(subPath) { links.Step.Name };
                     loaded.Summary = VerifyLayout(loaded.File, subKeys, subDir, links.Step.Name, path);
@@ -353,7 +314,7 @@ public sealed class LayoutVerifier
                 foreach (var loaded in links.Verified)
                 {
                     var command = loaded.Model.Command;
-                    if (!JsonNode.DeepEquals(command, links.Step.ExpectedCommand))
+                    if (!FNodes.DeepEquals(command, links.Step.ExpectedCommand))
                     {
                         _warnings.Add(new VerificationWarning(
                             $"Run command '{PyRepr(command)}' differs from expected command '{PyRepr(links.Step.ExpectedCommand)}' ({LinkFileName(links.Step.Name, loaded.KeyId)}, step '{links.Step.Name}'{where}; in-toto only warns).",
@@ -363,7 +324,7 @@ public sealed class LayoutVerifier
                     if (loaded.File.Link is { } l && l.NameText != links.Step.Name)
                     {
                         _warnings.Add(new VerificationWarning(
-                            $"{loaded.File.File} is used for step '{links.Step.Name}' but its name is {(l.NameText is null ? JsonRead.Describe(l.Name) : "'" + l.NameText + "'")} (in-toto-verify does not check link names).",
+                            $"{loaded.File.File} is used for step '{links.Step.Name}' but its name is {(l.NameText is null ? FastJsonParser.Describe(l.Name) : "'" + l.NameText + "'")} (in-toto-verify does not check link names).",
                             links.Step.Name, loaded.File.File));
                     }
                 }
@@ -447,7 +408,7 @@ public sealed class LayoutVerifier
             }
 
             // 11. Summary link (what a superlayout sees in place of this layout).
-            var summary = new LinkModel { Name = stepName };
+            var summary = new LinkModel { Name = new FString(stepName) };
             if (layout.Steps.Count > 0)
             {
                 var first = reduced[layout.Steps[0].Name];
@@ -459,30 +420,28 @@ public sealed class LayoutVerifier
             }
             else
             {
-                summary.Name = JsonNull.Instance;
+                summary.Name = FLiteral.Null;
             }
 
             return summary;
         }
 
-        private DroppedLink? CheckLink(StepModel step, LoadedLink loaded, LayoutModel layout, string layoutFile,
-            Dictionary<string, VerificationKey> keyCache, List<string> usedMainKeyIds)
+        private DroppedLink? CheckLink(StepModel step, LoadedLink loaded, List<string> usedMainKeyIds)
         {
             string fileName = LinkFileName(step.Name, loaded.KeyId);
-            if (!layout.Keys.TryGetValue(loaded.KeyId, out var rawKey) || rawKey is not JsonObject keyObject)
+            var load = loaded.Load;
+            if (load.KeyMissing)
             {
                 return new DroppedLink(step.Name, loaded.KeyId, loaded.File.File, DropReason.UnknownKey,
                     $"{fileName}: keyid '{loaded.KeyId}' is authorized for step '{step.Name}' but the layout's keys do not contain it, so nothing can verify the link.");
             }
 
-            if (!keyCache.TryGetValue(loaded.KeyId, out var key))
+            if (load.CheckError is not null)
             {
-                key = VerificationKey.FromLayoutKey(loaded.KeyId, keyObject, layoutFile);
-                keyCache[loaded.KeyId] = key;
+                throw load.CheckError;
             }
 
-            var problem = key.Check(loaded.File);
-            if (problem is { } p)
+            if (load.Problem is { } p)
             {
                 return new DroppedLink(step.Name, loaded.KeyId, loaded.File.File, p.Reason, $"{fileName} ({loaded.File.TypeName}): {p.Why}.");
             }
@@ -490,21 +449,46 @@ public sealed class LayoutVerifier
             if (_o.RequireLinkNameMatch && loaded.File.Link is { } link && link.NameText != step.Name)
             {
                 return new DroppedLink(step.Name, loaded.KeyId, loaded.File.File, DropReason.NameMismatch,
-                    $"{fileName}: its name is {(link.NameText is null ? JsonRead.Describe(link.Name) : "'" + link.NameText + "'")}, not '{step.Name}'.");
+                    $"{fileName}: its name is {(link.NameText is null ? FastJsonParser.Describe(link.Name) : "'" + link.NameText + "'")}, not '{step.Name}'.");
             }
 
-            usedMainKeyIds.Add(key.KeyId);
+            usedMainKeyIds.Add(load.Key!.KeyId);
             return null;
+        }
+
+        // Starts loading every link file the layout can ask for: read, parse, canonicalize, check the signature by the
+        // key the file name names. Pure work, no side effects: the caller replays outcomes in order.
+        private Dictionary<(string Step, string KeyId), Task<LinkLoad>> Prefetch(LayoutModel layout, string layoutFile, string linkDir)
+        {
+            var tasks = new Dictionary<(string, string), Task<LinkLoad>>();
+            long max = _o.MaxMetadataFileBytes;
+            var clock = _o.Clock;
+            foreach (var step in layout.Steps)
+            {
+                foreach (string keyId in step.PubKeys)
+                {
+                    if (tasks.ContainsKey((step.Name, keyId)))
+                    {
+                        continue;
+                    }
+
+                    string path = PathJoin.Join(linkDir, LinkFileName(step.Name, keyId));
+                    var keyObject = layout.Keys.Get(keyId) as FObject;
+                    tasks[(step.Name, keyId)] = Task.Run(() => LinkLoad.Run(path, keyId, keyObject, layoutFile, max, clock));
+                }
+            }
+
+            return tasks;
         }
 
         private LinkModel RunInspection(InspectionModel inspection, string where)
         {
             var command = new List<string>();
-            if (inspection.Run is JsonArray run)
+            if (inspection.Run is FArray run)
             {
-                foreach (var part in run)
+                foreach (var part in run.Items)
                 {
-                    command.Add(part is JsonString s && s.Value.IndexOf('\0') < 0
+                    command.Add(part is FString s && s.Value.IndexOf('\0') < 0
                         ? s.Value
                         : throw new VerificationAbort(new VerificationFailure(FailureKind.FormatError,
                             $"Inspection '{inspection.Name}'{where}: every element of \"run\" must be a string without NUL characters.") { Step = inspection.Name }));
@@ -531,13 +515,13 @@ public sealed class LayoutVerifier
 
             var link = new LinkModel
             {
-                Name = inspection.Name,
+                Name = new FString(inspection.Name),
                 Materials = ToMap(outcome.Materials),
                 Products = ToMap(outcome.Products),
                 Command = inspection.Run,
                 Byproducts = command.Count == 0
-                    ? new JsonObject()
-                    : new JsonObject { { "return-value", outcome.ReturnValue ?? -1 }, { "stderr", "" }, { "stdout", "" } },
+                    ? FObject.Build()
+                    : FObject.Build(("return-value", new FNumber((outcome.ReturnValue ?? -1).ToString(CultureInfo.InvariantCulture), true)), ("stderr", new FString("")), ("stdout", new FString(""))),
             };
 
             if (command.Count == 0 || outcome.ReturnValue is null)
@@ -566,8 +550,8 @@ public sealed class LayoutVerifier
                     var signed = new JsonObject
                     {
                         { "_type", "link" },
-                        { "byproducts", link.Byproducts },
-                        { "command", link.Command },
+                        { "byproducts", FNodes.ToJsonNode(link.Byproducts) },
+                        { "command", FNodes.ToJsonNode(link.Command) },
                         { "environment", new JsonObject() },
                         { "materials", link.Materials.ToJson() },
                         { "name", inspection.Name },
@@ -596,7 +580,8 @@ public sealed class LayoutVerifier
             return map;
         }
 
-        private void CheckArtifactNames(MetadataFile file)
+        [System.Runtime.CompilerServices.MethodImpl((System.Runtime.CompilerServices.MethodImplOptions)512)]
+        internal static string? ArtifactNamesWarning(MetadataFile file)
         {
             string? example = null;
             int count = 0;
@@ -612,15 +597,11 @@ public sealed class LayoutVerifier
                 }
             }
 
-            if (count > 0)
-            {
-                _warnings.Add(new VerificationWarning(
-                    $"{file.File} records {count} artifact name(s) that are not normalized relative paths, e.g. '{example}'; rules compare names as plain strings, so such names match only patterns written for them.",
-                    file: file.File));
-            }
+            return count == 0 ? null
+                : $"{file.File} records {count} artifact name(s) that are not normalized relative paths, e.g. '{example}'; rules compare names as plain strings, so such names match only patterns written for them.";
         }
 
-        private static bool IsUnusualPath(string p) =>
+        internal static bool IsUnusualPath(string p) =>
             p.Length == 0 || p[0] == '/' || p.IndexOf('\\') >= 0 || p.IndexOf("//", StringComparison.Ordinal) >= 0
             || p == "." || p == ".." || p.StartsWith("./", StringComparison.Ordinal) || p.StartsWith("../", StringComparison.Ordinal)
             || p.EndsWith("/.", StringComparison.Ordinal) || p.EndsWith("/..", StringComparison.Ordinal) || p.EndsWith("/", StringComparison.Ordinal)
@@ -668,17 +649,17 @@ public sealed class LayoutVerifier
     internal static string Prefix8(string keyId) => keyId.Length > 8 ? keyId.Substring(0, 8) : keyId;
 
     /// <summary>Python repr of a parsed JSON value, for messages that read like the reference's.</summary>
-    internal static string PyRepr(JsonNode node)
+    internal static string PyRepr(FNode node)
     {
         var sb = new StringBuilder();
         Write(node);
         return sb.ToString();
 
-        void Write(JsonNode n)
+        void Write(FNode n)
         {
             switch (n)
             {
-                case JsonArray a:
+                case FArray a:
                     sb.Append('[');
                     for (int i = 0; i < a.Count; i++)
                     {
@@ -687,22 +668,22 @@ public sealed class LayoutVerifier
                             sb.Append(", ");
                         }
 
-                        Write(a[i]);
+                        Write(a.Items[i]);
                     }
 
                     sb.Append(']');
                     break;
-                case JsonString s:
+                case FString s:
                     sb.Append('\'').Append(s.Value.Replace("\\", "\\\\").Replace("'", "\\'").Replace("\n", "\\n")).Append('\'');
                     break;
-                case JsonNull:
-                    sb.Append("None");
+                case FLiteral l:
+                    sb.Append(ReferenceEquals(l, FLiteral.Null) ? "None" : ReferenceEquals(l, FLiteral.True) ? "True" : "False");
                     break;
-                case JsonBool b:
-                    sb.Append(b.Value ? "True" : "False");
+                case FNumber num:
+                    sb.Append(num.Raw);
                     break;
                 default:
-                    sb.Append(n.ToString());
+                    sb.Append(FNodes.ToJsonNode(n).ToString());
                     break;
             }
         }
@@ -724,19 +705,159 @@ public sealed class LayoutVerifier
 
     private sealed class LoadedLink
     {
-        public LoadedLink(string keyId, MetadataFile file)
+        public LoadedLink(string keyId, LinkLoad load)
         {
             KeyId = keyId;
-            File = file;
+            Load = load;
         }
 
         public string KeyId { get; }
 
-        public MetadataFile File { get; }
+        public LinkLoad Load { get; }
+
+        public MetadataFile File => Load.File!;
 
         /// <summary>For a sublayout: its summary link, once verified.</summary>
         public LinkModel? Summary { get; set; }
 
         public LinkModel Model => Summary ?? File.Link ?? new LinkModel();
     }
+
+    /// <summary>Everything about one link file that can be worked out without knowing the rest of the chain.</summary>
+    private sealed class LinkLoad
+    {
+        public string Path { get; private set; } = "";
+
+        public MetadataFile? File { get; private set; }
+
+        public string? ReadWarning { get; private set; }
+
+        public string? NamesWarning { get; private set; }
+
+        public VerificationAbort? LoadError { get; private set; }
+
+        public bool KeyMissing { get; private set; }
+
+        public VerificationKey? Key { get; private set; }
+
+        public VerificationAbort? CheckError { get; private set; }
+
+        public (DropReason Reason, string Why)? Problem { get; private set; }
+
+        public static LinkLoad Run(string path, string keyId, FObject? keyObject, string layoutFile, long max, Func<DateTimeOffset> clock)
+        {
+            var load = new LinkLoad { Path = path };
+            try
+            {
+                var bytes = TryReadFile(path, max, out string? warning);
+                load.ReadWarning = warning;
+                if (bytes is null)
+                {
+                    return load;
+                }
+
+                load.File = MetadataReader.Read(bytes, path, clock);
+                if (load.File.Link is not null)
+                {
+                    load.NamesWarning = Session.ArtifactNamesWarning(load.File);
+                }
+            }
+            catch (VerificationAbort e)
+            {
+                load.LoadError = e;
+                return load;
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                load.LoadError = VerificationAbort.Format($"{path}: cannot be read: {e.GetType().Name}: {e.Message}", path);
+                return load;
+            }
+
+            if (keyObject is null)
+            {
+                load.KeyMissing = true;
+                return load;
+            }
+
+            try
+            {
+                load.Key = VerificationKey.FromLayoutKey(keyId, keyObject, layoutFile);
+                load.Problem = load.Key.Check(load.File);
+            }
+            catch (VerificationAbort e)
+            {
+                load.CheckError = e;
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                load.CheckError = VerificationAbort.Format($"{path}: the signature cannot be checked: {e.GetType().Name}: {e.Message}", path);
+            }
+
+            return load;
+        }
+    }
+
+    /// <summary>Reads a metadata file; null (with a warning when it exists) if it cannot be opened.</summary>
+    private static byte[]? TryReadFile(string path, long max, out string? warning)
+    {
+        warning = null;
+        if (path.IndexOf('\0') >= 0)
+        {
+            throw VerificationAbort.Format($"The path '{path.Replace("\0", "\\0")}' contains a NUL character.", path);
+        }
+
+        try
+        {
+            var info = new FileInfo(path);
+            if (!info.Exists)
+            {
+                return null;
+            }
+
+            if (info.Length > max)
+            {
+                throw TooLarge(path, info.Length, max);
+            }
+
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+            long length = stream.Length;
+            if (length > max)
+            {
+                throw TooLarge(path, length, max);
+            }
+
+            var buffer = new byte[length];
+            int read = 0;
+            while (read < buffer.Length)
+            {
+                int n = stream.Read(buffer, read, buffer.Length - read);
+                if (n == 0)
+                {
+                    Array.Resize(ref buffer, read);
+                    break;
+                }
+
+                read += n;
+            }
+
+            if (stream.ReadByte() >= 0)
+            {
+                throw VerificationAbort.Format($"{path} grew while it was being read.", path);
+            }
+
+            return buffer;
+        }
+        catch (Exception e) when (e is IOException || e is UnauthorizedAccessException || e is NotSupportedException || e is ArgumentException)
+        {
+            if (File.Exists(path))
+            {
+                warning = $"Cannot read {path} ({e.Message}); it is treated as missing, as in-toto-verify does.";
+            }
+
+            return null;
+        }
+    }
+
+    private static VerificationAbort TooLarge(string path, long length, long max) => VerificationAbort.Format(
+        $"{path} is {length.ToString("N0", CultureInfo.InvariantCulture)} bytes, more than the limit of {max.ToString("N0", CultureInfo.InvariantCulture)} bytes for a link or layout file.", path);
 }

@@ -20,80 +20,88 @@ internal static class MetadataReader
     /// <exception cref="VerificationAbort">FormatError.</exception>
     public static MetadataFile Read(byte[] bytes, string file, Func<DateTimeOffset> clock)
     {
-        JsonNode root;
+        FNode root;
         try
         {
-            root = JsonParser.Parse(bytes);
+            root = FastJsonParser.Parse(bytes);
         }
         catch (JsonFormatException e)
         {
             throw VerificationAbort.Format($"{file} is not valid JSON: {e.Message}", file);
         }
 
-        if (root is not JsonObject top)
+        if (root is not FObject top)
         {
-            throw VerificationAbort.Format($"{file}: expected a JSON object with \"signatures\" and \"signed\", found {JsonRead.Describe(root)}.", file);
+            throw VerificationAbort.Format($"{file}: expected a JSON object with \"signatures\" and \"signed\", found {Describe(root)}.", file);
         }
 
         var signatures = ReadSignatures(top, file);
-        JsonNode signedNode = top.TryGetValue("signed", out var s) ? s : new JsonObject();
-        if (signedNode is not JsonObject signed)
+        FNode signedNode = top.Get("signed") ?? Empty();
+        if (signedNode is not FObject signed)
         {
-            throw VerificationAbort.Format($"{file}: \"signed\" must be an object, found {JsonRead.Describe(signedNode)}.", file);
+            throw VerificationAbort.Format($"{file}: \"signed\" must be an object, found {Describe(signedNode)}.", file);
         }
 
-        string? type = signed.TryGetValue("_type", out var t) && t is JsonString ts ? ts.Value : null;
+        var t = signed.Get("_type");
+        string? type = t is FString ts ? ts.Value : null;
         if (type == "link")
         {
             var (link, signable) = ReadLink(signed, file);
-            return new MetadataFile(file, signatures, signable, link, null);
+            return new MetadataFile(file, signatures, signable, link, null, bytes.Length);
         }
 
         if (type == "layout")
         {
             var (layout, signable) = ReadLayout(signed, file, clock);
-            return new MetadataFile(file, signatures, signable, null, layout);
+            return new MetadataFile(file, signatures, signable, null, layout, bytes.Length);
         }
 
-        string found = t is null ? "missing" : t is JsonString str ? $"\"{str.Value}\"" : JsonRead.Describe(t);
+        string found = t is null ? "missing" : t is FString str ? $"\"{str.Value}\"" : Describe(t);
         throw VerificationAbort.Format($"{file}: Invalid Metadata format: signed._type is {found}; expected \"link\" or \"layout\".", file);
     }
 
-    private static List<SignatureEntry> ReadSignatures(JsonObject top, string file)
+    private static FObject Empty() => new(Array.Empty<FString>(), Array.Empty<FNode>());
+
+    private static FArray EmptyList() => new(Array.Empty<FNode>());
+
+    private static string Describe(FNode node) => FastJsonParser.Describe(node);
+
+    private static List<SignatureEntry> ReadSignatures(FObject top, string file)
     {
         var result = new List<SignatureEntry>();
-        if (!top.TryGetValue("signatures", out var node))
+        var node = top.Get("signatures");
+        if (node is null)
         {
             return result;
         }
 
-        if (node is not JsonArray array)
+        if (node is not FArray array)
         {
-            throw VerificationAbort.Format($"{file}: \"signatures\" must be a list, found {JsonRead.Describe(node)}.", file);
+            throw VerificationAbort.Format($"{file}: \"signatures\" must be a list, found {Describe(node)}.", file);
         }
 
         for (int i = 0; i < array.Count; i++)
         {
             string where = $"{file}: signatures[{i}]";
-            if (array[i] is not JsonObject sig)
+            if (array.Items[i] is not FObject sig)
             {
-                throw VerificationAbort.Format($"{where} must be an object {{\"keyid\": ..., \"sig\": ...}}, found {JsonRead.Describe(array[i])}.", file);
+                throw VerificationAbort.Format($"{where} must be an object {{\"keyid\": ..., \"sig\": ...}}, found {Describe(array.Items[i])}.", file);
             }
 
-            string keyId = sig.TryGetValue("keyid", out var k) && k is JsonString ks && IsPythonHex(ks.Value)
+            string keyId = sig.Get("keyid") is FString ks && IsPythonHex(ks.Value)
                 ? ks.Value
                 : throw VerificationAbort.Format($"{where}: \"keyid\" must be a hex string.", file);
-            if (sig.TryGetValue("sig", out var v))
+            var v = sig.Get("sig");
+            if (v is not null)
             {
-                if (v is not JsonString vs || !IsPythonHex(vs.Value))
+                if (v is not FString vs || !IsPythonHex(vs.Value))
                 {
                     throw VerificationAbort.Format($"{where}: \"sig\" must be a hex string.", file);
                 }
 
                 result.Add(new SignatureEntry(keyId, vs.Value));
             }
-            else if (sig.TryGetValue("signature", out var g) && g is JsonString gs && IsPythonHex(gs.Value)
-                && sig.TryGetValue("other_headers", out var oh) && oh is JsonString ohs && IsPythonHex(ohs.Value))
+            else if (sig.Get("signature") is FString gs && IsPythonHex(gs.Value) && sig.Get("other_headers") is FString ohs && IsPythonHex(ohs.Value))
             {
                 result.Add(new SignatureEntry(keyId, null)); // GPG signature
             }
@@ -106,105 +114,122 @@ internal static class MetadataReader
         return result;
     }
 
-    private static (LinkModel Link, JsonObject Signable) ReadLink(JsonObject signed, string file)
+    private static (LinkModel Link, FObject Signable) ReadLink(FObject signed, string file)
     {
         var link = new LinkModel();
-        JsonNode name = Get(signed, "name") ?? JsonNull.Instance;
-        JsonNode materials = Get(signed, "materials") ?? new JsonObject();
-        JsonNode products = Get(signed, "products") ?? new JsonObject();
-        JsonNode byproducts = Get(signed, "byproducts") ?? new JsonObject();
-        JsonNode command = Get(signed, "command") ?? new JsonArray();
-        JsonNode environment = Get(signed, "environment") ?? new JsonObject();
+        FNode name = signed.Get("name") ?? FLiteral.Null;
+        FNode materials = signed.Get("materials") ?? Empty();
+        FNode products = signed.Get("products") ?? Empty();
+        FNode byproducts = signed.Get("byproducts") ?? Empty();
+        FNode command = signed.Get("command") ?? EmptyList();
+        FNode environment = signed.Get("environment") ?? Empty();
         link.Name = name;
         link.Materials = ReadArtifacts(materials, file, "materials");
         link.Products = ReadArtifacts(products, file, "products");
-        link.Byproducts = byproducts is JsonObject ? byproducts : throw VerificationAbort.Format($"{file}: Invalid Link: field `byproducts` must be an object, found {JsonRead.Describe(byproducts)}.", file);
-        link.Command = command is JsonArray ? command : throw VerificationAbort.Format($"{file}: Invalid Link: field `command` must be a list, found {JsonRead.Describe(command)}.", file);
-        link.Environment = environment is JsonObject ? environment : throw VerificationAbort.Format($"{file}: Invalid Link: field `environment` must be an object, found {JsonRead.Describe(environment)}.", file);
-        var signable = new JsonObject
-        {
-            { "_type", "link" },
-            { "byproducts", byproducts },
-            { "command", command },
-            { "environment", environment },
-            { "materials", materials },
-            { "name", name },
-            { "products", products },
-        };
+        link.Byproducts = byproducts is FObject ? byproducts : throw VerificationAbort.Format($"{file}: Invalid Link: field `byproducts` must be an object, found {Describe(byproducts)}.", file);
+        link.Command = command is FArray ? command : throw VerificationAbort.Format($"{file}: Invalid Link: field `command` must be a list, found {Describe(command)}.", file);
+        link.Environment = environment is FObject ? environment : throw VerificationAbort.Format($"{file}: Invalid Link: field `environment` must be an object, found {Describe(environment)}.", file);
+        var signable = FObject.Build(
+            ("_type", new FString("link")),
+            ("byproducts", byproducts),
+            ("command", command),
+            ("environment", environment),
+            ("materials", materials),
+            ("name", name),
+            ("products", products));
         return (link, signable);
     }
 
-    private static ArtifactMap ReadArtifacts(JsonNode node, string file, string field)
+    [System.Runtime.CompilerServices.MethodImpl((System.Runtime.CompilerServices.MethodImplOptions)512)]
+    private static ArtifactMap ReadArtifacts(FNode node, string file, string field)
     {
-        if (node is not JsonObject obj)
+        if (node is not FObject obj)
         {
-            throw VerificationAbort.Format($"{file}: Invalid Link: field `{field}` must be an object (path -> hashes), found {JsonRead.Describe(node)}.", file);
+            throw VerificationAbort.Format($"{file}: Invalid Link: field `{field}` must be an object (path -> hashes), found {Describe(node)}.", file);
+        }
+
+        if (obj.Compact is { } compact)
+        {
+            // Built while parsing; only the hex of each value is left to check.
+            var src = compact.Src;
+            for (int i = 0; i < compact.Count; i++)
+            {
+                compact.ValueSlice(i, out int start, out int length);
+                bool hex = length > 0;
+                for (int k = start; hex && k < start + length; k++)
+                {
+                    byte c = src[k];
+                    hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+                }
+
+                if (!hex)
+                {
+                    compact.AlgorithmSlice(i, out int a, out int al);
+                    throw VerificationAbort.Format($"{file}: {field}[\"{compact.Path(i)}\"][\"{System.Text.Encoding.UTF8.GetString(src, a, al)}\"] must be a hex string.", file);
+                }
+            }
+
+            return compact.Map;
         }
 
         var map = new ArtifactMap(obj.Count);
-        var pairs = new List<KeyValuePair<string, string>>(2);
-        foreach (var kv in obj)
+        var keys = obj.Keys;
+        var values = obj.Values;
+        for (int i = 0; i < keys.Length; i++)
         {
-            if (kv.Value is not JsonObject hashes)
+            string path = keys[i].Value;
+            if (values[i] is not FObject hashes)
             {
-                throw VerificationAbort.Format($"{file}: {field}[\"{kv.Key}\"] must be a hash object like {{\"sha256\": \"<hex>\"}}, found {JsonRead.Describe(kv.Value)}.", file);
+                throw VerificationAbort.Format($"{file}: {field}[\"{path}\"] must be a hash object like {{\"sha256\": \"<hex>\"}}, found {Describe(values[i])}.", file);
             }
 
-            if (hashes.Count == 1)
+            if (hashes.Count == 1 && hashes.Values[0] is FString only && IsPythonHex(only.Value))
             {
-                var only = hashes.First();
-                map.Add(kv.Key, only.Key == "sha256" && only.Value is JsonString { Value: var hex } && IsPythonHex(hex)
-                    ? HashDict.Sha256(hex)
-                    : HashDict.FromPairs(HashPairs(hashes, kv.Key, file, field, pairs)));
+                map.Add(path, hashes.Keys[0].Is("sha256") ? HashDict.Sha256(only.Value) : HashDict.FromPairs(new[] { new KeyValuePair<string, string>(hashes.Keys[0].Value, only.Value) }));
                 continue;
             }
 
-            map.Add(kv.Key, HashDict.FromPairs(HashPairs(hashes, kv.Key, file, field, pairs)));
+            var pairs = new List<KeyValuePair<string, string>>(hashes.Count);
+            for (int h = 0; h < hashes.Count; h++)
+            {
+                if (hashes.Values[h] is not FString hv || !IsPythonHex(hv.Value))
+                {
+                    throw VerificationAbort.Format($"{file}: {field}[\"{path}\"][\"{hashes.Keys[h].Value}\"] must be a hex string.", file);
+                }
+
+                pairs.Add(new KeyValuePair<string, string>(hashes.Keys[h].Value, hv.Value));
+            }
+
+            map.Add(path, HashDict.FromPairs(pairs));
         }
 
         return map;
     }
 
-    private static List<KeyValuePair<string, string>> HashPairs(JsonObject hashes, string path, string file, string field, List<KeyValuePair<string, string>> pairs)
-    {
-        pairs.Clear();
-        foreach (var h in hashes)
-        {
-            if (h.Value is not JsonString hv || !IsPythonHex(hv.Value))
-            {
-                throw VerificationAbort.Format($"{file}: {field}[\"{path}\"][\"{h.Key}\"] must be a hex string.", file);
-            }
-
-            pairs.Add(new KeyValuePair<string, string>(h.Key, hv.Value));
-        }
-
-        return pairs;
-    }
-
-    private static (LayoutModel Layout, JsonObject Signable) ReadLayout(JsonObject signed, string file, Func<DateTimeOffset> clock)
+    private static (LayoutModel Layout, FObject Signable) ReadLayout(FObject signed, string file, Func<DateTimeOffset> clock)
     {
         var layout = new LayoutModel();
         var names = new HashSet<string>(StringComparer.Ordinal);
 
-        JsonNode steps = Get(signed, "steps") ?? throw VerificationAbort.Format($"{file}: the layout has no \"steps\" list (in-toto-verify crashes with TypeError here).", file);
-        JsonNode inspect = Get(signed, "inspect") ?? throw VerificationAbort.Format($"{file}: the layout has no \"inspect\" list (in-toto-verify crashes with TypeError here).", file);
-        if (steps is not JsonArray stepArray)
+        FNode steps = signed.Get("steps") ?? throw VerificationAbort.Format($"{file}: the layout has no \"steps\" list (in-toto-verify crashes with TypeError here).", file);
+        FNode inspect = signed.Get("inspect") ?? throw VerificationAbort.Format($"{file}: the layout has no \"inspect\" list (in-toto-verify crashes with TypeError here).", file);
+        if (steps is not FArray stepArray)
         {
-            throw VerificationAbort.Format($"{file}: layout \"steps\" must be a list, found {JsonRead.Describe(steps)}.", file);
+            throw VerificationAbort.Format($"{file}: layout \"steps\" must be a list, found {Describe(steps)}.", file);
         }
 
-        if (inspect is not JsonArray inspectArray)
+        if (inspect is not FArray inspectArray)
         {
-            throw VerificationAbort.Format($"{file}: layout \"inspect\" must be a list, found {JsonRead.Describe(inspect)}.", file);
+            throw VerificationAbort.Format($"{file}: layout \"inspect\" must be a list, found {Describe(inspect)}.", file);
         }
 
-        var signableSteps = new JsonArray();
+        var signableSteps = new List<FNode>();
         for (int i = 0; i < stepArray.Count; i++)
         {
             string where = $"{file}: steps[{i}]";
-            if (stepArray[i] is not JsonObject so)
+            if (stepArray.Items[i] is not FObject so)
             {
-                throw VerificationAbort.Format($"{where} must be an object, found {JsonRead.Describe(stepArray[i])}.", file);
+                throw VerificationAbort.Format($"{where} must be an object, found {Describe(stepArray.Items[i])}.", file);
             }
 
             string name = ReadName(so, where, file);
@@ -214,51 +239,49 @@ internal static class MetadataReader
             }
 
             var step = new StepModel(name);
-            JsonNode em = Get(so, "expected_materials") ?? new JsonArray();
-            JsonNode ep = Get(so, "expected_products") ?? new JsonArray();
-            JsonNode pubkeys = Get(so, "pubkeys") ?? new JsonArray();
-            JsonNode command = Get(so, "expected_command") ?? new JsonArray();
-            JsonNode threshold = Get(so, "threshold") ?? new JsonNumber(1);
+            FNode em = so.Get("expected_materials") ?? EmptyList();
+            FNode ep = so.Get("expected_products") ?? EmptyList();
+            FNode pubkeys = so.Get("pubkeys") ?? EmptyList();
+            FNode command = so.Get("expected_command") ?? EmptyList();
+            FNode threshold = so.Get("threshold") ?? new FNumber("1", true);
             step.ExpectedMaterials = ReadRules(em, $"{where} (step '{name}') expected_materials", file);
             step.ExpectedProducts = ReadRules(ep, $"{where} (step '{name}') expected_products", file);
-            if (pubkeys is not JsonArray pk)
+            if (pubkeys is not FArray pk)
             {
-                throw VerificationAbort.Format($"{where} (step '{name}'): \"pubkeys\" must be a list of keyids, found {JsonRead.Describe(pubkeys)}.", file);
+                throw VerificationAbort.Format($"{where} (step '{name}'): \"pubkeys\" must be a list of keyids, found {Describe(pubkeys)}.", file);
             }
 
-            foreach (var k in pk)
+            foreach (var k in pk.Items)
             {
-                step.PubKeys.Add(k is JsonString ks && IsPythonHex(ks.Value)
+                step.PubKeys.Add(k is FString ks && IsPythonHex(ks.Value)
                     ? ks.Value
                     : throw VerificationAbort.Format($"{where} (step '{name}'): \"pubkeys\" must hold hex keyids only.", file));
             }
 
-            step.ExpectedCommand = command is JsonArray
+            step.ExpectedCommand = command is FArray
                 ? command
-                : throw VerificationAbort.Format($"{where} (step '{name}'): \"expected_command\" must be a list, found {JsonRead.Describe(command)}.", file);
-            step.Threshold = threshold is JsonNumber { IsInteger: true } tn
-                ? ParseInteger(tn)
-                : throw VerificationAbort.Format($"{where} (step '{name}'): \"threshold\" must be an integer, found {JsonRead.Describe(threshold)}.", file);
+                : throw VerificationAbort.Format($"{where} (step '{name}'): \"expected_command\" must be a list, found {Describe(command)}.", file);
+            step.Threshold = threshold is FNumber { IsInteger: true } tn
+                ? ParseInteger(tn.Raw)
+                : throw VerificationAbort.Format($"{where} (step '{name}'): \"threshold\" must be an integer, found {Describe(threshold)}.", file);
             layout.Steps.Add(step);
-            signableSteps.Add(new JsonObject
-            {
-                { "_type", "step" },
-                { "expected_command", command },
-                { "expected_materials", em },
-                { "expected_products", ep },
-                { "name", name },
-                { "pubkeys", pubkeys },
-                { "threshold", threshold },
-            });
+            signableSteps.Add(FObject.Build(
+                ("_type", new FString("step")),
+                ("expected_command", command),
+                ("expected_materials", em),
+                ("expected_products", ep),
+                ("name", new FString(name)),
+                ("pubkeys", pubkeys),
+                ("threshold", threshold)));
         }
 
-        var signableInspect = new JsonArray();
+        var signableInspect = new List<FNode>();
         for (int i = 0; i < inspectArray.Count; i++)
         {
             string where = $"{file}: inspect[{i}]";
-            if (inspectArray[i] is not JsonObject io)
+            if (inspectArray.Items[i] is not FObject io)
             {
-                throw VerificationAbort.Format($"{where} must be an object, found {JsonRead.Describe(inspectArray[i])}.", file);
+                throw VerificationAbort.Format($"{where} must be an object, found {Describe(inspectArray.Items[i])}.", file);
             }
 
             string name = ReadName(io, where, file);
@@ -268,48 +291,46 @@ internal static class MetadataReader
             }
 
             var inspection = new InspectionModel(name);
-            JsonNode em = Get(io, "expected_materials") ?? new JsonArray();
-            JsonNode ep = Get(io, "expected_products") ?? new JsonArray();
-            JsonNode run = Get(io, "run") ?? new JsonArray();
+            FNode em = io.Get("expected_materials") ?? EmptyList();
+            FNode ep = io.Get("expected_products") ?? EmptyList();
+            FNode run = io.Get("run") ?? EmptyList();
             inspection.ExpectedMaterials = ReadRules(em, $"{where} (inspection '{name}') expected_materials", file);
             inspection.ExpectedProducts = ReadRules(ep, $"{where} (inspection '{name}') expected_products", file);
-            inspection.Run = run is JsonArray
+            inspection.Run = run is FArray
                 ? run
-                : throw VerificationAbort.Format($"{where} (inspection '{name}'): \"run\" must be a list, found {JsonRead.Describe(run)}.", file);
+                : throw VerificationAbort.Format($"{where} (inspection '{name}'): \"run\" must be a list, found {Describe(run)}.", file);
             layout.Inspect.Add(inspection);
-            signableInspect.Add(new JsonObject
-            {
-                { "_type", "inspection" },
-                { "expected_materials", em },
-                { "expected_products", ep },
-                { "name", name },
-                { "run", run },
-            });
+            signableInspect.Add(FObject.Build(
+                ("_type", new FString("inspection")),
+                ("expected_materials", em),
+                ("expected_products", ep),
+                ("name", new FString(name)),
+                ("run", run)));
         }
 
-        JsonNode keys = Get(signed, "keys") ?? new JsonObject();
-        layout.Keys = keys is JsonObject ko ? ko : throw VerificationAbort.Format($"{file}: layout \"keys\" must be an object (keyid -> key), found {JsonRead.Describe(keys)}.", file);
-        foreach (var kv in layout.Keys)
+        FNode keys = signed.Get("keys") ?? Empty();
+        layout.Keys = keys is FObject ko ? ko : throw VerificationAbort.Format($"{file}: layout \"keys\" must be an object (keyid -> key), found {Describe(keys)}.", file);
+        for (int i = 0; i < layout.Keys.Count; i++)
         {
-            CheckPublicKeyObject(kv.Key, kv.Value, file);
+            CheckPublicKeyObject(layout.Keys.Keys[i].Value, layout.Keys.Values[i], file);
         }
 
-        JsonNode readme = Get(signed, "readme") ?? new JsonString("");
-        if (readme is not JsonString)
+        FNode readme = signed.Get("readme") ?? new FString("");
+        if (readme is not FString)
         {
-            throw VerificationAbort.Format($"{file}: layout \"readme\" must be a string, found {JsonRead.Describe(readme)}.", file);
+            throw VerificationAbort.Format($"{file}: layout \"readme\" must be a string, found {Describe(readme)}.", file);
         }
 
-        JsonNode? expires = Get(signed, "expires");
+        FNode? expires = signed.Get("expires");
         if (expires is null || IsFalsy(expires))
         {
             // in-toto replaces a missing/empty expiry with "now + 1 month", which then is what the signature must cover.
             var later = clock().ToUniversalTime().AddMonths(1);
-            expires = new JsonString(later.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture));
+            expires = new FString(later.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture));
             layout.Expires = null;
             layout.ExpiresText = null;
         }
-        else if (expires is JsonString es)
+        else if (expires is FString es)
         {
             try
             {
@@ -323,31 +344,25 @@ internal static class MetadataReader
         }
         else
         {
-            throw VerificationAbort.Format($"{file}: Malformed date string in layout: expires must be a string, found {JsonRead.Describe(expires)}.", file);
+            throw VerificationAbort.Format($"{file}: Malformed date string in layout: expires must be a string, found {Describe(expires)}.", file);
         }
 
-        var signable = new JsonObject
-        {
-            { "_type", "layout" },
-            { "expires", expires },
-            { "inspect", signableInspect },
-            { "keys", keys },
-            { "readme", readme },
-            { "steps", signableSteps },
-        };
+        var signable = FObject.Build(
+            ("_type", new FString("layout")),
+            ("expires", expires),
+            ("inspect", new FArray(signableInspect.ToArray())),
+            ("keys", keys),
+            ("readme", readme),
+            ("steps", new FArray(signableSteps.ToArray())));
         return (layout, signable);
     }
 
-    private static string ReadName(JsonObject item, string where, string file)
+    private static string ReadName(FObject item, string where, string file)
     {
-        if (!item.TryGetValue("name", out var n))
+        var n = item.Get("name") ?? throw VerificationAbort.Format($"{where} has no \"name\".", file);
+        if (n is not FString ns)
         {
-            throw VerificationAbort.Format($"{where} has no \"name\".", file);
-        }
-
-        if (n is not JsonString ns)
-        {
-            throw VerificationAbort.Format($"{where}: \"name\" must be a string, found {JsonRead.Describe(n)}.", file);
+            throw VerificationAbort.Format($"{where}: \"name\" must be a string, found {Describe(n)}.", file);
         }
 
         if (ns.Value.IndexOf('\0') >= 0)
@@ -358,25 +373,25 @@ internal static class MetadataReader
         return ns.Value;
     }
 
-    private static List<ArtifactRule> ReadRules(JsonNode node, string where, string file)
+    private static List<ArtifactRule> ReadRules(FNode node, string where, string file)
     {
-        if (node is not JsonArray array)
+        if (node is not FArray array)
         {
-            throw VerificationAbort.Format($"{where} must be a list of rules, found {JsonRead.Describe(node)}.", file);
+            throw VerificationAbort.Format($"{where} must be a list of rules, found {Describe(node)}.", file);
         }
 
         var rules = new List<ArtifactRule>(array.Count);
         for (int i = 0; i < array.Count; i++)
         {
-            if (array[i] is not JsonArray ra)
+            if (array.Items[i] is not FArray ra)
             {
-                throw VerificationAbort.Format($"{where}[{i}]: a rule must be a list of strings, found {JsonRead.Describe(array[i])}.", file);
+                throw VerificationAbort.Format($"{where}[{i}]: a rule must be a list of strings, found {Describe(array.Items[i])}.", file);
             }
 
             var parts = new List<string>(ra.Count);
-            foreach (var p in ra)
+            foreach (var p in ra.Items)
             {
-                parts.Add(p is JsonString ps ? ps.Value : throw VerificationAbort.Format($"{where}[{i}]: a rule must be a list of strings.", file));
+                parts.Add(p is FString ps ? ps.Value : throw VerificationAbort.Format($"{where}[{i}]: a rule must be a list of strings.", file));
             }
 
             try
@@ -393,7 +408,7 @@ internal static class MetadataReader
     }
 
     // securesystemslib PUBLIC_KEY_SCHEMA (or a GPG key, which is accepted here and refused when used).
-    private static void CheckPublicKeyObject(string keyId, JsonNode value, string file)
+    private static void CheckPublicKeyObject(string keyId, FNode value, string file)
     {
         string where = $"{file}: keys[\"{Short(keyId)}\"]";
         if (!IsPythonHex(keyId))
@@ -401,43 +416,45 @@ internal static class MetadataReader
             throw VerificationAbort.Format($"{where}: the map key must be a hex keyid.", file);
         }
 
-        if (value is not JsonObject key)
+        if (value is not FObject key)
         {
-            throw VerificationAbort.Format($"{where} must be a key object, found {JsonRead.Describe(value)}.", file);
+            throw VerificationAbort.Format($"{where} must be a key object, found {Describe(value)}.", file);
         }
 
-        if (!key.TryGetValue("keytype", out var kt) || kt is not JsonString)
+        if (key.Get("keytype") is not FString)
         {
             throw VerificationAbort.Format($"{where}: \"keytype\" is missing or not a string.", file);
         }
 
-        if (!key.TryGetValue("keyval", out var kv) || kv is not JsonObject keyval || !keyval.TryGetValue("public", out var pub))
+        if (key.Get("keyval") is not FObject keyval || keyval.Get("public") is not { } pub)
         {
             throw VerificationAbort.Format($"{where}: \"keyval\" with \"public\" is missing.", file);
         }
 
-        if (pub is JsonObject)
+        if (pub is FObject)
         {
             return; // GPG key shape
         }
 
-        if (pub is not JsonString)
+        if (pub is not FString)
         {
             throw VerificationAbort.Format($"{where}: \"keyval.public\" must be a string.", file);
         }
 
-        if (keyval.TryGetValue("private", out var priv) && priv is not JsonString { Value: "" })
+        var priv = keyval.Get("private");
+        if (priv is not null && !(priv is FString ps && ps.Value.Length == 0))
         {
             throw VerificationAbort.Format($"{where}: a layout key must not contain private key material (\"keyval.private\" must be absent or empty).", file);
         }
 
-        if (key.TryGetValue("keyid_hash_algorithms", out var algos)
-            && (algos is not JsonArray aa || aa.Any(a => a is not JsonString { Value: var an } || !HashAlgorithmNames.Contains(an))))
+        var algos = key.Get("keyid_hash_algorithms");
+        if (algos is not null && (algos is not FArray aa || aa.Items.Any(a => a is not FString an || !HashAlgorithmNames.Contains(an.Value))))
         {
             throw VerificationAbort.Format($"{where}: \"keyid_hash_algorithms\" must be a list of hash algorithm names.", file);
         }
 
-        if (key.TryGetValue("expires", out var exp) && (exp is not JsonString es || !IsIsoDateTime(es.Value)))
+        var exp = key.Get("expires");
+        if (exp is not null && (exp is not FString es || !IsIsoDateTime(es.Value)))
         {
             throw VerificationAbort.Format($"{where}: \"expires\" must be a YYYY-MM-DDTHH:MM:SSZ date.", file);
         }
@@ -456,48 +473,34 @@ internal static class MetadataReader
         }
     }
 
-    private static long ParseInteger(JsonNumber n)
+    private static long ParseInteger(string raw)
     {
-        if (long.TryParse(n.RawText, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long v))
+        if (long.TryParse(raw, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long v))
         {
             return v;
         }
 
         // Python ints are unbounded; anything this large behaves like "more than any file count".
-        return n.RawText.StartsWith("-", StringComparison.Ordinal) ? long.MinValue : long.MaxValue;
+        return raw.StartsWith("-", StringComparison.Ordinal) ? long.MinValue : long.MaxValue;
     }
 
-    private static JsonNode? Get(JsonObject obj, string name) => obj.TryGetValue(name, out var v) ? v : null;
-
     // Python truthiness of a parsed JSON value.
-    private static bool IsFalsy(JsonNode node) => node switch
+    private static bool IsFalsy(FNode node) => node switch
     {
-        JsonNull => true,
-        JsonBool b => !b.Value,
-        JsonString s => s.Value.Length == 0,
-        JsonArray a => a.Count == 0,
-        JsonObject o => o.Count == 0,
-        JsonNumber n => IsZero(n.RawText),
+        FLiteral l => l != FLiteral.True,
+        FString s => s.Value.Length == 0,
+        FArray a => a.Count == 0,
+        FObject o => o.Count == 0,
+        FNumber n => IsZero(n.Raw),
         _ => false,
     };
 
+    // True when the number's value is zero ("0", "-0", "0.0", "0e5", ...).
     private static bool IsZero(string raw)
     {
-        foreach (char c in raw)
-        {
-            if (c >= '1' && c <= '9')
-            {
-                // A digit in the exponent does not make the mantissa non-zero.
-                int e = raw.IndexOfAny(new[] { 'e', 'E' });
-                int at = raw.IndexOf(c);
-                if (e < 0 || at < e)
-                {
-                    return false;
-                }
-            }
-        }
-
-        return true;
+        int e = raw.IndexOfAny(new[] { 'e', 'E' });
+        string mantissa = e < 0 ? raw : raw.Substring(0, e);
+        return mantissa.All(c => c == '0' || c == '-' || c == '.');
     }
 
     /// <summary>securesystemslib HEX_SCHEMA: re.match("[a-fA-F0-9]+$"), so one trailing "\n" is tolerated.</summary>

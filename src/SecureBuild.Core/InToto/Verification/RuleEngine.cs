@@ -10,7 +10,29 @@ internal static class RuleEngine
 {
     private const int MaxExplained = 20;
 
+    // Reused result lists (rules run one after another on one thread): large lists would otherwise be reallocated,
+    // and copied while growing, for every rule.
+    [ThreadStatic]
+    private static List<string>? _filtered;
+    [ThreadStatic]
+    private static List<string>? _consumed;
+
+    private static List<string> Filtered()
+    {
+        var l = _filtered ??= new List<string>();
+        l.Clear();
+        return l;
+    }
+
+    private static List<string> Consumed()
+    {
+        var l = _consumed ??= new List<string>();
+        l.Clear();
+        return l;
+    }
+
     /// <exception cref="VerificationAbort">RuleVerificationError, or FormatError where the reference crashes.</exception>
+    [System.Runtime.CompilerServices.MethodImpl((System.Runtime.CompilerServices.MethodImplOptions)512)]
     public static void VerifyItem(string itemName, string itemKind, string side, List<ArtifactRule> rules, Dictionary<string, LinkModel> links)
     {
         var link = links[itemName];
@@ -47,6 +69,7 @@ internal static class RuleEngine
         }
     }
 
+    [System.Runtime.CompilerServices.MethodImpl((System.Runtime.CompilerServices.MethodImplOptions)512)]
     private static List<string> Consume(ArtifactRule rule, HashSet<string> queue, LinkModel link, string side, Dictionary<string, LinkModel> links, string itemName, string itemKind)
     {
         switch (rule.Type)
@@ -81,25 +104,26 @@ internal static class RuleEngine
         }
     }
 
+    [System.Runtime.CompilerServices.MethodImpl((System.Runtime.CompilerServices.MethodImplOptions)512)]
     private static List<string> Filter(HashSet<string> queue, GlobPattern pattern)
     {
+        var result = Filtered();
         if (pattern.IsLiteral)
         {
-            var single = new List<string>(1);
             if (queue.Contains(pattern.Literal!))
             {
-                single.Add(pattern.Literal!);
+                result.Add(pattern.Literal!);
             }
 
-            return single;
+            return result;
         }
 
         if (pattern.MatchesEverything)
         {
-            return new List<string>(queue);
+            result.AddRange(queue);
+            return result;
         }
 
-        var result = new List<string>();
         foreach (string p in queue)
         {
             if (pattern.IsMatch(p))
@@ -111,9 +135,10 @@ internal static class RuleEngine
         return result;
     }
 
+    [System.Runtime.CompilerServices.MethodImpl((System.Runtime.CompilerServices.MethodImplOptions)512)]
     private static List<string> Match(ArtifactRule rule, HashSet<string> queue, ArtifactMap source, Dictionary<string, LinkModel> links, string itemName, string itemKind, string side)
     {
-        var consumed = new List<string>();
+        var consumed = Consumed();
         if (!links.TryGetValue(rule.DestinationName, out var dest))
         {
             return consumed; // MATCH against an unknown step or inspection consumes nothing and is no error
@@ -123,42 +148,46 @@ internal static class RuleEngine
         string src = rule.SourcePrefix;
         string dst = rule.DestinationPrefix;
 
-        // The queue paths to glob, with the source prefix stripped.
-        List<string> rests;
+        // The queue paths that the pattern matches once the source prefix is stripped.
+        List<string> hits;
+        int strip = 0;
         if (src.Length > 0)
         {
             string np = PathJoin.Join(src, "").Replace('\\', '/');
-            rests = new List<string>();
+            strip = np.Length;
+            hits = Filtered();
             if (rule.Pattern.IsLiteral)
             {
-                if (queue.Contains(np + rule.Pattern.Literal))
+                string candidate = np + rule.Pattern.Literal;
+                if (queue.Contains(candidate))
                 {
-                    rests.Add(rule.Pattern.Literal!);
+                    hits.Add(candidate);
                 }
             }
             else
             {
                 foreach (string q in queue)
                 {
-                    if (q.StartsWith(np, StringComparison.Ordinal))
+                    if (q.Length >= np.Length && string.CompareOrdinal(q, 0, np, 0, np.Length) == 0 && rule.Pattern.IsMatch(q, np.Length))
                     {
-                        string rest = q.Substring(np.Length);
-                        if (rule.Pattern.IsMatch(rest))
-                        {
-                            rests.Add(rest);
-                        }
+                        hits.Add(q);
                     }
                 }
             }
         }
         else
         {
-            rests = Filter(queue, rule.Pattern);
+            hits = Filter(queue, rule.Pattern);
         }
 
-        foreach (string rest in rests)
+        foreach (string q in hits)
         {
-            string fullSource = src.Length > 0 ? PathJoin.Join(src, rest).Replace('\\', '/') : rest;
+            // Python rebuilds both paths with os.path.join(prefix, rest) and turns '\\' into '/'. The source path is
+            // the queue path itself unless the rest starts with '/' or holds a backslash.
+            string rest = strip == 0 ? q : q.Substring(strip);
+            string fullSource = src.Length == 0 || (rest.IndexOf('\\') < 0 && !rest.StartsWith("/", StringComparison.Ordinal))
+                ? q
+                : PathJoin.Join(src, rest).Replace('\\', '/');
             string fullDest = dst.Length > 0 ? PathJoin.Join(dst, rest).Replace('\\', '/') : rest;
             if (!source.TryGetValue(fullSource, out var sourceHash))
             {
@@ -184,7 +213,7 @@ internal static class RuleEngine
 
     private static VerificationAbort DisallowFailure(string itemName, string itemKind, string side, List<ArtifactRule> rules, int r, List<string> hits, Dictionary<string, LinkModel> links)
     {
-        hits.Sort(StringComparer.Ordinal);
+        hits = hits.OrderBy(h => h, StringComparer.Ordinal).ToList(); // a copy: the list is reused
         var rule = rules[r];
         var details = new List<string>();
         foreach (string a in hits.Take(MaxExplained))

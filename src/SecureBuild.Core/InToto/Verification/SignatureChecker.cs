@@ -12,7 +12,7 @@ namespace SecureBuild.Core.InToto.Verification;
 internal sealed class VerificationKey
 {
     private PublicKey? _key;
-    private readonly JsonObject? _raw;
+    private readonly FObject? _raw;
     private readonly string _source;
 
     public VerificationKey(PublicKey key)
@@ -22,7 +22,7 @@ internal sealed class VerificationKey
         _source = $"layout key {key.KeyId}";
     }
 
-    private VerificationKey(string keyId, JsonObject raw, string source)
+    private VerificationKey(string keyId, FObject raw, string source)
     {
         KeyId = keyId;
         _raw = raw;
@@ -37,10 +37,10 @@ internal sealed class VerificationKey
     /// scheme and keyval.public required).
     /// </summary>
     /// <exception cref="VerificationAbort">FormatError: the key object cannot be used to verify.</exception>
-    public static VerificationKey FromLayoutKey(string mapKeyId, JsonObject raw, string layoutFile)
+    public static VerificationKey FromLayoutKey(string mapKeyId, FObject raw, string layoutFile)
     {
         string source = $"{layoutFile}: keys[\"{MetadataReader.Short(mapKeyId)}\"]";
-        if (!raw.TryGetValue("keyid", out var kid) || kid is not JsonString kids || !MetadataReader.IsPythonHex(kids.Value))
+        if (raw.Get("keyid") is not FString kids || !MetadataReader.IsPythonHex(kids.Value))
         {
             throw VerificationAbort.Format($"{source} cannot verify signatures: it has no \"keyid\" member (in-toto-verify fails with FormatError too).", layoutFile);
         }
@@ -71,7 +71,7 @@ internal sealed class VerificationKey
             return (DropReason.NotSignedByNamedKey, $"no signature by key {MetadataReader.Short(KeyId)}: {by}");
         }
 
-        byte[] data = file.SignableBytes();
+        byte[] data = file.SignableBytes(out int dataLength);
         if (signature.SigHex is null)
         {
             throw VerificationAbort.Format($"{file.File}: the signature by {MetadataReader.Short(KeyId)} is a GPG signature; GPG is not supported by securebuild verify.", file.File);
@@ -88,7 +88,7 @@ internal sealed class VerificationKey
             throw VerificationAbort.Format($"{file.File}: the ed25519 signature by {MetadataReader.Short(KeyId)} is {sig.Length} bytes long instead of 64 (in-toto-verify fails with FormatError too).", file.File);
         }
 
-        return key.Verify(data, sig)
+        return FastSignatures.Verify(key, data, dataLength, sig)
             ? null
             : (DropReason.BadSignature, $"the signature by key {MetadataReader.Short(KeyId)} does not verify: the file was changed after signing, or signed over different content");
     }
@@ -101,14 +101,14 @@ internal sealed class VerificationKey
         }
 
         var raw = _raw!;
-        string keytype = raw.TryGetValue("keytype", out var kt) && kt is JsonString kts ? kts.Value : "";
-        string scheme = raw.TryGetValue("scheme", out var sc) && sc is JsonString scs ? scs.Value : throw Unusable("it has no \"scheme\"");
-        if (!raw.TryGetValue("keyval", out var kvn) || kvn is not JsonObject keyval || !keyval.TryGetValue("public", out var pubNode))
+        string keytype = raw.Get("keytype") is FString kts ? kts.Value : "";
+        string scheme = raw.Get("scheme") is FString scs ? scs.Value : throw Unusable("it has no \"scheme\"");
+        if (raw.Get("keyval") is not FObject keyval || keyval.Get("public") is not { } pubNode)
         {
             throw Unusable("it has no keyval.public");
         }
 
-        if (pubNode is not JsonString pub)
+        if (pubNode is not FString pub)
         {
             throw Unusable("it is a GPG key; GPG is not supported by securebuild verify");
         }

@@ -18,18 +18,30 @@ internal sealed class VerificationAbort : Exception
 }
 
 /// <summary>An immutable hash dict such as {"sha256": "ab12..."}; equality is Python dict equality.</summary>
-internal sealed class HashDict : IEquatable<HashDict>
+internal readonly struct HashDict : IEquatable<HashDict>
 {
-    private readonly string[] _pairs; // algorithm, value, algorithm, value ... sorted by algorithm (ordinal)
+    // The common case, exactly {"sha256": value}: the value's UTF-8 bytes, possibly a slice of a link file.
+    private readonly byte[]? _shaSource;
+    private readonly int _shaStart;
+    private readonly int _shaLength;
+    private readonly string[]? _pairs; // otherwise: algorithm, value, ... sorted by algorithm (ordinal)
 
-    private HashDict(string[] pairs)
+    private HashDict(byte[]? shaSource, int shaStart, int shaLength, string[]? pairs)
     {
+        _shaSource = shaSource;
+        _shaStart = shaStart;
+        _shaLength = shaLength;
         _pairs = pairs;
     }
 
     public static HashDict FromPairs(IEnumerable<KeyValuePair<string, string>> pairs)
     {
         var list = pairs.OrderBy(p => p.Key, StringComparer.Ordinal).ToList();
+        if (list.Count == 1 && list[0].Key == "sha256")
+        {
+            return Sha256(list[0].Value);
+        }
+
         var a = new string[list.Count * 2];
         for (int i = 0; i < list.Count; i++)
         {
@@ -37,33 +49,52 @@ internal sealed class HashDict : IEquatable<HashDict>
             a[(2 * i) + 1] = list[i].Value;
         }
 
-        return new HashDict(a);
+        return new HashDict(null, 0, 0, a);
     }
 
-    public static HashDict Sha256(string hex) => new(new[] { "sha256", hex });
-
-    public bool Equals(HashDict? other)
+    public static HashDict Sha256(string hex)
     {
-        if (other is null)
-        {
-            return false;
-        }
+        var bytes = System.Text.Encoding.UTF8.GetBytes(hex);
+        return new HashDict(bytes, 0, bytes.Length, null);
+    }
 
-        if (ReferenceEquals(this, other))
+    /// <summary>{"sha256": value} where value is the (escape-free) UTF-8 slice src[start..start+length).</summary>
+    public static HashDict Sha256(byte[] src, int start, int length) => new(src, start, length, null);
+
+    [System.Runtime.CompilerServices.MethodImpl((System.Runtime.CompilerServices.MethodImplOptions)512)]
+    public bool Equals(HashDict other)
+    {
+        if (_shaSource is not null || other._shaSource is not null)
         {
+            if (_shaSource is null || other._shaSource is null || _shaLength != other._shaLength)
+            {
+                return false;
+            }
+
+            var a = _shaSource;
+            var b = other._shaSource;
+            int ai = _shaStart, bi = other._shaStart;
+            for (int k = 0; k < _shaLength; k++)
+            {
+                if (a[ai + k] != b[bi + k])
+                {
+                    return false;
+                }
+            }
+
             return true;
         }
 
-        var a = _pairs;
-        var b = other._pairs;
-        if (a.Length != b.Length)
+        var p = _pairs ?? Array.Empty<string>();
+        var q = other._pairs ?? Array.Empty<string>();
+        if (p.Length != q.Length)
         {
             return false;
         }
 
-        for (int i = 0; i < a.Length; i++)
+        for (int i = 0; i < p.Length; i++)
         {
-            if (!string.Equals(a[i], b[i], StringComparison.Ordinal))
+            if (!string.Equals(p[i], q[i], StringComparison.Ordinal))
             {
                 return false;
             }
@@ -74,23 +105,17 @@ internal sealed class HashDict : IEquatable<HashDict>
 
     public override bool Equals(object? obj) => obj is HashDict h && Equals(h);
 
-    public override int GetHashCode()
-    {
-        int h = 17;
-        foreach (var s in _pairs)
-        {
-            h = (h * 31) + StringComparer.Ordinal.GetHashCode(s);
-        }
+    public override int GetHashCode() => _shaSource is not null ? _shaLength : (_pairs?.Length ?? 0) + 1;
 
-        return h;
-    }
+    private string[] Pairs => _pairs ?? (_shaSource is null ? Array.Empty<string>() : new[] { "sha256", System.Text.Encoding.UTF8.GetString(_shaSource, _shaStart, _shaLength) });
 
     public JsonObject ToJson()
     {
         var o = new JsonObject();
-        for (int i = 0; i < _pairs.Length; i += 2)
+        var p = Pairs;
+        for (int i = 0; i < p.Length; i += 2)
         {
-            o.Add(_pairs[i], _pairs[i + 1]);
+            o.Add(p[i], p[i + 1]);
         }
 
         return o;
@@ -99,16 +124,17 @@ internal sealed class HashDict : IEquatable<HashDict>
     /// <summary>"sha256:0123456789ab…" (shortened hex), for messages.</summary>
     public override string ToString()
     {
-        if (_pairs.Length == 0)
+        var p = Pairs;
+        if (p.Length == 0)
         {
             return "{} (no hashes)";
         }
 
         var parts = new List<string>();
-        for (int i = 0; i < _pairs.Length; i += 2)
+        for (int i = 0; i < p.Length; i += 2)
         {
-            string v = _pairs[i + 1];
-            parts.Add($"{_pairs[i]}:{(v.Length > 16 ? v.Substring(0, 16) + "…" : v)}");
+            string v = p[i + 1];
+            parts.Add($"{p[i]}:{(v.Length > 16 ? v.Substring(0, 16) + "…" : v)}");
         }
 
         return string.Join(" ", parts);
@@ -129,6 +155,7 @@ internal sealed class ArtifactMap : Dictionary<string, HashDict>
     }
 
     /// <summary>Python dict equality.</summary>
+    [System.Runtime.CompilerServices.MethodImpl((System.Runtime.CompilerServices.MethodImplOptions)512)]
     public bool SameAs(ArtifactMap other)
     {
         if (ReferenceEquals(this, other))
@@ -182,19 +209,19 @@ internal sealed class SignatureEntry
 /// <summary>The "signed" part of a link, read the way in-toto 1.3.1's <c>Link(**data)</c> reads it.</summary>
 internal sealed class LinkModel
 {
-    public JsonNode Name { get; set; } = JsonNull.Instance;
+    public FNode Name { get; set; } = FLiteral.Null;
 
     public ArtifactMap Materials { get; set; } = new();
 
     public ArtifactMap Products { get; set; } = new();
 
-    public JsonNode Command { get; set; } = new JsonArray();
+    public FNode Command { get; set; } = new FArray(Array.Empty<FNode>());
 
-    public JsonNode Byproducts { get; set; } = new JsonObject();
+    public FNode Byproducts { get; set; } = FObject.Build();
 
-    public JsonNode Environment { get; set; } = new JsonObject();
+    public FNode Environment { get; set; } = FObject.Build();
 
-    public string? NameText => Name is JsonString s ? s.Value : null;
+    public string? NameText => Name is FString s ? s.Value : null;
 
     public ArtifactMap Side(string side) => side == "materials" ? Materials : Products;
 }
@@ -213,7 +240,7 @@ internal sealed class StepModel
 
     public long Threshold { get; set; } = 1;
 
-    public JsonNode ExpectedCommand { get; set; } = new JsonArray();
+    public FNode ExpectedCommand { get; set; } = new FArray(Array.Empty<FNode>());
 
     public List<ArtifactRule> ExpectedMaterials { get; set; } = new();
 
@@ -230,7 +257,7 @@ internal sealed class InspectionModel
 
     public string Name { get; }
 
-    public JsonNode Run { get; set; } = new JsonArray();
+    public FNode Run { get; set; } = new FArray(Array.Empty<FNode>());
 
     public List<ArtifactRule> ExpectedMaterials { get; set; } = new();
 
@@ -245,7 +272,7 @@ internal sealed class LayoutModel
     public List<InspectionModel> Inspect { get; } = new();
 
     /// <summary>keyid -> raw key object (kept as written; it is signed as written).</summary>
-    public JsonObject Keys { get; set; } = new();
+    public FObject Keys { get; set; } = FObject.Build();
 
     /// <summary>The expiry, or null when the field was missing or empty (in-toto then substitutes "now + 1 month").</summary>
     public DateTimeOffset? Expires { get; set; }
@@ -259,8 +286,11 @@ internal sealed class MetadataFile
     private byte[]? _signableBytes;
     private string? _canonicalError;
 
-    public MetadataFile(string file, List<SignatureEntry> signatures, JsonObject signable, LinkModel? link, LayoutModel? layout)
+    private readonly int _sizeHint;
+
+    public MetadataFile(string file, List<SignatureEntry> signatures, FObject signable, LinkModel? link, LayoutModel? layout, int sizeHint)
     {
+        _sizeHint = sizeHint;
         File = file;
         Signatures = signatures;
         Signable = signable;
@@ -273,7 +303,7 @@ internal sealed class MetadataFile
     public List<SignatureEntry> Signatures { get; }
 
     /// <summary>The object whose canonical JSON the signatures cover (rebuilt like attrs.asdict(model)).</summary>
-    public JsonObject Signable { get; }
+    public FObject Signable { get; }
 
     public LinkModel? Link { get; }
 
@@ -283,12 +313,15 @@ internal sealed class MetadataFile
 
     public string TypeName => IsLayout ? "layout" : "link";
 
-    /// <summary>Canonical bytes, computed once per file.</summary>
+    private int _signableLength;
+
+    /// <summary>Canonical bytes (<c>[0..length)</c> of the returned buffer), computed once per file.</summary>
     /// <exception cref="VerificationAbort">FormatError when the signed part has no canonical form (floats, lone surrogates).</exception>
-    public byte[] SignableBytes()
+    public byte[] SignableBytes(out int length)
     {
         if (_signableBytes is not null)
         {
+            length = _signableLength;
             return _signableBytes;
         }
 
@@ -296,7 +329,8 @@ internal sealed class MetadataFile
         {
             try
             {
-                _signableBytes = CanonicalJson.Serialize(Signable);
+                _signableBytes = FastCanonical.Serialize(Signable, _sizeHint, out _signableLength);
+                length = _signableLength;
                 return _signableBytes;
             }
             catch (JsonFormatException e)
