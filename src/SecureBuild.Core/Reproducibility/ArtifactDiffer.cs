@@ -1,0 +1,275 @@
+using System.Security.Cryptography;
+using System.Text;
+using SecureBuild.Core.Internal;
+
+namespace SecureBuild.Core.Reproducibility;
+
+/// <summary>Options of a comparison.</summary>
+public sealed class DiffOptions
+{
+    /// <summary>Values varied on purpose between the builds (from a rebuild), used to name causes.</summary>
+    public IReadOnlyList<KnownVariation> Variations { get; set; } = Array.Empty<KnownVariation>();
+
+    /// <summary>At most this many differences are reported per file (the rest are summarized).</summary>
+    public int MaxDifferencesPerFile { get; set; } = 40;
+
+    /// <summary>
+    /// Relative paths (with '/') to skip when comparing directories, and why; a path ending in '/' skips a directory.
+    /// Matching is on path segments: "attestations/" skips every directory of that name.
+    /// </summary>
+    public IDictionary<string, string> SkipDirectoryNames { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
+}
+
+/// <summary>
+/// The .NET-aware diff: compares two files or two directory trees and explains every difference. Assemblies are
+/// compared by PE header, debug directory, metadata, IL and resources; portable PDBs by documents and debug
+/// information; packages and zips entry by entry (recursively); JSON structurally; text by lines; anything else
+/// by bytes. Differences that only follow from others (content hashes, copies of one file) are marked as
+/// consequences so the root causes come first.
+/// </summary>
+public sealed class ArtifactDiffer
+{
+    private readonly DiffOptions _options;
+    private readonly DiffReport _report;
+    private readonly ValueClassifier _classifier;
+
+    private ArtifactDiffer(DiffReport report, DiffOptions options)
+    {
+        _report = report;
+        _options = options;
+        _classifier = new ValueClassifier(options.Variations);
+        report.Variations.AddRange(options.Variations);
+    }
+
+    internal ValueClassifier Classifier => _classifier;
+
+    internal DiffOptions Options => _options;
+
+    /// <summary>Compares two files, or two directories (every file below them, matched by relative path).</summary>
+    public static DiffReport Compare(string left, string right, DiffOptions? options = null)
+    {
+        options ??= new DiffOptions();
+        var report = new DiffReport(left, right);
+        var differ = new ArtifactDiffer(report, options);
+        if (Directory.Exists(left) && Directory.Exists(right))
+        {
+            differ.CompareTrees(left, right);
+        }
+        else if (File.Exists(left) && File.Exists(right))
+        {
+            differ.CompareBytes(Path.GetFileName(right) == Path.GetFileName(left) ? Path.GetFileName(left) : Path.GetFileName(left) + " ↔ " + Path.GetFileName(right),
+                File.ReadAllBytes(left), File.ReadAllBytes(right));
+        }
+        else
+        {
+            throw new ArgumentException(
+                Directory.Exists(left) || Directory.Exists(right)
+                    ? "compare two directories or two files, not a directory with a file"
+                    : $"{(File.Exists(left) ? right : left)} does not exist");
+        }
+
+        CascadeAnalyzer.Link(report);
+        return report;
+    }
+
+    /// <summary>Compares two explicit sets of files (relative name → full path), as a rebuild does.</summary>
+    public static DiffReport CompareSets(string leftLabel, IReadOnlyDictionary<string, string> left, string rightLabel, IReadOnlyDictionary<string, string> right, DiffOptions? options = null)
+    {
+        options ??= new DiffOptions();
+        var report = new DiffReport(leftLabel, rightLabel);
+        var differ = new ArtifactDiffer(report, options);
+        differ.CompareFileSets(left, right);
+        CascadeAnalyzer.Link(report);
+        return report;
+    }
+
+    /// <summary>Compares two in-memory files.</summary>
+    public static DiffReport CompareContents(string name, byte[] left, byte[] right, DiffOptions? options = null)
+    {
+        options ??= new DiffOptions();
+        var report = new DiffReport("left", "right");
+        new ArtifactDiffer(report, options).CompareBytes(name, left, right);
+        CascadeAnalyzer.Link(report);
+        return report;
+    }
+
+    private void CompareTrees(string left, string right)
+    {
+        var l = ListFiles(left);
+        var r = ListFiles(right);
+        CompareFileSets(l, r);
+    }
+
+    private Dictionary<string, string> ListFiles(string root)
+    {
+        var files = new Dictionary<string, string>(StringComparer.Ordinal);
+        var full = Path.GetFullPath(root);
+        foreach (var file in Directory.EnumerateFiles(full, "*", SearchOption.AllDirectories))
+        {
+            var relative = file.Substring(full.Length).TrimStart(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar).Replace('\\', '/');
+            var skip = SkipReason(relative);
+            if (skip is not null)
+            {
+                if (!_report.Skipped.Any(s => s.Key == skip.Value.Key))
+                {
+                    _report.Skipped.Add(skip.Value);
+                }
+
+                continue;
+            }
+
+            files[relative] = file;
+        }
+
+        return files;
+    }
+
+    private KeyValuePair<string, string>? SkipReason(string relative)
+    {
+        var segments = relative.Split('/');
+        foreach (var skip in _options.SkipDirectoryNames)
+        {
+            var name = skip.Key.TrimEnd('/');
+            for (int i = 0; i < segments.Length - 1; i++)
+            {
+                if (segments[i] == name)
+                {
+                    return new KeyValuePair<string, string>(string.Join("/", segments.Take(i + 1)) + "/", skip.Value);
+                }
+            }
+        }
+
+        return null;
+    }
+
+    private void CompareFileSets(IReadOnlyDictionary<string, string> left, IReadOnlyDictionary<string, string> right)
+    {
+        foreach (var name in left.Keys.Union(right.Keys).OrderBy(n => n, StringComparer.Ordinal))
+        {
+            bool inLeft = left.TryGetValue(name, out var lp);
+            bool inRight = right.TryGetValue(name, out var rp);
+            if (inLeft && inRight)
+            {
+                CompareBytes(name, File.ReadAllBytes(lp!), File.ReadAllBytes(rp!));
+            }
+            else
+            {
+                var bytes = File.ReadAllBytes(inLeft ? lp! : rp!);
+                _report.Artifacts.Add(new ComparedArtifact(name, KindOf(name, bytes), inLeft ? ArtifactStatus.OnlyLeft : ArtifactStatus.OnlyRight,
+                    inLeft ? Sha256(bytes) : null, inRight ? Sha256(bytes) : null, inLeft ? bytes.Length : null, inRight ? bytes.Length : null));
+                Add(new Difference(name, "file", inLeft ? "present" : null, inRight ? "present" : null, Causes.OnlyInOneBuild));
+            }
+        }
+    }
+
+    /// <summary>Compares one pair of files (or archive entries) and records the artifact and its differences.</summary>
+    internal void CompareBytes(string name, byte[] left, byte[] right)
+    {
+        var kind = KindOf(name, left);
+        if (left.AsSpan().SequenceEqual(right))
+        {
+            _report.Artifacts.Add(new ComparedArtifact(name, kind, ArtifactStatus.Identical, Sha256(left), Sha256(right), left.Length, right.Length));
+            return;
+        }
+
+        _report.Artifacts.Add(new ComparedArtifact(name, kind, ArtifactStatus.Different, Sha256(left), Sha256(right), left.Length, right.Length));
+        int before = _report.Differences.Count;
+        try
+        {
+            switch (kind)
+            {
+                case "assembly":
+                    new AssemblyComparer(this, name).Compare(left, right);
+                    break;
+                case "pdb":
+                    new PdbComparer(this, name).Compare(left, right);
+                    break;
+                case "nupkg":
+                case "zip":
+                    new ZipComparer(this, name).Compare(left, right);
+                    break;
+                case "json":
+                    JsonComparer.Compare(this, name, left, right);
+                    break;
+                case "text":
+                    TextComparer.Compare(this, name, Decode(left), Decode(right), Causes.Unknown);
+                    break;
+            }
+        }
+        catch (Exception e) when (e is BadImageFormatException || e is InvalidDataException || e is InvalidOperationException || e is ArgumentException || e is IndexOutOfRangeException || e is IOException || e is Json.JsonFormatException || e is NotSupportedException || e is OverflowException)
+        {
+            Add(new Difference(name, "structure", null, null, Causes.Unknown, $"could not be read as {kind} ({e.GetType().Name}: {e.Message}); compared as bytes"));
+        }
+
+        if (_report.Differences.Count == before)
+        {
+            BinaryComparer.Compare(this, name, left, right);
+        }
+    }
+
+    internal void Add(Difference difference) => _report.Differences.Add(difference);
+
+    internal int CountFor(string artifact) => _report.Differences.Count(d => d.Artifact == artifact);
+
+    internal DiffReport Report => _report;
+
+    internal static string KindOf(string name, byte[] bytes)
+    {
+        var lower = name.ToLowerInvariant();
+        if (bytes.Length >= 64 && bytes[0] == 'M' && bytes[1] == 'Z')
+        {
+            return "assembly";
+        }
+
+        if (bytes.Length >= 4 && bytes[0] == 'B' && bytes[1] == 'S' && bytes[2] == 'J' && bytes[3] == 'B')
+        {
+            return "pdb";
+        }
+
+        if (bytes.Length >= 4 && bytes[0] == 'P' && bytes[1] == 'K' && (bytes[2] == 3 || bytes[2] == 5))
+        {
+            return lower.EndsWith(".nupkg", StringComparison.Ordinal) || lower.EndsWith(".snupkg", StringComparison.Ordinal) ? "nupkg" : "zip";
+        }
+
+        if (LooksLikeText(bytes))
+        {
+            return lower.EndsWith(".json", StringComparison.Ordinal) ? "json" : "text";
+        }
+
+        return "binary";
+    }
+
+    internal static bool LooksLikeText(byte[] bytes)
+    {
+        int n = Math.Min(bytes.Length, 8192);
+        for (int i = 0; i < n; i++)
+        {
+            if (bytes[i] == 0)
+            {
+                return false;
+            }
+        }
+
+        try
+        {
+            new UTF8Encoding(false, true).GetString(bytes, 0, bytes.Length);
+            return true;
+        }
+        catch (DecoderFallbackException)
+        {
+            return false;
+        }
+    }
+
+    internal static string Decode(byte[] bytes)
+    {
+        int offset = bytes.Length >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF ? 3 : 0;
+        return Encoding.UTF8.GetString(bytes, offset, bytes.Length - offset);
+    }
+
+    internal static string Sha256(byte[] bytes)
+    {
+        using var sha = SHA256.Create();
+        return Hex.Encode(sha.ComputeHash(bytes));
+    }
+}

@@ -1,0 +1,161 @@
+using SecureBuild.Core.Attestation;
+using SecureBuild.Core.Crypto;
+using SecureBuild.Core.Json;
+
+namespace SecureBuild.Core.Reproducibility;
+
+/// <summary>One attestation considered by <see cref="AttestationAgreement"/>.</summary>
+public sealed class AttestationInput
+{
+    public AttestationInput(string source, DsseEnvelope envelope)
+    {
+        Source = source;
+        Envelope = envelope;
+    }
+
+    /// <summary>Where it came from (file name and line), for messages.</summary>
+    public string Source { get; }
+
+    public DsseEnvelope Envelope { get; }
+}
+
+/// <summary>The verdict of a k-of-n comparison.</summary>
+public sealed class AgreementResult
+{
+    public bool Passed { get; internal set; }
+
+    /// <summary>Subject name → (digest → key ids that attest it).</summary>
+    public SortedDictionary<string, Dictionary<string, SortedSet<string>>> Subjects { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Attestations not counted, with the reason.</summary>
+    public List<string> Ignored { get; } = new();
+
+    /// <summary>Why the check failed (empty when it passed).</summary>
+    public List<string> Failures { get; } = new();
+
+    /// <summary>Subjects attested with more than one digest.</summary>
+    public List<string> Conflicts { get; } = new();
+
+    /// <summary>Distinct keys whose attestations were counted.</summary>
+    public SortedSet<string> Builders { get; } = new(StringComparer.Ordinal);
+}
+
+/// <summary>
+/// k-of-n agreement between builders: SLSA provenance and reproducibility attestations (DSSE, in-toto Statement v1)
+/// from different builders are verified against trusted keys; a subject is confirmed when at least k distinct keys
+/// attest the same digest for its name. Subjects a reproducibility attestation marks as not reproduced, and
+/// attestations with the verdict not-reproducible, are not counted.
+/// </summary>
+public static class AttestationAgreement
+{
+    public const string SlsaProvenanceV1 = "https://slsa.dev/provenance/v1";
+
+    public static AgreementResult Evaluate(IEnumerable<AttestationInput> attestations, IReadOnlyList<PublicKey> trustedKeys, int threshold, IReadOnlyCollection<string>? requiredSubjects = null)
+    {
+        if (threshold < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(threshold), "the threshold must be at least 1");
+        }
+
+        var result = new AgreementResult();
+        foreach (var input in attestations)
+        {
+            var signer = trustedKeys.Distinct().FirstOrDefault(k => input.Envelope.Verify(k, DsseEnvelope.InTotoPayloadType).Verified);
+            if (signer is null)
+            {
+                result.Ignored.Add($"{input.Source}: not signed by any trusted key");
+                continue;
+            }
+
+            InTotoStatement statement;
+            try
+            {
+                statement = InTotoStatement.Parse(input.Envelope.Payload);
+            }
+            catch (AttestationFormatException e)
+            {
+                result.Ignored.Add($"{input.Source}: {e.Message}");
+                continue;
+            }
+
+            if (statement.PredicateType != SlsaProvenanceV1 && statement.PredicateType != ReproducibilityAttestation.PredicateType)
+            {
+                result.Ignored.Add($"{input.Source}: predicate type {statement.PredicateType} is neither SLSA provenance v1 nor reproducibility v1");
+                continue;
+            }
+
+            if (statement.PredicateType == ReproducibilityAttestation.PredicateType &&
+                statement.Predicate is { } p && p.TryGetValue("verdict", out var verdict) && verdict is JsonString v && v.Value != "reproducible")
+            {
+                result.Ignored.Add($"{input.Source}: the rebuild's verdict is \"{v.Value}\"");
+                continue;
+            }
+
+            result.Builders.Add(signer.KeyId);
+            foreach (var subject in statement.Subjects)
+            {
+                if (subject.Name is null)
+                {
+                    continue;
+                }
+
+                if (subject.Annotations is { } a && a.TryGetValue("reproduced", out var r) && r is JsonBool b && !b.Value)
+                {
+                    continue;
+                }
+
+                var digest = subject.Digest.TryGetValue("sha256", out var sha) ? "sha256:" + sha.ToLowerInvariant()
+                    : subject.Digest.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => kv.Key + ":" + kv.Value.ToLowerInvariant()).First();
+                if (!result.Subjects.TryGetValue(subject.Name, out var digests))
+                {
+                    digests = new Dictionary<string, SortedSet<string>>(StringComparer.Ordinal);
+                    result.Subjects[subject.Name] = digests;
+                }
+
+                if (!digests.TryGetValue(digest, out var keys))
+                {
+                    keys = new SortedSet<string>(StringComparer.Ordinal);
+                    digests[digest] = keys;
+                }
+
+                keys.Add(signer.KeyId);
+            }
+        }
+
+        if (result.Builders.Count < threshold)
+        {
+            result.Failures.Add($"only {result.Builders.Count} distinct trusted builder key(s) signed usable attestations; {threshold} required");
+        }
+
+        var names = requiredSubjects is { Count: > 0 } ? requiredSubjects.ToList() : result.Subjects.Keys.ToList();
+        foreach (var name in names)
+        {
+            if (!result.Subjects.TryGetValue(name, out var digests))
+            {
+                result.Failures.Add($"{name}: no trusted attestation names this subject");
+                continue;
+            }
+
+            if (digests.Count > 1)
+            {
+                result.Conflicts.Add($"{name}: " + string.Join("; ", digests.Select(d => $"{Short(d.Key)} by {d.Value.Count} key(s)")));
+            }
+
+            var best = digests.OrderByDescending(d => d.Value.Count).First();
+            if (best.Value.Count < threshold)
+            {
+                result.Failures.Add($"{name}: at most {best.Value.Count} of the required {threshold} builders agree on a digest ({Short(best.Key)})");
+            }
+        }
+
+        if (names.Count == 0 && result.Failures.Count == 0)
+        {
+            result.Failures.Add("no subjects to compare");
+        }
+
+        result.Passed = result.Failures.Count == 0;
+        return result;
+    }
+
+    private static string Short(string digest) => digest.Length > 23 ? digest.Substring(0, 23) + "…" : digest;
+}

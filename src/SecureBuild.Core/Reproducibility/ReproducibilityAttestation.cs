@@ -1,0 +1,87 @@
+using System.Globalization;
+using SecureBuild.Core.Attestation;
+using SecureBuild.Core.Crypto;
+using SecureBuild.Core.Json;
+
+namespace SecureBuild.Core.Reproducibility;
+
+/// <summary>
+/// The result of a rebuild as an in-toto Statement v1 with the predicate
+/// <c>https://securebuild.dev/attestation/reproducibility/v1</c> (documented in docs/reproducibility.md):
+/// subjects are the first build's outputs (annotated with whether the second build reproduced them bit for bit),
+/// the predicate holds both builds' output digests, the command, the variations and the verdict.
+/// </summary>
+public static class ReproducibilityAttestation
+{
+    public const string PredicateType = "https://securebuild.dev/attestation/reproducibility/v1";
+
+    public const string RebuilderId = "https://securebuild.dev/rebuilders/securebuild/v1";
+
+    public static InTotoStatement CreateStatement(RebuildResult result, string? toolVersion = null)
+    {
+        var reproduced = new HashSet<string>(
+            result.A.OutputDigests.Where(kv => result.B.OutputDigests.TryGetValue(kv.Key, out var d) && d == kv.Value).Select(kv => kv.Key),
+            StringComparer.Ordinal);
+        var subjects = result.A.OutputDigests.OrderBy(kv => kv.Key, StringComparer.Ordinal)
+            .Select(kv => new ResourceDescriptor(kv.Key, new Dictionary<string, string> { ["sha256"] = kv.Value },
+                annotations: new JsonObject { { "reproduced", reproduced.Contains(kv.Key) } }))
+            .ToList();
+        if (subjects.Count == 0)
+        {
+            subjects = result.B.OutputDigests.OrderBy(kv => kv.Key, StringComparer.Ordinal)
+                .Select(kv => new ResourceDescriptor(kv.Key, new Dictionary<string, string> { ["sha256"] = kv.Value }, annotations: new JsonObject { { "reproduced", false } }))
+                .ToList();
+        }
+
+        var source = new JsonObject
+        {
+            { "files", result.SourceFileCount },
+            { "digest", new JsonObject { { "sha256", result.SourceDigest } } },
+            { "sourceDateEpoch", result.SourceDateEpoch },
+        };
+        if (result.GitCommit is not null)
+        {
+            source.Add("gitCommit", result.GitCommit);
+        }
+
+        var predicate = new JsonObject
+        {
+            { "rebuilder", new JsonObject { { "id", RebuilderId }, { "version", toolVersion ?? typeof(ReproducibilityAttestation).Assembly.GetName().Version?.ToString() ?? "0" } } },
+            { "verdict", result.Reproducible ? "reproducible" : "not-reproducible" },
+            { "command", new JsonArray(result.Command.Select(c => (JsonNode)c)) },
+            { "source", source },
+            { "variations", new JsonArray(result.Applied.Where(v => v.CauseId != Causes.PathInContent.Id).Select(v => (JsonNode)new JsonObject { { "name", v.Name }, { "first", v.Left }, { "second", v.Right } })
+                .Concat(result.Applied.Where(v => v.CauseId == Causes.PathInContent.Id).Select(v => (JsonNode)new JsonObject { { "name", v.Name }, { "first", "(temporary directory)" }, { "second", "(another temporary directory, different depth)" } }))) },
+            { "notVaried", new JsonArray(result.NotApplied.Select(n => (JsonNode)new JsonObject { { "name", n.Key }, { "reason", n.Value } })) },
+            { "builds", new JsonArray(Build(result.A, result.Parallel), Build(result.B, result.Parallel)) },
+            {
+                "differences", new JsonObject
+                {
+                    { "files", result.Report.Artifacts.Count(a => a.Status != ArtifactStatus.Identical) },
+                    { "rootCauses", new JsonArray(result.Report.RootCauses().Select(c => (JsonNode)new JsonObject { { "id", c.Cause.Id }, { "title", c.Cause.Title }, { "count", c.Count } })) },
+                }
+            },
+            { "startedOn", Time(result.Started) },
+            { "finishedOn", Time(result.Finished == default ? result.Started : result.Finished) },
+        };
+        return new InTotoStatement(subjects, PredicateType, predicate);
+    }
+
+    private static JsonNode Build(BuildRun run, bool parallel) => new JsonObject
+    {
+        { "label", run.Label },
+        { "exitCode", run.ExitCode },
+        { "durationMilliseconds", (long)run.Duration.TotalMilliseconds },
+        { "concurrent", parallel },
+        { "outputs", new JsonArray(run.OutputDigests.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => (JsonNode)new JsonObject { { "name", kv.Key }, { "digest", new JsonObject { { "sha256", kv.Value } } } })) },
+    };
+
+    private static string Time(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+
+    /// <summary>Signs the statement into a DSSE envelope and returns the .intoto.jsonl line (with newline).</summary>
+    public static string Sign(InTotoStatement statement, SigningKey key)
+    {
+        var envelope = DsseEnvelope.Sign(DsseEnvelope.InTotoPayloadType, statement.ToPayload(), key);
+        return JsonText.Write(envelope.ToJson(), indented: false) + "\n";
+    }
+}
