@@ -18,6 +18,9 @@ public static class CliApplication
         root.Subcommands.Add(VerifyCommand.Create(stdout, stderr));
         root.Subcommands.Add(BundleCommand.Create(stdout, stderr));
         root.Subcommands.Add(LockCommand.Create(stdout, stderr));
+        root.Subcommands.Add(ReproCommands.CreateDiff(stdout, stderr));
+        root.Subcommands.Add(ReproCommands.CreateRebuild(stdout, stderr));
+        root.Subcommands.Add(ReproCommands.CreateCompare(stdout, stderr));
 
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
