@@ -11,6 +11,37 @@ internal static class CascadeAnalyzer
     {
         LinkCopies(report);
         LinkPdbIds(report);
+        LinkGeneratedSources(report);
+    }
+
+    /// <summary>
+    /// A PDB whose only own differences are checksums of sources generated under obj/ (AssemblyInfo, a generated
+    /// BuildInfo) differs because of what was generated; its assembly shows the generated values (the attribute or
+    /// literal), which are the better explanation.
+    /// </summary>
+    private static void LinkGeneratedSources(DiffReport report)
+    {
+        foreach (var pdb in report.Artifacts.Where(a => a.Kind == "pdb" && a.Status == ArtifactStatus.Different))
+        {
+            var roots = report.Differences.Where(d => d.Artifact == pdb.Path && d.IsRootCause).ToList();
+            if (roots.Count == 0 || !roots.All(d => d.Cause.Id == Causes.SourceContent.Id && d.Aspect.IndexOf("/obj/", StringComparison.Ordinal) >= 0))
+            {
+                continue;
+            }
+
+            var stem = pdb.Path.Substring(0, pdb.Path.Length - 4);
+            var assemblyRoot = report.Differences.FirstOrDefault(d => d.IsRootCause && (d.Artifact == stem + ".dll" || d.Artifact == stem + ".exe")
+                && d.Cause.Id != Causes.SourceContent.Id && d.Cause.Id != Causes.ContentHash.Id);
+            if (assemblyRoot is null)
+            {
+                continue;
+            }
+
+            foreach (var d in roots)
+            {
+                d.ConsequenceOf = $"{assemblyRoot.Artifact}: {assemblyRoot.Aspect} (the generated source holds that value)";
+            }
+        }
     }
 
     private static int Depth(string path) => path.Split(new[] { "!/" }, StringSplitOptions.None).Length;

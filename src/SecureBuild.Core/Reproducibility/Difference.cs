@@ -131,11 +131,15 @@ public sealed class DiffReport
     public IEnumerable<Difference> Ordered() =>
         Differences.Where(d => d.IsRootCause).Concat(Differences.Where(d => !d.IsRootCause));
 
+    /// <summary>One cause for a group: its specific title when all agree, else the catalog's general one.</summary>
+    private static Cause Representative(IReadOnlyList<Cause> causes) =>
+        causes.All(c => c.Title == causes[0].Title) ? causes[0] : Causes.All.FirstOrDefault(c => c.Id == causes[0].Id) ?? causes[0];
+
     /// <summary>The distinct causes of root differences, most frequent first.</summary>
     public IReadOnlyList<(Cause Cause, int Count, IReadOnlyList<string> Artifacts)> RootCauses() =>
         Differences.Where(d => d.IsRootCause)
             .GroupBy(d => d.Cause.Id)
-            .Select(g => (g.First().Cause, g.Count(), (IReadOnlyList<string>)g.Select(d => d.Artifact).Distinct().ToList()))
+            .Select(g => (Representative(g.Select(d => d.Cause).ToList()), g.Count(), (IReadOnlyList<string>)g.Select(d => d.Artifact).Distinct().ToList()))
             .OrderByDescending(t => t.Item2).ThenBy(t => t.Item1.Id, StringComparer.Ordinal)
             .ToList();
 }

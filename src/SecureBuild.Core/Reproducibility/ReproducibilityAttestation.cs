@@ -50,7 +50,7 @@ public static class ReproducibilityAttestation
             { "verdict", result.Reproducible ? "reproducible" : "not-reproducible" },
             { "command", new JsonArray(result.Command.Select(c => (JsonNode)c)) },
             { "source", source },
-            { "variations", new JsonArray(result.Applied.Where(v => v.CauseId != Causes.PathInContent.Id).Select(v => (JsonNode)new JsonObject { { "name", v.Name }, { "first", v.Left }, { "second", v.Right } })
+            { "variations", new JsonArray(result.Applied.Where(v => v.CauseId != Causes.PathInContent.Id).Select(v => (JsonNode)new JsonObject { { "name", v.Name }, { "first", Portable(v.Left, result) }, { "second", Portable(v.Right, result) } })
                 .Concat(result.Applied.Where(v => v.CauseId == Causes.PathInContent.Id).Select(v => (JsonNode)new JsonObject { { "name", v.Name }, { "first", "(temporary directory)" }, { "second", "(another temporary directory, different depth)" } }))) },
             { "notVaried", new JsonArray(result.NotApplied.Select(n => (JsonNode)new JsonObject { { "name", n.Key }, { "reason", n.Value } })) },
             { "builds", new JsonArray(Build(result.A, result.Parallel), Build(result.B, result.Parallel)) },
@@ -75,6 +75,10 @@ public static class ReproducibilityAttestation
         { "concurrent", parallel },
         { "outputs", new JsonArray(run.OutputDigests.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => (JsonNode)new JsonObject { { "name", kv.Key }, { "digest", new JsonObject { { "sha256", kv.Value } } } })) },
     };
+
+    /// <summary>Values under the temporary directory (HOME) are written relative to it: no machine paths in attestations.</summary>
+    private static string Portable(string value, RebuildResult result) =>
+        result.WorkDirectory.Length > 0 ? value.Replace(result.WorkDirectory, "$WORK") : value;
 
     private static string Time(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
 

@@ -1,0 +1,6 @@
+namespace BuildTimestamp;
+
+public static class About
+{
+    public static string Text() => "built at " + BuildInfo.BuiltAt;
+}

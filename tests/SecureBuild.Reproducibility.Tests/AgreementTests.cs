@@ -1,0 +1,81 @@
+using SecureBuild.Core.Attestation;
+using SecureBuild.Core.Crypto;
+using SecureBuild.Core.Json;
+using SecureBuild.Core.Reproducibility;
+
+namespace SecureBuild.Reproducibility.Tests;
+
+/// <summary>k-of-n agreement between builders on attestation subjects.</summary>
+public sealed class AgreementTests
+{
+    private static readonly SigningKey Alice = SigningKey.Generate(KeyType.Ed25519);
+    private static readonly SigningKey Bob = SigningKey.Generate(KeyType.Ed25519);
+    private static readonly SigningKey Carol = SigningKey.Generate(KeyType.Ed25519);
+    private static readonly SigningKey Mallory = SigningKey.Generate(KeyType.Ed25519);
+
+    private const string Sha1 = "1111111111111111111111111111111111111111111111111111111111111111";
+    private const string Sha2 = "2222222222222222222222222222222222222222222222222222222222222222";
+
+    internal static AttestationInput Attest(SigningKey key, string predicateType, string digest, JsonObject? predicate = null, bool? reproduced = null, string name = "App.1.0.0.nupkg")
+    {
+        var subject = new ResourceDescriptor(name, new Dictionary<string, string> { ["sha256"] = digest },
+            annotations: reproduced is null ? null : new JsonObject { { "reproduced", reproduced.Value } });
+        var statement = new InTotoStatement(new[] { subject }, predicateType, predicate ?? new JsonObject());
+        return new AttestationInput(key.KeyId.Substring(0, 8), DsseEnvelope.Sign(DsseEnvelope.InTotoPayloadType, statement.ToPayload(), key));
+    }
+
+    private static readonly PublicKey[] Trusted = { Alice.Public, Bob.Public, Carol.Public };
+
+    [Test]
+    public void Two_of_three_builders_agreeing_pass_and_the_third_is_a_conflict()
+    {
+        var result = AttestationAgreement.Evaluate(new[]
+        {
+            Attest(Alice, AttestationAgreement.SlsaProvenanceV1, Sha1),
+            Attest(Bob, ReproducibilityAttestation.PredicateType, Sha1, new JsonObject { { "verdict", "reproducible" } }, reproduced: true),
+            Attest(Carol, AttestationAgreement.SlsaProvenanceV1, Sha2),
+        }, Trusted, 2);
+        Assert.That(result.Passed, Is.True, string.Join("; ", result.Failures));
+        Assert.That(result.Conflicts, Has.Count.EqualTo(1));
+        Assert.That(result.Builders, Has.Count.EqualTo(3));
+    }
+
+    [Test]
+    public void One_key_signing_twice_counts_once()
+    {
+        var result = AttestationAgreement.Evaluate(new[]
+        {
+            Attest(Alice, AttestationAgreement.SlsaProvenanceV1, Sha1),
+            Attest(Alice, AttestationAgreement.SlsaProvenanceV1, Sha1),
+        }, Trusted, 2);
+        Assert.That(result.Passed, Is.False);
+        Assert.That(result.Failures, Has.Some.Contains("1 of the required 2"));
+    }
+
+    [Test]
+    public void Untrusted_keys_failed_rebuilds_unreproduced_subjects_and_other_predicates_do_not_count()
+    {
+        var result = AttestationAgreement.Evaluate(new[]
+        {
+            Attest(Alice, AttestationAgreement.SlsaProvenanceV1, Sha1),
+            Attest(Mallory, AttestationAgreement.SlsaProvenanceV1, Sha1),
+            Attest(Bob, ReproducibilityAttestation.PredicateType, Sha1, new JsonObject { { "verdict", "not-reproducible" } }),
+            Attest(Carol, ReproducibilityAttestation.PredicateType, Sha1, new JsonObject { { "verdict", "reproducible" } }, reproduced: false),
+            Attest(Carol, "https://example.com/other/v1", Sha1),
+        }, Trusted, 2);
+        Assert.That(result.Passed, Is.False);
+        Assert.That(result.Ignored, Has.Count.EqualTo(3), string.Join("\n", result.Ignored));
+        Assert.That(result.Subjects["App.1.0.0.nupkg"]["sha256:" + Sha1], Has.Count.EqualTo(1));
+    }
+
+    [Test]
+    public void Required_subjects_must_be_attested()
+    {
+        var inputs = new[] { Attest(Alice, AttestationAgreement.SlsaProvenanceV1, Sha1), Attest(Bob, AttestationAgreement.SlsaProvenanceV1, Sha1) };
+        Assert.That(AttestationAgreement.Evaluate(inputs, Trusted, 2, new[] { "App.1.0.0.nupkg" }).Passed, Is.True);
+        var missing = AttestationAgreement.Evaluate(inputs, Trusted, 2, new[] { "Other.nupkg" });
+        Assert.That(missing.Passed, Is.False);
+        Assert.That(missing.Failures, Has.Some.Contains("Other.nupkg"));
+        Assert.Throws<ArgumentOutOfRangeException>(() => AttestationAgreement.Evaluate(inputs, Trusted, 0));
+    }
+}

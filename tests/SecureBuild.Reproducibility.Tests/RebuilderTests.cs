@@ -1,0 +1,168 @@
+using System.Collections.Concurrent;
+using SecureBuild.Core.Attestation;
+using SecureBuild.Core.Crypto;
+using SecureBuild.Core.Json;
+using SecureBuild.Core.Reproducibility;
+using SecureBuild.Reproducibility.Tests.Infrastructure;
+
+namespace SecureBuild.Reproducibility.Tests;
+
+/// <summary>Rebuild orchestration with a fake process runner: copies, variations, commands, verdicts, attestation.</summary>
+public sealed class RebuilderTests
+{
+    /// <summary>Pretends to be git (no repository) and dotnet (writes outputs computed from the environment).</summary>
+    private sealed class FakeRunner : IProcessRunner
+    {
+        private readonly Func<ProcessSpec, string> _output;
+        private readonly Func<ProcessSpec, int> _exit;
+
+        public FakeRunner(Func<ProcessSpec, string> output, Func<ProcessSpec, int>? exit = null)
+        {
+            _output = output;
+            _exit = exit ?? (_ => 0);
+        }
+
+        public ConcurrentQueue<ProcessSpec> Specs { get; } = new();
+
+        public ProcessOutcome Run(ProcessSpec spec, CancellationToken cancellationToken = default)
+        {
+            if (spec.FileName == "git")
+            {
+                return new ProcessOutcome(128, "fatal: not a git repository");
+            }
+
+            Specs.Enqueue(spec);
+            var exit = _exit(spec);
+            if (exit == 0 && spec.Arguments[0] == "build")
+            {
+                var bin = Path.Combine(spec.WorkingDirectory, "App", "bin", "Release");
+                Directory.CreateDirectory(bin);
+                File.WriteAllText(Path.Combine(bin, "App.txt"), _output(spec));
+                Directory.CreateDirectory(Path.Combine(bin, "attestations"));
+                File.WriteAllText(Path.Combine(bin, "attestations", "compile.link"), Guid.NewGuid().ToString());
+            }
+
+            return new ProcessOutcome(exit, "fake " + string.Join(" ", spec.Arguments));
+        }
+    }
+
+    private static TempDirectory Source()
+    {
+        var dir = new TempDirectory();
+        dir.Write("global.json", "{}");
+        dir.Write("App/App.csproj", "<Project />");
+        dir.Write("App/Program.cs", "class P {}");
+        dir.Write("App/bin/Release/stale.dll", "stale");
+        dir.Write("App/obj/project.assets.json", "{}");
+        return dir;
+    }
+
+    private static RebuildOptions Options(string target) => new()
+    {
+        Target = target,
+        BaseEnvironment = new Dictionary<string, string> { ["HOME"] = "/home/original", ["PATH"] = "/usr/bin", ["LC_TIME"] = "de_DE.UTF-8" },
+    };
+
+    [Test]
+    public void Two_builds_run_the_same_command_in_different_copies_under_every_variation()
+    {
+        using var source = Source();
+        var runner = new FakeRunner(_ => "same");
+        var result = new Rebuilder(runner).Run(Options(source.Path));
+
+        Assert.That(result.Reproducible, Is.True, ReportWriters.Text(result.Report));
+        var specs = runner.Specs.ToList();
+        Assert.That(specs, Has.Count.EqualTo(4), "build and pack --no-build in each copy");
+        var a = specs.Where(s => s.WorkingDirectory == result.A.WorkingDirectory).ToList();
+        var b = specs.Where(s => s.WorkingDirectory == result.B.WorkingDirectory).ToList();
+        Assert.That(a.Select(s => string.Join(" ", s.Arguments)), Is.EqualTo(b.Select(s => string.Join(" ", s.Arguments))));
+        Assert.That(a.Select(s => string.Join(" ", s.Arguments)), Is.EqualTo(new[] { "build -c Release -nologo", "pack -c Release -nologo --no-build" }));
+        Assert.That(result.A.Directory, Is.Not.EqualTo(result.B.Directory));
+        Assert.That(result.B.Directory.Split('/').Length, Is.Not.EqualTo(result.A.Directory.Split('/').Length), "different depths");
+
+        var ea = a[0].Environment!;
+        var eb = b[0].Environment!;
+        foreach (var name in new[] { "TZ", "LANG", "LC_ALL", "HOME", "DOTNET_CLI_HOME", "USER", "DOTNET_PROCESSOR_COUNT" })
+        {
+            Assert.That(ea[name], Is.Not.EqualTo(eb[name]), name);
+        }
+
+        Assert.That(ea.ContainsKey("LC_TIME"), Is.False, "locale variables of the caller are replaced");
+        Assert.That(eb.ContainsKey("SECUREBUILD_REPRO_NOISE"), Is.True);
+        Assert.That(ea["SOURCE_DATE_EPOCH"], Is.EqualTo(eb["SOURCE_DATE_EPOCH"]));
+        Assert.That(ea["NUGET_PACKAGES"], Is.EqualTo("/home/original/.nuget/packages").And.EqualTo(eb["NUGET_PACKAGES"]));
+        Assert.That(ea["UseSharedCompilation"], Is.EqualTo("false"));
+        Assert.That((a[0].Umask, b[0].Umask), Is.EqualTo(("0022", "0002")));
+        Assert.That(result.Report.Skipped.Single().Key, Is.EqualTo("App/bin/Release/attestations/"));
+        Assert.That(result.SourceFileCount, Is.EqualTo(3), "bin/ and obj/ are not copied");
+        Assert.That(Directory.Exists(result.WorkDirectory), Is.False, "the temporary directories are removed");
+    }
+
+    [Test]
+    public void An_output_that_depends_on_a_varied_value_is_not_reproducible_and_names_it()
+    {
+        using var source = Source();
+        var runner = new FakeRunner(spec => "zone: " + spec.Environment!["TZ"]);
+        var result = new Rebuilder(runner).Run(Options(source.Path));
+        Assert.That(result.Reproducible, Is.False);
+        var root = result.Report.Differences.Single(d => d.IsRootCause);
+        Assert.That(root.Artifact, Is.EqualTo("App/bin/Release/App.txt"));
+        Assert.That(root.Cause.Id, Is.EqualTo(Causes.Environment.Id));
+        Assert.That(root.Cause.Title, Does.Contain("TZ"));
+    }
+
+    [Test]
+    public void Without_build_path_variation_both_builds_use_one_directory_one_after_the_other()
+    {
+        using var source = Source();
+        var runner = new FakeRunner(_ => "same");
+        var options = Options(Path.Combine(source.Path, "App", "App.csproj"));
+        options.Variations = Variations.Parse("none,timezone");
+        options.Command = "build";
+        var result = new Rebuilder(runner).Run(options);
+        Assert.That(result.Parallel, Is.False);
+        var dirs = runner.Specs.Select(s => s.WorkingDirectory).Distinct().ToList();
+        Assert.That(dirs, Has.Count.EqualTo(1));
+        Assert.That(runner.Specs.All(s => string.Join(" ", s.Arguments) == "build App.csproj -c Release -nologo"), Is.True);
+        Assert.That(result.NotApplied.Select(n => n.Key), Does.Contain(Variations.BuildPath));
+        Assert.That(result.Reproducible, Is.True);
+    }
+
+    [Test]
+    public void A_build_that_fails_in_one_environment_only_is_a_difference_and_both_failing_is_an_error()
+    {
+        using var source = Source();
+        var oneFails = new FakeRunner(_ => "same", spec => spec.Environment!["TZ"] == "Etc/GMT-14" ? 1 : 0);
+        var result = new Rebuilder(oneFails).Run(Options(source.Path));
+        Assert.That(result.Reproducible, Is.False);
+        Assert.That(result.Report.Differences[0].Aspect, Is.EqualTo("exit code"));
+
+        var bothFail = new FakeRunner(_ => "same", _ => 1);
+        Assert.Throws<RebuildException>(() => new Rebuilder(bothFail).Run(Options(source.Path)));
+        Assert.Throws<RebuildException>(() => new Rebuilder(bothFail).Run(Options(Path.Combine(source.Path, "missing"))));
+        var badCommand = Options(source.Path);
+        badCommand.Command = "publish";
+        Assert.Throws<RebuildException>(() => new Rebuilder(bothFail).Run(badCommand));
+    }
+
+    [Test]
+    public void The_attestation_records_both_builds_and_the_verdict_and_verifies()
+    {
+        using var source = Source();
+        var result = new Rebuilder(new FakeRunner(_ => "same")).Run(Options(source.Path));
+        var key = SigningKey.Generate(KeyType.Ed25519);
+        var line = ReproducibilityAttestation.Sign(ReproducibilityAttestation.CreateStatement(result, "1.2.3"), key);
+        Assert.That(line.TrimEnd('\n'), Does.Not.Contain("\n"), "one envelope per line");
+        var envelope = DsseEnvelope.Parse(line);
+        Assert.That(envelope.Verify(key.Public, DsseEnvelope.InTotoPayloadType).Verified, Is.True);
+        var statement = InTotoStatement.Parse(envelope.Payload);
+        Assert.That(statement.PredicateType, Is.EqualTo(ReproducibilityAttestation.PredicateType));
+        Assert.That(statement.Subjects.Single().Name, Is.EqualTo("App/bin/Release/App.txt"));
+        Assert.That(((JsonBool)statement.Subjects.Single().Annotations!["reproduced"]).Value, Is.True);
+        var p = statement.Predicate!;
+        Assert.That(((JsonString)p["verdict"]).Value, Is.EqualTo("reproducible"));
+        Assert.That(((JsonArray)p["builds"]).Count, Is.EqualTo(2));
+        Assert.That(((JsonArray)p["variations"]).Select(v => ((JsonString)((JsonObject)v)["name"]).Value), Does.Contain("TZ").And.Contain("build path"));
+        Assert.That(System.Text.Encoding.UTF8.GetString(envelope.Payload), Does.Not.Contain(result.WorkDirectory), "no machine paths in the attestation");
+    }
+}
