@@ -20,9 +20,193 @@ namespace SecureBuild.Core.InToto.Verification;
 /// </summary>
 internal static class FastSignatures
 {
+    // DER SubjectPublicKeyInfo prefix of every uncompressed P-256 key: SEQUENCE { SEQUENCE { id-ecPublicKey,
+    // prime256v1 }, BIT STRING { 0x00, 0x04, X(32), Y(32) } }.
+    private static readonly byte[] P256SpkiPrefix =
+    {
+        0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce,
+        0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00, 0x04,
+    };
+
+    // The order n of P-256, big-endian.
+    private static readonly byte[] P256Order =
+    {
+        0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51,
+    };
+
+    /// <summary>
+    /// Verifies without building a <see cref="PublicKey"/> (and so without BouncyCastle) when the key is ed25519 and
+    /// libsodium is there, or a plainly encoded P-256 key. Null when that is not possible: use
+    /// <see cref="Verify(PublicKey, byte[], int, byte[])"/>.
+    /// </summary>
+    public static bool? TryVerifyRaw(string keytype, string scheme, string publicValue, byte[] data, int length, byte[] signature)
+    {
+        if (keytype == "ed25519" && scheme == "ed25519")
+        {
+            if (signature.Length != 64 || !Sodium.IsAvailable || publicValue.Length != 64 || !Hex.TryDecode(publicValue, out byte[] pk))
+            {
+                return null;
+            }
+
+            return Sodium.VerifyEd25519(signature, data, length, pk);
+        }
+
+        if ((keytype == "ecdsa" || keytype == "ecdsa-sha2-nistp256") && scheme == "ecdsa-sha2-nistp256" && P256Point(publicValue) is { } point)
+        {
+            if (!DerToP1363(signature, out byte[] p1363))
+            {
+                return false; // malformed DER, or r/s out of range: invalid, as in the BouncyCastle path
+            }
+
+            try
+            {
+                using var ecdsa = ECDsa.Create(new ECParameters
+                {
+                    Curve = ECCurve.NamedCurves.nistP256,
+                    Q = new ECPoint { X = point.Take(32).ToArray(), Y = point.Skip(32).ToArray() },
+                });
+                return ecdsa.VerifyHash(Sha256(data, length), p1363);
+            }
+            catch (Exception e) when (e is CryptographicException || e is PlatformNotSupportedException || e is NotSupportedException)
+            {
+                return null; // not on the curve, or no platform ECDSA: the BouncyCastle path decides (and explains)
+            }
+        }
+
+        return null;
+    }
+
+    // X||Y of a PEM "PUBLIC KEY" that holds an uncompressed P-256 point in the standard encoding, else null.
+    private static byte[]? P256Point(string pem)
+    {
+        const string begin = "-----BEGIN PUBLIC KEY-----";
+        const string end = "-----END PUBLIC KEY-----";
+        int b = pem.IndexOf(begin, StringComparison.Ordinal);
+        int e = pem.IndexOf(end, StringComparison.Ordinal);
+        if (b < 0 || e < b || pem.IndexOf(begin, b + 1, StringComparison.Ordinal) >= 0)
+        {
+            return null;
+        }
+
+        byte[] der;
+        try
+        {
+            der = Convert.FromBase64String(pem.Substring(b + begin.Length, e - b - begin.Length).Replace("\r", "").Replace("\n", ""));
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
+
+        if (der.Length != P256SpkiPrefix.Length + 64)
+        {
+            return null;
+        }
+
+        for (int i = 0; i < P256SpkiPrefix.Length; i++)
+        {
+            if (der[i] != P256SpkiPrefix[i])
+            {
+                return null;
+            }
+        }
+
+        var point = new byte[64];
+        Buffer.BlockCopy(der, P256SpkiPrefix.Length, point, 0, 64);
+        return point;
+    }
+
+    // Strict DER ECDSA-Sig-Value { r INTEGER, s INTEGER } with 0 < r, s < n, as fixed 32-byte r||s.
+    private static bool DerToP1363(byte[] der, out byte[] p1363)
+    {
+        p1363 = new byte[64];
+        int pos = 0;
+        if (der.Length < 8 || der[pos++] != 0x30)
+        {
+            return false;
+        }
+
+        int seqLength = der[pos++];
+        if (seqLength >= 0x80 || pos + seqLength != der.Length)
+        {
+            return false; // P-256 signatures are shorter than 128 bytes: the short form only
+        }
+
+        for (int k = 0; k < 2; k++)
+        {
+            if (pos + 2 > der.Length || der[pos++] != 0x02)
+            {
+                return false;
+            }
+
+            int len = der[pos++];
+            if (len == 0 || len >= 0x80 || pos + len > der.Length)
+            {
+                return false;
+            }
+
+            if ((der[pos] & 0x80) != 0)
+            {
+                return false; // negative
+            }
+
+            if (len > 1 && der[pos] == 0 && (der[pos + 1] & 0x80) == 0)
+            {
+                return false; // not minimal
+            }
+
+            int start = pos, count = len;
+            while (count > 0 && der[start] == 0)
+            {
+                start++;
+                count--;
+            }
+
+            if (count == 0 || count > 32)
+            {
+                return false; // zero, or too large
+            }
+
+            Buffer.BlockCopy(der, start, p1363, (k * 32) + (32 - count), count);
+            if (!LessThanOrder(p1363, k * 32))
+            {
+                return false;
+            }
+
+            pos += len;
+        }
+
+        return pos == der.Length;
+    }
+
+    private static bool LessThanOrder(byte[] value, int offset)
+    {
+        for (int i = 0; i < 32; i++)
+        {
+            if (value[offset + i] != P256Order[i])
+            {
+                return value[offset + i] < P256Order[i];
+            }
+        }
+
+        return false;
+    }
+
+    private static byte[] Sha256(byte[] data, int length)
+    {
+        using var sha = SHA256.Create();
+        return sha.ComputeHash(data, 0, length);
+    }
+
     /// <summary>Verifies <paramref name="signature"/> over <c>data[0..length)</c>.</summary>
     public static bool Verify(PublicKey key, byte[] data, int length, byte[] signature)
     {
+        if (TryVerifyRaw(key.KeyTypeName, key.Scheme, key.PublicValue, data, length, signature) is { } fast)
+        {
+            return fast;
+        }
+
         switch (key.Type)
         {
             case KeyType.Ecdsa when key.Parameters is ECPublicKeyParameters ec:

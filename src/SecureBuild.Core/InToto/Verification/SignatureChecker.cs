@@ -82,15 +82,32 @@ internal sealed class VerificationKey
             throw VerificationAbort.Format($"{file.File}: the signature by {MetadataReader.Short(KeyId)} is not valid hex (odd length or a stray character; in-toto-verify fails with binascii.Error).", file.File);
         }
 
-        var key = Resolve(file.File);
-        if (key.Type == KeyType.Ed25519 && sig.Length != 64)
+        if (IsEd25519 && sig.Length != 64)
         {
             throw VerificationAbort.Format($"{file.File}: the ed25519 signature by {MetadataReader.Short(KeyId)} is {sig.Length} bytes long instead of 64 (in-toto-verify fails with FormatError too).", file.File);
         }
 
-        return FastSignatures.Verify(key, data, dataLength, sig)
+        // Without building a key object where possible (no BouncyCastle on the common paths).
+        bool valid = _raw is not null && RawMaterial() is { } m && FastSignatures.TryVerifyRaw(m.KeyType, m.Scheme, m.Public, data, dataLength, sig) is { } fast
+            ? fast
+            : FastSignatures.Verify(Resolve(file.File), data, dataLength, sig);
+        return valid
             ? null
             : (DropReason.BadSignature, $"the signature by key {MetadataReader.Short(KeyId)} does not verify: the file was changed after signing, or signed over different content");
+    }
+
+    private bool IsEd25519 => _key is not null ? _key.Type == KeyType.Ed25519 : RawMaterial() is { KeyType: "ed25519", Scheme: "ed25519" };
+
+    private (string KeyType, string Scheme, string Public)? RawMaterial()
+    {
+        if (_raw is null)
+        {
+            return null;
+        }
+
+        return _raw.Get("keytype") is FString kt && _raw.Get("scheme") is FString sc && _raw.Get("keyval") is FObject kv && kv.Get("public") is FString pub
+            ? (kt.Value, sc.Value, pub.Value)
+            : null;
     }
 
     private PublicKey Resolve(string fileForErrors)
