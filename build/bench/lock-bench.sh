@@ -39,13 +39,13 @@ cat > "$work/proj/Big/Big.csproj" <<'XML'
 <Project Sdk="SecureBuild.Sdk">
   <PropertyGroup>
     <TargetFramework>net10.0</TargetFramework>
-    <NoWarn>$(NoWarn);NU1603;NU1701;NU1902;NU1903;NU1904</NoWarn>
+    <NoWarn>$(NoWarn);NU1603;NU1605;NU1701;NU1902;NU1903;NU1904</NoWarn>
     <SecureBuildRecordCompile>false</SecureBuildRecordCompile>
   </PropertyGroup>
   <ItemGroup>
     <PackageReference Include="NETStandard.Library" Version="1.6.1" />
-    <PackageReference Include="Microsoft.AspNetCore" Version="2.2.0" />
-    <PackageReference Include="Microsoft.AspNetCore.Mvc" Version="2.2.0" />
+    <PackageReference Include="Microsoft.AspNetCore" Version="2.3.14" />
+    <PackageReference Include="Microsoft.AspNetCore.Mvc" Version="2.3.14" />
     <PackageReference Include="Microsoft.EntityFrameworkCore.SqlServer" Version="2.2.6" />
     <PackageReference Include="System.Net.Http" Version="4.3.4" />
     <PackageReference Include="System.Xml.XDocument" Version="4.3.0" />

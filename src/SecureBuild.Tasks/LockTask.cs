@@ -46,6 +46,12 @@ public abstract class LockTask : MSBuildTask
 
     internal bool Strict => string.Equals(Mode, "strict", StringComparison.OrdinalIgnoreCase);
 
+    /// <summary>SecureBuildLockMode=off: the lock is not checked.</summary>
+    internal bool Off => string.Equals(Mode, "off", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>True for checks that do not depend on the lock (the package cache) and so run in mode off too.</summary>
+    protected virtual bool RunsWhenOff => false;
+
     internal string Root { get; private set; } = "";
 
     internal string LockPath { get; private set; } = "";
@@ -54,7 +60,7 @@ public abstract class LockTask : MSBuildTask
 
     public override bool Execute()
     {
-        if (string.Equals(Mode, "off", StringComparison.OrdinalIgnoreCase) && !Update)
+        if (Off && !Update && !RunsWhenOff)
         {
             return true;
         }

@@ -53,6 +53,8 @@ public sealed class VerifyDependencies : LockTask
     [Output]
     public ITaskItem[] VerifiedPackages { get; private set; } = Array.Empty<ITaskItem>();
 
+    protected override bool RunsWhenOff => true;
+
     protected override bool ExecuteCore()
     {
         if (string.IsNullOrWhiteSpace(ProjectAssetsFile) || !File.Exists(ProjectAssetsFile))
@@ -60,7 +62,7 @@ public sealed class VerifyDependencies : LockTask
             Log.LogMessage(MessageImportance.Low, "SecureBuild: no project.assets.json; nothing restored to verify.");
             return true;
         }
-        var lockModel = Update ? null : LoadLock();
+        var lockModel = Update || Off ? null : LoadLock();
         if (Log.HasLoggedErrors)
         {
             return false;

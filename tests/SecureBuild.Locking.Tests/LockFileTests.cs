@@ -107,6 +107,15 @@ public sealed class LockFileTests
     }
 
     [Test]
+    public void A_content_hash_starting_with_a_slash_is_not_mistaken_for_a_path()
+    {
+        var l = Sample();
+        var hash = "/" + Convert.ToBase64String(new byte[64]).Substring(1);
+        l.Packages["newtonsoft.json/1.0.0"].ContentHash = hash;
+        Assert.That(LockFile.Parse(LockFile.Serialize(l), "lock").Packages["newtonsoft.json/1.0.0"].ContentHash, Is.EqualTo(hash));
+    }
+
+    [Test]
     public void Random_corruption_never_parses_into_a_different_lock()
     {
         var good = LockFile.Serialize(Sample());

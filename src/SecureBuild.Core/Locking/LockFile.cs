@@ -188,7 +188,11 @@ public static class LockFile
                     {
                         throw new InvalidOperationException($"The lock would name a machine path at {path}: '{kv.Key}'.");
                     }
-                    RejectMachinePaths(kv.Value, path + "." + kv.Key);
+                    if (kv.Key != "contentHash")
+                    {
+                        // Base64 content hashes may start with '/'; everything else must not look like a path.
+                        RejectMachinePaths(kv.Value, path + "." + kv.Key);
+                    }
                 }
                 break;
             case JsonArray a:
@@ -437,7 +441,10 @@ public static class LockFile
         public LockedPackage Package(JsonNode node, string path)
         {
             var o = AsObject(node, path);
-            var p = new LockedPackage { ContentHash = String(o, "contentHash", path) };
+            var p = new LockedPackage
+            {
+                ContentHash = o.TryGetValue("contentHash", out var ch) && ch is JsonString chs ? chs.Value : throw Malformed(_name, path + ".contentHash", "a string"),
+            };
             try
             {
                 if (Convert.FromBase64String(p.ContentHash).Length != 64)
