@@ -60,8 +60,10 @@ import json, os, statistics, sys
 results, sizes = sys.argv[1], [int(s) for s in sys.argv[2:]]
 rows = []
 def stats(r):
-    cpu = [u + s for u, s in zip(r["user"], r["system"])]
-    return r["mean"], (r["stddev"] or 0.0), statistics.mean(cpu)
+    # hyperfine 1.x exports the mean user and system times (seconds); some versions export lists.
+    u, s = r["user"], r["system"]
+    cpu = (statistics.mean(u) if isinstance(u, list) else u) + (statistics.mean(s) if isinstance(s, list) else s)
+    return r["mean"], (r["stddev"] or 0.0), cpu
 for n in sizes:
     data = json.load(open(os.path.join(results, f"verify-{n}.json")))["results"]
     rows.append((n,) + stats(data[0]) + stats(data[1]))

@@ -315,10 +315,7 @@ internal sealed class CompactMap
                 {
                     new KeyValuePair<string, string>(Encoding.UTF8.GetString(src, algStart, algLength), Encoding.UTF8.GetString(src, valueStart, valueLength)),
                 });
-            string path = _pathChunks[i >> ChunkBits][i & (ChunkSize - 1)];
-            int before = map.Count;
-            map[path] = hash;
-            if (map.Count == before)
+            if (!map.TryAdd(_pathChunks[i >> ChunkBits][i & (ChunkSize - 1)], hash))
             {
                 return i;
             }
@@ -766,6 +763,23 @@ internal static class FastJsonParser
             escaped = false;
             var b = _b;
             int n = b.Length;
+
+            // Eight bytes at a time while none of them is '"', '\\', a control character or non-ASCII.
+            while (i + 8 <= n)
+            {
+                ulong v = BitConverter.ToUInt64(b, i);
+                const ulong ones = 0x0101010101010101UL, highs = 0x8080808080808080UL;
+                ulong quote = v ^ (ones * '"');
+                ulong backslash = v ^ (ones * '\\');
+                ulong special = ((quote - ones) & ~quote) | ((backslash - ones) & ~backslash) | (v - (ones * 0x20)) | v;
+                if ((special & highs) != 0)
+                {
+                    break;
+                }
+
+                i += 8;
+            }
+
             while (true)
             {
                 if (i >= n)

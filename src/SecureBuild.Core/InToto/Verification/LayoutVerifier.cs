@@ -574,7 +574,7 @@ public sealed class LayoutVerifier
             var map = new ArtifactMap(recorded.Count);
             foreach (var kv in recorded)
             {
-                map[kv.Key] = HashDict.Sha256(kv.Value);
+                map.TryAdd(kv.Key, HashDict.Sha256(kv.Value));
             }
 
             return map;
@@ -601,11 +601,39 @@ public sealed class LayoutVerifier
                 : $"{file.File} records {count} artifact name(s) that are not normalized relative paths, e.g. '{example}'; rules compare names as plain strings, so such names match only patterns written for them.";
         }
 
-        internal static bool IsUnusualPath(string p) =>
-            p.Length == 0 || p[0] == '/' || p.IndexOf('\\') >= 0 || p.IndexOf("//", StringComparison.Ordinal) >= 0
-            || p == "." || p == ".." || p.StartsWith("./", StringComparison.Ordinal) || p.StartsWith("../", StringComparison.Ordinal)
-            || p.EndsWith("/.", StringComparison.Ordinal) || p.EndsWith("/..", StringComparison.Ordinal) || p.EndsWith("/", StringComparison.Ordinal)
-            || p.IndexOf("/./", StringComparison.Ordinal) >= 0 || p.IndexOf("/../", StringComparison.Ordinal) >= 0;
+        // Not a normalized relative path: empty, absolute, a backslash, an empty, "." or ".." segment, or a trailing '/'.
+        // One pass over the characters.
+        internal static bool IsUnusualPath(string p)
+        {
+            int n = p.Length;
+            if (n == 0 || p[0] == '/' || p[n - 1] == '/')
+            {
+                return true;
+            }
+
+            int segmentStart = 0;
+            for (int i = 0; i <= n; i++)
+            {
+                char c = i < n ? p[i] : '/';
+                if (c == '\\')
+                {
+                    return true;
+                }
+
+                if (c == '/')
+                {
+                    int length = i - segmentStart;
+                    if (length == 0 || (length <= 2 && p[segmentStart] == '.' && (length == 1 || p[segmentStart + 1] == '.')))
+                    {
+                        return true;
+                    }
+
+                    segmentStart = i + 1;
+                }
+            }
+
+            return false;
+        }
 
         private static IEnumerable<string> DescribeDifferences(string side, ArtifactMap a, ArtifactMap b, string fa, string fb)
         {

@@ -1,67 +1,70 @@
+using System.Runtime.CompilerServices;
+
 namespace SecureBuild.Core.InToto.Verification;
 
 /// <summary>
 /// in-toto 1.3.1 <c>verify_item_rules</c>: the artifacts of one side (materials or products) of an item go into a
 /// queue; the rules run in order, each sees only what is still queued and removes what it consumes; DISALLOW fails
-/// on any queued match, REQUIRE fails when its literal path is not queued. Hash sets and dictionaries keep every
-/// rule linear in the number of artifacts; literal patterns are single lookups.
+/// on any queued match, REQUIRE fails when its literal path is not queued. The queue is a flag per position of the
+/// side's artifact map, so consuming costs nothing and a rule is one pass over the positions (a lookup for literal
+/// patterns); hashing is needed only to look things up in other maps.
 /// </summary>
 internal static class RuleEngine
 {
     private const int MaxExplained = 20;
 
-    // Reused result lists (rules run one after another on one thread): large lists would otherwise be reallocated,
-    // and copied while growing, for every rule.
+    // Reused position lists (rules run one after another on one thread).
     [ThreadStatic]
-    private static List<string>? _filtered;
+    private static List<int>? _filtered;
     [ThreadStatic]
-    private static List<string>? _consumed;
+    private static List<int>? _consumed;
 
-    private static List<string> Filtered()
+    private static List<int> Filtered()
     {
-        var l = _filtered ??= new List<string>();
+        var l = _filtered ??= new List<int>();
         l.Clear();
         return l;
     }
 
-    private static List<string> Consumed()
+    private static List<int> ConsumedList()
     {
-        var l = _consumed ??= new List<string>();
+        var l = _consumed ??= new List<int>();
         l.Clear();
         return l;
     }
 
     /// <exception cref="VerificationAbort">RuleVerificationError, or FormatError where the reference crashes.</exception>
-    [System.Runtime.CompilerServices.MethodImpl((System.Runtime.CompilerServices.MethodImplOptions)512)]
+    [MethodImpl((MethodImplOptions)512)]
     public static void VerifyItem(string itemName, string itemKind, string side, List<ArtifactRule> rules, Dictionary<string, LinkModel> links)
     {
         var link = links[itemName];
         var artifacts = link.Side(side);
-        var queue = new HashSet<string>(artifacts.Keys, StringComparer.Ordinal);
+        var queued = NewQueue(artifacts.Count);
         for (int r = 0; r < rules.Count; r++)
         {
             var rule = rules[r];
             switch (rule.Type)
             {
                 case RuleType.Disallow:
-                    var hits = Filter(queue, rule.Pattern);
+                    var hits = Filter(artifacts, queued, rule.Pattern);
                     if (hits.Count > 0)
                     {
-                        throw DisallowFailure(itemName, itemKind, side, rules, r, hits, links);
+                        throw DisallowFailure(itemName, itemKind, side, rules, r, hits.Select(artifacts.PathAt).ToList(), links);
                     }
 
                     continue;
                 case RuleType.Require:
-                    if (!queue.Contains(rule.PatternText))
+                    int at = artifacts.IndexOf(rule.PatternText);
+                    if (at < 0 || !queued[at])
                     {
                         throw RequireFailure(itemName, itemKind, side, rules, r, links);
                     }
 
                     continue;
                 default:
-                    foreach (string c in Consume(rule, queue, link, side, links, itemName, itemKind))
+                    foreach (int c in Consume(rule, artifacts, queued, link, side, links, itemName, itemKind))
                     {
-                        queue.Remove(c);
+                        queued[c] = false;
                     }
 
                     continue;
@@ -69,76 +72,90 @@ internal static class RuleEngine
         }
     }
 
-    [System.Runtime.CompilerServices.MethodImpl((System.Runtime.CompilerServices.MethodImplOptions)512)]
-    private static List<string> Consume(ArtifactRule rule, HashSet<string> queue, LinkModel link, string side, Dictionary<string, LinkModel> links, string itemName, string itemKind)
+    private static bool[] NewQueue(int count)
+    {
+        var queued = new bool[count];
+        for (int i = 0; i < count; i++)
+        {
+            queued[i] = true;
+        }
+
+        return queued;
+    }
+
+    [MethodImpl((MethodImplOptions)512)]
+    private static List<int> Consume(ArtifactRule rule, ArtifactMap artifacts, bool[] queued, LinkModel link, string side, Dictionary<string, LinkModel> links, string itemName, string itemKind)
     {
         switch (rule.Type)
         {
             case RuleType.Allow:
-                return Filter(queue, rule.Pattern);
+                return Filter(artifacts, queued, rule.Pattern);
             case RuleType.Create:
             {
-                var result = Filter(queue, rule.Pattern);
-                result.RemoveAll(p => !link.Products.ContainsKey(p) || link.Materials.ContainsKey(p));
+                // Products that are not materials (on the materials side nothing qualifies).
+                var result = Filter(artifacts, queued, rule.Pattern);
+                result.RemoveAll(i => !link.Products.ContainsKey(artifacts.PathAt(i)) || link.Materials.ContainsKey(artifacts.PathAt(i)));
                 return result;
             }
 
             case RuleType.Delete:
             {
-                var result = Filter(queue, rule.Pattern);
-                result.RemoveAll(p => !link.Materials.ContainsKey(p) || link.Products.ContainsKey(p));
+                var result = Filter(artifacts, queued, rule.Pattern);
+                result.RemoveAll(i => !link.Materials.ContainsKey(artifacts.PathAt(i)) || link.Products.ContainsKey(artifacts.PathAt(i)));
                 return result;
             }
 
             case RuleType.Modify:
             {
-                var result = Filter(queue, rule.Pattern);
-                result.RemoveAll(p => !link.Materials.TryGetValue(p, out var m) || !link.Products.TryGetValue(p, out var q) || m.Equals(q));
+                var result = Filter(artifacts, queued, rule.Pattern);
+                result.RemoveAll(i =>
+                {
+                    string p = artifacts.PathAt(i);
+                    return !link.Materials.TryGetValue(p, out var m) || !link.Products.TryGetValue(p, out var q) || m.Equals(q);
+                });
                 return result;
             }
 
             case RuleType.Match:
-                return Match(rule, queue, link.Side(side), links, itemName, itemKind, side);
+                return Match(rule, artifacts, queued, links, itemName, itemKind, side);
             default:
-                return new List<string>();
+                return Filtered();
         }
     }
 
-    [System.Runtime.CompilerServices.MethodImpl((System.Runtime.CompilerServices.MethodImplOptions)512)]
-    private static List<string> Filter(HashSet<string> queue, GlobPattern pattern)
+    // Queued positions whose path the pattern matches.
+    [MethodImpl((MethodImplOptions)512)]
+    private static List<int> Filter(ArtifactMap artifacts, bool[] queued, GlobPattern pattern)
     {
         var result = Filtered();
         if (pattern.IsLiteral)
         {
-            if (queue.Contains(pattern.Literal!))
+            int at = artifacts.IndexOf(pattern.Literal!);
+            if (at >= 0 && queued[at])
             {
-                result.Add(pattern.Literal!);
+                result.Add(at);
             }
 
             return result;
         }
 
-        if (pattern.MatchesEverything)
+        int n = artifacts.Count;
+        bool all = pattern.MatchesEverything;
+        for (int i = 0; i < n; i++)
         {
-            result.AddRange(queue);
-            return result;
-        }
-
-        foreach (string p in queue)
-        {
-            if (pattern.IsMatch(p))
+            if (queued[i] && (all || pattern.IsMatch(artifacts.PathAt(i), 0)))
             {
-                result.Add(p);
+                result.Add(i);
             }
         }
 
         return result;
     }
 
-    [System.Runtime.CompilerServices.MethodImpl((System.Runtime.CompilerServices.MethodImplOptions)512)]
-    private static List<string> Match(ArtifactRule rule, HashSet<string> queue, ArtifactMap source, Dictionary<string, LinkModel> links, string itemName, string itemKind, string side)
+    [MethodImpl((MethodImplOptions)512)]
+    private static List<int> Match(ArtifactRule rule, ArtifactMap source, bool[] queued, Dictionary<string, LinkModel> links, string itemName, string itemKind, string side)
     {
-        var consumed = Consumed();
+        var consumed = ConsumedList();
         if (!links.TryGetValue(rule.DestinationName, out var dest))
         {
             return consumed; // MATCH against an unknown step or inspection consumes nothing and is no error
@@ -148,8 +165,8 @@ internal static class RuleEngine
         string src = rule.SourcePrefix;
         string dst = rule.DestinationPrefix;
 
-        // The queue paths that the pattern matches once the source prefix is stripped.
-        List<string> hits;
+        // The queued positions that the pattern matches once the source prefix is stripped.
+        List<int> hits;
         int strip = 0;
         if (src.Length > 0)
         {
@@ -158,53 +175,63 @@ internal static class RuleEngine
             hits = Filtered();
             if (rule.Pattern.IsLiteral)
             {
-                string candidate = np + rule.Pattern.Literal;
-                if (queue.Contains(candidate))
+                int at = source.IndexOf(np + rule.Pattern.Literal);
+                if (at >= 0 && queued[at])
                 {
-                    hits.Add(candidate);
+                    hits.Add(at);
                 }
             }
             else
             {
-                foreach (string q in queue)
+                for (int i = 0; i < source.Count; i++)
                 {
+                    if (!queued[i])
+                    {
+                        continue;
+                    }
+
+                    string q = source.PathAt(i);
                     if (q.Length >= np.Length && string.CompareOrdinal(q, 0, np, 0, np.Length) == 0 && rule.Pattern.IsMatch(q, np.Length))
                     {
-                        hits.Add(q);
+                        hits.Add(i);
                     }
                 }
             }
         }
         else
         {
-            hits = Filter(queue, rule.Pattern);
+            hits = Filter(source, queued, rule.Pattern);
         }
 
-        foreach (string q in hits)
+        foreach (int i in hits)
         {
-            // Python rebuilds both paths with os.path.join(prefix, rest) and turns '\\' into '/'. The source path is
-            // the queue path itself unless the rest starts with '/' or holds a backslash.
+            // Python rebuilds both paths with os.path.join(prefix, rest) and turns '\' into '/'. The source path is
+            // the queued path itself unless the rest starts with '/' or holds a backslash.
+            string q = source.PathAt(i);
             string rest = strip == 0 ? q : q.Substring(strip);
-            string fullSource = src.Length == 0 || (rest.IndexOf('\\') < 0 && !rest.StartsWith("/", StringComparison.Ordinal))
-                ? q
-                : PathJoin.Join(src, rest).Replace('\\', '/');
-            string fullDest = dst.Length > 0 ? PathJoin.Join(dst, rest).Replace('\\', '/') : rest;
-            if (!source.TryGetValue(fullSource, out var sourceHash))
+            int sourceAt = i;
+            if (src.Length > 0 && (rest.IndexOf('\\') >= 0 || rest.StartsWith("/", StringComparison.Ordinal)))
             {
-                throw new VerificationAbort(new VerificationFailure(FailureKind.FormatError,
-                    $"{Capitalized(itemKind)} '{itemName}', expected_{side}: rule '{rule.Text}' rebuilt the source path '{fullSource}' (prefix '{src}' + '{rest}'), "
-                    + $"which is not one of the {side}. in-toto-verify crashes with KeyError here; securebuild fails closed.")
+                string fullSource = PathJoin.Join(src, rest).Replace('\\', '/');
+                sourceAt = source.IndexOf(fullSource);
+                if (sourceAt < 0)
                 {
-                    Step = itemName,
-                    Side = side,
-                    Rule = rule.Raw,
-                    Artifacts = new[] { fullSource },
-                });
+                    throw new VerificationAbort(new VerificationFailure(FailureKind.FormatError,
+                        $"{Capitalized(itemKind)} '{itemName}', expected_{side}: rule '{rule.Text}' rebuilt the source path '{fullSource}' (prefix '{src}' + '{rest}'), "
+                        + $"which is not one of the {side}. in-toto-verify crashes with KeyError here; securebuild fails closed.")
+                    {
+                        Step = itemName,
+                        Side = side,
+                        Rule = rule.Raw,
+                        Artifacts = new[] { fullSource },
+                    });
+                }
             }
 
-            if (destArtifacts.TryGetValue(fullDest, out var destHash) && sourceHash.Equals(destHash))
+            string fullDest = dst.Length > 0 ? PathJoin.Join(dst, rest).Replace('\\', '/') : rest;
+            if (destArtifacts.TryGetValue(fullDest, out var destHash) && source.HashAt(sourceAt).Equals(destHash))
             {
-                consumed.Add(fullSource);
+                consumed.Add(sourceAt);
             }
         }
 
@@ -213,7 +240,7 @@ internal static class RuleEngine
 
     private static VerificationAbort DisallowFailure(string itemName, string itemKind, string side, List<ArtifactRule> rules, int r, List<string> hits, Dictionary<string, LinkModel> links)
     {
-        hits = hits.OrderBy(h => h, StringComparer.Ordinal).ToList(); // a copy: the list is reused
+        hits.Sort(StringComparer.Ordinal);
         var rule = rules[r];
         var details = new List<string>();
         foreach (string a in hits.Take(MaxExplained))
@@ -270,7 +297,9 @@ internal static class RuleEngine
     private static int FindConsumer(string artifact, string itemName, string side, List<ArtifactRule> rules, int limit, Dictionary<string, LinkModel> links)
     {
         var link = links[itemName];
-        var queue = new HashSet<string>(link.Side(side).Keys, StringComparer.Ordinal);
+        var artifacts = link.Side(side);
+        int target = artifacts.IndexOf(artifact);
+        var queued = NewQueue(artifacts.Count);
         for (int k = 0; k < limit; k++)
         {
             var rule = rules[k];
@@ -279,14 +308,14 @@ internal static class RuleEngine
                 continue;
             }
 
-            foreach (string c in Consume(rule, queue, link, side, links, itemName, "item"))
+            foreach (int c in Consume(rule, artifacts, queued, link, side, links, itemName, "item"))
             {
-                if (c == artifact)
+                if (c == target && queued[c])
                 {
                     return k;
                 }
 
-                queue.Remove(c);
+                queued[c] = false;
             }
         }
 

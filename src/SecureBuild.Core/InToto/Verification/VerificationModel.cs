@@ -141,17 +141,82 @@ internal readonly struct HashDict : IEquatable<HashDict>
     }
 }
 
-/// <summary>path -> hash dict, in file order.</summary>
-internal sealed class ArtifactMap : Dictionary<string, HashDict>
+/// <summary>path -> hash dict, in file order, with positions (rules keep their queue as flags over positions).</summary>
+internal sealed class ArtifactMap : IEnumerable<KeyValuePair<string, HashDict>>
 {
-    public ArtifactMap()
-        : base(StringComparer.Ordinal)
+    private readonly Dictionary<string, int> _index;
+    private string[] _paths;
+    private HashDict[] _hashes;
+
+    public ArtifactMap(int capacity = 0)
     {
+        _index = new Dictionary<string, int>(capacity, StringComparer.Ordinal);
+        _paths = new string[Math.Max(capacity, 4)];
+        _hashes = new HashDict[_paths.Length];
     }
 
-    public ArtifactMap(int capacity)
-        : base(capacity, StringComparer.Ordinal)
+    public int Count { get; private set; }
+
+    public IEnumerable<string> Keys
     {
+        get
+        {
+            for (int i = 0; i < Count; i++)
+            {
+                yield return _paths[i];
+            }
+        }
+    }
+
+    /// <summary>False when the path is already there.</summary>
+    [System.Runtime.CompilerServices.MethodImpl((System.Runtime.CompilerServices.MethodImplOptions)512)]
+    public bool TryAdd(string path, HashDict hash)
+    {
+        int before = _index.Count;
+        _index[path] = Count;
+        if (_index.Count == before)
+        {
+            return false;
+        }
+
+        if (Count == _paths.Length)
+        {
+            Array.Resize(ref _paths, Count * 2);
+            Array.Resize(ref _hashes, Count * 2);
+        }
+
+        _paths[Count] = path;
+        _hashes[Count] = hash;
+        Count++;
+        return true;
+    }
+
+    public void Add(string path, HashDict hash)
+    {
+        if (!TryAdd(path, hash))
+        {
+            throw new ArgumentException($"The artifact '{path}' is already present.", nameof(path));
+        }
+    }
+
+    public int IndexOf(string path) => _index.TryGetValue(path, out int i) ? i : -1;
+
+    public string PathAt(int i) => _paths[i];
+
+    public HashDict HashAt(int i) => _hashes[i];
+
+    public bool ContainsKey(string path) => _index.ContainsKey(path);
+
+    public bool TryGetValue(string path, out HashDict hash)
+    {
+        if (_index.TryGetValue(path, out int i))
+        {
+            hash = _hashes[i];
+            return true;
+        }
+
+        hash = default;
+        return false;
     }
 
     /// <summary>Python dict equality.</summary>
@@ -168,9 +233,9 @@ internal sealed class ArtifactMap : Dictionary<string, HashDict>
             return false;
         }
 
-        foreach (var kv in this)
+        for (int i = 0; i < Count; i++)
         {
-            if (!other.TryGetValue(kv.Key, out var h) || !h.Equals(kv.Value))
+            if (!other.TryGetValue(_paths[i], out var h) || !h.Equals(_hashes[i]))
             {
                 return false;
             }
@@ -182,13 +247,23 @@ internal sealed class ArtifactMap : Dictionary<string, HashDict>
     public JsonObject ToJson()
     {
         var o = new JsonObject();
-        foreach (var kv in this)
+        for (int i = 0; i < Count; i++)
         {
-            o.Add(kv.Key, kv.Value.ToJson());
+            o.Add(_paths[i], _hashes[i].ToJson());
         }
 
         return o;
     }
+
+    public IEnumerator<KeyValuePair<string, HashDict>> GetEnumerator()
+    {
+        for (int i = 0; i < Count; i++)
+        {
+            yield return new KeyValuePair<string, HashDict>(_paths[i], _hashes[i]);
+        }
+    }
+
+    System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
 }
 
 /// <summary>One entry of a metablock's "signatures".</summary>
