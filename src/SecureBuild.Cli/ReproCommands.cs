@@ -180,9 +180,9 @@ internal static class ReproCommands
     public static Command CreateCompare(TextWriter stdout, TextWriter stderr)
     {
         var files = new Argument<string[]>("ATTESTATION") { Description = "Provenance or reproducibility attestations (.intoto.jsonl, one DSSE envelope per line, or .sigstore.json bundles).", Arity = ArgumentArity.OneOrMore };
-        var keys = new Option<string[]>("--key") { Description = "Public key of a trusted builder (repeatable).", Required = true, AllowMultipleArgumentsPerToken = true };
+        var keys = new Option<string[]>("--key") { Description = "Public key of a trusted builder (repeat the option for each).", Required = true };
         var threshold = new Option<int>("--threshold") { Description = "How many builders (distinct keys) must attest the same digest for each subject.", DefaultValueFactory = _ => 2 };
-        var subjects = new Option<string[]>("--subject") { Description = "Only these subject names must agree (repeatable; default: every subject named).", AllowMultipleArgumentsPerToken = true };
+        var subjects = new Option<string[]>("--subject") { Description = "Only these subject names must agree (repeat the option for each; default: every subject named)." };
         var command = new Command("compare", "Check that k of n builders (distinct keys) agree on the digests of their attestations' subjects. Exit 0 agreed, 1 not, 2 usage or unreadable input.")
         {
             files, keys, threshold, subjects,

@@ -160,6 +160,19 @@ public sealed class AssemblyDiffTests
     }
 
     [Test]
+    public void A_resource_listing_files_in_another_order_is_ordering_and_shows_the_items()
+    {
+        Compiled With(string text) => Compiler.Compile("/s", new Dictionary<string, string> { ["P.cs"] = Plain }, resources: new[]
+        {
+            new ResourceDescription("S.parts.txt", () => new MemoryStream(System.Text.Encoding.UTF8.GetBytes(text)), isPublic: true),
+        });
+        var report = Diff("S.dll", With("alpha\nbravo\ncharlie\n").Dll, With("charlie\nalpha\nbravo\n").Dll);
+        var resource = report.Differences.Single(d => d.Aspect == "resource S.parts.txt");
+        Assert.That(resource.Cause.Id, Is.EqualTo(Causes.Ordering.Id));
+        Assert.That((resource.Left, resource.Right), Is.EqualTo(("alpha, bravo, charlie", "charlie, alpha, bravo")));
+    }
+
+    [Test]
     public void An_embedded_pdb_is_compared_inside_the_assembly()
     {
         var a = Compiler.Compile("/one", new Dictionary<string, string> { ["P.cs"] = Plain }, format: DebugInformationFormat.Embedded);

@@ -29,8 +29,7 @@ internal static class TextComparer
     {
         if (ValueClassifier.SameItemsReordered(left, right))
         {
-            var (l1, r1) = FirstDifferingLines(left, right);
-            differ.Add(new Difference(name, "line order", l1, r1, Causes.Ordering, UnifiedDiff(left, right, 1, 30)));
+            differ.Add(new Difference(name, "line order", Items(left), Items(right), Causes.Ordering, UnifiedDiff(left, right, 1, 30)));
             return;
         }
 
@@ -55,6 +54,9 @@ internal static class TextComparer
             differ.Add(new Difference(name, aspect, ValueClassifier.Short(lt, 400), ValueClassifier.Short(rt, 400), cause, Render(a, b, new List<Hunk> { h }, 2, 40)));
         }
     }
+
+    /// <summary>The non-empty lines of a text as one comma-separated line, for showing a reordering.</summary>
+    public static string Items(string text) => ValueClassifier.Short(string.Join(", ", Lines(text).Where(l => l.Length > 0)), 300);
 
     public static string[] Lines(string text) => text.Replace("\r\n", "\n").Split('\n');
 
@@ -140,6 +142,11 @@ internal static class TextComparer
     /// <summary>The first changed region of each side, shortened.</summary>
     public static (string Left, string Right) FirstDifferingLines(string left, string right)
     {
+        if (ValueClassifier.SameItemsReordered(left, right))
+        {
+            return (Items(left), Items(right));
+        }
+
         var a = Lines(left);
         var b = Lines(right);
         var hunks = Diff(a, b);
