@@ -17,6 +17,10 @@ public static class Run
     {
         "MSBuildSDKsPath", "MSBUILD_EXE_PATH", "MSBuildExtensionsPath", "MSBuildLoadMicrosoftTargetsReadOnly",
         "VSTEST_HOST_DEBUG", "SecureBuildSigningKey", "SecureBuildDevelopmentKeyFile", "DOTNET_HOST_PATH",
+        // CI detection: a child build behaves as on a developer's machine unless a test sets these itself
+        // (.ci/run runs with CI=true).
+        "CI", "GITHUB_ACTIONS", "TF_BUILD", "GITLAB_CI", "JENKINS_URL", "TEAMCITY_VERSION", "BUILDKITE", "CIRCLECI", "TRAVIS", "APPVEYOR",
+        "ContinuousIntegrationBuild",
     };
 
     public static ProcessResult Process(string fileName, IEnumerable<string> arguments, string workingDirectory,
