@@ -45,6 +45,9 @@ public sealed class LockTests
         }
     }
 
+    private static string Sha256Text(string text) =>
+        Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text))).ToLowerInvariant();
+
     private static void AssertFails(ProcessResult result, string code, params string[] fragments)
     {
         Assert.That(result.ExitCode, Is.Not.EqualTo(0), "the build should fail:\n" + result);
@@ -165,6 +168,54 @@ public sealed class LockTests
 
         repo.Project.WithConsoleApp("App", extraItems: """<PackageDownload Include="Newtonsoft.Json" Version="[13.0.3]" />""");
         AssertFails(repo.Strict(), "SB1422", "PackageDownload newtonsoft.json changed from 13.0.1 to 13.0.3");
+    }
+
+    [Test]
+    public void A_file_fetched_with_DownloadFile_is_locked_and_a_changed_one_is_caught()
+    {
+        var content = "tool v1";
+        var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        probe.Start();
+        var port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
+        probe.Stop();
+        using var server = new System.Net.HttpListener();
+        server.Prefixes.Add($"http://127.0.0.1:{port}/");
+        server.Start();
+        var serving = Task.Run(async () =>
+        {
+            while (server.IsListening)
+            {
+                System.Net.HttpListenerContext context;
+                try
+                {
+                    context = await server.GetContextAsync();
+                }
+                catch (Exception e) when (e is System.Net.HttpListenerException || e is ObjectDisposedException)
+                {
+                    return;
+                }
+                var bytes = System.Text.Encoding.UTF8.GetBytes(Volatile.Read(ref content));
+                context.Response.ContentLength64 = bytes.Length;
+                await context.Response.OutputStream.WriteAsync(bytes);
+                context.Response.Close();
+            }
+        });
+        var url = $"http://127.0.0.1:{port}/tool.txt";
+        var repo = new Repo("downloadfile", "");
+        repo.Project.Write("App/Directory.Build.targets", $$"""
+            <Project>
+              <Target Name="FetchTool" BeforeTargets="BeforeBuild">
+                <DownloadFile SourceUrl="{{url}}" DestinationFolder="$(IntermediateOutputPath)downloads" SkipUnchangedFiles="false" />
+              </Target>
+            </Project>
+            """);
+        repo.Locked();
+        Assert.That(File.ReadAllText(repo.LockPath), Does.Contain(url).And.Contain(Sha256Text("tool v1")));
+        Assert.That(repo.Strict().ExitCode, Is.EqualTo(0));
+
+        Volatile.Write(ref content, "tool v2 (changed upstream)");
+        AssertFails(repo.Strict(), "SB1424", $"the file downloaded from {url} changed", Sha256Text("tool v1"));
+        server.Stop();
     }
 
     [Test]
