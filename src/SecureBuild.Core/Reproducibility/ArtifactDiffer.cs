@@ -41,6 +41,13 @@ public sealed class ArtifactDiffer
         report.Variations.AddRange(options.Variations);
     }
 
+    private ArtifactDiffer(DiffReport report, DiffOptions options, ValueClassifier classifier)
+    {
+        _report = report;
+        _options = options;
+        _classifier = classifier;
+    }
+
     internal ValueClassifier Classifier => _classifier;
 
     internal DiffOptions Options => _options;
@@ -144,21 +151,35 @@ public sealed class ArtifactDiffer
 
     private void CompareFileSets(IReadOnlyDictionary<string, string> left, IReadOnlyDictionary<string, string> right)
     {
-        foreach (var name in left.Keys.Union(right.Keys).OrderBy(n => n, StringComparer.Ordinal))
+        // Each file is compared on its own (in parallel, into its own report), then merged in name order, so the
+        // report does not depend on scheduling.
+        var names = left.Keys.Union(right.Keys).OrderBy(n => n, StringComparer.Ordinal).ToList();
+        var parts = new DiffReport[names.Count];
+        System.Threading.Tasks.Parallel.For(0, names.Count, new System.Threading.Tasks.ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, Environment.ProcessorCount) }, i =>
         {
+            var part = new DiffReport(_report.LeftLabel, _report.RightLabel);
+            var differ = new ArtifactDiffer(part, _options, _classifier);
+            var name = names[i];
             bool inLeft = left.TryGetValue(name, out var lp);
             bool inRight = right.TryGetValue(name, out var rp);
             if (inLeft && inRight)
             {
-                CompareBytes(name, File.ReadAllBytes(lp!), File.ReadAllBytes(rp!));
+                differ.CompareBytes(name, File.ReadAllBytes(lp!), File.ReadAllBytes(rp!));
             }
             else
             {
                 var bytes = File.ReadAllBytes(inLeft ? lp! : rp!);
-                _report.Artifacts.Add(new ComparedArtifact(name, KindOf(name, bytes), inLeft ? ArtifactStatus.OnlyLeft : ArtifactStatus.OnlyRight,
+                part.Artifacts.Add(new ComparedArtifact(name, KindOf(name, bytes), inLeft ? ArtifactStatus.OnlyLeft : ArtifactStatus.OnlyRight,
                     inLeft ? Sha256(bytes) : null, inRight ? Sha256(bytes) : null, inLeft ? bytes.Length : null, inRight ? bytes.Length : null));
-                Add(new Difference(name, "file", inLeft ? "present" : null, inRight ? "present" : null, Causes.OnlyInOneBuild));
+                differ.Add(new Difference(name, "file", inLeft ? "present" : null, inRight ? "present" : null, Causes.OnlyInOneBuild));
             }
+
+            parts[i] = part;
+        });
+        foreach (var part in parts)
+        {
+            _report.Artifacts.AddRange(part.Artifacts);
+            _report.Differences.AddRange(part.Differences);
         }
     }
 
