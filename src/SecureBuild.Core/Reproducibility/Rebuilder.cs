@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using System.Xml.Linq;
 using SecureBuild.Core.Crypto;
 using SecureBuild.Core.Internal;
 
@@ -314,6 +315,7 @@ public sealed class Rebuilder
         void Build(BuildRun run, bool reverse)
         {
             Copy(root, files, run.Directory, reverse);
+            CopyLocalFeeds(root, files, run.Directory, progress, run.Label);
             if (gitRoot is not null)
             {
                 PrepareGit(gitRoot, root, run.Directory);
@@ -619,6 +621,53 @@ public sealed class Rebuilder
             var target = Path.Combine(destination, rel);
             System.IO.Directory.CreateDirectory(Path.GetDirectoryName(target)!);
             File.Copy(source, target, overwrite: true);
+        }
+    }
+
+    /// <summary>
+    /// A nuget.config may name a local feed by a relative path that the copy does not have (an untracked
+    /// artifacts/packages, a folder above the root). The feed is an input like the package cache, not source: its
+    /// files are copied to where the relative path points from the copy, so restore finds the same packages.
+    /// </summary>
+    private static void CopyLocalFeeds(string root, List<string> files, string copy, Action<string> progress, string label)
+    {
+        foreach (var config in files.Where(f => string.Equals(Path.GetFileName(f), "nuget.config", StringComparison.OrdinalIgnoreCase)))
+        {
+            System.Xml.Linq.XDocument doc;
+            try
+            {
+                doc = System.Xml.Linq.XDocument.Load(Path.Combine(root, config));
+            }
+            catch (System.Xml.XmlException)
+            {
+                continue;
+            }
+
+            var configDir = Path.GetDirectoryName(config) ?? string.Empty;
+            foreach (var add in doc.Descendants("packageSources").Elements("add"))
+            {
+                var value = (string?)add.Attribute("value");
+                if (value is null || value.Contains("://") || Path.IsPathRooted(value) || value.Contains("$"))
+                {
+                    continue;
+                }
+
+                var original = Path.GetFullPath(Path.Combine(root, configDir, value));
+                var target = Path.GetFullPath(Path.Combine(copy, configDir, value));
+                if (!System.IO.Directory.Exists(original) || System.IO.Directory.Exists(target))
+                {
+                    continue;
+                }
+
+                foreach (var file in System.IO.Directory.EnumerateFiles(original, "*", SearchOption.AllDirectories))
+                {
+                    var to = Path.Combine(target, file.Substring(original.Length).TrimStart(Path.DirectorySeparatorChar));
+                    System.IO.Directory.CreateDirectory(Path.GetDirectoryName(to)!);
+                    File.Copy(file, to, overwrite: true);
+                }
+
+                progress($"[{label}] local feed {value} (from {config}) is not part of the source: copied its packages next to the copy");
+            }
         }
     }
 
