@@ -138,18 +138,23 @@ public sealed class LayoutVerifier
         // in_toto_verify(layout, keys, link_dir, step_name): returns the summary link.
         private LinkModel VerifyLayout(MetadataFile layoutFile, List<VerificationKey> keys, string linkDir, string stepName, IReadOnlyList<string> subPath)
         {
+            using var cancel = new CancellationTokenSource();
             try
             {
-                return VerifyLayoutCore(layoutFile, keys, linkDir, stepName, subPath);
+                return VerifyLayoutCore(layoutFile, keys, linkDir, stepName, subPath, cancel.Token);
             }
             catch (VerificationAbort abort) when (subPath.Count > 0 && abort.Failure.SublayoutPath.Count == 0)
             {
                 abort.Failure.SublayoutPath = subPath;
                 throw;
             }
+            finally
+            {
+                cancel.Cancel(); // link files that were not needed any more are not read or parsed
+            }
         }
 
-        private LinkModel VerifyLayoutCore(MetadataFile layoutFile, List<VerificationKey> keys, string linkDir, string stepName, IReadOnlyList<string> subPath)
+        private LinkModel VerifyLayoutCore(MetadataFile layoutFile, List<VerificationKey> keys, string linkDir, string stepName, IReadOnlyList<string> subPath, CancellationToken cancel)
         {
             var layout = layoutFile.Layout!;
             string where = subPath.Count == 0 ? "" : $" (sublayout of step '{string.Join("' > '", subPath)}')";
@@ -193,7 +198,7 @@ public sealed class LayoutVerifier
             // 3. Link files (counted before any signature is checked). They are read, parsed, canonicalized and
             // signature-checked in parallel up front; outcomes, errors included, are then taken in the reference's order.
             _log.Add($"Reading link metadata files from {linkDir}{where}...");
-            var prefetch = Prefetch(layout, layoutFile.File, linkDir);
+            var prefetch = Prefetch(layout, layoutFile.File, linkDir, cancel);
             var chain = new List<StepLinks>();
             foreach (var step in layout.Steps)
             {
@@ -458,7 +463,7 @@ public sealed class LayoutVerifier
 
         // Starts loading every link file the layout can ask for: read, parse, canonicalize, check the signature by the
         // key the file name names. Pure work, no side effects: the caller replays outcomes in order.
-        private Dictionary<(string Step, string KeyId), Task<LinkLoad>> Prefetch(LayoutModel layout, string layoutFile, string linkDir)
+        private Dictionary<(string Step, string KeyId), Task<LinkLoad>> Prefetch(LayoutModel layout, string layoutFile, string linkDir, CancellationToken cancel)
         {
             var tasks = new Dictionary<(string, string), Task<LinkLoad>>();
             long max = _o.MaxMetadataFileBytes;
@@ -474,7 +479,7 @@ public sealed class LayoutVerifier
 
                     string path = PathJoin.Join(linkDir, LinkFileName(step.Name, keyId));
                     var keyObject = layout.Keys.Get(keyId) as FObject;
-                    tasks[(step.Name, keyId)] = Task.Run(() => LinkLoad.Run(path, keyId, keyObject, layoutFile, max, clock));
+                    tasks[(step.Name, keyId)] = Task.Run(() => LinkLoad.Run(path, keyId, keyObject, layoutFile, max, clock, cancel));
                 }
             }
 
@@ -772,9 +777,14 @@ public sealed class LayoutVerifier
 
         public (DropReason Reason, string Why)? Problem { get; private set; }
 
-        public static LinkLoad Run(string path, string keyId, FObject? keyObject, string layoutFile, long max, Func<DateTimeOffset> clock)
+        public static LinkLoad Run(string path, string keyId, FObject? keyObject, string layoutFile, long max, Func<DateTimeOffset> clock, CancellationToken cancel)
         {
             var load = new LinkLoad { Path = path };
+            if (cancel.IsCancellationRequested)
+            {
+                return load; // verification already stopped; nobody looks at this any more
+            }
+
             try
             {
                 var bytes = TryReadFile(path, max, out string? warning);
@@ -804,6 +814,11 @@ public sealed class LayoutVerifier
             if (keyObject is null)
             {
                 load.KeyMissing = true;
+                return load;
+            }
+
+            if (cancel.IsCancellationRequested)
+            {
                 return load;
             }
 
