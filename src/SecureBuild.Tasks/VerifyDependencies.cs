@@ -202,7 +202,7 @@ public sealed class VerifyDependencies : LockTask
             item.SetMetadata("Verdict", !v.Ok ? "failed" : v.FromCache ? "cached" : "verified");
             return (ITaskItem)item;
         }).ToArray();
-        Log.LogMessage(MessageImportance.Low, $"SecureBuild: {verdicts.Count} packages verified in the cache in {cacheMs} ms ({verifier.FullyVerified} in full, the rest unchanged since they last passed).");
+        Log.LogMessage(MessageImportance.Normal, $"SecureBuild: {verdicts.Count} packages verified in the cache in {cacheMs} ms ({verifier.FullyVerified} in full, the rest unchanged since they last passed).");
         if (Log.HasLoggedErrors)
         {
             return false;
