@@ -467,9 +467,9 @@ check_links "after measuring"
 
 # ---------------------------------------------------------------- optional: where the cost goes
 # PerformanceSummary lines: "   96 ms  SecureBuildRecordCompile   10 calls". Prints the SecureBuild
-# targets, the Record* tasks and a few reference lines; times are summed over projects and nodes.
+# targets, the SDK's tasks and a few reference lines; times are summed over projects and nodes.
 perf_lines() { # log file
-  awk '
+  awk -v tasks="$SDK_TASKS" '
     /Summary:$/ { section = $0; next }
     section ~ /^Project Evaluation/ && $2 == "ms" { eval += $1 }
     section ~ /^Target Performance/ && $NF == "calls" {
@@ -479,13 +479,17 @@ perf_lines() { # log file
     }
     section ~ /^Task Performance/ && $NF == "calls" {
       name = $(NF - 2)
-      if (name ~ /^Record/ || name == "Csc" || name == "ResolveAssemblyReference")
+      if (name ~ tasks || name == "Csc" || name == "ResolveAssemblyReference")
         printf "    task   %-38s %7d ms %4d calls\n", name, $1, $(NF - 1)
     }
     END { printf "    evaluation (all projects)                     %7d ms\n", eval }
   ' "$1"
 }
 if [ "$PERF_SUMMARY" = "1" ]; then
+  # The SDK's own task names, from its UsingTask declarations (the SDK grows; do not hard-code them).
+  SDK_TASKS="$(cat "$GLOBAL_PACKAGES/securebuild.sdk/$VERSION"/build/*.targets "$GLOBAL_PACKAGES/securebuild.sdk/$VERSION"/Sdk/*.targets 2>/dev/null \
+    | grep -o 'TaskName="SecureBuild\.Tasks\.[A-Za-z0-9_]*"' | sed 's/.*\.//; s/"//' | sort -u | paste -sd'|' -)"
+  SDK_TASKS="^(${SDK_TASKS:-Record[A-Za-z]*|Verify[A-Za-z]*})$"
   log "performance summary (one clean + one no-op build per variant, not part of the ratios)"
   for variant in securebuild plain; do
     dir="$PLAIN"; [ "$variant" = securebuild ] && dir="$SECURE"
