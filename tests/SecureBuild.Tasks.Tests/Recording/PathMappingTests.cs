@@ -5,7 +5,7 @@ namespace SecureBuild.Tasks.Tests.Recording;
 
 public sealed class PathMappingTests
 {
-    private const string Repo = "/home/ci/work/repo";
+    private const string Repo = "/home/ci/build/repo";
     private const string Nuget = "/home/ci/.nuget/packages";
 
     private static string Map(PathMapping mapping, string text) => Encoding.UTF8.GetString(mapping.Map(Encoding.UTF8.GetBytes(text)));
@@ -19,7 +19,7 @@ public sealed class PathMappingTests
     [Test]
     public void Replaces_the_forward_slash_form()
     {
-        Assert.That(Map(RepoAndNuget(), "\"projectPath\": \"/home/ci/work/repo/src/App/App.csproj\""),
+        Assert.That(Map(RepoAndNuget(), "\"projectPath\": \"/home/ci/build/repo/src/App/App.csproj\""),
             Is.EqualTo("\"projectPath\": \"@root/src/App/App.csproj\""));
     }
 
@@ -33,7 +33,7 @@ public sealed class PathMappingTests
     [Test]
     public void Replaces_the_json_escaped_backslash_form()
     {
-        Assert.That(Map(RepoAndNuget(), @"""path"": ""\\home\\ci\\work\\repo\\src\\a.cs"""),
+        Assert.That(Map(RepoAndNuget(), @"""path"": ""\\home\\ci\\build\\repo\\src\\a.cs"""),
             Is.EqualTo(@"""path"": ""@root/src\\a.cs"""));
     }
 
@@ -48,15 +48,15 @@ public sealed class PathMappingTests
             new KeyValuePair<string, string>(inner, "@nuget"),
         });
 
-        Assert.That(Map(mapping, "/home/ci/work/repo/.nuget/packages/a/1.0/a.dll;/home/ci/work/repo/src/b.cs"),
+        Assert.That(Map(mapping, "/home/ci/build/repo/.nuget/packages/a/1.0/a.dll;/home/ci/build/repo/src/b.cs"),
             Is.EqualTo("@nuget/a/1.0/a.dll;@root/src/b.cs"));
     }
 
     [Test]
     public void Only_whole_directories_are_replaced()
     {
-        Assert.That(Map(RepoAndNuget(), "/home/ci/work/repository/x and /home/ci/work/repo"),
-            Is.EqualTo("/home/ci/work/repository/x and /home/ci/work/repo"));
+        Assert.That(Map(RepoAndNuget(), "/home/ci/build/repository/x and /home/ci/build/repo"),
+            Is.EqualTo("/home/ci/build/repository/x and /home/ci/build/repo"));
     }
 
     [Test]
@@ -103,7 +103,7 @@ public sealed class PathMappingTests
             new KeyValuePair<string, string>(Nuget, "@nuget"),
             new KeyValuePair<string, string>(Repo, "@root"),
         });
-        var other = new PathMapping(new[] { new KeyValuePair<string, string>("/home/ci/work/other", "@root") });
+        var other = new PathMapping(new[] { new KeyValuePair<string, string>("/home/ci/build/other", "@root") });
 
         Assert.That(reversed.Fingerprint, Is.EqualTo(one.Fingerprint));
         Assert.That(other.Fingerprint, Is.Not.EqualTo(one.Fingerprint));
