@@ -1,5 +1,7 @@
 using SecureBuild.Core.Crypto;
 using SecureBuild.Core.InToto;
+using SecureBuild.Core.InToto.Verification;
+using SecureBuild.Tasks.Tests.Infrastructure;
 
 namespace SecureBuild.Tasks.Tests.Recording;
 
@@ -83,15 +85,254 @@ public sealed class LayoutGeneratorTests
         var layout = Create(pack, compile, restore);
         var steps = layout.Steps.ToDictionary(s => s.Name);
 
-        string[] Disallowed(string step) => steps[step].ExpectedMaterials.Where(r => r[0] == "DISALLOW").Select(r => r[1]).ToArray();
+        string[] Disallowed(string step) => steps[step].ExpectedMaterials.Where(r => r[0] == "DISALLOW" && !r[1].EndsWith('*')).Select(r => r[1]).ToArray();
         Assert.That(Disallowed("restore"), Is.Empty);
         Assert.That(Disallowed("compile"), Is.EqualTo(new[] { "App/obj/project.assets.json" }));
         Assert.That(Disallowed("pack"), Is.EqualTo(new[] { "App/bin/Release/App.dll" }), "products pack does not read are not named");
 
-        // Rule order decides the result in in-toto: MATCH first, then DISALLOW, then ALLOW everything else.
-        Assert.That(steps["pack"].ExpectedMaterials.Select(r => r[0]), Is.EqualTo(new[] { "MATCH", "MATCH", "DISALLOW", "ALLOW" }));
-        Assert.That(steps["pack"].ExpectedMaterials.Last(), Is.EqualTo(new[] { "ALLOW", "*" }));
-        Assert.That(steps.Values.Select(s => s.ExpectedProducts), Has.All.EqualTo(new[] { new[] { "ALLOW", "*" } }));
+        // Rule order decides the result in in-toto: MATCH first, then the DISALLOW by name, ..., DISALLOW * last.
+        Assert.That(steps["pack"].ExpectedMaterials.Select(r => r[0]).Take(3), Is.EqualTo(new[] { "MATCH", "MATCH", "DISALLOW" }));
+        Assert.That(steps.Values.Select(s => s.ExpectedMaterials.Last()), Has.All.EqualTo(new[] { "DISALLOW", "*" }));
+        Assert.That(steps.Values.Select(s => s.ExpectedProducts.Last()), Has.All.EqualTo(new[] { "DISALLOW", "*" }));
+    }
+
+    // ---- A realistic project: the policy the generator writes, and what it lets through -------------------------
+
+    private static readonly SigningKey FunctionaryKey = SigningKey.Generate(KeyType.Ed25519);
+    private static readonly SigningKey OwnerKey = SigningKey.Generate(KeyType.Ed25519);
+
+    private static IReadOnlyDictionary<string, string> H(string content) =>
+        new Dictionary<string, string> { ["sha256"] = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(content))).ToLowerInvariant() };
+
+    /// <summary>A step of App/App.csproj; every artifact's digest is derived from its name, so a product and its later use agree.</summary>
+    private static Link Step(string name, string[] materials, string[] products)
+    {
+        var link = new Link(name) { Command = new[] { "dotnet", name, "App/App.csproj", "-c", "Release" } };
+        foreach (var m in materials)
+        {
+            link.Materials[m] = H(m);
+        }
+        foreach (var p in products)
+        {
+            link.Products[p] = H(p);
+        }
+        return link;
+    }
+
+    private const string Newtonsoft = "@nuget/newtonsoft.json/13.0.3/lib/net6.0/Newtonsoft.Json.dll";
+
+    /// <summary>restore -> compile -> pack, publish of App, which references Lib (another project) and Newtonsoft.Json.</summary>
+    private static Dictionary<string, Link> Build() => new()
+    {
+        ["restore"] = Step("restore",
+            new[] { "global.json", "Directory.Build.props", "nuget.config", "App/App.csproj" },
+            new[] { "App/obj/project.assets.json", "App/obj/App.csproj.nuget.g.props" }),
+        ["compile"] = Step("compile",
+            new[]
+            {
+                "App/Program.cs", "App/Util/Text.cs", "App/obj/project.assets.json",
+                "App/obj/Release/net8.0/App.AssemblyInfo.cs", "App/obj/Release/net8.0/App.GlobalUsings.g.cs",
+                Newtonsoft, "@dotnet/packs/Microsoft.NETCore.App.Ref/8.0.0/ref/net8.0/System.Runtime.dll",
+                "Lib/obj/Release/net8.0/ref/Lib.dll", "@external/0123456789ab/Analyzer.dll", "Directory.Build.props",
+            },
+            new[]
+            {
+                "App/bin/Release/net8.0/App.dll", "App/bin/Release/net8.0/App.pdb",
+                "App/obj/Release/net8.0/App.dll", "App/obj/Release/net8.0/ref/App.dll",
+            }),
+        ["pack"] = Step("pack",
+            new[] { "App/bin/Release/net8.0/App.dll", "App/bin/Release/net8.0/App.pdb", "App/README.md" },
+            new[] { "App/bin/Release/App.1.0.0.nupkg", "App/obj/Release/App.1.0.0.nuspec" }),
+        ["publish"] = Step("publish",
+            new[] { "App/obj/Release/net8.0/App.dll", "App/bin/Release/net8.0/App.deps.json", "Lib/bin/Release/net8.0/Lib.dll", Newtonsoft },
+            new[]
+            {
+                "App/bin/Release/net8.0/publish/App.dll", "App/bin/Release/net8.0/publish/App.deps.json",
+                "App/bin/Release/net8.0/publish/Lib.dll", "App/bin/Release/net8.0/publish/Newtonsoft.Json.dll",
+            }),
+    };
+
+    private static Layout Policy(Dictionary<string, Link> build) =>
+        LayoutGenerator.Create(build.Values, new[] { FunctionaryKey.Public }, 1, DateTimeOffset.UtcNow.AddDays(30), "test");
+
+    private static VerificationResult Verify(Layout layout, IEnumerable<Link> links)
+    {
+        using var dir = new TempDirectory("layoutgen");
+        foreach (var link in links)
+        {
+            LinkFile.WriteSigned(link, FunctionaryKey, dir.FullPath);
+        }
+        var block = new Metablock(layout.ToJson());
+        block.Sign(OwnerKey);
+        var layoutPath = dir.Path("root.layout");
+        block.Save(layoutPath);
+        return new LayoutVerifier(new LayoutVerifierOptions { LinkDirectory = dir.FullPath, WorkingDirectory = dir.FullPath })
+            .Verify(layoutPath, new[] { OwnerKey.Public });
+    }
+
+    [Test]
+    public void The_generated_policy_names_each_kind_of_input_and_output_and_ends_with_DISALLOW_everything_else()
+    {
+        var compile = Policy(Build()).Steps.Single(s => s.Name == "compile");
+
+        Assert.That(compile.ExpectedMaterials.Select(r => string.Join(" ", r)), Is.EqualTo(new[]
+        {
+            "MATCH * WITH PRODUCTS FROM restore",
+            "DISALLOW App/obj/project.assets.json",
+            "ALLOW @dotnet/*",
+            "ALLOW @external/0123456789ab/*",
+            "ALLOW @nuget/*",
+            "ALLOW App/obj/Release/net8.0/App.AssemblyInfo.cs",
+            "ALLOW App/obj/Release/net8.0/App.GlobalUsings.g.cs",
+            "DISALLOW App/bin/*",
+            "DISALLOW App/obj/*",
+            "ALLOW App/*",
+            "ALLOW Directory.Build.props",
+            "ALLOW Lib/obj/Release/net8.0/ref/Lib.dll",
+            "DISALLOW *",
+        }));
+        Assert.That(compile.ExpectedProducts.Select(r => string.Join(" ", r)), Is.EqualTo(new[]
+        {
+            "CREATE App/bin/Release/net8.0/*",
+            "CREATE App/obj/Release/net8.0/*",
+            "DISALLOW *",
+        }));
+    }
+
+    [Test]
+    public void The_generated_policy_verifies_the_build_it_was_made_from()
+    {
+        var build = Build();
+
+        var result = Verify(Policy(build), build.Values);
+
+        Assert.That(result.Passed, Is.True, string.Join("\n", result.Failures));
+    }
+
+    [Test]
+    public void Everyday_changes_keep_verifying_a_new_source_file_a_package_update_a_new_version_a_new_dependency()
+    {
+        var build = Build();
+        var layout = Policy(build);
+        const string updated = "@nuget/newtonsoft.json/13.0.4/lib/net6.0/Newtonsoft.Json.dll";
+
+        var next = Build();
+        foreach (var step in new[] { "compile", "publish" })
+        {
+            next[step].Materials.Remove(Newtonsoft);
+            next[step].Materials[updated] = H(updated);
+        }
+        next["compile"].Materials["App/Util/NewFeature.cs"] = H("new source");
+        next["pack"].Products.Remove("App/bin/Release/App.1.0.0.nupkg");
+        next["pack"].Products["App/bin/Release/App.1.1.0.nupkg"] = H("1.1.0");
+        next["publish"].Products["App/bin/Release/net8.0/publish/Polly.dll"] = H("a new dependency");
+        next["publish"].Materials["@nuget/polly/8.0.0/lib/net6.0/Polly.dll"] = H("polly");
+
+        var result = Verify(layout, next.Values);
+
+        Assert.That(result.Passed, Is.True, string.Join("\n", result.Failures));
+    }
+
+    [TestCase("compile", "products", "App/Program.cs", Description = "compile rewrites a source file")]
+    [TestCase("compile", "products", "App/Generated.cs", Description = "compile writes a new file into the sources")]
+    [TestCase("restore", "products", "App/Directory.Build.targets", Description = "restore plants a build file")]
+    [TestCase("pack", "products", "App/bin/Release/net8.0/App.dll", Description = "pack replaces an assembly compile made")]
+    [TestCase("compile", "materials", "App/bin/Debug/net8.0/Evil.dll", Description = "compile reads an assembly planted in bin/")]
+    [TestCase("compile", "materials", "App/obj/Release/net8.0/Injected.cs", Description = "compile reads a source planted in obj/")]
+    [TestCase("compile", "materials", "Shared/Evil.cs", Description = "compile reads a file outside the project the policy does not name")]
+    [TestCase("pack", "materials", "App/bin/Release/net8.0/App.dll", Description = "pack reads a compile output that was swapped")]
+    public void Outputs_and_inputs_the_policy_does_not_name_fail_verification(string stepName, string side, string name)
+    {
+        var build = Build();
+        var layout = Policy(build);
+        var step = build[stepName];
+        if (side == "products")
+        {
+            if (step.Materials.ContainsKey(name))
+            {
+                step.Products[name] = H("changed " + name);
+            }
+            else
+            {
+                step.Products[name] = H(name + " (in place)");
+                if (build.Values.Any(l => l.Name != stepName && l.Products.ContainsKey(name)))
+                {
+                    step.Materials[name] = H(name); // pack rewrites what it read
+                }
+            }
+        }
+        else
+        {
+            step.Materials[name] = H("tampered " + name);
+        }
+
+        var result = Verify(layout, build.Values);
+
+        Assert.That(result.Passed, Is.False, $"{stepName} {side} {name} passed");
+        var failure = result.Failures.Single();
+        Assert.That(failure.Kind, Is.EqualTo(FailureKind.RuleVerificationError), failure.ToString());
+        Assert.That(failure.Step, Is.EqualTo(stepName), failure.ToString());
+        Assert.That(failure.Artifacts, Does.Contain(name), failure.ToString());
+    }
+
+    [Test]
+    public void A_lock_file_restore_creates_next_to_the_project_keeps_verifying_when_the_next_restore_reads_it()
+    {
+        // RestorePackagesWithLockFile: the first restore creates App/packages.lock.json, every later one reads it
+        // (a material) and writes it again (unchanged, so not "created").
+        var first = Build();
+        first["restore"].Products["App/packages.lock.json"] = H("App/packages.lock.json");
+        var layout = Policy(first);
+        Assert.That(layout.Steps[0].ExpectedProducts.Select(r => string.Join(" ", r)), Is.EqualTo(new[]
+        {
+            "ALLOW App/packages.lock.json", "CREATE App/obj/*", "DISALLOW *",
+        }));
+
+        var next = Build();
+        next["restore"].Materials["App/packages.lock.json"] = H("App/packages.lock.json");
+        next["restore"].Products["App/packages.lock.json"] = H("App/packages.lock.json");
+        var result = Verify(layout, next.Values);
+
+        Assert.That(result.Passed, Is.True, string.Join("\n", result.Failures));
+        Assert.That(Verify(layout, first.Values).Passed, Is.True, "the build the layout was made from");
+    }
+
+    [Test]
+    public void Without_a_recognisable_project_file_sources_are_named_one_by_one()
+    {
+        var compile = L("compile", materials: new[] { "src/a.cs", "src/b.cs" }, products: new[] { "out/a.dll" });
+
+        var step = Create(compile).Steps.Single();
+
+        Assert.That(step.ExpectedMaterials.Select(r => string.Join(" ", r)), Is.EqualTo(new[] { "ALLOW src/a.cs", "ALLOW src/b.cs", "DISALLOW *" }));
+        Assert.That(step.ExpectedProducts.Select(r => string.Join(" ", r)), Is.EqualTo(new[] { "CREATE out/*", "DISALLOW *" }));
+    }
+
+    [Test]
+    public void A_product_at_the_repository_root_or_changed_in_place_is_allowed_by_name()
+    {
+        var step = L("custom", materials: new[] { "version.txt" });
+        step.Products["version.txt"] = Digest('c');
+        step.Products["sbom.json"] = Digest('d');
+
+        var rules = Create(step).Steps.Single().ExpectedProducts.Select(r => string.Join(" ", r));
+
+        Assert.That(rules, Is.EqualTo(new[] { "ALLOW sbom.json", "ALLOW version.txt", "DISALLOW *" }));
+    }
+
+    [Test]
+    public void A_project_at_the_repository_root_allows_its_sources_but_not_its_bin_and_obj()
+    {
+        var compile = L("compile", materials: new[] { "App.csproj", "Program.cs", "obj/Release/net8.0/App.AssemblyInfo.cs" },
+            products: new[] { "bin/Release/net8.0/App.dll" });
+        compile.Command = new[] { "dotnet", "build", "App.csproj" };
+
+        var rules = Create(compile).Steps.Single().ExpectedMaterials.Select(r => string.Join(" ", r));
+
+        Assert.That(rules, Is.EqualTo(new[]
+        {
+            "ALLOW obj/Release/net8.0/App.AssemblyInfo.cs", "DISALLOW bin/*", "DISALLOW obj/*", "ALLOW *", "DISALLOW *",
+        }));
     }
 
     [Test]
@@ -101,7 +342,7 @@ public sealed class LayoutGeneratorTests
         var pack = L("pack", materials: new[] { "bin/a*b?.dll", "bin/[x].dll", "bin/plain].dll" });
 
         var disallowed = Create(compile, pack).Steps.Single(s => s.Name == "pack").ExpectedMaterials
-            .Where(r => r[0] == "DISALLOW").Select(r => r[1]);
+            .Where(r => r[0] == "DISALLOW" && r[1] != "*").Select(r => r[1]);
 
         Assert.That(disallowed, Is.EquivalentTo(new[] { "bin/a[*]b[?].dll", "bin/[[]x].dll", "bin/plain].dll" }));
     }

@@ -125,7 +125,7 @@ public sealed class LayoutVerifyEndToEndTests
     [Test]
     public void A_swapped_source_is_not_a_rule_violation()
     {
-        // Sources are not products of an earlier step: they are recorded but not constrained (ALLOW *).
+        // Sources are not products of an earlier step: the policy allows the project's files by name (ALLOW App/*), any content.
         BuildChain();
         var (layout, ownerKey) = SignedLayout();
 
@@ -134,5 +134,37 @@ public sealed class LayoutVerifyEndToEndTests
         var result = InTotoVerify.Verify(_dir.FullPath, layout, LinkDir, ownerKey, "rsa");
 
         Assert.That(result.ExitCode, Is.EqualTo(0), result.Output);
+    }
+
+    [Test]
+    public void A_step_that_rewrites_a_source_file_fails_with_RuleVerificationError()
+    {
+        BuildChain();
+        var (layout, ownerKey) = SignedLayout();
+
+        // A compromised compile step also rewrites Program.cs; it records honestly what it wrote.
+        RecordStep("compile", new[] { "App/Program.cs", "App/obj/project.assets.json" },
+            () => { Write("App/bin/App.dll", "assembly"); Write(Library, "library"); Write("App/Program.cs", "backdoor();"); },
+            new[] { "App/bin/App.dll", Library, "App/Program.cs" });
+        var result = InTotoVerify.Verify(_dir.FullPath, layout, LinkDir, ownerKey, "rsa");
+
+        Assert.That(result.ExitCode, Is.Not.EqualTo(0), result.Output);
+        Assert.That(result.Output, Does.Contain("RuleVerificationError").And.Contain("DISALLOW *").And.Contain("App/Program.cs"), result.Output);
+    }
+
+    [Test]
+    public void A_step_that_reads_a_file_planted_in_bin_fails_with_RuleVerificationError()
+    {
+        BuildChain();
+        var (layout, ownerKey) = SignedLayout();
+
+        Write("App/bin/Evil.dll", "planted");
+        RecordStep("pack", new[] { "App/bin/App.dll", Library, "App/Program.cs", "App/bin/Evil.dll" },
+            () => Write("App/bin/App.1.0.0.nupkg", "package"),
+            new[] { "App/bin/App.1.0.0.nupkg" });
+        var result = InTotoVerify.Verify(_dir.FullPath, layout, LinkDir, ownerKey, "rsa");
+
+        Assert.That(result.ExitCode, Is.Not.EqualTo(0), result.Output);
+        Assert.That(result.Output, Does.Contain("RuleVerificationError").And.Contain("DISALLOW App/bin/*").And.Contain("App/bin/Evil.dll"), result.Output);
     }
 }
