@@ -58,10 +58,20 @@ for project in Greeting Hello; do
   fi
 done
 
+solution_layout="$repo/artifacts/layouts/Hello.sln.layout"
+"$securebuild" layout new --link-dir "$sample/src/Greeting/bin/Release/attestations" --link-dir "$sample/src/Hello/bin/Release/attestations" \
+  --link-root "$sample" --functionary "$keys/build.key.pub" --sign "$keys/owner.key" -o "$solution_layout" >/dev/null
+if (cd "$sample" && in-toto-verify --layout "$solution_layout" --layout-keys "$keys/owner.key.pub" --key-types rsa --link-dir .); then
+  echo "   Hello.sln (both projects in one layout, chained across projects): PASSED"
+else
+  echo "   Hello.sln: FAILED"
+  status=1
+fi
+
 echo
 echo "Packages:      artifacts/packages/ ($(cd "$packages" && ls *.nupkg | tr '\n' ' '))"
 echo "Attestations:  samples/Hello/src/Greeting/bin/Release/attestations/"
 echo "               samples/Hello/src/Hello/bin/Release/attestations/"
-echo "Layouts:       artifacts/layouts/ (signed by artifacts/keys/owner.key)"
+echo "Layouts:       artifacts/layouts/ (Greeting, Hello and Hello.sln; signed by artifacts/keys/owner.key)"
 echo "Keys:          artifacts/keys/ (build.key signs the links; test keys, not for real use)"
 exit $status

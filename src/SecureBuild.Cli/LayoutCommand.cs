@@ -19,36 +19,67 @@ internal static class LayoutCommand
 
     private static Command CreateNew(TextWriter stdout, TextWriter stderr)
     {
-        var linkDir = new Option<string>("--link-dir") { Description = "Directory holding the links of one project's build (e.g. bin/Release/attestations).", Required = true };
+        var linkDir = new Option<string[]>("--link-dir")
+        {
+            Description = "Directory holding the links of one project's build (e.g. bin/Release/attestations). Repeat it for several projects (a solution): one layout then chains them all, with step names relative to --link-root.",
+            Required = true,
+            AllowMultipleArgumentsPerToken = true,
+        };
+        var linkRoot = new Option<string>("--link-root") { Description = "With several --link-dir: the directory the verifier will be given as its link directory (default: the current directory); each project's steps are named by their link directory relative to it." };
         var functionaries = new Option<string[]>("--functionary") { Description = "Public key file of a functionary allowed to perform every step (repeatable).", Required = true, AllowMultipleArgumentsPerToken = true };
         var threshold = new Option<int>("--threshold") { Description = "How many distinct functionaries must agree on each step.", DefaultValueFactory = _ => 1 };
         var expires = new Option<string>("--expires") { Description = "When the layout expires: a UTC time (2027-01-31T00:00:00Z) or a number of days from now (365d).", DefaultValueFactory = _ => "365d" };
         var output = new Option<string>("--output", "-o") { Description = "Where to write the layout.", Required = true };
         var sign = new Option<string[]>("--sign") { Description = "Owner private key(s) to sign the layout with.", AllowMultipleArgumentsPerToken = true };
-        var command = new Command("new", "Create a layout that chains the steps found in a link directory (restore -> compile -> pack/publish).")
+        var command = new Command("new", "Create a strict layout that chains the steps found in one project's link directory, or in several (restore -> compile -> pack/publish, across projects).")
         {
-            linkDir, functionaries, threshold, expires, output, sign,
+            linkDir, linkRoot, functionaries, threshold, expires, output, sign,
         };
         command.SetAction(parse =>
         {
             try
             {
-                var dir = parse.GetValue(linkDir)!;
-                if (!Directory.Exists(dir))
+                var dirs = parse.GetValue(linkDir)!;
+                var projects = new List<ProjectLinks>();
+                var root = Path.GetFullPath(parse.GetValue(linkRoot) ?? ".");
+                foreach (var dir in dirs)
                 {
-                    stderr.WriteLine($"securebuild layout new: SB3010: link directory '{dir}' does not exist. Build the project with SecureBuild.Sdk first.");
-                    return CliApplication.Usage;
+                    if (!Directory.Exists(dir))
+                    {
+                        stderr.WriteLine($"securebuild layout new: SB3010: link directory '{dir}' does not exist. Build the project with SecureBuild.Sdk first.");
+                        return CliApplication.Usage;
+                    }
+                    var links = Directory.EnumerateFiles(dir, "*.link").OrderBy(f => f, StringComparer.Ordinal)
+                        .Select(f => Link.FromJson(Metablock.Load(f).Signed)).ToList();
+                    if (links.Count == 0)
+                    {
+                        stderr.WriteLine($"securebuild layout new: SB3011: no *.link files in '{dir}'.");
+                        return CliApplication.Usage;
+                    }
+                    string prefix = "";
+                    if (dirs.Length > 1)
+                    {
+                        var relative = Path.GetRelativePath(root, Path.GetFullPath(dir)).Replace('\\', '/');
+                        if (relative == "." || relative == ".." || relative.StartsWith("../", StringComparison.Ordinal) || Path.IsPathRooted(relative))
+                        {
+                            stderr.WriteLine($"securebuild layout new: SB3012: link directory '{dir}' is not below the link root '{root}'. Run from the solution directory or pass --link-root <directory containing every --link-dir>.");
+                            return CliApplication.Usage;
+                        }
+                        prefix = relative.TrimEnd('/') + "/";
+                    }
+                    projects.Add(new ProjectLinks(prefix, links));
                 }
-                var links = Directory.EnumerateFiles(dir, "*.link").OrderBy(f => f, StringComparer.Ordinal)
-                    .Select(f => Link.FromJson(Metablock.Load(f).Signed)).ToList();
-                if (links.Count == 0)
+                if (projects.Select(p => p.Prefix).Distinct(StringComparer.Ordinal).Count() != projects.Count)
                 {
-                    stderr.WriteLine($"securebuild layout new: SB3011: no *.link files in '{dir}'.");
+                    stderr.WriteLine("securebuild layout new: SB3013: the same link directory is given twice.");
                     return CliApplication.Usage;
                 }
                 var keys = parse.GetValue(functionaries)!.Select(PublicKey.Load).ToList();
-                var created = LayoutGenerator.Create(links, keys, parse.GetValue(threshold), ParseExpiry(parse.GetValue(expires)!),
-                    "Generated by `securebuild layout new` from the links in " + Path.GetFileName(Path.GetFullPath(dir).TrimEnd('/')) + ".");
+                string source = projects.Count == 1
+                    ? "the links in " + Path.GetFileName(Path.GetFullPath(dirs[0]).TrimEnd('/', '\\'))
+                    : $"the links of {projects.Count} projects ({string.Join(", ", projects.Select(p => p.Prefix.TrimEnd('/')))})";
+                var created = LayoutGenerator.Create(projects, keys, parse.GetValue(threshold), ParseExpiry(parse.GetValue(expires)!),
+                    $"Generated by `securebuild layout new` from {source}.");
                 var metablock = new Metablock(created.ToJson());
                 foreach (var ownerKey in parse.GetValue(sign) ?? Array.Empty<string>())
                 {
@@ -56,6 +87,10 @@ internal static class LayoutCommand
                 }
                 metablock.Save(parse.GetValue(output)!);
                 stdout.WriteLine($"layout with {created.Steps.Count} steps ({string.Join(", ", created.Steps.Select(s => s.Name))}), {metablock.Signatures.Count} signature(s): {parse.GetValue(output)}");
+                if (projects.Count > 1)
+                {
+                    stdout.WriteLine($"verify with the link directory {root} (e.g. securebuild verify -l {parse.GetValue(output)} -k <owner key> -d {root})");
+                }
                 return CliApplication.Success;
             }
             catch (Exception e) when (e is KeyFormatException || e is InTotoFormatException || e is JsonFormatException || e is ArgumentException || e is FormatException || e is IOException)

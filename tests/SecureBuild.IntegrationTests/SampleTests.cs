@@ -51,6 +51,25 @@ public sealed class SampleTests
             var verified = InToto.Verify(sample, layout, linkDir, (owner.PrivatePath + ".pub", "rsa"));
             Assert.That(verified.ExitCode, Is.EqualTo(0), verified.ToString());
         }
+
+        // One layout for the solution: both projects' steps, chained across projects, verified from the solution directory.
+        var solutionLayout = Path.Combine(keys, "Hello.sln.layout");
+        var solution = SdkFeed.Securebuild(sample, "layout", "new",
+            "--link-dir", "src/Greeting/bin/Release/attestations", "--link-dir", "src/Hello/bin/Release/attestations",
+            "--functionary", functionary.PrivatePath + ".pub", "--sign", owner.PrivatePath, "-o", solutionLayout);
+        Assert.That(solution.ExitCode, Is.EqualTo(0), solution.ToString());
+        Assert.That(solution.Output, Does.Contain("layout with 7 steps"));
+        var solutionVerified = InToto.Verify(sample, solutionLayout, sample, (owner.PrivatePath + ".pub", "rsa"));
+        Assert.That(solutionVerified.ExitCode, Is.EqualTo(0), solutionVerified.ToString());
+
+        // Greeting.dll swapped after the library's compile, before the app's publish copies it: only the solution
+        // layout sees it (the app's own layout cannot know what the library's compile produced).
+        File.AppendAllText(Path.Combine(sample, "src/Greeting/bin/Release/net10.0/Greeting.dll"), "injected");
+        var republished = Run.DotNet(sample, env, "publish", "src/Hello/Hello.csproj", "-c", "Release", "--no-build");
+        Assert.That(republished.ExitCode, Is.EqualTo(0), republished.ToString());
+        var swapped = InToto.Verify(sample, solutionLayout, sample, (owner.PrivatePath + ".pub", "rsa"));
+        Assert.That(swapped.ExitCode, Is.Not.EqualTo(0), swapped.ToString());
+        Assert.That(swapped.Output, Does.Contain("RuleVerificationError").And.Contain("src/Greeting/bin/Release/net10.0/Greeting.dll"), swapped.ToString());
     }
 
     private static void CopyDirectory(string from, string to)

@@ -297,6 +297,111 @@ public sealed class LayoutGeneratorTests
         Assert.That(Verify(layout, first.Values).Passed, Is.True, "the build the layout was made from");
     }
 
+    // ---- Several projects (a solution) in one layout ---------------------------------------------------------------
+
+    private static Link ProjectStep(string project, string name, string[] materials, string[] products)
+    {
+        var link = Step(name, materials, products);
+        link.Command = new[] { "dotnet", name, $"{project}/{project}.csproj" };
+        return link;
+    }
+
+    /// <summary>Zlib (a library, named to sort after App) and App, which compiles against Zlib's reference assembly and publishes its DLL.</summary>
+    private static List<ProjectLinks> Solution(Action<Dictionary<string, Link>>? change = null)
+    {
+        var zlib = new Dictionary<string, Link>
+        {
+            ["restore"] = ProjectStep("Zlib", "restore", new[] { "Zlib/Zlib.csproj" }, new[] { "Zlib/obj/project.assets.json" }),
+            ["compile"] = ProjectStep("Zlib", "compile", new[] { "Zlib/Z.cs", "Zlib/obj/project.assets.json" },
+                new[] { "Zlib/bin/Release/net8.0/Zlib.dll", "Zlib/obj/Release/net8.0/ref/Zlib.dll" }),
+        };
+        var app = new Dictionary<string, Link>
+        {
+            ["restore"] = ProjectStep("App", "restore", new[] { "App/App.csproj" }, new[] { "App/obj/project.assets.json" }),
+            ["compile"] = ProjectStep("App", "compile", new[] { "App/Program.cs", "App/obj/project.assets.json", "Zlib/obj/Release/net8.0/ref/Zlib.dll" },
+                new[] { "App/bin/Release/net8.0/App.dll" }),
+            ["publish"] = ProjectStep("App", "publish", new[] { "App/bin/Release/net8.0/App.dll", "Zlib/bin/Release/net8.0/Zlib.dll" },
+                new[] { "App/bin/Release/net8.0/publish/App.dll", "App/bin/Release/net8.0/publish/Zlib.dll" }),
+        };
+        change?.Invoke(app);
+        return new List<ProjectLinks>
+        {
+            new("App/bin/Release/attestations/", app.Values.ToList()),
+            new("Zlib/bin/Release/attestations/", zlib.Values.ToList()),
+        };
+    }
+
+    private static VerificationResult VerifySolution(Layout layout, List<ProjectLinks> projects)
+    {
+        using var dir = new TempDirectory("layoutgen-sln");
+        foreach (var project in projects)
+        {
+            foreach (var link in project.Links)
+            {
+                LinkFile.WriteSigned(link, FunctionaryKey, dir.Path(project.Prefix));
+            }
+        }
+        var block = new Metablock(layout.ToJson());
+        block.Sign(OwnerKey);
+        var layoutPath = dir.Path("solution.layout");
+        block.Save(layoutPath);
+        return new LayoutVerifier(new LayoutVerifierOptions { LinkDirectory = dir.FullPath, WorkingDirectory = dir.FullPath })
+            .Verify(layoutPath, new[] { OwnerKey.Public });
+    }
+
+    private static Layout SolutionPolicy(List<ProjectLinks> projects) =>
+        LayoutGenerator.Create(projects, new[] { FunctionaryKey.Public }, 1, DateTimeOffset.UtcNow.AddDays(30), "solution");
+
+    [Test]
+    public void A_solution_layout_names_steps_by_link_directory_and_orders_a_library_before_the_app_that_reads_it()
+    {
+        var layout = SolutionPolicy(Solution());
+
+        Assert.That(layout.Steps.Select(s => s.Name), Is.EqualTo(new[]
+        {
+            "App/bin/Release/attestations/restore", "Zlib/bin/Release/attestations/restore",
+            "Zlib/bin/Release/attestations/compile", "App/bin/Release/attestations/compile", "App/bin/Release/attestations/publish",
+        }));
+        var appCompile = layout.Steps.Single(s => s.Name == "App/bin/Release/attestations/compile");
+        Assert.That(appCompile.ExpectedMaterials.Select(r => string.Join(" ", r)), Does.Contain("MATCH * WITH PRODUCTS FROM Zlib/bin/Release/attestations/compile")
+            .And.Contain("DISALLOW Zlib/obj/Release/net8.0/ref/Zlib.dll"));
+    }
+
+    [Test]
+    public void A_solution_layout_verifies_the_solution_with_links_where_the_SDK_wrote_them()
+    {
+        var projects = Solution();
+
+        var result = VerifySolution(SolutionPolicy(projects), projects);
+
+        Assert.That(result.Passed, Is.True, string.Join("\n", result.Failures));
+        Assert.That(result.Warnings, Is.Empty, "a link named 'compile' used for step '.../compile' is not a mismatch");
+    }
+
+    [Test]
+    public void A_library_output_swapped_before_the_app_publishes_it_fails_the_solution_layout()
+    {
+        var layout = SolutionPolicy(Solution());
+        var swapped = Solution(app => app["publish"].Materials["Zlib/bin/Release/net8.0/Zlib.dll"] = H("swapped"));
+
+        var result = VerifySolution(layout, swapped);
+
+        var failure = result.Failures.Single();
+        Assert.That(failure.Kind, Is.EqualTo(FailureKind.RuleVerificationError), failure.ToString());
+        Assert.That(failure.Step, Is.EqualTo("App/bin/Release/attestations/publish"));
+        Assert.That(failure.RuleText, Is.EqualTo("DISALLOW Zlib/bin/Release/net8.0/Zlib.dll"));
+    }
+
+    [Test]
+    public void Two_projects_with_the_same_link_directory_prefix_are_refused()
+    {
+        var projects = new List<ProjectLinks> { new("a/", new[] { L("compile") }), new("a/", new[] { L("compile") }) };
+
+        var e = Assert.Throws<ArgumentException>(() => SolutionPolicy(projects));
+
+        Assert.That(e!.Message, Does.Contain("a/compile"));
+    }
+
     [Test]
     public void Without_a_recognisable_project_file_sources_are_named_one_by_one()
     {

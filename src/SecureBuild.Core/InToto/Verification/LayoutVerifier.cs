@@ -326,7 +326,7 @@ public sealed class LayoutVerifier
                             links.Step.Name, loaded.File.File));
                     }
 
-                    if (loaded.File.Link is { } l && l.NameText != links.Step.Name)
+                    if (loaded.File.Link is { } l && l.NameText != links.Step.Name && !IsPrefixedStepName(links.Step.Name, l.NameText))
                     {
                         _warnings.Add(new VerificationWarning(
                             $"{loaded.File.File} is used for step '{links.Step.Name}' but its name is {(l.NameText is null ? FastJsonParser.Describe(l.Name) : "'" + l.NameText + "'")} (in-toto-verify does not check link names).",
@@ -676,6 +676,13 @@ public sealed class LayoutVerifier
             }
         }
     }
+
+    /// <summary>
+    /// A layout for several projects names a step by the link's directory and name ("src/App/bin/Release/attestations/compile"),
+    /// so the link, which says "compile", is found where the SDK wrote it. That is not a mismatch.
+    /// </summary>
+    internal static bool IsPrefixedStepName(string stepName, string? linkName) =>
+        !string.IsNullOrEmpty(linkName) && stepName.Length > linkName!.Length && stepName.EndsWith("/" + linkName, StringComparison.Ordinal);
 
     internal static string LinkFileName(string step, string keyId) => $"{step}.{Prefix8(keyId)}.link";
 
