@@ -40,6 +40,7 @@ internal static class LayoutCommand
             try
             {
                 var dirs = parse.GetValue(linkDir)!;
+                var keys = parse.GetValue(functionaries)!.Select(PublicKey.Load).ToList();
                 var projects = new List<ProjectLinks>();
                 var root = Path.GetFullPath(parse.GetValue(linkRoot) ?? ".");
                 foreach (var dir in dirs)
@@ -49,8 +50,37 @@ internal static class LayoutCommand
                         stderr.WriteLine($"securebuild layout new: SB3010: link directory '{dir}' does not exist. Build the project with SecureBuild.Sdk first.");
                         return CliApplication.Usage;
                     }
-                    var links = Directory.EnumerateFiles(dir, "*.link").OrderBy(f => f, StringComparer.Ordinal)
-                        .Select(f => Link.FromJson(Metablock.Load(f).Signed)).ToList();
+                    var links = new List<Link>();
+                    foreach (var file in Directory.EnumerateFiles(dir, "*.link").OrderBy(f => f, StringComparer.Ordinal))
+                    {
+                        Metablock block;
+                        Link link;
+                        try
+                        {
+                            block = Metablock.Load(file);
+                            link = Link.FromJson(block.Signed);
+                        }
+                        catch (Exception e) when (e is InTotoFormatException || e is JsonFormatException)
+                        {
+                            stderr.WriteLine($"securebuild layout new: SB3014: {file} is not an in-toto link: {e.Message.Replace(file + ": ", "")}");
+                            return CliApplication.Usage;
+                        }
+                        // A policy made from a link that was changed after signing would describe the change as normal.
+                        foreach (var signature in block.Signatures)
+                        {
+                            var signer = keys.FirstOrDefault(k => k.KeyId == signature.KeyId);
+                            if (signer is not null && !block.VerifySignature(signer))
+                            {
+                                stderr.WriteLine($"securebuild layout new: SB3015: {file}: the signature by functionary key {signature.KeyId} does not verify: the link was changed after it was signed. Rebuild to record it again.");
+                                return CliApplication.Usage;
+                            }
+                        }
+                        if (!block.Signatures.Any(sig => keys.Any(k => k.KeyId == sig.KeyId)))
+                        {
+                            stderr.WriteLine($"securebuild layout new: warning SB3016: {file} is not signed by any --functionary key (signed by {string.Join(", ", block.Signatures.Select(sig => sig.KeyId.Substring(0, Math.Min(8, sig.KeyId.Length))).DefaultIfEmpty("nobody"))}): the layout will only accept links that one of the functionaries signs.");
+                        }
+                        links.Add(link);
+                    }
                     if (links.Count == 0)
                     {
                         stderr.WriteLine($"securebuild layout new: SB3011: no *.link files in '{dir}'.");
@@ -74,7 +104,6 @@ internal static class LayoutCommand
                     stderr.WriteLine("securebuild layout new: SB3013: the same link directory is given twice.");
                     return CliApplication.Usage;
                 }
-                var keys = parse.GetValue(functionaries)!.Select(PublicKey.Load).ToList();
                 string source = projects.Count == 1
                     ? "the links in " + Path.GetFileName(Path.GetFullPath(dirs[0]).TrimEnd('/', '\\'))
                     : $"the links of {projects.Count} projects ({string.Join(", ", projects.Select(p => p.Prefix.TrimEnd('/')))})";

@@ -110,4 +110,41 @@ public class LayoutCliTests
         Assert.That(result.Stderr, Does.Contain(code));
         Assert.That(File.Exists(Path.Combine(_dir, "out.layout")), Is.False);
     }
+
+    [Test]
+    public void A_file_that_is_not_a_link_is_refused_with_SB3014_naming_it()
+    {
+        var bad = Path.Combine(_dir, "App/bin/Release/attestations/package.12345678.link");
+        File.WriteAllText(bad, "{\"signed\": {\"_type\": \"layout\"}, \"signatures\": []}");
+
+        var result = New("--link-dir", "App/bin/Release/attestations", "-o", "out.layout");
+
+        Assert.That(result.Code, Is.EqualTo(2), result.Stdout + result.Stderr);
+        Assert.That(result.Stderr, Does.Contain("SB3014").And.Contain("package.12345678.link"));
+        Assert.That(File.Exists(Path.Combine(_dir, "out.layout")), Is.False);
+    }
+
+    [Test]
+    public void A_link_changed_after_signing_is_refused_with_SB3015_so_no_policy_describes_the_change()
+    {
+        var path = Path.Combine(_dir, "App/bin/Release/attestations", LinkFile.FileName("compile", Functionary.Public.KeyId));
+        File.WriteAllText(path, File.ReadAllText(path).Replace("App/Code.cs", "App/Backdoor.cs"));
+
+        var result = New("--link-dir", "App/bin/Release/attestations", "-o", "out.layout");
+
+        Assert.That(result.Code, Is.EqualTo(2), result.Stdout + result.Stderr);
+        Assert.That(result.Stderr, Does.Contain("SB3015").And.Contain(Functionary.Public.KeyId));
+        Assert.That(File.Exists(Path.Combine(_dir, "out.layout")), Is.False);
+    }
+
+    [Test]
+    public void Links_signed_by_a_key_that_is_not_a_functionary_give_warning_SB3016_and_a_layout()
+    {
+        // A developer's links (development key) used to write the policy for CI's key: allowed, but said.
+        var result = Run("layout", "new", "--functionary", "owner.pub", "--link-dir", "App/bin/Release/attestations", "-o", "out.layout");
+
+        Assert.That(result.Code, Is.EqualTo(0), result.Stderr);
+        Assert.That(result.Stderr, Does.Contain("warning SB3016").And.Contain(Functionary.Public.KeyId.Substring(0, 8)));
+        Assert.That(File.Exists(Path.Combine(_dir, "out.layout")), Is.True);
+    }
 }
