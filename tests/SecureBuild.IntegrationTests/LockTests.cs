@@ -34,6 +34,10 @@ public sealed class LockTests
         public ProcessResult Build(params string[] arguments) =>
             Project.DotNet(Environment, new[] { "build", "App/App.csproj", "-nologo" }.Concat(arguments).ToArray());
 
+        /// <summary>A build with extra environment variables (e.g. a CI system's).</summary>
+        public ProcessResult BuildWith(IDictionary<string, string?> extra, params string[] arguments) =>
+            Project.DotNet(Environment.Concat(extra).ToDictionary(kv => kv.Key, kv => kv.Value), new[] { "build", "App/App.csproj", "-nologo" }.Concat(arguments).ToArray());
+
         public ProcessResult Strict(params string[] arguments) => Build(arguments.Concat(new[] { "-p:ContinuousIntegrationBuild=true" }).ToArray());
 
         public Repo Locked()
@@ -117,6 +121,10 @@ public sealed class LockTests
         Assert.That(local.ExitCode, Is.EqualTo(0), "locally drift is a warning:\n" + local);
         Assert.That(local.Output, Does.Contain("warning SB2420"));
         Assert.That(local.Output, Does.Contain("warning SB2421"), "the resolved package differs too");
+        var release = repo.Build("-c", "Release");
+        Assert.That(release.ExitCode, Is.EqualTo(0), "a local Release build (ContinuousIntegrationBuild defaulted for path mapping) warns too:\n" + release);
+        Assert.That(release.Output, Does.Contain("warning SB2420"));
+        AssertFails(repo.BuildWith(new Dictionary<string, string?> { ["GITHUB_ACTIONS"] = "true" }), "SB1420");
         Assert.That(File.ReadAllBytes(repo.LockPath), Is.EqualTo(before), "builds never modify the lock");
 
         var check = repo.Lock();
