@@ -272,12 +272,52 @@ internal sealed class CompactMap
         length = Field(i, 5);
     }
 
+    /// <summary>Key, algorithm and value slices of entry <paramref name="i"/> (key length as in <see cref="KeySlice"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Entry(int i, out int keyStart, out int keyLength, out int algStart, out int algLength, out int valueStart, out int valueLength)
+    {
+        var chunk = _chunks[i >> ChunkBits];
+        int o = (i & (ChunkSize - 1)) * 6;
+        keyStart = chunk[o];
+        keyLength = Math.Abs(chunk[o + 1]);
+        algStart = chunk[o + 2];
+        algLength = chunk[o + 3];
+        valueStart = chunk[o + 4];
+        valueLength = chunk[o + 5];
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private int Field(int i, int f) => _chunks[i >> ChunkBits][((i & (ChunkSize - 1)) * 6) + f];
 
+    /// <summary>The first entry whose value is not a non-empty run of hex digits, or -1.</summary>
+    public int FirstNonHex { get; private set; } = -1;
+
+    /// <summary>True when every key is free of escapes and the keys are in ascending byte order (canonical order).</summary>
+    public bool SortedRaw { get; private set; } = true;
+
     [MethodImpl((MethodImplOptions)512)]
-    public void Add(string path, bool keyEscaped, int keyStart, int keyLength, int algStart, int algLength, int valueStart, int valueLength)
+    public void Add(string path, bool keyEscaped, int keyStart, int keyLength, int algStart, int algLength, int valueStart, int valueLength, bool valueHex)
     {
+        if (!valueHex && FirstNonHex < 0)
+        {
+            FirstNonHex = Count;
+        }
+
+        if (SortedRaw)
+        {
+            if (keyEscaped)
+            {
+                SortedRaw = false;
+            }
+            else if (Count > 0)
+            {
+                SortedRaw = RawKeyAfterPrevious(keyStart, keyLength);
+            }
+
+            _lastKeyStart = keyStart;
+            _lastKeyLength = keyLength;
+        }
+
         int slot = Count & (ChunkSize - 1);
         if (slot == 0)
         {
@@ -295,6 +335,27 @@ internal sealed class CompactMap
         chunk[o + 5] = valueLength;
         _pathChunks[_pathChunks.Count - 1][slot] = path;
         Count++;
+    }
+
+    private int _lastKeyStart;
+    private int _lastKeyLength;
+
+    // True when the raw key at [start, start+length) sorts strictly after the previous raw key (by bytes).
+    private bool RawKeyAfterPrevious(int start, int length)
+    {
+        var src = Src;
+        int p = _lastKeyStart;
+        int m = Math.Min(length, _lastKeyLength);
+        for (int k = 0; k < m; k++)
+        {
+            int d = src[start + k] - src[p + k];
+            if (d != 0)
+            {
+                return d > 0;
+            }
+        }
+
+        return length > _lastKeyLength;
     }
 
     /// <summary>Builds the artifact map (sized once). Returns the index of the first duplicate path, or -1.</summary>
@@ -423,6 +484,20 @@ internal static class FastJsonParser
         return v;
     }
 
+    // [0-9a-fA-F]
+    private static readonly bool[] HexDigit = BuildHexDigits();
+
+    private static bool[] BuildHexDigits()
+    {
+        var t = new bool[256];
+        for (int c = 0; c < 256; c++)
+        {
+            t[c] = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+        }
+
+        return t;
+    }
+
     private sealed class Reader
     {
         private readonly byte[] _b;
@@ -539,11 +614,11 @@ internal static class FastJsonParser
                 if (compactPossible && keys.Count == 0 && _pos < _b.Length && _b[_pos] == '{')
                 {
                     int save = _pos;
-                    if (TrySingleStringMember(out int algStart, out int algLength, out int valueStart, out int valueLength))
+                    if (TrySingleStringMember(out int algStart, out int algLength, out int valueStart, out int valueLength, out bool valueHex))
                     {
                         compact ??= new CompactMap(_b);
                         string path = keyEscaped ? DecodeEscaped(_b, keyStart, keyLength) : Encoding.UTF8.GetString(_b, keyStart, keyLength);
-                        compact.Add(path, keyEscaped, keyStart, keyLength, algStart, algLength, valueStart, valueLength);
+                        compact.Add(path, keyEscaped, keyStart, keyLength, algStart, algLength, valueStart, valueLength, valueHex);
                         goto AfterValue;
                     }
 
@@ -691,37 +766,65 @@ internal static class FastJsonParser
         }
 
         // At '{': reads {"<alg>": "<value>"} when both strings are free of escapes. False (position undefined) otherwise.
+        // valueHex: the value is a non-empty run of hex digits (found while scanning it; other values take the
+        // general string scan, with its errors).
         [MethodImpl((MethodImplOptions)512)]
-        private bool TrySingleStringMember(out int algStart, out int algLength, out int valueStart, out int valueLength)
+        private bool TrySingleStringMember(out int algStart, out int algLength, out int valueStart, out int valueLength, out bool valueHex)
         {
             algStart = algLength = valueStart = valueLength = 0;
-            _pos++;
-            SkipWs();
+            valueHex = false;
+            var b = _b;
+            int n = b.Length;
+            _pos = SkipWsFrom(_pos + 1);
             if (!RawString(out algStart, out algLength))
             {
                 return false;
             }
 
-            SkipWs();
-            if (_pos >= _b.Length || _b[_pos] != ':')
+            int p = SkipWsFrom(_pos);
+            if (p >= n || b[p] != ':')
             {
                 return false;
             }
 
-            _pos++;
-            SkipWs();
-            if (!RawString(out valueStart, out valueLength))
+            p = SkipWsFrom(p + 1);
+            if (p >= n || b[p] != '"')
             {
                 return false;
             }
 
-            SkipWs();
-            if (_pos >= _b.Length || _b[_pos] != '}')
+            var hexDigit = HexDigit;
+            int i = p + 1;
+            while (i < n && hexDigit[b[i]])
+            {
+                i++;
+            }
+
+            if (i < n && b[i] == '"')
+            {
+                valueStart = p + 1;
+                valueLength = i - valueStart;
+                valueHex = valueLength > 0;
+                p = i + 1;
+            }
+            else
+            {
+                _pos = p;
+                if (!RawString(out valueStart, out valueLength))
+                {
+                    return false;
+                }
+
+                p = _pos; // the scan stopped at a byte inside the string that is not a hex digit
+            }
+
+            p = SkipWsFrom(p);
+            if (p >= n || b[p] != '}')
             {
                 return false;
             }
 
-            _pos++;
+            _pos = p + 1;
             return true;
         }
 
@@ -1012,6 +1115,26 @@ internal static class FastJsonParser
         private int Peek() => _pos < _b.Length ? _b[_pos] : -1;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private int SkipWsFrom(int p)
+        {
+            var b = _b;
+            while (p < b.Length)
+            {
+                byte c = b[p];
+                if (c == ' ' || c == '\n' || c == '\r' || c == '\t')
+                {
+                    p++;
+                }
+                else
+                {
+                    break;
+                }
+            }
+
+            return p;
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private void SkipWs()
         {
             var b = _b;
@@ -1133,6 +1256,12 @@ internal static class FastCanonical
     [MethodImpl((MethodImplOptions)512)]
     private static void WriteCompact(CompactMap c, Writer w)
     {
+        if (c.SortedRaw)
+        {
+            WriteCompactInFileOrder(c, w);
+            return;
+        }
+
         int n = c.Count;
         var src = c.Src;
         byte[]?[]? escapedKeys = null;
@@ -1239,6 +1368,49 @@ internal static class FastCanonical
         w.Byte((byte)'}');
     }
 
+    // Keys already in canonical order and free of escapes (checked while parsing): every entry is copied as
+    // "key":{"alg":"value"} from its raw slices.
+    [MethodImpl((MethodImplOptions)512)]
+    private static void WriteCompactInFileOrder(CompactMap c, Writer w)
+    {
+        var src = c.Src;
+        int n = c.Count;
+        w.Byte((byte)'{');
+        for (int i = 0; i < n; i++)
+        {
+            c.Entry(i, out int ks, out int kl, out int a, out int al, out int v, out int vl);
+            var buf = w.Reserve(kl + al + vl + 12, out int at);
+            if (i > 0)
+            {
+                buf[at++] = (byte)',';
+            }
+
+            buf[at++] = (byte)'"';
+            Buffer.BlockCopy(src, ks, buf, at, kl);
+            at += kl;
+            buf[at++] = (byte)'"';
+            buf[at++] = (byte)':';
+            buf[at++] = (byte)'{';
+            buf[at++] = (byte)'"';
+            for (int k = 0; k < al; k++)
+            {
+                buf[at + k] = src[a + k];
+            }
+
+            at += al;
+            buf[at++] = (byte)'"';
+            buf[at++] = (byte)':';
+            buf[at++] = (byte)'"';
+            Buffer.BlockCopy(src, v, buf, at, vl);
+            at += vl;
+            buf[at++] = (byte)'"';
+            buf[at++] = (byte)'}';
+            w.Commit(at);
+        }
+
+        w.Byte((byte)'}');
+    }
+
     // Key order by UTF-8 bytes (= code point order); files written with sorted keys need no sort.
     private static int[] Order(FObject o)
     {
@@ -1312,7 +1484,7 @@ internal static class FastCanonical
 
         public Writer(int capacity)
         {
-            _buf = new byte[capacity];
+            _buf = BufferPool.Rent(capacity);
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -1344,6 +1516,22 @@ internal static class FastCanonical
                 Byte((byte)c);
             }
         }
+
+        /// <summary>Room for <paramref name="count"/> more bytes at <paramref name="at"/>; <see cref="Commit"/> with the new end.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public byte[] Reserve(int count, out int at)
+        {
+            if (_len + count > _buf.Length)
+            {
+                Grow(count);
+            }
+
+            at = _len;
+            return _buf;
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Commit(int end) => _len = end;
 
         private void Grow(int extra) => Array.Resize(ref _buf, Math.Max(_buf.Length * 2, _len + extra));
 

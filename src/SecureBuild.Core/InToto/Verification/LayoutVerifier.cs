@@ -833,6 +833,10 @@ public sealed class LayoutVerifier
             {
                 load.Key = VerificationKey.FromLayoutKey(keyId, keyObject, layoutFile);
                 load.Problem = load.Key.Check(load.File);
+                if (!load.File.IsLayout)
+                {
+                    load.File.ReleaseSignableBytes(); // a link's signature is checked here only
+                }
             }
             catch (VerificationAbort e)
             {

@@ -150,23 +150,12 @@ internal static class MetadataReader
 
         if (obj.Compact is { } compact)
         {
-            // Built while parsing; only the hex of each value is left to check.
-            var src = compact.Src;
-            for (int i = 0; i < compact.Count; i++)
+            // Built while parsing, which also found the first value that is not hex.
+            int bad = compact.FirstNonHex;
+            if (bad >= 0)
             {
-                compact.ValueSlice(i, out int start, out int length);
-                bool hex = length > 0;
-                for (int k = start; hex && k < start + length; k++)
-                {
-                    byte c = src[k];
-                    hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-                }
-
-                if (!hex)
-                {
-                    compact.AlgorithmSlice(i, out int a, out int al);
-                    throw VerificationAbort.Format($"{file}: {field}[\"{compact.Path(i)}\"][\"{System.Text.Encoding.UTF8.GetString(src, a, al)}\"] must be a hex string.", file);
-                }
+                compact.AlgorithmSlice(bad, out int a, out int al);
+                throw VerificationAbort.Format($"{file}: {field}[\"{compact.Path(bad)}\"][\"{System.Text.Encoding.UTF8.GetString(compact.Src, a, al)}\"] must be a hex string.", file);
             }
 
             return compact.Map;

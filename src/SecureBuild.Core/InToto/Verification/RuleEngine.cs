@@ -91,36 +91,54 @@ internal static class RuleEngine
             case RuleType.Allow:
                 return Filter(artifacts, queued, rule.Pattern);
             case RuleType.Create:
-            {
                 // Products that are not materials (on the materials side nothing qualifies).
-                var result = Filter(artifacts, queued, rule.Pattern);
-                result.RemoveAll(i => !link.Products.ContainsKey(artifacts.PathAt(i)) || link.Materials.ContainsKey(artifacts.PathAt(i)));
-                return result;
-            }
-
+                return KeepWhere(Filter(artifacts, queued, rule.Pattern), artifacts, link, Change.Created);
             case RuleType.Delete:
-            {
-                var result = Filter(artifacts, queued, rule.Pattern);
-                result.RemoveAll(i => !link.Materials.ContainsKey(artifacts.PathAt(i)) || link.Products.ContainsKey(artifacts.PathAt(i)));
-                return result;
-            }
-
+                return KeepWhere(Filter(artifacts, queued, rule.Pattern), artifacts, link, Change.Deleted);
             case RuleType.Modify:
-            {
-                var result = Filter(artifacts, queued, rule.Pattern);
-                result.RemoveAll(i =>
-                {
-                    string p = artifacts.PathAt(i);
-                    return !link.Materials.TryGetValue(p, out var m) || !link.Products.TryGetValue(p, out var q) || m.Equals(q);
-                });
-                return result;
-            }
-
+                return KeepWhere(Filter(artifacts, queued, rule.Pattern), artifacts, link, Change.Modified);
             case RuleType.Match:
                 return Match(rule, artifacts, queued, links, itemName, itemKind, side);
             default:
                 return Filtered();
         }
+    }
+
+    private enum Change
+    {
+        Created,  // a product, not a material
+        Deleted,  // a material, not a product
+        Modified, // both, with different hashes
+    }
+
+    // Keeps the positions whose path underwent the change (looked up by the hash code the side's map already has).
+    [MethodImpl((MethodImplOptions)512)]
+    private static List<int> KeepWhere(List<int> positions, ArtifactMap artifacts, LinkModel link, Change change)
+    {
+        var materials = link.Materials;
+        var products = link.Products;
+        int kept = 0;
+        for (int k = 0; k < positions.Count; k++)
+        {
+            int i = positions[k];
+            string p = artifacts.PathAt(i);
+            int h = artifacts.PathHashAt(i);
+            int m = materials.IndexOf(p, h);
+            int q = products.IndexOf(p, h);
+            bool keep = change switch
+            {
+                Change.Created => q >= 0 && m < 0,
+                Change.Deleted => m >= 0 && q < 0,
+                _ => m >= 0 && q >= 0 && !materials.HashAt(m).Equals(products.HashAt(q)),
+            };
+            if (keep)
+            {
+                positions[kept++] = i;
+            }
+        }
+
+        positions.RemoveRange(kept, positions.Count - kept);
+        return positions;
     }
 
     // Queued positions whose path the pattern matches.
@@ -203,15 +221,20 @@ internal static class RuleEngine
             hits = Filter(source, queued, rule.Pattern);
         }
 
-        foreach (int i in hits)
+        // The destination prefix as it starts every rebuilt destination path (os.path.join(prefix, rest) for a rest
+        // that does not start with '/', then '\\' -> '/').
+        string dstHead = dst.Length > 0 ? PathJoin.Join(dst, "").Replace('\\', '/') : "";
+        for (int k = 0; k < hits.Count; k++)
         {
             // Python rebuilds both paths with os.path.join(prefix, rest) and turns '\' into '/'. The source path is
             // the queued path itself unless the rest starts with '/' or holds a backslash.
+            int i = hits[k];
             string q = source.PathAt(i);
-            string rest = strip == 0 ? q : q.Substring(strip);
+            bool plainRest = q.IndexOf('\\', strip) < 0 && !(q.Length > strip && q[strip] == '/');
             int sourceAt = i;
-            if (src.Length > 0 && (rest.IndexOf('\\') >= 0 || rest.StartsWith("/", StringComparison.Ordinal)))
+            if (src.Length > 0 && !plainRest)
             {
+                string rest = q.Substring(strip);
                 string fullSource = PathJoin.Join(src, rest).Replace('\\', '/');
                 sourceAt = source.IndexOf(fullSource);
                 if (sourceAt < 0)
@@ -228,8 +251,26 @@ internal static class RuleEngine
                 }
             }
 
-            string fullDest = dst.Length > 0 ? PathJoin.Join(dst, rest).Replace('\\', '/') : rest;
-            if (destArtifacts.TryGetValue(fullDest, out var destHash) && source.HashAt(sourceAt).Equals(destHash))
+            int destAt;
+            if (dst.Length == 0)
+            {
+                // The rest as it is (no '\\' -> '/' here).
+                destAt = strip == 0 ? destArtifacts.IndexOf(q, source.PathHashAt(i)) : destArtifacts.IndexOf(q.Substring(strip));
+            }
+            else if (plainRest && strip == dstHead.Length && string.CompareOrdinal(q, 0, dstHead, 0, strip) == 0)
+            {
+                destAt = destArtifacts.IndexOf(q, source.PathHashAt(i)); // same prefix on both sides: the very same path
+            }
+            else if (plainRest)
+            {
+                destAt = destArtifacts.IndexOf(dstHead + q.Substring(strip));
+            }
+            else
+            {
+                destAt = destArtifacts.IndexOf(PathJoin.Join(dst, q.Substring(strip)).Replace('\\', '/'));
+            }
+
+            if (destAt >= 0 && source.HashAt(sourceAt).Equals(destArtifacts.HashAt(destAt)))
             {
                 consumed.Add(sourceAt);
             }

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using SecureBuild.Core.Json;
 
 namespace SecureBuild.Core.InToto.Verification;
@@ -141,18 +142,30 @@ internal readonly struct HashDict : IEquatable<HashDict>
     }
 }
 
-/// <summary>path -> hash dict, in file order, with positions (rules keep their queue as flags over positions).</summary>
+/// <summary>
+/// path -> hash dict, in file order, with positions (rules keep their queue as flags over positions). An
+/// open-addressing table over the positions keeps each path's hash code (the process-randomized string hash, so
+/// crafted names cannot force collisions), so a path taken from one map is looked up in another without hashing it
+/// again. Every array stays below the large-object threshold for maps of up to ~10,000 artifacts except the paths,
+/// and the hash dicts are kept in chunks, so loading big links does not churn the large-object heap.
+/// </summary>
 internal sealed class ArtifactMap : IEnumerable<KeyValuePair<string, HashDict>>
 {
-    private readonly Dictionary<string, int> _index;
+    private const int ChunkBits = 11; // 2,048 hash dicts (48 KiB) per chunk
+    private const int ChunkSize = 1 << ChunkBits;
+
     private string[] _paths;
-    private HashDict[] _hashes;
+    private int[] _pathHashes;
+    private HashDict[][] _hashChunks;
+    private int[] _slots; // position + 1 per slot, 0 = empty; length a power of two, at most 3/4 full
 
     public ArtifactMap(int capacity = 0)
     {
-        _index = new Dictionary<string, int>(capacity, StringComparer.Ordinal);
-        _paths = new string[Math.Max(capacity, 4)];
-        _hashes = new HashDict[_paths.Length];
+        capacity = Math.Max(capacity, 4);
+        _paths = new string[capacity];
+        _pathHashes = new int[capacity];
+        _hashChunks = new HashDict[((capacity - 1) >> ChunkBits) + 1][];
+        _slots = new int[SlotCount(capacity)];
     }
 
     public int Count { get; private set; }
@@ -168,27 +181,83 @@ internal sealed class ArtifactMap : IEnumerable<KeyValuePair<string, HashDict>>
         }
     }
 
-    /// <summary>False when the path is already there.</summary>
-    [System.Runtime.CompilerServices.MethodImpl((System.Runtime.CompilerServices.MethodImplOptions)512)]
+    /// <summary>The hash code that lookups of <paramref name="path"/> use (see <see cref="IndexOf(string, int)"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int HashOf(string path) => StringComparer.Ordinal.GetHashCode(path);
+
+    private static int SlotCount(int capacity)
+    {
+        int n = 8;
+        while (n - (n >> 2) < capacity)
+        {
+            n <<= 1;
+        }
+
+        return n;
+    }
+
+    /// <summary>False when the path is already there (the map is then unchanged).</summary>
+    [MethodImpl((MethodImplOptions)512)]
     public bool TryAdd(string path, HashDict hash)
     {
-        int before = _index.Count;
-        _index[path] = Count;
-        if (_index.Count == before)
+        if (path is null)
         {
-            return false;
+            throw new ArgumentNullException(nameof(path));
+        }
+
+        int h = HashOf(path);
+        int mask = _slots.Length - 1;
+        int slot = h & mask;
+        while (true)
+        {
+            int e = _slots[slot];
+            if (e == 0)
+            {
+                break;
+            }
+
+            if (_pathHashes[e - 1] == h && string.Equals(_paths[e - 1], path))
+            {
+                return false;
+            }
+
+            slot = (slot + 1) & mask;
         }
 
         if (Count == _paths.Length)
         {
-            Array.Resize(ref _paths, Count * 2);
-            Array.Resize(ref _hashes, Count * 2);
+            Grow();
+            return TryAdd(path, hash);
         }
 
-        _paths[Count] = path;
-        _hashes[Count] = hash;
-        Count++;
+        int i = Count;
+        _paths[i] = path;
+        _pathHashes[i] = h;
+        var chunk = _hashChunks[i >> ChunkBits] ??= new HashDict[ChunkSize];
+        chunk[i & (ChunkSize - 1)] = hash;
+        _slots[slot] = i + 1;
+        Count = i + 1;
         return true;
+    }
+
+    private void Grow()
+    {
+        int capacity = _paths.Length * 2;
+        Array.Resize(ref _paths, capacity);
+        Array.Resize(ref _pathHashes, capacity);
+        Array.Resize(ref _hashChunks, ((capacity - 1) >> ChunkBits) + 1);
+        _slots = new int[SlotCount(capacity)];
+        int mask = _slots.Length - 1;
+        for (int i = 0; i < Count; i++)
+        {
+            int slot = _pathHashes[i] & mask;
+            while (_slots[slot] != 0)
+            {
+                slot = (slot + 1) & mask;
+            }
+
+            _slots[slot] = i + 1;
+        }
     }
 
     public void Add(string path, HashDict hash)
@@ -199,19 +268,47 @@ internal sealed class ArtifactMap : IEnumerable<KeyValuePair<string, HashDict>>
         }
     }
 
-    public int IndexOf(string path) => _index.TryGetValue(path, out int i) ? i : -1;
+    public int IndexOf(string path) => IndexOf(path, HashOf(path));
+
+    /// <summary>The position of <paramref name="path"/>, whose <see cref="HashOf"/> is <paramref name="hash"/>; -1 if absent.</summary>
+    [MethodImpl((MethodImplOptions)512)]
+    public int IndexOf(string path, int hash)
+    {
+        var slots = _slots;
+        int mask = slots.Length - 1;
+        int slot = hash & mask;
+        while (true)
+        {
+            int e = slots[slot];
+            if (e == 0)
+            {
+                return -1;
+            }
+
+            if (_pathHashes[e - 1] == hash && string.Equals(_paths[e - 1], path))
+            {
+                return e - 1;
+            }
+
+            slot = (slot + 1) & mask;
+        }
+    }
 
     public string PathAt(int i) => _paths[i];
 
-    public HashDict HashAt(int i) => _hashes[i];
+    /// <summary>The hash code of the path at position <paramref name="i"/> (for <see cref="IndexOf(string, int)"/> on other maps).</summary>
+    public int PathHashAt(int i) => _pathHashes[i];
 
-    public bool ContainsKey(string path) => _index.ContainsKey(path);
+    public HashDict HashAt(int i) => _hashChunks[i >> ChunkBits][i & (ChunkSize - 1)];
+
+    public bool ContainsKey(string path) => IndexOf(path) >= 0;
 
     public bool TryGetValue(string path, out HashDict hash)
     {
-        if (_index.TryGetValue(path, out int i))
+        int i = IndexOf(path);
+        if (i >= 0)
         {
-            hash = _hashes[i];
+            hash = HashAt(i);
             return true;
         }
 
@@ -220,7 +317,7 @@ internal sealed class ArtifactMap : IEnumerable<KeyValuePair<string, HashDict>>
     }
 
     /// <summary>Python dict equality.</summary>
-    [System.Runtime.CompilerServices.MethodImpl((System.Runtime.CompilerServices.MethodImplOptions)512)]
+    [MethodImpl((MethodImplOptions)512)]
     public bool SameAs(ArtifactMap other)
     {
         if (ReferenceEquals(this, other))
@@ -235,7 +332,8 @@ internal sealed class ArtifactMap : IEnumerable<KeyValuePair<string, HashDict>>
 
         for (int i = 0; i < Count; i++)
         {
-            if (!other.TryGetValue(_paths[i], out var h) || !h.Equals(_hashes[i]))
+            int at = other.IndexOf(_paths[i], _pathHashes[i]);
+            if (at < 0 || !other.HashAt(at).Equals(HashAt(i)))
             {
                 return false;
             }
@@ -249,7 +347,7 @@ internal sealed class ArtifactMap : IEnumerable<KeyValuePair<string, HashDict>>
         var o = new JsonObject();
         for (int i = 0; i < Count; i++)
         {
-            o.Add(_paths[i], _hashes[i].ToJson());
+            o.Add(_paths[i], HashAt(i).ToJson());
         }
 
         return o;
@@ -259,7 +357,7 @@ internal sealed class ArtifactMap : IEnumerable<KeyValuePair<string, HashDict>>
     {
         for (int i = 0; i < Count; i++)
         {
-            yield return new KeyValuePair<string, HashDict>(_paths[i], _hashes[i]);
+            yield return new KeyValuePair<string, HashDict>(_paths[i], HashAt(i));
         }
     }
 
@@ -390,6 +488,20 @@ internal sealed class MetadataFile
 
     private int _signableLength;
 
+    /// <summary>
+    /// Hands the canonical bytes back to <see cref="BufferPool"/> once no signature on this file will be checked again
+    /// (they would be computed anew if one were).
+    /// </summary>
+    public void ReleaseSignableBytes()
+    {
+        var bytes = _signableBytes;
+        _signableBytes = null;
+        if (bytes is not null)
+        {
+            BufferPool.Return(bytes);
+        }
+    }
+
     /// <summary>Canonical bytes (<c>[0..length)</c> of the returned buffer), computed once per file.</summary>
     /// <exception cref="VerificationAbort">FormatError when the signed part has no canonical form (floats, lone surrogates).</exception>
     public byte[] SignableBytes(out int length)
@@ -417,5 +529,84 @@ internal sealed class MetadataFile
         throw VerificationAbort.Format(
             $"{File}: the signed metadata has no canonical JSON form, so no signature can be checked: {_canonicalError} "
             + "(in-toto-verify fails with FormatError here too).", File);
+    }
+}
+
+/// <summary>
+/// A few large byte buffers kept for reuse (canonical JSON of big links), so that verifying again in the same process
+/// does not allocate them on the large-object heap each time (every such allocation brings a full GC closer).
+/// </summary>
+internal static class BufferPool
+{
+    private const long MaxPooledBytes = 64L << 20;
+    private static readonly byte[]?[] Slots = new byte[]?[4];
+
+    /// <summary>A buffer of at least <paramref name="minLength"/> bytes (its content is undefined).</summary>
+    public static byte[] Rent(int minLength)
+    {
+        lock (Slots)
+        {
+            int best = -1;
+            for (int i = 0; i < Slots.Length; i++)
+            {
+                if (Slots[i] is { } b && b.Length >= minLength && (best < 0 || b.Length < Slots[best]!.Length))
+                {
+                    best = i;
+                }
+            }
+
+            if (best >= 0)
+            {
+                var b = Slots[best]!;
+                Slots[best] = null;
+                return b;
+            }
+        }
+
+        return new byte[minLength];
+    }
+
+    /// <summary>Gives a buffer back; the caller must not use it any more.</summary>
+    public static void Return(byte[] buffer)
+    {
+        if (buffer.Length < 64 * 1024)
+        {
+            return;
+        }
+
+        lock (Slots)
+        {
+            long total = buffer.Length;
+            int free = -1, smallest = -1;
+            for (int i = 0; i < Slots.Length; i++)
+            {
+                var b = Slots[i];
+                if (b is null)
+                {
+                    free = free < 0 ? i : free;
+                    continue;
+                }
+
+                if (ReferenceEquals(b, buffer))
+                {
+                    return;
+                }
+
+                total += b.Length;
+                if (smallest < 0 || b.Length < Slots[smallest]!.Length)
+                {
+                    smallest = i;
+                }
+            }
+
+            if (free >= 0 && total <= MaxPooledBytes)
+            {
+                Slots[free] = buffer;
+            }
+            else if (smallest >= 0 && Slots[smallest]!.Length < buffer.Length && total - Slots[smallest]!.Length <= MaxPooledBytes)
+            {
+                Slots[smallest] = buffer;
+            }
+        }
     }
 }
