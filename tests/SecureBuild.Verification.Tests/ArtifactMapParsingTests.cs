@@ -160,6 +160,44 @@ public class ArtifactMapParsingTests
         Assert.That(result.Failures[0].Message, Does.EndWith($".link: materials[\"{path}\"][\"sha256\"] must be a hex string."));
     }
 
+    private static IEnumerable<char> NonHexAscii() =>
+        Enumerable.Range(0x20, 0x5F).Select(c => (char)c).Where(c => c != '"' && c != '\\' && !Uri.IsHexDigit(c));
+
+    [Test]
+    public void Every_ascii_character_that_is_not_a_hex_digit_is_caught_anywhere_in_the_value([ValueSource(nameof(NonHexAscii))] char c)
+    {
+        // At the positions around each eight-byte word of a 64-digit value (the scan looks at eight bytes at a time).
+        var materials = BigMap(8);
+        string text = Spell(Meta.Block(Meta.Link("s", materials, new JsonObject(), "cmd"), TestData.Functionary("alice")), AsIs);
+        foreach (int at in new[] { 0, 1, 6, 7, 8, 9, 15, 16, 31, 32, 47, 55, 56, 62, 63 })
+        {
+            int entry = at % 8;
+            string h = Hash(entry);
+            string bad = text.Replace($"\"sha256\": \"{h}\"", $"\"sha256\": \"{h.Substring(0, at)}{c}{h.Substring(at + 1)}\"");
+            var result = Verify(WriteChain(materials, new JsonObject(), _ => bad));
+            Assert.That(result.Failures, Is.Not.Empty, $"'{c}' at {at}");
+            Assert.That(result.Failures[0].Message, Does.EndWith($".link: materials[\"src/d{entry % 7}/f{entry:D5}.cs\"][\"sha256\"] must be a hex string."), $"'{c}' at {at}");
+        }
+    }
+
+    [TestCase(false)]
+    [TestCase(true)]
+    public void Names_that_are_not_normalized_paths_are_counted_while_parsing(bool escapeKeys)
+    {
+        var unusual = new[] { "a/./b", "../x", "/abs", "a\\b", "a/", "", "a//b", "\u00e9/../x", "x/..", "x/.", ".", "..", "/" };
+        var usual = new[] { ".hidden", "...", "a/..b", "a/b..", "a/.é", ".é/x", "é", "a.b/c.d", "x/...y" };
+        var rng = new Random(5);
+        var names = unusual.Select(n => n.Replace("\\u00e9", "é")).Concat(usual).Concat(Enumerable.Range(0, 1500).Select(i => $"src/f{i}.cs"))
+            .OrderBy(_ => rng.Next()).ToList();
+        var materials = Map(names.Select((n, i) => (n, Hash(i))));
+        var products = Map(new[] { ("ok/1", Hash(1)), ("./2", Hash(2)) });
+        var result = Verify(WriteChain(materials, products, b => Spell(b, AsIs, escapeKeys)));
+        Assert.That(result.Passed, Is.True, Ours.Describe(result));
+        string firstUnusual = names.First(n => unusual.Select(u => u.Replace("\\u00e9", "é")).Contains(n));
+        var warning = result.Warnings.Single(w => w.Message.Contains("not normalized relative paths", StringComparison.Ordinal));
+        Assert.That(warning.Message, Does.EndWith($".link records {unusual.Length + 1} artifact name(s) that are not normalized relative paths, e.g. '{firstUnusual}'; rules compare names as plain strings, so such names match only patterns written for them."));
+    }
+
     [Test]
     public void The_first_bad_value_is_the_one_reported()
     {

@@ -303,6 +303,11 @@ internal sealed class CompactMap
             FirstNonHex = Count;
         }
 
+        if (keyEscaped ? ArtifactPath.IsUnusual(path) : ArtifactPath.IsUnusual(Src, keyStart, keyLength))
+        {
+            _firstUnusual = _unusualCount++ == 0 ? Count : _firstUnusual;
+        }
+
         if (SortedRaw)
         {
             if (keyEscaped)
@@ -337,6 +342,8 @@ internal sealed class CompactMap
         Count++;
     }
 
+    private int _unusualCount;
+    private int _firstUnusual = -1;
     private int _lastKeyStart;
     private int _lastKeyLength;
 
@@ -346,7 +353,13 @@ internal sealed class CompactMap
         var src = Src;
         int p = _lastKeyStart;
         int m = Math.Min(length, _lastKeyLength);
-        for (int k = 0; k < m; k++)
+        int k = 0;
+        while (k + 8 <= m && BitConverter.ToUInt64(src, start + k) == BitConverter.ToUInt64(src, p + k))
+        {
+            k += 8; // skip the common prefix a word at a time
+        }
+
+        for (; k < m; k++)
         {
             int d = src[start + k] - src[p + k];
             if (d != 0)
@@ -382,6 +395,7 @@ internal sealed class CompactMap
             }
         }
 
+        map.SetUnusualNames(_unusualCount, _firstUnusual);
         _map = map;
         return -1;
     }
@@ -496,6 +510,23 @@ internal static class FastJsonParser
         }
 
         return t;
+    }
+
+    // True when all eight bytes of v are [0-9a-fA-F]. For bytes below 0x80, adding 0x80 - lo sets a byte's high bit
+    // exactly when it is >= lo, and adding 0x7F - hi exactly when it is > hi, without carries into the next byte.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool AllHexDigits(ulong v)
+    {
+        const ulong ones = 0x0101010101010101UL, highs = 0x8080808080808080UL;
+        if ((v & highs) != 0)
+        {
+            return false;
+        }
+
+        ulong digit = (v + (ones * (0x80 - '0'))) & ~(v + (ones * (0x7F - '9')));
+        ulong letters = v | (ones * 0x20); // 'A'-'F' -> 'a'-'f'; nothing else lands in 'a'-'f'
+        ulong letter = (letters + (ones * (0x80 - 'a'))) & ~(letters + (ones * (0x7F - 'f')));
+        return ((digit | letter) & highs) == highs;
     }
 
     private sealed class Reader
@@ -795,6 +826,11 @@ internal static class FastJsonParser
 
             var hexDigit = HexDigit;
             int i = p + 1;
+            while (i + 8 <= n && AllHexDigits(BitConverter.ToUInt64(b, i)))
+            {
+                i += 8;
+            }
+
             while (i < n && hexDigit[b[i]])
             {
                 i++;

@@ -159,6 +159,11 @@ public sealed class LayoutVerifier
             var layout = layoutFile.Layout!;
             string where = subPath.Count == 0 ? "" : $" (sublayout of step '{string.Join("' > '", subPath)}')";
 
+            // Link files are read, parsed, canonicalized and signature-checked in the background from here on (while
+            // the layout's own signatures are checked); their outcomes, errors included, are taken in step 3 in the
+            // reference's order, and none of them is looked at if verification stops before.
+            var prefetch = new LinkPrefetch(layout, layoutFile.File, linkDir, _o.MaxMetadataFileBytes, _o.Clock, cancel);
+
             // 1. Layout signatures: every given key needs a valid signature.
             _log.Add($"Verifying layout signatures{where}...");
             if (keys.Count == 0)
@@ -195,10 +200,8 @@ public sealed class LayoutVerifier
                 });
             }
 
-            // 3. Link files (counted before any signature is checked). They are read, parsed, canonicalized and
-            // signature-checked in parallel up front; outcomes, errors included, are then taken in the reference's order.
+            // 3. Link files (counted before any signature is checked), as loaded by the prefetch, in the reference's order.
             _log.Add($"Reading link metadata files from {linkDir}{where}...");
-            var prefetch = Prefetch(layout, layoutFile.File, linkDir, cancel);
             var chain = new List<StepLinks>();
             foreach (var step in layout.Steps)
             {
@@ -213,7 +216,7 @@ public sealed class LayoutVerifier
 
                     string fileName = LinkFileName(step.Name, keyId);
                     tried.Add(fileName);
-                    var load = prefetch[(step.Name, keyId)].Result;
+                    var load = prefetch.Get(step.Name, keyId);
                     if (load.ReadWarning is not null)
                     {
                         _warnings.Add(new VerificationWarning(load.ReadWarning, step.Name, load.Path));
@@ -461,31 +464,6 @@ public sealed class LayoutVerifier
             return null;
         }
 
-        // Starts loading every link file the layout can ask for: read, parse, canonicalize, check the signature by the
-        // key the file name names. Pure work, no side effects: the caller replays outcomes in order.
-        private Dictionary<(string Step, string KeyId), Task<LinkLoad>> Prefetch(LayoutModel layout, string layoutFile, string linkDir, CancellationToken cancel)
-        {
-            var tasks = new Dictionary<(string, string), Task<LinkLoad>>();
-            long max = _o.MaxMetadataFileBytes;
-            var clock = _o.Clock;
-            foreach (var step in layout.Steps)
-            {
-                foreach (string keyId in step.PubKeys)
-                {
-                    if (tasks.ContainsKey((step.Name, keyId)))
-                    {
-                        continue;
-                    }
-
-                    string path = PathJoin.Join(linkDir, LinkFileName(step.Name, keyId));
-                    var keyObject = layout.Keys.Get(keyId) as FObject;
-                    tasks[(step.Name, keyId)] = Task.Run(() => LinkLoad.Run(path, keyId, keyObject, layoutFile, max, clock, cancel));
-                }
-            }
-
-            return tasks;
-        }
-
         private LinkModel RunInspection(InspectionModel inspection, string where)
         {
             var command = new List<string>();
@@ -585,59 +563,18 @@ public sealed class LayoutVerifier
             return map;
         }
 
-        [System.Runtime.CompilerServices.MethodImpl((System.Runtime.CompilerServices.MethodImplOptions)512)]
         internal static string? ArtifactNamesWarning(MetadataFile file)
         {
             string? example = null;
             int count = 0;
             foreach (var map in new[] { file.Link!.Materials, file.Link.Products })
             {
-                foreach (string name in map.Keys)
-                {
-                    if (IsUnusualPath(name))
-                    {
-                        count++;
-                        example ??= name;
-                    }
-                }
+                count += map.UnusualNames(out string? first);
+                example ??= first;
             }
 
             return count == 0 ? null
                 : $"{file.File} records {count} artifact name(s) that are not normalized relative paths, e.g. '{example}'; rules compare names as plain strings, so such names match only patterns written for them.";
-        }
-
-        // Not a normalized relative path: empty, absolute, a backslash, an empty, "." or ".." segment, or a trailing '/'.
-        // One pass over the characters.
-        internal static bool IsUnusualPath(string p)
-        {
-            int n = p.Length;
-            if (n == 0 || p[0] == '/' || p[n - 1] == '/')
-            {
-                return true;
-            }
-
-            int segmentStart = 0;
-            for (int i = 0; i <= n; i++)
-            {
-                char c = i < n ? p[i] : '/';
-                if (c == '\\')
-                {
-                    return true;
-                }
-
-                if (c == '/')
-                {
-                    int length = i - segmentStart;
-                    if (length == 0 || (length <= 2 && p[segmentStart] == '.' && (length == 1 || p[segmentStart + 1] == '.')))
-                    {
-                        return true;
-                    }
-
-                    segmentStart = i + 1;
-                }
-            }
-
-            return false;
         }
 
         private static IEnumerable<string> DescribeDifferences(string side, ArtifactMap a, ArtifactMap b, string fa, string fb)
@@ -761,6 +698,144 @@ public sealed class LayoutVerifier
         public LinkModel? Summary { get; set; }
 
         public LinkModel Model => Summary ?? File.Link ?? new LinkModel();
+    }
+
+    /// <summary>
+    /// Loads every link file a layout can ask for (read, parse, canonicalize, check the signature by the key the file
+    /// name names): pure work without side effects, so the caller can take the outcomes in the reference's order.
+    /// Loads are claimed one by one by up to (processors - 1) pool workers and by the verifying thread itself, which
+    /// runs whatever is not claimed yet instead of waiting, and waits only for a load that another thread is running.
+    /// </summary>
+    private sealed class LinkPrefetch
+    {
+        private readonly Item[] _items;
+        private readonly Dictionary<(string Step, string KeyId), Item> _byKey = new();
+        private int _next;
+
+        public LinkPrefetch(LayoutModel layout, string layoutFile, string linkDir, long max, Func<DateTimeOffset> clock, CancellationToken cancel)
+        {
+            var items = new List<Item>();
+            foreach (var step in layout.Steps)
+            {
+                foreach (string keyId in step.PubKeys)
+                {
+                    if (_byKey.ContainsKey((step.Name, keyId)))
+                    {
+                        continue;
+                    }
+
+                    string path = PathJoin.Join(linkDir, LinkFileName(step.Name, keyId));
+                    var keyObject = layout.Keys.Get(keyId) as FObject;
+                    var item = new Item(() => LinkLoad.Run(path, keyId, keyObject, layoutFile, max, clock, cancel));
+                    items.Add(item);
+                    _byKey[(step.Name, keyId)] = item;
+                }
+            }
+
+            _items = items.ToArray();
+            int workers = Math.Min(Environment.ProcessorCount - 1, _items.Length);
+            for (int w = 0; w < workers; w++)
+            {
+                Task.Run(() =>
+                {
+                    while (TryClaim() is { } item)
+                    {
+                        item.Run();
+                    }
+                });
+            }
+        }
+
+        /// <summary>The outcome for one (step, keyid) of the layout.</summary>
+        public LinkLoad Get(string step, string keyId)
+        {
+            var wanted = _byKey[(step, keyId)];
+            if (wanted.TryClaim())
+            {
+                wanted.Run();
+            }
+
+            while (!wanted.IsDone && TryClaim() is { } other)
+            {
+                other.Run(); // something that has to be done anyway, instead of waiting
+            }
+
+            return wanted.Wait();
+        }
+
+        private Item? TryClaim()
+        {
+            while (true)
+            {
+                int i = Volatile.Read(ref _next);
+                if (i >= _items.Length)
+                {
+                    return null;
+                }
+
+                if (Interlocked.CompareExchange(ref _next, i + 1, i) == i && _items[i].TryClaim())
+                {
+                    return _items[i];
+                }
+            }
+        }
+
+        private sealed class Item
+        {
+            private readonly Func<LinkLoad> _work;
+            private int _claimed;
+            private LinkLoad? _result;
+            private Exception? _error;
+            private volatile bool _done;
+
+            public Item(Func<LinkLoad> work)
+            {
+                _work = work;
+            }
+
+            public bool IsDone => _done;
+
+            public bool TryClaim() => Interlocked.Exchange(ref _claimed, 1) == 0;
+
+            public void Run()
+            {
+                try
+                {
+                    _result = _work();
+                }
+                catch (Exception e)
+                {
+                    _error = e; // LinkLoad.Run turns everything but OutOfMemoryException into an outcome
+                }
+
+                lock (this)
+                {
+                    _done = true;
+                    Monitor.PulseAll(this);
+                }
+            }
+
+            public LinkLoad Wait()
+            {
+                if (!_done)
+                {
+                    lock (this)
+                    {
+                        while (!_done)
+                        {
+                            Monitor.Wait(this);
+                        }
+                    }
+                }
+
+                if (_error is not null)
+                {
+                    System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(_error).Throw();
+                }
+
+                return _result!;
+            }
+        }
     }
 
     /// <summary>Everything about one link file that can be worked out without knowing the rest of the chain.</summary>

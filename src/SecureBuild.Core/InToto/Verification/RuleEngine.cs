@@ -117,14 +117,14 @@ internal static class RuleEngine
     {
         var materials = link.Materials;
         var products = link.Products;
-        int kept = 0;
+        int kept = 0, mGuess = 0, pGuess = 0;
         for (int k = 0; k < positions.Count; k++)
         {
             int i = positions[k];
             string p = artifacts.PathAt(i);
             int h = artifacts.PathHashAt(i);
-            int m = materials.IndexOf(p, h);
-            int q = products.IndexOf(p, h);
+            int m = materials.IndexOf(p, h, ref mGuess);
+            int q = products.IndexOf(p, h, ref pGuess);
             bool keep = change switch
             {
                 Change.Created => q >= 0 && m < 0,
@@ -186,9 +186,10 @@ internal static class RuleEngine
         // The queued positions that the pattern matches once the source prefix is stripped.
         List<int> hits;
         int strip = 0;
+        string np = "";
         if (src.Length > 0)
         {
-            string np = PathJoin.Join(src, "").Replace('\\', '/');
+            np = PathJoin.Join(src, "").Replace('\\', '/');
             strip = np.Length;
             hits = Filtered();
             if (rule.Pattern.IsLiteral)
@@ -224,13 +225,21 @@ internal static class RuleEngine
         // The destination prefix as it starts every rebuilt destination path (os.path.join(prefix, rest) for a rest
         // that does not start with '/', then '\\' -> '/').
         string dstHead = dst.Length > 0 ? PathJoin.Join(dst, "").Replace('\\', '/') : "";
+
+        // Every hit starts with np, so with the same prefix on both sides the destination path is the source path.
+        bool samePath = src.Length > 0 && dst.Length > 0 && string.Equals(dstHead, np);
+
+        // Without names that are not normalized paths (no backslash, no empty segment), no rest starts with '/' or
+        // holds a backslash.
+        bool allPlain = source.UnusualNames(out _) == 0;
+        int guess = 0;
         for (int k = 0; k < hits.Count; k++)
         {
             // Python rebuilds both paths with os.path.join(prefix, rest) and turns '\' into '/'. The source path is
             // the queued path itself unless the rest starts with '/' or holds a backslash.
             int i = hits[k];
             string q = source.PathAt(i);
-            bool plainRest = q.IndexOf('\\', strip) < 0 && !(q.Length > strip && q[strip] == '/');
+            bool plainRest = allPlain || (q.IndexOf('\\', strip) < 0 && !(q.Length > strip && q[strip] == '/'));
             int sourceAt = i;
             if (src.Length > 0 && !plainRest)
             {
@@ -255,11 +264,11 @@ internal static class RuleEngine
             if (dst.Length == 0)
             {
                 // The rest as it is (no '\\' -> '/' here).
-                destAt = strip == 0 ? destArtifacts.IndexOf(q, source.PathHashAt(i)) : destArtifacts.IndexOf(q.Substring(strip));
+                destAt = strip == 0 ? destArtifacts.IndexOf(q, source.PathHashAt(i), ref guess) : destArtifacts.IndexOf(q.Substring(strip));
             }
-            else if (plainRest && strip == dstHead.Length && string.CompareOrdinal(q, 0, dstHead, 0, strip) == 0)
+            else if (plainRest && samePath)
             {
-                destAt = destArtifacts.IndexOf(q, source.PathHashAt(i)); // same prefix on both sides: the very same path
+                destAt = destArtifacts.IndexOf(q, source.PathHashAt(i), ref guess); // the very same path
             }
             else if (plainRest)
             {

@@ -72,18 +72,7 @@ internal readonly struct HashDict : IEquatable<HashDict>
                 return false;
             }
 
-            var a = _shaSource;
-            var b = other._shaSource;
-            int ai = _shaStart, bi = other._shaStart;
-            for (int k = 0; k < _shaLength; k++)
-            {
-                if (a[ai + k] != b[bi + k])
-                {
-                    return false;
-                }
-            }
-
-            return true;
+            return SameBytes(_shaSource, _shaStart, other._shaSource, other._shaStart, _shaLength);
         }
 
         var p = _pairs ?? Array.Empty<string>();
@@ -96,6 +85,35 @@ internal readonly struct HashDict : IEquatable<HashDict>
         for (int i = 0; i < p.Length; i++)
         {
             if (!string.Equals(p[i], q[i], StringComparison.Ordinal))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>a[ai..ai+length) == b[bi..bi+length), eight bytes at a time.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static bool SameBytes(byte[] a, int ai, byte[] b, int bi, int length)
+    {
+        if ((uint)ai > (uint)a.Length || (uint)length > (uint)(a.Length - ai) || (uint)bi > (uint)b.Length || (uint)length > (uint)(b.Length - bi))
+        {
+            throw new ArgumentOutOfRangeException(nameof(length));
+        }
+
+        int k = 0;
+        for (; k + 8 <= length; k += 8)
+        {
+            if (BitConverter.ToUInt64(a, ai + k) != BitConverter.ToUInt64(b, bi + k))
+            {
+                return false;
+            }
+        }
+
+        for (; k < length; k++)
+        {
+            if (a[ai + k] != b[bi + k])
             {
                 return false;
             }
@@ -169,6 +187,39 @@ internal sealed class ArtifactMap : IEnumerable<KeyValuePair<string, HashDict>>
     }
 
     public int Count { get; private set; }
+
+    // Names that are not normalized relative paths: how many, and the first (-1: not counted yet).
+    private int _unusualCount = -1;
+    private int _firstUnusual = -1;
+
+    /// <summary>Sets what <see cref="UnusualNames"/> returns, when the reader found it while parsing.</summary>
+    internal void SetUnusualNames(int count, int first)
+    {
+        _unusualCount = count;
+        _firstUnusual = first;
+    }
+
+    /// <summary>How many paths are not normalized relative paths (<see cref="ArtifactPath.IsUnusual(string)"/>), and the first.</summary>
+    public int UnusualNames(out string? first)
+    {
+        if (_unusualCount < 0)
+        {
+            int count = 0, at = -1;
+            for (int i = 0; i < Count; i++)
+            {
+                if (ArtifactPath.IsUnusual(_paths[i]))
+                {
+                    count++;
+                    at = at < 0 ? i : at;
+                }
+            }
+
+            SetUnusualNames(count, at);
+        }
+
+        first = _firstUnusual >= 0 ? _paths[_firstUnusual] : null;
+        return _unusualCount;
+    }
 
     public IEnumerable<string> Keys
     {
@@ -294,6 +345,24 @@ internal sealed class ArtifactMap : IEnumerable<KeyValuePair<string, HashDict>>
         }
     }
 
+    /// <summary>
+    /// <see cref="IndexOf(string, int)"/> that first tries position <paramref name="guess"/> and then sets it to the
+    /// position after the one found: walking one map in the order of another with the same paths in the same order
+    /// (links that record the same tree) reads both sequentially instead of probing the table.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public int IndexOf(string path, int hash, ref int guess)
+    {
+        int g = guess;
+        int at = (uint)g < (uint)Count && _pathHashes[g] == hash && string.Equals(_paths[g], path) ? g : IndexOf(path, hash);
+        if (at >= 0)
+        {
+            guess = at + 1;
+        }
+
+        return at;
+    }
+
     public string PathAt(int i) => _paths[i];
 
     /// <summary>The hash code of the path at position <paramref name="i"/> (for <see cref="IndexOf(string, int)"/> on other maps).</summary>
@@ -330,9 +399,10 @@ internal sealed class ArtifactMap : IEnumerable<KeyValuePair<string, HashDict>>
             return false;
         }
 
+        int guess = 0;
         for (int i = 0; i < Count; i++)
         {
-            int at = other.IndexOf(_paths[i], _pathHashes[i]);
+            int at = other.IndexOf(_paths[i], _pathHashes[i], ref guess);
             if (at < 0 || !other.HashAt(at).Equals(HashAt(i)))
             {
                 return false;
@@ -608,5 +678,84 @@ internal static class BufferPool
                 Slots[smallest] = buffer;
             }
         }
+    }
+}
+
+/// <summary>Artifact names that are not normalized relative paths (warned about; rules compare names as plain strings).</summary>
+internal static class ArtifactPath
+{
+    /// <summary>Empty, absolute, a backslash, an empty, "." or ".." segment, or a trailing '/'. One pass.</summary>
+    public static bool IsUnusual(string p)
+    {
+        int n = p.Length;
+        if (n == 0 || p[0] == '/' || p[n - 1] == '/')
+        {
+            return true;
+        }
+
+        int segmentStart = 0;
+        for (int i = 0; i <= n; i++)
+        {
+            char c = i < n ? p[i] : '/';
+            if (c == '\\')
+            {
+                return true;
+            }
+
+            if (c == '/')
+            {
+                int length = i - segmentStart;
+                if (length == 0 || (length <= 2 && p[segmentStart] == '.' && (length == 1 || p[segmentStart + 1] == '.')))
+                {
+                    return true;
+                }
+
+                segmentStart = i + 1;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// The same test on a name's UTF-8 bytes: '/', '\\' and '.' are single bytes that never occur inside a multi-byte
+    /// character, and a segment is "." or ".." in bytes exactly when it is in characters.
+    /// </summary>
+    [MethodImpl((MethodImplOptions)512)]
+    public static bool IsUnusual(byte[] b, int start, int length)
+    {
+        int end = start + length;
+        if (length == 0 || b[start] == '/' || b[end - 1] == '/')
+        {
+            return true;
+        }
+
+        int segmentStart = start;
+        for (int i = start; i <= end; i++)
+        {
+            byte c = i < end ? b[i] : (byte)'/';
+            if (c > '/' && c != '\\')
+            {
+                continue; // neither a separator, a dot nor a backslash
+            }
+
+            if (c == '\\')
+            {
+                return true;
+            }
+
+            if (c == '/')
+            {
+                int segment = i - segmentStart;
+                if (segment == 0 || (segment <= 2 && b[segmentStart] == '.' && (segment == 1 || b[segmentStart + 1] == '.')))
+                {
+                    return true;
+                }
+
+                segmentStart = i + 1;
+            }
+        }
+
+        return false;
     }
 }
