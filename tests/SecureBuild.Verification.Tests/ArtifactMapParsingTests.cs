@@ -274,6 +274,42 @@ public class ArtifactMapParsingTests
         Assert.That(result.Failures[0].Message, Does.EndWith(".link: materials[\"zz/two\"][\"sha512\"] must be a hex string."));
     }
 
+    [Test]
+    public void Buffers_reused_between_verifications_never_carry_one_files_bytes_into_another()
+    {
+        // Link files of exactly the same length get the same pooled buffers; verdicts must not depend on what a buffer
+        // held before, also with verifications running at the same time.
+        var materials = BigMap(3000);
+        string good = WriteChain(materials, materials, b => Spell(b, AsIs), productRules: new[] { "MATCH * WITH MATERIALS FROM s", "DISALLOW *" });
+        var changed = BigMap(3000, i => i == 2999 ? Hash(i).Substring(0, 63) + (Hash(i)[63] == '0' ? "1" : "0") : Hash(i));
+        string tampered = WriteChain(changed, materials, b => Spell(b, AsIs), productRules: new[] { "MATCH * WITH MATERIALS FROM s", "DISALLOW *" }, signedMaterials: materials);
+        var sameSignature = BigMap(3000, i => i == 7 ? Hash(i).Substring(0, 63) + (Hash(i)[63] == '0' ? "1" : "0") : Hash(i));
+        string mismatch = WriteChain(sameSignature, materials, b => Spell(b, AsIs), productRules: new[] { "MATCH * WITH MATERIALS FROM s", "DISALLOW *" });
+        try
+        {
+            var files = new[] { good, tampered, mismatch }.Select(d => new FileInfo(Directory.GetFiles(Path.Combine(d, "links"))[0]).Length).Distinct().ToList();
+            Assert.That(files, Has.Count.EqualTo(1), "the three links must have the same length");
+            var expected = new[] { (FailureKind?)null, FailureKind.ThresholdVerificationError, FailureKind.RuleVerificationError };
+            var dirs = new[] { good, tampered, mismatch };
+            var results = new FailureKind?[30];
+            Parallel.For(0, 30, new ParallelOptions { MaxDegreeOfParallelism = 3 }, i =>
+            {
+                var r = Ours.Verify(Path.Combine(dirs[i % 3], "final"), "../root.layout", new[] { "../owner.pub" }, "../links", Ours.PinnedNow);
+                results[i] = r.Passed ? null : r.Failures[0].Kind;
+            });
+            for (int i = 0; i < 30; i++)
+            {
+                Assert.That(results[i], Is.EqualTo(expected[i % 3]), $"verification {i}");
+            }
+        }
+        finally
+        {
+            TestData.DeleteDirectory(good);
+            TestData.DeleteDirectory(tampered);
+            TestData.DeleteDirectory(mismatch);
+        }
+    }
+
     // MATCH with every prefix combination, decided by both verifiers. Materials of "b" are matched against products of
     // "a": src/ and lib/ hold the same files, some with the other side's hash changed.
     [TestCase("MATCH *.cs IN src WITH PRODUCTS IN src FROM a")]

@@ -230,10 +230,11 @@ internal sealed class FObject : FNode
 /// </summary>
 internal sealed class CompactMap
 {
-    // Entries in fixed-size chunks (no large arrays that grow by copying), each entry 6 ints:
+    // Entries in fixed-size chunks (no large arrays that grow by copying), each entry 7 ints:
     // key start, key length (negative: escaped), algorithm start, algorithm length, value start, value length.
     private const int ChunkBits = 10;
     private const int ChunkSize = 1 << ChunkBits;
+    private const int Ints = 7;
     private readonly List<int[]> _chunks = new();
     private readonly List<string[]> _pathChunks = new();
     private ArtifactMap? _map;
@@ -277,7 +278,7 @@ internal sealed class CompactMap
     public void Entry(int i, out int keyStart, out int keyLength, out int algStart, out int algLength, out int valueStart, out int valueLength)
     {
         var chunk = _chunks[i >> ChunkBits];
-        int o = (i & (ChunkSize - 1)) * 6;
+        int o = (i & (ChunkSize - 1)) * Ints;
         keyStart = chunk[o];
         keyLength = Math.Abs(chunk[o + 1]);
         algStart = chunk[o + 2];
@@ -287,7 +288,7 @@ internal sealed class CompactMap
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private int Field(int i, int f) => _chunks[i >> ChunkBits][((i & (ChunkSize - 1)) * 6) + f];
+    private int Field(int i, int f) => _chunks[i >> ChunkBits][((i & (ChunkSize - 1)) * Ints) + f];
 
     /// <summary>The first entry whose value is not a non-empty run of hex digits, or -1.</summary>
     public int FirstNonHex { get; private set; } = -1;
@@ -326,18 +327,19 @@ internal sealed class CompactMap
         int slot = Count & (ChunkSize - 1);
         if (slot == 0)
         {
-            _chunks.Add(new int[ChunkSize * 6]);
+            _chunks.Add(new int[ChunkSize * Ints]);
             _pathChunks.Add(new string[ChunkSize]);
         }
 
         var chunk = _chunks[_chunks.Count - 1];
-        int o = slot * 6;
+        int o = slot * Ints;
         chunk[o] = keyStart;
         chunk[o + 1] = keyEscaped ? -keyLength : keyLength;
         chunk[o + 2] = algStart;
         chunk[o + 3] = algLength;
         chunk[o + 4] = valueStart;
         chunk[o + 5] = valueLength;
+        chunk[o + 6] = ArtifactMap.HashOf(path); // while the path is fresh in the cache
         _pathChunks[_pathChunks.Count - 1][slot] = path;
         Count++;
     }
@@ -380,7 +382,7 @@ internal sealed class CompactMap
         for (int i = 0; i < Count; i++)
         {
             var chunk = _chunks[i >> ChunkBits];
-            int o = (i & (ChunkSize - 1)) * 6;
+            int o = (i & (ChunkSize - 1)) * Ints;
             int algStart = chunk[o + 2], algLength = chunk[o + 3], valueStart = chunk[o + 4], valueLength = chunk[o + 5];
             HashDict hash = algLength == 6 && src[algStart] == 's' && src[algStart + 1] == 'h' && src[algStart + 2] == 'a'
                 && src[algStart + 3] == '2' && src[algStart + 4] == '5' && src[algStart + 5] == '6'
@@ -389,7 +391,7 @@ internal sealed class CompactMap
                 {
                     new KeyValuePair<string, string>(Encoding.UTF8.GetString(src, algStart, algLength), Encoding.UTF8.GetString(src, valueStart, valueLength)),
                 });
-            if (!map.TryAdd(_pathChunks[i >> ChunkBits][i & (ChunkSize - 1)], hash))
+            if (!map.TryAdd(_pathChunks[i >> ChunkBits][i & (ChunkSize - 1)], chunk[o + 6], hash))
             {
                 return i;
             }
@@ -500,6 +502,9 @@ internal static class FastJsonParser
 
     // [0-9a-fA-F]
     private static readonly bool[] HexDigit = BuildHexDigits();
+
+    // The eight bytes "sha256" with its quotes, as BitConverter reads them on this machine.
+    private static readonly ulong QuotedSha256 = BitConverter.ToUInt64(Encoding.ASCII.GetBytes("\"sha256\""), 0);
 
     private static bool[] BuildHexDigits()
     {
@@ -807,12 +812,23 @@ internal static class FastJsonParser
             var b = _b;
             int n = b.Length;
             _pos = SkipWsFrom(_pos + 1);
-            if (!RawString(out algStart, out algLength))
+            int p;
+            if (_pos + 8 <= n && BitConverter.ToUInt64(b, _pos) == QuotedSha256)
+            {
+                algStart = _pos + 1; // the usual algorithm, without the general string scan
+                algLength = 6;
+                p = _pos + 8;
+            }
+            else if (RawString(out algStart, out algLength))
+            {
+                p = _pos;
+            }
+            else
             {
                 return false;
             }
 
-            int p = SkipWsFrom(_pos);
+            p = SkipWsFrom(p);
             if (p >= n || b[p] != ':')
             {
                 return false;

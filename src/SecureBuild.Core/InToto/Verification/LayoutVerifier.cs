@@ -59,6 +59,7 @@ public sealed class LayoutVerifier
         private readonly List<VerificationWarning> _warnings = new();
         private readonly List<DroppedLink> _dropped = new();
         private readonly List<string> _log = new();
+        private readonly List<LinkPrefetch> _prefetches = new();
         private int _linkCount;
         private int _steps;
         private int _inspections;
@@ -112,6 +113,14 @@ public sealed class LayoutVerifier
                 return Finish(new VerificationFailure(FailureKind.FormatError,
                     $"Verification could not be completed: {e.GetType().Name}: {e.Message}"));
             }
+            finally
+            {
+                // The result holds only strings; nothing read from a link file is used any more.
+                foreach (var prefetch in _prefetches)
+                {
+                    prefetch.ReturnBuffers();
+                }
+            }
         }
 
         public VerificationResult Finish(VerificationFailure? failure)
@@ -163,6 +172,7 @@ public sealed class LayoutVerifier
             // the layout's own signatures are checked); their outcomes, errors included, are taken in step 3 in the
             // reference's order, and none of them is looked at if verification stops before.
             var prefetch = new LinkPrefetch(layout, layoutFile.File, linkDir, _o.MaxMetadataFileBytes, _o.Clock, cancel);
+            _prefetches.Add(prefetch);
 
             // 1. Layout signatures: every given key needs a valid signature.
             _log.Add($"Verifying layout signatures{where}...");
@@ -763,6 +773,21 @@ public sealed class LayoutVerifier
             return wanted.Wait();
         }
 
+        /// <summary>
+        /// Gives the file buffers of the finished loads back to <see cref="BufferPool"/> (loads still running after a
+        /// stop keep theirs). Only once verification is over: the models of the links read those bytes.
+        /// </summary>
+        public void ReturnBuffers()
+        {
+            foreach (var item in _items)
+            {
+                if (item.IsDone && item.Result is { FileBytes: { } bytes })
+                {
+                    BufferPool.Return(bytes);
+                }
+            }
+        }
+
         private Item? TryClaim()
         {
             while (true)
@@ -794,6 +819,9 @@ public sealed class LayoutVerifier
             }
 
             public bool IsDone => _done;
+
+            /// <summary>The outcome once <see cref="IsDone"/> (null if the load failed with an exception).</summary>
+            public LinkLoad? Result => _done ? _result : null;
 
             public bool TryClaim() => Interlocked.Exchange(ref _claimed, 1) == 0;
 
@@ -859,6 +887,9 @@ public sealed class LayoutVerifier
 
         public (DropReason Reason, string Why)? Problem { get; private set; }
 
+        /// <summary>The file's bytes (from <see cref="BufferPool"/>; the parsed model refers to them).</summary>
+        public byte[]? FileBytes { get; private set; }
+
         public static LinkLoad Run(string path, string keyId, FObject? keyObject, string layoutFile, long max, Func<DateTimeOffset> clock, CancellationToken cancel)
         {
             var load = new LinkLoad { Path = path };
@@ -869,7 +900,8 @@ public sealed class LayoutVerifier
 
             try
             {
-                var bytes = TryReadFile(path, max, out string? warning);
+                var bytes = TryReadFile(path, max, out string? warning, pooled: true);
+                load.FileBytes = bytes;
                 load.ReadWarning = warning;
                 if (bytes is null)
                 {
@@ -927,7 +959,7 @@ public sealed class LayoutVerifier
     }
 
     /// <summary>Reads a metadata file; null (with a warning when it exists) if it cannot be opened.</summary>
-    private static byte[]? TryReadFile(string path, long max, out string? warning)
+    private static byte[]? TryReadFile(string path, long max, out string? warning, bool pooled = false)
     {
         warning = null;
         if (path.IndexOf('\0') >= 0)
@@ -955,7 +987,7 @@ public sealed class LayoutVerifier
                 throw TooLarge(path, length, max);
             }
 
-            var buffer = new byte[length];
+            var buffer = pooled ? BufferPool.RentExact((int)length) : new byte[length];
             int read = 0;
             while (read < buffer.Length)
             {

@@ -248,15 +248,12 @@ internal sealed class ArtifactMap : IEnumerable<KeyValuePair<string, HashDict>>
     }
 
     /// <summary>False when the path is already there (the map is then unchanged).</summary>
-    [MethodImpl((MethodImplOptions)512)]
-    public bool TryAdd(string path, HashDict hash)
-    {
-        if (path is null)
-        {
-            throw new ArgumentNullException(nameof(path));
-        }
+    public bool TryAdd(string path, HashDict hash) => TryAdd(path, HashOf(path ?? throw new ArgumentNullException(nameof(path))), hash);
 
-        int h = HashOf(path);
+    /// <summary><see cref="TryAdd(string, HashDict)"/> for a path whose <see cref="HashOf"/> is <paramref name="h"/>.</summary>
+    [MethodImpl((MethodImplOptions)512)]
+    public bool TryAdd(string path, int h, HashDict hash)
+    {
         int mask = _slots.Length - 1;
         int slot = h & mask;
         while (true)
@@ -278,7 +275,7 @@ internal sealed class ArtifactMap : IEnumerable<KeyValuePair<string, HashDict>>
         if (Count == _paths.Length)
         {
             Grow();
-            return TryAdd(path, hash);
+            return TryAdd(path, h, hash);
         }
 
         int i = Count;
@@ -608,8 +605,29 @@ internal sealed class MetadataFile
 /// </summary>
 internal static class BufferPool
 {
-    private const long MaxPooledBytes = 64L << 20;
-    private static readonly byte[]?[] Slots = new byte[]?[4];
+    private const long MaxPooledBytes = 48L << 20;
+    private static readonly byte[]?[] Slots = new byte[]?[12];
+
+    /// <summary>
+    /// A buffer of exactly <paramref name="length"/> bytes (its content is undefined), for readers that take the
+    /// array's length as the end of the data: a file read again in the same process gets its buffer back.
+    /// </summary>
+    public static byte[] RentExact(int length)
+    {
+        lock (Slots)
+        {
+            for (int i = 0; i < Slots.Length; i++)
+            {
+                if (Slots[i] is { } b && b.Length == length)
+                {
+                    Slots[i] = null;
+                    return b;
+                }
+            }
+        }
+
+        return new byte[length];
+    }
 
     /// <summary>A buffer of at least <paramref name="minLength"/> bytes (its content is undefined).</summary>
     public static byte[] Rent(int minLength)
