@@ -742,6 +742,53 @@ internal static class ArtifactPath
     [MethodImpl((MethodImplOptions)512)]
     public static bool IsUnusual(byte[] b, int start, int length)
     {
+        // A name is certainly usual when it does not start with '/' or '.', does not end with '/', and holds no '\\',
+        // "//" or "/." (every unusual name has one of these); that is checked eight bytes at a time.
+        int end = start + length;
+        if (length == 0 || b[start] == '/' || b[start] == '.' || b[end - 1] == '/')
+        {
+            return IsUnusualBytes(b, start, length);
+        }
+
+        const ulong ones = 0x0101010101010101UL;
+        ulong carry = 0; // 0x80 in the lowest byte when the previous word ended with '/'
+        int i = start;
+        for (; i + 8 <= end; i += 8)
+        {
+            ulong v = BitConverter.ToUInt64(b, i);
+            ulong slash = ZeroBytes(v ^ (ones * '/'));
+            ulong suspicious = ZeroBytes(v ^ (ones * '\\')) | (((slash << 8) | carry) & (slash | ZeroBytes(v ^ (ones * '.'))));
+            if (suspicious != 0)
+            {
+                return IsUnusualBytes(b, start, length);
+            }
+
+            carry = slash >> 56;
+        }
+
+        for (; i < end; i++)
+        {
+            byte c = b[i];
+            if (c == '\\' || ((c == '/' || c == '.') && i > start && b[i - 1] == '/'))
+            {
+                return IsUnusualBytes(b, start, length);
+            }
+        }
+
+        return false;
+    }
+
+    // 0x80 in every byte of v that is zero, 0 elsewhere (exact: no borrow between bytes).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong ZeroBytes(ulong v)
+    {
+        const ulong lows = 0x7F7F7F7F7F7F7F7FUL;
+        return ~(((v & lows) + lows) | v | lows);
+    }
+
+    [MethodImpl((MethodImplOptions)512)]
+    private static bool IsUnusualBytes(byte[] b, int start, int length)
+    {
         int end = start + length;
         if (length == 0 || b[start] == '/' || b[end - 1] == '/')
         {
