@@ -53,9 +53,13 @@ internal static class TestData
         }
     }
 
-    /// <summary>Runs `securebuild` in-process.</summary>
+    /// <summary>Runs `securebuild` in-process, or as the executable SECUREBUILD_TEST_CLI names (e.g. the Native AOT build).</summary>
     public static (int Exit, string Out, string Err) Cli(params string[] args)
     {
+        if (Environment.GetEnvironmentVariable("SECUREBUILD_TEST_CLI") is { Length: > 0 } executable)
+        {
+            return Run(executable, args);
+        }
         var stdout = new StringWriter();
         var stderr = new StringWriter();
         int exit = SecureBuild.Cli.CliApplication.Run(args, stdout, stderr);

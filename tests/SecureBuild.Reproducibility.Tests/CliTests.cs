@@ -9,8 +9,27 @@ namespace SecureBuild.Reproducibility.Tests;
 /// <summary>`securebuild diff` and `securebuild compare` in process: output formats and exit codes 0/1/2.</summary>
 public sealed class CliTests
 {
+    /// <summary>In process, or as the executable SECUREBUILD_TEST_CLI names (e.g. the Native AOT `securebuild`).</summary>
     private static (int Exit, string Out, string Err) Run(params string[] args)
     {
+        if (Environment.GetEnvironmentVariable("SECUREBUILD_TEST_CLI") is { Length: > 0 } executable)
+        {
+            var psi = new System.Diagnostics.ProcessStartInfo(executable)
+            {
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+                UseShellExecute = false,
+            };
+            foreach (var a in args)
+            {
+                psi.ArgumentList.Add(a);
+            }
+            using var process = System.Diagnostics.Process.Start(psi) ?? throw new InvalidOperationException($"cannot start {executable}");
+            var stdoutTask = process.StandardOutput.ReadToEndAsync();
+            var stderrTask = process.StandardError.ReadToEndAsync();
+            process.WaitForExit();
+            return (process.ExitCode, stdoutTask.Result, stderrTask.Result);
+        }
         var stdout = new StringWriter();
         var stderr = new StringWriter();
         var exit = CliApplication.Run(args, stdout, stderr);

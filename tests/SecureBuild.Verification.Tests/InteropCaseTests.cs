@@ -120,13 +120,36 @@ public class InteropCaseTests
     }
 }
 
-/// <summary>Runs the CLI in-process (with its own working directory for inspections).</summary>
+/// <summary>
+/// Runs the CLI in-process (with its own working directory for inspections), or, when SECUREBUILD_TEST_CLI names an
+/// executable (e.g. the Native AOT `securebuild` from the linux-x64 tool package), as that process.
+/// </summary>
 internal static class Cli
 {
     private static readonly object CwdGate = new();
 
     public static (int Code, string Stdout, string Stderr) Run(string cwd, params string[] args)
     {
+        if (Environment.GetEnvironmentVariable("SECUREBUILD_TEST_CLI") is { Length: > 0 } executable)
+        {
+            var psi = new System.Diagnostics.ProcessStartInfo(executable)
+            {
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+                UseShellExecute = false,
+                WorkingDirectory = cwd,
+            };
+            foreach (var a in args)
+            {
+                psi.ArgumentList.Add(a);
+            }
+            using var process = System.Diagnostics.Process.Start(psi) ?? throw new InvalidOperationException($"cannot start {executable}");
+            var stdoutTask = process.StandardOutput.ReadToEndAsync();
+            var stderrTask = process.StandardError.ReadToEndAsync();
+            process.WaitForExit();
+            return (process.ExitCode, stdoutTask.Result, stderrTask.Result);
+        }
+
         // Inspections run in the process's current directory; serialize changes of it.
         lock (CwdGate)
         {
