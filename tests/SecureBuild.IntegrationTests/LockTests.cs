@@ -29,7 +29,7 @@ public sealed class LockTests
         public string LockPath => Project.Path("securebuild.lock.json");
 
         public ProcessResult Lock(params string[] arguments) =>
-            Run.Process("dotnet", new[] { Path.Combine(SdkFeed.CliDirectory, "securebuild.dll"), "lock" }.Concat(arguments), Project.Directory, Environment);
+            SdkFeed.Securebuild(Project.Directory, Environment, new[] { "lock" }.Concat(arguments).ToArray());
 
         public ProcessResult Build(params string[] arguments) =>
             Project.DotNet(Environment, new[] { "build", "App/App.csproj", "-nologo" }.Concat(arguments).ToArray());

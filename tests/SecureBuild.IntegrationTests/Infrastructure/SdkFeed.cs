@@ -4,7 +4,9 @@ namespace SecureBuild.IntegrationTests.Infrastructure;
 
 /// <summary>
 /// Packs SecureBuild.Sdk and the securebuild tool once per test run, with a version no earlier run
-/// used (NuGet never re-extracts a version it has seen), into a private feed.
+/// used (NuGet never re-extracts a version it has seen), into a private feed, and installs the tool from
+/// that feed the way users do (`dotnet tool install --tool-path`): on linux-x64 that is the Native AOT
+/// executable of SecureBuild.Tool.linux-x64, elsewhere the framework-dependent SecureBuild.Tool.any.
 /// </summary>
 public static class SdkFeed
 {
@@ -13,7 +15,12 @@ public static class SdkFeed
     public static string FeedDirectory { get; private set; } = "";
     public static string WorkRoot { get; private set; } = "";
     public static string SharedInterop => Path.Combine(RepoRoot, "..", "shared", "interop");
-    public static string CliDirectory { get; private set; } = "";
+    /// <summary>The --tool-path the tool is installed into; <see cref="Executable"/> is the command in it.</summary>
+    public static string ToolDirectory { get; private set; } = "";
+    public static string Executable => Path.Combine(ToolDirectory, OperatingSystem.IsWindows() ? "securebuild.exe" : "securebuild");
+
+    /// <summary>The RID whose Native AOT tool package this platform gets, or null when it gets the framework-dependent one.</summary>
+    public static string? NativeToolRid => System.Runtime.InteropServices.RuntimeInformation.RuntimeIdentifier == "linux-x64" ? "linux-x64" : null;
 
     public static void PackOnce()
     {
@@ -21,14 +28,29 @@ public static class SdkFeed
         Version = "0.1.0-t" + DateTime.UtcNow.ToString("yyyyMMddHHmmssfff", CultureInfo.InvariantCulture);
         WorkRoot = Path.Combine(Path.GetTempPath(), "securebuild-it-" + Version);
         FeedDirectory = Path.Combine(WorkRoot, "feed");
-        CliDirectory = Path.Combine(WorkRoot, "cli");
+        ToolDirectory = Path.Combine(WorkRoot, "tool");
         Directory.CreateDirectory(FeedDirectory);
         var pack = Run.DotNet(RepoRoot, null, "pack", "src/SecureBuild.Sdk/SecureBuild.Sdk.csproj", "-c", "Release",
             "-o", FeedDirectory, $"-p:SecureBuildVersion={Version}", "-v", "q", "-nologo");
         Assert.That(pack.ExitCode, Is.EqualTo(0), "packing SecureBuild.Sdk failed:\n" + pack.Output);
-        var cli = Run.DotNet(RepoRoot, null, "build", "src/SecureBuild.Cli/SecureBuild.Cli.csproj", "-c", "Release",
-            "-o", CliDirectory, "-v", "q", "-nologo");
-        Assert.That(cli.ExitCode, Is.EqualTo(0), "building the securebuild tool failed:\n" + cli.Output);
+        // The tool as build.sh packs it: the pointer package, the framework-dependent `any` package and, where this
+        // machine can compile it, the Native AOT package. Each pack publishes into its own fresh directory, because
+        // the tool pack takes every file of the publish directory.
+        var rids = NativeToolRid is null ? new[] { null, "any" } : new[] { null, "any", NativeToolRid };
+        foreach (var rid in rids)
+        {
+            var arguments = new List<string> { "pack", "src/SecureBuild.Cli/SecureBuild.Cli.csproj", "-c", "Release", "-o", FeedDirectory,
+                $"-p:SecureBuildVersion={Version}", $"-p:PublishDir={Path.Combine(WorkRoot, "publish-" + (rid ?? "tool"))}/", "-v", "q", "-nologo" };
+            if (rid is not null)
+            {
+                arguments.AddRange(new[] { "-r", rid });
+            }
+            var tool = Run.DotNet(RepoRoot, null, arguments.ToArray());
+            Assert.That(tool.ExitCode, Is.EqualTo(0), $"packing the securebuild tool ({rid ?? "pointer"}) failed:\n" + tool.Output);
+        }
+        var install = Run.DotNet(WorkRoot, null, "tool", "install", "SecureBuild.Tool", "--version", Version, "--tool-path", ToolDirectory,
+            "--add-source", FeedDirectory);
+        Assert.That(install.ExitCode, Is.EqualTo(0), "installing the securebuild tool from the feed failed:\n" + install.Output);
         InToto.EnsureInstalled();
     }
 
@@ -38,11 +60,19 @@ public static class SdkFeed
         var packages = Environment.GetEnvironmentVariable("NUGET_PACKAGES") ??
             Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
         TryDelete(Path.Combine(packages, "securebuild.sdk", Version.ToLowerInvariant()));
+        foreach (var id in new[] { "securebuild.tool", "securebuild.tool.any", "securebuild.tool.linux-x64" })
+        {
+            TryDelete(Path.Combine(packages, id, Version.ToLowerInvariant()));
+        }
     }
 
-    /// <summary>Runs the securebuild tool built for this test run.</summary>
+    /// <summary>Runs the securebuild tool installed for this test run.</summary>
     public static ProcessResult Securebuild(string workingDirectory, params string[] arguments) =>
-        Run.Process("dotnet", new[] { Path.Combine(CliDirectory, "securebuild.dll") }.Concat(arguments), workingDirectory);
+        Run.Process(Executable, arguments, workingDirectory);
+
+    /// <inheritdoc cref="Securebuild(string, string[])"/>
+    public static ProcessResult Securebuild(string workingDirectory, IDictionary<string, string?> environment, params string[] arguments) =>
+        Run.Process(Executable, arguments, workingDirectory, environment);
 
     private static void TryDelete(string directory)
     {
