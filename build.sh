@@ -18,12 +18,27 @@ version=$(sed -n 's:.*<SecureBuildVersion[^>]*>\(.*\)</SecureBuildVersion>.*:\1:
 packages="$repo/artifacts/packages"
 echo "== Packing SecureBuild.Sdk and SecureBuild.Tool $version into artifacts/packages/"
 dotnet pack src/SecureBuild.Sdk/SecureBuild.Sdk.csproj -c Release -o "$packages" -v q -nologo
-dotnet pack src/SecureBuild.Cli/SecureBuild.Cli.csproj -c Release -o "$packages" -v q -nologo
+# The tool is RID-specific (.NET SDK 10): SecureBuild.Tool is a pointer package, SecureBuild.Tool.any the
+# framework-dependent build for any platform, SecureBuild.Tool.linux-x64 the Native AOT executable (Native AOT cannot
+# cross-compile, so it is packed only on linux-x64). Each pack publishes into a fresh directory: the tool pack takes
+# every file of its publish directory, stale ones included.
+tool_publish="$(mktemp -d)"
+trap 'rm -rf "$tool_publish"' EXIT
+dotnet pack src/SecureBuild.Cli/SecureBuild.Cli.csproj -c Release -o "$packages" -v q -nologo -p:PublishDir="$tool_publish/pointer/"
+dotnet pack src/SecureBuild.Cli/SecureBuild.Cli.csproj -c Release -r any -o "$packages" -v q -nologo -p:PublishDir="$tool_publish/any/"
+if [ "$(dotnet --info | sed -n 's/^ *RID: *//p' | head -1)" = "linux-x64" ]; then
+  dotnet pack src/SecureBuild.Cli/SecureBuild.Cli.csproj -c Release -r linux-x64 -o "$packages" -v q -nologo -p:PublishDir="$tool_publish/linux-x64/"
+fi
 
 echo "== Installing the securebuild tool into artifacts/tools/"
 rm -rf artifacts/tools
 dotnet tool install SecureBuild.Tool --version "$version" --tool-path artifacts/tools --add-source "$packages" >/dev/null
 securebuild="$repo/artifacts/tools/securebuild"
+if [ -f "$(dirname "$(readlink -f "$securebuild")")/securebuild.dll" ]; then
+  echo "   securebuild: framework-dependent (SecureBuild.Tool.any)"
+else
+  echo "   securebuild: native executable (SecureBuild.Tool.$(basename "$(dirname "$(readlink -f "$securebuild")")"))"
+fi
 
 # The sample restores into its own package folder so a freshly packed SDK of the same version is
 # always the one used (NuGet never re-extracts a version it already has).
