@@ -7,6 +7,7 @@
 #
 #   bash build/bench/verify-bench.sh                       # N = 10,000 and 100,000
 #   BENCH_SIZES="10000" BENCH_RUNS=3 bash build/bench/verify-bench.sh
+#   BENCH_VARIANT=framework-dependent bash build/bench/verify-bench.sh   # the JIT build instead of the native one
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -29,15 +30,35 @@ cleanup() { if [ "$KEEP" = "1" ]; then echo "kept $TMP"; else rm -rf "$TMP"; fi;
 trap cleanup EXIT
 mkdir -p "$RESULTS"
 
-echo "Building securebuild and the generator (Release)..."
-dotnet build "$ROOT/src/SecureBuild.Cli/SecureBuild.Cli.csproj" -c Release -o "$TMP/cli" -nologo -v q >"$TMP/build-cli.log" 2>&1 \
-  || { cat "$TMP/build-cli.log"; exit 2; }
+# Time the securebuild users get on this platform: `dotnet tool install SecureBuild.Tool` picks the Native AOT package
+# on linux-x64 (the same `dotnet publish -r linux-x64` with PublishAot that `dotnet pack -r linux-x64` packs) and the
+# framework-dependent SecureBuild.Tool.any everywhere else (the same as `dotnet build`).
+# BENCH_VARIANT=framework-dependent times the latter on linux-x64 too.
+RID="$(dotnet --info | sed -n 's/^ *RID: *//p' | head -1)"
+VARIANT="${BENCH_VARIANT:-}"
+if [ -z "$VARIANT" ]; then
+  if [ "$RID" = "linux-x64" ]; then VARIANT=native; else VARIANT=framework-dependent; fi
+fi
+echo "Building securebuild ($VARIANT) and the generator (Release)..."
+case "$VARIANT" in
+  native)
+    dotnet publish "$ROOT/src/SecureBuild.Cli/SecureBuild.Cli.csproj" -c Release -r "$RID" -o "$TMP/cli" -nologo -v q >"$TMP/build-cli.log" 2>&1 \
+      || { cat "$TMP/build-cli.log"; exit 2; }
+    [ -f "$TMP/cli/securebuild.dll" ] && { echo "verify-bench: the native publish produced securebuild.dll" >&2; exit 2; }
+    VARIANT_TEXT="Native AOT $RID executable (dotnet publish -r $RID, PublishAot; what SecureBuild.Tool.$RID installs)" ;;
+  framework-dependent)
+    dotnet build "$ROOT/src/SecureBuild.Cli/SecureBuild.Cli.csproj" -c Release -o "$TMP/cli" -nologo -v q >"$TMP/build-cli.log" 2>&1 \
+      || { cat "$TMP/build-cli.log"; exit 2; }
+    VARIANT_TEXT="framework-dependent (dotnet build; what SecureBuild.Tool.any installs), started by its apphost" ;;
+  *) echo "verify-bench: BENCH_VARIANT must be native or framework-dependent" >&2; exit 2 ;;
+esac
 dotnet build "$ROOT/build/bench/VerifyBenchGen/VerifyBenchGen.csproj" -c Release -o "$TMP/gen" -nologo -v q >"$TMP/build-gen.log" 2>&1 \
   || { cat "$TMP/build-gen.log"; exit 2; }
 SB="$TMP/cli/securebuild"
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "tools:   $("$SB" --version | head -1) (securebuild), $(in-toto-verify --version 2>&1 | head -1)"
+echo "timed:   securebuild = $VARIANT_TEXT"
 
 for n in $SIZES; do
   dir="$TMP/chain-$n"
@@ -55,7 +76,7 @@ for n in $SIZES; do
     -n "in-toto-verify ($n)" "$ref"
 done
 
-/usr/bin/python3 - "$RESULTS" $SIZES <<'EOF'
+BENCH_VARIANT_TEXT="$VARIANT_TEXT" /usr/bin/python3 - "$RESULTS" $SIZES <<'EOF'
 import json, os, statistics, sys
 results, sizes = sys.argv[1], [int(s) for s in sys.argv[2:]]
 rows = []
@@ -77,6 +98,7 @@ if len(rows) >= 2:
     a, b = rows[0], rows[-1]
     print(f"\nscaling {a[0]:,} -> {b[0]:,} artifacts ({b[0]/a[0]:.0f}x): securebuild {b[1]/a[1]:.1f}x wall ({b[3]/a[3]:.1f}x cpu), "
           f"in-toto-verify {b[4]/a[4]:.1f}x wall ({b[6]/a[6]:.1f}x cpu)")
+print(f"securebuild timed: {os.environ.get('BENCH_VARIANT_TEXT', '?')}")
 load = open("/proc/loadavg").read().split()[:3]
 print(f"load average now {' '.join(load)} on {os.cpu_count()} cores (above the core count, wall times are noisy; the cpu ratio holds up better)")
 print(f"goal: >= 20x at 10,000 artifacts and linear growth; hyperfine JSON in {results}")
