@@ -47,7 +47,8 @@ case "$VARIANT" in
     [ -f "$TMP/cli/securebuild.dll" ] && { echo "verify-bench: the native publish produced securebuild.dll" >&2; exit 2; }
     VARIANT_TEXT="Native AOT $RID executable (dotnet publish -r $RID, PublishAot; what SecureBuild.Tool.$RID installs)" ;;
   framework-dependent)
-    dotnet build "$ROOT/src/SecureBuild.Cli/SecureBuild.Cli.csproj" -c Release -o "$TMP/cli" -nologo -v q >"$TMP/build-cli.log" 2>&1 \
+    # UseAppHost: with PublishAot in the project, a build without -r writes no apphost (the installed tool gets a shim).
+    dotnet build "$ROOT/src/SecureBuild.Cli/SecureBuild.Cli.csproj" -c Release -p:UseAppHost=true -o "$TMP/cli" -nologo -v q >"$TMP/build-cli.log" 2>&1 \
       || { cat "$TMP/build-cli.log"; exit 2; }
     VARIANT_TEXT="framework-dependent (dotnet build; what SecureBuild.Tool.any installs), started by its apphost" ;;
   *) echo "verify-bench: BENCH_VARIANT must be native or framework-dependent" >&2; exit 2 ;;
