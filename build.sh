@@ -19,13 +19,15 @@ packages="$repo/artifacts/packages"
 echo "== Packing SecureBuild.Sdk and SecureBuild.Tool $version into artifacts/packages/"
 dotnet pack src/SecureBuild.Sdk/SecureBuild.Sdk.csproj -c Release -o "$packages" -v q -nologo
 # The tool is RID-specific (.NET SDK 10): SecureBuild.Tool is a pointer package, SecureBuild.Tool.any the
-# framework-dependent build for any platform, SecureBuild.Tool.linux-x64 the Native AOT executable (Native AOT cannot
-# cross-compile, so it is packed only on linux-x64). Each pack publishes into a fresh directory: the tool pack takes
-# every file of its publish directory, stale ones included.
+# framework-dependent build for any platform, SecureBuild.Tool.linux-musl-x64 the same framework-dependent build for
+# musl (which would otherwise get linux-x64's glibc executable), SecureBuild.Tool.linux-x64 the Native AOT executable
+# (Native AOT cannot cross-compile, so it is packed only on linux-x64). Each pack publishes into a fresh directory:
+# the tool pack takes every file of its publish directory, stale ones included.
 tool_publish="$(mktemp -d)"
 trap 'rm -rf "$tool_publish"' EXIT
 dotnet pack src/SecureBuild.Cli/SecureBuild.Cli.csproj -c Release -o "$packages" -v q -nologo -p:PublishDir="$tool_publish/pointer/"
 dotnet pack src/SecureBuild.Cli/SecureBuild.Cli.csproj -c Release -r any -o "$packages" -v q -nologo -p:PublishDir="$tool_publish/any/"
+dotnet pack src/SecureBuild.Cli/SecureBuild.Cli.csproj -c Release -r linux-musl-x64 -o "$packages" -v q -nologo -p:PublishDir="$tool_publish/linux-musl-x64/"
 if [ "$(dotnet --info | sed -n 's/^ *RID: *//p' | head -1)" = "linux-x64" ]; then
   dotnet pack src/SecureBuild.Cli/SecureBuild.Cli.csproj -c Release -r linux-x64 -o "$packages" -v q -nologo -p:PublishDir="$tool_publish/linux-x64/"
 fi

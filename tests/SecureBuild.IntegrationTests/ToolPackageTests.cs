@@ -21,15 +21,58 @@ public sealed class ToolPackageTests
     }
 
     [Test]
-    public void The_feed_holds_the_pointer_the_any_fallback_and_the_native_package()
+    public void The_feed_holds_the_pointer_the_framework_dependent_fallbacks_and_the_native_package()
     {
         var packages = Directory.GetFiles(SdkFeed.FeedDirectory, "SecureBuild.Tool*.nupkg").Select(Path.GetFileName).ToList();
-        var expected = new List<string> { $"SecureBuild.Tool.{SdkFeed.Version}.nupkg", $"SecureBuild.Tool.any.{SdkFeed.Version}.nupkg" };
+        var expected = new List<string>
+        {
+            $"SecureBuild.Tool.{SdkFeed.Version}.nupkg",
+            $"SecureBuild.Tool.any.{SdkFeed.Version}.nupkg",
+            $"SecureBuild.Tool.linux-musl-x64.{SdkFeed.Version}.nupkg",
+        };
         if (SdkFeed.NativeToolRid is { } rid)
         {
             expected.Add($"SecureBuild.Tool.{rid}.{SdkFeed.Version}.nupkg");
         }
         Assert.That(packages, Is.EquivalentTo(expected));
+
+        var pointer = ToolSettings($"SecureBuild.Tool.{SdkFeed.Version}.nupkg", "tools/any/any/DotnetToolSettings.xml");
+        Assert.That(pointer.Descendants("RuntimeIdentifierPackage").Select(e => ((string?)e.Attribute("RuntimeIdentifier"), (string?)e.Attribute("Id"))),
+            Is.EquivalentTo(new[]
+            {
+                ((string?)"linux-x64", (string?)"SecureBuild.Tool.linux-x64"),
+                ("linux-musl-x64", "SecureBuild.Tool.linux-musl-x64"),
+                ("any", "SecureBuild.Tool.any"),
+            }));
+    }
+
+    [TestCase("any")]
+    [TestCase("linux-musl-x64")]
+    public void Fallback_packages_are_framework_dependent_and_run(string rid)
+    {
+        // musl imports linux-x64 in the RID graph, so it needs its own package or it would get the glibc executable.
+        var package = Path.Combine(SdkFeed.FeedDirectory, $"SecureBuild.Tool.{rid}.{SdkFeed.Version}.nupkg");
+        var command = ToolSettings(Path.GetFileName(package), $"tools/net10.0/{rid}/DotnetToolSettings.xml").Descendants("Command").Single();
+        Assert.That((string?)command.Attribute("Runner"), Is.EqualTo("dotnet"));
+        Assert.That((string?)command.Attribute("EntryPoint"), Is.EqualTo("securebuild.dll"));
+
+        var extracted = Path.Combine(SdkFeed.WorkRoot, "extracted-" + rid + "-" + Guid.NewGuid().ToString("N"));
+        System.IO.Compression.ZipFile.ExtractToDirectory(package, extracted);
+        var dll = Path.Combine(extracted, "tools", "net10.0", rid, "securebuild.dll");
+        var runtimeConfig = File.ReadAllText(Path.Combine(extracted, "tools", "net10.0", rid, "securebuild.runtimeconfig.json"));
+        Assert.That(runtimeConfig, Does.Contain("\"version\": \"10.0.0\""), "starts on any .NET 10 runtime, not only the newest patch");
+        var version = Run.Process("dotnet", new[] { dll, "--version" }, extracted);
+        Assert.That(version.ExitCode, Is.EqualTo(0), version.ToString());
+        Assert.That(version.Output.Trim(), Does.StartWith(SdkFeed.Version));
+    }
+
+    private static System.Xml.Linq.XDocument ToolSettings(string packageFileName, string entryName)
+    {
+        using var zip = System.IO.Compression.ZipFile.OpenRead(Path.Combine(SdkFeed.FeedDirectory, packageFileName));
+        var entry = zip.GetEntry(entryName);
+        Assert.That(entry, Is.Not.Null, $"{packageFileName} has no {entryName}: {string.Join(", ", zip.Entries.Select(e => e.FullName))}");
+        using var stream = entry!.Open();
+        return System.Xml.Linq.XDocument.Load(stream);
     }
 
     [Test]

@@ -33,10 +33,10 @@ public static class SdkFeed
         var pack = Run.DotNet(RepoRoot, null, "pack", "src/SecureBuild.Sdk/SecureBuild.Sdk.csproj", "-c", "Release",
             "-o", FeedDirectory, $"-p:SecureBuildVersion={Version}", "-v", "q", "-nologo");
         Assert.That(pack.ExitCode, Is.EqualTo(0), "packing SecureBuild.Sdk failed:\n" + pack.Output);
-        // The tool as build.sh packs it: the pointer package, the framework-dependent `any` package and, where this
-        // machine can compile it, the Native AOT package. Each pack publishes into its own fresh directory, because
-        // the tool pack takes every file of the publish directory.
-        var rids = NativeToolRid is null ? new[] { null, "any" } : new[] { null, "any", NativeToolRid };
+        // The tool as build.sh packs it: the pointer package, the framework-dependent `any` and `linux-musl-x64`
+        // packages and, where this machine can compile it, the Native AOT package. Each pack publishes into its own
+        // fresh directory, because the tool pack takes every file of the publish directory.
+        var rids = NativeToolRid is null ? new[] { null, "any", "linux-musl-x64" } : new[] { null, "any", "linux-musl-x64", NativeToolRid };
         foreach (var rid in rids)
         {
             var arguments = new List<string> { "pack", "src/SecureBuild.Cli/SecureBuild.Cli.csproj", "-c", "Release", "-o", FeedDirectory,
@@ -60,7 +60,7 @@ public static class SdkFeed
         var packages = Environment.GetEnvironmentVariable("NUGET_PACKAGES") ??
             Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
         TryDelete(Path.Combine(packages, "securebuild.sdk", Version.ToLowerInvariant()));
-        foreach (var id in new[] { "securebuild.tool", "securebuild.tool.any", "securebuild.tool.linux-x64" })
+        foreach (var id in new[] { "securebuild.tool", "securebuild.tool.any", "securebuild.tool.linux-musl-x64", "securebuild.tool.linux-x64" })
         {
             TryDelete(Path.Combine(packages, id, Version.ToLowerInvariant()));
         }
