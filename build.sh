@@ -36,10 +36,13 @@ echo "== Installing the securebuild tool into artifacts/tools/"
 rm -rf artifacts/tools
 dotnet tool install SecureBuild.Tool --version "$version" --tool-path artifacts/tools --add-source "$packages" >/dev/null
 securebuild="$repo/artifacts/tools/securebuild"
-if [ -f "$(dirname "$(readlink -f "$securebuild")")/securebuild.dll" ]; then
-  echo "   securebuild: framework-dependent (SecureBuild.Tool.any)"
+# Which package the installer picked for this platform: a native tool is linked into the tool path, a
+# framework-dependent one gets a shim (an apphost) there.
+tool_package=$(cd "artifacts/tools/.store/securebuild.tool/$version" && ls -d securebuild.tool.* 2>/dev/null | head -1)
+if [ -L "$securebuild" ]; then
+  echo "   securebuild: native executable from ${tool_package:-?}"
 else
-  echo "   securebuild: native executable (SecureBuild.Tool.$(basename "$(dirname "$(readlink -f "$securebuild")")"))"
+  echo "   securebuild: framework-dependent, from ${tool_package:-?}"
 fi
 
 # The sample restores into its own package folder so a freshly packed SDK of the same version is
