@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the main job and the tests need beyond the .NET SDK: Debian's reference in-toto
 # (in-toto-verify, the oracle our links are checked against), git, openssl, and Node.js with npm
-# (for the sigstore-js bundle oracle). Idempotent; quiet when all is there.
+# (for the sigstore-js bundle oracle), and on linux-x64 the native toolchain Native AOT links the
+# securebuild tool with (clang or gcc, zlib headers). Idempotent; quiet when all is there.
 set -euo pipefail
 need=()
 command -v in-toto-verify >/dev/null 2>&1 || need+=(in-toto)
@@ -9,6 +10,10 @@ command -v git >/dev/null 2>&1 || need+=(git)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v node >/dev/null 2>&1 || need+=(nodejs)
 command -v npm >/dev/null 2>&1 || need+=(npm)
+if [ "$(uname -s)-$(uname -m)" = "Linux-x86_64" ]; then
+  command -v clang >/dev/null 2>&1 || command -v gcc >/dev/null 2>&1 || need+=(clang)
+  [ -f /usr/include/zlib.h ] || need+=(zlib1g-dev)
+fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "Installing ${need[*]} (apt)..."
   if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
