@@ -62,16 +62,20 @@ public sealed class VerifyDependencies : LockTask
             Log.LogMessage(MessageImportance.Low, "SecureBuild: no project.assets.json; nothing restored to verify.");
             return true;
         }
+        var phases = new PhaseTimer();
         var lockModel = Update || Off ? null : LoadLock();
+        phases.Mark("lock");
         if (Log.HasLoggedErrors)
         {
             return false;
         }
         var assets = ProjectAssets.Load(ProjectAssetsFile!);
+        phases.Mark("assets");
         var framework = string.IsNullOrWhiteSpace(TargetFramework) ? null : TargetFramework!;
         var started = System.Diagnostics.Stopwatch.StartNew();
 
         var observation = ObserveEnvironment();
+        phases.Mark("environment");
         observation.Project = ProjectKey;
         observation.Sources = new SortedSet<string>(assets.Sources.Select(s => PackageSources.Normalize(s, Root)), StringComparer.Ordinal);
         observation.Packages = RepositoryLock.Sorted<LockedPackage>();
@@ -111,6 +115,7 @@ public sealed class VerifyDependencies : LockTask
         var verifier = new PackageFolderVerifier(NuGetPackageInspector.ContentHash,
             VerifySignatures ? nupkg => NuGetPackageInspector.Signature(nupkg).ToText() : null, verificationState);
         var toVerify = PackagesToVerify(assets, observation, lockModel);
+        phases.Mark("state");
         var verdicts = new List<PackageVerdict>();
         if (VerifyPackageCache)
         {
@@ -125,6 +130,7 @@ public sealed class VerifyDependencies : LockTask
             }
         }
         var cacheMs = started.ElapsedMilliseconds;
+        phases.Mark("cache");
 
         // 2. Targeting packs, hashed as folders.
         if (observation.FrameworkState?.Packs is { } packs)
@@ -140,6 +146,8 @@ public sealed class VerifyDependencies : LockTask
                 observation.Packs[RepositoryLock.PackageKey(id, pack.GetMetadata("NuGetPackageVersion"))] = new LockedPack { Sha256 = sha, Files = files };
             }
         }
+
+        phases.Mark("packs");
 
         // 3. Signatures against the trust policy.
         var trusted = TrustedSigners.Select(t => new TrustedSigner(t.ItemSpec, t.GetMetadata("Kind"),
@@ -195,6 +203,7 @@ public sealed class VerifyDependencies : LockTask
                     break;
             }
         }
+        phases.Mark("signatures");
         verificationState.Save(toVerify.Select(p => p.Directory).Concat(TargetingPacks.Select(p => "tree:" + new DirectoryInfo(p.GetMetadata("Path")).FullName)));
         VerifiedPackages = verdicts.Select(v =>
         {
@@ -202,6 +211,7 @@ public sealed class VerifyDependencies : LockTask
             item.SetMetadata("Verdict", !v.Ok ? "failed" : v.FromCache ? "cached" : "verified");
             return (ITaskItem)item;
         }).ToArray();
+        phases.Mark("save");
         Log.LogMessage(MessageImportance.Normal, $"SecureBuild: {verdicts.Count} packages verified in the cache in {cacheMs} ms ({verifier.FullyVerified} in full, the rest unchanged since they last passed).");
         if (Log.HasLoggedErrors)
         {
@@ -229,8 +239,11 @@ public sealed class VerifyDependencies : LockTask
         var differences = LockComparer.Compare(lockModel, observation);
         observation.SdkVersion = sdkVersion;
         observation.Tools = tools;
+        phases.Mark("compare");
         Report(differences);
         WriteStatement(lockModel, verdicts, signatureVerdicts, differences);
+        phases.Mark("statement");
+        Log.LogMessage(MessageImportance.Low, "SecureBuild: VerifyDependencies phases: " + phases);
         return !Log.HasLoggedErrors;
     }
 
@@ -348,6 +361,21 @@ public sealed class VerifyDependencies : LockTask
         Directory.CreateDirectory(AttestationDirectory);
         StepAttestations.WriteEnvelope(statement, key, path);
         StatementCache.Remember(StateFile, StatementName, text);
+    }
+
+    /// <summary>Elapsed time per phase of one run, for the log (-v:detailed) when a build is slow.</summary>
+    private sealed class PhaseTimer
+    {
+        private readonly System.Diagnostics.Stopwatch _watch = System.Diagnostics.Stopwatch.StartNew();
+        private readonly List<string> _marks = new();
+
+        public void Mark(string phase)
+        {
+            _marks.Add($"{phase} {_watch.Elapsed.TotalMilliseconds.ToString("F1", System.Globalization.CultureInfo.InvariantCulture)} ms");
+            _watch.Restart();
+        }
+
+        public override string ToString() => string.Join(", ", _marks);
     }
 
     /// <summary>The last statement written per name, next to the state file, so an unchanged verdict is not re-signed.</summary>
