@@ -114,8 +114,9 @@ public sealed class VerifyDependencies : LockTask
         var verificationState = string.IsNullOrWhiteSpace(StateFile) ? PackageVerificationState.InMemory() : PackageVerificationState.Open(StateFile!);
         var verifier = new PackageFolderVerifier(NuGetPackageInspector.ContentHash,
             VerifySignatures ? nupkg => NuGetPackageInspector.Signature(nupkg).ToText() : null, verificationState);
-        var toVerify = PackagesToVerify(assets, observation, lockModel);
         phases.Mark("state");
+        var toVerify = PackagesToVerify(assets, observation, lockModel);
+        phases.Mark("to verify");
         var verdicts = new List<PackageVerdict>();
         if (VerifyPackageCache)
         {
@@ -212,7 +213,7 @@ public sealed class VerifyDependencies : LockTask
             return (ITaskItem)item;
         }).ToArray();
         phases.Mark("save");
-        Log.LogMessage(MessageImportance.Normal, $"SecureBuild: {verdicts.Count} packages verified in the cache in {cacheMs} ms ({verifier.FullyVerified} in full, the rest unchanged since they last passed).");
+        Log.LogMessage(MessageImportance.Normal, $"SecureBuild: {verdicts.Count} packages verified in the cache in {cacheMs} ms ({verifier.FullyVerified} in full, the rest unchanged since they last passed; {verifier.AnsweredByStat} by lstat of their recorded files).");
         if (Log.HasLoggedErrors)
         {
             return false;

@@ -139,6 +139,98 @@ public sealed class PackageFolderVerifierTests
         Assert.That(verdict.Signature, Is.EqualTo("signature-info"));
     }
 
+    /// <summary>A verifier whose folder passed, with the state written to a file and read back, as the next build sees it.</summary>
+    private (PackageFolderVerifier Verifier, PackageToVerify Package) PassedAndReopened(string id = "Demo.Package")
+    {
+        Assume.That(SecureBuild.Core.IO.FileStatus.Available, Is.True, "the lstat fast path exists on Linux only");
+        var package = Extract(id);
+        var file = Path.Combine(_root, "state-" + id, "packages.verified");
+        var state = PackageVerificationState.Open(file);
+        Assert.That(Verifier(state).Verify(package).Ok, Is.True);
+        state.Save();
+        return (Verifier(PackageVerificationState.Open(file)), package);
+    }
+
+    [Test]
+    public void A_no_op_build_answers_from_lstat_of_the_recorded_paths()
+    {
+        var (verifier, package) = PassedAndReopened();
+        var verdict = verifier.Verify(package);
+        Assert.That(verdict.Ok && verdict.FromCache, Is.True);
+        Assert.That((verifier.AnsweredByStat, verifier.FullyVerified), Is.EqualTo((1, 0)));
+    }
+
+    [Test]
+    public void A_same_size_rewrite_with_its_write_time_set_back_is_caught_by_the_ctime()
+    {
+        var (verifier, package) = PassedAndReopened();
+        var dll = Path.Combine(package.Directory, "lib", "net8.0", "Demo.dll");
+        var written = File.GetLastWriteTimeUtc(dll);
+        File.WriteAllText(dll, "the librarz");
+        File.SetLastWriteTimeUtc(dll, written);
+        var verdict = verifier.Verify(package);
+        Assert.That((verdict.Problems.Single().Kind, verdict.Problems.Single().File), Is.EqualTo((PackageProblemKind.Modified, "lib/net8.0/Demo.dll")));
+        Assert.That((verifier.AnsweredByStat, verifier.FullyVerified), Is.EqualTo((0, 1)));
+    }
+
+    [Test]
+    public void A_same_size_nupkg_swap_with_its_write_time_set_back_is_caught()
+    {
+        var (verifier, package) = PassedAndReopened();
+        var nupkg = Path.Combine(package.Directory, "demo.package.1.2.3.nupkg");
+        var written = File.GetLastWriteTimeUtc(nupkg);
+        var bytes = File.ReadAllBytes(nupkg);
+        bytes[bytes.Length / 2] ^= 1;
+        File.WriteAllBytes(nupkg, bytes);
+        File.SetLastWriteTimeUtc(nupkg, written);
+        var verdict = verifier.Verify(package);
+        Assert.That(verdict.Ok, Is.False);
+        Assert.That(verdict.Problems.First().Kind, Is.EqualTo(PackageProblemKind.ContentHash));
+    }
+
+    [Test]
+    public void Added_removed_and_linked_files_are_caught_even_when_the_directory_times_are_set_back()
+    {
+        var (verifier, package) = PassedAndReopened();
+        var dir = Path.Combine(package.Directory, "lib", "net8.0");
+        var dirTime = Directory.GetLastWriteTimeUtc(dir);
+        File.WriteAllText(Path.Combine(dir, "Evil.dll"), "added");
+        File.SetLastWriteTimeUtc(Path.Combine(dir, "Evil.dll"), dirTime);
+        Directory.SetLastWriteTimeUtc(dir, dirTime);
+        Assert.That(verifier.Verify(package).Problems.Single().File, Is.EqualTo("lib/net8.0/Evil.dll"));
+
+        (verifier, package) = PassedAndReopened("Removed.Package");
+        dir = Path.Combine(package.Directory, "lib", "net8.0");
+        dirTime = Directory.GetLastWriteTimeUtc(dir);
+        File.Move(Path.Combine(dir, "Demo.dll"), Path.Combine(_root, "moved-away.dll"));
+        Directory.SetLastWriteTimeUtc(dir, dirTime);
+        var missing = verifier.Verify(package).Problems.Single();
+        Assert.That((missing.Kind, missing.File), Is.EqualTo((PackageProblemKind.Incomplete, "lib/net8.0/Demo.dll")));
+
+        (verifier, package) = PassedAndReopened("Linked.Package");
+        dir = Path.Combine(package.Directory, "lib", "net8.0");
+        dirTime = Directory.GetLastWriteTimeUtc(dir);
+        var target = Path.Combine(_root, "elsewhere.dll");
+        File.WriteAllText(target, "the library");
+        File.Delete(Path.Combine(dir, "Demo.dll"));
+        File.CreateSymbolicLink(Path.Combine(dir, "Demo.dll"), target);
+        Directory.SetLastWriteTimeUtc(dir, dirTime);
+        var link = verifier.Verify(package).Problems.First();
+        Assert.That((link.Kind, link.File), Is.EqualTo((PackageProblemKind.Link, "lib/net8.0/Demo.dll")));
+    }
+
+    [Test]
+    public void A_fingerprint_is_not_kept_for_files_changed_within_the_racy_window()
+    {
+        Assume.That(SecureBuild.Core.IO.FileStatus.Available, Is.True, "the lstat fast path exists on Linux only");
+        var package = Extract();
+        // Write times an hour old, but the ctimes are now: a clock that says "now" must not trust them yet.
+        var verifier = new PackageFolderVerifier(Hash, null, PackageVerificationState.InMemory(), () => DateTime.UtcNow);
+        Assert.That(verifier.Verify(package).Ok, Is.True);
+        Assert.That(verifier.Verify(package).FromCache, Is.False);
+        Assert.That(verifier.FullyVerified, Is.EqualTo(2));
+    }
+
     [TestCase("lib/net8.0/a%2Bb.dll", "lib/net8.0/a+b.dll")]
     [TestCase("Demo.Package.nuspec", "demo.package.nuspec")]
     [TestCase("_rels/.rels", null)]

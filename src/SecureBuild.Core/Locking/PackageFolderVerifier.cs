@@ -2,6 +2,7 @@ using System.Globalization;
 using System.IO.Compression;
 using System.Security.Cryptography;
 using System.Text;
+using SecureBuild.Core.IO;
 using SecureBuild.Core.Json;
 
 namespace SecureBuild.Core.Locking;
@@ -93,12 +94,23 @@ public sealed class PackageVerdict
 /// project.assets.json and the lock), every extracted file must be byte-identical to its entry, no
 /// file may be missing or added, and nothing may be a symbolic link. NuGet itself checks none of
 /// this once a package is extracted. A folder that passed is remembered by a fingerprint of every
-/// entry's path, size and write time (<see cref="PackageVerificationState"/>), so a no-op build only
-/// lists the folders.
+/// entry (<see cref="PackageVerificationState"/>), so a no-op build only looks at the folder:
+/// <list type="bullet">
+/// <item>On Linux (statx), the fingerprint covers every file and directory's path, type, size,
+/// inode, device, mtime and ctime, and the state keeps the list of paths. A no-op build lstats
+/// those paths by name without listing the directories: no entry can be added, removed or renamed
+/// in a directory without changing the directory's ctime, no file can be written, chmod-ed,
+/// replaced or have its mtime set back without changing its own ctime, and no process can set a
+/// ctime back (only the kernel's clock sets it).</item>
+/// <item>Elsewhere, it lists the folder and fingerprints every entry's path, size and write time.</item>
+/// </list>
+/// A fingerprint is only kept when every entry is older than two seconds, so a write in the same
+/// clock tick as verification cannot go unnoticed.
 /// </summary>
 public sealed class PackageFolderVerifier
 {
     private static readonly TimeSpan RacyWindow = TimeSpan.FromSeconds(2);
+    private static readonly byte[] Nul = { 0 };
     private readonly Func<string, string> _contentHash;
     private readonly Func<string, string?>? _signature;
     private readonly PackageVerificationState _state;
@@ -119,6 +131,9 @@ public sealed class PackageFolderVerifier
     /// <summary>Number of packages fully verified (not answered from the state) by this instance.</summary>
     public int FullyVerified { get; private set; }
 
+    /// <summary>Number of packages answered from the state by lstat of their recorded paths, without listing the folder.</summary>
+    public int AnsweredByStat { get; private set; }
+
     public PackageVerdict Verify(PackageToVerify package)
     {
         var verdict = new PackageVerdict(package);
@@ -135,33 +150,139 @@ public sealed class PackageFolderVerifier
                 $"package {package.Id} {package.Version}: its folder {package.Directory} is a symbolic link; NuGet never creates one. Delete the link and restore"));
             return verdict;
         }
+        var cached = _state.Get(package.Directory);
+        if (cached?.PathList is { } recorded && FileStatus.Available &&
+            StatFingerprint(package, recorded, out _) is { } quick && quick == cached.Fingerprint)
+        {
+            AnsweredByStat++;
+            return FromState(verdict, cached);
+        }
         var entries = Scan(directory, verdict);
         if (!verdict.Ok)
         {
             return verdict;
         }
-        var fingerprint = Fingerprint(entries, package);
-        var cached = _state.Get(package.Directory);
-        if (cached is not null && cached.Fingerprint == fingerprint)
+        // Taken before the files are read: whatever changes them later changes the fingerprint.
+        string fingerprint;
+        List<string>? paths = null;
+        long newestTicks;
+        if (FileStatus.Available)
         {
-            verdict.ContentHash = cached.ContentHash;
-            verdict.Signature = cached.Signature;
-            verdict.FromCache = true;
-            CheckExpected(verdict, cached.ContentHash, null);
-            return verdict;
+            paths = entries.Select(e => e.RelativePath).OrderBy(p => p, StringComparer.Ordinal).ToList();
+            fingerprint = StatFingerprint(package, string.Join("\0", paths), out newestTicks) ?? "";
+        }
+        else
+        {
+            fingerprint = Fingerprint(entries, package);
+            newestTicks = entries.Count == 0 ? DateTime.MinValue.Ticks : entries.Max(e => e.Ticks);
+        }
+        if (cached is not null && fingerprint.Length > 0 && cached.Fingerprint == fingerprint)
+        {
+            return FromState(verdict, cached);
         }
         FullyVerified++;
         VerifyFully(package, entries, verdict);
-        var newest = entries.Count == 0 ? DateTime.MinValue : new DateTime(entries.Max(e => e.Ticks), DateTimeKind.Utc);
-        if (verdict.Ok && verdict.ContentHash is not null && _utcNow() - newest > RacyWindow)
+        if (verdict.Ok && verdict.ContentHash is not null && fingerprint.Length > 0 && _utcNow() - new DateTime(newestTicks, DateTimeKind.Utc) > RacyWindow)
         {
-            _state.Set(package.Directory, new PackageVerificationState.Entry(fingerprint, verdict.ContentHash, verdict.Signature));
+            _state.Set(package.Directory, new PackageVerificationState.Entry(fingerprint, verdict.ContentHash, verdict.Signature, paths));
         }
         else
         {
             _state.Remove(package.Directory);
         }
         return verdict;
+    }
+
+    private static PackageVerdict FromState(PackageVerdict verdict, PackageVerificationState.Entry cached)
+    {
+        verdict.ContentHash = cached.ContentHash;
+        verdict.Signature = cached.Signature;
+        verdict.FromCache = true;
+        CheckExpected(verdict, cached.ContentHash, null);
+        return verdict;
+    }
+
+    /// <summary>
+    /// SHA-256 over the package's identity and expected hashes, then, for the folder itself and each
+    /// path in the given order (sorted ordinally when recorded), lstat's type, size, inode, device, mtime and ctime. Null when an entry is gone
+    /// or is a link (the caller then lists the folder and reports it). <paramref name="newestTicks"/>:
+    /// the latest mtime or ctime seen, as UTC ticks.
+    /// </summary>
+    private static string? StatFingerprint(PackageToVerify package, string pathList, out long newestTicks)
+    {
+        newestTicks = DateTime.MinValue.Ticks;
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var text = new StringBuilder();
+        text.Append("statx\n").Append(package.Key).Append('\n');
+        foreach (var e in package.ExpectedContentHashes)
+        {
+            text.Append(e.Key).Append('=').Append(e.Value).Append('\n');
+        }
+        hash.AppendData(Encoding.UTF8.GetBytes(text.ToString()));
+        var record = new byte[48];
+        var newestNs = long.MinValue;
+        // One buffer holds "<folder>/<relative>\0" for every entry: no allocation per file.
+        var root = Encoding.UTF8.GetBytes(package.Directory.TrimEnd('/') + "/");
+        var name = new byte[Math.Max(4096, root.Length * 2)];
+        Buffer.BlockCopy(root, 0, name, 0, root.Length);
+        var start = 0;
+        for (var i = -1; i < 0 || start <= pathList.Length; i++)
+        {
+            int length;
+            bool directory;
+            if (i < 0)
+            {
+                length = 0;
+                directory = true;
+                name[root.Length - 1] = 0;
+            }
+            else
+            {
+                var end = pathList.IndexOf('\0', start);
+                if (end < 0)
+                {
+                    end = pathList.Length;
+                }
+                var chars = end - start;
+                if (chars == 0)
+                {
+                    return null;
+                }
+                if (name.Length < root.Length + 3 * chars + 1)
+                {
+                    Array.Resize(ref name, root.Length + 3 * chars + 1);
+                }
+                name[root.Length - 1] = (byte)'/';
+                length = Encoding.UTF8.GetBytes(pathList, start, chars, name, root.Length);
+                directory = pathList[end - 1] == '/';
+                start = end + 1;
+            }
+            hash.AppendData(name, root.Length, length);
+            hash.AppendData(Nul);
+            name[root.Length + length - (directory && length > 0 ? 1 : 0)] = 0;
+            if (!FileStatus.TryGet(name, out var status) || !(status.IsFile || status.IsDirectory) || status.IsDirectory != directory)
+            {
+                return null;
+            }
+            Put(record, 0, status.Type);
+            Put(record, 8, status.Size);
+            Put(record, 16, status.Inode);
+            Put(record, 24, status.Device);
+            Put(record, 32, status.ModifiedNs);
+            Put(record, 40, status.ChangedNs);
+            hash.AppendData(record);
+            newestNs = Math.Max(newestNs, Math.Max(status.ModifiedNs, status.ChangedNs));
+        }
+        newestTicks = newestNs == long.MinValue ? DateTime.MinValue.Ticks : new DateTime(1970, 1, 1, 0, 0, 0, DateTimeKind.Utc).Ticks + newestNs / 100;
+        return string.Concat(hash.GetHashAndReset().Select(b => b.ToString("x2", CultureInfo.InvariantCulture)));
+    }
+
+    private static void Put(byte[] buffer, int offset, long value)
+    {
+        for (var i = 0; i < 8; i++)
+        {
+            buffer[offset + i] = (byte)(value >> (8 * i));
+        }
     }
 
     private void VerifyFully(PackageToVerify package, List<FolderEntry> entries, PackageVerdict verdict)

@@ -13,7 +13,7 @@ namespace SecureBuild.Core.Locking;
 /// </summary>
 public sealed class PackageVerificationState
 {
-    private const string Header = "securebuild-package-state 1";
+    private const string Header = "securebuild-package-state 2";
     private static readonly ConcurrentDictionary<string, Entry> Shared = new(StringComparer.Ordinal);
     private readonly string? _file;
     private readonly Dictionary<string, Entry> _entries = new(StringComparer.Ordinal);
@@ -24,12 +24,46 @@ public sealed class PackageVerificationState
     /// <summary>One folder that passed.</summary>
     public sealed class Entry
     {
-        public Entry(string fingerprint, string contentHash, string? signature)
+        public Entry(string fingerprint, string contentHash, string? signature, IReadOnlyList<string>? paths = null)
         {
             Fingerprint = fingerprint;
             ContentHash = contentHash;
             Signature = signature;
+            Paths = paths;
         }
+
+        private Entry(string fingerprint, string contentHash, string? signature, string escapedPaths)
+            : this(fingerprint, contentHash, signature) => _escapedPaths = escapedPaths;
+
+        private string? _escapedPaths;
+        private string? _pathList;
+
+        /// <summary>
+        /// Every entry of the folder when it passed (relative, directories ending in '/'), so that a
+        /// no-op build can lstat them by name instead of listing the folder; null when not recorded.
+        /// </summary>
+        public IReadOnlyList<string>? Paths
+        {
+            get => PathList?.Split('\0');
+            private set => _pathList = value is null || value.Count == 0 ? null : string.Join("\0", value);
+        }
+
+        /// <summary><see cref="Paths"/> joined with NUL (which no file name contains), as kept in memory.</summary>
+        public string? PathList
+        {
+            get
+            {
+                if (_pathList is null && _escapedPaths is not null)
+                {
+                    _pathList = _escapedPaths.Length == 0 ? null : _escapedPaths.IndexOf('\\') < 0 ? _escapedPaths : Unescape(_escapedPaths);
+                    _escapedPaths = null;
+                }
+                return _pathList;
+            }
+        }
+
+        internal static Entry Read(string fingerprint, string contentHash, string? signature, string escapedPaths) =>
+            new(fingerprint, contentHash, signature, escapedPaths);
 
         public string Fingerprint { get; }
         public string ContentHash { get; }
@@ -45,15 +79,18 @@ public sealed class PackageVerificationState
         {
             if (File.Exists(file))
             {
-                var lines = File.ReadAllText(file, Encoding.UTF8).Split('\n');
-                if (lines.Length > 0 && lines[0] == Header)
+                // Line by line: the file can be hundreds of kilobytes, and one string that large would land on
+                // the large object heap of the MSBuild node, whose collection costs more than reading the file.
+                using var reader = new StreamReader(file, new UTF8Encoding(false), false, 1 << 16);
+                if (reader.ReadLine() == Header)
                 {
-                    foreach (var line in lines.Skip(1))
+                    string? line;
+                    while ((line = reader.ReadLine()) is not null)
                     {
                         var f = line.Split('\t');
-                        if (f.Length == 4 && f[0].Length == 64)
+                        if (f.Length == 5 && f[0].Length == 64)
                         {
-                            state._entries[f[3]] = new Entry(f[0], f[1], f[2].Length == 0 ? null : Unescape(f[2]));
+                            state._entries[f[3]] = Entry.Read(f[0], f[1], f[2].Length == 0 ? null : Unescape(f[2]), f[4]);
                         }
                     }
                 }
@@ -112,7 +149,8 @@ public sealed class PackageVerificationState
         foreach (var kv in _entries.OrderBy(e => e.Key, StringComparer.Ordinal))
         {
             text.Append(kv.Value.Fingerprint).Append('\t').Append(kv.Value.ContentHash).Append('\t')
-                .Append(Escape(kv.Value.Signature ?? "")).Append('\t').Append(kv.Key).Append('\n');
+                .Append(Escape(kv.Value.Signature ?? "")).Append('\t').Append(kv.Key).Append('\t')
+                .Append(kv.Value.PathList is { } paths ? Escape(paths) : "").Append('\n');
         }
         AtomicFile.WriteAllBytes(_file, new UTF8Encoding(false).GetBytes(text.ToString()));
         _dirty = false;
