@@ -69,7 +69,7 @@ public sealed class VerifyDependencies : LockTask
         {
             return false;
         }
-        var assets = ProjectAssets.Load(ProjectAssetsFile!);
+        var assets = ProjectAssets.Load(ProjectAssetsFile!, string.IsNullOrWhiteSpace(StateFile) ? null : Path.Combine(Path.GetDirectoryName(Path.GetFullPath(StateFile))!, "assets.summary"));
         phases.Mark("assets");
         var framework = string.IsNullOrWhiteSpace(TargetFramework) ? null : TargetFramework!;
         var started = System.Diagnostics.Stopwatch.StartNew();

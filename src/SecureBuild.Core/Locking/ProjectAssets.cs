@@ -1,4 +1,8 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
 using System.Text.RegularExpressions;
+using SecureBuild.Core.IO;
 using SecureBuild.Core.Json;
 
 namespace SecureBuild.Core.Locking;
@@ -51,12 +55,152 @@ public sealed class ProjectAssets
     /// <summary>The package folders (the global packages folder first).</summary>
     public List<string> PackageFolders { get; } = new();
 
-    public static ProjectAssets Load(string path)
+    public static ProjectAssets Load(string path) => Parse(File.ReadAllBytes(path), path);
+
+    /// <summary>
+    /// <see cref="Load(string)"/>, remembering what it found in <paramref name="summaryFile"/> under the
+    /// SHA-256 of project.assets.json's bytes: while the file's content is the same, the summary is
+    /// read instead of parsing the whole file again. The summary sits in obj/ next to
+    /// project.assets.json and is no more trusted than it; any other content is parsed again.
+    /// </summary>
+    public static ProjectAssets Load(string path, string? summaryFile)
+    {
+        var bytes = File.ReadAllBytes(path);
+        if (string.IsNullOrWhiteSpace(summaryFile))
+        {
+            return Parse(bytes, path);
+        }
+        string digest;
+        using (var sha = SHA256.Create())
+        {
+            digest = string.Concat(sha.ComputeHash(bytes).Select(b => b.ToString("x2", CultureInfo.InvariantCulture)));
+        }
+        var header = SummaryHeader + "\t" + digest;
+        try
+        {
+            if (File.Exists(summaryFile) && ReadSummary(File.ReadAllText(summaryFile, Encoding.UTF8), header) is { } remembered)
+            {
+                return remembered;
+            }
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+        var assets = Parse(bytes, path);
+        if (assets.WriteSummary(header) is { } text)
+        {
+            try
+            {
+                Directory.CreateDirectory(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(summaryFile))!);
+                AtomicFile.WriteAllBytes(summaryFile!, new UTF8Encoding(false).GetBytes(text));
+            }
+            catch (IOException)
+            {
+            }
+            catch (UnauthorizedAccessException)
+            {
+            }
+        }
+        return assets;
+    }
+
+    private const string SummaryHeader = "securebuild-assets-summary 1";
+
+    /// <summary>One line per fact, tab-separated; null when a value could not be written unambiguously (then there is no summary).</summary>
+    internal string? WriteSummary(string header)
+    {
+        var text = new StringBuilder();
+        var ok = true;
+        void Line(params string?[] fields)
+        {
+            foreach (var f in fields)
+            {
+                ok &= f is null || f.IndexOfAny(new[] { '\t', '\n', '\r' }) < 0;
+            }
+            text.Append(string.Join("\t", fields.Select(f => f is null ? "" : "=" + f))).Append('\n');
+        }
+        text.Append(header).Append('\n');
+        foreach (var l in Libraries.Values)
+        {
+            Line("L", l.Id, l.Version, l.ContentHash, l.Path);
+        }
+        foreach (var (kind, maps) in new[] { ("F", FrameworkPackages), ("R", RuntimePackages), ("D", Downloads) })
+        {
+            foreach (var map in maps)
+            {
+                Line("M", kind, map.Key);
+                foreach (var kv in map.Value)
+                {
+                    Line("E", kind, map.Key, kv.Key, kv.Value);
+                }
+            }
+        }
+        foreach (var source in Sources)
+        {
+            Line("S", source);
+        }
+        foreach (var folder in PackageFolders)
+        {
+            Line("P", folder);
+        }
+        text.Append("end\n");
+        return ok ? text.ToString() : null;
+    }
+
+    /// <summary>The summary <see cref="WriteSummary"/> wrote, or null unless it is complete and has this header.</summary>
+    internal static ProjectAssets? ReadSummary(string text, string header)
+    {
+        var lines = text.Split('\n');
+        if (lines.Length < 3 || lines[0] != header || lines[lines.Length - 2] != "end" || lines[lines.Length - 1].Length != 0)
+        {
+            return null;
+        }
+        var assets = new ProjectAssets();
+        for (var i = 1; i < lines.Length - 2; i++)
+        {
+            var f = lines[i].Split('\t').Select(x => x.Length == 0 ? null : x.Substring(1)).ToArray();
+            switch (f[0])
+            {
+                case "L" when f.Length == 5 && f[1] is not null && f[2] is not null:
+                    var package = new AssetsPackage(f[1]!, f[2]!, f[3], f[4]);
+                    assets.Libraries[package.Key] = package;
+                    break;
+                case "M" when f.Length == 3 && Maps(assets, f[1]) is { } maps && f[2] is not null:
+                    maps[f[2]!] = RepositoryLock.Sorted<string>();
+                    break;
+                case "E" when f.Length == 5 && Maps(assets, f[1]) is { } maps && f[2] is not null && maps.TryGetValue(f[2]!, out var map) && f[3] is not null && f[4] is not null:
+                    map[f[3]!] = f[4]!;
+                    break;
+                case "S" when f.Length == 2 && f[1] is not null:
+                    assets.Sources.Add(f[1]!);
+                    break;
+                case "P" when f.Length == 2 && f[1] is not null:
+                    assets.PackageFolders.Add(f[1]!);
+                    break;
+                default:
+                    return null;
+            }
+        }
+        return assets;
+    }
+
+    private static SortedDictionary<string, SortedDictionary<string, string>>? Maps(ProjectAssets assets, string? kind) => kind switch
+    {
+        "F" => assets.FrameworkPackages,
+        "R" => assets.RuntimePackages,
+        "D" => assets.Downloads,
+        _ => null,
+    };
+
+    private static ProjectAssets Parse(byte[] bytes, string path)
     {
         JsonObject root;
         try
         {
-            root = JsonParser.Parse(File.ReadAllBytes(path)) as JsonObject ?? throw new LockInputException($"{path} is not a JSON object.");
+            root = JsonParser.Parse(bytes) as JsonObject ?? throw new LockInputException($"{path} is not a JSON object.");
         }
         catch (JsonFormatException e)
         {
