@@ -165,14 +165,21 @@ public sealed class PackageFolderVerifier
         // Taken before the files are read: whatever changes them later changes the fingerprint.
         string fingerprint;
         List<string>? paths = null;
-        long newestTicks;
-        if (FileStatus.Available)
+        long newestTicks = DateTime.MinValue.Ticks;
+        string? statFingerprint = null;
+        if (FileStatus.Available && entries.Count > 0)
         {
             paths = entries.Select(e => e.RelativePath).OrderBy(p => p, StringComparer.Ordinal).ToList();
-            fingerprint = StatFingerprint(package, string.Join("\0", paths), out newestTicks) ?? "";
+            statFingerprint = StatFingerprint(package, string.Join("\0", paths), out newestTicks);
+        }
+        if (statFingerprint is not null)
+        {
+            fingerprint = statFingerprint;
         }
         else
         {
+            // No statx here, or this file system does not report ctime and inode: the portable fingerprint.
+            paths = null;
             fingerprint = Fingerprint(entries, package);
             newestTicks = entries.Count == 0 ? DateTime.MinValue.Ticks : entries.Max(e => e.Ticks);
         }
