@@ -20,15 +20,21 @@ public sealed class RecordStepMaterials : SecureBuildTask
 
     protected override bool ExecuteCore()
     {
-        var recorder = CreateRecorder(out var cache);
+        // The stat hash is dropped first and written last: it stands for the pending materials next to it.
+        StepFingerprint.WriteStat(MaterialsFile, StepName, null);
+        var recorder = CreateRecorder(loadCache: true, out var cache, out var settings);
         var files = FullPaths(Materials).ToList();
         if (SearchUpward.Length > 0)
         {
             var root = string.IsNullOrWhiteSpace(RootDirectory) ? RepositoryRoot.Find(ProjectDirectory) : RootDirectory!;
             files.AddRange(RepositoryRoot.FindUpward(ProjectDirectory, root, SearchUpward));
         }
-        var materials = recorder.Record(files);
+        var resolved = recorder.Resolve(files);
+        // Looked at before hashing, so a file changing in between changes the stat hash too.
+        var stat = StepFingerprint.OfFiles(resolved, recorder.Missing, DateTime.UtcNow, settings);
+        var materials = recorder.Record(resolved);
         StepRecorder.WritePendingMaterials(MaterialsFile, StepName, materials, DateTimeOffset.UtcNow);
+        StepFingerprint.WriteStat(MaterialsFile, StepName, stat);
         cache.Save();
         Log.LogMessage(MessageImportance.Low, $"SecureBuild: step '{StepName}': {materials.Count} materials hashed ({cache.FilesHashed} read, the rest from the cache).");
         return true;

@@ -70,37 +70,150 @@ public sealed class RecordStepProducts : SecureBuildTask
 
     protected override bool ExecuteCore()
     {
+        if (TryConfirmUnchanged())
+        {
+            return true;
+        }
+        StepFingerprint.Delete(StepFingerprint.LinkFingerprintFile(MaterialsFile));
+        // The key file is read before the key is loaded: a key changing in between then changes this hash too.
+        var keyFile = SigningKeyResolver.ExistingKeyFile(SigningKey, DevelopmentKeyFile, RequireSigningKey);
+        var keyHash = keyFile is null ? null : TryHashFile(keyFile);
         var key = SigningKeyResolver.Resolve(SigningKey, DevelopmentKeyFile, RequireSigningKey, BuildEngine, Log);
         if (key is null)
         {
             return false;
         }
-        var recorder = CreateRecorder(out var cache);
+        var recorder = CreateRecorder(loadCache: true, out var cache, out var settings);
+        var materialsStat = StepFingerprint.ReadStat(MaterialsFile, StepName);
         var materials = StepRecorder.ReadPendingMaterials(MaterialsFile, StepName);
         if (materials is null)
         {
             Log.LogMessage(MessageImportance.Low, $"SecureBuild: no materials were recorded before step '{StepName}'; hashing them now.");
             materials = recorder.Record(FullPaths(FallbackMaterials));
+            materialsStat = null;
         }
-        var products = recorder.Record(FullPaths(Products), ProductDirectories);
+        var productFiles = recorder.Resolve(FullPaths(Products), ProductDirectories);
+        // Looked at before hashing, so a product changing in between changes the stat hash too.
+        var productsStat = StepFingerprint.OfFiles(productFiles, recorder.Missing, DateTime.UtcNow, settings);
+        var products = recorder.Record(productFiles);
         cache.Save();
         var link = new Link
         {
             Name = StepName,
-            Command = Command.Select(a => a == "{project}" && !string.IsNullOrEmpty(ProjectFile) ? recorder.Namer.Name(ProjectFile!) : a).ToList(),
+            Command = ResolvedCommand(recorder.Namer),
             Materials = materials,
             Products = products,
             Byproducts = new JsonObject(),
             Environment = new JsonObject(),
         };
-        var (path, written) = StepRecorder.WriteLinkIfChanged(link, key, LinkDirectory);
+        var (path, written, linkBytes) = StepRecorder.WriteLinkIfChangedWithBytes(link, key, LinkDirectory);
         LinkFile = path;
         WriteStatements(link, key, recorder, path, written, products);
+        if (keyFile is not null && keyHash is not null && materialsStat is not null && productsStat is not null)
+        {
+            var companions = Companions(key.KeyId).Where(File.Exists).ToList();
+            var inputs = Inputs(keyFile, keyHash, key.KeyId, settings, link.Command, materialsStat, productsStat,
+                path, StepFingerprint.Sha256Hex(linkBytes), companions);
+            StepFingerprint.WriteLink(MaterialsFile, new LinkFingerprint(inputs, Path.GetFullPath(path), key.KeyId, companions));
+        }
         Log.LogMessage(MessageImportance.Normal,
             written
                 ? $"SecureBuild: {StepName} -> {path} ({materials.Count} materials, {products.Count} products)"
                 : $"SecureBuild: {StepName} link is up to date: {path}");
         return true;
+    }
+
+    /// <summary>
+    /// The no-op build's path: when the fingerprint the last signed or confirmed link left shows that no
+    /// material, product, key, command, setting, SDK or the link itself changed since, the link stands as it
+    /// is, without loading the key, parsing the materials, hashing, canonicalizing or verifying. Any doubt
+    /// (no fingerprint, a file written too recently to trust its time, a missing file) takes the slow path.
+    /// </summary>
+    private bool TryConfirmUnchanged()
+    {
+        LinkFingerprint? fingerprint;
+        string? keyFile;
+        try
+        {
+            fingerprint = StepFingerprint.ReadLink(MaterialsFile);
+            keyFile = SigningKeyResolver.ExistingKeyFile(SigningKey, DevelopmentKeyFile, RequireSigningKey);
+            var materialsStat = StepFingerprint.ReadStat(MaterialsFile, StepName);
+            if (fingerprint is null || keyFile is null || materialsStat is null || !File.Exists(MaterialsFile) ||
+                !File.Exists(fingerprint.LinkPath) || !fingerprint.Companions.All(File.Exists))
+            {
+                return false;
+            }
+            var recorder = CreateRecorder(loadCache: false, out _, out var settings);
+            var productsStat = StepFingerprint.OfFiles(recorder.Resolve(FullPaths(Products), ProductDirectories), recorder.Missing, DateTime.UtcNow, settings);
+            var keyHash = TryHashFile(keyFile);
+            if (productsStat is null || keyHash is null)
+            {
+                return false;
+            }
+            var inputs = Inputs(keyFile, keyHash, fingerprint.KeyId, settings, ResolvedCommand(recorder.Namer), materialsStat, productsStat,
+                fingerprint.LinkPath, StepFingerprint.Sha256Hex(File.ReadAllBytes(fingerprint.LinkPath)), fingerprint.Companions);
+            if (!string.Equals(inputs, fingerprint.Inputs, StringComparison.Ordinal))
+            {
+                return false;
+            }
+        }
+        catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
+        {
+            return false;
+        }
+        if (string.IsNullOrWhiteSpace(SigningKey))
+        {
+            SigningKeyResolver.WarnDevelopmentKeyUsed(BuildEngine, Log, keyFile, fingerprint.KeyId);
+        }
+        LinkFile = fingerprint.LinkPath;
+        Log.LogMessage(MessageImportance.Normal, $"SecureBuild: {StepName} link is up to date: {fingerprint.LinkPath} (nothing it records changed)");
+        return true;
+    }
+
+    private List<string> ResolvedCommand(ArtifactNamer namer) =>
+        Command.Select(a => a == "{project}" && !string.IsNullOrEmpty(ProjectFile) ? namer.Name(ProjectFile!) : a).ToList();
+
+    /// <summary>The files written with the link that a no-op build would otherwise recreate when missing.</summary>
+    private IEnumerable<string> Companions(string keyId)
+    {
+        yield return Path.GetFullPath(Path.Combine(LinkDirectory, StepAttestations.LinkStatementFileName(StepName, keyId)));
+        if (WriteProvenance)
+        {
+            yield return Path.GetFullPath(Path.Combine(LinkDirectory, StepAttestations.ProvenanceFileName(StepName)));
+        }
+    }
+
+    /// <summary>Everything the link (and whether its companions are rewritten) depends on, as one hash.</summary>
+    private string Inputs(string keyFile, string keyHash, string keyId, string settings, IEnumerable<string> command,
+        string materialsStat, string productsStat, string linkPath, string linkHash, IEnumerable<string> companions)
+    {
+        var lines = new List<string>
+        {
+            "tasks\t" + typeof(RecordStepProducts).Assembly.ManifestModule.ModuleVersionId.ToString("N"),
+            "core\t" + typeof(StepRecorder).Assembly.ManifestModule.ModuleVersionId.ToString("N"),
+            "step\t" + StepName,
+            "command\t" + string.Join("\u0000", command),
+            "key\t" + keyFile + "\t" + keyHash + "\t" + keyId,
+            "settings\t" + settings,
+            "materials\t" + MaterialsFile + "\t" + materialsStat,
+            "products\t" + productsStat,
+            "link\t" + Path.GetFullPath(linkPath) + "\t" + linkHash,
+            "provenance\t" + (WriteProvenance ? "yes" : "no"),
+        };
+        lines.AddRange(companions.Select(c => "companion\t" + c));
+        return StepFingerprint.Sha256Hex(string.Join("\n", lines));
+    }
+
+    private static string? TryHashFile(string path)
+    {
+        try
+        {
+            return StepFingerprint.Sha256Hex(File.ReadAllBytes(path));
+        }
+        catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
+        {
+            return null;
+        }
     }
 
     /// <summary>

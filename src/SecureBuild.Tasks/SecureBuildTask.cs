@@ -62,7 +62,14 @@ public abstract class SecureBuildTask : MSBuildTask
         Log.LogWarning(null, code, null, null, 0, 0, 0, 0, message);
 
     /// <summary>Builds the recorder for this project's settings.</summary>
-    protected StepRecorder CreateRecorder(out FileHashCache cache)
+    protected StepRecorder CreateRecorder(out FileHashCache cache) => CreateRecorder(loadCache: true, out cache, out _);
+
+    /// <summary>
+    /// Builds the recorder for this project's settings; without <paramref name="loadCache"/> the hash cache
+    /// file is not read (for a recorder that only resolves names). <paramref name="settings"/> identifies
+    /// what digests depend on besides file content: the algorithms and the path mapping.
+    /// </summary>
+    protected StepRecorder CreateRecorder(bool loadCache, out FileHashCache cache, out string settings)
     {
         IReadOnlyList<string> algorithms;
         try
@@ -92,7 +99,8 @@ public abstract class SecureBuildTask : MSBuildTask
             tokens.Add(new KeyValuePair<string, string>(home, "@home"));
         }
         var mapping = new PathMapping(tokens);
-        cache = string.IsNullOrWhiteSpace(HashCacheFile) ? FileHashCache.InMemory(mapping) : FileHashCache.Open(HashCacheFile!, mapping);
+        settings = string.Join(";", algorithms) + "|" + mapping.Fingerprint;
+        cache = !loadCache || string.IsNullOrWhiteSpace(HashCacheFile) ? FileHashCache.InMemory(mapping) : FileHashCache.Open(HashCacheFile!, mapping);
         cache.SharedAcrossProcess = !string.IsNullOrWhiteSpace(HashCacheFile);
         return new StepRecorder(namer, cache, algorithms, ExcludeDirectories);
     }

@@ -9,7 +9,7 @@ namespace SecureBuild.Tasks;
 /// <summary>
 /// Finds the key links are signed with: SecureBuildSigningKey when set, otherwise a per-user
 /// development key created on first use (with a warning saying so, once per build and node).
-/// Loaded keys are kept for the life of the MSBuild node, keyed by path, size and write time.
+/// Loaded keys are kept for the life of the MSBuild node, keyed by path and content.
 /// </summary>
 internal static class SigningKeyResolver
 {
@@ -33,9 +33,14 @@ internal static class SigningKeyResolver
             var path = string.IsNullOrWhiteSpace(developmentKeyFile) ? DefaultDevelopmentKeyFile() : Path.GetFullPath(developmentKeyFile!.Trim());
             var created = EnsureDevelopmentKey(path);
             var key = Load(path);
-            WarnOnce(engine, log, created
-                ? $"SecureBuild created a development signing key at {path} (keyid {key.KeyId.Substring(0, 8)}) and signed this build's links with it. It proves nothing to anyone else: set SecureBuildSigningKey to your build key for builds you publish."
-                : $"SecureBuild signed this build's links with the development key at {path} (keyid {key.KeyId.Substring(0, 8)}). It proves nothing to anyone else: set SecureBuildSigningKey to your build key for builds you publish.");
+            if (created)
+            {
+                WarnOnce(engine, log, $"SecureBuild created a development signing key at {path} (keyid {key.KeyId.Substring(0, 8)}) and signed this build's links with it. It proves nothing to anyone else: set SecureBuildSigningKey to your build key for builds you publish.");
+            }
+            else
+            {
+                WarnDevelopmentKeyUsed(engine, log, path, key.KeyId);
+            }
             return key;
         }
         catch (KeyFormatException e)
@@ -45,6 +50,35 @@ internal static class SigningKeyResolver
             return null;
         }
     }
+
+    /// <summary>
+    /// The key file <see cref="Resolve"/> would load, without loading it; null when Resolve has more to do
+    /// than load an existing key (report a missing key, create or repair the development key).
+    /// </summary>
+    public static string? ExistingKeyFile(string? signingKey, string? developmentKeyFile, bool requireSigningKey)
+    {
+        if (!string.IsNullOrWhiteSpace(signingKey))
+        {
+            return Path.GetFullPath(signingKey!.Trim());
+        }
+        if (requireSigningKey)
+        {
+            return null;
+        }
+        try
+        {
+            var path = string.IsNullOrWhiteSpace(developmentKeyFile) ? DefaultDevelopmentKeyFile() : Path.GetFullPath(developmentKeyFile!.Trim());
+            return File.Exists(path) && File.Exists(path + ".pub") ? path : null;
+        }
+        catch (KeyFormatException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The warning (once per build and node) that links are signed with the existing development key.</summary>
+    public static void WarnDevelopmentKeyUsed(IBuildEngine engine, TaskLoggingHelper log, string path, string keyId) =>
+        WarnOnce(engine, log, $"SecureBuild signed this build's links with the development key at {path} (keyid {keyId.Substring(0, 8)}). It proves nothing to anyone else: set SecureBuildSigningKey to your build key for builds you publish.");
 
     private static void WarnOnce(IBuildEngine buildEngine, TaskLoggingHelper log, string message)
     {
@@ -62,18 +96,33 @@ internal static class SigningKeyResolver
 
     private static SigningKey Load(string path)
     {
-        var info = new FileInfo(path);
-        var cacheKey = info.Exists ? $"{path}|{info.Length}|{info.LastWriteTimeUtc.Ticks}" : path;
-        if (info.Exists && Loaded.TryGetValue(cacheKey, out var cached))
+        // Keyed by content, not size and time: a key file replaced by another key of the same size within
+        // the time granularity must not keep signing with the old key. Reading a key file is cheap; parsing is not.
+        var before = ReadBytes(path);
+        var cacheKey = before is null ? null : path + "|" + Core.Recording.StepFingerprint.Sha256Hex(before);
+        if (cacheKey is not null && Loaded.TryGetValue(cacheKey, out var cached))
         {
             return cached;
         }
         var key = SigningKey.Load(path);
-        if (info.Exists)
+        var after = ReadBytes(path);
+        if (cacheKey is not null && after is not null && after.SequenceEqual(before!))
         {
             Loaded[cacheKey] = key;
         }
         return key;
+    }
+
+    private static byte[]? ReadBytes(string path)
+    {
+        try
+        {
+            return File.Exists(path) ? File.ReadAllBytes(path) : null;
+        }
+        catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
+        {
+            return null; // SigningKey.Load reports it
+        }
     }
 
     internal static string DefaultDevelopmentKeyFile()

@@ -37,9 +37,27 @@ public sealed class StepRecorder
     /// Hashes the given files, and every file below the given directories, into an artifact map.
     /// Missing paths are skipped and listed in <see cref="Missing"/>.
     /// </summary>
-    public SortedDictionary<string, IReadOnlyDictionary<string, string>> Record(IEnumerable<string> files, IEnumerable<string>? directories = null)
+    public SortedDictionary<string, IReadOnlyDictionary<string, string>> Record(IEnumerable<string> files, IEnumerable<string>? directories = null) =>
+        Record(Resolve(files, directories));
+
+    /// <summary>Hashes files found by <see cref="Resolve"/> into an artifact map.</summary>
+    public SortedDictionary<string, IReadOnlyDictionary<string, string>> Record(IEnumerable<RecordedFile> files)
     {
         var map = new SortedDictionary<string, IReadOnlyDictionary<string, string>>(StringComparer.Ordinal);
+        foreach (var file in files)
+        {
+            map[file.Name] = _cache.Hash(file.FullPath, _algorithms);
+        }
+        return map;
+    }
+
+    /// <summary>
+    /// The files <see cref="Record(IEnumerable{string}, IEnumerable{string})"/> would hash, with their artifact
+    /// names, without reading them. Missing paths are skipped and listed in <see cref="Missing"/>.
+    /// </summary>
+    public List<RecordedFile> Resolve(IEnumerable<string> files, IEnumerable<string>? directories = null)
+    {
+        var found = new List<RecordedFile>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var file in files)
         {
@@ -57,7 +75,7 @@ public sealed class StepRecorder
                 Missing.Add(full);
                 continue;
             }
-            map[_namer.Name(full)] = _cache.Hash(full, _algorithms);
+            found.Add(new RecordedFile(full, _namer.Name(full)));
         }
         foreach (var directory in directories ?? Enumerable.Empty<string>())
         {
@@ -75,11 +93,11 @@ public sealed class StepRecorder
             {
                 if (seen.Add(full) && !IsExcluded(full))
                 {
-                    map[_namer.Name(full)] = _cache.Hash(full, _algorithms);
+                    found.Add(new RecordedFile(full, _namer.Name(full)));
                 }
             }
         }
-        return map;
+        return found;
     }
 
     private bool IsExcluded(string fullPath)
@@ -153,16 +171,26 @@ public sealed class StepRecorder
     /// <returns>The link's path, and whether it was (re)written.</returns>
     public static (string Path, bool Written) WriteLinkIfChanged(Link link, SigningKey key, string directory)
     {
+        var (path, written, _) = WriteLinkIfChangedWithBytes(link, key, directory);
+        return (path, written);
+    }
+
+    /// <summary>
+    /// <see cref="WriteLinkIfChanged"/>, also giving the bytes of the link file as they were verified or written.
+    /// </summary>
+    public static (string Path, bool Written, byte[] Bytes) WriteLinkIfChangedWithBytes(Link link, SigningKey key, string directory)
+    {
         var path = Path.Combine(directory, LinkFile.FileName(link.Name, key.KeyId));
         if (File.Exists(path))
         {
             try
             {
-                var existing = Metablock.Parse(File.ReadAllBytes(path));
+                var bytes = File.ReadAllBytes(path);
+                var existing = Metablock.Parse(bytes);
                 var same = CanonicalJson.Serialize(existing.Signed).SequenceEqual(CanonicalJson.Serialize(link.ToJson()));
                 if (same && existing.Signatures.Count == 1 && existing.VerifySignature(key.Public))
                 {
-                    return (path, false);
+                    return (path, false, bytes);
                 }
             }
             catch (Exception e) when (e is IOException || e is JsonFormatException || e is InTotoFormatException)
@@ -170,6 +198,21 @@ public sealed class StepRecorder
                 // unreadable or foreign content: overwrite it below
             }
         }
-        return (LinkFile.WriteSigned(link, key, directory), true);
+        var written = LinkFile.WriteSigned(link, key, directory);
+        return (written, true, File.ReadAllBytes(written));
     }
+}
+
+/// <summary>A file a step records: its absolute path and its artifact name.</summary>
+public readonly struct RecordedFile
+{
+    public RecordedFile(string fullPath, string name)
+    {
+        FullPath = fullPath;
+        Name = name;
+    }
+
+    public string FullPath { get; }
+
+    public string Name { get; }
 }
