@@ -20,23 +20,55 @@ public sealed class RecordStepMaterials : SecureBuildTask
 
     protected override bool ExecuteCore()
     {
-        // The stat hash is dropped first and written last: it stands for the pending materials next to it.
+        var startedOn = DateTimeOffset.UtcNow;
+        var recorder = CreateRecorder(loadCache: false, out _, out var settings);
+        var resolved = recorder.Resolve(Files());
+        // Looked at before hashing, so a file changing in between changes the stat hash too.
+        var statHash = StepFingerprint.OfFiles(resolved, recorder.Missing, DateTime.UtcNow, settings);
+        var previous = StepFingerprint.ReadStat(MaterialsFile, StepName);
+        if (statHash is not null && previous is not null && previous.Hash == statHash && PendingFileHash() == previous.PendingFileHash)
+        {
+            // Nothing recorded changed (by size and time, as the hash cache would judge): the pending
+            // materials stand; only this build's start time is new.
+            StepFingerprint.WriteStat(MaterialsFile, StepName, new MaterialsStat(statHash, previous.PendingFileHash, startedOn));
+            Log.LogMessage(MessageImportance.Low, $"SecureBuild: step '{StepName}': {resolved.Count} materials unchanged since they were hashed.");
+            return true;
+        }
+        // The stat is dropped first and written last: it stands for the pending materials next to it.
         StepFingerprint.WriteStat(MaterialsFile, StepName, null);
-        var recorder = CreateRecorder(loadCache: true, out var cache, out var settings);
+        recorder = CreateRecorder(loadCache: true, out var cache, out _);
+        var materials = recorder.Record(resolved);
+        StepRecorder.WritePendingMaterials(MaterialsFile, StepName, materials, startedOn);
+        var pendingHash = PendingFileHash();
+        if (statHash is not null && pendingHash is not null)
+        {
+            StepFingerprint.WriteStat(MaterialsFile, StepName, new MaterialsStat(statHash, pendingHash, startedOn));
+        }
+        cache.Save();
+        Log.LogMessage(MessageImportance.Low, $"SecureBuild: step '{StepName}': {materials.Count} materials hashed ({cache.FilesHashed} read, the rest from the cache).");
+        return true;
+    }
+
+    private List<string> Files()
+    {
         var files = FullPaths(Materials).ToList();
         if (SearchUpward.Length > 0)
         {
             var root = string.IsNullOrWhiteSpace(RootDirectory) ? RepositoryRoot.Find(ProjectDirectory) : RootDirectory!;
             files.AddRange(RepositoryRoot.FindUpward(ProjectDirectory, root, SearchUpward));
         }
-        var resolved = recorder.Resolve(files);
-        // Looked at before hashing, so a file changing in between changes the stat hash too.
-        var stat = StepFingerprint.OfFiles(resolved, recorder.Missing, DateTime.UtcNow, settings);
-        var materials = recorder.Record(resolved);
-        StepRecorder.WritePendingMaterials(MaterialsFile, StepName, materials, DateTimeOffset.UtcNow);
-        StepFingerprint.WriteStat(MaterialsFile, StepName, stat);
-        cache.Save();
-        Log.LogMessage(MessageImportance.Low, $"SecureBuild: step '{StepName}': {materials.Count} materials hashed ({cache.FilesHashed} read, the rest from the cache).");
-        return true;
+        return files;
+    }
+
+    private string? PendingFileHash()
+    {
+        try
+        {
+            return File.Exists(MaterialsFile) ? StepFingerprint.Sha256Hex(File.ReadAllBytes(MaterialsFile)) : null;
+        }
+        catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
+        {
+            return null;
+        }
     }
 }

@@ -84,7 +84,7 @@ public sealed class RecordStepProducts : SecureBuildTask
             return false;
         }
         var recorder = CreateRecorder(loadCache: true, out var cache, out var settings);
-        var materialsStat = StepFingerprint.ReadStat(MaterialsFile, StepName);
+        var materialsStat = MaterialsState();
         var materials = StepRecorder.ReadPendingMaterials(MaterialsFile, StepName);
         if (materials is null)
         {
@@ -137,8 +137,8 @@ public sealed class RecordStepProducts : SecureBuildTask
         {
             fingerprint = StepFingerprint.ReadLink(MaterialsFile);
             keyFile = SigningKeyResolver.ExistingKeyFile(SigningKey, DevelopmentKeyFile, RequireSigningKey);
-            var materialsStat = StepFingerprint.ReadStat(MaterialsFile, StepName);
-            if (fingerprint is null || keyFile is null || materialsStat is null || !File.Exists(MaterialsFile) ||
+            var materialsStat = MaterialsState();
+            if (fingerprint is null || keyFile is null || materialsStat is null ||
                 !File.Exists(fingerprint.LinkPath) || !fingerprint.Companions.All(File.Exists))
             {
                 return false;
@@ -168,6 +168,17 @@ public sealed class RecordStepProducts : SecureBuildTask
         LinkFile = fingerprint.LinkPath;
         Log.LogMessage(MessageImportance.Normal, $"SecureBuild: {StepName} link is up to date: {fingerprint.LinkPath} (nothing it records changed)");
         return true;
+    }
+
+    /// <summary>
+    /// The materials as the link fingerprint knows them: their stat hash and the hash of the pending-materials
+    /// file (read before the materials are parsed); null when no stat was recorded with them.
+    /// </summary>
+    private string? MaterialsState()
+    {
+        var stat = StepFingerprint.ReadStat(MaterialsFile, StepName);
+        var pending = stat is null || !File.Exists(MaterialsFile) ? null : TryHashFile(MaterialsFile);
+        return stat is null || pending is null ? null : stat.Hash + ":" + pending;
     }
 
     private List<string> ResolvedCommand(ArtifactNamer namer) =>
@@ -249,7 +260,7 @@ public sealed class RecordStepProducts : SecureBuildTask
             .ToDictionary(g => g.Key, g => g.First().Value, StringComparer.Ordinal);
         var root = string.IsNullOrWhiteSpace(RootDirectory) ? RepositoryRoot.Find(ProjectDirectory) : RootDirectory!;
         var provenance = ProvenanceInputs.Create(this, recorder.Namer, environment, root,
-            StepRecorder.ReadPendingStartedOn(MaterialsFile), DateTimeOffset.UtcNow);
+            StepFingerprint.ReadStat(MaterialsFile, StepName)?.StartedOn ?? StepRecorder.ReadPendingStartedOn(MaterialsFile), DateTimeOffset.UtcNow);
         foreach (var product in products.Where(p => subjectNames.Contains(p.Key)))
         {
             provenance.Subjects.Add(NuGetSubject(product.Key, product.Value, FullPaths(Subjects).Concat(FullPaths(Products))));

@@ -45,6 +45,47 @@ public sealed class BuildShapeTests
     }
 
     [Test]
+    public void A_no_op_build_confirms_links_by_their_fingerprint_and_still_sees_an_edit_and_a_new_key()
+    {
+        var key = NewKey();
+        var env = new Dictionary<string, string?> { ["SecureBuildSigningKey"] = key.Path };
+        var project = new TestProject("fingerprint").WithConsoleApp("App");
+        Assert.That(project.DotNet(env, "build", "App/App.csproj").ExitCode, Is.EqualTo(0));
+        Assert.That(project.DotNet(env, "build", "App/App.csproj").ExitCode, Is.EqualTo(0));
+        // Outputs younger than the racy window are not trusted by their time: the fingerprint is written by
+        // the first no-op build that finds them older, and used by the next one.
+        Thread.Sleep(TimeSpan.FromSeconds(2.5));
+        Assert.That(project.DotNet(env, "build", "App/App.csproj").ExitCode, Is.EqualTo(0));
+        var compilePath = project.Path("App/bin/Debug/attestations/" + Links.FileName("compile", key.Public));
+        var before = File.ReadAllBytes(compilePath);
+
+        var fast = project.DotNet(env, "build", "App/App.csproj", "-v", "n");
+        Assert.That(fast.ExitCode, Is.EqualTo(0), fast.ToString());
+        Assert.That(fast.Output, Does.Contain($"SecureBuild: compile link is up to date: {compilePath} (nothing it records changed)"));
+        Assert.That(fast.Output, Does.Contain("SecureBuild: restore link is up to date:").And.Contain("(nothing it records changed)"));
+        Assert.That(File.ReadAllBytes(compilePath), Is.EqualTo(before));
+
+        var program = project.Path("App/Program.cs");
+        var text = File.ReadAllText(program);
+        File.WriteAllText(program, text.Replace("hello", "jello"));
+        Assert.That(File.ReadAllText(program), Is.Not.EqualTo(text), "the edit must change the source");
+        var edited = project.DotNet(env, "build", "App/App.csproj");
+        Assert.That(edited.ExitCode, Is.EqualTo(0), edited.ToString());
+        var link = Links.LoadVerified(compilePath, key.Public);
+        Assert.That(link.Materials["App/Program.cs"]["sha256"], Is.EqualTo(Links.Sha256(program)));
+        Assert.That(link.Products["App/obj/Debug/net10.0/App.dll"]["sha256"], Is.EqualTo(Links.Sha256(project.Path("App/obj/Debug/net10.0/App.dll"))));
+
+        Thread.Sleep(TimeSpan.FromSeconds(2.5));
+        Assert.That(project.DotNet(env, "build", "App/App.csproj").ExitCode, Is.EqualTo(0));
+        var other = NewKey();
+        File.Copy(other.Path, key.Path, overwrite: true);
+        var rekeyed = project.DotNet(env, "build", "App/App.csproj");
+        Assert.That(rekeyed.ExitCode, Is.EqualTo(0), rekeyed.ToString());
+        Links.LoadVerified(project.Path("App/bin/Debug/attestations/" + Links.FileName("compile", other.Public)), other.Public);
+        Links.LoadVerified(project.Path("App/bin/Debug/attestations/" + Links.FileName("restore", other.Public)), other.Public);
+    }
+
+    [Test]
     public void A_solution_built_with_m_gives_every_project_and_framework_its_own_links()
     {
         var key = NewKey();

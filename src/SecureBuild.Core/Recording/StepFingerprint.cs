@@ -11,7 +11,8 @@ namespace SecureBuild.Core.Recording;
 /// <list type="bullet">
 /// <item><c>&lt;materials file&gt;.stat</c>, written with the pending materials: a hash of the path, artifact
 /// name, size and last-write time of every material (and of every missing one), with the digest algorithms
-/// and path mapping they were hashed under;</item>
+/// and path mapping they were hashed under, and the SHA-256 of the pending-materials file. While both still
+/// match, the materials are not hashed again nor the pending file rewritten;</item>
 /// <item><c>&lt;materials file&gt;.link-fingerprint</c>, written after a link was signed or confirmed the slow
 /// way: a hash of everything the link depends on (see the task), the link's path and key id, and the
 /// files that must still exist next to it.</item>
@@ -85,23 +86,33 @@ public static class StepFingerprint
         }
     }
 
-    /// <summary>Stores the materials' stat hash of <paramref name="step"/>; null removes it.</summary>
-    public static void WriteStat(string materialsFile, string step, string? statHash)
+    /// <summary>
+    /// Stores the materials' stat hash of <paramref name="step"/>, the SHA-256 of the pending-materials file it
+    /// stands for and when the step started; a null <paramref name="stat"/> removes it.
+    /// </summary>
+    public static void WriteStat(string materialsFile, string step, MaterialsStat? stat)
     {
         var path = StatFile(materialsFile);
-        if (statHash is null)
+        if (stat is null)
         {
             Delete(path);
             return;
         }
-        AtomicFile.WriteAllBytes(path, new UTF8Encoding(false).GetBytes(StatHeader + "\n" + step + "\n" + statHash + "\n"));
+        var startedOn = stat.StartedOn.UtcDateTime.ToString("o", CultureInfo.InvariantCulture);
+        AtomicFile.WriteAllBytes(path, new UTF8Encoding(false).GetBytes(
+            StatHeader + "\n" + step + "\n" + stat.Hash + "\n" + stat.PendingFileHash + "\n" + startedOn + "\n"));
     }
 
-    /// <summary>The materials' stat hash stored for <paramref name="step"/>, or null.</summary>
-    public static string? ReadStat(string materialsFile, string step)
+    /// <summary>The materials' stat stored for <paramref name="step"/>, or null.</summary>
+    public static MaterialsStat? ReadStat(string materialsFile, string step)
     {
         var lines = ReadLines(StatFile(materialsFile));
-        return lines is { Length: >= 3 } && lines[0] == StatHeader && lines[1] == step && lines[2].Length == 64 ? lines[2] : null;
+        if (lines is not { Length: >= 5 } || lines[0] != StatHeader || lines[1] != step || lines[2].Length != 64 || lines[3].Length != 64 ||
+            !DateTimeOffset.TryParse(lines[4], CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var startedOn))
+        {
+            return null;
+        }
+        return new MaterialsStat(lines[2], lines[3], startedOn);
     }
 
     /// <summary>Stores a link's fingerprint.</summary>
@@ -141,6 +152,26 @@ public static class StepFingerprint
             return null;
         }
     }
+}
+
+/// <summary>The materials recorded before a step, as far as a no-op build needs to know them.</summary>
+public sealed class MaterialsStat
+{
+    public MaterialsStat(string hash, string pendingFileHash, DateTimeOffset startedOn)
+    {
+        Hash = hash;
+        PendingFileHash = pendingFileHash;
+        StartedOn = startedOn;
+    }
+
+    /// <summary>The <see cref="StepFingerprint.OfFiles"/> hash of the materials.</summary>
+    public string Hash { get; }
+
+    /// <summary>Hex SHA-256 of the pending-materials file holding their digests.</summary>
+    public string PendingFileHash { get; }
+
+    /// <summary>When the step started (this build's, also when the pending materials were kept from an earlier one).</summary>
+    public DateTimeOffset StartedOn { get; }
 }
 
 /// <summary>A link as confirmed by the slow path: the hash of its inputs, where it is, its key and the files next to it.</summary>

@@ -210,6 +210,52 @@ public sealed class LinkFingerprintTests : TaskTestBase
         Assert.That(Build(out _), Is.False);
     }
 
+    private string PendingFile => Path.Combine(StateDir, "compile.materials.json");
+
+    [Test]
+    public void Unchanged_materials_are_not_hashed_again_nor_their_pending_file_rewritten()
+    {
+        BuildUntilFast();
+        MakeOld(PendingFile, 0);
+        var pending = File.ReadAllBytes(PendingFile);
+
+        Assert.That(Build(out _), Is.True);
+
+        Assert.That(File.ReadAllBytes(PendingFile), Is.EqualTo(pending));
+        Assert.That(File.GetLastWriteTimeUtc(PendingFile), Is.EqualTo(new DateTime(2020, 1, 1, 0, 0, 0, DateTimeKind.Utc)));
+    }
+
+    [Test]
+    public void An_edited_pending_materials_file_is_written_again_and_the_link_stays_correct()
+    {
+        BuildUntilFast();
+        var digest = Sha256(_source);
+        File.WriteAllText(PendingFile, File.ReadAllText(PendingFile).Replace(digest, new string('1', digest.Length)));
+
+        Build(out var products);
+
+        Assert.That(File.ReadAllText(PendingFile), Does.Contain(digest));
+        Assert.That(LoadLink(products.LinkFile!, BuildKey.Key.Public).Materials["App/Program.cs"]["sha256"], Is.EqualTo(digest));
+    }
+
+    [Test]
+    public void Products_alone_confirm_nothing_when_the_pending_materials_were_edited()
+    {
+        BuildUntilFast();
+        var digest = Sha256(_source);
+        File.WriteAllText(PendingFile, File.ReadAllText(PendingFile).Replace(digest, new string('1', digest.Length)));
+        var engine = new FakeBuildEngine();
+        var products = Products(engine, "compile", _dll); // as with --no-restore: no materials task ran before
+        products.ProductDirectories = new[] { _publishDir };
+        products.Command = _command;
+
+        Assert.That(products.Execute(), Is.True, engine.Log);
+
+        Assert.That(engine.Messages.Any(m => m.Message?.Contains(FastPathMessage) == true), Is.False);
+        Assert.That(LoadLink(products.LinkFile!, BuildKey.Key.Public).Materials["App/Program.cs"]["sha256"], Is.EqualTo(new string('1', digest.Length)),
+            "the slow path records the pending materials as they are");
+    }
+
     [Test]
     public void The_fast_path_still_warns_about_the_development_key()
     {
