@@ -64,7 +64,7 @@ public sealed class RecordStepMaterials : SecureBuildTask
     {
         try
         {
-            return File.Exists(MaterialsFile) ? StepFingerprint.Sha256Hex(File.ReadAllBytes(MaterialsFile)) : null;
+            return File.Exists(MaterialsFile) ? Core.Crypto.Sha256Hex.OfFile(MaterialsFile) : null;
         }
         catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
         {

@@ -113,7 +113,7 @@ public sealed class RecordStepProducts : SecureBuildTask
         {
             var companions = Companions(key.KeyId).Where(File.Exists).ToList();
             var inputs = Inputs(keyFile, keyHash, key.KeyId, settings, link.Command, materialsStat, productsStat,
-                path, StepFingerprint.Sha256Hex(linkBytes), companions);
+                path, Core.Crypto.Sha256Hex.Of(linkBytes), companions);
             StepFingerprint.WriteLink(MaterialsFile, new LinkFingerprint(inputs, Path.GetFullPath(path), key.KeyId, companions));
         }
         Log.LogMessage(MessageImportance.Normal,
@@ -151,7 +151,7 @@ public sealed class RecordStepProducts : SecureBuildTask
                 return false;
             }
             var inputs = Inputs(keyFile, keyHash, fingerprint.KeyId, settings, ResolvedCommand(recorder.Namer), materialsStat, productsStat,
-                fingerprint.LinkPath, StepFingerprint.Sha256Hex(File.ReadAllBytes(fingerprint.LinkPath)), fingerprint.Companions);
+                fingerprint.LinkPath, Core.Crypto.Sha256Hex.OfFile(fingerprint.LinkPath), fingerprint.Companions);
             if (!string.Equals(inputs, fingerprint.Inputs, StringComparison.Ordinal))
             {
                 return false;
@@ -212,14 +212,14 @@ public sealed class RecordStepProducts : SecureBuildTask
             "provenance\t" + (WriteProvenance ? "yes" : "no"),
         };
         lines.AddRange(companions.Select(c => "companion\t" + c));
-        return StepFingerprint.Sha256Hex(string.Join("\n", lines));
+        return Core.Crypto.Sha256Hex.Of(string.Join("\n", lines));
     }
 
     private static string? TryHashFile(string path)
     {
         try
         {
-            return StepFingerprint.Sha256Hex(File.ReadAllBytes(path));
+            return Core.Crypto.Sha256Hex.OfFile(path);
         }
         catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
         {

@@ -99,7 +99,7 @@ internal static class SigningKeyResolver
         // Keyed by content, not size and time: a key file replaced by another key of the same size within
         // the time granularity must not keep signing with the old key. Reading a key file is cheap; parsing is not.
         var before = ReadBytes(path);
-        var cacheKey = before is null ? null : path + "|" + Core.Recording.StepFingerprint.Sha256Hex(before);
+        var cacheKey = before is null ? null : path + "|" + Core.Crypto.Sha256Hex.Of(before);
         if (cacheKey is not null && Loaded.TryGetValue(cacheKey, out var cached))
         {
             return cached;

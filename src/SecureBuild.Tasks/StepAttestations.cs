@@ -66,8 +66,6 @@ internal static class StepAttestations
 
     public static IReadOnlyDictionary<string, string> Sha256Of(string path)
     {
-        using var sha = SHA256.Create();
-        using var stream = File.OpenRead(path);
-        return new Dictionary<string, string> { ["sha256"] = string.Concat(sha.ComputeHash(stream).Select(b => b.ToString("x2", System.Globalization.CultureInfo.InvariantCulture))) };
+        return new Dictionary<string, string> { ["sha256"] = Core.Crypto.Sha256Hex.OfFile(path) };
     }
 }

@@ -388,7 +388,7 @@ public sealed class VerifyDependencies : LockTask
         public static bool Matches(string? stateFile, string name, string text)
         {
             var file = FileFor(stateFile, name);
-            return file is not null && File.Exists(file) && File.ReadAllText(file) == Hash(text);
+            return file is not null && File.Exists(file) && File.ReadAllText(file) == Core.Crypto.Sha256Hex.Of(text);
         }
 
         public static void Remember(string? stateFile, string name, string text)
@@ -397,14 +397,8 @@ public sealed class VerifyDependencies : LockTask
             if (file is not null)
             {
                 Directory.CreateDirectory(Path.GetDirectoryName(file)!);
-                Core.IO.AtomicFile.WriteAllBytes(file, System.Text.Encoding.ASCII.GetBytes(Hash(text)));
+                Core.IO.AtomicFile.WriteAllBytes(file, System.Text.Encoding.ASCII.GetBytes(Core.Crypto.Sha256Hex.Of(text)));
             }
-        }
-
-        private static string Hash(string text)
-        {
-            using var sha = SHA256.Create();
-            return string.Concat(sha.ComputeHash(System.Text.Encoding.UTF8.GetBytes(text)).Select(b => b.ToString("x2", System.Globalization.CultureInfo.InvariantCulture)));
         }
     }
 }

@@ -24,7 +24,7 @@ public static class DirectoryTreeDigest
             listing.Append(relative).Append('\t').Append(info.Length.ToString(CultureInfo.InvariantCulture)).Append('\t')
                 .Append(info.LastWriteTimeUtc.Ticks.ToString(CultureInfo.InvariantCulture)).Append('\n');
         }
-        var fingerprint = Hex(Sha(Encoding.UTF8.GetBytes(listing.ToString())));
+        var fingerprint = Crypto.Sha256Hex.Of(listing.ToString());
         var key = "tree:" + root.FullName;
         var cached = state.Get(key);
         if (cached is not null && cached.Fingerprint == fingerprint)
@@ -41,19 +41,11 @@ public static class DirectoryTreeDigest
             foreach (var (relative, info) in files)
             {
                 using var stream = info.OpenRead();
-                text.Append(relative).Append('\0').Append(Hex(sha.ComputeHash(stream))).Append('\n');
+                text.Append(relative).Append('\0').Append(Internal.Hex.Encode(sha.ComputeHash(stream))).Append('\n');
             }
         }
-        var digest = Hex(Sha(Encoding.UTF8.GetBytes(text.ToString())));
+        var digest = Crypto.Sha256Hex.Of(text.ToString());
         state.Set(key, new PackageVerificationState.Entry(fingerprint, digest + ":" + files.Count.ToString(CultureInfo.InvariantCulture), null));
         return (digest, files.Count);
     }
-
-    private static byte[] Sha(byte[] data)
-    {
-        using var sha = SHA256.Create();
-        return sha.ComputeHash(data);
-    }
-
-    private static string Hex(byte[] bytes) => string.Concat(bytes.Select(b => b.ToString("x2", CultureInfo.InvariantCulture)));
 }

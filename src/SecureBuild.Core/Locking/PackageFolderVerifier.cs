@@ -502,7 +502,6 @@ public sealed class PackageFolderVerifier
         {
             text.Append(e.Key).Append('=').Append(e.Value).Append('\n');
         }
-        using var sha = SHA256.Create();
-        return string.Concat(sha.ComputeHash(Encoding.UTF8.GetBytes(text.ToString())).Select(b => b.ToString("x2", CultureInfo.InvariantCulture)));
+        return Crypto.Sha256Hex.Of(text.ToString());
     }
 }

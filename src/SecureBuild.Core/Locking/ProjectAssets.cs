@@ -351,9 +351,7 @@ public static class PackageSources
         var text = builder.Uri.GetComponents(UriComponents.SchemeAndServer | UriComponents.Path, UriFormat.UriEscaped);
         if (query.Length > 0)
         {
-            using var sha = System.Security.Cryptography.SHA256.Create();
-            var digest = sha.ComputeHash(System.Text.Encoding.UTF8.GetBytes(query));
-            text += "?sha256:" + string.Concat(digest.Take(8).Select(b => b.ToString("x2", System.Globalization.CultureInfo.InvariantCulture)));
+            text += "?sha256:" + Crypto.Sha256Hex.Of(query).Substring(0, 16);
         }
         return text;
     }

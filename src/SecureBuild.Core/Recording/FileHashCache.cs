@@ -44,7 +44,7 @@ public sealed class FileHashCache
         _mapping = mapping;
         _utcNow = utcNow;
         // Digests of machine-local files depend on the mapping: a cache made under another one is not reused.
-        _header = HeaderPrefix + (mapping is null ? "-" : Sha256Hex(mapping.Fingerprint));
+        _header = HeaderPrefix + (mapping is null ? "-" : Crypto.Sha256Hex.Of(mapping.Fingerprint));
     }
 
     /// <summary>A cache that lives only in memory.</summary>
@@ -115,7 +115,7 @@ public sealed class FileHashCache
             foreach (var algorithm in algorithms)
             {
                 using var hasher = CreateAlgorithm(algorithm);
-                digests[algorithm + PathMapping.AlgorithmSuffix] = ToHex(hasher.ComputeHash(content));
+                digests[algorithm + PathMapping.AlgorithmSuffix] = Internal.Hex.Encode(hasher.ComputeHash(content));
             }
         }
         else
@@ -208,12 +208,6 @@ public sealed class FileHashCache
         }
     }
 
-    private static string Sha256Hex(string text)
-    {
-        using var sha = SHA256.Create();
-        return ToHex(sha.ComputeHash(Encoding.UTF8.GetBytes(text)));
-    }
-
     private static bool IsLowerHex(string s) => s.Length > 0 && s.All(c => (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'));
 
     private static Dictionary<string, string> ComputeDigests(string fullPath, IReadOnlyList<string> algorithms)
@@ -237,7 +231,7 @@ public sealed class FileHashCache
             for (var i = 0; i < hashers.Length; i++)
             {
                 hashers[i].TransformFinalBlock(Array.Empty<byte>(), 0, 0);
-                result[algorithms[i]] = ToHex(hashers[i].Hash!);
+                result[algorithms[i]] = Internal.Hex.Encode(hashers[i].Hash!);
             }
             return result;
         }
@@ -257,16 +251,6 @@ public sealed class FileHashCache
         "sha512" => SHA512.Create(),
         _ => throw new ArgumentException($"'{name}' is not a supported hash algorithm."),
     };
-
-    private static string ToHex(byte[] bytes)
-    {
-        var sb = new StringBuilder(bytes.Length * 2);
-        foreach (var b in bytes)
-        {
-            sb.Append(b.ToString("x2", CultureInfo.InvariantCulture));
-        }
-        return sb.ToString();
-    }
 
     private sealed class Entry
     {

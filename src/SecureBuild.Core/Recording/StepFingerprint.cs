@@ -60,21 +60,7 @@ public static class StepFingerprint
         lines.AddRange(missing.Select(m => "missing\t" + m));
         lines.Sort(StringComparer.Ordinal);
         lines.AddRange(settings.Select(s => "setting\t" + s));
-        return Sha256Hex(string.Join("\n", lines));
-    }
-
-    public static string Sha256Hex(string text) => Sha256Hex(new UTF8Encoding(false).GetBytes(text));
-
-    public static string Sha256Hex(byte[] bytes)
-    {
-        using var sha = SHA256.Create();
-        var hash = sha.ComputeHash(bytes);
-        var hex = new StringBuilder(hash.Length * 2);
-        foreach (var b in hash)
-        {
-            hex.Append(b.ToString("x2", CultureInfo.InvariantCulture));
-        }
-        return hex.ToString();
+        return Crypto.Sha256Hex.Of(string.Join("\n", lines));
     }
 
     /// <summary>Removes what a fingerprint was kept in (before the files it describes are rewritten).</summary>

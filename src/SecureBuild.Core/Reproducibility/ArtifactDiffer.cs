@@ -170,7 +170,7 @@ public sealed class ArtifactDiffer
             {
                 var bytes = File.ReadAllBytes(inLeft ? lp! : rp!);
                 part.Artifacts.Add(new ComparedArtifact(name, KindOf(name, bytes), inLeft ? ArtifactStatus.OnlyLeft : ArtifactStatus.OnlyRight,
-                    inLeft ? Sha256(bytes) : null, inRight ? Sha256(bytes) : null, inLeft ? bytes.Length : null, inRight ? bytes.Length : null));
+                    inLeft ? Crypto.Sha256Hex.Of(bytes) : null, inRight ? Crypto.Sha256Hex.Of(bytes) : null, inLeft ? bytes.Length : null, inRight ? bytes.Length : null));
                 differ.Add(new Difference(name, "file", inLeft ? "present" : null, inRight ? "present" : null, Causes.OnlyInOneBuild));
             }
 
@@ -189,11 +189,11 @@ public sealed class ArtifactDiffer
         var kind = KindOf(name, left);
         if (left.AsSpan().SequenceEqual(right))
         {
-            _report.Artifacts.Add(new ComparedArtifact(name, kind, ArtifactStatus.Identical, Sha256(left), Sha256(right), left.Length, right.Length));
+            _report.Artifacts.Add(new ComparedArtifact(name, kind, ArtifactStatus.Identical, Crypto.Sha256Hex.Of(left), Crypto.Sha256Hex.Of(right), left.Length, right.Length));
             return;
         }
 
-        _report.Artifacts.Add(new ComparedArtifact(name, kind, ArtifactStatus.Different, Sha256(left), Sha256(right), left.Length, right.Length));
+        _report.Artifacts.Add(new ComparedArtifact(name, kind, ArtifactStatus.Different, Crypto.Sha256Hex.Of(left), Crypto.Sha256Hex.Of(right), left.Length, right.Length));
         int before = _report.Differences.Count;
         try
         {
@@ -286,11 +286,5 @@ public sealed class ArtifactDiffer
     {
         int offset = bytes.Length >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF ? 3 : 0;
         return Encoding.UTF8.GetString(bytes, offset, bytes.Length - offset);
-    }
-
-    internal static string Sha256(byte[] bytes)
-    {
-        using var sha = SHA256.Create();
-        return Hex.Encode(sha.ComputeHash(bytes));
     }
 }

@@ -594,7 +594,7 @@ internal sealed class AssemblyComparer
             return;
         }
 
-        Content(aspect, $"{left.Length} bytes, sha256 {ArtifactDiffer.Sha256(left).Substring(0, 16)}…", $"{right.Length} bytes, sha256 {ArtifactDiffer.Sha256(right).Substring(0, 16)}…", Causes.ResourceContent);
+        Content(aspect, $"{left.Length} bytes, sha256 {Crypto.Sha256Hex.Of(left).Substring(0, 16)}…", $"{right.Length} bytes, sha256 {Crypto.Sha256Hex.Of(right).Substring(0, 16)}…", Causes.ResourceContent);
     }
 
     private static Dictionary<string, string>? ReadResources(byte[] bytes)

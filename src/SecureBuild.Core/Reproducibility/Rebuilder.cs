@@ -578,7 +578,7 @@ public sealed class Rebuilder
             }
 
             run.Outputs[rel] = file;
-            run.OutputDigests[rel] = Sha256File(file);
+            run.OutputDigests[rel] = Crypto.Sha256Hex.OfFile(file);
         }
     }
 
@@ -801,18 +801,10 @@ public sealed class Rebuilder
         var sb = new StringBuilder();
         foreach (var rel in files)
         {
-            sb.Append(Sha256File(Path.Combine(root, rel))).Append("  ").Append(rel).Append('\n');
+            sb.Append(Crypto.Sha256Hex.OfFile(Path.Combine(root, rel))).Append("  ").Append(rel).Append('\n');
         }
 
-        using var sha = SHA256.Create();
-        return Hex.Encode(sha.ComputeHash(Encoding.UTF8.GetBytes(sb.ToString())));
-    }
-
-    internal static string Sha256File(string path)
-    {
-        using var sha = SHA256.Create();
-        using var stream = File.OpenRead(path);
-        return Hex.Encode(sha.ComputeHash(stream));
+        return Crypto.Sha256Hex.Of(sb.ToString());
     }
 
     private static bool IsTmpfs(string path)

@@ -183,7 +183,7 @@ internal sealed class ZipComparer
                 if (lEntries.TryGetValue(name, out var same) && !name.EndsWith("/", StringComparison.Ordinal))
                 {
                     var bytes = Read(same);
-                    _differ.Report.Artifacts.Add(new ComparedArtifact(_name + "!/" + name, ArtifactDiffer.KindOf(name, bytes), ArtifactStatus.Identical, ArtifactDiffer.Sha256(bytes), ArtifactDiffer.Sha256(bytes), bytes.Length, bytes.Length));
+                    _differ.Report.Artifacts.Add(new ComparedArtifact(_name + "!/" + name, ArtifactDiffer.KindOf(name, bytes), ArtifactStatus.Identical, Crypto.Sha256Hex.Of(bytes), Crypto.Sha256Hex.Of(bytes), bytes.Length, bytes.Length));
                 }
 
                 continue;
