@@ -99,6 +99,20 @@ public sealed class RebuilderTests
     }
 
     [Test]
+    public void Properties_given_with_p_reach_both_builds_and_both_commands()
+    {
+        using var source = Source();
+        var runner = new FakeRunner(_ => "same");
+        var options = Options(source.Path);
+        options.ExtraArguments = PropertyArgument.ToSwitches(new[] { "TargetFrameworks=net8.0;net10.0", "WarningsNotAsErrors=NU1603" });
+        var result = new Rebuilder(runner).Run(options);
+        var commands = runner.Specs.Select(s => string.Join(" ", s.Arguments)).ToList();
+        Assert.That(commands, Has.Count.EqualTo(4));
+        Assert.That(commands, Has.All.EndsWith("-p:TargetFrameworks=\"net8.0;net10.0\" -p:WarningsNotAsErrors=NU1603"));
+        Assert.That(result.Command, Does.Contain("-p:TargetFrameworks=\"net8.0;net10.0\""), "the attestation records the properties");
+    }
+
+    [Test]
     public void An_output_that_depends_on_a_varied_value_is_not_reproducible_and_names_it()
     {
         using var source = Source();
