@@ -25,7 +25,7 @@ internal static class LockCommand
         var root = new Option<string?>("--root") { Description = "The repository root (default: the nearest directory holding .git, else global.json)." };
         var properties = new Option<string[]>("--property", "-p")
         {
-            Description = "Extra MSBuild properties for the build, Name=Value (e.g. -p RuntimeIdentifier=linux-x64).",
+            Description = "Extra MSBuild property for the build, Name=Value (repeatable; e.g. -p RuntimeIdentifier=linux-x64, -p \"TargetFrameworks=net8.0;net10.0\").",
             AllowMultipleArgumentsPerToken = false,
         };
         var command = new Command("lock", "Create, check or update securebuild.lock.json: every package, SDK, MSBuild SDK, tool, targeting pack, package source and downloaded file the build uses, with hashes.")
@@ -46,17 +46,20 @@ internal static class LockCommand
             stderr.WriteLine($"{me}: --project {project} does not exist.");
             return CliApplication.Usage;
         }
-        foreach (var p in properties)
+        IReadOnlyList<string> propertySwitches;
+        try
         {
-            if (p.IndexOf('=') <= 0)
-            {
-                stderr.WriteLine($"{me}: -p {p}: expected Name=Value.");
-                return CliApplication.Usage;
-            }
+            propertySwitches = Core.Reproducibility.PropertyArgument.ToSwitches(properties);
+        }
+        catch (ArgumentException e)
+        {
+            stderr.WriteLine($"{me}: SB3471: {e.Message}");
+            return CliApplication.Usage;
         }
         var workDir = projectPath is null ? Directory.GetCurrentDirectory() : Directory.Exists(projectPath) ? projectPath : Path.GetDirectoryName(projectPath)!;
         var root = Path.GetFullPath(rootOption ?? RepositoryRoot.Find(workDir));
         var lockPath = Path.Combine(root, RepositoryLock.DefaultFileName);
+        WarnIfIgnoredByGit(root, stderr);
 
         RepositoryLock? existing = null;
         if (File.Exists(lockPath))
@@ -110,7 +113,7 @@ internal static class LockCommand
                     arguments.Add(entry);
                 }
                 arguments.AddRange(new[] { "-nologo", "-v", "q", "-p:SecureBuildLockUpdate=true", $"-p:SecureBuildLockFile={freshPath}", $"-p:SecureBuildRootDir={root}" });
-                arguments.AddRange(properties.Select(p => "-p:" + p));
+                arguments.AddRange(propertySwitches);
                 var build = Capture("dotnet", arguments, workDir);
                 if (build.ExitCode != 0)
                 {
@@ -167,6 +170,32 @@ internal static class LockCommand
             {
             }
         }
+    }
+
+    /// <summary>
+    /// A lock that git ignores (e.g. a `*.lock.json` pattern) is never committed and `git clean -xdf` deletes it,
+    /// after which a strict build fails: say so (SB3470), with the pattern that hides it. Silent when git is missing,
+    /// the root is no work tree or the lock is already tracked (git does not ignore tracked files).
+    /// </summary>
+    private static void WarnIfIgnoredByGit(string root, TextWriter stderr)
+    {
+        Core.Reproducibility.ProcessOutcome outcome;
+        try
+        {
+            outcome = new Core.Reproducibility.SystemProcessRunner().Run(
+                new Core.Reproducibility.ProcessSpec("git", new[] { "check-ignore", "--verbose", "--", RepositoryLock.DefaultFileName }, root) { Timeout = TimeSpan.FromSeconds(20) });
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return;
+        }
+        if (outcome.ExitCode != 0)
+        {
+            return;
+        }
+        var source = outcome.Output.Split('\t')[0].Trim();
+        stderr.WriteLine($"securebuild lock: warning SB3470: git ignores {RepositoryLock.DefaultFileName} ({source}): it will not be committed, and `git clean -xdf` deletes it, " +
+            $"after which builds have no lock to check and a strict one fails (SB1403). Add the line `!{RepositoryLock.DefaultFileName}` to .gitignore after that pattern, then commit the lock.");
     }
 
     /// <summary>

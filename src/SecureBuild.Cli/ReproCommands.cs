@@ -69,9 +69,14 @@ internal static class ReproCommands
         var report = new Option<string>("--report") { Description = "Directory to write report.html, report.json and report.txt into." };
         var key = new Option<string>("--key") { Description = "Private key that signs the reproducibility attestation (in-toto Statement in DSSE)." };
         var attestation = new Option<string>("--attestation") { Description = "Where to write the attestation (default: reproducibility.intoto.jsonl in --report, else in the current directory). Needs --key." };
+        var properties = new Option<string[]>("--property", "-p")
+        {
+            Description = "MSBuild property for both builds, Name=Value (repeatable; e.g. -p:WarningsNotAsErrors=NU1603, -p \"TargetFrameworks=net8.0;net10.0\").",
+            AllowMultipleArgumentsPerToken = false,
+        };
         var command = new Command("rebuild", "Build the source twice from clean copies in isolated directories under varied conditions and compare every output. Exit 0 identical, 1 different, 2 usage or when the source cannot be built at all.")
         {
-            target, variations, configuration, verb, keep, sequential, root, format, report, key, attestation,
+            target, variations, configuration, verb, keep, sequential, root, format, report, key, attestation, properties,
         };
         command.SetAction(parse =>
         {
@@ -86,6 +91,16 @@ internal static class ReproCommands
                 Parallel = parse.GetValue(sequential) ? false : null,
                 Progress = line => stderr.WriteLine("rebuild: " + line),
             };
+            try
+            {
+                options.ExtraArguments = PropertyArgument.ToSwitches(parse.GetValue(properties) ?? Array.Empty<string>());
+            }
+            catch (ArgumentException e)
+            {
+                stderr.WriteLine($"securebuild rebuild: SB3471: {e.Message}");
+                return CliApplication.Usage;
+            }
+
             try
             {
                 options.Variations = Variations.Parse(parse.GetValue(variations));

@@ -191,7 +191,7 @@ public abstract class LockTask : MSBuildTask
         }
         try
         {
-            return Core.Json.JsonParser.Parse(File.ReadAllBytes(file)) is Core.Json.JsonObject o && o.TryGetValue("contentHash", out var h) && h is Core.Json.JsonString s ? s.Value : null;
+            return Core.Json.JsonParser.ParseGenerated(File.ReadAllBytes(file)) is Core.Json.JsonObject o && o.TryGetValue("contentHash", out var h) && h is Core.Json.JsonString s ? s.Value : null;
         }
         catch (Core.Json.JsonFormatException)
         {

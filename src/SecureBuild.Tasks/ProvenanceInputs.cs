@@ -123,6 +123,10 @@ internal static class ProvenanceInputs
             if (git is not null)
             {
                 annotations["dirty"] = git.Dirty;
+                if (git.Branch is not null)
+                {
+                    annotations["branch"] = git.Branch;
+                }
             }
             deps.Add(ProvenanceStatement.Resource(name: "source", uri: sourceUri, digest: new Dictionary<string, string> { ["gitCommit"] = sourceCommit }, annotations: annotations));
         }

@@ -315,7 +315,7 @@ public sealed class PackageFolderVerifier
         string? metadataHash = null;
         try
         {
-            if (JsonParser.Parse(File.ReadAllBytes(metadataFile)) is JsonObject m && m.TryGetValue("contentHash", out var ch) && ch is JsonString chs)
+            if (JsonParser.ParseGenerated(File.ReadAllBytes(metadataFile)) is JsonObject m && m.TryGetValue("contentHash", out var ch) && ch is JsonString chs)
             {
                 metadataHash = chs.Value;
             }

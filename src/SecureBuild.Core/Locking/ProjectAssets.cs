@@ -200,7 +200,8 @@ public sealed class ProjectAssets
         JsonObject root;
         try
         {
-            root = JsonParser.Parse(bytes) as JsonObject ?? throw new LockInputException($"{path} is not a JSON object.");
+            // NuGet generates this file: read it as NuGet does (a repeated key keeps its last value).
+            root = JsonParser.ParseGenerated(bytes) as JsonObject ?? throw new LockInputException($"{path} is not a JSON object.");
         }
         catch (JsonFormatException e)
         {

@@ -20,6 +20,12 @@ public sealed class GitSource
     /// <summary>True when tracked files differ from the commit (the build is not of the commit alone).</summary>
     public bool Dirty { get; }
 
+    /// <summary>
+    /// The branch checked out ("main"), or null on a detached HEAD. Provenance records it; the package does not (a
+    /// deterministic build leaves the nuspec's branch= out, so a branch and a detached HEAD pack the same bytes).
+    /// </summary>
+    public string? Branch { get; private set; }
+
     /// <summary>Asks git about the repository at <paramref name="directory"/>; null when it is not a git work tree or git is missing.</summary>
     public static GitSource? Describe(string directory, TimeSpan? timeout = null)
     {
@@ -31,7 +37,11 @@ public sealed class GitSource
         }
         var status = Git(directory, limit, "status", "--porcelain", "--untracked-files=no");
         var remote = Git(directory, limit, "config", "--get", "remote.origin.url")?.Trim();
-        return new GitSource(NormalizeRemote(remote), commit, status is null || status.Trim().Length > 0);
+        var branch = Git(directory, limit, "symbolic-ref", "--quiet", "--short", "HEAD")?.Trim();
+        return new GitSource(NormalizeRemote(remote), commit, status is null || status.Trim().Length > 0)
+        {
+            Branch = string.IsNullOrEmpty(branch) ? null : branch,
+        };
     }
 
     /// <summary>A remote URL as a source URI without credentials: "git+https://host/path".</summary>

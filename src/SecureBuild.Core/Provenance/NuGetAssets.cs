@@ -49,7 +49,7 @@ public static class NuGetAssets
     /// <summary>Every package library in the assets file, sorted by id and version. Project references are left out.</summary>
     public static IReadOnlyList<ResolvedPackage> ReadPackages(string assetsFile)
     {
-        if (JsonParser.Parse(File.ReadAllBytes(assetsFile)) is not JsonObject root)
+        if (JsonParser.ParseGenerated(File.ReadAllBytes(assetsFile)) is not JsonObject root)
         {
             throw new JsonFormatException($"{assetsFile}: the assets file is not a JSON object");
         }
