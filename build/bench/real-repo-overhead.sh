@@ -151,7 +151,7 @@ links="$(cd "$SECURE" && find . -path '*/attestations/*.link' -type f -not -path
 [ "$links" -gt 0 ] || bench_die "the SDK copy wrote no links (*/attestations/*.link): its timings would be meaningless"
 plain_links="$(cd "$PLAIN" && find . -path '*/attestations/*.link' -type f -not -path './.git/*' | wc -l)"
 [ "$plain_links" -eq 0 ] || bench_die "the plain copy wrote $plain_links links: the copies are not what they claim"
-warnings="$(grep -o 'warning SB[0-9]*' "$RESULTS_DIR/warmup-securebuild.log" | sort | uniq -c | awk '{printf "%s%s x%s", s, $3, $1; s=", "}')"
+warnings="$( { grep -o 'warning SB[0-9]*' "$RESULTS_DIR/warmup-securebuild.log" || true; } | sort | uniq -c | awk '{printf "%s%s x%s", s, $3, $1; s=", "}')"
 echo "   SDK copy: $links links${warnings:+; SecureBuild warnings: $warnings}"
 
 # Pairs: the order flips every pair, so drift on the machine hits both variants alike.
