@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using SecureBuild.Core.Attestation;
 using SecureBuild.Core.Crypto;
 using SecureBuild.Core.Json;
+using SecureBuild.Core.Processes;
 using SecureBuild.Core.Reproducibility;
 using SecureBuild.Reproducibility.Tests.Infrastructure;
 
