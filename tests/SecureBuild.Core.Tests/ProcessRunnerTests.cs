@@ -79,7 +79,6 @@ public class ProcessRunnerTests
         Assert.That(outcome.Exited, Is.False);
         Assert.That(outcome.ExitCode, Is.EqualTo(-1));
         Assert.That(outcome.TimeoutMessage("Fix it."), Does.StartWith("SB1800: 'sh -c 'sleep 1000 & echo $! > bg.pid; sleep 1000'' did not finish within 1 s").And.EndWith("Fix it."));
-        Assert.That(outcome.Output, Does.Contain("SB1800"));
         Assert.That(Ends(PidFrom("bg.pid")), Is.True, "the background sleep outlived the timeout");
     }
 
@@ -189,6 +188,25 @@ public class ProcessRunnerTests
         Assert.That(outcome.Cancelled, Is.True);
         Assert.That(outcome.TimedOut, Is.False);
         Assert.That(Ends(PidFrom("bg.pid")), Is.True);
+    }
+
+    [Test]
+    public void A_git_that_does_not_answer_is_an_SB1800_error_not_a_missing_repository()
+    {
+        // core.fsmonitor runs a hook on `git status`: one that never returns stands for a hung git.
+        foreach (var arguments in new[] { new[] { "init", "-q" }, new[] { "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "--allow-empty", "-m", "x" },
+            new[] { "config", "core.fsmonitor", "sleep 1000 & echo $! > fsmonitor.pid; wait" } })
+        {
+            Assert.That(RunBounded(new ProcessSpec("git", arguments, _dir)).ExitCode, Is.EqualTo(0));
+        }
+
+        var describe = Task.Run(() => Provenance.GitSource.Describe(_dir, TimeSpan.FromSeconds(2)));
+        var thrown = Assert.Throws<AggregateException>(() => describe.Wait(Bound))!.InnerException;
+
+        Assert.That(thrown, Is.TypeOf<ProcessTimeoutException>());
+        Assert.That(thrown!.Message, Does.StartWith("'git status --porcelain --untracked-files=no' did not finish within 2 s")
+            .And.Contains("index.lock"));
+        Assert.That(Ends(PidFrom("fsmonitor.pid")), Is.True, "git's hook outlived the timeout");
     }
 
     [Test]

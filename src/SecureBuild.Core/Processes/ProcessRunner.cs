@@ -112,11 +112,6 @@ public sealed class ProcessRunner : IProcessRunner
                 output += $"[SB2801: processes left behind by '{display}' still held its output open; they were stopped and reading ended]\n";
             }
 
-            if (timedOut)
-            {
-                output += $"[SB1800: '{display}' did not finish within {ProcessOutcome.Describe(spec.Timeout)} and was stopped together with every process it started]\n";
-            }
-
             return new ProcessOutcome(timedOut || cancelled ? -1 : process.ExitCode, output, stdoutOnly?.ToString() ?? "")
             {
                 TimedOut = timedOut,
