@@ -113,7 +113,11 @@ internal static class ProcessTree
         }
     }
 
-    /// <summary>Remembers a group so that Ctrl+C reaches it (it is not in the terminal's foreground group) and exit ends it.</summary>
+    /// <summary>
+    /// Remembers a group so that Ctrl+C reaches it as SIGINT, as the terminal would send it (the group is not the
+    /// terminal's foreground group), and a normal exit of this process kills it. A SIGTERM or SIGHUP of this process
+    /// is not passed on: .NET ends the process without raising ProcessExit.
+    /// </summary>
     public static void Track(int group)
     {
         if (Interlocked.Exchange(ref _handlersRegistered, 1) == 0)
