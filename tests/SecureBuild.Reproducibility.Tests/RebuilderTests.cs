@@ -146,6 +146,28 @@ public sealed class RebuilderTests
         Assert.Throws<RebuildException>(() => new Rebuilder(bothFail).Run(badCommand));
     }
 
+    /// <summary>Every dotnet call runs past its limit (the real runner kills the tree; here only its outcome).</summary>
+    private sealed class TimingOutRunner : IProcessRunner
+    {
+        public ProcessOutcome Run(ProcessSpec spec, CancellationToken cancellationToken = default) =>
+            spec.FileName == "git"
+                ? new ProcessOutcome(128, "fatal: not a git repository")
+                : new ProcessOutcome(-1, "building...\n") { TimedOut = true, Timeout = spec.Timeout, Command = spec.Display };
+    }
+
+    [Test]
+    public void A_build_that_runs_past_its_limit_is_an_SB1800_error_with_the_command()
+    {
+        using var source = Source();
+        var options = Options(source.Path);
+        options.BuildTimeout = TimeSpan.FromMinutes(3);
+
+        var e = Assert.Throws<RebuildException>(() => new Rebuilder(new TimingOutRunner()).Run(options))!;
+
+        Assert.That(e.Message, Does.Contain("SB1800: 'dotnet build -c Release -nologo' did not finish within 3 min, so it was stopped together with every process it started.")
+            .And.Contains("a build may take 3 min at most"));
+    }
+
     [Test]
     public void The_attestation_records_both_builds_and_the_verdict_and_verifies()
     {
