@@ -175,7 +175,7 @@ public sealed class ProcessRunner : IProcessRunner
         return start;
     }
 
-    /// <summary>The PATH the child will have (the one execvp would search).</summary>
+    /// <summary>The PATH the child will have (the one execvp would search), else ours.</summary>
     private static string? ChildPath(ProcessSpec spec)
     {
         if (spec.AddedEnvironment is not null && spec.AddedEnvironment.TryGetValue("PATH", out var added))
@@ -183,12 +183,12 @@ public sealed class ProcessRunner : IProcessRunner
             return added;
         }
 
-        if (spec.Environment is not null)
+        if (spec.Environment is not null && spec.Environment.TryGetValue("PATH", out var set))
         {
-            return spec.Environment.TryGetValue("PATH", out var set) ? set : null;
+            return set;
         }
 
-        return System.Environment.GetEnvironmentVariable("PATH");
+        return System.Environment.GetEnvironmentVariable("PATH"); // as Process.Start does when the child has none
     }
 
     private static void CloseInput(Process process)
