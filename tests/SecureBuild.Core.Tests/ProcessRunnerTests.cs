@@ -106,6 +106,18 @@ public class ProcessRunnerTests
     }
 
     [Test]
+    [Platform("Linux")]
+    public void A_child_in_a_session_of_its_own_still_holding_the_pipe_is_found_through_proc_and_killed()
+    {
+        // setsid(1) moves the sleep out of the child's session; only the pipe it holds ties it to the child.
+        var outcome = RunBounded(Shell("setsid sleep 1000 & echo $! > bg.pid").With(s => s.OutputGracePeriod = TimeSpan.FromSeconds(1)));
+
+        Assert.That(outcome.Exited, Is.True);
+        Assert.That(outcome.OutputHeldOpen, Is.True);
+        Assert.That(Ends(PidFrom("bg.pid")), Is.True, "the sleep in its own session holding the pipe was left running");
+    }
+
+    [Test]
     public void A_background_child_that_closed_its_output_is_not_waited_for()
     {
         var outcome = RunBounded(Shell("sleep 1000 >/dev/null 2>&1 & echo $! > bg.pid; echo done"));
