@@ -491,6 +491,10 @@ public class ConstructedCaseTests
         return run.Result;
     }
 
+    /// <summary>Our verdict on a fresh chain, run in its final/ directory, bounded.</summary>
+    private static VerificationResult OursBounded(string dir, Action<LayoutVerifierOptions>? configure = null) =>
+        Bounded(() => Ours.Verify(Path.Combine(dir, "final"), "../root.layout", new[] { "../owner.pub" }, "../links", configure: configure));
+
     private static void MakeFifo(string path)
     {
         using var mkfifo = System.Diagnostics.Process.Start("mkfifo", new[] { path })!;
@@ -517,7 +521,7 @@ public class ConstructedCaseTests
         try
         {
             // Both in the same directory (the harness's copy would read the FIFO): ours first, then the reference.
-            var result = Bounded(() => Ours.Verify(final, "../root.layout", new[] { "../owner.pub" }, "../links"));
+            var result = OursBounded(dir);
             var reference = Bounded(() => Reference.Verify(final, "../root.layout", new[] { ("../owner.pub", "ed25519") }, "../links"));
 
             Assert.That(result.Passed, Is.True, string.Join("\n", result.Failures));
@@ -547,7 +551,7 @@ public class ConstructedCaseTests
         }));
         try
         {
-            var result = Bounded(() => Ours.Verify(final, "../root.layout", new[] { "../owner.pub" }, "../links"));
+            var result = OursBounded(dir);
 
             Assert.That(result.Passed, Is.False);
             Assert.That(result.Failures.Single().Kind, Is.EqualTo(FailureKind.OSError));
@@ -571,12 +575,10 @@ public class ConstructedCaseTests
         }));
         try
         {
-            var final = Path.Combine(dir, "final");
-            var result = Bounded(() => Ours.Verify(final, "../root.layout", new[] { "../owner.pub" }, "../links",
-                configure: o => o.InspectionTimeout = TimeSpan.FromSeconds(600)));
+            var result = OursBounded(dir, o => o.InspectionTimeout = TimeSpan.FromSeconds(600));
 
             Assert.That(result.Passed, Is.True, string.Join("\n", result.Failures));
-            int pid = int.Parse(File.ReadAllText(Path.Combine(final, "bg.pid")).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+            int pid = int.Parse(File.ReadAllText(Path.Combine(dir, "final", "bg.pid")).Trim(), System.Globalization.CultureInfo.InvariantCulture);
             Assert.That(File.Exists($"/proc/{pid}/stat") && !File.ReadAllText($"/proc/{pid}/stat").Contains(") Z "), Is.False, "the background sleep was left running");
         }
         finally
@@ -596,9 +598,7 @@ public class ConstructedCaseTests
         }));
         try
         {
-            var final = Path.Combine(dir, "final");
-            var result = Bounded(() => Ours.Verify(final, "../root.layout", new[] { "../owner.pub" }, "../links",
-                configure: o => o.InspectionTimeout = TimeSpan.FromSeconds(1)));
+            var result = OursBounded(dir, o => o.InspectionTimeout = TimeSpan.FromSeconds(1));
 
             Assert.That(result.Failures.Single().Kind, Is.EqualTo(FailureKind.TimeoutExpired));
             Assert.That(result.Failures.Single().Message, Does.StartWith("SB1800: Inspection 'slow'").And.Contains("every process it started"));
