@@ -52,7 +52,17 @@ public sealed class ProcessRunner : IProcessRunner
         var stdoutOnly = spec.CaptureStandardOutput ? new BoundedText(spec.OutputLimit) : null;
         using var exited = new ManualResetEvent(false);
         using var process = new Process { StartInfo = start, EnableRaisingEvents = true };
-        process.Exited += (_, _) => exited.Set();
+        process.Exited += (_, _) =>
+        {
+            try
+            {
+                exited.Set();
+            }
+            catch (ObjectDisposedException)
+            {
+                // A child that did not die within AfterKill (uninterruptible sleep) exited after Run returned.
+            }
+        };
         try
         {
             process.Start();
@@ -91,25 +101,35 @@ public sealed class ProcessRunner : IProcessRunner
             int signalled = WaitHandle.WaitAny(new[] { exited, cancellationToken.WaitHandle }, Milliseconds(spec.Timeout));
             bool timedOut = signalled == WaitHandle.WaitTimeout;
             bool cancelled = signalled == 1;
-            bool heldOpen = false;
+            bool leftBehind = false;
+            bool abandoned;
             if (timedOut || cancelled)
             {
                 ProcessTree.Kill(process, group, pipes);
                 process.WaitForExit(Milliseconds(AfterKill));
-                heldOpen = !Join(readers, AfterKill);
+                abandoned = !Join(readers, AfterKill);
             }
             else if (!Join(readers, spec.OutputGracePeriod))
             {
                 // The child exited but something it left behind still holds stdout or stderr.
+                leftBehind = true;
                 ProcessTree.Kill(process, group, pipes);
-                heldOpen = true;
-                Join(readers, AfterKill);
+                abandoned = !Join(readers, AfterKill);
+            }
+            else
+            {
+                abandoned = false;
             }
 
             string output = combined.ToString();
-            if (heldOpen)
+            if (leftBehind)
             {
-                output += $"[SB2801: processes left behind by '{display}' still held its output open; they were stopped and reading ended]\n";
+                output += $"[SB2801: processes left behind by '{display}' still held its output open {ProcessOutcome.Describe(spec.OutputGracePeriod)} after it exited; they were stopped]\n";
+            }
+
+            if (abandoned)
+            {
+                output += "[SB2801: a process the runner could not stop (another user's, or one outside the child's session where /proc cannot be searched) still holds the output; reading was abandoned]\n";
             }
 
             return new ProcessOutcome(timedOut || cancelled ? -1 : process.ExitCode, output, stdoutOnly?.ToString() ?? "")
@@ -117,7 +137,7 @@ public sealed class ProcessRunner : IProcessRunner
                 TimedOut = timedOut,
                 Cancelled = cancelled,
                 DroppedCharacters = combined.Dropped + (stdoutOnly?.Dropped ?? 0),
-                OutputHeldOpen = heldOpen,
+                OutputHeldOpen = leftBehind || abandoned,
                 Timeout = spec.Timeout,
                 Command = display,
             };
