@@ -1,4 +1,4 @@
-using System.Diagnostics;
+using SecureBuild.Core.Processes;
 
 namespace SecureBuild.Core.Provenance;
 
@@ -75,42 +75,19 @@ public sealed class GitSource
 
     private static string? Git(string directory, TimeSpan timeout, params string[] arguments)
     {
-        try
+        var outcome = new ProcessRunner().Run(new ProcessSpec("git", arguments, directory)
         {
-            var start = new ProcessStartInfo("git")
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                UseShellExecute = false,
-                CreateNoWindow = true,
-                WorkingDirectory = directory,
-            };
-            start.Arguments = string.Join(" ", arguments.Select(a => a.Contains(' ') ? "\"" + a + "\"" : a));
-            start.EnvironmentVariables["GIT_TERMINAL_PROMPT"] = "0";
-            start.EnvironmentVariables["GIT_OPTIONAL_LOCKS"] = "0";
-            using var process = Process.Start(start)!;
-            var output = process.StandardOutput.ReadToEndAsync();
-            process.StandardError.ReadToEndAsync();
-            if (!process.WaitForExit((int)timeout.TotalMilliseconds))
-            {
-                try
-                {
-                    process.Kill();
-                }
-                catch (InvalidOperationException)
-                {
-                }
-                return null;
-            }
-            return process.ExitCode == 0 ? output.Result : null;
-        }
-        catch (System.ComponentModel.Win32Exception)
+            Timeout = timeout,
+            CaptureStandardOutput = true,
+            OutputLimit = 1024 * 1024,
+            AddedEnvironment = new Dictionary<string, string> { ["GIT_TERMINAL_PROMPT"] = "0", ["GIT_OPTIONAL_LOCKS"] = "0" },
+        });
+        if (outcome.TimedOut)
         {
-            return null; // git is not installed
+            // Without an answer the provenance would silently lose its source or call a clean tree dirty.
+            throw new ProcessTimeoutException(outcome.TimeoutReason(
+                $"Run 'git {string.Join(" ", arguments)}' in {directory} to see why it waits (a stale .git/index.lock, a slow network file system, a hook or fsmonitor)."));
         }
-        catch (IOException)
-        {
-            return null;
-        }
+        return outcome.Exited && outcome.ExitCode == 0 ? outcome.StandardOutput : null; // null: not a work tree, or git is not installed
     }
 }
