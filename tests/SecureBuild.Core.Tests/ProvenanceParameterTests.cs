@@ -121,6 +121,22 @@ public sealed class ProvenanceParameterTests
         Assert.That(recorded.Withheld, Is.EquivalentTo(new[] { "Fine" }));
     }
 
+    [Test]
+    public void The_sdk_readme_lists_every_name_recorded_with_its_value()
+    {
+        var directory = new DirectoryInfo(TestContext.CurrentContext.TestDirectory);
+        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "SecureBuild.Sdk.sln")))
+        {
+            directory = directory.Parent;
+        }
+        Assert.That(directory, Is.Not.Null, "the test runs inside the repository");
+        var readme = File.ReadAllText(Path.Combine(directory!.FullName, "src", "SecureBuild.Sdk", "README.md"));
+        foreach (var name in ParameterAllowList.DefaultProperties.Concat(ParameterAllowList.DefaultEnvironment))
+        {
+            Assert.That(readme, Does.Contain($"`{name}`"), $"{name} is recorded with its value but the README does not say so");
+        }
+    }
+
     [TestCase("https://user:pass@host.example/path", "https://host.example/path")]
     [TestCase("https://TOKEN@host.example", "https://host.example")]
     [TestCase("https://a@b@host.example:8443/p?q", "https://host.example:8443/p?REDACTED")]
