@@ -245,6 +245,14 @@ public sealed class ProvenanceTests
             Assert.That(Str(Obj(external, "source"), "uri"), Is.EqualTo("git+https://example.com/acme/app.git"));
             var environment = Obj(Obj(definition, "internalParameters"), "environment");
             Assert.That(Str(environment, "BUILD_REPOSITORY_URI"), Is.EqualTo("https://dev.azure.com/acme/_git/app"));
+            var home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+            foreach (var pair in environment.Concat(Obj(external, "globalProperties")))
+            {
+                var value = ((JsonString)pair.Value).Value;
+                Assert.That(value, Does.Not.StartWith("/").And.Not.Contain(home + "/").And.Not.Contain(SdkFeed.WorkRoot),
+                    $"{step}: {pair.Key} holds a machine path");
+            }
+            Assert.That(Str(environment, "DOTNET_HOST_PATH"), Does.StartWith("@dotnet/").Or.StartWith("@external/"), "the dotnet host is named like an artifact");
         }
     }
 
