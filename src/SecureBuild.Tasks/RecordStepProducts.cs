@@ -188,7 +188,8 @@ public sealed class RecordStepProducts : SecureBuildTask
     }
 
     private List<string> ResolvedCommand(ArtifactNamer namer) =>
-        Command.Select(a => a == "{project}" && !string.IsNullOrEmpty(ProjectFile) ? namer.Name(ProjectFile!) : UrlRedaction.RedactAll(a)).ToList();
+        ParameterAllowList.ForProperties(RecordProperties.Select(i => i.ItemSpec), namer.NamePathsIn)
+            .RedactCommand(Command.Select(a => a == "{project}" && !string.IsNullOrEmpty(ProjectFile) ? namer.Name(ProjectFile!) : a)).ToList();
 
     /// <summary>The files written with the link that a no-op build would otherwise recreate when missing.</summary>
     private IEnumerable<string> Companions(string keyId)

@@ -137,6 +137,27 @@ public sealed class ProvenanceParameterTests
         }
     }
 
+    [Test]
+    public void A_command_line_keeps_allow_listed_property_values_and_withholds_every_other()
+    {
+        var canary = SecretCanaries.NewCanary();
+        var command = ParameterAllowList.ForProperties(new[] { "MyFlavor" }, Namer().NamePathsIn).RedactCommand(new[]
+        {
+            "dotnet", "build", "-c", "Release", "-p:Configuration=Release", $"-p:Pat={canary}", $"/p:FeedPass={canary};Version=1.2.3",
+            $"--property:MyFeed=https://{canary}@h.example", "-p", $"NUGET_CREDS={canary}", "--source", $"https://u:{canary}@feed.example/v3/index.json",
+            "-property:DefineConstants=A;B", "-p:TargetFrameworks=\"net8.0;net10.0\"", "-P:MyFlavor=blue", $"-p:{canary}", "-t:CoreCompile",
+            $"-p:PathMap={Root}=/_/",
+        });
+        Assert.That(command, Is.EqualTo(new[]
+        {
+            "dotnet", "build", "-c", "Release", "-p:Configuration=Release", "-p:Pat=REDACTED", "/p:FeedPass=REDACTED;Version=1.2.3",
+            "--property:MyFeed=REDACTED", "-p", "NUGET_CREDS=REDACTED", "--source", "https://feed.example/v3/index.json",
+            "-property:DefineConstants=A;B", "-p:TargetFrameworks=\"net8.0;net10.0\"", "-P:MyFlavor=blue", "-p:REDACTED", "-t:CoreCompile",
+            command[^1],
+        }));
+        Assert.That(command[^1], Does.StartWith("-p:PathMap=.=@external/"), "a machine path in an allow-listed value is named");
+    }
+
     [TestCase("https://user:pass@host.example/path", "https://host.example/path")]
     [TestCase("https://TOKEN@host.example", "https://host.example")]
     [TestCase("https://a@b@host.example:8443/p?q", "https://host.example:8443/p?REDACTED")]

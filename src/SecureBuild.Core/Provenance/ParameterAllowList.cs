@@ -1,3 +1,5 @@
+using System.Text.RegularExpressions;
+
 namespace SecureBuild.Core.Provenance;
 
 /// <summary>
@@ -51,6 +53,16 @@ public sealed class ParameterAllowList
         "MSBUILDDISABLENODEREUSE", "MSBUILDNOINPROCNODE", "MSBUILDTERMINALLOGGER", "MSBuildSDKsPath", "MSBuildExtensionsPath", "MSBUILD_EXE_PATH",
     };
 
+    // "-p:", "/p:", "-property:", "--property:" with what follows, or the bare switch ("-p", "--property").
+    private static readonly Regex PropertySwitch = new(
+        @"^((?:--?|/)(?:p|property))(?::(.*))?$",
+        RegexOptions.IgnoreCase | RegexOptions.CultureInvariant | RegexOptions.Singleline);
+
+    // Where one Name=Value of a "-p:A=1;B=2" list starts: ';' or ',' followed by a name and '='.
+    private static readonly Regex NextProperty = new(
+        @"[;,](?=\s*[A-Za-z_][A-Za-z0-9_.\-]*=)",
+        RegexOptions.CultureInvariant);
+
     private readonly HashSet<string> _recorded;
     private readonly Func<string, string> _mapPaths;
 
@@ -92,6 +104,59 @@ public sealed class ParameterAllowList
         var cleaned = _mapPaths(UrlRedaction.RedactAll(value));
         return SecretFilter.LooksLikeSecret(cleaned) ? null : cleaned;
     }
+
+    /// <summary>
+    /// A command line as a signed statement may carry it: each MSBuild property argument (<c>-p:Name=Value</c>,
+    /// <c>/p:</c>, <c>-property:</c>, <c>--property:</c>, or the switch and <c>Name=Value</c> as two arguments; several
+    /// properties split by ';') keeps its name and, only when the name is on the list, its cleaned value; any other
+    /// value becomes <see cref="UrlRedaction.Placeholder"/>. URLs in every other argument lose their credentials.
+    /// </summary>
+    public IReadOnlyList<string> RedactCommand(IEnumerable<string> arguments)
+    {
+        var result = new List<string>();
+        var propertiesNext = false;
+        foreach (var argument in arguments)
+        {
+            if (propertiesNext)
+            {
+                result.Add(RedactProperties(argument));
+                propertiesNext = false;
+                continue;
+            }
+            var match = PropertySwitch.Match(argument);
+            if (!match.Success)
+            {
+                result.Add(UrlRedaction.RedactAll(argument));
+                continue;
+            }
+            if (match.Groups[2].Success)
+            {
+                result.Add(match.Groups[1].Value + ":" + RedactProperties(match.Groups[2].Value));
+            }
+            else
+            {
+                result.Add(argument);
+                propertiesNext = true;
+            }
+        }
+        return result;
+    }
+
+    private string RedactProperties(string properties) =>
+        string.Concat(NextProperty.Split(properties).Select((pair, i) =>
+        {
+            var separator = i == 0 ? "" : ";";
+            var equals = pair.IndexOf('=');
+            if (equals <= 0)
+            {
+                return separator + UrlRedaction.Placeholder; // not Name=Value: nothing says what it is
+            }
+            var name = pair.Substring(0, equals).Trim().Trim('"');
+            var raw = pair.Substring(equals + 1);
+            var quoted = raw.Length >= 2 && raw[0] == '"' && raw[raw.Length - 1] == '"';
+            var value = RecordableValue(name, quoted ? raw.Substring(1, raw.Length - 2) : raw);
+            return separator + name + "=" + (value is null ? UrlRedaction.Placeholder : quoted ? "\"" + value + "\"" : value);
+        }));
 
     /// <summary>Sorts <paramref name="parameters"/> into the values recorded and the names withheld.</summary>
     public RecordedParameters Record(IEnumerable<KeyValuePair<string, string>> parameters)
