@@ -60,7 +60,7 @@ public sealed class GitSource
                 builder.Scheme = "https";
                 builder.Port = -1;
             }
-            return "git+" + builder.Uri.GetComponents(UriComponents.SchemeAndServer | UriComponents.Path, UriFormat.UriEscaped);
+            return UrlRedaction.Redact("git+" + builder.Uri.GetComponents(UriComponents.SchemeAndServer | UriComponents.Path, UriFormat.UriEscaped));
         }
         // scp-like syntax: git@github.com:owner/repo.git
         var at = remote.IndexOf('@');
@@ -68,7 +68,7 @@ public sealed class GitSource
         if (colon > 0 && !remote.Contains("://") && colon > at)
         {
             var host = remote.Substring(at + 1, colon - at - 1);
-            return $"git+https://{host}/{remote.Substring(colon + 1).TrimStart('/')}";
+            return UrlRedaction.Redact($"git+https://{host}/{remote.Substring(colon + 1).TrimStart('/')}");
         }
         return null; // a local path or something unknown: say nothing rather than leak a machine path
     }
