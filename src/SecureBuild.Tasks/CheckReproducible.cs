@@ -2,7 +2,6 @@ using System.Text;
 using Microsoft.Build.Framework;
 using SecureBuild.Core.IO;
 using SecureBuild.Core.Reproducibility;
-using MSBuildTask = Microsoft.Build.Utilities.Task;
 
 namespace SecureBuild.Tasks;
 
@@ -11,7 +10,7 @@ namespace SecureBuild.Tasks;
 /// (SecureBuild.Core's <see cref="Rebuilder"/>), writes report.html/json/txt and a signed reproducibility
 /// attestation, and fails with SB1500 naming each root cause when the outputs differ.
 /// </summary>
-public sealed class CheckReproducible : MSBuildTask, ICancelableTask
+public sealed class CheckReproducible : CodedTask, ICancelableTask
 {
     private readonly CancellationTokenSource _cancel = new();
 
@@ -51,7 +50,7 @@ public sealed class CheckReproducible : MSBuildTask, ICancelableTask
 
     public void Cancel() => _cancel.Cancel();
 
-    public override bool Execute()
+    protected override bool ExecuteTask()
     {
         var key = SigningKeyResolver.Resolve(SigningKey, DevelopmentKeyFile, RequireSigningKey, BuildEngine, Log);
         if (key is null && Log.HasLoggedErrors)
