@@ -3,6 +3,7 @@ using SecureBuild.Core.Attestation;
 using SecureBuild.Core.Crypto;
 using SecureBuild.Core.Json;
 using SecureBuild.Core.Sigstore;
+using SecureBuild.Testing.Fuzz;
 
 namespace SecureBuild.Attestation.Tests;
 
@@ -32,11 +33,11 @@ public class FuzzTests
         Assert.That(originalResult.Verified, Is.True, "the unmodified bundle must verify");
         string times = string.Join(",", originalResult.Timestamps.Select(t => t.Time.ToUnixTimeSeconds()));
 
-        var random = new Random(StableSeed(id));
+        var random = new Random(Mutator.StableSeed(id));
         int parsed = 0;
         for (int i = 0; i < Iterations; i++)
         {
-            byte[] mutated = Mutate(original, random);
+            byte[] mutated = Mutator.Mutate(original, random, Mutator.Json);
             SigstoreBundle bundle;
             try
             {
@@ -113,7 +114,7 @@ public class FuzzTests
         {
             try
             {
-                SigstoreTrustedRoot.Parse(Mutate(original, random));
+                SigstoreTrustedRoot.Parse(Mutator.Mutate(original, random, Mutator.Json));
             }
             catch (SigstoreFormatException)
             {
@@ -133,7 +134,7 @@ public class FuzzTests
             DsseEnvelope envelope;
             try
             {
-                envelope = DsseEnvelope.Parse(Mutate(original, random));
+                envelope = DsseEnvelope.Parse(Mutator.Mutate(original, random, Mutator.Json));
             }
             catch (AttestationFormatException)
             {
@@ -198,55 +199,6 @@ public class FuzzTests
         return JsonText.Write(json);
     }
 
-    private static int StableSeed(string s)
-    {
-        unchecked
-        {
-            int h = (int)2166136261;
-            foreach (char ch in s)
-            {
-                h = (h ^ ch) * 16777619;
-            }
-
-            return h;
-        }
-    }
-
     private static JsonObject Entry(JsonObject bundle) =>
         (JsonObject)((JsonArray)((JsonObject)bundle["verificationMaterial"])["tlogEntries"])[0];
-
-    /// <summary>One to three random edits: flip a bit, delete, duplicate or insert a byte, or truncate.</summary>
-    private static byte[] Mutate(byte[] input, Random random)
-    {
-        var bytes = new List<byte>(input);
-        int edits = random.Next(1, 4);
-        const string interesting = "{}[]\",:0123456789-+/=_ \\tnule";
-        for (int e = 0; e < edits && bytes.Count > 0; e++)
-        {
-            int pos = random.Next(bytes.Count);
-            switch (random.Next(6))
-            {
-                case 0:
-                    bytes[pos] ^= (byte)(1 << random.Next(8));
-                    break;
-                case 1:
-                    bytes.RemoveAt(pos);
-                    break;
-                case 2:
-                    bytes.Insert(pos, bytes[pos]);
-                    break;
-                case 3:
-                    bytes.Insert(pos, (byte)interesting[random.Next(interesting.Length)]);
-                    break;
-                case 4:
-                    bytes[pos] = (byte)interesting[random.Next(interesting.Length)];
-                    break;
-                default:
-                    bytes.RemoveRange(pos, bytes.Count - pos);
-                    break;
-            }
-        }
-
-        return bytes.ToArray();
-    }
 }
