@@ -122,9 +122,9 @@ internal static class LayoutCommand
                 }
                 return CliApplication.Success;
             }
-            catch (Exception e) when (e is KeyFormatException || e is InTotoFormatException || e is JsonFormatException || e is ArgumentException || e is FormatException || e is IOException)
+            catch (Exception e) when (e is KeyFormatException || e is InTotoFormatException || e is JsonFormatException || e is ArgumentException || e is FormatException || e is IOException || e is UnauthorizedAccessException)
             {
-                stderr.WriteLine($"securebuild layout new: {Describe(e)}");
+                stderr.WriteLine($"securebuild layout new: {(e is KeyFormatException ? Describe(e) : "SB3905: " + e.Message)}");
                 return CliApplication.Usage;
             }
         });

@@ -74,4 +74,37 @@ public class FailClosedCliTests
         Assert.That(stderr, Does.Contain("SB1400").And.Contain("$.version"));
         AssertNoStackTrace(stderr);
     }
+
+    /// <summary>Input a verb cannot read is exit 2 with the verb's code, the cause and a fix.</summary>
+    [Test]
+    public void Unreadable_inputs_of_diff_compare_layout_new_and_bundle_verify_have_their_codes()
+    {
+        var key = SigningKey.Generate(KeyType.Ed25519);
+        File.WriteAllText(Path.Combine(_dir, "k.pub"), key.ExportPublic());
+        File.WriteAllText(Path.Combine(_dir, "a.txt"), "a");
+        File.WriteAllText(Path.Combine(_dir, "garbage.intoto.jsonl"), "{not json\n");
+        Directory.CreateDirectory(Path.Combine(_dir, "links"));
+        LinkFile(key, Path.Combine(_dir, "links"));
+        var cases = new (string Code, string[] Args)[]
+        {
+            ("SB3902", new[] { "diff", "a.txt", "missing.txt" }),
+            ("SB3903", new[] { "compare", "--key", "k.pub", "--threshold", "1", "garbage.intoto.jsonl" }),
+            ("SB3905", new[] { "layout", "new", "--link-dir", "links", "--functionary", "k.pub", "--expires", "next tuesday", "-o", "x.layout" }),
+            ("SB3906", new[] { "bundle", "verify", "--bundle", "missing.sigstore.json", "--trusted-root", "missing.json", "--key", "k.pub", "a.txt" }),
+        };
+        foreach (var (expected, args) in cases)
+        {
+            var (code, _, stderr) = Cli.Run(_dir, args);
+            Assert.That(code, Is.EqualTo(2), $"{args[0]}: {stderr}");
+            Assert.That(stderr, Does.Contain(expected + ": "), $"{args[0]}: {stderr}");
+            AssertNoStackTrace(stderr);
+        }
+    }
+
+    private static void LinkFile(SigningKey key, string dir)
+    {
+        var link = new Core.InToto.Link("compile") { Command = new[] { "dotnet", "build" } };
+        link.Products["App.dll"] = new Dictionary<string, string> { ["sha256"] = new string('a', 64) };
+        Core.InToto.LinkFile.WriteSigned(link, key, dir);
+    }
 }
