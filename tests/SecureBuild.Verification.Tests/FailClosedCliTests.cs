@@ -49,6 +49,31 @@ public class FailClosedCliTests
     }
 
     [Test]
+    public void With_SECUREBUILD_DEBUG_1_the_internal_error_carries_its_stack_trace()
+    {
+        var previous = Environment.GetEnvironmentVariable("SECUREBUILD_DEBUG");
+        Environment.SetEnvironmentVariable("SECUREBUILD_DEBUG", "1");
+        try
+        {
+            var stderr = new StringWriter();
+            var root = CliApplication.CreateRoot(new StringWriter(), stderr);
+            var crash = new Command("crash");
+            crash.SetAction(_ => ThrowFromHere());
+            root.Subcommands.Add(crash);
+
+            Assert.That(CliApplication.Invoke(root, new[] { "crash" }, new StringWriter(), stderr), Is.EqualTo(CliApplication.Usage));
+            Assert.That(stderr.ToString(), Does.StartWith("securebuild crash: SB3900: internal error: KeyNotFoundException: no such key."));
+            Assert.That(stderr.ToString(), Does.Contain(nameof(ThrowFromHere)), "the stack trace follows the one-line message");
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("SECUREBUILD_DEBUG", previous);
+        }
+    }
+
+    private static int ThrowFromHere() => throw new KeyNotFoundException("no such key.");
+
+    [Test]
     public void Layout_sign_with_a_directory_as_the_layout_is_SB3901()
     {
         Directory.CreateDirectory(Path.Combine(_dir, "layouts"));
