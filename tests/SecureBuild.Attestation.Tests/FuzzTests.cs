@@ -64,6 +64,44 @@ public class FuzzTests
         TestContext.Out.WriteLine($"{id}: {parsed} of {Iterations} corrupted bundles parsed");
     }
 
+    /// <summary>
+    /// `securebuild bundle verify` with a mutated bundle or trusted root: exit 1 or 2 (0 only for a bundle that still
+    /// means the same), never a stack trace or an internal error (SB3900).
+    /// </summary>
+    [TestCase("bundle.sigstore.json")]
+    [TestCase("trusted_root.json")]
+    public void CliBundleVerifyOnMutatedInputsExits1Or2WithoutCrashing(string which)
+    {
+        const string Identity = "https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main";
+        const string Issuer = "https://token.actions.githubusercontent.com";
+        var bundlePath = TestData.SigstorePath("conformance/happy-path-v0.1/bundle.sigstore.json");
+        var rootPath = TestData.SigstorePath("trusted_root.production.json");
+        var dir = Directory.CreateTempSubdirectory("sb-bundle-fuzz-").FullName;
+        try
+        {
+            var original = File.ReadAllBytes(which == "trusted_root.json" ? rootPath : bundlePath);
+            var reference = which == "trusted_root.json" ? null : Meaning(SigstoreBundle.Parse(original));
+            var problems = FuzzRun.Run("cli-bundle", new[] { (which, original) }, 60, Mutator.Json, mutated =>
+            {
+                var mutatedPath = Path.Combine(dir, which);
+                File.WriteAllBytes(mutatedPath, mutated);
+                var r = TestData.Cli("bundle", "verify", "--bundle", which == "trusted_root.json" ? bundlePath : mutatedPath, "--trusted-root", which == "trusted_root.json" ? mutatedPath : rootPath,
+                    "--certificate-identity", Identity, "--certificate-oidc-issuer", Issuer, "--at", "1689177396", TestData.SigstorePath("conformance/a.txt"));
+                if (r.Exit is < 0 or > 2 || r.Err.Contains("SB3900", StringComparison.Ordinal) || r.Err.Contains("   at ", StringComparison.Ordinal))
+                {
+                    return $"exit {r.Exit}: {r.Err}";
+                }
+
+                return r.Exit == 0 && reference is not null && Meaning(SigstoreBundle.Parse(mutated)) != reference ? "a bundle with another meaning verified" : null;
+            });
+            Assert.That(problems, Is.Empty, string.Join("\n", problems));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     [Test]
     public void SemanticFieldEditsNeverVerify()
     {
