@@ -88,6 +88,11 @@ internal static class ProvenanceCommand
         };
         if (path.EndsWith(".nupkg", StringComparison.OrdinalIgnoreCase))
         {
+            using (Core.Archives.ArchiveReader.Open(bytes, path))
+            {
+                // names and declared sizes checked before NuGet reads the package
+            }
+
             using var stream = new MemoryStream(bytes);
             using var reader = new PackageArchiveReader(stream);
             var contentHash = reader.GetContentHash(CancellationToken.None);

@@ -33,7 +33,7 @@ internal static class ReproCommands
             }
             catch (Exception e) when (e is ArgumentException || e is IOException || e is UnauthorizedAccessException)
             {
-                stderr.WriteLine($"securebuild diff: {e.Message}");
+                stderr.WriteLine($"securebuild diff: SB3902: {e.Message} Give two readable files or two directories.");
                 return CliApplication.Usage;
             }
 
@@ -133,12 +133,12 @@ internal static class ReproCommands
             }
             catch (RebuildException e)
             {
-                stderr.WriteLine($"securebuild rebuild: {e.Message}");
+                stderr.WriteLine($"securebuild rebuild: SB3904: {e.Message}");
                 return CliApplication.Usage;
             }
             catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
             {
-                stderr.WriteLine($"securebuild rebuild: {e.Message}");
+                stderr.WriteLine($"securebuild rebuild: SB3904: {e.Message}");
                 return CliApplication.Usage;
             }
 
@@ -249,7 +249,7 @@ internal static class ReproCommands
             }
             catch (Exception e) when (e is IOException || e is UnauthorizedAccessException || e is AttestationFormatException || e is SigstoreFormatException)
             {
-                stderr.WriteLine($"securebuild compare: {e.Message}");
+                stderr.WriteLine($"securebuild compare: SB3903: {e.Message} Give attestations as written by SecureBuild (.intoto.jsonl, .sigstore.json).");
                 return CliApplication.Usage;
             }
 
@@ -315,7 +315,7 @@ internal static class ReproCommands
         }
         catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
         {
-            stderr.WriteLine($"{verb}: {e.Message}");
+            stderr.WriteLine($"{verb}: SB3907: cannot write the report: {e.Message}");
             return false;
         }
     }

@@ -278,6 +278,17 @@ public sealed class LockTests
         File.WriteAllText(repo.LockPath, good.Substring(0, good.Length / 2));
         AssertFails(repo.Build(), "SB1400", "not valid JSON");
 
+        // A number past a long used to escape the parser: MSB4018 and a stack trace in the build, a crash in `lock`.
+        var huge = good.Replace("\"version\": 1\n", "\"version\": 123456789012345678901234567890\n");
+        Assert.That(huge, Is.Not.EqualTo(good));
+        File.WriteAllText(repo.LockPath, huge);
+        var build = repo.Build();
+        AssertFails(build, "SB1400", "$.version");
+        Assert.That(build.Output, Does.Not.Contain("MSB4018"));
+        var locked = repo.Lock();
+        Assert.That(locked.ExitCode, Is.EqualTo(1), locked.ToString());
+        Assert.That(locked.Output, Does.Contain("SB1400").And.Not.Contain("   at "));
+
         var foreign = LockFile.Parse(System.Text.Encoding.UTF8.GetBytes(good), "lock");
         var project = foreign.Projects["App/App.csproj"];
         foreign.Projects.Clear();
