@@ -71,7 +71,7 @@ internal static class ProvenanceInputs
             {
                 continue;
             }
-            globalJson[pair.Key] = SecretFilter.MayRecord(pair.Key, pair.Value) ? pair.Value : "[redacted]";
+            globalJson[pair.Key] = SecretFilter.MayRecord(pair.Key, pair.Value) ? PortablePath(namer, pair.Value) : "[redacted]";
         }
         external["globalProperties"] = globalJson;
         var fromEnvironment = new JsonObject();
@@ -155,6 +155,15 @@ internal static class ProvenanceInputs
         }
         return statement;
     }
+
+    /// <summary>
+    /// An absolute path (`dotnet pack -o ../out` gives PackageOutputPath=/home/me/out/) as an artifact name
+    /// ("@pack-output/"), so provenance holds no machine path; any other value as it is.
+    /// </summary>
+    private static string PortablePath(ArtifactNamer namer, string value) =>
+        value.Length > 1 && value.IndexOfAny(new[] { ';', '\n' }) < 0 && Path.IsPathRooted(value) && (value[0] == '/' || value.Length > 2 && value[1] == ':')
+            ? namer.Name(value)
+            : value;
 
     /// <summary>Global properties the SDK itself sets when it dispatches inner builds; they are reported as parameters above.</summary>
     private static bool IsInternalGlobalProperty(string name) =>

@@ -168,6 +168,73 @@ public sealed class BuildShapeTests
         Assert.That(links[0]["compile"].Products["App/obj/Release/net10.0/App.dll"].Keys, Is.EqualTo(new[] { "sha256" }));
     }
 
+    [Test]
+    public void Two_clones_packed_outside_the_repository_one_on_a_branch_one_detached_give_identical_packages_and_pack_links()
+    {
+        var key = NewKey();
+        var origin = new TestProject("pack-out-origin");
+        origin.Write("Lib/Lib.csproj", """
+            <Project Sdk="SecureBuild.Sdk">
+              <PropertyGroup>
+                <TargetFramework>net10.0</TargetFramework>
+                <PublishRepositoryUrl>true</PublishRepositoryUrl>
+              </PropertyGroup>
+            </Project>
+            """).Write("Lib/Lib.cs", "namespace Lib; public static class L { public static int Answer => 42; }\n");
+        Git(origin.Directory, "init", "-q", "--initial-branch=main", ".");
+        Git(origin.Directory, "add", "-A");
+        Git(origin.Directory, "-c", "user.email=t@example.invalid", "-c", "user.name=t", "commit", "-qm", "init");
+
+        var clones = new List<(string Clone, string Out, ProcessResult Pack)>();
+        foreach (var (name, detached) in new[] { ("branch-clone", false), ("detached-clone-elsewhere", true) })
+        {
+            var parent = Path.Combine(SdkFeed.WorkRoot, name + "-" + Guid.NewGuid().ToString("N"), detached ? "deeper" : "");
+            var clone = Path.Combine(parent, "src");
+            Directory.CreateDirectory(parent);
+            Git(SdkFeed.WorkRoot, "clone", "-q", origin.Directory, clone);
+            Git(clone, "remote", "set-url", "origin", "https://github.com/example/lib.git");
+            if (detached)
+            {
+                Git(clone, "checkout", "-q", "--detach"); // as CI checks out
+            }
+            // `dotnet pack -o ../out`: the packages land outside the repository.
+            var pack = Run.DotNet(clone, new Dictionary<string, string?> { ["SecureBuildSigningKey"] = key.Path }, "pack", "Lib/Lib.csproj", "-c", "Release", "-o", "../out");
+            Assert.That(pack.ExitCode, Is.EqualTo(0), pack.ToString());
+            Assert.That(pack.Output, Does.Not.Contain("SB2470"), pack.ToString());
+            clones.Add((clone, Path.Combine(parent, "out"), pack));
+        }
+
+        var packages = clones.Select(c => File.ReadAllBytes(Path.Combine(c.Out, "Lib.1.0.0.nupkg"))).ToList();
+        using (var zip = new System.IO.Compression.ZipArchive(new MemoryStream(packages[0])))
+        {
+            using var reader = new StreamReader(zip.GetEntry("Lib.nuspec")!.Open());
+            var nuspec = reader.ReadToEnd();
+            Assert.That(nuspec, Does.Contain("<repository type=\"git\" url=\"https://github.com/example/lib.git\"").And.Contain("commit=\""));
+            Assert.That(nuspec, Does.Not.Contain("branch="), "the branch is not part of the package");
+        }
+        Assert.That(packages[1], Is.EqualTo(packages[0]), "a branch and a detached HEAD of one commit pack the same bytes");
+
+        var links = clones.Select(c => Links.LoadVerified(Path.Combine(c.Clone, "Lib/bin/Release/attestations", Links.FileName("pack", key.Public)), key.Public)).ToList();
+        Assert.That(links[0].Products.Keys, Does.Contain("@pack-output/Lib.1.0.0.nupkg"));
+        Assert.That(links[0].Products.Keys.Concat(links[0].Materials.Keys), Has.None.StartsWith("@external/"));
+        Assert.That(links[0].Products["Lib/obj/Release/Lib.1.0.0.nuspec"].Keys, Is.EqualTo(new[] { "sha256-pathmapped" }), "the generated nuspec names files by absolute path");
+        Assert.That(Flatten(links[1].Materials), Is.EqualTo(Flatten(links[0].Materials)), "pack materials differ between clones");
+        Assert.That(Flatten(links[1].Products), Is.EqualTo(Flatten(links[0].Products)), "pack products differ between clones");
+
+        var provenance = clones.Select(c => ProvenancePredicate(Path.Combine(c.Clone, "Lib/bin/Release/attestations/pack.provenance.intoto.jsonl"))).ToList();
+        var text = provenance.Select(p => SecureBuild.Core.Json.JsonText.Write(p, indented: false)).ToList();
+        Assert.That(text[0], Does.Contain("\"PackageOutputPath\":\"@pack-output/\"").And.Not.Contain(clones[0].Out), "no machine path in provenance");
+        Assert.That(text[0], Does.Contain("\"branch\":\"main\""), "provenance records the branch");
+        Assert.That(text[1], Does.Not.Contain("\"branch\""), "a detached HEAD has none");
+    }
+
+    private static SecureBuild.Core.Json.JsonObject ProvenancePredicate(string path)
+    {
+        var envelope = (SecureBuild.Core.Json.JsonObject)SecureBuild.Core.Json.JsonParser.Parse(File.ReadAllText(path).Trim());
+        var payload = Convert.FromBase64String(((SecureBuild.Core.Json.JsonString)envelope["payload"]).Value);
+        return (SecureBuild.Core.Json.JsonObject)((SecureBuild.Core.Json.JsonObject)SecureBuild.Core.Json.JsonParser.Parse(payload))["predicate"];
+    }
+
     private static string Flatten(SortedDictionary<string, IReadOnlyDictionary<string, string>> map) =>
         string.Join("\n", map.Select(a => a.Key + " " + string.Join(",", a.Value.OrderBy(d => d.Key).Select(d => d.Key + "=" + d.Value))));
 
