@@ -84,17 +84,44 @@ public sealed class BuildShapeTests
         Links.LoadVerified(project.Path("App/bin/Debug/attestations/" + Links.FileName("restore", other.Public)), other.Public);
     }
 
+    /// <summary>
+    /// The documented way for a multi-project repository: one `&lt;Sdk Name="SecureBuild.Sdk" /&gt;` in Directory.Build.props,
+    /// the version in global.json's msbuild-sdks, every project left on Microsoft.NET.Sdk. A nested NuGet.config names
+    /// the feed again under another key without &lt;clear/&gt; (as serilog's does): NuGet writes that source twice into
+    /// project.assets.json, which the build must read as NuGet does.
+    /// </summary>
     [Test]
-    public void A_solution_built_with_m_gives_every_project_and_framework_its_own_links()
+    public void A_solution_adopting_the_sdk_in_Directory_Build_props_built_with_m_gives_every_project_and_framework_its_own_links()
     {
         var key = NewKey();
         var project = new TestProject("solution");
+        project.Write("Directory.Build.props", """
+            <Project>
+              <Sdk Name="SecureBuild.Sdk" />
+            </Project>
+            """);
         project.Write("Lib/Lib.csproj", """
-            <Project Sdk="SecureBuild.Sdk">
+            <Project Sdk="Microsoft.NET.Sdk">
               <PropertyGroup><TargetFrameworks>net8.0;net10.0</TargetFrameworks></PropertyGroup>
             </Project>
             """).Write("Lib/Lib.cs", "namespace Lib; public static class L { public static int Answer => 42; }\n");
-        project.WithConsoleApp("App", extraItems: """<ProjectReference Include="../Lib/Lib.csproj" />""");
+        project.Write("Lib/nuget.config", """
+            <?xml version="1.0" encoding="utf-8"?>
+            <configuration>
+              <packageSources>
+                <add key="nuget.org-again" value="https://api.nuget.org/v3/index.json" />
+              </packageSources>
+            </configuration>
+            """);
+        project.Write("App/App.csproj", """
+            <Project Sdk="Microsoft.NET.Sdk">
+              <PropertyGroup>
+                <OutputType>Exe</OutputType>
+                <TargetFramework>net10.0</TargetFramework>
+              </PropertyGroup>
+              <ItemGroup><ProjectReference Include="../Lib/Lib.csproj" /></ItemGroup>
+            </Project>
+            """);
         project.Write("App/Program.cs", "System.Console.WriteLine(Lib.L.Answer);\n");
         Assert.That(project.DotNet("new", "sln", "-n", "All", "--format", "sln").ExitCode, Is.EqualTo(0));
         var add = project.DotNet(new Dictionary<string, string?> { ["SecureBuildSigningKey"] = key.Path }, "sln", "All.sln", "add", "Lib/Lib.csproj", "App/App.csproj");
@@ -116,6 +143,15 @@ public sealed class BuildShapeTests
         var app = Links.LoadVerified(project.Path("App/bin/Release/attestations/" + Links.FileName("compile", key.Public)), key.Public);
         Assert.That(app.Materials.Keys, Has.Some.Matches<string>(k => k.StartsWith("Lib/", StringComparison.Ordinal) && k.EndsWith("/Lib.dll", StringComparison.Ordinal)),
             "the referenced project's assembly is a material, named relative to the root");
+        Assert.That(app.Materials.Keys, Does.Contain("Directory.Build.props"));
+        Assert.That(System.Text.RegularExpressions.Regex.Matches(File.ReadAllText(project.Path("Lib/obj/project.assets.json")), "\"https://api.nuget.org/v3/index.json\": \\{").Count,
+            Is.EqualTo(2), "NuGet wrote the source twice (the situation serilog's NuGet.config creates)");
+        Assert.That(build.Output, Does.Not.Contain("SB1400"));
+
+        var pack = project.DotNet(new Dictionary<string, string?> { ["SecureBuildSigningKey"] = key.Path }, "pack", "Lib/Lib.csproj", "-c", "Release", "--no-build");
+        Assert.That(pack.ExitCode, Is.EqualTo(0), pack.ToString());
+        var packLink = Links.LoadVerified(Path.Combine(libLinks, Links.FileName("pack", key.Public)), key.Public);
+        Assert.That(packLink.Products.Keys, Does.Contain("Lib/bin/Release/Lib.1.0.0.nupkg"));
     }
 
     [Test]
