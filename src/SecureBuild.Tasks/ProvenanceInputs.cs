@@ -160,10 +160,17 @@ internal static class ProvenanceInputs
     /// An absolute path (`dotnet pack -o ../out` gives PackageOutputPath=/home/me/out/) as an artifact name
     /// ("@pack-output/"), so provenance holds no machine path; any other value as it is.
     /// </summary>
-    private static string PortablePath(ArtifactNamer namer, string value) =>
-        value.Length > 1 && value.IndexOfAny(new[] { ';', '\n' }) < 0 && Path.IsPathRooted(value) && (value[0] == '/' || value.Length > 2 && value[1] == ':')
-            ? namer.Name(value)
-            : value;
+    private static string PortablePath(ArtifactNamer namer, string value)
+    {
+        if (value.Length < 2 || value.IndexOfAny(new[] { ';', '\n' }) >= 0 || !Path.IsPathRooted(value) || !(value[0] == '/' || (value.Length > 2 && value[1] == ':')))
+        {
+            return value;
+        }
+        var name = namer.Name(value);
+        // A folder given without its trailing separator (PackageOutputPath=/home/me/out) is still that folder.
+        var asFolder = namer.Name(value.TrimEnd('/', '\\') + "/");
+        return ArtifactNamer.IsMachineLocal(name) && !ArtifactNamer.IsMachineLocal(asFolder) ? asFolder : name;
+    }
 
     /// <summary>Global properties the SDK itself sets when it dispatches inner builds; they are reported as parameters above.</summary>
     private static bool IsInternalGlobalProperty(string name) =>

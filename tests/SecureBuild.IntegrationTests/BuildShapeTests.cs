@@ -143,7 +143,8 @@ public sealed class BuildShapeTests
         var app = Links.LoadVerified(project.Path("App/bin/Release/attestations/" + Links.FileName("compile", key.Public)), key.Public);
         Assert.That(app.Materials.Keys, Has.Some.Matches<string>(k => k.StartsWith("Lib/", StringComparison.Ordinal) && k.EndsWith("/Lib.dll", StringComparison.Ordinal)),
             "the referenced project's assembly is a material, named relative to the root");
-        Assert.That(app.Materials.Keys, Does.Contain("Directory.Build.props"));
+        var appRestore = Links.LoadVerified(project.Path("App/bin/Release/attestations/" + Links.FileName("restore", key.Public)), key.Public);
+        Assert.That(appRestore.Materials.Keys, Does.Contain("Directory.Build.props"));
         Assert.That(System.Text.RegularExpressions.Regex.Matches(File.ReadAllText(project.Path("Lib/obj/project.assets.json")), "\"https://api.nuget.org/v3/index.json\": \\{").Count,
             Is.EqualTo(2), "NuGet wrote the source twice (the situation serilog's NuGet.config creates)");
         Assert.That(build.Output, Does.Not.Contain("SB1400"));
