@@ -81,7 +81,7 @@ internal static class LayoutCommand
                         }
                         // "@external/<hash>/..." names come from this machine's paths: the layout would pin them, and
                         // links from another clone, CI or a rebuilder name those files differently.
-                        var local = link.Materials.Keys.Concat(link.Products.Keys).Where(Core.Recording.ArtifactNamer.IsMachineLocal).ToList();
+                        var local = link.Materials.Keys.Concat(link.Products.Keys).Where(Core.Recording.ArtifactNamer.IsMachineSpecific).ToList();
                         if (local.Count > 0)
                         {
                             stderr.WriteLine($"securebuild layout new: warning SB3472: {file}: {local.Count} artifact name(s) are made from this machine's directories (e.g. {local[0]}): " +

@@ -169,7 +169,7 @@ internal static class ProvenanceInputs
         var name = namer.Name(value);
         // A folder given without its trailing separator (PackageOutputPath=/home/me/out) is still that folder.
         var asFolder = namer.Name(value.TrimEnd('/', '\\') + "/");
-        return ArtifactNamer.IsMachineLocal(name) && !ArtifactNamer.IsMachineLocal(asFolder) ? asFolder : name;
+        return ArtifactNamer.IsMachineSpecific(name) && !ArtifactNamer.IsMachineSpecific(asFolder) ? asFolder : name;
     }
 
     /// <summary>Global properties the SDK itself sets when it dispatches inner builds; they are reported as parameters above.</summary>

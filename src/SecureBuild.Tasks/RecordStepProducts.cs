@@ -130,7 +130,7 @@ public sealed class RecordStepProducts : SecureBuildTask
     /// </summary>
     private void WarnAboutMachineLocalNames(IReadOnlyCollection<RecordedFile> products)
     {
-        var local = products.Where(p => ArtifactNamer.IsMachineLocal(p.Name)).ToList();
+        var local = products.Where(p => ArtifactNamer.IsMachineSpecific(p.Name)).ToList();
         if (local.Count == 0)
         {
             return;

@@ -10,7 +10,7 @@ namespace SecureBuild.Core.Recording;
 /// files outside all of them but in an output folder the build was given outside the repository
 /// (<c>dotnet pack -o ../out</c>) are named relative to that folder ("@pack-output/App.1.0.0.nupkg"), the same on
 /// every clone; anything else is "@external/&lt;12 hex of the directory's hash&gt;/&lt;file name&gt;", which never
-/// reveals the path but is only stable on one machine (<see cref="IsMachineLocal"/>).
+/// reveals the path but is only stable on one machine (<see cref="IsMachineSpecific"/>).
 /// </summary>
 public sealed class ArtifactNamer
 {
@@ -67,7 +67,7 @@ public sealed class ArtifactNamer
     }
 
     /// <summary>True for a name made from this machine's directories ("@external/&lt;hash&gt;/..."): another clone names the file differently.</summary>
-    public static bool IsMachineLocal(string artifactName) => artifactName.StartsWith(ExternalPrefix, StringComparison.Ordinal);
+    public static bool IsMachineSpecific(string artifactName) => artifactName.StartsWith(ExternalPrefix, StringComparison.Ordinal);
 
     /// <summary>
     /// Each root directory (with a trailing '/') and the token that stands for it when absolute paths

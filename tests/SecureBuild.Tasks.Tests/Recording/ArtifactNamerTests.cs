@@ -163,8 +163,8 @@ public sealed class ArtifactNamerTests
         var second = Path.Combine(Path.GetTempPath(), "sb-namer", "two", "deeper");
         Assert.That(NameIn(first), Is.EqualTo("@pack-output/App.1.0.0.nupkg"));
         Assert.That(NameIn(second), Is.EqualTo(NameIn(first)));
-        Assert.That(ArtifactNamer.IsMachineLocal(NameIn(first)), Is.False);
-        Assert.That(ArtifactNamer.IsMachineLocal(new ArtifactNamer(Under(first, "repo")).Name(Under(first, "out/App.1.0.0.nupkg"))), Is.True, "without the output folder");
+        Assert.That(ArtifactNamer.IsMachineSpecific(NameIn(first)), Is.False);
+        Assert.That(ArtifactNamer.IsMachineSpecific(new ArtifactNamer(Under(first, "repo")).Name(Under(first, "out/App.1.0.0.nupkg"))), Is.True, "without the output folder");
     }
 
     [Test]
