@@ -1,8 +1,8 @@
 using System.CommandLine;
-using System.Diagnostics;
 using System.Text;
 using SecureBuild.Core.Json;
 using SecureBuild.Core.Locking;
+using SecureBuild.Core.Processes;
 using SecureBuild.Core.Recording;
 
 namespace SecureBuild.Cli;
@@ -81,7 +81,7 @@ internal static class LockCommand
 
         if (pinSdk)
         {
-            var version = Capture("dotnet", new[] { "--version" }, workDir);
+            var version = Capture("dotnet", new[] { "--version" }, workDir, VersionTimeout);
             if (version.ExitCode != 0 || string.IsNullOrWhiteSpace(version.Output))
             {
                 stderr.WriteLine($"{me}: could not ask dotnet for its SDK version:\n{version.Output}");
@@ -114,7 +114,7 @@ internal static class LockCommand
                 }
                 arguments.AddRange(new[] { "-nologo", "-v", "q", "-p:SecureBuildLockUpdate=true", $"-p:SecureBuildLockFile={freshPath}", $"-p:SecureBuildRootDir={root}" });
                 arguments.AddRange(propertySwitches);
-                var build = Capture("dotnet", arguments, workDir);
+                var build = Capture("dotnet", arguments, workDir, BuildTimeout);
                 if (build.ExitCode != 0)
                 {
                     stderr.WriteLine($"{me}: the build of {(entry is null ? "the current directory" : Path.GetRelativePath(root, entry).Replace('\\', '/'))} failed, so nothing was locked (the lock was not changed):");
@@ -179,18 +179,14 @@ internal static class LockCommand
     /// </summary>
     private static void WarnIfIgnoredByGit(string root, TextWriter stderr)
     {
-        Core.Reproducibility.ProcessOutcome outcome;
-        try
-        {
-            outcome = new Core.Reproducibility.SystemProcessRunner().Run(
-                new Core.Reproducibility.ProcessSpec("git", new[] { "check-ignore", "--verbose", "--", RepositoryLock.DefaultFileName }, root) { Timeout = TimeSpan.FromSeconds(20) });
-        }
-        catch (System.ComponentModel.Win32Exception)
+        var outcome = new ProcessRunner().Run(
+            new ProcessSpec("git", new[] { "check-ignore", "--verbose", "--", RepositoryLock.DefaultFileName }, root) { Timeout = TimeSpan.FromSeconds(20), CaptureStandardOutput = true });
+        if (!outcome.Exited)
         {
             return;
         }
         // With --verbose git also reports (exit 0) a path that a negation pattern ("!securebuild.lock.json") matched last.
-        var match = System.Text.RegularExpressions.Regex.Match(outcome.Output.Split('\t')[0].Trim(), "^(?<file>.*?):(?<line>[0-9]+):(?<pattern>.*)$");
+        var match = System.Text.RegularExpressions.Regex.Match(outcome.StandardOutput.Split('\t')[0].Trim(), "^(?<file>.*?):(?<line>[0-9]+):(?<pattern>.*)$");
         if (outcome.ExitCode != 0 || !match.Success || match.Groups["pattern"].Value.StartsWith("!", StringComparison.Ordinal))
         {
             return;
@@ -285,30 +281,23 @@ internal static class LockCommand
         return result;
     }
 
-    private static (int ExitCode, string Output) Capture(string file, IEnumerable<string> arguments, string workingDirectory)
+    /// <summary>How long `dotnet --version` and each `dotnet build` of the lock may take.</summary>
+    private static readonly TimeSpan VersionTimeout = TimeSpan.FromMinutes(2);
+    private static readonly TimeSpan BuildTimeout = TimeSpan.FromMinutes(60);
+
+    /// <summary>Runs dotnet through the product's process runner; a timeout or a missing dotnet becomes the exit code -1 and an SB38xx line.</summary>
+    private static (int ExitCode, string Output) Capture(string file, IEnumerable<string> arguments, string workingDirectory, TimeSpan timeout)
     {
-        var start = new ProcessStartInfo(file)
+        var outcome = new ProcessRunner().Run(new ProcessSpec(file, arguments, workingDirectory) { Timeout = timeout });
+        if (outcome.StartError is not null)
         {
-            WorkingDirectory = workingDirectory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
+            return (-1, $"SB3801: cannot run '{outcome.Command}': {outcome.StartError}. Install the .NET SDK and put dotnet on PATH.");
         }
-        var output = new StringBuilder();
-        using var process = new Process { StartInfo = start };
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) { lock (output) { output.AppendLine(e.Data); } } };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { lock (output) { output.AppendLine(e.Data); } } };
-        process.Start();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        process.WaitForExit();
-        lock (output)
+        if (outcome.TimedOut)
         {
-            return (process.ExitCode, output.ToString());
+            return (-1, outcome.Output + "SB3800: " + outcome.TimeoutReason(
+                $"Run '{outcome.Command}' by hand in {workingDirectory} to see where it waits (a prompt, an unreachable package source, a hung build server); the limit is {(int)timeout.TotalMinutes} min."));
         }
+        return (outcome.ExitCode, outcome.Output);
     }
 }

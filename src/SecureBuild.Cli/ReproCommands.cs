@@ -1,6 +1,7 @@
 using System.CommandLine;
 using SecureBuild.Core.Attestation;
 using SecureBuild.Core.Crypto;
+using SecureBuild.Core.Processes;
 using SecureBuild.Core.Reproducibility;
 using SecureBuild.Core.Sigstore;
 
@@ -128,7 +129,7 @@ internal static class ReproCommands
             RebuildResult result;
             try
             {
-                result = new Rebuilder(new SystemProcessRunner()).Run(options);
+                result = new Rebuilder(new ProcessRunner()).Run(options);
             }
             catch (RebuildException e)
             {

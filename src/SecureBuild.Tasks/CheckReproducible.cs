@@ -1,6 +1,7 @@
 using System.Text;
 using Microsoft.Build.Framework;
 using SecureBuild.Core.IO;
+using SecureBuild.Core.Processes;
 using SecureBuild.Core.Reproducibility;
 using MSBuildTask = Microsoft.Build.Utilities.Task;
 
@@ -82,7 +83,7 @@ public sealed class CheckReproducible : MSBuildTask, ICancelableTask
         RebuildResult result;
         try
         {
-            result = new Rebuilder(new SystemProcessRunner()).Run(options, _cancel.Token);
+            result = new Rebuilder(new ProcessRunner()).Run(options, _cancel.Token);
         }
         catch (Exception e) when (e is RebuildException || e is IOException || e is UnauthorizedAccessException)
         {

@@ -56,35 +56,25 @@ internal static class ProvenanceInputs
         }
         external["step"] = task.StepName;
         var global = GlobalProperties(task.BuildEngine);
+        var extra = task.RecordProperties.Select(i => i.ItemSpec).ToList();
+        WarnAboutUnrecordableNames(task, extra);
+        var properties = ParameterAllowList.ForProperties(extra, namer.NamePathsIn);
         foreach (var (name, key) in new[] { ("Configuration", "configuration"), ("TargetFramework", "targetFramework"), ("RuntimeIdentifier", "runtimeIdentifier") })
         {
             var value = task.BuildProperties.FirstOrDefault(p => p.ItemSpec == name)?.GetMetadata("Value");
-            if (!string.IsNullOrEmpty(value))
+            if (!string.IsNullOrEmpty(value) && properties.RecordableValue(name, value!) is { } recordable)
             {
-                external[key] = value!;
+                external[key] = recordable;
             }
         }
-        var globalJson = new JsonObject();
-        foreach (var pair in global.OrderBy(p => p.Key, StringComparer.Ordinal))
-        {
-            if (IsInternalGlobalProperty(pair.Key))
-            {
-                continue;
-            }
-            globalJson[pair.Key] = SecretFilter.MayRecord(pair.Key, pair.Value) ? PortablePath(namer, pair.Value) : "[redacted]";
-        }
-        external["globalProperties"] = globalJson;
-        var fromEnvironment = new JsonObject();
-        foreach (var property in task.BuildProperties)
-        {
-            var value = property.GetMetadata("Value");
-            if (environment.TryGetValue(property.ItemSpec, out var envValue) && envValue == value && !string.IsNullOrEmpty(value) &&
-                !global.ContainsKey(property.ItemSpec))
-            {
-                fromEnvironment[property.ItemSpec] = SecretFilter.MayRecord(property.ItemSpec, value) ? value : "[redacted]";
-            }
-        }
-        external["environmentProperties"] = fromEnvironment;
+        var globalProperties = properties.Record(global.Where(p => !IsInternalGlobalProperty(p.Key)));
+        external["globalProperties"] = ValuesJson(globalProperties);
+        external["withheldGlobalProperties"] = NamesJson(globalProperties);
+        var fromEnvironment = properties.Record(task.BuildProperties
+            .Select(p => new KeyValuePair<string, string>(p.ItemSpec, p.GetMetadata("Value")))
+            .Where(p => p.Value.Length > 0 && environment.TryGetValue(p.Key, out var envValue) && envValue == p.Value && !global.ContainsKey(p.Key)));
+        external["environmentProperties"] = ValuesJson(fromEnvironment);
+        external["withheldEnvironmentProperties"] = NamesJson(fromEnvironment);
 
         var git = DescribeGit(task.BuildEngine, rootDirectory);
         var sourceUri = git?.RepositoryUri ?? ci.SourceUri;
@@ -108,12 +98,9 @@ internal static class ProvenanceInputs
         internalParameters["osDescription"] = System.Runtime.InteropServices.RuntimeInformation.OSDescription;
         internalParameters["architecture"] = System.Runtime.InteropServices.RuntimeInformation.OSArchitecture.ToString().ToLowerInvariant();
         internalParameters["ci"] = ci.System;
-        var env = new JsonObject();
-        foreach (var pair in BuildEnvironment.Record(environment))
-        {
-            env[pair.Key] = pair.Value;
-        }
-        internalParameters["environment"] = env;
+        var recordedEnvironment = ParameterAllowList.ForEnvironment(extra, namer.NamePathsIn).Record(environment);
+        internalParameters["environment"] = ValuesJson(recordedEnvironment);
+        internalParameters["withheldEnvironment"] = NamesJson(recordedEnvironment);
 
         // resolvedDependencies: source, SDK, this SDK, packages, packs.
         var deps = statement.ResolvedDependencies;
@@ -156,21 +143,37 @@ internal static class ProvenanceInputs
         return statement;
     }
 
-    /// <summary>
-    /// An absolute path (`dotnet pack -o ../out` gives PackageOutputPath=/home/me/out/) as an artifact name
-    /// ("@pack-output/"), so provenance holds no machine path; any other value as it is.
-    /// </summary>
-    private static string PortablePath(ArtifactNamer namer, string value)
+    /// <summary>SB2600, once per build and name: a SecureBuildRecordProperty whose value will never be recorded.</summary>
+    private static void WarnAboutUnrecordableNames(RecordStepProducts task, IEnumerable<string> names)
     {
-        if (value.Length < 2 || value.IndexOfAny(new[] { ';', '\n' }) >= 0 || !Path.IsPathRooted(value) || !(value[0] == '/' || (value.Length > 2 && value[1] == ':')))
+        foreach (var name in names.Where(n => !ParameterAllowList.MayBeListed(n)).Distinct(StringComparer.OrdinalIgnoreCase))
         {
-            return value;
+            var key = "SecureBuild.SB2600:" + name.ToUpperInvariant();
+            if (task.BuildEngine is IBuildEngine4 four)
+            {
+                if (four.GetRegisteredTaskObject(key, RegisteredTaskObjectLifetime.Build) is not null)
+                {
+                    continue;
+                }
+                four.RegisterTaskObject(key, key, RegisteredTaskObjectLifetime.Build, allowEarlyCollection: false);
+            }
+            task.Log.LogWarning(null, "SB2600", null, null, 0, 0, 0, 0,
+                $"SecureBuildRecordProperty '{name}': the name says it holds a credential, so provenance records it by name only, never its value. " +
+                "Remove the item, or give a property that holds no secret a name without TOKEN, SECRET, PASSWORD, KEY, AUTH or the like.");
         }
-        var name = namer.Name(value);
-        // A folder given without its trailing separator (PackageOutputPath=/home/me/out) is still that folder.
-        var asFolder = namer.Name(value.TrimEnd('/', '\\') + "/");
-        return ArtifactNamer.IsMachineSpecific(name) && !ArtifactNamer.IsMachineSpecific(asFolder) ? asFolder : name;
     }
+
+    private static JsonObject ValuesJson(RecordedParameters recorded)
+    {
+        var json = new JsonObject();
+        foreach (var pair in recorded.Values)
+        {
+            json[pair.Key] = pair.Value;
+        }
+        return json;
+    }
+
+    private static JsonArray NamesJson(RecordedParameters recorded) => new(recorded.Withheld.Select(n => (JsonNode)n));
 
     /// <summary>Global properties the SDK itself sets when it dispatches inner builds; they are reported as parameters above.</summary>
     private static bool IsInternalGlobalProperty(string name) =>

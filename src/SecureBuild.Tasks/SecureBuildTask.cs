@@ -46,6 +46,11 @@ public abstract class SecureBuildTask : MSBuildTask
             LogCodedError(e.Code, e.Message);
             return false;
         }
+        catch (Core.Processes.ProcessTimeoutException e)
+        {
+            LogCodedError(Core.Processes.ProcessTimeoutException.Code, e.Message);
+            return false;
+        }
         catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
         {
             LogCodedError("SB1020", $"SecureBuild could not record step '{StepName}': {e.Message} Check that the build can read its inputs and write to its output and obj folders.");

@@ -216,6 +216,7 @@ public sealed class BuildShapeTests
                 <TargetFramework>net10.0</TargetFramework>
                 <PublishRepositoryUrl>true</PublishRepositoryUrl>
               </PropertyGroup>
+              <ItemGroup><SecureBuildRecordProperty Include="PackageOutputPath" /></ItemGroup>
             </Project>
             """).Write("Lib/Lib.cs", "namespace Lib; public static class L { public static int Answer => 42; }\n");
         Git(origin.Directory, "init", "-q", "--initial-branch=main", ".");
@@ -260,7 +261,7 @@ public sealed class BuildShapeTests
 
         var provenance = clones.Select(c => ProvenancePredicate(Path.Combine(c.Clone, "Lib/bin/Release/attestations/pack.provenance.intoto.jsonl"))).ToList();
         var text = provenance.Select(p => SecureBuild.Core.Json.JsonText.Write(p, indented: false)).ToList();
-        Assert.That(text[0], Does.Contain("\"PackageOutputPath\":\"@pack-output/\"").And.Not.Contain(clones[0].Out), "no machine path in provenance");
+        Assert.That(text[0], Does.Contain("\"PackageOutputPath\":\"@pack-output\"").And.Not.Contain(clones[0].Out), "no machine path in provenance");
         Assert.That(text[0], Does.Contain("\"branch\":\"main\""), "provenance records the branch");
         Assert.That(text[1], Does.Not.Contain("\"branch\""), "a detached HEAD has none");
     }

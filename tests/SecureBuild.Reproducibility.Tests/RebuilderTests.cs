@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using SecureBuild.Core.Attestation;
 using SecureBuild.Core.Crypto;
 using SecureBuild.Core.Json;
+using SecureBuild.Core.Processes;
 using SecureBuild.Core.Reproducibility;
 using SecureBuild.Reproducibility.Tests.Infrastructure;
 
@@ -31,7 +32,7 @@ public sealed class RebuilderTests
         {
             if (spec.FileName == "git")
             {
-                return RealGit ? new SystemProcessRunner().Run(spec, cancellationToken) : new ProcessOutcome(128, "fatal: not a git repository");
+                return RealGit ? new ProcessRunner().Run(spec, cancellationToken) : new ProcessOutcome(128, "fatal: not a git repository");
             }
 
             Specs.Enqueue(spec);
@@ -103,7 +104,7 @@ public sealed class RebuilderTests
 
     private static string? Git(string directory, params string[] arguments)
     {
-        var outcome = new SystemProcessRunner().Run(new ProcessSpec("git", arguments, directory) { Timeout = TimeSpan.FromMinutes(1) });
+        var outcome = new ProcessRunner().Run(new ProcessSpec("git", arguments, directory) { Timeout = TimeSpan.FromMinutes(1) });
         return outcome.ExitCode == 0 ? outcome.Output.Trim() : null;
     }
 
@@ -202,6 +203,28 @@ public sealed class RebuilderTests
         var badCommand = Options(source.Path);
         badCommand.Command = "publish";
         Assert.Throws<RebuildException>(() => new Rebuilder(bothFail).Run(badCommand));
+    }
+
+    /// <summary>Every dotnet call runs past its limit (the real runner kills the tree; here only its outcome).</summary>
+    private sealed class TimingOutRunner : IProcessRunner
+    {
+        public ProcessOutcome Run(ProcessSpec spec, CancellationToken cancellationToken = default) =>
+            spec.FileName == "git"
+                ? new ProcessOutcome(128, "fatal: not a git repository")
+                : new ProcessOutcome(-1, "building...\n") { TimedOut = true, Timeout = spec.Timeout, Command = spec.Display };
+    }
+
+    [Test]
+    public void A_build_that_runs_past_its_limit_is_an_SB1800_error_with_the_command()
+    {
+        using var source = Source();
+        var options = Options(source.Path);
+        options.BuildTimeout = TimeSpan.FromMinutes(3);
+
+        var e = Assert.Throws<RebuildException>(() => new Rebuilder(new TimingOutRunner()).Run(options))!;
+
+        Assert.That(e.Message, Does.Contain("SB1800: 'dotnet build -c Release -nologo' did not finish within 3 min, so it was stopped together with every process it started.")
+            .And.Contains("a build may take 3 min at most"));
     }
 
     [Test]

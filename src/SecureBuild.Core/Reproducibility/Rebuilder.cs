@@ -5,6 +5,7 @@ using System.Text;
 using System.Xml.Linq;
 using SecureBuild.Core.Crypto;
 using SecureBuild.Core.Internal;
+using SecureBuild.Core.Processes;
 
 namespace SecureBuild.Core.Reproducibility;
 
@@ -368,6 +369,15 @@ public sealed class Rebuilder
                 };
                 var outcome = _runner.Run(spec, cancellationToken);
                 output.Append(outcome.Output);
+                if (outcome.StartError is not null)
+                {
+                    output.AppendLine(outcome.StartErrorMessage("Install the .NET SDK or pass the dotnet to use."));
+                }
+                else if (outcome.TimedOut)
+                {
+                    output.AppendLine(outcome.TimeoutMessage(
+                        $"Run the same command by hand in a copy of the project to see where it waits (a prompt, a network source, a test that hangs); a build may take {ProcessOutcome.Describe(options.BuildTimeout)} at most."));
+                }
                 run.ExitCode = outcome.ExitCode;
                 if (outcome.ExitCode != 0)
                 {
@@ -724,19 +734,19 @@ public sealed class Rebuilder
     private string? Git(string directory, params string[] arguments) => RunGitWith(_runner, directory, arguments);
 
     private static string? RunGit(string? directory, params string[] arguments) =>
-        RunGitWith(new SystemProcessRunner(), directory ?? System.IO.Directory.GetCurrentDirectory(), directory is null ? arguments : arguments);
+        RunGitWith(new ProcessRunner(), directory ?? System.IO.Directory.GetCurrentDirectory(), directory is null ? arguments : arguments);
 
     private static string? RunGitWith(IProcessRunner runner, string directory, string[] arguments)
     {
-        try
+        // stdout alone (a warning on stderr is not a file name); a listing cut by the output limit is no listing.
+        var outcome = runner.Run(new ProcessSpec("git", arguments, directory)
         {
-            var outcome = runner.Run(new ProcessSpec("git", arguments, directory) { Timeout = TimeSpan.FromMinutes(2) });
-            return outcome.ExitCode == 0 ? outcome.Output.Trim() : null;
-        }
-        catch (System.ComponentModel.Win32Exception)
-        {
-            return null;
-        }
+            Timeout = TimeSpan.FromMinutes(2),
+            CaptureStandardOutput = true,
+            OutputLimit = 256 * 1024 * 1024,
+            AddedEnvironment = new Dictionary<string, string> { ["GIT_TERMINAL_PROMPT"] = "0" },
+        });
+        return outcome.Exited && outcome.ExitCode == 0 && outcome.DroppedCharacters == 0 ? outcome.StandardOutput.Trim() : null;
     }
 
     private List<string> GitFiles(string root)

@@ -164,6 +164,9 @@ public sealed class ArtifactNamerTests
         Assert.That(NameIn(first), Is.EqualTo("@pack-output/App.1.0.0.nupkg"));
         Assert.That(NameIn(second), Is.EqualTo(NameIn(first)));
         Assert.That(ArtifactNamer.IsMachineSpecific(NameIn(first)), Is.False);
+        var namer = new ArtifactNamer(Under(first, "repo"), null, new[] { new KeyValuePair<string, string>(Under(first, "out"), "@pack-output") });
+        Assert.That(namer.NamePathsIn(Under(first, "out") + "/"), Is.EqualTo("@pack-output"), "a property naming the folder itself (PackageOutputPath)");
+        Assert.That(namer.NamePathsIn(Under(first, "out")), Is.EqualTo("@pack-output"));
         Assert.That(ArtifactNamer.IsMachineSpecific(new ArtifactNamer(Under(first, "repo")).Name(Under(first, "out/App.1.0.0.nupkg"))), Is.True, "without the output folder");
     }
 
