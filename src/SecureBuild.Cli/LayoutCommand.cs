@@ -79,6 +79,15 @@ internal static class LayoutCommand
                         {
                             stderr.WriteLine($"securebuild layout new: warning SB3016: {file} is not signed by any --functionary key (signed by {string.Join(", ", block.Signatures.Select(sig => sig.KeyId.Substring(0, Math.Min(8, sig.KeyId.Length))).DefaultIfEmpty("nobody"))}): the layout will only accept links that one of the functionaries signs.");
                         }
+                        // "@external/<hash>/..." names come from this machine's paths: the layout would pin them, and
+                        // links from another clone, CI or a rebuilder name those files differently.
+                        var local = link.Materials.Keys.Concat(link.Products.Keys).Where(Core.Recording.ArtifactNamer.IsMachineSpecific).ToList();
+                        if (local.Count > 0)
+                        {
+                            stderr.WriteLine($"securebuild layout new: warning SB3472: {file}: {local.Count} artifact name(s) are made from this machine's directories (e.g. {local[0]}): " +
+                                "links recorded in another clone, in CI or by a rebuilder name those files differently and will not match this layout. " +
+                                "Keep inputs and outputs below the repository or its output folders, or name the folder with <SecureBuildArtifactRoot Include=\"DIR\" Prefix=\"@name\" /> and build again.");
+                        }
                         links.Add(link);
                     }
                     if (links.Count == 0)

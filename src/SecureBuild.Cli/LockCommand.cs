@@ -185,11 +185,13 @@ internal static class LockCommand
         {
             return;
         }
-        if (outcome.ExitCode != 0)
+        // With --verbose git also reports (exit 0) a path that a negation pattern ("!securebuild.lock.json") matched last.
+        var match = System.Text.RegularExpressions.Regex.Match(outcome.StandardOutput.Split('\t')[0].Trim(), "^(?<file>.*?):(?<line>[0-9]+):(?<pattern>.*)$");
+        if (outcome.ExitCode != 0 || !match.Success || match.Groups["pattern"].Value.StartsWith("!", StringComparison.Ordinal))
         {
             return;
         }
-        var source = outcome.StandardOutput.Split('\t')[0].Trim();
+        var source = match.Value;
         stderr.WriteLine($"securebuild lock: warning SB3470: git ignores {RepositoryLock.DefaultFileName} ({source}): it will not be committed, and `git clean -xdf` deletes it, " +
             $"after which builds have no lock to check and a strict one fails (SB1403). Add the line `!{RepositoryLock.DefaultFileName}` to .gitignore after that pattern, then commit the lock.");
     }

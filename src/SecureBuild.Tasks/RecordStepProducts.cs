@@ -102,6 +102,7 @@ public sealed class RecordStepProducts : SecureBuildTask
         // Looked at before hashing, so a product changing in between changes the stat hash too.
         var productsStat = StepFingerprint.OfFiles(productFiles, recorder.Missing, DateTime.UtcNow, settings);
         var products = recorder.Record(productFiles);
+        WarnAboutMachineLocalNames(productFiles);
         cache.Save();
         var link = new Link
         {
@@ -127,6 +128,24 @@ public sealed class RecordStepProducts : SecureBuildTask
                 ? $"SecureBuild: {StepName} -> {path} ({materials.Count} materials, {products.Count} products)"
                 : $"SecureBuild: {StepName} link is up to date: {path}");
         return true;
+    }
+
+    /// <summary>
+    /// A product outside the repository, its output folders and every named root gets an "@external/&lt;hash of the
+    /// directory&gt;/" name, which differs between machines: links from another clone or a rebuilder will not match.
+    /// </summary>
+    private void WarnAboutMachineLocalNames(IReadOnlyCollection<RecordedFile> products)
+    {
+        var local = products.Where(p => ArtifactNamer.IsMachineSpecific(p.Name)).ToList();
+        if (local.Count == 0)
+        {
+            return;
+        }
+        var directory = Path.GetDirectoryName(local[0].FullPath) ?? local[0].FullPath;
+        LogCodedWarning("SB2470",
+            $"{local.Count} product(s) of step '{StepName}' lie outside the repository and its output folders (e.g. {local[0].FullPath}, named {local[0].Name}): " +
+            "the name is made from this machine's path, so links from another clone or a rebuilder will not match. " +
+            $"Write the outputs below the repository or to the output folder, or name the folder: <SecureBuildArtifactRoot Include=\"{directory}\" Prefix=\"@my-output\" />.");
     }
 
     /// <summary>

@@ -79,6 +79,7 @@ public abstract class SecureBuildTask : CodedTask
             throw new SecureBuildTaskException("SB1012", $"SecureBuildHashAlgorithms='{HashAlgorithms}': {e.Message}");
         }
         var roots = new List<KeyValuePair<string, string>>();
+        var outputRoots = new List<KeyValuePair<string, string>>();
         foreach (var item in ArtifactRoots)
         {
             var prefix = item.GetMetadata("Prefix");
@@ -86,10 +87,12 @@ public abstract class SecureBuildTask : CodedTask
             {
                 throw new SecureBuildTaskException("SB1013", $"SecureBuildArtifactRoot '{item.ItemSpec}' has no Prefix metadata. Give each root a prefix, e.g. <SecureBuildArtifactRoot Include=\"/opt/tools\" Prefix=\"@tools\" />.");
             }
-            roots.Add(new KeyValuePair<string, string>(item.GetMetadata("FullPath"), prefix));
+            // OutputFolder="true": an output folder the build was given, which names only files outside the root.
+            (string.Equals(item.GetMetadata("OutputFolder"), "true", StringComparison.OrdinalIgnoreCase) ? outputRoots : roots)
+                .Add(new KeyValuePair<string, string>(item.GetMetadata("FullPath"), prefix));
         }
         var root = string.IsNullOrWhiteSpace(RootDirectory) ? RepositoryRoot.Find(ProjectDirectory) : RootDirectory!;
-        var namer = new ArtifactNamer(root, roots);
+        var namer = new ArtifactNamer(root, roots, outputRoots);
         var tokens = namer.PathTokens.ToList();
         var home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
         if (!string.IsNullOrEmpty(home))

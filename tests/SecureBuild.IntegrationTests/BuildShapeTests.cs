@@ -84,17 +84,44 @@ public sealed class BuildShapeTests
         Links.LoadVerified(project.Path("App/bin/Debug/attestations/" + Links.FileName("restore", other.Public)), other.Public);
     }
 
+    /// <summary>
+    /// The documented way for a multi-project repository: one `&lt;Sdk Name="SecureBuild.Sdk" /&gt;` in Directory.Build.props,
+    /// the version in global.json's msbuild-sdks, every project left on Microsoft.NET.Sdk. A nested NuGet.config names
+    /// the feed again under another key without &lt;clear/&gt; (as serilog's does): NuGet writes that source twice into
+    /// project.assets.json, which the build must read as NuGet does.
+    /// </summary>
     [Test]
-    public void A_solution_built_with_m_gives_every_project_and_framework_its_own_links()
+    public void A_solution_adopting_the_sdk_in_Directory_Build_props_built_with_m_gives_every_project_and_framework_its_own_links()
     {
         var key = NewKey();
         var project = new TestProject("solution");
+        project.Write("Directory.Build.props", """
+            <Project>
+              <Sdk Name="SecureBuild.Sdk" />
+            </Project>
+            """);
         project.Write("Lib/Lib.csproj", """
-            <Project Sdk="SecureBuild.Sdk">
+            <Project Sdk="Microsoft.NET.Sdk">
               <PropertyGroup><TargetFrameworks>net8.0;net10.0</TargetFrameworks></PropertyGroup>
             </Project>
             """).Write("Lib/Lib.cs", "namespace Lib; public static class L { public static int Answer => 42; }\n");
-        project.WithConsoleApp("App", extraItems: """<ProjectReference Include="../Lib/Lib.csproj" />""");
+        project.Write("Lib/nuget.config", """
+            <?xml version="1.0" encoding="utf-8"?>
+            <configuration>
+              <packageSources>
+                <add key="nuget.org-again" value="https://api.nuget.org/v3/index.json" />
+              </packageSources>
+            </configuration>
+            """);
+        project.Write("App/App.csproj", """
+            <Project Sdk="Microsoft.NET.Sdk">
+              <PropertyGroup>
+                <OutputType>Exe</OutputType>
+                <TargetFramework>net10.0</TargetFramework>
+              </PropertyGroup>
+              <ItemGroup><ProjectReference Include="../Lib/Lib.csproj" /></ItemGroup>
+            </Project>
+            """);
         project.Write("App/Program.cs", "System.Console.WriteLine(Lib.L.Answer);\n");
         Assert.That(project.DotNet("new", "sln", "-n", "All", "--format", "sln").ExitCode, Is.EqualTo(0));
         var add = project.DotNet(new Dictionary<string, string?> { ["SecureBuildSigningKey"] = key.Path }, "sln", "All.sln", "add", "Lib/Lib.csproj", "App/App.csproj");
@@ -116,6 +143,16 @@ public sealed class BuildShapeTests
         var app = Links.LoadVerified(project.Path("App/bin/Release/attestations/" + Links.FileName("compile", key.Public)), key.Public);
         Assert.That(app.Materials.Keys, Has.Some.Matches<string>(k => k.StartsWith("Lib/", StringComparison.Ordinal) && k.EndsWith("/Lib.dll", StringComparison.Ordinal)),
             "the referenced project's assembly is a material, named relative to the root");
+        var appRestore = Links.LoadVerified(project.Path("App/bin/Release/attestations/" + Links.FileName("restore", key.Public)), key.Public);
+        Assert.That(appRestore.Materials.Keys, Does.Contain("Directory.Build.props"));
+        Assert.That(System.Text.RegularExpressions.Regex.Matches(File.ReadAllText(project.Path("Lib/obj/project.assets.json")), "\"https://api.nuget.org/v3/index.json\": \\{").Count,
+            Is.EqualTo(2), "NuGet wrote the source twice (the situation serilog's NuGet.config creates)");
+        Assert.That(build.Output, Does.Not.Contain("SB1400"));
+
+        var pack = project.DotNet(new Dictionary<string, string?> { ["SecureBuildSigningKey"] = key.Path }, "pack", "Lib/Lib.csproj", "-c", "Release", "--no-build");
+        Assert.That(pack.ExitCode, Is.EqualTo(0), pack.ToString());
+        var packLink = Links.LoadVerified(Path.Combine(libLinks, Links.FileName("pack", key.Public)), key.Public);
+        Assert.That(packLink.Products.Keys, Does.Contain("Lib/bin/Release/Lib.1.0.0.nupkg"));
     }
 
     [Test]
@@ -166,6 +203,74 @@ public sealed class BuildShapeTests
         Assert.That(links[0]["restore"].Products["App/obj/project.assets.json"].Keys, Is.EqualTo(new[] { "sha256-pathmapped" }),
             "project.assets.json embeds absolute paths, so it is recorded with a path-mapped digest");
         Assert.That(links[0]["compile"].Products["App/obj/Release/net10.0/App.dll"].Keys, Is.EqualTo(new[] { "sha256" }));
+    }
+
+    [Test]
+    public void Two_clones_packed_outside_the_repository_one_on_a_branch_one_detached_give_identical_packages_and_pack_links()
+    {
+        var key = NewKey();
+        var origin = new TestProject("pack-out-origin");
+        origin.Write("Lib/Lib.csproj", """
+            <Project Sdk="SecureBuild.Sdk">
+              <PropertyGroup>
+                <TargetFramework>net10.0</TargetFramework>
+                <PublishRepositoryUrl>true</PublishRepositoryUrl>
+              </PropertyGroup>
+              <ItemGroup><SecureBuildRecordProperty Include="PackageOutputPath" /></ItemGroup>
+            </Project>
+            """).Write("Lib/Lib.cs", "namespace Lib; public static class L { public static int Answer => 42; }\n");
+        Git(origin.Directory, "init", "-q", "--initial-branch=main", ".");
+        Git(origin.Directory, "add", "-A");
+        Git(origin.Directory, "-c", "user.email=t@example.invalid", "-c", "user.name=t", "commit", "-qm", "init");
+
+        var clones = new List<(string Clone, string Out, ProcessResult Pack)>();
+        foreach (var (name, detached) in new[] { ("branch-clone", false), ("detached-clone-elsewhere", true) })
+        {
+            var parent = Path.Combine(SdkFeed.WorkRoot, name + "-" + Guid.NewGuid().ToString("N"), detached ? "deeper" : "");
+            var clone = Path.Combine(parent, "src");
+            Directory.CreateDirectory(parent);
+            Git(SdkFeed.WorkRoot, "clone", "-q", origin.Directory, clone);
+            Git(clone, "remote", "set-url", "origin", "https://github.com/example/lib.git");
+            if (detached)
+            {
+                Git(clone, "checkout", "-q", "--detach"); // as CI checks out
+            }
+            // `dotnet pack -o ../out`: the packages land outside the repository.
+            var pack = Run.DotNet(clone, new Dictionary<string, string?> { ["SecureBuildSigningKey"] = key.Path }, "pack", "Lib/Lib.csproj", "-c", "Release", "-o", "../out");
+            Assert.That(pack.ExitCode, Is.EqualTo(0), pack.ToString());
+            Assert.That(pack.Output, Does.Not.Contain("SB2470"), pack.ToString());
+            clones.Add((clone, Path.Combine(parent, "out"), pack));
+        }
+
+        var packages = clones.Select(c => File.ReadAllBytes(Path.Combine(c.Out, "Lib.1.0.0.nupkg"))).ToList();
+        using (var zip = new System.IO.Compression.ZipArchive(new MemoryStream(packages[0])))
+        {
+            using var reader = new StreamReader(zip.GetEntry("Lib.nuspec")!.Open());
+            var nuspec = reader.ReadToEnd();
+            Assert.That(nuspec, Does.Contain("<repository type=\"git\" url=\"https://github.com/example/lib.git\"").And.Contain("commit=\""));
+            Assert.That(nuspec, Does.Not.Contain("branch="), "the branch is not part of the package");
+        }
+        Assert.That(packages[1], Is.EqualTo(packages[0]), "a branch and a detached HEAD of one commit pack the same bytes");
+
+        var links = clones.Select(c => Links.LoadVerified(Path.Combine(c.Clone, "Lib/bin/Release/attestations", Links.FileName("pack", key.Public)), key.Public)).ToList();
+        Assert.That(links[0].Products.Keys, Does.Contain("@pack-output/Lib.1.0.0.nupkg"));
+        Assert.That(links[0].Products.Keys.Concat(links[0].Materials.Keys), Has.None.StartsWith("@external/"));
+        Assert.That(links[0].Products["Lib/obj/Release/Lib.1.0.0.nuspec"].Keys, Is.EqualTo(new[] { "sha256-pathmapped" }), "the generated nuspec names files by absolute path");
+        Assert.That(Flatten(links[1].Materials), Is.EqualTo(Flatten(links[0].Materials)), "pack materials differ between clones");
+        Assert.That(Flatten(links[1].Products), Is.EqualTo(Flatten(links[0].Products)), "pack products differ between clones");
+
+        var provenance = clones.Select(c => ProvenancePredicate(Path.Combine(c.Clone, "Lib/bin/Release/attestations/pack.provenance.intoto.jsonl"))).ToList();
+        var text = provenance.Select(p => SecureBuild.Core.Json.JsonText.Write(p, indented: false)).ToList();
+        Assert.That(text[0], Does.Contain("\"PackageOutputPath\":\"@pack-output\"").And.Not.Contain(clones[0].Out), "no machine path in provenance");
+        Assert.That(text[0], Does.Contain("\"branch\":\"main\""), "provenance records the branch");
+        Assert.That(text[1], Does.Not.Contain("\"branch\""), "a detached HEAD has none");
+    }
+
+    private static SecureBuild.Core.Json.JsonObject ProvenancePredicate(string path)
+    {
+        var envelope = (SecureBuild.Core.Json.JsonObject)SecureBuild.Core.Json.JsonParser.Parse(File.ReadAllText(path).Trim());
+        var payload = Convert.FromBase64String(((SecureBuild.Core.Json.JsonString)envelope["payload"]).Value);
+        return (SecureBuild.Core.Json.JsonObject)((SecureBuild.Core.Json.JsonObject)SecureBuild.Core.Json.JsonParser.Parse(payload))["predicate"];
     }
 
     private static string Flatten(SortedDictionary<string, IReadOnlyDictionary<string, string>> map) =>

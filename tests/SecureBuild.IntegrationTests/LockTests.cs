@@ -35,8 +35,15 @@ public sealed class LockTests
             Project.DotNet(Environment, new[] { "build", "App/App.csproj", "-nologo" }.Concat(arguments).ToArray());
 
         /// <summary>A build with extra environment variables (e.g. a CI system's).</summary>
-        public ProcessResult BuildWith(IDictionary<string, string?> extra, params string[] arguments) =>
-            Project.DotNet(Environment.Concat(extra).ToDictionary(kv => kv.Key, kv => kv.Value), new[] { "build", "App/App.csproj", "-nologo" }.Concat(arguments).ToArray());
+        public ProcessResult BuildWith(IDictionary<string, string?> extra, params string[] arguments)
+        {
+            var environment = new Dictionary<string, string?>(Environment);
+            foreach (var (name, value) in extra)
+            {
+                environment[name] = value; // CI=true replaces the CI=null the builds run with
+            }
+            return Project.DotNet(environment, new[] { "build", "App/App.csproj", "-nologo" }.Concat(arguments).ToArray());
+        }
 
         public ProcessResult Strict(params string[] arguments) => Build(arguments.Concat(new[] { "-p:SecureBuildLockMode=strict" }).ToArray());
 

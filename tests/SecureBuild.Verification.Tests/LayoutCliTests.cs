@@ -147,4 +147,21 @@ public class LayoutCliTests
         Assert.That(result.Stderr, Does.Contain("warning SB3016").And.Contain(Functionary.Public.KeyId.Substring(0, 8)));
         Assert.That(File.Exists(Path.Combine(_dir, "out.layout")), Is.True);
     }
+
+    [Test]
+    public void Links_naming_files_by_this_machines_directories_give_warning_SB3472_and_portable_ones_do_not()
+    {
+        var quiet = New("--link-dir", "App/bin/Release/attestations", "-o", "portable.layout");
+        Assert.That(quiet.Code, Is.EqualTo(0), quiet.Stderr);
+        Assert.That(quiet.Stderr, Does.Not.Contain("SB3472"));
+
+        // What `dotnet pack -o ../out` recorded before output folders were named: "@external/<hash>/App.1.0.0.nupkg".
+        var pack = new Link("pack") { Command = new[] { "dotnet", "pack", "App/App.csproj" } };
+        pack.Materials["App/bin/Release/net8.0/App.dll"] = Digest("App/bin/Release/net8.0/App.dll");
+        pack.Products["@external/3f2a9c01b7de/App.1.0.0.nupkg"] = Digest("nupkg");
+        LinkFile.WriteSigned(pack, Functionary, Path.Combine(_dir, "App/bin/Release/attestations"));
+        var warned = New("--link-dir", "App/bin/Release/attestations", "-o", "local.layout");
+        Assert.That(warned.Code, Is.EqualTo(0), warned.Stderr);
+        Assert.That(warned.Stderr, Does.Contain("warning SB3472").And.Contain("@external/3f2a9c01b7de/App.1.0.0.nupkg").And.Contain("SecureBuildArtifactRoot"));
+    }
 }

@@ -60,11 +60,15 @@ public sealed class PathMapping
     /// <summary>Identifies the mapping, so cached digests made under another mapping are not reused.</summary>
     public string Fingerprint { get; }
 
-    /// <summary>True for the generated files whose digest is path-mapped.</summary>
+    /// <summary>
+    /// True for the generated files whose digest is path-mapped: those above, and the nuspec that pack generates under
+    /// obj/ (it names every packed file by its absolute path); a nuspec in the sources is hashed as it is.
+    /// </summary>
     public static bool IsMachineLocal(string fullPath)
     {
         var normalized = fullPath.Replace('\\', '/');
-        return MachineLocalSuffixes.Any(s => normalized.EndsWith(s, StringComparison.OrdinalIgnoreCase));
+        return MachineLocalSuffixes.Any(s => normalized.EndsWith(s, StringComparison.OrdinalIgnoreCase)) ||
+            (normalized.EndsWith(".nuspec", StringComparison.OrdinalIgnoreCase) && normalized.IndexOf("/obj/", StringComparison.OrdinalIgnoreCase) >= 0);
     }
 
     /// <summary>The content with every root replaced by its token (longest root first).</summary>

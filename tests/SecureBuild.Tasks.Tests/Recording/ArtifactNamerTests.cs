@@ -152,4 +152,35 @@ public sealed class ArtifactNamerTests
         Assert.That(tokens[Path.GetFullPath(Root).Replace('\\', '/') + "/"], Is.EqualTo("@root"));
         Assert.That(tokens[Path.GetFullPath(nuget).Replace('\\', '/') + "/"], Is.EqualTo("@nuget"));
     }
+
+    [Test]
+    public void An_output_folder_outside_the_repository_names_its_files_relative_to_it_on_every_clone()
+    {
+        // `dotnet pack -o ../out` from two clones at different paths: the same names, no machine path.
+        string NameIn(string clone) => new ArtifactNamer(Under(clone, "repo"), null,
+            new[] { new KeyValuePair<string, string>(Under(clone, "out"), "@pack-output") }).Name(Under(clone, "out/App.1.0.0.nupkg"));
+        var first = Path.Combine(Path.GetTempPath(), "sb-namer", "one");
+        var second = Path.Combine(Path.GetTempPath(), "sb-namer", "two", "deeper");
+        Assert.That(NameIn(first), Is.EqualTo("@pack-output/App.1.0.0.nupkg"));
+        Assert.That(NameIn(second), Is.EqualTo(NameIn(first)));
+        Assert.That(ArtifactNamer.IsMachineSpecific(NameIn(first)), Is.False);
+        var namer = new ArtifactNamer(Under(first, "repo"), null, new[] { new KeyValuePair<string, string>(Under(first, "out"), "@pack-output") });
+        Assert.That(namer.NamePathsIn(Under(first, "out") + "/"), Is.EqualTo("@pack-output"), "a property naming the folder itself (PackageOutputPath)");
+        Assert.That(namer.NamePathsIn(Under(first, "out")), Is.EqualTo("@pack-output"));
+        Assert.That(ArtifactNamer.IsMachineSpecific(new ArtifactNamer(Under(first, "repo")).Name(Under(first, "out/App.1.0.0.nupkg"))), Is.True, "without the output folder");
+    }
+
+    [Test]
+    public void An_output_folder_inside_the_repository_or_a_named_root_changes_no_name()
+    {
+        var packages = Under(Root, ".packages");
+        var namer = new ArtifactNamer(Root, new[] { new KeyValuePair<string, string>(packages, "@nuget") }, new[]
+        {
+            new KeyValuePair<string, string>(Under(Root, "App/bin/Release"), "@pack-output"),
+            new KeyValuePair<string, string>(Under(packages, "x"), "@output"),
+        });
+        Assert.That(namer.Name(Under(Root, "App/bin/Release/App.1.0.0.nupkg")), Is.EqualTo("App/bin/Release/App.1.0.0.nupkg"));
+        Assert.That(namer.Name(Under(packages, "x/y.dll")), Is.EqualTo("@nuget/x/y.dll"));
+        Assert.That(namer.PathTokens.Select(t => t.Value), Does.Not.Contain("@pack-output").And.Not.Contain("@output"), "nor any path-mapped digest");
+    }
 }

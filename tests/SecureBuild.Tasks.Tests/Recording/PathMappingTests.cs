@@ -127,4 +127,12 @@ public sealed class PathMappingTests
     {
         Assert.That(PathMapping.IsMachineLocal(path), Is.EqualTo(expected));
     }
+
+    [TestCase("/home/u/repo/App/obj/Release/App.1.0.0.nuspec", true)]
+    [TestCase("/home/u/repo/artifacts/obj/App/release/App.1.0.0.nuspec", true)]
+    [TestCase("/home/u/repo/App/App.nuspec", false)]
+    [TestCase("/home/u/repo/App/obj/project.assets.json", true)]
+    [TestCase("/home/u/repo/App/Program.cs", false)]
+    public void The_nuspec_that_pack_generates_under_obj_is_hashed_path_mapped_and_a_source_nuspec_is_not(string path, bool mapped) =>
+        Assert.That(PathMapping.IsMachineLocal(path), Is.EqualTo(mapped));
 }

@@ -146,6 +146,32 @@ public sealed class RecordStepTests : TaskTestBase
     }
 
     [Test]
+    public void A_product_in_an_output_folder_outside_the_repository_is_named_by_the_folder_and_one_elsewhere_warns_SB2470()
+    {
+        // `dotnet pack -o ../out`: the package is written next to the repository.
+        var package = Dir.Write("out/App.1.0.0.nupkg", "pkg");
+        var stray = Dir.Write("elsewhere/App.1.0.0.snupkg", "sym");
+        var output = new Microsoft.Build.Utilities.TaskItem(Dir.Path("out") + "/");
+        output.SetMetadata("Prefix", "@pack-output");
+        output.SetMetadata("OutputFolder", "true");
+        var engine = new FakeBuildEngine();
+        Assert.That(Materials(engine, "pack").Execute(), Is.True, engine.Log);
+        var pack = Products(engine, "pack", package);
+        pack.ArtifactRoots = new Microsoft.Build.Framework.ITaskItem[] { output };
+        Assert.That(pack.Execute(), Is.True, engine.Log);
+        Assert.That(LoadLink(pack.LinkFile!, BuildKey.Key.Public).Products.Keys, Is.EqualTo(new[] { "@pack-output/App.1.0.0.nupkg" }));
+        Assert.That(engine.WarningCodes, Does.Not.Contain("SB2470"));
+
+        var strayEngine = new FakeBuildEngine();
+        Assert.That(Materials(strayEngine, "pack").Execute(), Is.True, strayEngine.Log);
+        var strayPack = Products(strayEngine, "pack", package, stray);
+        strayPack.ArtifactRoots = pack.ArtifactRoots;
+        Assert.That(strayPack.Execute(), Is.True, strayEngine.Log);
+        var warning = strayEngine.Warnings.Single(w => w.Code == "SB2470");
+        Assert.That(warning.Message, Does.Contain(stray).And.Contain("@external/").And.Contain("SecureBuildArtifactRoot"));
+    }
+
+    [Test]
     public void A_second_run_with_nothing_changed_leaves_the_link_untouched()
     {
         var dll = Dir.Write("repo/App/bin/App.dll", "a");
