@@ -3,6 +3,7 @@ using SecureBuild.Core.Attestation;
 using SecureBuild.Core.Crypto;
 using SecureBuild.Core.Reproducibility;
 using SecureBuild.Core.Sigstore;
+using SecureBuild.Core.IO;
 
 namespace SecureBuild.Cli;
 
@@ -216,7 +217,7 @@ internal static class ReproCommands
                         continue;
                     }
 
-                    var lines = File.ReadAllLines(file);
+                    var lines = InputFile.ReadAllLines(file, InputKind.Bundle);
                     for (int i = 0; i < lines.Length; i++)
                     {
                         if (lines[i].Trim().Length > 0)

@@ -117,7 +117,7 @@ public abstract class LockTask : MSBuildTask
     /// </summary>
     internal RepositoryLock? LoadLock()
     {
-        if (!File.Exists(LockPath))
+        if (!Core.IO.InputFile.Exists(LockPath))
         {
             if (RequireLock)
             {
@@ -191,7 +191,7 @@ public abstract class LockTask : MSBuildTask
         }
         try
         {
-            return Core.Json.JsonParser.Parse(File.ReadAllBytes(file)) is Core.Json.JsonObject o && o.TryGetValue("contentHash", out var h) && h is Core.Json.JsonString s ? s.Value : null;
+            return Core.Json.JsonParser.Parse(Core.IO.InputFile.ReadAllBytes(file, Core.IO.InputKind.Metadata)) is Core.Json.JsonObject o && o.TryGetValue("contentHash", out var h) && h is Core.Json.JsonString s ? s.Value : null;
         }
         catch (Core.Json.JsonFormatException)
         {

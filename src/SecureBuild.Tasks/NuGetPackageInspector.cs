@@ -12,7 +12,7 @@ internal static class NuGetPackageInspector
     /// <summary>NuGet's content hash: base64 SHA-512 of the package as it was before it was signed.</summary>
     public static string ContentHash(string nupkg)
     {
-        using var reader = new PackageArchiveReader(nupkg);
+        using var reader = new PackageArchiveReader(Core.IO.InputFile.OpenRead(nupkg, Core.IO.InputKind.Artifact));
         return reader.GetContentHash(CancellationToken.None);
     }
 
@@ -23,7 +23,7 @@ internal static class NuGetPackageInspector
     /// </summary>
     public static PackageSignatureInfo Signature(string nupkg)
     {
-        using var reader = new PackageArchiveReader(nupkg);
+        using var reader = new PackageArchiveReader(Core.IO.InputFile.OpenRead(nupkg, Core.IO.InputKind.Artifact));
         var info = new PackageSignatureInfo();
         if (!reader.IsSignedAsync(CancellationToken.None).GetAwaiter().GetResult())
         {

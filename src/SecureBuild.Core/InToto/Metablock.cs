@@ -152,10 +152,10 @@ public sealed class Metablock
         return block;
     }
 
-    /// <summary>Reads and parses a file. I/O errors propagate as-is.</summary>
-    public static Metablock Load(string path)
+    /// <summary>Reads (as <paramref name="kind"/>, through <see cref="InputFile"/>) and parses a file. I/O errors propagate as-is.</summary>
+    public static Metablock Load(string path, InputKind kind = InputKind.Link)
     {
-        byte[] bytes = File.ReadAllBytes(path);
+        byte[] bytes = InputFile.ReadAllBytes(path, kind);
         try
         {
             return Parse(bytes);

@@ -80,7 +80,7 @@ public static class LockFile
         byte[] bytes;
         try
         {
-            bytes = File.ReadAllBytes(path);
+            bytes = InputFile.ReadAllBytes(path, InputKind.Lock);
         }
         catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
         {
@@ -101,10 +101,10 @@ public static class LockFile
     {
         using (AcquireMutex(path, timeout ?? TimeSpan.FromMinutes(2)))
         {
-            var lockModel = File.Exists(path) ? Load(path) : new RepositoryLock();
+            var lockModel = InputFile.Exists(path) ? Load(path) : new RepositoryLock();
             update(lockModel);
             var bytes = Serialize(lockModel);
-            if (!File.Exists(path) || !File.ReadAllBytes(path).SequenceEqual(bytes))
+            if (!InputFile.Exists(path) || !InputFile.ReadAllBytes(path, InputKind.Lock).SequenceEqual(bytes))
             {
                 AtomicFile.WriteAllBytes(path, bytes);
             }

@@ -315,7 +315,7 @@ public sealed class PackageFolderVerifier
         string? metadataHash = null;
         try
         {
-            if (JsonParser.Parse(File.ReadAllBytes(metadataFile)) is JsonObject m && m.TryGetValue("contentHash", out var ch) && ch is JsonString chs)
+            if (JsonParser.Parse(InputFile.ReadAllBytes(metadataFile, InputKind.Metadata)) is JsonObject m && m.TryGetValue("contentHash", out var ch) && ch is JsonString chs)
             {
                 metadataHash = chs.Value;
             }
@@ -352,7 +352,7 @@ public sealed class PackageFolderVerifier
         var onDisk = entries.Where(e => !e.IsDirectory).ToDictionary(e => e.RelativePath, StringComparer.Ordinal);
         try
         {
-            using var zip = ZipFile.OpenRead(nupkg);
+            using var zip = new ZipArchive(InputFile.OpenRead(nupkg, InputKind.Artifact), ZipArchiveMode.Read);
             foreach (var entry in zip.Entries)
             {
                 var relative = ExtractedName(entry.FullName, id);
@@ -436,7 +436,7 @@ public sealed class PackageFolderVerifier
         using var sha1 = SHA256.Create();
         using var sha2 = SHA256.Create();
         byte[] a;
-        using (var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan))
+        using (var stream = InputFile.OpenRead(file, InputKind.Artifact))
         {
             a = sha1.ComputeHash(stream);
         }
