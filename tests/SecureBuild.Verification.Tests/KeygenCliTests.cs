@@ -28,9 +28,9 @@ public class KeygenCliTests
         Directory.CreateDirectory(output + ".pub"); // the public key's place is taken
         var (code, _, stderr) = Bounded(_dir, "keygen", "-o", output);
         Assert.That(code, Is.EqualTo(1), stderr);
-        Assert.That(stderr, Does.Contain("SB3002").And.Contain("neither key"));
         Assert.That(File.Exists(output), Is.False, "no private key without its public key");
         Assert.That(Directory.GetFiles(Path.Combine(_dir, "keys")), Is.Empty, "no temporary file left");
+        Assert.That(stderr, Does.Contain("SB3002").And.Contain("neither key"));
     }
 
     [Test]
