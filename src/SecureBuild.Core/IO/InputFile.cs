@@ -67,8 +67,7 @@ public static class InputFile
     /// missing file means "none" (no lock yet): a directory or FIFO in its place then counts as there, and reading
     /// it reports SB1700, instead of being taken for "none".
     /// </summary>
-    public static bool Exists(string path) => File.Exists(path) || Directory.Exists(path) ||
-        (FileStatus.Available && FileStatus.TryGetFollowingLinks(Path.GetFullPath(path), out _));
+    public static bool Exists(string path) => File.Exists(path) || Directory.Exists(path); // File.Exists: anything but a directory
 
     /// <summary>Every byte of a regular file, at most <see cref="Limit"/> of <paramref name="kind"/> (or <paramref name="limit"/>).</summary>
     public static byte[] ReadAllBytes(string path, InputKind kind, string? root = null, long? limit = null)
@@ -288,13 +287,21 @@ public static class InputFile
 
     private static InputFileException NotRegular(string path, string what, InputKind kind) => new(
         InputFileProblem.NotRegularFile, path,
-        $"'{path}' is {what}, not a regular file; a {Describe(kind)} is read only from a regular file.",
+        $"'{path}' is {what}, not a regular file; {WithArticle(kind)} is read only from a regular file.",
         "Name the file itself (not a pipe, device, socket or directory).");
 
     private static InputFileException TooLarge(string path, long length, long max, InputKind kind, bool exact) => new(
         InputFileProblem.TooLarge, path,
-        $"'{path}' is {(exact ? "" : "more than ")}{length.ToString("N0", CultureInfo.InvariantCulture)} bytes, more than the limit of {max.ToString("N0", CultureInfo.InvariantCulture)} bytes for a {Describe(kind)}.",
-        $"Check that it is the right file: a {Describe(kind)} is never this large.");
+        exact
+            ? $"'{path}' is {length.ToString("N0", CultureInfo.InvariantCulture)} bytes, more than the limit of {max.ToString("N0", CultureInfo.InvariantCulture)} bytes for {WithArticle(kind)}."
+            : $"'{path}' goes on past the limit of {max.ToString("N0", CultureInfo.InvariantCulture)} bytes for {WithArticle(kind)} (it grew while it was read, or its size is not known beforehand).",
+        $"Check that it is the right file: {WithArticle(kind)} is never this large.");
+
+    private static string WithArticle(InputKind kind)
+    {
+        var what = Describe(kind);
+        return ("aeiou".IndexOf(what[0]) >= 0 ? "an " : "a ") + what;
+    }
 
     private static Exception OpenError(string path, int errno) => errno switch
     {
