@@ -18,6 +18,9 @@
 set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+BENCH_NAME=sdk-overhead
+# shellcheck source=bench-lib.sh
+source "$REPO_ROOT/build/bench/bench-lib.sh"
 RUNS_CLEAN="${BENCH_RUNS_CLEAN:-5}"
 RUNS_NOOP="${BENCH_RUNS_NOOP:-8}"
 WARMUP="${BENCH_WARMUP:-1}"
@@ -29,8 +32,8 @@ GOAL_NOOP="1.10"
 
 export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
-log() { printf '\n==> %s\n' "$*"; }
-die() { printf 'sdk-overhead: %s\n' "$*" >&2; exit 1; }
+log() { bench_log "$@"; }
+die() { bench_die "$@"; }
 
 for n in "$RUNS_CLEAN" "$RUNS_NOOP" "$WARMUP"; do
   [[ "$n" =~ ^[0-9]+$ ]] || die "run counts must be non-negative integers (got '$n')"
@@ -39,17 +42,7 @@ done
 
 # ---------------------------------------------------------------- prerequisites
 command -v dotnet >/dev/null || die "dotnet is not on PATH"
-missing=()
-for tool in hyperfine jq openssl git; do
-  command -v "$tool" >/dev/null || missing+=("$tool")
-done
-if [ "${#missing[@]}" -gt 0 ]; then
-  log "installing ${missing[*]} with apt-get"
-  SUDO=""
-  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  $SUDO apt-get update
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends "${missing[@]}"
-fi
+bench_require hyperfine jq openssl git
 
 # ---------------------------------------------------------------- temp dirs and cleanup
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/sdk-overhead.XXXXXX")"
@@ -58,9 +51,7 @@ PLAIN="$WORK/plain"
 SECURE="$WORK/securebuild"
 KEY="$WORK/key.pem"
 VERSION="0.1.0-bench.$(date +%s)"
-GLOBAL_PACKAGES="$(dotnet nuget locals global-packages --list | sed -n 's/^global-packages: *//p')"
-GLOBAL_PACKAGES="${GLOBAL_PACKAGES%/}"
-[ -n "$GLOBAL_PACKAGES" ] || GLOBAL_PACKAGES="${NUGET_PACKAGES:-$HOME/.nuget/packages}"
+GLOBAL_PACKAGES="$(bench_global_packages)"
 
 cleanup() {
   local status=$?
@@ -87,12 +78,7 @@ DOTNET_SDK_VERSION="$(jq -r '.sdk.version // empty' "$REPO_ROOT/global.json")"
 
 # ---------------------------------------------------------------- 1. pack the SDK
 log "packing SecureBuild.Sdk $VERSION from $REPO_ROOT"
-if ! (cd "$REPO_ROOT" && dotnet pack src/SecureBuild.Sdk/SecureBuild.Sdk.csproj -c Release -o "$FEED" \
-        -p:SecureBuildVersion="$VERSION" -nodeReuse:false -v:q -nologo) >"$RESULTS_DIR/pack.log" 2>&1; then
-  tail -n 30 "$RESULTS_DIR/pack.log" >&2
-  die "dotnet pack of the SDK failed (full log: $RESULTS_DIR/pack.log)"
-fi
-[ -f "$FEED/SecureBuild.Sdk.$VERSION.nupkg" ] || die "pack produced no SecureBuild.Sdk.$VERSION.nupkg"
+bench_pack_sdk "$REPO_ROOT" "$FEED" "$VERSION" "$RESULTS_DIR/pack.log"
 
 # ---------------------------------------------------------------- 2. generate the solutions
 # Ten projects: 8 libraries in a dependency tree, a console app on top, a test-like library.
@@ -468,28 +454,9 @@ check_links "after measuring"
 # ---------------------------------------------------------------- optional: where the cost goes
 # PerformanceSummary lines: "   96 ms  SecureBuildRecordCompile   10 calls". Prints the SecureBuild
 # targets, the SDK's tasks and a few reference lines; times are summed over projects and nodes.
-perf_lines() { # log file
-  awk -v tasks="$SDK_TASKS" '
-    /Summary:$/ { section = $0; next }
-    section ~ /^Project Evaluation/ && $2 == "ms" { eval += $1 }
-    section ~ /^Target Performance/ && $NF == "calls" {
-      name = $(NF - 2)
-      if (name ~ /SecureBuild/ || name == "CoreCompile" || name == "ResolveAssemblyReferences" || name == "Restore")
-        printf "    target %-38s %7d ms %4d calls\n", name, $1, $(NF - 1)
-    }
-    section ~ /^Task Performance/ && $NF == "calls" {
-      name = $(NF - 2)
-      if (name ~ tasks || name == "Csc" || name == "ResolveAssemblyReference")
-        printf "    task   %-38s %7d ms %4d calls\n", name, $1, $(NF - 1)
-    }
-    END { printf "    evaluation (all projects)                     %7d ms\n", eval }
-  ' "$1"
-}
+perf_lines() { bench_perf_lines "$1" "$SDK_TASKS"; }
 if [ "$PERF_SUMMARY" = "1" ]; then
-  # The SDK's own task names, from its UsingTask declarations (the SDK grows; do not hard-code them).
-  SDK_TASKS="$(cat "$GLOBAL_PACKAGES/securebuild.sdk/$VERSION"/build/*.targets "$GLOBAL_PACKAGES/securebuild.sdk/$VERSION"/Sdk/*.targets 2>/dev/null \
-    | grep -o 'TaskName="SecureBuild\.Tasks\.[A-Za-z0-9_]*"' | sed 's/.*\.//; s/"//' | sort -u | paste -sd'|' -)"
-  SDK_TASKS="^(${SDK_TASKS:-Record[A-Za-z]*|Verify[A-Za-z]*})$"
+  SDK_TASKS="$(bench_sdk_task_pattern "$GLOBAL_PACKAGES" "$VERSION")"
   log "performance summary (one clean + one no-op build per variant, not part of the ratios)"
   for variant in securebuild plain; do
     dir="$PLAIN"; [ "$variant" = securebuild ] && dir="$SECURE"

@@ -105,7 +105,7 @@ internal static class BundleCommand
             }
             catch (Exception e) when (e is IOException || e is UnauthorizedAccessException || e is KeyFormatException || e is FormatException)
             {
-                stderr.WriteLine($"{name}: {(e is KeyFormatException k ? $"{k.Code}: {k.Message} {k.Fix}" : e.Message)}");
+                stderr.WriteLine($"{name}: {(e is KeyFormatException k ? $"{k.Code}: {k.Message} {k.Fix}" : "SB3906: " + e.Message)}");
                 return CliApplication.Usage;
             }
 

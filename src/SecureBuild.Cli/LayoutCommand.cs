@@ -123,9 +123,9 @@ internal static class LayoutCommand
                 }
                 return CliApplication.Success;
             }
-            catch (Exception e) when (e is KeyFormatException || e is InTotoFormatException || e is JsonFormatException || e is ArgumentException || e is FormatException || e is IOException)
+            catch (Exception e) when (e is KeyFormatException || e is InTotoFormatException || e is JsonFormatException || e is ArgumentException || e is FormatException || e is IOException || e is UnauthorizedAccessException)
             {
-                stderr.WriteLine($"securebuild layout new: {Describe(e)}");
+                stderr.WriteLine($"securebuild layout new: {(e is KeyFormatException ? Describe(e) : "SB3905: " + e.Message)}");
                 return CliApplication.Usage;
             }
         });
@@ -154,9 +154,14 @@ internal static class LayoutCommand
                 stdout.WriteLine($"{target}: {metablock.Signatures.Count} signature(s)");
                 return CliApplication.Success;
             }
-            catch (Exception e) when (e is KeyFormatException || e is InTotoFormatException || e is JsonFormatException || e is IOException)
+            catch (KeyFormatException e)
             {
                 stderr.WriteLine($"securebuild layout sign: {Describe(e)}");
+                return CliApplication.Usage;
+            }
+            catch (Exception e) when (e is InTotoFormatException || e is JsonFormatException || e is IOException || e is UnauthorizedAccessException)
+            {
+                stderr.WriteLine($"securebuild layout sign: SB3901: {e.Message} Give --layout an in-toto layout file (one written by `securebuild layout new`).");
                 return CliApplication.Usage;
             }
         });

@@ -1,8 +1,8 @@
 using System.CommandLine;
-using System.Diagnostics;
 using System.Text;
 using SecureBuild.Core.Json;
 using SecureBuild.Core.Locking;
+using SecureBuild.Core.Processes;
 using SecureBuild.Core.Recording;
 
 namespace SecureBuild.Cli;
@@ -25,7 +25,7 @@ internal static class LockCommand
         var root = new Option<string?>("--root") { Description = "The repository root (default: the nearest directory holding .git, else global.json)." };
         var properties = new Option<string[]>("--property", "-p")
         {
-            Description = "Extra MSBuild properties for the build, Name=Value (e.g. -p RuntimeIdentifier=linux-x64).",
+            Description = "Extra MSBuild property for the build, Name=Value (repeatable; e.g. -p RuntimeIdentifier=linux-x64, -p \"TargetFrameworks=net8.0;net10.0\").",
             AllowMultipleArgumentsPerToken = false,
         };
         var command = new Command("lock", "Create, check or update securebuild.lock.json: every package, SDK, MSBuild SDK, tool, targeting pack, package source and downloaded file the build uses, with hashes.")
@@ -46,17 +46,20 @@ internal static class LockCommand
             stderr.WriteLine($"{me}: --project {project} does not exist.");
             return CliApplication.Usage;
         }
-        foreach (var p in properties)
+        IReadOnlyList<string> propertySwitches;
+        try
         {
-            if (p.IndexOf('=') <= 0)
-            {
-                stderr.WriteLine($"{me}: -p {p}: expected Name=Value.");
-                return CliApplication.Usage;
-            }
+            propertySwitches = Core.Reproducibility.PropertyArgument.ToSwitches(properties);
+        }
+        catch (ArgumentException e)
+        {
+            stderr.WriteLine($"{me}: SB3471: {e.Message}");
+            return CliApplication.Usage;
         }
         var workDir = projectPath is null ? Directory.GetCurrentDirectory() : Directory.Exists(projectPath) ? projectPath : Path.GetDirectoryName(projectPath)!;
         var root = Path.GetFullPath(rootOption ?? RepositoryRoot.Find(workDir));
         var lockPath = Path.Combine(root, RepositoryLock.DefaultFileName);
+        WarnIfIgnoredByGit(root, stderr);
 
         RepositoryLock? existing = null;
         if (Directory.Exists(lockPath))
@@ -84,7 +87,7 @@ internal static class LockCommand
 
         if (pinSdk)
         {
-            var version = Capture("dotnet", new[] { "--version" }, workDir);
+            var version = Capture("dotnet", new[] { "--version" }, workDir, VersionTimeout);
             if (version.ExitCode != 0 || string.IsNullOrWhiteSpace(version.Output))
             {
                 stderr.WriteLine($"{me}: could not ask dotnet for its SDK version:\n{version.Output}");
@@ -116,8 +119,8 @@ internal static class LockCommand
                     arguments.Add(entry);
                 }
                 arguments.AddRange(new[] { "-nologo", "-v", "q", "-p:SecureBuildLockUpdate=true", $"-p:SecureBuildLockFile={freshPath}", $"-p:SecureBuildRootDir={root}" });
-                arguments.AddRange(properties.Select(p => "-p:" + p));
-                var build = Capture("dotnet", arguments, workDir);
+                arguments.AddRange(propertySwitches);
+                var build = Capture("dotnet", arguments, workDir, BuildTimeout);
                 if (build.ExitCode != 0)
                 {
                     stderr.WriteLine($"{me}: the build of {(entry is null ? "the current directory" : Path.GetRelativePath(root, entry).Replace('\\', '/'))} failed, so nothing was locked (the lock was not changed):");
@@ -173,6 +176,28 @@ internal static class LockCommand
             {
             }
         }
+    }
+
+    /// <summary>
+    /// A lock that git ignores (e.g. a `*.lock.json` pattern) is never committed and `git clean -xdf` deletes it,
+    /// after which a strict build fails: say so (SB3470), with the pattern that hides it. Silent when git is missing,
+    /// the root is no work tree or the lock is already tracked (git does not ignore tracked files).
+    /// </summary>
+    private static void WarnIfIgnoredByGit(string root, TextWriter stderr)
+    {
+        var outcome = new ProcessRunner().Run(
+            new ProcessSpec("git", new[] { "check-ignore", "--verbose", "--", RepositoryLock.DefaultFileName }, root) { Timeout = TimeSpan.FromSeconds(20), CaptureStandardOutput = true });
+        if (!outcome.Exited)
+        {
+            return;
+        }
+        if (outcome.ExitCode != 0)
+        {
+            return;
+        }
+        var source = outcome.StandardOutput.Split('\t')[0].Trim();
+        stderr.WriteLine($"securebuild lock: warning SB3470: git ignores {RepositoryLock.DefaultFileName} ({source}): it will not be committed, and `git clean -xdf` deletes it, " +
+            $"after which builds have no lock to check and a strict one fails (SB1403). Add the line `!{RepositoryLock.DefaultFileName}` to .gitignore after that pattern, then commit the lock.");
     }
 
     /// <summary>
@@ -260,30 +285,23 @@ internal static class LockCommand
         return result;
     }
 
-    private static (int ExitCode, string Output) Capture(string file, IEnumerable<string> arguments, string workingDirectory)
+    /// <summary>How long `dotnet --version` and each `dotnet build` of the lock may take.</summary>
+    private static readonly TimeSpan VersionTimeout = TimeSpan.FromMinutes(2);
+    private static readonly TimeSpan BuildTimeout = TimeSpan.FromMinutes(60);
+
+    /// <summary>Runs dotnet through the product's process runner; a timeout or a missing dotnet becomes the exit code -1 and an SB38xx line.</summary>
+    private static (int ExitCode, string Output) Capture(string file, IEnumerable<string> arguments, string workingDirectory, TimeSpan timeout)
     {
-        var start = new ProcessStartInfo(file)
+        var outcome = new ProcessRunner().Run(new ProcessSpec(file, arguments, workingDirectory) { Timeout = timeout });
+        if (outcome.StartError is not null)
         {
-            WorkingDirectory = workingDirectory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
+            return (-1, $"SB3801: cannot run '{outcome.Command}': {outcome.StartError}. Install the .NET SDK and put dotnet on PATH.");
         }
-        var output = new StringBuilder();
-        using var process = new Process { StartInfo = start };
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) { lock (output) { output.AppendLine(e.Data); } } };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { lock (output) { output.AppendLine(e.Data); } } };
-        process.Start();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        process.WaitForExit();
-        lock (output)
+        if (outcome.TimedOut)
         {
-            return (process.ExitCode, output.ToString());
+            return (-1, outcome.Output + "SB3800: " + outcome.TimeoutReason(
+                $"Run '{outcome.Command}' by hand in {workingDirectory} to see where it waits (a prompt, an unreachable package source, a hung build server); the limit is {(int)timeout.TotalMinutes} min."));
         }
+        return (outcome.ExitCode, outcome.Output);
     }
 }

@@ -92,6 +92,12 @@ internal static class ProvenanceCommand
         if (path.EndsWith(".nupkg", StringComparison.OrdinalIgnoreCase))
         {
             using var stream = InputFile.OpenRead(path, InputKind.Artifact);
+            using (Core.Archives.ArchiveReader.Open(stream, path, leaveOpen: true))
+            {
+                // names and declared sizes checked before NuGet reads the package
+            }
+
+            stream.Position = 0;
             using var reader = new PackageArchiveReader(stream);
             var contentHash = reader.GetContentHash(CancellationToken.None);
             digests["sha512"] = Convert.ToHexString(Convert.FromBase64String(contentHash)).ToLowerInvariant();

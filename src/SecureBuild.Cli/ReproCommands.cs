@@ -1,6 +1,7 @@
 using System.CommandLine;
 using SecureBuild.Core.Attestation;
 using SecureBuild.Core.Crypto;
+using SecureBuild.Core.Processes;
 using SecureBuild.Core.Reproducibility;
 using SecureBuild.Core.Sigstore;
 using SecureBuild.Core.IO;
@@ -33,7 +34,7 @@ internal static class ReproCommands
             }
             catch (Exception e) when (e is ArgumentException || e is IOException || e is UnauthorizedAccessException)
             {
-                stderr.WriteLine($"securebuild diff: {e.Message}");
+                stderr.WriteLine($"securebuild diff: SB3902: {e.Message} Give two readable files or two directories.");
                 return CliApplication.Usage;
             }
 
@@ -70,9 +71,14 @@ internal static class ReproCommands
         var report = new Option<string>("--report") { Description = "Directory to write report.html, report.json and report.txt into." };
         var key = new Option<string>("--key") { Description = "Private key that signs the reproducibility attestation (in-toto Statement in DSSE)." };
         var attestation = new Option<string>("--attestation") { Description = "Where to write the attestation (default: reproducibility.intoto.jsonl in --report, else in the current directory). Needs --key." };
+        var properties = new Option<string[]>("--property", "-p")
+        {
+            Description = "MSBuild property for both builds, Name=Value (repeatable; e.g. -p:WarningsNotAsErrors=NU1603, -p \"TargetFrameworks=net8.0;net10.0\").",
+            AllowMultipleArgumentsPerToken = false,
+        };
         var command = new Command("rebuild", "Build the source twice from clean copies in isolated directories under varied conditions and compare every output. Exit 0 identical, 1 different, 2 usage or when the source cannot be built at all.")
         {
-            target, variations, configuration, verb, keep, sequential, root, format, report, key, attestation,
+            target, variations, configuration, verb, keep, sequential, root, format, report, key, attestation, properties,
         };
         command.SetAction(parse =>
         {
@@ -87,6 +93,16 @@ internal static class ReproCommands
                 Parallel = parse.GetValue(sequential) ? false : null,
                 Progress = line => stderr.WriteLine("rebuild: " + line),
             };
+            try
+            {
+                options.ExtraArguments = PropertyArgument.ToSwitches(parse.GetValue(properties) ?? Array.Empty<string>());
+            }
+            catch (ArgumentException e)
+            {
+                stderr.WriteLine($"securebuild rebuild: SB3471: {e.Message}");
+                return CliApplication.Usage;
+            }
+
             try
             {
                 options.Variations = Variations.Parse(parse.GetValue(variations));
@@ -114,16 +130,16 @@ internal static class ReproCommands
             RebuildResult result;
             try
             {
-                result = new Rebuilder(new SystemProcessRunner()).Run(options);
+                result = new Rebuilder(new ProcessRunner()).Run(options);
             }
             catch (RebuildException e)
             {
-                stderr.WriteLine($"securebuild rebuild: {e.Message}");
+                stderr.WriteLine($"securebuild rebuild: SB3904: {e.Message}");
                 return CliApplication.Usage;
             }
             catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
             {
-                stderr.WriteLine($"securebuild rebuild: {e.Message}");
+                stderr.WriteLine($"securebuild rebuild: SB3904: {e.Message}");
                 return CliApplication.Usage;
             }
 
@@ -234,7 +250,7 @@ internal static class ReproCommands
             }
             catch (Exception e) when (e is IOException || e is UnauthorizedAccessException || e is AttestationFormatException || e is SigstoreFormatException)
             {
-                stderr.WriteLine($"securebuild compare: {e.Message}");
+                stderr.WriteLine($"securebuild compare: SB3903: {e.Message} Give attestations as written by SecureBuild (.intoto.jsonl, .sigstore.json).");
                 return CliApplication.Usage;
             }
 
@@ -300,7 +316,7 @@ internal static class ReproCommands
         }
         catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
         {
-            stderr.WriteLine($"{verb}: {e.Message}");
+            stderr.WriteLine($"{verb}: SB3907: cannot write the report: {e.Message}");
             return false;
         }
     }

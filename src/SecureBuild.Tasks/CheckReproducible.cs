@@ -1,8 +1,8 @@
 using System.Text;
 using Microsoft.Build.Framework;
 using SecureBuild.Core.IO;
+using SecureBuild.Core.Processes;
 using SecureBuild.Core.Reproducibility;
-using MSBuildTask = Microsoft.Build.Utilities.Task;
 
 namespace SecureBuild.Tasks;
 
@@ -11,7 +11,7 @@ namespace SecureBuild.Tasks;
 /// (SecureBuild.Core's <see cref="Rebuilder"/>), writes report.html/json/txt and a signed reproducibility
 /// attestation, and fails with SB1500 naming each root cause when the outputs differ.
 /// </summary>
-public sealed class CheckReproducible : MSBuildTask, ICancelableTask
+public sealed class CheckReproducible : CodedTask, ICancelableTask
 {
     private readonly CancellationTokenSource _cancel = new();
 
@@ -51,7 +51,7 @@ public sealed class CheckReproducible : MSBuildTask, ICancelableTask
 
     public void Cancel() => _cancel.Cancel();
 
-    public override bool Execute()
+    protected override bool ExecuteTask()
     {
         var key = SigningKeyResolver.Resolve(SigningKey, DevelopmentKeyFile, RequireSigningKey, BuildEngine, Log);
         if (key is null && Log.HasLoggedErrors)
@@ -82,7 +82,7 @@ public sealed class CheckReproducible : MSBuildTask, ICancelableTask
         RebuildResult result;
         try
         {
-            result = new Rebuilder(new SystemProcessRunner()).Run(options, _cancel.Token);
+            result = new Rebuilder(new ProcessRunner()).Run(options, _cancel.Token);
         }
         catch (Exception e) when (e is RebuildException || e is IOException || e is UnauthorizedAccessException)
         {

@@ -4,7 +4,6 @@ using Microsoft.Build.Framework;
 using Microsoft.Build.Utilities;
 using SecureBuild.Core.Locking;
 using SecureBuild.Core.Recording;
-using MSBuildTask = Microsoft.Build.Utilities.Task;
 
 namespace SecureBuild.Tasks;
 
@@ -14,7 +13,7 @@ namespace SecureBuild.Tasks;
 /// the file, then its SHA-256 is checked against the lock's <c>files</c> entry for the URL (drift
 /// SB1424/SB2424), or recorded when the lock is being updated. Same parameters as MSBuild's task.
 /// </summary>
-public sealed class DownloadFile : MSBuildTask
+public sealed class DownloadFile : CodedTask
 {
     /// <summary>Lock settings per project file, registered by <see cref="RegisterLockSettings"/> earlier in the build.</summary>
     internal static readonly ConcurrentDictionary<string, LockSettings> Settings = new(StringComparer.Ordinal);
@@ -38,7 +37,7 @@ public sealed class DownloadFile : MSBuildTask
     [Output]
     public ITaskItem? DownloadedFile { get; set; }
 
-    public override bool Execute()
+    protected override bool ExecuteTask()
     {
         var inner = Type.GetType("Microsoft.Build.Tasks.DownloadFile, Microsoft.Build.Tasks.Core", throwOnError: false);
         if (inner is null)

@@ -1,7 +1,6 @@
 using Microsoft.Build.Framework;
 using SecureBuild.Core.Locking;
 using SecureBuild.Core.Recording;
-using MSBuildTask = Microsoft.Build.Utilities.Task;
 
 namespace SecureBuild.Tasks;
 
@@ -10,7 +9,7 @@ namespace SecureBuild.Tasks;
 /// (SB14xx errors in strict mode, SB24xx warnings otherwise) and the observation of the
 /// environment (SDK, global.json, MSBuild SDKs, tools).
 /// </summary>
-public abstract class LockTask : MSBuildTask
+public abstract class LockTask : CodedTask
 {
     internal const string UpdateHint = "If the change is intended, update the lock deliberately with `securebuild lock --update` (or build with -p:SecureBuildLockUpdate=true) and commit securebuild.lock.json.";
 
@@ -58,7 +57,7 @@ public abstract class LockTask : MSBuildTask
 
     internal string ProjectKey { get; private set; } = "";
 
-    public override bool Execute()
+    protected override bool ExecuteTask()
     {
         if (Off && !Update && !RunsWhenOff)
         {
@@ -191,7 +190,7 @@ public abstract class LockTask : MSBuildTask
         }
         try
         {
-            return Core.Json.JsonParser.Parse(Core.IO.InputFile.ReadAllBytes(file, Core.IO.InputKind.Metadata)) is Core.Json.JsonObject o && o.TryGetValue("contentHash", out var h) && h is Core.Json.JsonString s ? s.Value : null;
+            return Core.Json.JsonParser.ParseGenerated(Core.IO.InputFile.ReadAllBytes(file, Core.IO.InputKind.Metadata)) is Core.Json.JsonObject o && o.TryGetValue("contentHash", out var h) && h is Core.Json.JsonString s ? s.Value : null;
         }
         catch (Core.Json.JsonFormatException)
         {

@@ -9,9 +9,14 @@ namespace SecureBuild.Tasks;
 /// <summary>What SecureBuild asks NuGet.Packaging about a .nupkg: its content hash and its signature.</summary>
 internal static class NuGetPackageInspector
 {
-    /// <summary>NuGet's content hash: base64 SHA-512 of the package as it was before it was signed.</summary>
+    /// <summary>
+    /// NuGet's content hash: base64 SHA-512 of the package as it was before it was signed. The package's entry names
+    /// and sizes are checked by SecureBuild's archive reader first (an <see cref="Core.Archives.ArchiveFormatException"/>),
+    /// so NuGet never reads a crafted one.
+    /// </summary>
     public static string ContentHash(string nupkg)
     {
+        Core.Archives.ArchiveReader.Check(nupkg);
         using var reader = new PackageArchiveReader(Core.IO.InputFile.OpenRead(nupkg, Core.IO.InputKind.Artifact));
         return reader.GetContentHash(CancellationToken.None);
     }

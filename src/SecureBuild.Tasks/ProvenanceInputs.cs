@@ -56,35 +56,25 @@ internal static class ProvenanceInputs
         }
         external["step"] = task.StepName;
         var global = GlobalProperties(task.BuildEngine);
+        var extra = task.RecordProperties.Select(i => i.ItemSpec).ToList();
+        WarnAboutUnrecordableNames(task, extra);
+        var properties = ParameterAllowList.ForProperties(extra, namer.NamePathsIn);
         foreach (var (name, key) in new[] { ("Configuration", "configuration"), ("TargetFramework", "targetFramework"), ("RuntimeIdentifier", "runtimeIdentifier") })
         {
             var value = task.BuildProperties.FirstOrDefault(p => p.ItemSpec == name)?.GetMetadata("Value");
-            if (!string.IsNullOrEmpty(value))
+            if (!string.IsNullOrEmpty(value) && properties.RecordableValue(name, value!) is { } recordable)
             {
-                external[key] = value!;
+                external[key] = recordable;
             }
         }
-        var globalJson = new JsonObject();
-        foreach (var pair in global.OrderBy(p => p.Key, StringComparer.Ordinal))
-        {
-            if (IsInternalGlobalProperty(pair.Key))
-            {
-                continue;
-            }
-            globalJson[pair.Key] = SecretFilter.MayRecord(pair.Key, pair.Value) ? pair.Value : "[redacted]";
-        }
-        external["globalProperties"] = globalJson;
-        var fromEnvironment = new JsonObject();
-        foreach (var property in task.BuildProperties)
-        {
-            var value = property.GetMetadata("Value");
-            if (environment.TryGetValue(property.ItemSpec, out var envValue) && envValue == value && !string.IsNullOrEmpty(value) &&
-                !global.ContainsKey(property.ItemSpec))
-            {
-                fromEnvironment[property.ItemSpec] = SecretFilter.MayRecord(property.ItemSpec, value) ? value : "[redacted]";
-            }
-        }
-        external["environmentProperties"] = fromEnvironment;
+        var globalProperties = properties.Record(global.Where(p => !IsInternalGlobalProperty(p.Key)));
+        external["globalProperties"] = ValuesJson(globalProperties);
+        external["withheldGlobalProperties"] = NamesJson(globalProperties);
+        var fromEnvironment = properties.Record(task.BuildProperties
+            .Select(p => new KeyValuePair<string, string>(p.ItemSpec, p.GetMetadata("Value")))
+            .Where(p => p.Value.Length > 0 && environment.TryGetValue(p.Key, out var envValue) && envValue == p.Value && !global.ContainsKey(p.Key)));
+        external["environmentProperties"] = ValuesJson(fromEnvironment);
+        external["withheldEnvironmentProperties"] = NamesJson(fromEnvironment);
 
         var git = DescribeGit(task.BuildEngine, rootDirectory);
         var sourceUri = git?.RepositoryUri ?? ci.SourceUri;
@@ -108,12 +98,9 @@ internal static class ProvenanceInputs
         internalParameters["osDescription"] = System.Runtime.InteropServices.RuntimeInformation.OSDescription;
         internalParameters["architecture"] = System.Runtime.InteropServices.RuntimeInformation.OSArchitecture.ToString().ToLowerInvariant();
         internalParameters["ci"] = ci.System;
-        var env = new JsonObject();
-        foreach (var pair in BuildEnvironment.Record(environment))
-        {
-            env[pair.Key] = pair.Value;
-        }
-        internalParameters["environment"] = env;
+        var recordedEnvironment = ParameterAllowList.ForEnvironment(extra, namer.NamePathsIn).Record(environment);
+        internalParameters["environment"] = ValuesJson(recordedEnvironment);
+        internalParameters["withheldEnvironment"] = NamesJson(recordedEnvironment);
 
         // resolvedDependencies: source, SDK, this SDK, packages, packs.
         var deps = statement.ResolvedDependencies;
@@ -123,6 +110,10 @@ internal static class ProvenanceInputs
             if (git is not null)
             {
                 annotations["dirty"] = git.Dirty;
+                if (git.Branch is not null)
+                {
+                    annotations["branch"] = git.Branch;
+                }
             }
             deps.Add(ProvenanceStatement.Resource(name: "source", uri: sourceUri, digest: new Dictionary<string, string> { ["gitCommit"] = sourceCommit }, annotations: annotations));
         }
@@ -151,6 +142,38 @@ internal static class ProvenanceInputs
         }
         return statement;
     }
+
+    /// <summary>SB2600, once per build and name: a SecureBuildRecordProperty whose value will never be recorded.</summary>
+    private static void WarnAboutUnrecordableNames(RecordStepProducts task, IEnumerable<string> names)
+    {
+        foreach (var name in names.Where(n => !ParameterAllowList.MayBeListed(n)).Distinct(StringComparer.OrdinalIgnoreCase))
+        {
+            var key = "SecureBuild.SB2600:" + name.ToUpperInvariant();
+            if (task.BuildEngine is IBuildEngine4 four)
+            {
+                if (four.GetRegisteredTaskObject(key, RegisteredTaskObjectLifetime.Build) is not null)
+                {
+                    continue;
+                }
+                four.RegisterTaskObject(key, key, RegisteredTaskObjectLifetime.Build, allowEarlyCollection: false);
+            }
+            task.Log.LogWarning(null, "SB2600", null, null, 0, 0, 0, 0,
+                $"SecureBuildRecordProperty '{name}': the name says it holds a credential, so provenance records it by name only, never its value. " +
+                "Remove the item, or give a property that holds no secret a name without TOKEN, SECRET, PASSWORD, KEY, AUTH or the like.");
+        }
+    }
+
+    private static JsonObject ValuesJson(RecordedParameters recorded)
+    {
+        var json = new JsonObject();
+        foreach (var pair in recorded.Values)
+        {
+            json[pair.Key] = pair.Value;
+        }
+        return json;
+    }
+
+    private static JsonArray NamesJson(RecordedParameters recorded) => new(recorded.Withheld.Select(n => (JsonNode)n));
 
     /// <summary>Global properties the SDK itself sets when it dispatches inner builds; they are reported as parameters above.</summary>
     private static bool IsInternalGlobalProperty(string name) =>

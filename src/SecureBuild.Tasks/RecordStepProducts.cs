@@ -55,6 +55,9 @@ public sealed class RecordStepProducts : SecureBuildTask
     /// <summary>Properties that change the build (metadata Value); those whose value came from an environment variable are recorded as such.</summary>
     public ITaskItem[] BuildProperties { get; set; } = Array.Empty<ITaskItem>();
 
+    /// <summary>Names (of global properties and environment variables) provenance records with their value besides the built-in allow-list.</summary>
+    public ITaskItem[] RecordProperties { get; set; } = Array.Empty<ITaskItem>();
+
     public string? SdkVersion { get; set; }
 
     public string? MSBuildVersion { get; set; }
@@ -63,6 +66,9 @@ public sealed class RecordStepProducts : SecureBuildTask
 
     /// <summary>Identifies this build when no CI system does.</summary>
     public string? InvocationId { get; set; }
+
+    /// <summary>The process environment provenance describes (tests give their own).</summary>
+    internal Func<IEnumerable<KeyValuePair<string, string>>> EnvironmentSource { get; set; } = BuildEnvironment.Current;
 
     /// <summary>The link written (or confirmed up to date).</summary>
     [Output]
@@ -182,7 +188,8 @@ public sealed class RecordStepProducts : SecureBuildTask
     }
 
     private List<string> ResolvedCommand(ArtifactNamer namer) =>
-        Command.Select(a => a == "{project}" && !string.IsNullOrEmpty(ProjectFile) ? namer.Name(ProjectFile!) : a).ToList();
+        ParameterAllowList.ForProperties(RecordProperties.Select(i => i.ItemSpec), namer.NamePathsIn)
+            .RedactCommand(Command.Select(a => a == "{project}" && !string.IsNullOrEmpty(ProjectFile) ? namer.Name(ProjectFile!) : a)).ToList();
 
     /// <summary>The files written with the link that a no-op build would otherwise recreate when missing.</summary>
     private IEnumerable<string> Companions(string keyId)
@@ -255,7 +262,7 @@ public sealed class RecordStepProducts : SecureBuildTask
         var subjectNames = Subjects.Length == 0
             ? new HashSet<string>(products.Keys, StringComparer.Ordinal)
             : new HashSet<string>(FullPaths(Subjects).Select(recorder.Namer.Name), StringComparer.Ordinal);
-        var environment = Core.Provenance.BuildEnvironment.Current()
+        var environment = EnvironmentSource()
             .GroupBy(p => p.Key, StringComparer.Ordinal)
             .ToDictionary(g => g.Key, g => g.First().Value, StringComparer.Ordinal);
         var root = string.IsNullOrWhiteSpace(RootDirectory) ? RepositoryRoot.Find(ProjectDirectory) : RootDirectory!;

@@ -1,11 +1,10 @@
 using Microsoft.Build.Framework;
 using SecureBuild.Core.Recording;
-using MSBuildTask = Microsoft.Build.Utilities.Task;
 
 namespace SecureBuild.Tasks;
 
 /// <summary>What every recording task shares: how artifacts are named and hashed, and coded errors.</summary>
-public abstract class SecureBuildTask : MSBuildTask
+public abstract class SecureBuildTask : CodedTask
 {
     /// <summary>Artifacts below this directory are named relative to it. Empty: the repository root (the
     /// nearest directory above the project holding .git), else the project directory.</summary>
@@ -35,7 +34,7 @@ public abstract class SecureBuildTask : MSBuildTask
     [Required]
     public string MaterialsFile { get; set; } = "";
 
-    public override bool Execute()
+    protected override bool ExecuteTask()
     {
         try
         {
@@ -46,6 +45,11 @@ public abstract class SecureBuildTask : MSBuildTask
             LogCodedError(e.Code, e.Message);
             return false;
         }
+        catch (Core.Processes.ProcessTimeoutException e)
+        {
+            LogCodedError(Core.Processes.ProcessTimeoutException.Code, e.Message);
+            return false;
+        }
         catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
         {
             LogCodedError("SB1020", $"SecureBuild could not record step '{StepName}': {e.Message} Check that the build can read its inputs and write to its output and obj folders.");
@@ -54,12 +58,6 @@ public abstract class SecureBuildTask : MSBuildTask
     }
 
     protected abstract bool ExecuteCore();
-
-    protected void LogCodedError(string code, string message) =>
-        Log.LogError(null, code, null, null, 0, 0, 0, 0, message);
-
-    protected void LogCodedWarning(string code, string message) =>
-        Log.LogWarning(null, code, null, null, 0, 0, 0, 0, message);
 
     /// <summary>Builds the recorder for this project's settings.</summary>
     protected StepRecorder CreateRecorder(out FileHashCache cache) => CreateRecorder(loadCache: true, out cache, out _);

@@ -48,12 +48,13 @@ internal static class StepAttestations
     }
 
     /// <summary>
-    /// Signs <paramref name="statement"/> into a one-line DSSE envelope file and, when
+    /// Signs <paramref name="statement"/>, every URL in it without credentials, into a one-line DSSE envelope file and, when
     /// <paramref name="bundlePath"/> is given, into a Sigstore bundle v0.3 (public-key hint), atomically.
     /// </summary>
     public static void WriteEnvelope(JsonObject statement, SigningKey key, string path, string? bundlePath = null)
     {
-        var payload = JsonText.WriteUtf8(statement, indented: false);
+        // Whoever built the statement, no URL credential is signed into it (a remote, a CI server URL, a feed).
+        var payload = JsonText.WriteUtf8(UrlRedaction.RedactAll(statement), indented: false);
         payload = payload.Take(payload.Length - 1).ToArray(); // the payload is the statement without the file's trailing newline
         if (bundlePath is not null)
         {

@@ -1,7 +1,6 @@
 using Microsoft.Build.Framework;
 using SecureBuild.Core.Crypto;
 using SecureBuild.Core.InToto.Verification;
-using MSBuildTask = Microsoft.Build.Utilities.Task;
 
 namespace SecureBuild.Tasks;
 
@@ -10,7 +9,7 @@ namespace SecureBuild.Tasks;
 /// SecureBuildLayoutKeys) and fails the build with SB1100 naming the step, rule and artifacts
 /// that broke the policy.
 /// </summary>
-public sealed class VerifyLayout : MSBuildTask
+public sealed class VerifyLayout : CodedTask
 {
     [Required]
     public string Layout { get; set; } = "";
@@ -29,7 +28,7 @@ public sealed class VerifyLayout : MSBuildTask
 
     public int InspectionTimeoutSeconds { get; set; } = 10;
 
-    public override bool Execute()
+    protected override bool ExecuteTask()
     {
         LayoutKeys = LayoutKeys.Where(k => !string.IsNullOrWhiteSpace(k)).ToArray();
         if (!File.Exists(Layout))

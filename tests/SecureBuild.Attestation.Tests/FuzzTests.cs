@@ -3,6 +3,7 @@ using SecureBuild.Core.Attestation;
 using SecureBuild.Core.Crypto;
 using SecureBuild.Core.Json;
 using SecureBuild.Core.Sigstore;
+using SecureBuild.Testing.Fuzz;
 
 namespace SecureBuild.Attestation.Tests;
 
@@ -32,11 +33,11 @@ public class FuzzTests
         Assert.That(originalResult.Verified, Is.True, "the unmodified bundle must verify");
         string times = string.Join(",", originalResult.Timestamps.Select(t => t.Time.ToUnixTimeSeconds()));
 
-        var random = new Random(StableSeed(id));
+        var random = new Random(Mutator.StableSeed(id));
         int parsed = 0;
         for (int i = 0; i < Iterations; i++)
         {
-            byte[] mutated = Mutate(original, random);
+            byte[] mutated = Mutator.Mutate(original, random, Mutator.Json);
             SigstoreBundle bundle;
             try
             {
@@ -61,6 +62,44 @@ public class FuzzTests
         }
 
         TestContext.Out.WriteLine($"{id}: {parsed} of {Iterations} corrupted bundles parsed");
+    }
+
+    /// <summary>
+    /// `securebuild bundle verify` with a mutated bundle or trusted root: exit 1 or 2 (0 only for a bundle that still
+    /// means the same), never a stack trace or an internal error (SB3900).
+    /// </summary>
+    [TestCase("bundle.sigstore.json")]
+    [TestCase("trusted_root.json")]
+    public void CliBundleVerifyOnMutatedInputsExits1Or2WithoutCrashing(string which)
+    {
+        const string Identity = "https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main";
+        const string Issuer = "https://token.actions.githubusercontent.com";
+        var bundlePath = TestData.SigstorePath("conformance/happy-path-v0.1/bundle.sigstore.json");
+        var rootPath = TestData.SigstorePath("trusted_root.production.json");
+        var dir = Directory.CreateTempSubdirectory("sb-bundle-fuzz-").FullName;
+        try
+        {
+            var original = File.ReadAllBytes(which == "trusted_root.json" ? rootPath : bundlePath);
+            var reference = which == "trusted_root.json" ? null : Meaning(SigstoreBundle.Parse(original));
+            var problems = FuzzRun.Run("cli-bundle", new[] { (which, original) }, 60, Mutator.Json, mutated =>
+            {
+                var mutatedPath = Path.Combine(dir, which);
+                File.WriteAllBytes(mutatedPath, mutated);
+                var r = TestData.Cli("bundle", "verify", "--bundle", which == "trusted_root.json" ? bundlePath : mutatedPath, "--trusted-root", which == "trusted_root.json" ? mutatedPath : rootPath,
+                    "--certificate-identity", Identity, "--certificate-oidc-issuer", Issuer, "--at", "1689177396", TestData.SigstorePath("conformance/a.txt"));
+                if (r.Exit is < 0 or > 2 || r.Err.Contains("SB3900", StringComparison.Ordinal) || r.Err.Contains("   at ", StringComparison.Ordinal))
+                {
+                    return $"exit {r.Exit}: {r.Err}";
+                }
+
+                return r.Exit == 0 && reference is not null && Meaning(SigstoreBundle.Parse(mutated)) != reference ? "a bundle with another meaning verified" : null;
+            });
+            Assert.That(problems, Is.Empty, string.Join("\n", problems));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
     }
 
     [Test]
@@ -113,7 +152,7 @@ public class FuzzTests
         {
             try
             {
-                SigstoreTrustedRoot.Parse(Mutate(original, random));
+                SigstoreTrustedRoot.Parse(Mutator.Mutate(original, random, Mutator.Json));
             }
             catch (SigstoreFormatException)
             {
@@ -133,7 +172,7 @@ public class FuzzTests
             DsseEnvelope envelope;
             try
             {
-                envelope = DsseEnvelope.Parse(Mutate(original, random));
+                envelope = DsseEnvelope.Parse(Mutator.Mutate(original, random, Mutator.Json));
             }
             catch (AttestationFormatException)
             {
@@ -198,55 +237,6 @@ public class FuzzTests
         return JsonText.Write(json);
     }
 
-    private static int StableSeed(string s)
-    {
-        unchecked
-        {
-            int h = (int)2166136261;
-            foreach (char ch in s)
-            {
-                h = (h ^ ch) * 16777619;
-            }
-
-            return h;
-        }
-    }
-
     private static JsonObject Entry(JsonObject bundle) =>
         (JsonObject)((JsonArray)((JsonObject)bundle["verificationMaterial"])["tlogEntries"])[0];
-
-    /// <summary>One to three random edits: flip a bit, delete, duplicate or insert a byte, or truncate.</summary>
-    private static byte[] Mutate(byte[] input, Random random)
-    {
-        var bytes = new List<byte>(input);
-        int edits = random.Next(1, 4);
-        const string interesting = "{}[]\",:0123456789-+/=_ \\tnule";
-        for (int e = 0; e < edits && bytes.Count > 0; e++)
-        {
-            int pos = random.Next(bytes.Count);
-            switch (random.Next(6))
-            {
-                case 0:
-                    bytes[pos] ^= (byte)(1 << random.Next(8));
-                    break;
-                case 1:
-                    bytes.RemoveAt(pos);
-                    break;
-                case 2:
-                    bytes.Insert(pos, bytes[pos]);
-                    break;
-                case 3:
-                    bytes.Insert(pos, (byte)interesting[random.Next(interesting.Length)]);
-                    break;
-                case 4:
-                    bytes[pos] = (byte)interesting[random.Next(interesting.Length)];
-                    break;
-                default:
-                    bytes.RemoveRange(pos, bytes.Count - pos);
-                    break;
-            }
-        }
-
-        return bytes.ToArray();
-    }
 }

@@ -64,6 +64,25 @@ public class JsonParserTests
     [Test]
     public void DuplicateKeysAreComparedAfterUnescaping() => Fails("{\"a\":1,\"\\u0061\":2}");
 
+    [Test]
+    public void GeneratedFilesAreReadAsTheirToolsReadThem_TheLastRepeatedKeyWinsAndABomIsSkipped()
+    {
+        // NuGet writes one source URL twice when a repository's NuGet.config names it under another key than the user's.
+        var text = "\uFEFF{\"sources\": {\"https://feed/v3/index.json\": {\"n\": 1}, \"other\": {}, \"https://feed/v3/index.json\": {\"n\": 2}}}";
+        var bytes = Encoding.UTF8.GetBytes(text);
+        Assert.Throws<JsonFormatException>(() => JsonParser.Parse(bytes), "what SecureBuild signs and verifies stays strict");
+        var sources = (JsonObject)((JsonObject)JsonParser.ParseGenerated(bytes))["sources"];
+        Assert.That(sources.Keys, Is.EqualTo(new[] { "https://feed/v3/index.json", "other" }));
+        Assert.That(((JsonNumber)((JsonObject)sources["https://feed/v3/index.json"])["n"]).AsInt64(), Is.EqualTo(2), "the last value wins");
+    }
+
+    [TestCase("{\"a\":1,\"a\":}")]
+    [TestCase("{\"a\":1,\"a\":2")]
+    [TestCase("{\"a\":1} x")]
+    [TestCase("\uFEFF\uFEFF{}")]
+    public void GeneratedFilesWithBadSyntaxAreStillRejected(string text) =>
+        Assert.Throws<JsonFormatException>(() => JsonParser.ParseGenerated(Encoding.UTF8.GetBytes(text)));
+
     [TestCase("", "empty")]
     [TestCase("   ", "empty")]
     [TestCase("{", "end of input")]

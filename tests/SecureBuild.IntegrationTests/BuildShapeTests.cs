@@ -22,8 +22,7 @@ public sealed class BuildShapeTests
         var env = new Dictionary<string, string?> { ["SecureBuildSigningKey"] = key.Path };
         var project = new TestProject("incremental").WithConsoleApp("App");
         Assert.That(project.DotNet(env, "build", "App/App.csproj").ExitCode, Is.EqualTo(0));
-        // The first restore creates packages.lock.json (the SDK turns lock files on), which the next
-        // restore reads: that build legitimately records a new restore link. From then on, no change.
+        // A second build first (it may legitimately record again what the first one created), then no change.
         Assert.That(project.DotNet(env, "build", "App/App.csproj").ExitCode, Is.EqualTo(0));
         var compilePath = project.Path("App/bin/Debug/attestations/" + Links.FileName("compile", key.Public));
         var restorePath = project.Path("App/bin/Debug/attestations/" + Links.FileName("restore", key.Public));

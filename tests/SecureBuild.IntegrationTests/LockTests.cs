@@ -38,7 +38,7 @@ public sealed class LockTests
         public ProcessResult BuildWith(IDictionary<string, string?> extra, params string[] arguments) =>
             Project.DotNet(Environment.Concat(extra).ToDictionary(kv => kv.Key, kv => kv.Value), new[] { "build", "App/App.csproj", "-nologo" }.Concat(arguments).ToArray());
 
-        public ProcessResult Strict(params string[] arguments) => Build(arguments.Concat(new[] { "-p:ContinuousIntegrationBuild=true" }).ToArray());
+        public ProcessResult Strict(params string[] arguments) => Build(arguments.Concat(new[] { "-p:SecureBuildLockMode=strict" }).ToArray());
 
         public Repo Locked()
         {
@@ -72,7 +72,7 @@ public sealed class LockTests
         Assert.That(text, Does.Contain("\"newtonsoft.json/13.0.3\""));
         Assert.That(text, Does.Contain("\"microsoft.netcore.app.ref\""), "targeting packs are locked");
         Assert.That(text, Does.Contain("NuGet.org Repository by Microsoft"), "the repository signer is recorded");
-        Assert.That(File.Exists(repo.Project.Path("App/packages.lock.json")), Is.True, "the SDK turns on packages.lock.json");
+        Assert.That(File.Exists(repo.Project.Path("App/packages.lock.json")), Is.False, "the SDK adds no packages.lock.json to the sources");
 
         var strict = repo.Strict();
         Assert.That(strict.ExitCode, Is.EqualTo(0), strict.ToString());
@@ -133,6 +133,40 @@ public sealed class LockTests
         Assert.That(File.ReadAllBytes(repo.LockPath), Is.EqualTo(before), "`securebuild lock` without --update never modifies the lock");
         Assert.That(repo.Lock("--update").ExitCode, Is.EqualTo(0));
         Assert.That(repo.Strict().ExitCode, Is.EqualTo(0), "accepted deliberately");
+    }
+
+    [Test]
+    public void A_project_that_sets_ContinuousIntegrationBuild_itself_warns_locally_and_a_lock_hidden_by_gitignore_is_named()
+    {
+        // CsvHelper sets ContinuousIntegrationBuild in its project (here: for Debug only); Polly's .gitignore has *.lock.json.
+        var repo = new Repo("ci-prop");
+        repo.Project.WithConsoleApp("App", extraProperties: """<ContinuousIntegrationBuild Condition="'$(Configuration)' == 'Debug'">true</ContinuousIntegrationBuild>""", extraItems: Newtonsoft);
+        repo.Project.Write(".gitignore", "bin/\nobj/\n*.lock.json\n");
+        var init = Run.Process("git", new[] { "init", "--quiet" }, repo.Project.Directory);
+        Assert.That(init.ExitCode, Is.EqualTo(0), init.ToString());
+
+        // A value with ';' is passed on as MSBuild needs it (it failed with MSB1006).
+        var locked = repo.Lock("-p", "DefineConstants=FOO;BAR");
+        Assert.That(locked.ExitCode, Is.EqualTo(0), locked.ToString());
+        Assert.That(locked.Output, Does.Contain("warning SB3470").And.Contain(".gitignore:3:*.lock.json"), locked.ToString());
+        Assert.That(File.Exists(repo.Project.Path("App/packages.lock.json")), Is.False, "no NuGet lock file appears in the sources");
+        var status = Run.Process("git", new[] { "status", "--porcelain", "--untracked-files=all" }, repo.Project.Directory);
+        Assert.That(status.Output, Does.Not.Contain("packages.lock.json"), status.ToString());
+
+        repo.Project.WithConsoleApp("App", extraProperties: """<ContinuousIntegrationBuild Condition="'$(Configuration)' == 'Debug'">true</ContinuousIntegrationBuild>""",
+            extraItems: """<PackageReference Include="Newtonsoft.Json" Version="13.0.1" />""");
+        foreach (var configuration in new[] { "Debug", "Release" })
+        {
+            var local = repo.Build("-c", configuration);
+            Assert.That(local.ExitCode, Is.EqualTo(0), $"a local {configuration} build warns, whatever ContinuousIntegrationBuild is:\n{local}");
+            Assert.That(local.Output, Does.Contain("warning SB2420"));
+        }
+        AssertFails(repo.BuildWith(new Dictionary<string, string?> { ["CI"] = "true" }), "SB1420");
+
+        File.WriteAllText(repo.Project.Path(".gitignore"), "bin/\nobj/\n*.lock.json\n!securebuild.lock.json\n");
+        var unignored = repo.Lock("--update");
+        Assert.That(unignored.ExitCode, Is.EqualTo(0), unignored.ToString());
+        Assert.That(unignored.Output, Does.Not.Contain("SB3470"), "the fix the warning names silences it");
     }
 
     [Test]
@@ -243,6 +277,17 @@ public sealed class LockTests
 
         File.WriteAllText(repo.LockPath, good.Substring(0, good.Length / 2));
         AssertFails(repo.Build(), "SB1400", "not valid JSON");
+
+        // A number past a long used to escape the parser: MSB4018 and a stack trace in the build, a crash in `lock`.
+        var huge = good.Replace("\"version\": 1\n", "\"version\": 123456789012345678901234567890\n");
+        Assert.That(huge, Is.Not.EqualTo(good));
+        File.WriteAllText(repo.LockPath, huge);
+        var build = repo.Build();
+        AssertFails(build, "SB1400", "$.version");
+        Assert.That(build.Output, Does.Not.Contain("MSB4018"));
+        var locked = repo.Lock();
+        Assert.That(locked.ExitCode, Is.EqualTo(1), locked.ToString());
+        Assert.That(locked.Output, Does.Contain("SB1400").And.Not.Contain("   at "));
 
         var foreign = LockFile.Parse(System.Text.Encoding.UTF8.GetBytes(good), "lock");
         var project = foreign.Projects["App/App.csproj"];

@@ -211,6 +211,51 @@ public sealed class ProvenanceTests
         Assert.That(Str(source, "uri"), Is.EqualTo("git+https://github.com/acme/app"), "outside a git work tree the CI system's word is used");
     }
 
+    [Test]
+    public void A_canary_in_global_properties_environment_variables_urls_and_the_git_remote_reaches_no_file_of_a_real_pack()
+    {
+        // Issue #16: names no deny-list catches (Pat, FeedPass, Creds, MyFeed, NUGET_CREDS, DOTNET_FEED_PW, twenty
+        // generated ones), each given a canary bare or inside a URL, as -p: and as environment variables.
+        var canary = SecureBuild.Tests.Shared.SecretCanaries.NewCanary();
+        var key = NewKey();
+        var project = new TestProject("prov-canary").WithConsoleApp("App");
+        Git(project.Directory, "init", "-q", ".");
+        Git(project.Directory, "add", "-A");
+        Git(project.Directory, "-c", "user.email=t@example.invalid", "-c", "user.name=t", "commit", "-qm", "init");
+        Git(project.Directory, "remote", "add", "origin", $"https://{canary}@example.com/acme/app.git");
+
+        var env = SecureBuild.Tests.Shared.SecretCanaries.Parameters(canary, offset: 5).ToDictionary(p => p.Key, p => (string?)p.Value);
+        env["SecureBuildSigningKey"] = key.Path;
+        env["BUILD_REPOSITORY_URI"] = $"https://acme:{canary}@dev.azure.com/acme/_git/app";
+        var arguments = new List<string> { "pack", "App/App.csproj", "-c", "Release" };
+        arguments.AddRange(SecureBuild.Tests.Shared.SecretCanaries.Parameters(canary).Select(p => $"-p:{p.Key}={p.Value}"));
+        var result = project.DotNet(env, arguments.ToArray());
+        Assert.That(result.ExitCode, Is.EqualTo(0), result.ToString());
+
+        SecureBuild.Tests.Shared.SecretCanaries.AssertAbsent(project.Directory, canary);
+
+        var attestations = project.Path("App/bin/Release/attestations");
+        foreach (var step in new[] { "compile", "pack" })
+        {
+            var statement = Payload(Path.Combine(attestations, step + ".provenance.intoto.jsonl"), key.Public);
+            var definition = Obj(statement["predicate"], "buildDefinition");
+            var external = Obj(definition, "externalParameters");
+            var withheld = ((JsonArray)external["withheldGlobalProperties"]).Select(n => ((JsonString)n).Value).ToList();
+            Assert.That(withheld, Is.SupersetOf(SecureBuild.Tests.Shared.SecretCanaries.Names()), step + ": every -p: is named, none valued");
+            Assert.That(Str(Obj(external, "source"), "uri"), Is.EqualTo("git+https://example.com/acme/app.git"));
+            var environment = Obj(Obj(definition, "internalParameters"), "environment");
+            Assert.That(Str(environment, "BUILD_REPOSITORY_URI"), Is.EqualTo("https://dev.azure.com/acme/_git/app"));
+            var home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+            foreach (var pair in environment.Concat(Obj(external, "globalProperties")))
+            {
+                var value = ((JsonString)pair.Value).Value;
+                Assert.That(value, Does.Not.StartWith("/").And.Not.Contain(home + "/").And.Not.Contain(SdkFeed.WorkRoot),
+                    $"{step}: {pair.Key} holds a machine path");
+            }
+            Assert.That(Str(environment, "DOTNET_HOST_PATH"), Does.StartWith("@dotnet/").Or.StartWith("@external/"), "the dotnet host is named like an artifact");
+        }
+    }
+
     private static string NuGetPackagesFolder() =>
         Environment.GetEnvironmentVariable("NUGET_PACKAGES") ??
         Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");

@@ -19,7 +19,7 @@ public sealed class PackageFolderVerifierTests
     /// <summary>The unsigned-package rule of NuGet's content hash: SHA-512 of the file.</summary>
     private static string Hash(string nupkg) => Convert.ToBase64String(SHA512.HashData(File.ReadAllBytes(nupkg)));
 
-    private PackageToVerify Extract(string id = "Demo.Package", string version = "1.2.3")
+    private PackageToVerify Extract(string id = "Demo.Package", string version = "1.2.3", Action<ZipArchive>? addEntries = null)
     {
         var dir = Path.Combine(_root, id.ToLowerInvariant(), version);
         Directory.CreateDirectory(dir);
@@ -37,6 +37,7 @@ public sealed class PackageFolderVerifierTests
             Entry("[Content_Types].xml", "opc");
             Entry("_rels/.rels", "opc");
             Entry("package/services/metadata/core-properties/x.psmdcp", "opc");
+            addEntries?.Invoke(zip);
         }
         Directory.CreateDirectory(Path.Combine(dir, "lib", "net8.0"));
         File.WriteAllText(Path.Combine(dir, $"{id.ToLowerInvariant()}.nuspec"), "<package/>");
@@ -67,6 +68,44 @@ public sealed class PackageFolderVerifierTests
         var second = verifier.Verify(package);
         Assert.That(second.Ok && second.FromCache, Is.True);
         Assert.That(verifier.FullyVerified, Is.EqualTo(1));
+    }
+
+    [TestCase("../../outside.txt", "SB1901")]
+    [TestCase("%2e%2e/%2e%2e/outside.txt", "SB1901")]
+    [TestCase("/etc/hostname", "SB1901")]
+    public void A_package_whose_entry_names_leave_its_folder_is_refused_without_reading_outside(string name, string code)
+    {
+        var outside = Path.Combine(_root, "outside.txt");
+        File.WriteAllText(outside, "a file outside the package folder");
+        var package = Extract(addEntries: zip =>
+        {
+            using var writer = new StreamWriter(zip.CreateEntry(name).Open());
+            writer.Write("a file outside the package folder");
+        });
+        var verdict = Verifier().Verify(package);
+        Assert.That(verdict.Ok, Is.False);
+        var problem = verdict.Problems.Single();
+        Assert.That(problem.Kind, Is.EqualTo(PackageProblemKind.ContentHash));
+        Assert.That(problem.Message, Does.Contain(code).And.Contain("Delete"));
+    }
+
+    [Test]
+    public void A_package_with_a_zip_bomb_entry_is_refused_before_decompressing_it()
+    {
+        var package = Extract(addEntries: zip =>
+        {
+            using var stream = zip.CreateEntry("lib/net8.0/bomb.dll", CompressionLevel.SmallestSize).Open();
+            var zeros = new byte[1 << 20];
+            for (int i = 0; i < 300; i++)
+            {
+                stream.Write(zeros);
+            }
+        });
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var verdict = Verifier().Verify(package);
+        Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.LessThan(32 << 20), "the entry is never inflated");
+        Assert.That(verdict.Ok, Is.False);
+        Assert.That(verdict.Problems.Single().Message, Does.Contain("SB1904").And.Contain("lib/net8.0/bomb.dll"));
     }
 
     [Test]

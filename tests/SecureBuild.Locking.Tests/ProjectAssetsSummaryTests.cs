@@ -70,6 +70,22 @@ public sealed class ProjectAssetsSummaryTests
     }
 
     [Test]
+    public void An_assets_file_naming_one_source_twice_is_read_as_NuGet_reads_it()
+    {
+        // serilog's NuGet.config adds nuget.org under another key than the user's config, without <clear/>: NuGet
+        // then writes the URL twice in project.sources. The build must go on (this was SB1400 "restore again").
+        var assets = Path.Combine(_root, "project.assets.json");
+        File.WriteAllText(assets, Assets("aaaa").Replace(
+            "\"https://api.nuget.org/v3/index.json\": {}, ",
+            "\"https://api.nuget.org/v3/index.json\": {}, \"https://api.nuget.org/v3/index.json\": {}, "));
+        Assert.That(File.ReadAllText(assets), Does.Contain("\"https://api.nuget.org/v3/index.json\": {}, \"https://api.nuget.org/v3/index.json\""));
+        var parsed = ProjectAssets.Load(assets);
+        Assert.That(parsed.Sources.Count(s => s.Contains("api.nuget.org", StringComparison.Ordinal)), Is.EqualTo(1));
+        Assert.That(Describe(parsed), Does.Contain("L demo.package/1.2.3 Demo.Package 1.2.3 aaaa demo.package/1.2.3"));
+        Assert.That(SecureBuild.Core.Provenance.NuGetAssets.ReadPackages(assets).Select(p => p.Purl), Does.Contain("pkg:nuget/Demo.Package@1.2.3"));
+    }
+
+    [Test]
     public void A_changed_assets_file_is_parsed_again()
     {
         var assets = Path.Combine(_root, "project.assets.json");

@@ -15,6 +15,21 @@ public sealed class ClassifierAndReportTests
     [TestCase("a;b;c", "c;a;b", "ordering")]
     [TestCase("1.0.0+abcdef1", "1.0.0+1234567", "different-commit")]
     [TestCase("red", "blue", "unexplained")]
+    // A branch checkout vs a detached HEAD of one commit (the nuspec's repository element): not a different commit.
+    [TestCase("<repository type=\"git\" url=\"https://github.com/o/r\" branch=\"main\" commit=\"0123456789abcdef0123456789abcdef01234567\" />",
+        "<repository type=\"git\" url=\"https://github.com/o/r\" commit=\"0123456789abcdef0123456789abcdef01234567\" />", "git-branch")]
+    [TestCase("<repository type=\"git\" branch=\"main\" commit=\"0123456789abcdef0123456789abcdef01234567\" />",
+        "<repository type=\"git\" branch=\"feature/x\" commit=\"0123456789abcdef0123456789abcdef01234567\" />", "git-branch")]
+    [TestCase("<repository type=\"git\" branch=\"main\" commit=\"0123456789abcdef0123456789abcdef01234567\" />",
+        "<repository type=\"git\" commit=\"fedcba9876543210fedcba9876543210fedcba98\" />", "different-commit")]
+    [TestCase("<repository type=\"git\" commit=\"0123456789abcdef0123456789abcdef01234567\" />",
+        "<repository type=\"git\" commit=\"fedcba9876543210fedcba9876543210fedcba98\" />", "different-commit")]
+    // One build without .git: no +commit in the version, no repository element in the nuspec, no Source Link.
+    [TestCase("1.0.0+0123456789abcdef0123456789abcdef01234567", "1.0.0", "no-git-repository")]
+    [TestCase("1.0.0", "1.0.0+0123456789abcdef0123456789abcdef01234567", "no-git-repository")]
+    [TestCase("    <repository type=\"git\" url=\"https://github.com/o/r\" commit=\"0123456789abcdef0123456789abcdef01234567\" />", "", "no-git-repository")]
+    [TestCase("{\"documents\":{\"/_/*\":\"https://raw.githubusercontent.com/o/r/0123456789abcdef0123456789abcdef01234567/*\"}}", "", "no-git-repository")]
+    [TestCase("1.0.0+0123456789abcdef0123456789abcdef01234567", "1.0.0-beta", "unexplained")]
     public void Values_are_classified(string left, string right, string cause) =>
         Assert.That(new ValueClassifier().Classify(left, right, Causes.Unknown).Id, Is.EqualTo(cause));
 

@@ -77,6 +77,34 @@ public sealed class CliTests
     }
 
     [Test]
+    public void Rebuild_and_lock_take_msbuild_properties_in_every_form_users_type_and_reject_malformed_ones()
+    {
+        // Accepted by the parser: the run goes on to find that the project does not exist.
+        var accepted = Run("rebuild", "/nonexistent/dir/x.csproj", "-p:WarningsNotAsErrors=NU1603", "-p", "TargetFrameworks=net8.0;net10.0", "--property", "A=", "-p:B=\"x;y\"");
+        Assert.That(accepted.Exit, Is.EqualTo(2));
+        Assert.That(accepted.Err, Does.Contain("does not exist").And.Not.Contain("SB3471"), accepted.Err);
+        foreach (var verb in new[] { "rebuild", "lock" })
+        {
+            foreach (var bad in new[] { "NoValue", "=value", "1Name=x", "-p:=x" })
+            {
+                var rejected = Run(verb, "-p", bad);
+                Assert.That(rejected.Exit, Is.EqualTo(2), $"{verb} -p {bad}: {rejected.Err}");
+                Assert.That(rejected.Err, Does.Contain("SB3471").And.Contain("expected Name=Value"), rejected.Err);
+            }
+        }
+    }
+
+    [TestCase("TargetFrameworks=net8.0;net10.0", "-p:TargetFrameworks=\"net8.0;net10.0\"")]
+    [TestCase("-p:DefineConstants=A,B", "-p:DefineConstants=\"A,B\"")]
+    [TestCase("Configuration=Release", "-p:Configuration=Release")]
+    [TestCase("Empty=", "-p:Empty=")]
+    [TestCase("Name=\"a;b\"", "-p:Name=\"a;b\"")]
+    [TestCase("Name=say \"hi\"", "-p:Name=\"say %22hi%22\"")]
+    [TestCase("Url=https://x/?a=b", "-p:Url=https://x/?a=b")]
+    public void Properties_are_passed_on_quoted_where_msbuild_would_split_them(string typed, string passed) =>
+        Assert.That(PropertyArgument.ToSwitch(PropertyArgument.Parse(typed)), Is.EqualTo(passed));
+
+    [Test]
     public void Compare_checks_k_of_n_from_files()
     {
         using var dir = new TempDirectory();

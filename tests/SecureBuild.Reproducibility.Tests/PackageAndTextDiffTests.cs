@@ -26,6 +26,25 @@ public sealed class PackageAndTextDiffTests
     }
 
     [Test]
+    public void A_package_packed_on_a_branch_and_on_a_detached_head_of_one_commit_names_the_branch_and_one_without_git_names_that()
+    {
+        const string commit = "0123456789abcdef0123456789abcdef01234567";
+        byte[] Package(string repository) => Zips.Create(new[] { ("S.nuspec", Zips.Text($"<?xml version=\"1.0\"?>\n<package>\n  <metadata>\n    <id>S</id>\n    <version>1.0.0</version>\n{repository}  </metadata>\n</package>\n"), Zips.Epoch1) });
+        var branch = Package($"    <repository type=\"git\" url=\"https://github.com/o/r\" branch=\"main\" commit=\"{commit}\" />\n");
+        var detached = Package($"    <repository type=\"git\" url=\"https://github.com/o/r\" commit=\"{commit}\" />\n");
+        var noGit = Package("");
+
+        var report = Diff("S.1.0.0.nupkg", branch, detached);
+        var root = report.Differences.Single(d => d.IsRootCause);
+        Assert.That(root.Cause.Id, Is.EqualTo(Causes.GitBranch.Id), ReportWriters.Text(report));
+        Assert.That(ReportWriters.Text(report), Does.Contain("detached HEAD").And.Not.Contain("different-commit"));
+
+        var archive = Diff("S.1.0.0.nupkg", detached, noGit);
+        Assert.That(archive.Differences.Single(d => d.IsRootCause).Cause.Id, Is.EqualTo(Causes.NoGitRepository.Id), ReportWriters.Text(archive));
+        Assert.That(ReportWriters.Text(archive), Does.Contain("without a git repository"));
+    }
+
+    [Test]
     public void Package_entries_are_compared_recursively_and_copies_of_one_assembly_are_reported_once()
     {
         var a = Compiler.Compile("/build/one", Plain);

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using SecureBuild.Core.Attestation;
 using SecureBuild.Core.Crypto;
 using SecureBuild.Core.Json;
+using SecureBuild.Core.Processes;
 using SecureBuild.Core.Reproducibility;
 using SecureBuild.Reproducibility.Tests.Infrastructure;
 
@@ -24,11 +25,14 @@ public sealed class RebuilderTests
 
         public ConcurrentQueue<ProcessSpec> Specs { get; } = new();
 
+        /// <summary>Run git for real (the source is a repository), instead of pretending there is none.</summary>
+        public bool RealGit { get; init; }
+
         public ProcessOutcome Run(ProcessSpec spec, CancellationToken cancellationToken = default)
         {
             if (spec.FileName == "git")
             {
-                return new ProcessOutcome(128, "fatal: not a git repository");
+                return RealGit ? new ProcessRunner().Run(spec, cancellationToken) : new ProcessOutcome(128, "fatal: not a git repository");
             }
 
             Specs.Enqueue(spec);
@@ -98,6 +102,62 @@ public sealed class RebuilderTests
         Assert.That(Directory.Exists(result.WorkDirectory), Is.False, "the temporary directories are removed");
     }
 
+    private static string? Git(string directory, params string[] arguments)
+    {
+        var outcome = new ProcessRunner().Run(new ProcessSpec("git", arguments, directory) { Timeout = TimeSpan.FromMinutes(1) });
+        return outcome.ExitCode == 0 ? outcome.Output.Trim() : null;
+    }
+
+    [Test]
+    public void The_git_branch_variation_builds_on_a_branch_and_on_a_detached_head_of_one_commit_and_the_diff_names_it()
+    {
+        using var source = Source();
+        Assert.That(Git(source.Path, "init", "--quiet", "--initial-branch=work"), Is.Not.Null);
+        Assert.That(Git(source.Path, "add", "global.json", "App/App.csproj", "App/Program.cs"), Is.Not.Null);
+        Assert.That(Git(source.Path, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "--quiet", "-m", "x"), Is.Not.Null);
+        var commit = Git(source.Path, "rev-parse", "HEAD")!;
+
+        // What NuGet writes into the nuspec with PublishRepositoryUrl=true (without SecureBuild.Sdk's fix).
+        string Nuspec(ProcessSpec spec)
+        {
+            var branch = Git(spec.WorkingDirectory, "symbolic-ref", "--quiet", "--short", "HEAD");
+            Assert.That(Git(spec.WorkingDirectory, "rev-parse", "HEAD"), Is.EqualTo(commit), "both copies build the same commit");
+            return $"<repository type=\"git\"{(branch is null ? "" : $" branch=\"{branch}\"")} commit=\"{commit}\" />\n";
+        }
+
+        var result = new Rebuilder(new FakeRunner(Nuspec) { RealGit = true }).Run(Options(source.Path));
+        var applied = result.Applied.Single(v => v.Name == "git checkout");
+        Assert.That((applied.Left, applied.Right), Is.EqualTo(("branch work", "detached HEAD")));
+        Assert.That(result.Reproducible, Is.False);
+        Assert.That(result.Report.Differences.Where(d => d.IsRootCause).Select(d => d.Cause.Id), Is.EqualTo(new[] { Causes.GitBranch.Id }), ReportWriters.Text(result.Report));
+
+        var options = Options(source.Path);
+        options.Variations = Variations.Parse("all,-git_branch");
+        Assert.That(new Rebuilder(new FakeRunner(Nuspec) { RealGit = true }).Run(options).Reproducible, Is.True, "both on the branch");
+    }
+
+    [Test]
+    public void Without_a_git_repository_the_git_branch_variation_says_why_it_was_not_applied()
+    {
+        using var source = Source();
+        var result = new Rebuilder(new FakeRunner(_ => "same")).Run(Options(source.Path));
+        Assert.That(result.NotApplied.Any(n => n.Key == Variations.GitBranch && n.Value.Contains("git work tree")), Is.True);
+    }
+
+    [Test]
+    public void Properties_given_with_p_reach_both_builds_and_both_commands()
+    {
+        using var source = Source();
+        var runner = new FakeRunner(_ => "same");
+        var options = Options(source.Path);
+        options.ExtraArguments = PropertyArgument.ToSwitches(new[] { "TargetFrameworks=net8.0;net10.0", "WarningsNotAsErrors=NU1603" });
+        var result = new Rebuilder(runner).Run(options);
+        var commands = runner.Specs.Select(s => string.Join(" ", s.Arguments)).ToList();
+        Assert.That(commands, Has.Count.EqualTo(4));
+        Assert.That(commands, Has.All.EndsWith("-p:TargetFrameworks=\"net8.0;net10.0\" -p:WarningsNotAsErrors=NU1603"));
+        Assert.That(result.Command, Does.Contain("-p:TargetFrameworks=\"net8.0;net10.0\""), "the attestation records the properties");
+    }
+
     [Test]
     public void An_output_that_depends_on_a_varied_value_is_not_reproducible_and_names_it()
     {
@@ -143,6 +203,28 @@ public sealed class RebuilderTests
         var badCommand = Options(source.Path);
         badCommand.Command = "publish";
         Assert.Throws<RebuildException>(() => new Rebuilder(bothFail).Run(badCommand));
+    }
+
+    /// <summary>Every dotnet call runs past its limit (the real runner kills the tree; here only its outcome).</summary>
+    private sealed class TimingOutRunner : IProcessRunner
+    {
+        public ProcessOutcome Run(ProcessSpec spec, CancellationToken cancellationToken = default) =>
+            spec.FileName == "git"
+                ? new ProcessOutcome(128, "fatal: not a git repository")
+                : new ProcessOutcome(-1, "building...\n") { TimedOut = true, Timeout = spec.Timeout, Command = spec.Display };
+    }
+
+    [Test]
+    public void A_build_that_runs_past_its_limit_is_an_SB1800_error_with_the_command()
+    {
+        using var source = Source();
+        var options = Options(source.Path);
+        options.BuildTimeout = TimeSpan.FromMinutes(3);
+
+        var e = Assert.Throws<RebuildException>(() => new Rebuilder(new TimingOutRunner()).Run(options))!;
+
+        Assert.That(e.Message, Does.Contain("SB1800: 'dotnet build -c Release -nologo' did not finish within 3 min, so it was stopped together with every process it started.")
+            .And.Contains("a build may take 3 min at most"));
     }
 
     [Test]

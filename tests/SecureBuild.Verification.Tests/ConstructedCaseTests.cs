@@ -480,4 +480,132 @@ public class ConstructedCaseTests
             TestData.DeleteDirectory(dir);
         }
     }
+
+    // ---- inspections are bounded: special files, links leaving the directory, processes left behind ----
+
+    /// <summary>Runs <paramref name="verify"/> with a bound far above what it takes, so a hang fails the test instead of the suite.</summary>
+    private static T Bounded<T>(Func<T> verify)
+    {
+        var run = Task.Run(verify);
+        Assert.That(run.Wait(TimeSpan.FromSeconds(90)), Is.True, "verification hung");
+        return run.Result;
+    }
+
+    /// <summary>Our verdict on a fresh chain, run in its final/ directory, bounded.</summary>
+    private static VerificationResult OursBounded(string dir, Action<LayoutVerifierOptions>? configure = null) =>
+        Bounded(() => Ours.Verify(Path.Combine(dir, "final"), "../root.layout", new[] { "../owner.pub" }, "../links", configure: configure));
+
+    private static void MakeFifo(string path)
+    {
+        using var mkfifo = System.Diagnostics.Process.Start("mkfifo", new[] { path })!;
+        mkfifo.WaitForExit();
+        Assert.That(mkfifo.ExitCode, Is.EqualTo(0));
+    }
+
+    [Test]
+    [Platform("Linux")]
+    public void Inspection_skips_a_fifo_and_a_link_to_dev_zero_like_the_reference_and_warns()
+    {
+        var (dir, owner, alice, _) = FreshChain();
+        string final = Path.Combine(dir, "final");
+        File.WriteAllText(Path.Combine(final, "keep.txt"), "keep");
+        MakeFifo(Path.Combine(final, "pipe"));
+        Directory.CreateDirectory(Path.Combine(final, "sub"));
+        File.CreateSymbolicLink(Path.Combine(final, "sub", "zero"), "/dev/zero");
+        WriteLayout(dir, owner, Meta.Layout(new[] { alice }, Array.Empty<JsonObject>(), new[]
+        {
+            // The reference never records them (os.path.isfile is false), so DISALLOW passes on both sides.
+            Meta.Inspection("i", Meta.Rules("ALLOW keep.txt", "DISALLOW *"), Meta.Rules("ALLOW keep.txt", "DISALLOW *"), "true"),
+        }));
+
+        try
+        {
+            // Both in the same directory (the harness's copy would read the FIFO): ours first, then the reference.
+            var result = OursBounded(dir);
+            var reference = Bounded(() => Reference.Verify(final, "../root.layout", new[] { ("../owner.pub", "ed25519") }, "../links"));
+
+            Assert.That(result.Passed, Is.True, string.Join("\n", result.Failures));
+            Assert.That(reference.ExitCode, Is.EqualTo(0), reference.Output);
+            var warnings = result.Warnings.Select(w => w.Message).ToList();
+            Assert.That(warnings, Has.One.Contains("SB2802").And.Contains("'pipe' is not recorded: it is a FIFO (named pipe), not a regular file"));
+            Assert.That(warnings, Has.One.Contains("SB2802").And.Contains("'sub/zero' is not recorded: it is a symbolic link to '/dev/zero', a character device"));
+        }
+        finally
+        {
+            File.Delete(Path.Combine(final, "pipe"));
+            TestData.DeleteDirectory(dir);
+        }
+    }
+
+    [Test]
+    [Platform("Linux")]
+    public void Inspection_refuses_a_link_to_a_file_outside_its_directory()
+    {
+        var (dir, owner, alice, _) = FreshChain();
+        string final = Path.Combine(dir, "final");
+        File.WriteAllText(Path.Combine(dir, "outside.txt"), "outside");
+        File.CreateSymbolicLink(Path.Combine(final, "escape"), Path.Combine("..", "outside.txt"));
+        WriteLayout(dir, owner, Meta.Layout(new[] { alice }, Array.Empty<JsonObject>(), new[]
+        {
+            Meta.Inspection("i", Meta.Rules("ALLOW *"), Meta.Rules("ALLOW *"), "true"),
+        }));
+        try
+        {
+            var result = OursBounded(dir);
+
+            Assert.That(result.Passed, Is.False);
+            Assert.That(result.Failures.Single().Kind, Is.EqualTo(FailureKind.OSError));
+            Assert.That(result.Failures.Single().Message, Does.StartWith("SB1802: Inspection 'i': 'escape'")
+                .And.Contains($"symbolic link to the file '{Path.Combine(dir, "outside.txt")}', outside the working directory"));
+        }
+        finally
+        {
+            TestData.DeleteDirectory(dir);
+        }
+    }
+
+    [Test]
+    [Platform("Linux")]
+    public void Inspection_that_leaves_a_child_holding_its_output_does_not_keep_verify_waiting()
+    {
+        var (dir, owner, alice, _) = FreshChain();
+        WriteLayout(dir, owner, Meta.Layout(new[] { alice }, Array.Empty<JsonObject>(), new[]
+        {
+            Meta.Inspection("i", Meta.Rules(), Meta.Rules("ALLOW bg.pid"), "sh", "-c", "sleep 1000 & echo $! > bg.pid"),
+        }));
+        try
+        {
+            var result = OursBounded(dir, o => o.InspectionTimeout = TimeSpan.FromSeconds(600));
+
+            Assert.That(result.Passed, Is.True, string.Join("\n", result.Failures));
+            int pid = int.Parse(File.ReadAllText(Path.Combine(dir, "final", "bg.pid")).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+            Assert.That(File.Exists($"/proc/{pid}/stat") && !File.ReadAllText($"/proc/{pid}/stat").Contains(") Z "), Is.False, "the background sleep was left running");
+        }
+        finally
+        {
+            TestData.DeleteDirectory(dir);
+        }
+    }
+
+    [Test]
+    [Platform("Linux")]
+    public void Inspection_timeout_bounds_the_whole_process_tree()
+    {
+        var (dir, owner, alice, _) = FreshChain();
+        WriteLayout(dir, owner, Meta.Layout(new[] { alice }, Array.Empty<JsonObject>(), new[]
+        {
+            Meta.Inspection("slow", Meta.Rules(), Meta.Rules(), "sh", "-c", "sleep 1000 & echo $! > bg.pid; sleep 1000"),
+        }));
+        try
+        {
+            var result = OursBounded(dir, o => o.InspectionTimeout = TimeSpan.FromSeconds(1));
+
+            Assert.That(result.Failures.Single().Kind, Is.EqualTo(FailureKind.TimeoutExpired));
+            Assert.That(result.Failures.Single().Message, Does.StartWith("SB1800: Inspection 'slow'").And.Contains("every process it started"));
+        }
+        finally
+        {
+            TestData.DeleteDirectory(dir);
+        }
+    }
 }

@@ -2,6 +2,7 @@ using System.Text;
 using SecureBuild.Core.Crypto;
 using SecureBuild.Core.InToto.Verification;
 using SecureBuild.Core.Json;
+using SecureBuild.Testing.Fuzz;
 using SecureBuild.Verification.Tests.Infrastructure;
 
 namespace SecureBuild.Verification.Tests;
@@ -225,7 +226,7 @@ public class ParsingFuzzTests
         {
             string file = files[rng.Next(files.Length)];
             var original = Original(file);
-            var mutated = Mutate(original, rng);
+            var mutated = Mutator.Mutate(original, rng, Mutator.Json);
             var result = VerifyWith(file, mutated);
             if (!result.Passed && result.Failures[0].Message.StartsWith("Verification could not be completed", StringComparison.Ordinal))
             {
@@ -278,35 +279,62 @@ public class ParsingFuzzTests
         }
     }
 
-    private static byte[] Mutate(byte[] input, Random rng)
+    /// <summary>
+    /// `securebuild verify` on mutated layouts, links and layout keys (PEM): every run ends in exit 0, 1 or 2 without a
+    /// stack trace or an internal error (SB3900), and exit 0 only when the mutation left the meaning unchanged.
+    /// </summary>
+    [Test]
+    [NonParallelizable] // the CLI runs inspections in the process's current directory
+    public void Cli_verify_on_mutated_inputs_exits_1_or_2_and_never_crashes()
     {
-        var bytes = new List<byte>(input);
-        int n = rng.Next(1, 4);
-        for (int k = 0; k < n && bytes.Count > 0; k++)
+        string dir = TestData.NewTempDir("cli-fuzz");
+        try
         {
-            int at = rng.Next(bytes.Count);
-            switch (rng.Next(5))
+            TestData.CopyDirectory(TestData.Case("pass-baseline"), dir);
+            var ownerKeyId = PublicKey.Load(Path.Combine(dir, "owner.pub")).KeyId;
+            var problems = new List<string>();
+            foreach (var (file, dictionary) in new[] { ("root.layout", Mutator.Json), ("links/pack.c0d891af.link", Mutator.Json), ("owner.pub", Mutator.Pem) })
             {
-                case 0:
-                    bytes[at] = (byte)rng.Next(256);
-                    break;
-                case 1:
-                    bytes[at] = (byte)"{}[],:\" 0123456789abcdef-.eEtrufalsn\\"[rng.Next(37)];
-                    break;
-                case 2:
-                    bytes.RemoveRange(at, Math.Min(rng.Next(1, 20), bytes.Count - at));
-                    break;
-                case 3:
-                    bytes.InsertRange(at, Encoding.ASCII.GetBytes(new[] { "\"", ",", "{}", "[]", "null", "\"x\": 1,", "\\u0000", "1e400", "-0" }[rng.Next(9)]));
-                    break;
-                default:
-                    int len = Math.Min(rng.Next(1, 40), bytes.Count - at);
-                    bytes.InsertRange(rng.Next(bytes.Count), bytes.GetRange(at, len));
-                    break;
-            }
-        }
+                var original = File.ReadAllBytes(Path.Combine(dir, file));
+                problems.AddRange(FuzzRun.Run("cli-verify", new[] { (file, original) }, 40, dictionary, bytes =>
+                {
+                    File.WriteAllBytes(Path.Combine(dir, file), bytes);
+                    try
+                    {
+                        var (code, _, stderr) = Cli.Run(Path.Combine(dir, "final"), "verify", "-l", "../root.layout", "-k", "../owner.pub", "-d", "../links", "-q");
+                        if (stderr.Contains("SB3900", StringComparison.Ordinal) || stderr.Contains("   at ", StringComparison.Ordinal) || code is < 0 or > 2)
+                        {
+                            return $"exit {code}: {stderr}";
+                        }
 
-        return bytes.ToArray();
+                        bool unchanged = file == "owner.pub" ? SameKey(bytes, ownerKeyId) : SameJson(original, bytes);
+                        return code == 0 && !unchanged ? "a changed input passed" : null;
+                    }
+                    finally
+                    {
+                        File.WriteAllBytes(Path.Combine(dir, file), original);
+                    }
+                }));
+            }
+
+            Assert.That(problems, Is.Empty, string.Join("\n", problems));
+        }
+        finally
+        {
+            TestData.DeleteDirectory(dir);
+        }
+    }
+
+    private static bool SameKey(byte[] bytes, string keyId)
+    {
+        try
+        {
+            return PublicKey.Parse(Encoding.UTF8.GetString(bytes), "key").KeyId == keyId;
+        }
+        catch (KeyFormatException)
+        {
+            return false;
+        }
     }
 
     [Test]

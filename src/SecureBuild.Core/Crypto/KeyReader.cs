@@ -417,8 +417,32 @@ internal static class KeyReader
     private static KeyMaterial FromRsaPrivate(RsaPrivateCrtKeyParameters rsa, string source)
     {
         CheckRsaSize(rsa.Modulus, source);
+        if (!RsaPartsAgree(rsa))
+        {
+            // Found by fuzzing: a damaged factor or exponent parses, and only signing notices ("faulty signing detected").
+            throw Malformed(source, "the RSA private key's parts (modulus, primes, exponents) do not belong together; the key is damaged");
+        }
+
         var pub = new RsaKeyParameters(false, rsa.Modulus, rsa.PublicExponent);
         return new KeyMaterial(new PublicKey(KeyType.Rsa, KeyAlgorithms.RsaPublicPem(pub), pub), rsa);
+    }
+
+    /// <summary>n = p·q, and the CRT exponents and coefficient are those of d, p and q (what signing relies on).</summary>
+    private static bool RsaPartsAgree(RsaPrivateCrtKeyParameters k)
+    {
+        var one = BigInteger.One;
+        if (k.P is null || k.Q is null || k.DP is null || k.DQ is null || k.QInv is null || k.Exponent is null ||
+            k.P.CompareTo(one) <= 0 || k.Q.CompareTo(one) <= 0 || k.PublicExponent.SignValue <= 0 || k.Exponent.SignValue <= 0)
+        {
+            return false;
+        }
+
+        var p1 = k.P.Subtract(one);
+        var q1 = k.Q.Subtract(one);
+        return k.P.Multiply(k.Q).Equals(k.Modulus) &&
+               k.Exponent.Mod(p1).Equals(k.DP) && k.Exponent.Mod(q1).Equals(k.DQ) &&
+               k.PublicExponent.Multiply(k.DP).Mod(p1).Equals(one) && k.PublicExponent.Multiply(k.DQ).Mod(q1).Equals(one) &&
+               k.QInv.Multiply(k.Q).Mod(k.P).Equals(one);
     }
 
     private static KeyMaterial FromEcPrivate(BigInteger d, byte[]? embeddedPoint, string source)

@@ -155,6 +155,12 @@ public sealed class Metablock
     /// <summary>Reads (as <paramref name="kind"/>, through <see cref="InputFile"/>) and parses a file. I/O errors propagate as-is.</summary>
     public static Metablock Load(string path, InputKind kind = InputKind.Link)
     {
+        if (Directory.Exists(path))
+        {
+            // File.ReadAllBytes would say "access denied", which sends the user looking at permissions.
+            throw new InTotoFormatException($"{path} is a directory, not an in-toto layout or link file.");
+        }
+
         byte[] bytes = InputFile.ReadAllBytes(path, kind);
         try
         {

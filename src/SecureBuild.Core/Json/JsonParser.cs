@@ -8,6 +8,12 @@ namespace SecureBuild.Core.Json;
 /// in \u escapes, numbers with leading zeros (and NaN/Infinity), and nesting deeper than
 /// <see cref="MaxDepth"/>. Numbers are kept as raw text (floats are accepted here; the canonical
 /// serializer rejects them).
+/// <para>
+/// <see cref="ParseGenerated(byte[])"/> reads files that NuGet, MSBuild and the SDK generate (project.assets.json,
+/// .nupkg.metadata, deps.json, runtimeconfig.json) the way those tools read them: a repeated key keeps its last value
+/// (NuGet writes one source URL twice when two NuGet.config keys name it) and a leading BOM is skipped. Everything
+/// else stays strict. What SecureBuild signs and verifies is always read with <see cref="Parse(byte[])"/>.
+/// </para>
 /// </summary>
 public static class JsonParser
 {
@@ -23,7 +29,21 @@ public static class JsonParser
             throw new ArgumentNullException(nameof(utf8));
         }
 
-        return new Reader(utf8).ParseDocument();
+        return new Reader(utf8, lenient: false).ParseDocument();
+    }
+
+    /// <summary>
+    /// Parses a file another tool generated, as that tool reads it: the last of repeated keys wins and a UTF-8 BOM
+    /// is skipped. Invalid UTF-8, bad syntax and excessive nesting are still errors.
+    /// </summary>
+    public static JsonNode ParseGenerated(byte[] utf8)
+    {
+        if (utf8 is null)
+        {
+            throw new ArgumentNullException(nameof(utf8));
+        }
+
+        return new Reader(utf8, lenient: true).ParseDocument();
     }
 
     public static JsonNode Parse(string text)
@@ -52,16 +72,23 @@ public static class JsonParser
     private sealed class Reader
     {
         private readonly byte[] _b;
+        private readonly bool _lenient;
         private int _pos;
 
-        public Reader(byte[] bytes)
+        public Reader(byte[] bytes, bool lenient)
         {
             _b = bytes;
+            _lenient = lenient;
         }
 
         public JsonNode ParseDocument()
         {
-            if (_b.Length >= 3 && _b[0] == 0xEF && _b[1] == 0xBB && _b[2] == 0xBF)
+            bool bom = _b.Length >= 3 && _b[0] == 0xEF && _b[1] == 0xBB && _b[2] == 0xBF;
+            if (bom && _lenient)
+            {
+                _pos = 3;
+            }
+            else if (bom)
             {
                 throw Error("a UTF-8 byte order mark (BOM) is not allowed at the start of the document", 0);
             }
@@ -163,12 +190,18 @@ public static class JsonParser
                 _pos++;
                 SkipWhitespace();
                 var value = ParseValue(depth);
-                if (obj.ContainsKey(key))
+                if (!obj.ContainsKey(key))
+                {
+                    obj.Add(key, value);
+                }
+                else if (_lenient)
+                {
+                    obj[key] = value; // the last one wins, as in NuGet's and MSBuild's readers
+                }
+                else
                 {
                     throw Error($"duplicate object key \"{Printable(key)}\"", keyPos);
                 }
-
-                obj.Add(key, value);
                 SkipWhitespace();
                 if (_pos >= _b.Length)
                 {

@@ -43,8 +43,8 @@ public static class LockFile
         {
             throw Malformed(name, "$", "an object");
         }
-        var version = root.TryGetValue("version", out var v) && v is JsonNumber n && n.IsInteger ? n.AsInt64() : -1;
-        if (version == -1)
+        var version = root.TryGetValue("version", out var v) ? SmallInteger(v) : null;
+        if (version is null)
         {
             throw Malformed(name, "$.version", "the integer schema version");
         }
@@ -416,7 +416,7 @@ public static class LockFile
             var o = r.AsObject(kv.Value, path);
             var sha = r.String(o, "sha256", path);
             r.Hex(sha, 64, path + ".sha256");
-            var files = o.TryGetValue("files", out var fn) && fn is JsonNumber num && num.IsInteger ? (int)num.AsInt64() : throw Malformed(name, path + ".files", "an integer");
+            var files = o.TryGetValue("files", out var fn) && SmallInteger(fn) is { } count && count >= 0 ? count : throw Malformed(name, path + ".files", "a count of files");
             l.Packs[kv.Key] = new LockedPack { Sha256 = sha, Files = files };
         }
         foreach (var kv in r.Object(root, "signers", "$"))
@@ -427,6 +427,13 @@ public static class LockFile
         }
         return l;
     }
+
+    /// <summary>
+    /// The integer a number in the lock holds, or null for anything else: a fraction, or a number beyond an int (which
+    /// no field of a lock can hold; <see cref="JsonNumber.AsInt64"/> would throw for one past a long).
+    /// </summary>
+    private static int? SmallInteger(JsonNode node) =>
+        node is JsonNumber { IsInteger: true } n && int.TryParse(n.RawText, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value) ? value : null;
 
     private static LockFormatException Malformed(string name, string path, string expected) =>
         new(LockFormatProblem.Malformed, $"{name} is not a valid SecureBuild lock: {path} should be {expected}. Regenerate it with `securebuild lock --update`.");

@@ -1,5 +1,5 @@
 using System.Globalization;
-using System.IO.Compression;
+using SecureBuild.Core.Archives;
 using System.Security.Cryptography;
 using System.Text;
 using SecureBuild.Core.IO;
@@ -315,7 +315,7 @@ public sealed class PackageFolderVerifier
         string? metadataHash = null;
         try
         {
-            if (JsonParser.Parse(InputFile.ReadAllBytes(metadataFile, InputKind.Metadata)) is JsonObject m && m.TryGetValue("contentHash", out var ch) && ch is JsonString chs)
+            if (JsonParser.ParseGenerated(InputFile.ReadAllBytes(metadataFile, InputKind.Metadata)) is JsonObject m && m.TryGetValue("contentHash", out var ch) && ch is JsonString chs)
             {
                 metadataHash = chs.Value;
             }
@@ -352,7 +352,7 @@ public sealed class PackageFolderVerifier
         var onDisk = entries.Where(e => !e.IsDirectory).ToDictionary(e => e.RelativePath, StringComparer.Ordinal);
         try
         {
-            using var zip = new ZipArchive(InputFile.OpenRead(nupkg, InputKind.Artifact), ZipArchiveMode.Read);
+            using var zip = ArchiveReader.OpenFile(nupkg);
             foreach (var entry in zip.Entries)
             {
                 var relative = ExtractedName(entry.FullName, id);
@@ -360,6 +360,8 @@ public sealed class PackageFolderVerifier
                 {
                     continue;
                 }
+                // NuGet unescapes names before extracting: "%2e%2e/x" is "../x", which must not make us read outside the folder.
+                var extracted = ArchiveReader.ExtractionPath(package.Directory, relative);
                 expected.Add(relative);
                 if (!onDisk.TryGetValue(relative, out var file))
                 {
@@ -367,16 +369,16 @@ public sealed class PackageFolderVerifier
                         $"{name}: {relative} is in the package but missing from {package.Directory}: partially extracted or deleted. Delete the folder and restore"));
                     continue;
                 }
-                if (file.Length != entry.Length || !SameContent(Path.Combine(package.Directory, relative), entry))
+                if (file.Length != entry.Length || !SameContent(extracted, zip, entry))
                 {
                     verdict.Problems.Add(new PackageProblem(PackageProblemKind.Modified, relative,
                         $"{name}: {relative} in the packages folder differs from the package's own copy ({file.Length} bytes on disk, {entry.Length} in {nupkgName}): the extracted file was modified after restore. Delete {package.Directory} and restore, and find out what changed it"));
                 }
             }
         }
-        catch (InvalidDataException e)
+        catch (ArchiveFormatException e)
         {
-            verdict.Problems.Add(new PackageProblem(PackageProblemKind.ContentHash, nupkgName, $"{name}: {nupkgName} is not a valid zip archive ({e.Message}). Delete {package.Directory} and restore"));
+            verdict.Problems.Add(new PackageProblem(PackageProblemKind.ContentHash, nupkgName, $"{name}: {nupkgName} is not a package SecureBuild accepts ({e.Message}) Delete {package.Directory} and restore"));
             return;
         }
         foreach (var extra in onDisk.Keys.Where(k => !expected.Contains(k)).OrderBy(k => k, StringComparer.Ordinal))
@@ -431,7 +433,7 @@ public sealed class PackageFolderVerifier
         return name;
     }
 
-    private static bool SameContent(string file, ZipArchiveEntry entry)
+    private static bool SameContent(string file, ArchiveReader zip, ArchiveEntry entry)
     {
         using var sha1 = SHA256.Create();
         using var sha2 = SHA256.Create();
@@ -441,7 +443,7 @@ public sealed class PackageFolderVerifier
             a = sha1.ComputeHash(stream);
         }
         byte[] b;
-        using (var stream = entry.Open())
+        using (var stream = zip.OpenEntry(entry))
         {
             b = sha2.ComputeHash(stream);
         }

@@ -200,7 +200,8 @@ public sealed class ProjectAssets
         JsonObject root;
         try
         {
-            root = JsonParser.Parse(bytes) as JsonObject ?? throw new LockInputException($"{path} is not a JSON object.");
+            // NuGet generates this file: read it as NuGet does (a repeated key keeps its last value).
+            root = JsonParser.ParseGenerated(bytes) as JsonObject ?? throw new LockInputException($"{path} is not a JSON object.");
         }
         catch (JsonFormatException e)
         {
@@ -338,9 +339,14 @@ public static class PackageSources
         return "local:" + full.Substring(full.LastIndexOf('/') + 1);
     }
 
-    /// <summary>A URL without user info; a query string is replaced by a digest of it (it may hold a token).</summary>
+    /// <summary>
+    /// A URL without user info; a query string is replaced by a digest of it with its credentials already
+    /// redacted (<see cref="Provenance.UrlRedaction"/>), so a short token cannot be recovered from the digest
+    /// by trying values, and a rotated SAS signature does not change the lock.
+    /// </summary>
     public static string PortableUrl(string url)
     {
+        url = Provenance.UrlRedaction.Redact(url);
         if (!Uri.TryCreate(url, UriKind.Absolute, out var uri))
         {
             return url;

@@ -1,4 +1,4 @@
-using System.Diagnostics;
+using SecureBuild.Core.Processes;
 
 namespace SecureBuild.Core.Provenance;
 
@@ -20,6 +20,12 @@ public sealed class GitSource
     /// <summary>True when tracked files differ from the commit (the build is not of the commit alone).</summary>
     public bool Dirty { get; }
 
+    /// <summary>
+    /// The branch checked out ("main"), or null on a detached HEAD. Provenance records it; the package does not (a
+    /// deterministic build leaves the nuspec's branch= out, so a branch and a detached HEAD pack the same bytes).
+    /// </summary>
+    public string? Branch { get; private set; }
+
     /// <summary>Asks git about the repository at <paramref name="directory"/>; null when it is not a git work tree or git is missing.</summary>
     public static GitSource? Describe(string directory, TimeSpan? timeout = null)
     {
@@ -31,7 +37,11 @@ public sealed class GitSource
         }
         var status = Git(directory, limit, "status", "--porcelain", "--untracked-files=no");
         var remote = Git(directory, limit, "config", "--get", "remote.origin.url")?.Trim();
-        return new GitSource(NormalizeRemote(remote), commit, status is null || status.Trim().Length > 0);
+        var branch = Git(directory, limit, "symbolic-ref", "--quiet", "--short", "HEAD")?.Trim();
+        return new GitSource(NormalizeRemote(remote), commit, status is null || status.Trim().Length > 0)
+        {
+            Branch = string.IsNullOrEmpty(branch) ? null : branch,
+        };
     }
 
     /// <summary>A remote URL as a source URI without credentials: "git+https://host/path".</summary>
@@ -50,7 +60,7 @@ public sealed class GitSource
                 builder.Scheme = "https";
                 builder.Port = -1;
             }
-            return "git+" + builder.Uri.GetComponents(UriComponents.SchemeAndServer | UriComponents.Path, UriFormat.UriEscaped);
+            return UrlRedaction.Redact("git+" + builder.Uri.GetComponents(UriComponents.SchemeAndServer | UriComponents.Path, UriFormat.UriEscaped));
         }
         // scp-like syntax: git@github.com:owner/repo.git
         var at = remote.IndexOf('@');
@@ -58,49 +68,26 @@ public sealed class GitSource
         if (colon > 0 && !remote.Contains("://") && colon > at)
         {
             var host = remote.Substring(at + 1, colon - at - 1);
-            return $"git+https://{host}/{remote.Substring(colon + 1).TrimStart('/')}";
+            return UrlRedaction.Redact($"git+https://{host}/{remote.Substring(colon + 1).TrimStart('/')}");
         }
         return null; // a local path or something unknown: say nothing rather than leak a machine path
     }
 
     private static string? Git(string directory, TimeSpan timeout, params string[] arguments)
     {
-        try
+        var outcome = new ProcessRunner().Run(new ProcessSpec("git", arguments, directory)
         {
-            var start = new ProcessStartInfo("git")
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                UseShellExecute = false,
-                CreateNoWindow = true,
-                WorkingDirectory = directory,
-            };
-            start.Arguments = string.Join(" ", arguments.Select(a => a.Contains(' ') ? "\"" + a + "\"" : a));
-            start.EnvironmentVariables["GIT_TERMINAL_PROMPT"] = "0";
-            start.EnvironmentVariables["GIT_OPTIONAL_LOCKS"] = "0";
-            using var process = Process.Start(start)!;
-            var output = process.StandardOutput.ReadToEndAsync();
-            process.StandardError.ReadToEndAsync();
-            if (!process.WaitForExit((int)timeout.TotalMilliseconds))
-            {
-                try
-                {
-                    process.Kill();
-                }
-                catch (InvalidOperationException)
-                {
-                }
-                return null;
-            }
-            return process.ExitCode == 0 ? output.Result : null;
-        }
-        catch (System.ComponentModel.Win32Exception)
+            Timeout = timeout,
+            CaptureStandardOutput = true,
+            OutputLimit = 1024 * 1024,
+            AddedEnvironment = new Dictionary<string, string> { ["GIT_TERMINAL_PROMPT"] = "0", ["GIT_OPTIONAL_LOCKS"] = "0" },
+        });
+        if (outcome.TimedOut)
         {
-            return null; // git is not installed
+            // Without an answer the provenance would silently lose its source or call a clean tree dirty.
+            throw new ProcessTimeoutException(outcome.TimeoutReason(
+                $"Run 'git {string.Join(" ", arguments)}' in {directory} to see why it waits (a stale .git/index.lock, a slow network file system, a hook or fsmonitor)."));
         }
-        catch (IOException)
-        {
-            return null;
-        }
+        return outcome.Exited && outcome.ExitCode == 0 ? outcome.StandardOutput : null; // null: not a work tree, or git is not installed
     }
 }

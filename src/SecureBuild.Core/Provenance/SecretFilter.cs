@@ -15,7 +15,7 @@ public static class SecretFilter
     private static readonly Regex SecretValue = new(
         "(gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|glpat-[A-Za-z0-9_-]{20,}|xox[abprs]-[A-Za-z0-9-]{10,}|" +
         "AKIA[0-9A-Z]{16}|eyJ[A-Za-z0-9_-]{8,}\\.[A-Za-z0-9_-]{8,}\\.|-----BEGIN [A-Z ]*PRIVATE KEY-----|" +
-        "(AccountKey|SharedAccessKey|Password|Pwd|User ?Id|sig)=[^;&\\s]+|://[^/\\s:@]+:[^/\\s@]+@|oy2[a-z0-9]{40,})",
+        "(AccountKey|SharedAccessKey|Password|Pwd|User ?Id|sig)=(?!" + UrlRedaction.Placeholder + "([;&\\s#]|$))[^;&\\s]+|://[^/\\s:@]+:[^/\\s@]+@|oy2[a-z0-9]{40,})",
         RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
 
     /// <summary>True when a variable or property with this name may hold a credential.</summary>

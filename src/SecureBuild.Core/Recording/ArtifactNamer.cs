@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.RegularExpressions;
 
 namespace SecureBuild.Core.Recording;
 
@@ -14,6 +15,12 @@ public sealed class ArtifactNamer
 {
     /// <summary>Prefix of files outside the root and all named roots.</summary>
     public const string ExternalPrefix = "@external/";
+
+    // An absolute path inside a value: it starts the value, follows a separator (';', ',', '=', white
+    // space, a quote) or "file://", and runs to the next separator.
+    private static readonly Regex AbsolutePathInText = new(
+        @"(?<=^|[;,=\s""']|file://)(/[^;,=\s""']*|[A-Za-z]:[\\/][^;,=\s""']*)",
+        RegexOptions.CultureInvariant);
 
     private readonly List<(string Directory, string Prefix)> _roots;
     private readonly StringComparison _comparison;
@@ -67,6 +74,43 @@ public sealed class ArtifactNamer
             hex.Append(digest[i].ToString("x2"));
         }
         return ExternalPrefix + hex + "/" + file;
+    }
+
+    /// <summary>
+    /// <paramref name="value"/> (a property or variable value, not a path itself) with every absolute path in it
+    /// named like an artifact, so no home or machine directory is written: the root itself is ".", a named root
+    /// itself its prefix ("@nuget"), anything below a root as <see cref="Name"/> names it, anything else
+    /// "@external/&lt;hash&gt;/&lt;name&gt;". "DEBUG;TRACE" or "1.2.3" come back unchanged.
+    /// </summary>
+    public string NamePathsIn(string value)
+    {
+        if (value.IndexOf('/') < 0 && value.IndexOf(':') < 0)
+        {
+            return value;
+        }
+        return AbsolutePathInText.Replace(value, m => NameLocation(m.Value));
+    }
+
+    private string NameLocation(string path)
+    {
+        string full;
+        try
+        {
+            full = NormalizePath(Path.GetFullPath(path));
+        }
+        catch (Exception e) when (e is ArgumentException || e is NotSupportedException || e is PathTooLongException)
+        {
+            return ExternalPrefix + "unnamed"; // not a path this platform can name: never echo it
+        }
+        var asDirectory = full.EndsWith("/", StringComparison.Ordinal) ? full : full + "/";
+        foreach (var (directory, prefix) in _roots)
+        {
+            if (string.Equals(asDirectory, directory, _comparison))
+            {
+                return prefix.Length == 0 ? "." : prefix.TrimEnd('/');
+            }
+        }
+        return Name(full.Length > 1 ? full.TrimEnd('/') : full);
     }
 
     private static string NormalizePrefix(string prefix)

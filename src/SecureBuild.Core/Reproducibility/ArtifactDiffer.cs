@@ -19,6 +19,9 @@ public sealed class DiffOptions
     /// Matching is on path segments: "attestations/" skips every directory of that name.
     /// </summary>
     public IDictionary<string, string> SkipDirectoryNames { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
+
+    /// <summary>How much packages and zips may decompress to; an archive beyond them is compared as bytes, with the reason.</summary>
+    public Archives.ArchiveLimits ArchiveLimits { get; set; } = Archives.ArchiveLimits.Default;
 }
 
 /// <summary>
@@ -236,8 +239,11 @@ public sealed class ArtifactDiffer
                     break;
             }
         }
-        catch (Exception e) when (e is BadImageFormatException || e is InvalidDataException || e is InvalidOperationException || e is ArgumentException || e is IndexOutOfRangeException || e is IOException || e is Json.JsonFormatException || e is NotSupportedException || e is OverflowException)
+        catch (Exception e) when (Diagnostics.InternalError.IsCatchable(e) && e is not OutOfMemoryException)
         {
+            // Both files are data: whatever the readers (System.Reflection.Metadata, the zip reader, the JSON parser)
+            // throw on a damaged one (BadImageFormatException mostly, but also InvalidCastException, KeyNotFound, ...)
+            // means "not readable as this kind", shown in the report with the exception, and compared as bytes.
             Add(new Difference(name, "structure", null, null, Causes.Unknown, $"could not be read as {kind} ({e.GetType().Name}: {e.Message}); compared as bytes"));
         }
 

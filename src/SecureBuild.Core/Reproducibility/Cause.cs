@@ -74,6 +74,16 @@ public static class Causes
         "The SDK appends the git commit to AssemblyInformationalVersion and writes it to the nuspec and Source Link JSON; two commits give different outputs.",
         "Rebuild the same commit. This difference is expected when the commits differ; IncludeSourceRevisionInInformationalVersion=false drops it from the version.");
 
+    public static readonly Cause GitBranch = new("git-branch",
+        "Built on a branch vs a detached HEAD of the same commit (branch= in the nuspec's repository element)",
+        "With PublishRepositoryUrl=true NuGet writes the checked-out branch into the package's nuspec; CI usually checks out a detached HEAD and a laptop a branch, so one commit packs two ways.",
+        "SecureBuild.Sdk leaves branch= out of deterministic builds and records the branch in provenance instead (SecureBuildDeterministic=true, the default); or set RepositoryBranch explicitly.");
+
+    public static readonly Cause NoGitRepository = new("no-git-repository",
+        "Built without a git repository on one side (no commit in InformationalVersion, the nuspec or Source Link)",
+        "Without .git (a source archive, a copy) the SDK knows no commit: +<commit> is missing from AssemblyInformationalVersion, commit= from the nuspec, and Source Link from the PDB.",
+        "Build both from a git clone of the same commit. IncludeSourceRevisionInInformationalVersion=false keeps the commit out of the version, but the nuspec and Source Link still need the repository.");
+
     public static readonly Cause Version = new("different-version",
         "Different version numbers",
         "A version property differs between the builds, often because an environment variable (Version, PackageVersion, BUILD_NUMBER) silently becomes an MSBuild property.",
@@ -172,7 +182,7 @@ public static class Causes
     /// <summary>Every cause, for documentation and lookups.</summary>
     public static IReadOnlyList<Cause> All { get; } = new[]
     {
-        PdbDocumentPath, CodeViewPath, PathInCode, PathInContent, Timestamp, RandomGuid, Commit, Version, Ordering, Environment,
+        PdbDocumentPath, CodeViewPath, PathInCode, PathInContent, Timestamp, RandomGuid, Commit, GitBranch, NoGitRepository, Version, Ordering, Environment,
         ZipTimestamps, ZipOrder, ZipAttributes, PsmdcpName, PackageSignature, DeterministicOff, ContentHash, CompilerVersion,
         CompilationOptions, References, SourceContent, GeneratedCode, ResourceContent, OnlyInOneBuild, SourceLink, Unknown,
     };

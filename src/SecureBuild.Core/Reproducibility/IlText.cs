@@ -159,6 +159,13 @@ internal static class MetadataNames
 {
     public static string Token(MetadataReader md, int token)
     {
+        if (token < 0)
+        {
+            // The high bit makes a "virtual" handle: its kind reads as a table, but casting it to that table's handle
+            // throws InvalidCastException (found by fuzzing a one-byte change of a call's operand). No metadata token has it.
+            return "0x" + token.ToString("x8", CultureInfo.InvariantCulture);
+        }
+
         try
         {
             var handle = MetadataTokens.EntityHandle(token);

@@ -10,8 +10,10 @@ internal static class JsonComparer
         JsonNode a, b;
         try
         {
-            a = JsonParser.Parse(StripBom(left));
-            b = JsonParser.Parse(StripBom(right));
+            // Outputs are generated files: read them as their readers do (a BOM, a repeated key). Any byte that
+            // differs still shows, as a value or as "formatting or member order".
+            a = JsonParser.ParseGenerated(left);
+            b = JsonParser.ParseGenerated(right);
         }
         catch (JsonFormatException)
         {
@@ -35,8 +37,6 @@ internal static class JsonComparer
         }
     }
 
-    private static byte[] StripBom(byte[] bytes) =>
-        bytes.Length >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF ? bytes.Skip(3).ToArray() : bytes;
 
     private static void Walk(ArtifactDiffer differ, string name, string path, JsonNode? a, JsonNode? b, Cause fallback)
     {

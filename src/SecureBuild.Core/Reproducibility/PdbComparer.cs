@@ -233,7 +233,9 @@ internal sealed class PdbComparer
 
             if (a is null || b is null)
             {
-                Content(KindName(kind), a is null ? "absent" : "present", b is null ? "absent" : "present", Causes.CompilationOptions);
+                // The SDK writes Source Link from the git repository: a PDB without it was built without one.
+                Content(KindName(kind), a is null ? "absent" : "present", b is null ? "absent" : "present",
+                    kind == SourceLinkKind ? Causes.NoGitRepository : Causes.CompilationOptions);
                 continue;
             }
 

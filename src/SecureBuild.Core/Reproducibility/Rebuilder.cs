@@ -6,6 +6,7 @@ using System.Xml.Linq;
 using SecureBuild.Core.Crypto;
 using SecureBuild.Core.Internal;
 using SecureBuild.Core.IO;
+using SecureBuild.Core.Processes;
 
 namespace SecureBuild.Core.Reproducibility;
 
@@ -309,6 +310,7 @@ public sealed class Rebuilder
         baseEnv["SOURCE_DATE_EPOCH"] = result.SourceDateEpoch.ToString(CultureInfo.InvariantCulture);
 
         ApplyVariations(variations, result, baseEnv, work);
+        var branch = BranchVariation(variations, result, gitRoot, root);
 
         bool parallel = buildPath && (options.Parallel ?? System.Environment.ProcessorCount >= 2);
         result.Parallel = parallel;
@@ -317,9 +319,9 @@ public sealed class Rebuilder
         {
             Copy(root, files, run.Directory, reverse);
             CopyLocalFeeds(root, files, run.Directory, progress, run.Label);
-            if (gitRoot is not null)
+            if (gitRoot is not null && PrepareGit(gitRoot, root, run.Directory) && branch is not null)
             {
-                PrepareGit(gitRoot, root, run.Directory);
+                CheckOut(run.Directory, run == a ? branch : null);
             }
 
             run.WorkingDirectory = relDir.Length == 0 ? run.Directory : Path.Combine(run.Directory, relDir);
@@ -368,6 +370,15 @@ public sealed class Rebuilder
                 };
                 var outcome = _runner.Run(spec, cancellationToken);
                 output.Append(outcome.Output);
+                if (outcome.StartError is not null)
+                {
+                    output.AppendLine(outcome.StartErrorMessage("Install the .NET SDK or pass the dotnet to use."));
+                }
+                else if (outcome.TimedOut)
+                {
+                    output.AppendLine(outcome.TimeoutMessage(
+                        $"Run the same command by hand in a copy of the project to see where it waits (a prompt, a network source, a test that hangs); a build may take {ProcessOutcome.Describe(options.BuildTimeout)} at most."));
+                }
                 run.ExitCode = outcome.ExitCode;
                 if (outcome.ExitCode != 0)
                 {
@@ -518,6 +529,49 @@ public sealed class Rebuilder
         result.NotApplied.Add(new("kernel, aslr, domain_host, exec_path", "not varied: they do not reach a .NET build (reprotest varies them for native toolchains)"));
     }
 
+    /// <summary>
+    /// The branch the first copy checks out when the git_branch variation applies (the second gets a detached HEAD of
+    /// the same commit), else null with the reason recorded.
+    /// </summary>
+    private string? BranchVariation(ISet<string> variations, RebuildResult result, string? gitRoot, string root)
+    {
+        if (!variations.Contains(Variations.GitBranch))
+        {
+            return null;
+        }
+
+        if (gitRoot is null || !string.Equals(gitRoot.TrimEnd(Path.DirectorySeparatorChar), root, StringComparison.Ordinal))
+        {
+            result.NotApplied.Add(new(Variations.GitBranch, "the copied source is not the root of a git work tree"));
+            return null;
+        }
+
+        var branch = Git(root, "symbolic-ref", "--quiet", "--short", "HEAD");
+        branch = string.IsNullOrEmpty(branch) ? "securebuild-rebuild" : branch;
+        result.Applied.Add(new KnownVariation("git checkout", "branch " + branch, "detached HEAD", Causes.GitBranch.Id));
+        return branch;
+    }
+
+    /// <summary>Puts the clone at <paramref name="copy"/> on <paramref name="branch"/>, or on a detached HEAD when it is null (same commit).</summary>
+    private static void CheckOut(string copy, string? branch)
+    {
+        var commit = RunGit(copy, "rev-parse", "HEAD");
+        if (commit is null)
+        {
+            return;
+        }
+
+        if (branch is null)
+        {
+            RunGit(copy, "update-ref", "--no-deref", "HEAD", commit);
+        }
+        else
+        {
+            RunGit(copy, "update-ref", "refs/heads/" + branch, commit);
+            RunGit(copy, "symbolic-ref", "HEAD", "refs/heads/" + branch);
+        }
+    }
+
     private static void CopyNuGetConfig(Dictionary<string, string> baseEnv, string home)
     {
         if (!baseEnv.TryGetValue("HOME", out var original))
@@ -583,19 +637,20 @@ public sealed class Rebuilder
         }
     }
 
-    private static void PrepareGit(string gitRoot, string root, string copy)
+    /// <summary>Makes the copy a clone at the same commit; false when it could not (or the root is not the work tree's).</summary>
+    private static bool PrepareGit(string gitRoot, string root, string copy)
     {
         // Only when the copied root is the work tree root: the copy becomes a clone at the same commit, so
         // SourceRevisionId, Source Link and SourceRoot are those of the real build.
         if (!string.Equals(gitRoot.TrimEnd(Path.DirectorySeparatorChar), root, StringComparison.Ordinal))
         {
-            return;
+            return false;
         }
 
         var temp = copy + ".git-clone";
         if (RunGit(null, "clone", "--quiet", "--shared", "--no-checkout", gitRoot, temp) is null)
         {
-            return;
+            return false;
         }
 
         System.IO.Directory.Move(Path.Combine(temp, ".git"), Path.Combine(copy, ".git"));
@@ -610,6 +665,8 @@ public sealed class Rebuilder
         {
             RunGit(copy, "remote", "remove", "origin");
         }
+
+        return true;
     }
 
     private static void Copy(string root, List<string> files, string destination, bool reverse)
@@ -678,19 +735,19 @@ public sealed class Rebuilder
     private string? Git(string directory, params string[] arguments) => RunGitWith(_runner, directory, arguments);
 
     private static string? RunGit(string? directory, params string[] arguments) =>
-        RunGitWith(new SystemProcessRunner(), directory ?? System.IO.Directory.GetCurrentDirectory(), directory is null ? arguments : arguments);
+        RunGitWith(new ProcessRunner(), directory ?? System.IO.Directory.GetCurrentDirectory(), directory is null ? arguments : arguments);
 
     private static string? RunGitWith(IProcessRunner runner, string directory, string[] arguments)
     {
-        try
+        // stdout alone (a warning on stderr is not a file name); a listing cut by the output limit is no listing.
+        var outcome = runner.Run(new ProcessSpec("git", arguments, directory)
         {
-            var outcome = runner.Run(new ProcessSpec("git", arguments, directory) { Timeout = TimeSpan.FromMinutes(2) });
-            return outcome.ExitCode == 0 ? outcome.Output.Trim() : null;
-        }
-        catch (System.ComponentModel.Win32Exception)
-        {
-            return null;
-        }
+            Timeout = TimeSpan.FromMinutes(2),
+            CaptureStandardOutput = true,
+            OutputLimit = 256 * 1024 * 1024,
+            AddedEnvironment = new Dictionary<string, string> { ["GIT_TERMINAL_PROMPT"] = "0" },
+        });
+        return outcome.Exited && outcome.ExitCode == 0 && outcome.DroppedCharacters == 0 ? outcome.StandardOutput.Trim() : null;
     }
 
     private List<string> GitFiles(string root)

@@ -49,6 +49,11 @@ public static class ReportWriters
                     sb.AppendLine($"    - {OneLine(d.Left)}");
                     sb.AppendLine($"    + {OneLine(d.Right)}");
                 }
+                else if (d.Detail is { } detail && detail.IndexOf('\n') < 0)
+                {
+                    // A one-line reason (why a package or assembly could not be read) is the whole story.
+                    sb.AppendLine($"    {detail}");
+                }
 
                 sb.AppendLine(d.IsRootCause
                     ? $"    cause: [{d.Cause.Id}] {d.Cause.Title}"

@@ -2,6 +2,7 @@ using System.Globalization;
 using SecureBuild.Core.Attestation;
 using SecureBuild.Core.Crypto;
 using SecureBuild.Core.Json;
+using SecureBuild.Core.Provenance;
 
 namespace SecureBuild.Core.Reproducibility;
 
@@ -48,7 +49,8 @@ public static class ReproducibilityAttestation
         {
             { "rebuilder", new JsonObject { { "id", RebuilderId }, { "version", toolVersion ?? typeof(ReproducibilityAttestation).Assembly.GetName().Version?.ToString() ?? "0" } } },
             { "verdict", result.Reproducible ? "reproducible" : "not-reproducible" },
-            { "command", new JsonArray(result.Command.Select(c => (JsonNode)c)) },
+            // -p values only by allow-list, URLs without credentials: `rebuild -p:FeedPass=…` signs no secret (issue #16).
+            { "command", new JsonArray(ParameterAllowList.ForProperties(null, v => Portable(v, result)).RedactCommand(result.Command).Select(c => (JsonNode)c)) },
             { "source", source },
             { "variations", new JsonArray(result.Applied.Where(v => v.CauseId != Causes.PathInContent.Id).Select(v => (JsonNode)new JsonObject { { "name", v.Name }, { "first", Portable(v.Left, result) }, { "second", Portable(v.Right, result) } })
                 .Concat(result.Applied.Where(v => v.CauseId == Causes.PathInContent.Id).Select(v => (JsonNode)new JsonObject { { "name", v.Name }, { "first", "(temporary directory)" }, { "second", "(another temporary directory, different depth)" } }))) },

@@ -15,6 +15,7 @@ public sealed class ValueClassifier
         RegexOptions.CultureInvariant);
     private static readonly Regex CommitPattern = new(@"(\+|@|commit=""|/)[0-9a-f]{7,40}\b", RegexOptions.CultureInvariant);
     private static readonly Regex HexRun = new(@"\b[0-9a-f]{40}\b", RegexOptions.CultureInvariant);
+    private static readonly Regex BranchAttribute = new(@"\s+branch=""[^""]*""", RegexOptions.CultureInvariant);
     private static readonly Regex VersionPattern = new(@"\d+\.\d+(\.\d+){0,2}", RegexOptions.CultureInvariant);
     private static readonly Regex AbsolutePath = new(@"(?<![\w.])(/(?:[\w.+@~-]+/)+[\w.+@~-]*|[A-Za-z]:\\(?:[^\\\s""'<>|]+\\)*[^\\\s""'<>|]*)", RegexOptions.CultureInvariant);
 
@@ -70,32 +71,53 @@ public sealed class ValueClassifier
 
         string lw = l.Text, rw = r.Text;
 
-        // 3. Commits: +<sha> in a version, commit="<sha>" in a nuspec, /<sha>/ in a Source Link URL.
-        if ((CommitPattern.IsMatch(Expand(left, l, 48)) && CommitPattern.IsMatch(Expand(right, r, 48))) ||
-            (HexRun.IsMatch(Expand(left, l, 40)) && HexRun.IsMatch(Expand(right, r, 40))))
+        // 3. The nuspec's branch= (a branch vs a detached HEAD, or two branches): the rest is the same.
+        if (BranchAttribute.IsMatch(left) || BranchAttribute.IsMatch(right))
+        {
+            if (BranchAttribute.Replace(left, string.Empty) == BranchAttribute.Replace(right, string.Empty))
+            {
+                return Causes.GitBranch;
+            }
+        }
+
+        // 4. Commits: +<sha> in a version, commit="<sha>" in a nuspec, /<sha>/ in a Source Link URL. A commit on one
+        //    side only: that build had no git repository.
+        bool leftCommit = CommitPattern.IsMatch(Expand(left, l, 48)) || HexRun.IsMatch(Expand(left, l, 40));
+        bool rightCommit = CommitPattern.IsMatch(Expand(right, r, 48)) || HexRun.IsMatch(Expand(right, r, 40));
+        if (leftCommit && rightCommit)
         {
             return Causes.Commit;
         }
 
-        // 4. GUIDs.
+        if (leftCommit != rightCommit)
+        {
+            // The side without a commit lacks exactly what the other adds (+sha, commit="sha", a Source Link map).
+            var (added, other, otherWindow) = leftCommit ? (lw, right, rw) : (rw, left, lw);
+            if (HasCommit(added) && otherWindow.Trim().Length == 0 && !HasCommit(other))
+            {
+                return Causes.NoGitRepository;
+            }
+        }
+
+        // 5. GUIDs.
         if (GuidPattern.IsMatch(Expand(left, l, 36)) && GuidPattern.IsMatch(Expand(right, r, 36)))
         {
             return Causes.RandomGuid;
         }
 
-        // 5. Dates, times, epoch seconds/milliseconds, ticks.
+        // 6. Dates, times, epoch seconds/milliseconds, ticks.
         if (DatePattern.IsMatch(Expand(left, l, 19)) && DatePattern.IsMatch(Expand(right, r, 19)))
         {
             return Causes.Timestamp;
         }
 
-        // 6. Same lines (or items) in another order.
+        // 7. Same lines (or items) in another order.
         if (SameItemsReordered(left, right))
         {
             return Causes.Ordering;
         }
 
-        // 7. Version numbers.
+        // 8. Version numbers.
         if (VersionPattern.IsMatch(Expand(left, l, 12)) && VersionPattern.IsMatch(Expand(right, r, 12)) && lw.Any(char.IsDigit) && rw.Any(char.IsDigit))
         {
             return Causes.Version;
@@ -103,6 +125,9 @@ public sealed class ValueClassifier
 
         return fallback;
     }
+
+    /// <summary>A commit anywhere in <paramref name="text"/>: +sha in a version, commit="sha", a 40-hex run.</summary>
+    private static bool HasCommit(string text) => CommitPattern.IsMatch(text) || HexRun.IsMatch(text);
 
     /// <summary>True when the two texts hold the same lines (or comma/semicolon separated items) in a different order.</summary>
     public static bool SameItemsReordered(string left, string right)

@@ -17,8 +17,11 @@ public static class Variations
     public const string NumCpus = "num_cpus";
     public const string FileOrdering = "fileordering";
 
+    /// <summary>Not a reprotest variation: a branch checked out vs a detached HEAD of the same commit (a laptop vs CI).</summary>
+    public const string GitBranch = "git_branch";
+
     /// <summary>Every variation, in the order they are reported.</summary>
-    public static IReadOnlyList<string> All { get; } = new[] { BuildPath, Time, TimeZone, Locales, Umask, Environment, Home, User, NumCpus, FileOrdering };
+    public static IReadOnlyList<string> All { get; } = new[] { BuildPath, Time, TimeZone, Locales, Umask, Environment, Home, User, NumCpus, FileOrdering, GitBranch };
 
     /// <summary>What each variation does here, for help texts and documentation.</summary>
     public static IReadOnlyDictionary<string, string> Descriptions { get; } = new Dictionary<string, string>(StringComparer.Ordinal)
@@ -33,6 +36,7 @@ public static class Variations
         [User] = "USER/LOGNAME/USERNAME differ (the uid does not: switching users needs a second account)",
         [NumCpus] = "DOTNET_PROCESSOR_COUNT=1 vs the machine's count (so MSBuild's default -m differs)",
         [FileOrdering] = "the second copy is created in reverse order on tmpfs (/dev/shm), where directory listings follow creation order",
+        [GitBranch] = "in a git work tree, the first copy has the source's branch checked out (or securebuild-rebuild) and the second a detached HEAD of the same commit, as CI checks out",
     };
 
     /// <summary>Parses a variation list. Throws <see cref="ArgumentException"/> naming an unknown variation.</summary>
@@ -75,6 +79,7 @@ public static class Variations
             "cpus" or "cpu" => NumCpus,
             "path" => BuildPath,
             "env" => Environment,
+            "branch" or "git" => GitBranch,
             _ => n,
         };
         if (!All.Contains(n))

@@ -1,92 +1,7 @@
-using System.Globalization;
-using System.IO.Compression;
 using System.Text.RegularExpressions;
+using SecureBuild.Core.Archives;
 
 namespace SecureBuild.Core.Reproducibility;
-
-/// <summary>One central-directory record of a zip file.</summary>
-internal sealed class ZipEntryRecord
-{
-    public string Name = string.Empty;
-    public ushort VersionMadeBy;
-    public ushort Flags;
-    public ushort Method;
-    public ushort DosTime;
-    public ushort DosDate;
-    public uint Crc;
-    public long CompressedSize;
-    public long Size;
-    public uint ExternalAttributes;
-    public int ExtraLength;
-
-    public string Timestamp
-    {
-        get
-        {
-            int year = 1980 + (DosDate >> 9), month = (DosDate >> 5) & 15, day = DosDate & 31;
-            int hour = DosTime >> 11, minute = (DosTime >> 5) & 63, second = (DosTime & 31) * 2;
-            return string.Format(CultureInfo.InvariantCulture, "{0:0000}-{1:00}-{2:00} {3:00}:{4:00}:{5:00}", year, month, day, hour, minute, second);
-        }
-    }
-
-    /// <summary>Unix mode bits when the entry was made on Unix, else null.</summary>
-    public string? UnixMode => (VersionMadeBy >> 8) == 3 ? Convert.ToString((ExternalAttributes >> 16) & 0xFFFF, 8) : null;
-}
-
-/// <summary>Reads the central directory of a zip file (no zip64).</summary>
-internal static class ZipCentralDirectory
-{
-    public static List<ZipEntryRecord> Read(byte[] zip)
-    {
-        int eocd = -1;
-        for (int i = zip.Length - 22; i >= Math.Max(0, zip.Length - 22 - 65535); i--)
-        {
-            if (zip[i] == 0x50 && zip[i + 1] == 0x4B && zip[i + 2] == 0x05 && zip[i + 3] == 0x06)
-            {
-                eocd = i;
-                break;
-            }
-        }
-
-        if (eocd < 0)
-        {
-            throw new InvalidDataException("no end of central directory record");
-        }
-
-        int count = BitConverter.ToUInt16(zip, eocd + 10);
-        long offset = BitConverter.ToUInt32(zip, eocd + 16);
-        var entries = new List<ZipEntryRecord>(count);
-        int p = checked((int)offset);
-        for (int n = 0; n < count; n++)
-        {
-            if (BitConverter.ToUInt32(zip, p) != 0x02014B50)
-            {
-                throw new InvalidDataException("bad central directory record");
-            }
-
-            var e = new ZipEntryRecord
-            {
-                VersionMadeBy = BitConverter.ToUInt16(zip, p + 4),
-                Flags = BitConverter.ToUInt16(zip, p + 8),
-                Method = BitConverter.ToUInt16(zip, p + 10),
-                DosTime = BitConverter.ToUInt16(zip, p + 12),
-                DosDate = BitConverter.ToUInt16(zip, p + 14),
-                Crc = BitConverter.ToUInt32(zip, p + 16),
-                CompressedSize = BitConverter.ToUInt32(zip, p + 20),
-                Size = BitConverter.ToUInt32(zip, p + 24),
-                ExternalAttributes = BitConverter.ToUInt32(zip, p + 38),
-            };
-            int nameLength = BitConverter.ToUInt16(zip, p + 28);
-            e.ExtraLength = BitConverter.ToUInt16(zip, p + 30);
-            int commentLength = BitConverter.ToUInt16(zip, p + 32);
-            e.Name = System.Text.Encoding.UTF8.GetString(zip, p + 46, nameLength);
-            entries.Add(e);
-            p += 46 + nameLength + e.ExtraLength + commentLength;
-        }
-
-        return entries;
-    }
-}
 
 /// <summary>
 /// Compares two zip files (NuGet packages included): entry set and order, timestamps, attributes and
@@ -107,8 +22,15 @@ internal sealed class ZipComparer
 
     public void Compare(byte[] leftBytes, byte[] rightBytes)
     {
-        var l = ZipCentralDirectory.Read(leftBytes);
-        var r = ZipCentralDirectory.Read(rightBytes);
+        var limits = _differ.Options.ArchiveLimits;
+        if (_name.Split(new[] { "!/" }, StringSplitOptions.None).Length > limits.MaxNestingDepth)
+        {
+            throw new ArchiveFormatException(ArchiveFormatException.TotalTooLarge,
+                $"{_name} is an archive nested {limits.MaxNestingDepth} levels deep; deeper archives are compared as bytes.");
+        }
+
+        var l = ZipCentralDirectory.Read(leftBytes, _name, limits);
+        var r = ZipCentralDirectory.Read(rightBytes, _name, limits);
         var ln = l.Select(e => e.Name).ToList();
         var rn = r.Select(e => e.Name).ToList();
 
@@ -161,8 +83,8 @@ internal sealed class ZipComparer
             _differ.Add(new Difference(_name, $"entry attributes ({modeDiffs.Count} entries, e.g. {n})", Describe(a), Describe(b), Causes.ZipAttributes));
         }
 
-        using var lz = new ZipArchive(new MemoryStream(leftBytes), ZipArchiveMode.Read);
-        using var rz = new ZipArchive(new MemoryStream(rightBytes), ZipArchiveMode.Read);
+        using var lz = ArchiveReader.Open(leftBytes, _name, limits);
+        using var rz = ArchiveReader.Open(rightBytes, _name, limits);
         var lEntries = lz.Entries.GroupBy(e => e.FullName).ToDictionary(g => g.Key, g => g.First());
         var rEntries = rz.Entries.GroupBy(e => e.FullName).ToDictionary(g => g.Key, g => g.First());
         int compressionDiffs = 0;
@@ -182,7 +104,7 @@ internal sealed class ZipComparer
                 // Same content: the nested artifact is identical, record it as such.
                 if (lEntries.TryGetValue(name, out var same) && !name.EndsWith("/", StringComparison.Ordinal))
                 {
-                    var bytes = Read(same);
+                    var bytes = lz.ReadAllBytes(same);
                     _differ.Report.Artifacts.Add(new ComparedArtifact(_name + "!/" + name, ArtifactDiffer.KindOf(name, bytes), ArtifactStatus.Identical, Crypto.Sha256Hex.Of(bytes), Crypto.Sha256Hex.Of(bytes), bytes.Length, bytes.Length));
                 }
 
@@ -195,20 +117,17 @@ internal sealed class ZipComparer
                 continue;
             }
 
-            _differ.CompareBytes(_name + "!/" + name, Read(lEntries[name]), Read(rEntries[name]));
+            if (!lEntries.TryGetValue(name, out var leftEntry) || !rEntries.TryGetValue(name, out var rightEntry))
+            {
+                throw new ArchiveFormatException(ArchiveFormatException.Malformed, $"{_name}: entry {name} is in the central directory but cannot be opened (the archive is damaged).");
+            }
+
+            _differ.CompareBytes(_name + "!/" + name, lz.ReadAllBytes(leftEntry), rz.ReadAllBytes(rightEntry));
         }
 
         if (compressionDiffs > 0)
         {
             _differ.Add(new Difference(_name, $"entry compression ({compressionDiffs} entries with equal content)", compressionExample, null, Causes.ZipAttributes.WithTitle("Same entry content compressed differently (compression level or tool version)")));
         }
-    }
-
-    private static byte[] Read(ZipArchiveEntry entry)
-    {
-        using var stream = entry.Open();
-        using var buffer = new MemoryStream();
-        stream.CopyTo(buffer);
-        return buffer.ToArray();
     }
 }

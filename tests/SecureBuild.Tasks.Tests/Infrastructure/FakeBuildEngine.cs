@@ -6,10 +6,18 @@ namespace SecureBuild.Tasks.Tests.Infrastructure;
 
 /// <summary>
 /// Just enough of MSBuild's build engine to run a task in-process: it records every event and keeps
-/// registered task objects in a dictionary (what the real engine does for one build).
+/// registered task objects in a dictionary (what the real engine does for one build), and hands out the
+/// <see cref="GlobalProperties"/> a test gives it (what <c>-p:</c> gives a real build).
 /// </summary>
-public sealed class FakeBuildEngine : IBuildEngine4
+public sealed class FakeBuildEngine : IBuildEngine6
 {
+    /// <summary>The project's global properties, as <c>-p:Name=Value</c> would set them.</summary>
+    public Dictionary<string, string> GlobalProperties { get; } = new(StringComparer.OrdinalIgnoreCase);
+
+    public IReadOnlyDictionary<string, string> GetGlobalProperties() => GlobalProperties;
+
+    public void LogTelemetry(string eventName, IDictionary<string, string> properties) { }
+
     private readonly ConcurrentDictionary<(object Key, RegisteredTaskObjectLifetime Lifetime), object> _objects = new();
 
     public ConcurrentQueue<BuildErrorEventArgs> Errors { get; } = new();

@@ -1,8 +1,8 @@
-using System.Collections.ObjectModel;
-using System.ComponentModel;
-using System.Diagnostics;
 using System.Reflection;
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
+using SecureBuild.Core.IO;
+using SecureBuild.Core.Processes;
 
 namespace SecureBuild.Core.InToto.Verification;
 
@@ -44,6 +44,9 @@ public sealed class InspectionOutcome
 
     /// <summary>Why the command could not be started (not found, not executable), or null.</summary>
     public string? StartError { get; set; }
+
+    /// <summary>Entries of the working directory that were not recorded (before or after the command), with the reason.</summary>
+    public IReadOnlyList<SkippedArtifact> Skipped { get; set; } = Array.Empty<SkippedArtifact>();
 }
 
 /// <summary>Runs inspections. The default, <see cref="ProcessInspectionRunner"/>, does what in-toto-run does on '.'.</summary>
@@ -55,11 +58,26 @@ public interface IInspectionRunner
 /// <summary>
 /// Records the working directory (like <c>in-toto-run -m . -p .</c>: every regular file, symlinks followed,
 /// minus the default excludes <c>*.link*</c>, <c>.git</c>, <c>*.pyc</c>, <c>*~</c> applied to every path
-/// component), runs the command with stdout/stderr discarded and an empty stdin, kills it after the timeout, and
-/// records the directory again.
+/// component), runs the command with stdout/stderr discarded and an empty stdin through the product's
+/// <see cref="IProcessRunner"/> (the timeout bounds the whole process tree), and records the directory again.
 /// </summary>
 public sealed class ProcessInspectionRunner : IInspectionRunner
 {
+    /// <summary>Output kept of an inspection: none is used (the link's byproducts are empty, as in-toto-verify's), but the pipes are drained.</summary>
+    private const int OutputLimit = 64 * 1024;
+
+    private readonly IProcessRunner _processes;
+
+    public ProcessInspectionRunner()
+        : this(new ProcessRunner())
+    {
+    }
+
+    public ProcessInspectionRunner(IProcessRunner processes)
+    {
+        _processes = processes ?? throw new ArgumentNullException(nameof(processes));
+    }
+
     public InspectionOutcome Run(InspectionRequest request)
     {
         if (request is null)
@@ -67,147 +85,70 @@ public sealed class ProcessInspectionRunner : IInspectionRunner
             throw new ArgumentNullException(nameof(request));
         }
 
-        var outcome = new InspectionOutcome { Materials = ArtifactRecorder.Record(request.WorkingDirectory) };
+        var skipped = new List<SkippedArtifact>();
+        var outcome = new InspectionOutcome { Materials = ArtifactRecorder.Record(request.WorkingDirectory, skipped) };
         if (request.Command.Count > 0)
         {
             RunProcess(request, outcome);
         }
 
-        outcome.Products = ArtifactRecorder.Record(request.WorkingDirectory);
+        outcome.Products = ArtifactRecorder.Record(request.WorkingDirectory, skipped);
+        outcome.Skipped = skipped.GroupBy(a => a.Path, StringComparer.Ordinal).Select(g => g.Last()).ToList();
         return outcome;
     }
 
-    private static void RunProcess(InspectionRequest request, InspectionOutcome outcome)
+    private void RunProcess(InspectionRequest request, InspectionOutcome outcome)
     {
-        string program = request.Command[0];
-        if (program.IndexOf('/') >= 0 && !Path.IsPathRooted(program))
+        var result = _processes.Run(new ProcessSpec(request.Command[0], request.Command.Skip(1), request.WorkingDirectory)
         {
-            program = Path.Combine(request.WorkingDirectory, program); // Python resolves it against the command's cwd
-        }
+            Timeout = request.Timeout > TimeSpan.Zero ? request.Timeout : TimeSpan.FromMilliseconds(1),
+            OutputLimit = OutputLimit,
+        });
+        outcome.StartError = result.StartError;
+        outcome.TimedOut = result.TimedOut;
+        outcome.ReturnValue = result.Exited ? result.ExitCode : null;
+    }
+}
 
-        var psi = new ProcessStartInfo(program)
-        {
-            WorkingDirectory = request.WorkingDirectory,
-            UseShellExecute = false,
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            CreateNoWindow = true,
-        };
-        AddArguments(psi, request.Command);
-
-        Process process;
-        try
-        {
-            process = Process.Start(psi) ?? throw new Win32Exception("the process did not start");
-        }
-        catch (Win32Exception e)
-        {
-            outcome.StartError = e.Message;
-            return;
-        }
-
-        using (process)
-        {
-            process.OutputDataReceived += (_, _) => { };
-            process.ErrorDataReceived += (_, _) => { };
-            process.BeginOutputReadLine();
-            process.BeginErrorReadLine();
-            try
-            {
-                process.StandardInput.Close();
-            }
-            catch (IOException)
-            {
-                // The command exited before reading stdin.
-            }
-
-            double ms = Math.Min(request.Timeout.TotalMilliseconds, int.MaxValue);
-            if (!process.WaitForExit((int)Math.Max(1, ms)))
-            {
-                Kill(process);
-                outcome.TimedOut = true;
-                return;
-            }
-
-            process.WaitForExit(); // flush the asynchronous readers
-            outcome.ReturnValue = process.ExitCode;
-        }
+/// <summary>A directory entry an inspection did not record, and why.</summary>
+public sealed class SkippedArtifact
+{
+    public SkippedArtifact(string path, string reason, bool refused)
+    {
+        Path = path;
+        Reason = reason;
+        Refused = refused;
     }
 
-    // ProcessStartInfo.ArgumentList exists on every runtime the CLI runs on (.NET Core 2.1+) but not in
-    // netstandard2.0; fall back to a quoted argument string (.NET's own parsing rules) on .NET Framework.
-    private static void AddArguments(ProcessStartInfo psi, IReadOnlyList<string> command)
-    {
-        if (typeof(ProcessStartInfo).GetProperty("ArgumentList")?.GetValue(psi) is Collection<string> list)
-        {
-            for (int i = 1; i < command.Count; i++)
-            {
-                list.Add(command[i]);
-            }
+    /// <summary>The artifact path ("/"-separated, relative to the working directory).</summary>
+    public string Path { get; }
 
-            return;
-        }
+    public string Reason { get; }
 
-        psi.Arguments = string.Join(" ", command.Skip(1).Select(Quote));
-
-        static string Quote(string a)
-        {
-            if (a.Length > 0 && a.IndexOfAny(new[] { ' ', '\t', '\n', '"', '\\' }) < 0)
-            {
-                return a;
-            }
-
-            var sb = new System.Text.StringBuilder("\"");
-            int backslashes = 0;
-            foreach (char c in a)
-            {
-                if (c == '\\')
-                {
-                    backslashes++;
-                    continue;
-                }
-
-                sb.Append('\\', c == '"' ? (backslashes * 2) + 1 : backslashes);
-                backslashes = 0;
-                sb.Append(c);
-            }
-
-            sb.Append('\\', backslashes * 2).Append('"');
-            return sb.ToString();
-        }
-    }
-
-    private static void Kill(Process process)
-    {
-        try
-        {
-            var tree = typeof(Process).GetMethod("Kill", BindingFlags.Public | BindingFlags.Instance, null, new[] { typeof(bool) }, null);
-            if (tree is not null)
-            {
-                tree.Invoke(process, new object[] { true });
-            }
-            else
-            {
-                process.Kill();
-            }
-
-            process.WaitForExit(5000);
-        }
-        catch (Exception e) when (e is InvalidOperationException || e is Win32Exception || e is TargetInvocationException)
-        {
-            // Already gone.
-        }
-    }
+    /// <summary>
+    /// True for a symbolic link to a regular file or directory outside the working directory: in-toto-run would
+    /// record what it points to, so leaving it out could pass a rule the reference fails; verification fails instead.
+    /// False for what in-toto-run skips too (FIFOs, devices, sockets: <c>os.path.isfile</c> is false).
+    /// </summary>
+    public bool Refused { get; }
 }
 
 /// <summary>Hashes a directory the way in-toto-run records '.' with its default exclude patterns.</summary>
 public static class ArtifactRecorder
 {
     /// <summary>Path ("/"-separated, relative, no "./") -> lowercase sha256 hex of the file bytes.</summary>
-    public static Dictionary<string, string> Record(string directory)
+    public static Dictionary<string, string> Record(string directory) => Record(directory, null);
+
+    /// <summary>
+    /// As <see cref="Record(string)"/>, and says in <paramref name="skipped"/> what was left out: entries that are not
+    /// regular files (a FIFO, a device such as a link to /dev/zero, a socket: opening or reading them would block or
+    /// never end; in-toto-run skips them too) and symbolic links leaving the directory (refused, see
+    /// <see cref="SkippedArtifact.Refused"/>). The file-type check is Linux-only (statx); elsewhere only links are checked.
+    /// </summary>
+    public static Dictionary<string, string> Record(string directory, ICollection<SkippedArtifact>? skipped)
     {
         var result = new Dictionary<string, string>(StringComparer.Ordinal);
+        string? realRoot = CanonicalPath(Path.GetFullPath(directory));
         var visited = new HashSet<string>(StringComparer.Ordinal);
         var pending = new Stack<(string Rel, string Full)>();
         pending.Push(("", Path.GetFullPath(directory)));
@@ -235,6 +176,13 @@ public static class ArtifactRecorder
                 string path = rel.Length == 0 ? name : rel + "/" + name;
                 if (IsExcluded(name))
                 {
+                    continue;
+                }
+
+                string? why = Unrecordable(entry, realRoot, out bool refused);
+                if (why is not null)
+                {
+                    skipped?.Add(new SkippedArtifact(path, why, refused));
                     continue;
                 }
 
@@ -267,6 +215,110 @@ public static class ArtifactRecorder
         || component == ".git"
         || component.EndsWith(".pyc", StringComparison.Ordinal)
         || component.EndsWith("~", StringComparison.Ordinal);
+
+    /// <summary>Why <paramref name="entry"/> is not recorded, or null to record it (dangling links are skipped later, silently, as before).</summary>
+    private static string? Unrecordable(string entry, string? realRoot, out bool refused)
+    {
+        refused = false;
+        bool isLink;
+        try
+        {
+            isLink = (File.GetAttributes(entry) & FileAttributes.ReparsePoint) != 0;
+        }
+        catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
+        {
+            return null; // gone or unreadable: the checks below skip it as before
+        }
+
+        string? real = realRoot is null ? null : isLink ? CanonicalPath(entry) : entry;
+        if (real is null)
+        {
+            return null;
+        }
+
+        if (!FileStatus.TryGet(real, out var status))
+        {
+            if (!FileStatus.Available && isLink && !IsInside(real, realRoot!) && (File.Exists(real) || Directory.Exists(real)))
+            {
+                refused = true;
+                return $"it is a symbolic link to '{real}', outside the working directory";
+            }
+
+            return null;
+        }
+
+        if (!status.IsFile && !status.IsDirectory)
+        {
+            return (isLink ? $"it is a symbolic link to '{real}', " : "it is ") + TypeName(status.Type) + ", not a regular file";
+        }
+
+        if (isLink && !IsInside(real, realRoot!))
+        {
+            refused = true;
+            return $"it is a symbolic link to the {(status.IsFile ? "file" : "directory")} '{real}', outside the working directory";
+        }
+
+        return null;
+    }
+
+    private static string TypeName(int type) => type switch
+    {
+        0x1000 => "a FIFO (named pipe)",
+        0x2000 => "a character device",
+        0x6000 => "a block device",
+        0xC000 => "a socket",
+        _ => "a special file",
+    };
+
+    private static bool IsInside(string path, string root) =>
+        path == root || path.StartsWith(root.EndsWith("/", StringComparison.Ordinal) ? root : root + "/", StringComparison.Ordinal);
+
+    /// <summary>realpath(3): the absolute path without symbolic links or "..", or null (Windows, dangling, error).</summary>
+    private static string? CanonicalPath(string path)
+    {
+        if (RuntimeInformation.IsOSPlatform(OSPlatform.Windows))
+        {
+            return null;
+        }
+
+        try
+        {
+            var name = new byte[System.Text.Encoding.UTF8.GetByteCount(path) + 1];
+            System.Text.Encoding.UTF8.GetBytes(path, 0, path.Length, name, 0);
+            IntPtr resolved = NativeRealPath(name, IntPtr.Zero);
+            if (resolved == IntPtr.Zero)
+            {
+                return null;
+            }
+
+            try
+            {
+                int length = 0;
+                while (Marshal.ReadByte(resolved, length) != 0)
+                {
+                    length++;
+                }
+
+                var bytes = new byte[length];
+                Marshal.Copy(resolved, bytes, 0, length);
+                return System.Text.Encoding.UTF8.GetString(bytes);
+            }
+            finally
+            {
+                NativeFree(resolved);
+            }
+        }
+        catch (Exception e) when (e is DllNotFoundException || e is EntryPointNotFoundException)
+        {
+            return null;
+        }
+    }
+
+    [DllImport("libc", EntryPoint = "realpath", SetLastError = true)]
+    private static extern IntPtr NativeRealPath(byte[] nullTerminatedPath, IntPtr resolved);
+
+    [DllImport("libc", EntryPoint = "free")]
+    private static extern void NativeFree(IntPtr pointer);
 
     private static string? HashFile(string path)
     {

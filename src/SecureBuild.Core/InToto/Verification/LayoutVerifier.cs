@@ -500,10 +500,28 @@ public sealed class LayoutVerifier
             if (outcome.TimedOut)
             {
                 throw new VerificationAbort(new VerificationFailure(FailureKind.TimeoutExpired,
-                    $"Inspection '{inspection.Name}'{where}: command {shown} timed out after {_o.InspectionTimeout.TotalSeconds.ToString(CultureInfo.InvariantCulture)} seconds and was killed.")
+                    $"SB1800: Inspection '{inspection.Name}'{where}: command {shown} timed out after {_o.InspectionTimeout.TotalSeconds.ToString(CultureInfo.InvariantCulture)} seconds and was killed together with every process it started. " +
+                    "Make the command finish (it must not wait for input or leave a server running), or allow it more time (securebuild verify --inspection-timeout, SecureBuildInspectionTimeout).")
                 {
                     Step = inspection.Name,
                 });
+            }
+
+            foreach (var skipped in outcome.Skipped)
+            {
+                if (skipped.Refused)
+                {
+                    throw new VerificationAbort(new VerificationFailure(FailureKind.OSError,
+                        $"SB1802: Inspection '{inspection.Name}'{where}: '{skipped.Path}' in {_o.WorkingDirectory} is not recorded: {skipped.Reason}. " +
+                        "in-toto would record what it points to, so verification cannot go on without it. Replace the link with a copy, or point it inside the working directory.")
+                    {
+                        Step = inspection.Name,
+                    });
+                }
+
+                _warnings.Add(new VerificationWarning(
+                    $"SB2802: Inspection '{inspection.Name}'{where}: '{skipped.Path}' is not recorded: {skipped.Reason} (in-toto-run skips it too; reading it could block or never end).",
+                    inspection.Name));
             }
 
             var link = new LinkModel

@@ -1,0 +1,208 @@
+#!/usr/bin/env bash
+# What SecureBuild.Sdk costs on a real repository: adopts the SDK repo-wide with the one documented edit
+# (<Sdk Name="SecureBuild.Sdk" /> in Directory.Build.props, the version in global.json msbuild-sdks) in
+# one copy of a checkout, leaves a second copy plain, and times interleaved pairs of builds of both
+# (clean and no-op), printing the median of the per-pair ratios, wall and CPU (user+sys).
+#
+# This is a benchmark, not a test: it never fails because of timings. It exits non-zero only when it
+# cannot measure (the SDK does not pack, a build fails, or the SDK copy wrote no links).
+#
+# Usage: bash build/bench/real-repo-overhead.sh CHECKOUT [BUILD COMMAND...]
+#   CHECKOUT        a git checkout (its HEAD commit is copied twice; local changes are not)
+#   BUILD COMMAND   run in each copy's root; default: dotnet build
+# Examples (docs: build/bench/README.md, "Real repositories"):
+#   bash build/bench/real-repo-overhead.sh ~/src/serilog dotnet build src/Serilog/Serilog.csproj
+#   bash build/bench/real-repo-overhead.sh ~/src/Polly dotnet build src/Polly.Core/Polly.Core.csproj
+# Environment:
+#   BENCH_PAIRS_CLEAN   clean pairs (default 3): `git clean -xdf` before each build, so restore runs too
+#   BENCH_PAIRS_NOOP    no-op pairs (default 5): right after a completed build
+#   BENCH_RESULTS_DIR   where the results and logs go (default <repo>/artifacts/bench/real-<name>)
+#   BENCH_PERF_SUMMARY  1 (default): afterwards one no-op build of the SDK copy with -clp:PerformanceSummary,
+#                       to show which SecureBuild targets and tasks cost what
+#   BENCH_KEEP_TEMP     1: keep the two copies (the path is printed)
+set -euo pipefail
+BENCH_NAME=real-repo-overhead
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+# shellcheck source=bench-lib.sh
+source "$REPO_ROOT/build/bench/bench-lib.sh"
+
+[ $# -ge 1 ] || bench_die "usage: real-repo-overhead.sh CHECKOUT [BUILD COMMAND...]"
+CHECKOUT="$(cd "$1" && pwd)" || bench_die "no such directory: $1"
+shift
+BUILD=("$@")
+[ ${#BUILD[@]} -gt 0 ] || BUILD=(dotnet build)
+git -C "$CHECKOUT" rev-parse --verify -q HEAD >/dev/null || bench_die "$CHECKOUT is not a git checkout with a commit"
+NAME="$(basename "$CHECKOUT")"
+PAIRS_CLEAN="${BENCH_PAIRS_CLEAN:-3}"
+PAIRS_NOOP="${BENCH_PAIRS_NOOP:-5}"
+RESULTS_DIR="${BENCH_RESULTS_DIR:-$REPO_ROOT/artifacts/bench/real-$NAME}"
+for n in "$PAIRS_CLEAN" "$PAIRS_NOOP"; do
+  [[ "$n" =~ ^[1-9][0-9]*$ ]] || bench_die "pair counts must be positive integers (got '$n')"
+done
+
+export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+# Every build starts its own MSBuild nodes, so no variant profits from nodes the other one warmed.
+export MSBUILDDISABLENODEREUSE=1 DOTNET_CLI_USE_MSBUILD_SERVER=0
+bench_require git jq openssl python3
+
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/real-repo-overhead.XXXXXX")"
+FEED="$WORK/feed"
+VERSION="0.1.0-bench.$(date +%s)"
+GLOBAL_PACKAGES="$(bench_global_packages)"
+cleanup() {
+  local status=$?
+  if [ "${BENCH_KEEP_TEMP:-0}" = "1" ]; then echo "$BENCH_NAME: kept the copies in $WORK" >&2; else rm -rf "$WORK"; fi
+  rm -rf "$GLOBAL_PACKAGES/securebuild.sdk/$VERSION"
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+rm -rf "$RESULTS_DIR"
+mkdir -p "$RESULTS_DIR"
+
+bench_log "packing SecureBuild.Sdk $VERSION from $REPO_ROOT"
+bench_pack_sdk "$REPO_ROOT" "$FEED" "$VERSION" "$RESULTS_DIR/pack.log"
+
+# Both copies sit at paths of the same length, so nothing path-dependent differs in size.
+PLAIN="$WORK/plain/$NAME"
+SECURE="$WORK/sbsdk/$NAME"
+COMMIT="$(git -C "$CHECKOUT" rev-parse HEAD)"
+bench_log "copying $NAME at ${COMMIT:0:12} twice into $WORK"
+for copy in "$PLAIN" "$SECURE"; do
+  git clone -q --no-hardlinks "$CHECKOUT" "$copy"
+  git -C "$copy" checkout -q --detach "$COMMIT"
+done
+
+# Both copies get the bench feed as a package source (so a restore asks the same sources); only the SDK
+# copy adopts the SDK. The edit is committed in the copy so `git clean -xdf` keeps it.
+add_feed() { # copy
+  python3 - "$1" "$FEED" <<'PY'
+import os, sys, xml.etree.ElementTree as ET
+root, feed = sys.argv[1], sys.argv[2]
+config = next((os.path.join(root, n) for n in ("NuGet.config", "nuget.config", "NuGet.Config") if os.path.exists(os.path.join(root, n))), None)
+if config is None:
+    config = os.path.join(root, "NuGet.config")
+    with open(config, "w") as f:
+        f.write('<?xml version="1.0" encoding="utf-8"?>\n<configuration>\n  <packageSources />\n</configuration>\n')
+tree = ET.parse(config, ET.XMLParser(target=ET.TreeBuilder(insert_comments=True)))
+top = tree.getroot()
+sources = top.find("packageSources")
+if sources is None:
+    sources = ET.SubElement(top, "packageSources")
+ET.SubElement(sources, "add", {"key": "securebuild-bench", "value": feed})
+mapping = top.find("packageSourceMapping")
+if mapping is not None:
+    entry = ET.SubElement(mapping, "packageSource", {"key": "securebuild-bench"})
+    ET.SubElement(entry, "package", {"pattern": "SecureBuild.*"})
+tree.write(config, encoding="utf-8", xml_declaration=True)
+PY
+}
+adopt_sdk() { # copy
+  python3 - "$1" "$VERSION" <<'PY'
+import json, os, re, sys
+root, version = sys.argv[1], sys.argv[2]
+props = os.path.join(root, "Directory.Build.props")
+line = '  <Sdk Name="SecureBuild.Sdk" />\n'
+if os.path.exists(props):
+    text = open(props, encoding="utf-8-sig").read()
+    text, n = re.subn(r"(<Project\b[^>]*>[ \t]*\r?\n?)", lambda m: m.group(1) + line, text, count=1)
+    if n != 1:
+        sys.exit("no <Project> element in " + props)
+else:
+    text = "<Project>\n" + line + "</Project>\n"
+open(props, "w", encoding="utf-8").write(text)
+path = os.path.join(root, "global.json")
+data = json.load(open(path, encoding="utf-8-sig")) if os.path.exists(path) else {}
+data.setdefault("msbuild-sdks", {})["SecureBuild.Sdk"] = version
+json.dump(data, open(path, "w", encoding="utf-8"), indent=2)
+PY
+}
+commit_edit() { # copy message
+  git -C "$1" add -A
+  git -C "$1" -c user.name=bench -c user.email=bench@example.invalid -c commit.gpgsign=false commit -q -m "$2"
+}
+add_feed "$PLAIN";  commit_edit "$PLAIN" "bench: the bench feed as a package source"
+add_feed "$SECURE"; adopt_sdk "$SECURE"; commit_edit "$SECURE" "bench: adopt SecureBuild.Sdk repo-wide"
+git -C "$SECURE" show --stat --format='   adoption edit: %s' HEAD | sed 's/^/  /'
+# Nested Directory.Build.props files that do not import the root one hide the adoption from their projects.
+while IFS= read -r nested; do
+  grep -q 'GetPathOfFileAbove\|GetDirectoryNameOfFileAbove' "$SECURE/$nested" \
+    || echo "   note: $nested does not import the root Directory.Build.props: projects under it build without the SDK"
+done < <(cd "$SECURE" && find . -mindepth 2 -name Directory.Build.props -not -path './.git/*' | sed 's|^\./||')
+
+# A real signing key, so the builds do not fall back to (and warn about) the development key.
+openssl genpkey -algorithm ed25519 -out "$WORK/key.pem" 2>/dev/null
+export SecureBuildSigningKey="$WORK/key.pem"
+
+# run_build COPY LOG: runs the build command in COPY; prints "wall user sys" seconds.
+run_build() {
+  local copy="$1" logfile="$2" TIMEFORMAT='%R %U %S' t
+  { t=$( { time (cd "$copy" && "${BUILD[@]}" >"$logfile" 2>&1); } 2>&1 ); } \
+    || { tail -n 30 "$logfile" >&2; bench_die "the build failed in $copy (log: $logfile)"; }
+  printf '%s\n' "$t"
+}
+clean_copy() { git -C "$1" clean -xdfq; }
+
+bench_log "warm-up: one build of each copy (${BUILD[*]})"
+run_build "$PLAIN" "$RESULTS_DIR/warmup-plain.log" >/dev/null
+run_build "$SECURE" "$RESULTS_DIR/warmup-securebuild.log" >/dev/null
+links="$(cd "$SECURE" && find . -path '*/attestations/*.link' -type f -not -path './.git/*' | wc -l)"
+[ "$links" -gt 0 ] || bench_die "the SDK copy wrote no links (*/attestations/*.link): its timings would be meaningless"
+plain_links="$(cd "$PLAIN" && find . -path '*/attestations/*.link' -type f -not -path './.git/*' | wc -l)"
+[ "$plain_links" -eq 0 ] || bench_die "the plain copy wrote $plain_links links: the copies are not what they claim"
+warnings="$( { grep -o 'warning SB[0-9]*' "$RESULTS_DIR/warmup-securebuild.log" || true; } | sort | uniq -c | awk '{printf "%s%s x%s", s, $3, $1; s=", "}')"
+echo "   SDK copy: $links links${warnings:+; SecureBuild warnings: $warnings}"
+
+# Pairs: the order flips every pair, so drift on the machine hits both variants alike.
+: >"$RESULTS_DIR/pairs.tsv"
+LOADS=()
+measure() { # scenario pairs
+  local scenario="$1" pairs="$2" i first second p s
+  for ((i = 1; i <= pairs; i++)); do
+    LOADS+=("$(bench_load)")
+    if ((i % 2)); then first=plain; second=securebuild; else first=securebuild; second=plain; fi
+    for variant in "$first" "$second"; do
+      local copy="$PLAIN"; [ "$variant" = securebuild ] && copy="$SECURE"
+      if [ "$scenario" = clean ]; then clean_copy "$copy"; else run_build "$copy" "$RESULTS_DIR/prepare-$variant.log" >/dev/null; fi
+      if [ "$variant" = plain ]; then p="$(run_build "$copy" "$RESULTS_DIR/$scenario-$variant.log")"; else s="$(run_build "$copy" "$RESULTS_DIR/$scenario-$variant.log")"; fi
+    done
+    printf '%s\t%d\t%s\t%s\n' "$scenario" "$i" "$p" "$s" | tr ' ' '\t' >>"$RESULTS_DIR/pairs.tsv"
+    awk -v sc="$scenario" -v i="$i" -v n="$pairs" -v p="$p" -v s="$s" 'BEGIN { split(p, a, " "); split(s, b, " ");
+      printf "  %-6s pair %d/%d: plain %6.2f s (cpu %6.2f), securebuild %6.2f s (cpu %6.2f): wall %.3f, cpu %.3f\n",
+        sc, i, n, a[1], a[2] + a[3], b[1], b[2] + b[3], b[1] / a[1], (b[2] + b[3]) / (a[2] + a[3]) }'
+  done
+}
+bench_log "clean: $PAIRS_CLEAN pairs (git clean -xdf before each build, so restore and compile run)"
+measure clean "$PAIRS_CLEAN"
+bench_log "no-op: $PAIRS_NOOP pairs (each right after a completed build of the same copy)"
+measure noop "$PAIRS_NOOP"
+
+if [ "${BENCH_PERF_SUMMARY:-1}" = "1" ]; then
+  bench_log "where the SDK's time goes: one no-op build of the SDK copy with -clp:PerformanceSummary (not part of the ratios)"
+  (cd "$SECURE" && "${BUILD[@]}" -clp:PerformanceSummary >"$RESULTS_DIR/perf-noop-securebuild.log" 2>&1) \
+    || bench_die "the performance-summary build failed (log: $RESULTS_DIR/perf-noop-securebuild.log)"
+  bench_perf_lines "$RESULTS_DIR/perf-noop-securebuild.log" "$(bench_sdk_task_pattern "$GLOBAL_PACKAGES" "$VERSION")"
+fi
+
+# Columns of pairs.tsv: scenario, pair, plain wall/user/sys, securebuild wall/user/sys.
+{
+  echo
+  echo "SecureBuild.Sdk $VERSION vs the repository's own SDK: $NAME at ${COMMIT:0:12}, '${BUILD[*]}', .NET SDK $(cd "$PLAIN" && dotnet --version), $(nproc) cores"
+  echo "ratio = SecureBuild.Sdk / plain per interleaved pair; median (min .. max) over the pairs; cpu = user+sys"
+  for scenario in clean noop; do
+    awk -F'\t' -v sc="$scenario" '
+      function median(v, n,   i, j, t) { for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
+        return (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2 }
+      $1 == sc { n++; w[n] = $6 / $3; c[n] = ($7 + $8) / ($4 + $5); pw += $3; sw += $6
+        if (n == 1 || w[n] < wmin) wmin = w[n]; if (n == 1 || w[n] > wmax) wmax = w[n]
+        if (n == 1 || c[n] < cmin) cmin = c[n]; if (n == 1 || c[n] > cmax) cmax = c[n] }
+      END { printf "%-6s %d pairs: plain %.2f s, securebuild %.2f s (means); wall ratio %.3f (%.3f .. %.3f), cpu ratio %.3f (%.3f .. %.3f)\n",
+        sc, n, pw / n, sw / n, median(w, n), wmin, wmax, median(c, n), cmin, cmax }' "$RESULTS_DIR/pairs.tsv"
+  done
+  printf "%s\n" "${LOADS[@]}" | awk -v cores="$(nproc)" 'NR == 1 || $1 < min { min = $1 } $1 > max { max = $1 } END {
+    printf "machine load (1-min average at each pair): %.2f .. %.2f on %d cores", min, max, cores
+    if (max > cores) printf " -- other processes competed for the CPU: the wall ratios are noise, the cpu ratios less so"
+    printf "\n" }'
+  echo "results: $RESULTS_DIR/ (pairs.tsv, build logs)"
+} | tee "$RESULTS_DIR/summary.txt"
