@@ -3,6 +3,7 @@ using System.Globalization;
 using SecureBuild.Core.Attestation;
 using SecureBuild.Core.Crypto;
 using SecureBuild.Core.Sigstore;
+using SecureBuild.Core.IO;
 
 namespace SecureBuild.Cli;
 
@@ -88,7 +89,7 @@ internal static class BundleCommand
             byte[] rootBytes;
             try
             {
-                rootBytes = File.ReadAllBytes(parse.GetValue(trustedRoot)!);
+                rootBytes = InputFile.ReadAllBytes(parse.GetValue(trustedRoot)!, InputKind.TrustedRoot);
                 if (keyPath is not null)
                 {
                     options.PublicKey = PublicKey.Load(keyPath);
@@ -100,7 +101,7 @@ internal static class BundleCommand
                     subject = ReadArtifact(artifactArg);
                 }
 
-                bundleBytes = File.ReadAllBytes(parse.GetValue(bundleFile)!);
+                bundleBytes = InputFile.ReadAllBytes(parse.GetValue(bundleFile)!, InputKind.Bundle);
             }
             catch (Exception e) when (e is IOException || e is UnauthorizedAccessException || e is KeyFormatException || e is FormatException)
             {

@@ -47,10 +47,13 @@ internal static class KeygenCommand
             try
             {
                 var key = SigningKey.Generate(keyType);
-                var directory = Path.GetDirectoryName(privatePath)!;
-                Directory.CreateDirectory(directory);
-                PrivateFile.Write(privatePath, Encoding.UTF8.GetBytes(key.ExportPrivate()));
-                AtomicFile.WriteAllBytes(publicPath, new UTF8Encoding(false).GetBytes(key.ExportPublic()));
+                // Both keys or neither: a private key without its public half (or beside an old one) is a pair that
+                // cannot be verified, and --force must not leave the previous pair half replaced.
+                AtomicFile.WriteAllOrNone(new (string, byte[], Func<string, Stream>?)[]
+                {
+                    (privatePath, new UTF8Encoding(false).GetBytes(key.ExportPrivate()), OwnerOnly),
+                    (publicPath, new UTF8Encoding(false).GetBytes(key.ExportPublic()), null),
+                });
                 stdout.WriteLine($"{key.Public.KeyTypeName} key {key.KeyId}");
                 stdout.WriteLine($"private: {privatePath}");
                 stdout.WriteLine($"public:  {publicPath}");
@@ -58,37 +61,15 @@ internal static class KeygenCommand
             }
             catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
             {
-                stderr.WriteLine($"securebuild keygen: SB3002: could not write the key: {e.Message}");
+                stderr.WriteLine($"securebuild keygen: SB3002: could not write the key pair, so neither key was written: {e.Message}");
                 return CliApplication.Failure;
             }
         });
         return command;
     }
-}
 
-/// <summary>Writes a file readable only by its owner (on Unix), atomically.</summary>
-internal static class PrivateFile
-{
-    public static void Write(string path, byte[] bytes)
-    {
-        var temp = Path.Combine(Path.GetDirectoryName(path)!, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            using (var stream = OperatingSystem.IsWindows()
-                ? new FileStream(temp, FileMode.CreateNew, FileAccess.Write)
-                : new FileStream(temp, new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite }))
-            {
-                stream.Write(bytes);
-                stream.Flush(true);
-            }
-            File.Move(temp, path, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temp))
-            {
-                File.Delete(temp);
-            }
-        }
-    }
+    /// <summary>A new file readable only by its owner (on Unix): the private key is never readable by others, not even for a moment.</summary>
+    private static Stream OwnerOnly(string path) => OperatingSystem.IsWindows()
+        ? new FileStream(path, FileMode.CreateNew, FileAccess.Write)
+        : new FileStream(path, new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite });
 }

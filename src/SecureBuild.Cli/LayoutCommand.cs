@@ -3,6 +3,7 @@ using System.Globalization;
 using SecureBuild.Core.Crypto;
 using SecureBuild.Core.InToto;
 using SecureBuild.Core.Json;
+using SecureBuild.Core.IO;
 
 namespace SecureBuild.Cli;
 
@@ -151,7 +152,7 @@ internal static class LayoutCommand
             try
             {
                 var path = parse.GetValue(layoutFile)!;
-                var metablock = Metablock.Load(path);
+                var metablock = Metablock.Load(path, InputKind.Layout);
                 Layout.FromJson(metablock.Signed); // refuse to sign anything that is not a well-formed layout
                 foreach (var key in parse.GetValue(keys)!)
                 {

@@ -62,7 +62,13 @@ internal static class LockCommand
         WarnIfIgnoredByGit(root, stderr);
 
         RepositoryLock? existing = null;
-        if (File.Exists(lockPath))
+        if (Directory.Exists(lockPath))
+        {
+            // Not "no lock yet": something is where the lock belongs, and --update must not fail half-way over it.
+            stderr.WriteLine($"{me}: SB1700: {lockPath} is a directory, not a lock file. Move it away; the lock is the file {RepositoryLock.DefaultFileName} at the repository root.");
+            return CliApplication.Failure;
+        }
+        if (Core.IO.InputFile.Exists(lockPath))
         {
             try
             {
@@ -132,7 +138,7 @@ internal static class LockCommand
             var summary = $"{fresh.Projects.Count} project(s), {fresh.Packages.Count} package(s), {fresh.MSBuildSdks.Count} MSBuild SDK(s), {fresh.Packs.Count} targeting pack(s), {fresh.Tools.Count} tool(s), {fresh.Signers.Count} signer(s)";
             if (existing is null || update)
             {
-                if (File.Exists(lockPath) && File.ReadAllBytes(lockPath).SequenceEqual(bytes))
+                if (File.Exists(lockPath) && Core.IO.InputFile.ReadAllBytes(lockPath, Core.IO.InputKind.Lock).SequenceEqual(bytes))
                 {
                     stdout.WriteLine($"{RepositoryLock.DefaultFileName} is up to date ({summary}).");
                     return CliApplication.Success;

@@ -5,6 +5,7 @@ using SecureBuild.Core.Attestation;
 using SecureBuild.Core.Crypto;
 using SecureBuild.Core.Provenance;
 using SecureBuild.Core.Sigstore;
+using SecureBuild.Core.IO;
 
 namespace SecureBuild.Cli;
 
@@ -69,7 +70,7 @@ internal static class ProvenanceCommand
                 ? new List<DsseEnvelope> { envelope }
                 : throw new InvalidDataException($"{path} is a Sigstore bundle without a DSSE envelope (a message signature cannot carry provenance).");
         }
-        var lines = File.ReadAllLines(path).Where(l => l.Trim().Length > 0).ToList();
+        var lines = InputFile.ReadAllLines(path, InputKind.Bundle).Where(l => l.Trim().Length > 0).ToList();
         if (lines.Count == 0)
         {
             throw new InvalidDataException($"{path} is empty.");
@@ -80,20 +81,23 @@ internal static class ProvenanceCommand
     /// <summary>sha256 and sha512 of the file; for a signed .nupkg, sha512 is NuGet's content hash (the package without its signature).</summary>
     private static Dictionary<string, string> Digests(string path)
     {
-        var bytes = File.ReadAllBytes(path);
+        using var sha256 = SHA256.Create();
+        using var sha512 = SHA512.Create();
+        InputFile.Hash(path, InputKind.Artifact, null, sha256, sha512);
         var digests = new Dictionary<string, string>(StringComparer.Ordinal)
         {
-            ["sha256"] = Convert.ToHexString(SHA256.HashData(bytes)).ToLowerInvariant(),
-            ["sha512"] = Convert.ToHexString(SHA512.HashData(bytes)).ToLowerInvariant(),
+            ["sha256"] = Convert.ToHexString(sha256.Hash!).ToLowerInvariant(),
+            ["sha512"] = Convert.ToHexString(sha512.Hash!).ToLowerInvariant(),
         };
         if (path.EndsWith(".nupkg", StringComparison.OrdinalIgnoreCase))
         {
-            using (Core.Archives.ArchiveReader.Open(bytes, path))
+            using var stream = InputFile.OpenRead(path, InputKind.Artifact);
+            using (Core.Archives.ArchiveReader.Open(stream, path, leaveOpen: true))
             {
                 // names and declared sizes checked before NuGet reads the package
             }
 
-            using var stream = new MemoryStream(bytes);
+            stream.Position = 0;
             using var reader = new PackageArchiveReader(stream);
             var contentHash = reader.GetContentHash(CancellationToken.None);
             digests["sha512"] = Convert.ToHexString(Convert.FromBase64String(contentHash)).ToLowerInvariant();

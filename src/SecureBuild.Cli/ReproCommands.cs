@@ -4,6 +4,7 @@ using SecureBuild.Core.Crypto;
 using SecureBuild.Core.Processes;
 using SecureBuild.Core.Reproducibility;
 using SecureBuild.Core.Sigstore;
+using SecureBuild.Core.IO;
 
 namespace SecureBuild.Cli;
 
@@ -232,7 +233,7 @@ internal static class ReproCommands
                         continue;
                     }
 
-                    var lines = File.ReadAllLines(file);
+                    var lines = InputFile.ReadAllLines(file, InputKind.Bundle);
                     for (int i = 0; i < lines.Length; i++)
                     {
                         if (lines[i].Trim().Length > 0)

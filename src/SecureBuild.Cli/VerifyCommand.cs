@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using SecureBuild.Core.Crypto;
 using SecureBuild.Core.InToto.Verification;
+using SecureBuild.Core.IO;
 
 namespace SecureBuild.Cli;
 
@@ -115,20 +116,18 @@ internal static class VerifyCommand
             byte[] layoutBytes;
             try
             {
-                var info = new FileInfo(layoutPath);
-                if (!info.Exists)
+                if (!InputFile.Exists(layoutPath))
                 {
                     stderr.WriteLine($"{me}: the layout file {layoutPath} does not exist.");
                     return CliApplication.Usage;
                 }
 
-                if (info.Length > LayoutVerifierOptions.DefaultMaxMetadataFileBytes)
-                {
-                    stderr.WriteLine($"{me}: FormatError: the layout file {layoutPath} is {info.Length:N0} bytes, more than the {LayoutVerifierOptions.DefaultMaxMetadataFileBytes:N0}-byte limit.");
-                    return CliApplication.Failure;
-                }
-
-                layoutBytes = File.ReadAllBytes(layoutPath);
+                layoutBytes = InputFile.ReadAllBytes(layoutPath, InputKind.Layout, limit: LayoutVerifierOptions.DefaultMaxMetadataFileBytes);
+            }
+            catch (InputFileException e) when (e.Problem == InputFileProblem.TooLarge)
+            {
+                stderr.WriteLine($"{me}: FormatError: {e.Message}");
+                return CliApplication.Failure;
             }
             catch (Exception e) when (e is IOException || e is UnauthorizedAccessException || e is ArgumentException || e is NotSupportedException)
             {

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Reflection;
-using System.Security.Cryptography;
 using Microsoft.Build.Framework;
 using Microsoft.Build.Utilities;
 using SecureBuild.Core.Locking;
@@ -93,12 +92,7 @@ public sealed class DownloadFile : CodedTask
         {
             return true;
         }
-        string sha;
-        using (var hash = SHA256.Create())
-        using (var stream = File.OpenRead(file))
-        {
-            sha = string.Concat(hash.ComputeHash(stream).Select(b => b.ToString("x2", System.Globalization.CultureInfo.InvariantCulture)));
-        }
+        var sha = Core.Crypto.Sha256Hex.OfFile(file);
         var root2 = settings.Root.Replace('\\', '/').TrimEnd('/') + "/";
         var full = Path.GetFullPath(projectFile).Replace('\\', '/');
         var project = full.StartsWith(root2, StringComparison.Ordinal) ? full.Substring(root2.Length) : Path.GetFileName(full);
@@ -112,7 +106,7 @@ public sealed class DownloadFile : CodedTask
                 Log.LogMessage(MessageImportance.Normal, $"SecureBuild: recorded download {PackageSources.PortableUrl(SourceUrl)} (sha256 {sha}) in {settings.LockPath}.");
                 return true;
             }
-            if (!File.Exists(settings.LockPath))
+            if (!Core.IO.InputFile.Exists(settings.LockPath))
             {
                 return true;
             }

@@ -17,7 +17,7 @@ internal static class NuGetPackageInspector
     public static string ContentHash(string nupkg)
     {
         Core.Archives.ArchiveReader.Check(nupkg);
-        using var reader = new PackageArchiveReader(nupkg);
+        using var reader = new PackageArchiveReader(Core.IO.InputFile.OpenRead(nupkg, Core.IO.InputKind.Artifact));
         return reader.GetContentHash(CancellationToken.None);
     }
 
@@ -28,7 +28,7 @@ internal static class NuGetPackageInspector
     /// </summary>
     public static PackageSignatureInfo Signature(string nupkg)
     {
-        using var reader = new PackageArchiveReader(nupkg);
+        using var reader = new PackageArchiveReader(Core.IO.InputFile.OpenRead(nupkg, Core.IO.InputKind.Artifact));
         var info = new PackageSignatureInfo();
         if (!reader.IsSignedAsync(CancellationToken.None).GetAwaiter().GetResult())
         {

@@ -317,11 +317,8 @@ public sealed class RecordStepProducts : SecureBuildTask
             return new Subject(name, digest);
         }
         using var sha512 = System.Security.Cryptography.SHA512.Create();
-        byte[] hash;
-        using (var stream = File.OpenRead(file))
-        {
-            hash = sha512.ComputeHash(stream);
-        }
+        Core.IO.InputFile.Hash(file, Core.IO.InputKind.Artifact, null, sha512);
+        var hash = sha512.Hash!;
         var withContent = new Dictionary<string, string>(digest.ToDictionary(d => d.Key, d => d.Value), StringComparer.Ordinal)
         {
             ["sha512"] = string.Concat(hash.Select(b => b.ToString("x2", System.Globalization.CultureInfo.InvariantCulture))),

@@ -117,7 +117,7 @@ internal static class SigningKeyResolver
     {
         try
         {
-            return File.Exists(path) ? File.ReadAllBytes(path) : null;
+            return File.Exists(path) ? Core.IO.InputFile.ReadAllBytes(path, Core.IO.InputKind.Key) : null;
         }
         catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
         {

@@ -388,7 +388,7 @@ public sealed class VerifyDependencies : LockTask
         public static bool Matches(string? stateFile, string name, string text)
         {
             var file = FileFor(stateFile, name);
-            return file is not null && File.Exists(file) && File.ReadAllText(file) == Core.Crypto.Sha256Hex.Of(text);
+            return file is not null && File.Exists(file) && Core.IO.InputFile.ReadAllText(file, Core.IO.InputKind.Cache) == Core.Crypto.Sha256Hex.Of(text);
         }
 
         public static void Remember(string? stateFile, string name, string text)

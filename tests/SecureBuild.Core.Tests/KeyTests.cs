@@ -46,7 +46,16 @@ public class KeyTests
         var signing = SigningKey.Load(TestData.PrivateKey(name));
         Assert.That(signing.KeyId, Is.EqualTo(expected));
         Assert.That(signing.Public.KeyId, Is.EqualTo(expected));
-        Assert.That(PublicKey.Load(TestData.PrivateKey(name)).KeyId, Is.EqualTo(expected), "public key derived from the private file");
+    }
+
+    [TestCase("alice")]
+    [TestCase("bob")]
+    public void A_private_key_file_is_refused_where_a_public_key_is_expected_as_in_toto_verify_does(string name)
+    {
+        var e = Assert.Throws<KeyFormatException>(() => PublicKey.Load(TestData.PrivateKey(name)))!;
+        Assert.That(e.Code, Is.EqualTo("SB1703"));
+        Assert.That(e.Message, Does.Contain("private key").And.Not.Contain("PRIVATE KEY-----"), "the message never quotes key material");
+        Assert.That(e.Fix, Does.Contain(".pub"));
     }
 
     [Test]

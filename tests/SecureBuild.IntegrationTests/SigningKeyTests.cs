@@ -21,6 +21,7 @@ public sealed class SigningKeyTests
         yield return new TestCaseData("garbage", "SB1005").SetName("A malformed PEM fails with SB1005");
         yield return new TestCaseData("truncated-json", "SB1005").SetName("A truncated JSON key fails with SB1005");
         yield return new TestCaseData("directory", "SB1002").SetName("A directory given as the key fails with SB1002");
+        yield return new TestCaseData("dev-zero", "SB1700").SetName("dev zero given as the key fails at once with SB1700 instead of hanging the build");
     }
 
     [TestCaseSource(nameof(BadKeys))]
@@ -42,6 +43,10 @@ public sealed class SigningKeyTests
                 break;
             case "directory":
                 Directory.CreateDirectory(keyPath);
+                break;
+            case "dev-zero":
+                Assume.That(File.Exists("/dev/zero"), "/dev/zero");
+                keyPath = "/dev/zero"; // read to its end, it never ends: the build hung (DotNet's timeout bounds the test)
                 break;
         }
         var project = new TestProject("badkey-" + kind).WithConsoleApp("App");

@@ -93,7 +93,7 @@ public sealed class ArchiveReader : IDisposable
     /// <exception cref="ArchiveFormatException">Malformed, an unsafe entry name, or beyond the limits.</exception>
     /// <exception cref="IOException">The file cannot be read.</exception>
     public static ArchiveReader OpenFile(string path, ArchiveLimits? limits = null) =>
-        Open(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read), path, limits, leaveOpen: false);
+        Open(IO.InputFile.OpenRead(path, IO.InputKind.Artifact), path, limits, leaveOpen: false);
 
     /// <summary>Checks an archive file's names and declared sizes without decompressing anything.</summary>
     /// <exception cref="ArchiveFormatException">Malformed, an unsafe entry name, or beyond the limits.</exception>

@@ -25,6 +25,9 @@ public sealed class KeyFormatException : Exception
     /// <summary>SB1006: the private key is encrypted.</summary>
     public const string Encrypted = "SB1006";
 
+    /// <summary>SB1703: a private key was given where only a public key belongs (a layout or verification key).</summary>
+    public const string PrivateKeyGiven = "SB1703";
+
     public KeyFormatException(string code, string message, string fix, Exception? innerException = null)
         : base(message, innerException)
     {
@@ -32,7 +35,7 @@ public sealed class KeyFormatException : Exception
         Fix = fix ?? throw new ArgumentNullException(nameof(fix));
     }
 
-    /// <summary>SB1001 .. SB1006.</summary>
+    /// <summary>SB1001 .. SB1006, SB1703, or the bounded reader's SB1700 .. SB1702.</summary>
     public string Code { get; }
 
     /// <summary>One sentence: what the user should do.</summary>

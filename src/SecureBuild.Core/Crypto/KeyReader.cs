@@ -11,6 +11,7 @@ using Org.BouncyCastle.Math;
 using Org.BouncyCastle.Security;
 using SecureBuild.Core.Internal;
 using SecureBuild.Core.Json;
+using SecureBuild.Core.IO;
 
 namespace SecureBuild.Core.Crypto;
 
@@ -34,8 +35,6 @@ internal sealed class KeyMaterial
 /// </summary>
 internal static class KeyReader
 {
-    public const int MaxKeyFileBytes = 1024 * 1024;
-
     private const string FixNotFound = "Check the key path, or generate a key pair with `securebuild keygen`.";
     private const string FixUnreadable = "Point the setting at a readable key file (not a directory) and make sure the build account may read it.";
     private const string FixPublicGiven = "Use the private key file (for in-toto-keygen keys: the file without '.pub') for signing; public keys can only verify.";
@@ -82,16 +81,12 @@ internal static class KeyReader
         byte[] bytes;
         try
         {
-            var info = new FileInfo(full);
-            if (info.Length > MaxKeyFileBytes)
-            {
-                throw new KeyFormatException(
-                    KeyFormatException.Malformed,
-                    $"Key file '{full}' is {info.Length} bytes long; key files are a few kilobytes at most, so this is not a key.",
-                    FixMalformed);
-            }
-
-            bytes = File.ReadAllBytes(full);
+            // Regular files only, at most 64 KiB: /dev/zero or a FIFO named as a key is refused before it is read.
+            bytes = InputFile.ReadAllBytes(full, InputKind.Key);
+        }
+        catch (InputFileException e)
+        {
+            throw new KeyFormatException(e.Code, e.Reason, e.Fix, e);
         }
         catch (FileNotFoundException e)
         {

@@ -120,14 +120,23 @@ public sealed class PublicKey : IEquatable<PublicKey>
     }
 
     /// <summary>
-    /// Loads a public key from a securesystemslib JSON key (public or private), a PEM 'PUBLIC KEY' (RSA, EC P-256,
-    /// Ed25519) or any supported private key file (the public half is derived).
+    /// Loads a public key from a securesystemslib JSON public key or a PEM 'PUBLIC KEY' (RSA, EC P-256, Ed25519).
+    /// A private key file is refused (SB1703), as in-toto-verify refuses one as a layout key: a verification key is
+    /// handed around, and a private key handed around is no longer private.
     /// </summary>
-    /// <exception cref="KeyFormatException">SB1001..SB1006.</exception>
+    /// <exception cref="KeyFormatException">SB1001..SB1006, SB1700..SB1703.</exception>
     public static PublicKey Load(string path)
     {
         string text = KeyReader.ReadKeyFile(path);
-        return KeyReader.Parse(text, Path.GetFullPath(path), requirePrivate: false).Public;
+        var full = Path.GetFullPath(path);
+        var material = KeyReader.Parse(text, full, requirePrivate: false);
+        if (material.Private is not null)
+        {
+            throw new KeyFormatException(KeyFormatException.PrivateKeyGiven,
+                $"Key file '{full}' holds a private key where a public key is expected.",
+                "Give the public key (`securebuild keygen` writes it next to the private key as <name>.pub) and keep the private key to the signer.");
+        }
+        return material.Public;
     }
 
     /// <inheritdoc cref="Load"/>

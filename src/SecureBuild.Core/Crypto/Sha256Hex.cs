@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using SecureBuild.Core.Internal;
+using SecureBuild.Core.IO;
 
 namespace SecureBuild.Core.Crypto;
 
@@ -19,7 +20,7 @@ public static class Sha256Hex
     public static string OfFile(string path)
     {
         using var sha = SHA256.Create();
-        using var stream = File.OpenRead(path);
-        return Hex.Encode(sha.ComputeHash(stream));
+        InputFile.Hash(path, InputKind.Artifact, null, sha);
+        return Hex.Encode(sha.Hash!);
     }
 }

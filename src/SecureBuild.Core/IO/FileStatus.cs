@@ -13,6 +13,7 @@ public readonly struct FileStatus
 {
     private const int AtFdCwd = -100;
     private const int AtSymlinkNoFollow = 0x100;
+    private const int AtEmptyPath = 0x1000;
 
     // STATX_TYPE | STATX_MODE | STATX_INO | STATX_SIZE | STATX_MTIME | STATX_CTIME
     private const uint Wanted = 0x001 | 0x002 | 0x100 | 0x200 | 0x040 | 0x080;
@@ -45,6 +46,19 @@ public readonly struct FileStatus
 
     public bool IsDirectory => Type == 0x4000;
     public bool IsFile => Type == 0x8000;
+
+    /// <summary>What the entry is, in words for a message: "a regular file", "a FIFO (named pipe)", "a character device", ...</summary>
+    public string TypeName => Type switch
+    {
+        0x8000 => "a regular file",
+        0x4000 => "a directory",
+        0xA000 => "a symbolic link",
+        0x1000 => "a FIFO (named pipe)",
+        0x2000 => "a character device",
+        0x6000 => "a block device",
+        0xC000 => "a socket",
+        _ => "not a regular file",
+    };
 
     /// <summary>True when <see cref="TryGet(string, out FileStatus)"/> works here (Linux with statx).</summary>
     public static bool Available
@@ -84,6 +98,28 @@ public readonly struct FileStatus
         return TryGetCore(path, out status);
     }
 
+    /// <summary>stat of <paramref name="path"/>: a symbolic link is followed and its target reported; false when it does not exist.</summary>
+    public static bool TryGetFollowingLinks(string path, out FileStatus status)
+    {
+        if (!Available)
+        {
+            status = default;
+            return false;
+        }
+        return TryGetCore(AtFdCwd, Utf8(path), 0, out status);
+    }
+
+    /// <summary>fstat of an open file descriptor (so what was checked is what is read: no race with a rename).</summary>
+    public static bool TryGet(int fileDescriptor, out FileStatus status)
+    {
+        if (!Available)
+        {
+            status = default;
+            return false;
+        }
+        return TryGetCore(fileDescriptor, new byte[1], AtEmptyPath, out status);
+    }
+
     /// <summary>lstat of a path already in UTF-8, up to its first NUL byte (no allocation).</summary>
     public static bool TryGet(byte[] nullTerminatedUtf8Path, out FileStatus status)
     {
@@ -95,17 +131,22 @@ public readonly struct FileStatus
         return TryGetCore(nullTerminatedUtf8Path, out status);
     }
 
-    private static bool TryGetCore(string path, out FileStatus status)
+    private static bool TryGetCore(string path, out FileStatus status) => TryGetCore(Utf8(path), out status);
+
+    /// <summary>The NUL-terminated UTF-8 bytes of a path, as the kernel takes it.</summary>
+    internal static byte[] Utf8(string path)
     {
         var name = new byte[Encoding.UTF8.GetMaxByteCount(path.Length) + 1];
         name[Encoding.UTF8.GetBytes(path, 0, path.Length, name, 0)] = 0;
-        return TryGetCore(name, out status);
+        return name;
     }
 
-    private static bool TryGetCore(byte[] name, out FileStatus status)
+    private static bool TryGetCore(byte[] name, out FileStatus status) => TryGetCore(AtFdCwd, name, AtSymlinkNoFollow, out status);
+
+    private static bool TryGetCore(int directoryFd, byte[] name, int flags, out FileStatus status)
     {
         var buffer = _buffer ??= new byte[256];
-        if (Statx(AtFdCwd, name, AtSymlinkNoFollow, Wanted, buffer) != 0 || (BitConverter.ToUInt32(buffer, 0) & Wanted) != Wanted)
+        if (Statx(directoryFd, name, flags, Wanted, buffer) != 0 || (BitConverter.ToUInt32(buffer, 0) & Wanted) != Wanted)
         {
             status = default;
             return false;

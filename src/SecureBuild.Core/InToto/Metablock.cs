@@ -152,8 +152,8 @@ public sealed class Metablock
         return block;
     }
 
-    /// <summary>Reads and parses a file. I/O errors propagate as-is.</summary>
-    public static Metablock Load(string path)
+    /// <summary>Reads (as <paramref name="kind"/>, through <see cref="InputFile"/>) and parses a file. I/O errors propagate as-is.</summary>
+    public static Metablock Load(string path, InputKind kind = InputKind.Link)
     {
         if (Directory.Exists(path))
         {
@@ -161,7 +161,7 @@ public sealed class Metablock
             throw new InTotoFormatException($"{path} is a directory, not an in-toto layout or link file.");
         }
 
-        byte[] bytes = File.ReadAllBytes(path);
+        byte[] bytes = InputFile.ReadAllBytes(path, kind);
         try
         {
             return Parse(bytes);

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using SecureBuild.Core.IO;
 
 namespace SecureBuild.Core.Locking;
 
@@ -40,8 +41,8 @@ public static class DirectoryTreeDigest
         {
             foreach (var (relative, info) in files)
             {
-                using var stream = info.OpenRead();
-                text.Append(relative).Append('\0').Append(Internal.Hex.Encode(sha.ComputeHash(stream))).Append('\n');
+                InputFile.Hash(info.FullName, InputKind.Artifact, null, sha);
+                text.Append(relative).Append('\0').Append(Internal.Hex.Encode(sha.Hash!)).Append('\n');
             }
         }
         var digest = Crypto.Sha256Hex.Of(text.ToString());

@@ -80,7 +80,7 @@ public static class LockFile
         byte[] bytes;
         try
         {
-            bytes = File.ReadAllBytes(path);
+            bytes = InputFile.ReadAllBytes(path, InputKind.Lock);
         }
         catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
         {
@@ -101,10 +101,10 @@ public static class LockFile
     {
         using (AcquireMutex(path, timeout ?? TimeSpan.FromMinutes(2)))
         {
-            var lockModel = File.Exists(path) ? Load(path) : new RepositoryLock();
+            var lockModel = InputFile.Exists(path) ? Load(path) : new RepositoryLock();
             update(lockModel);
             var bytes = Serialize(lockModel);
-            if (!File.Exists(path) || !File.ReadAllBytes(path).SequenceEqual(bytes))
+            if (!InputFile.Exists(path) || !InputFile.ReadAllBytes(path, InputKind.Lock).SequenceEqual(bytes))
             {
                 AtomicFile.WriteAllBytes(path, bytes);
             }
@@ -209,6 +209,9 @@ public static class LockFile
     /// <summary>
     /// A lock held across processes (parallel MSBuild nodes) on <paramref name="path"/>: an exclusively
     /// opened file in the temporary directory, named by the lock's path, so nothing is added to the repository.
+    /// The file is removed when the lock is released (also when the update failed), so none pile up in the
+    /// temporary directory. Removing it while a waiter has it open is safe: a holder keeps the lock only when the
+    /// name still leads to the file it locked (same inode), else it opens the name again.
     /// </summary>
     public static IDisposable AcquireMutex(string path, TimeSpan timeout)
     {
@@ -221,17 +224,66 @@ public static class LockFile
         var mutexFile = Path.Combine(Path.GetTempPath(), "securebuild-lock-" + id + ".lck");
         var deadline = DateTime.UtcNow + timeout;
         var delay = 10;
+        // Windows deletes the file when the last handle closes and refuses new opens meanwhile; on Linux the holder
+        // unlinks it (MutexFile.Dispose); elsewhere it stays, as it always did.
+        var options = Path.DirectorySeparatorChar == '\\' ? FileOptions.DeleteOnClose : FileOptions.None;
         while (true)
         {
             try
             {
-                return new FileStream(mutexFile, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.None);
+                var stream = new FileStream(mutexFile, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, options);
+                if (StillNamed(stream, mutexFile))
+                {
+                    return new MutexFile(stream, mutexFile);
+                }
+                stream.Dispose(); // the previous holder removed it after we opened it: take the name's new file
             }
             catch (IOException) when (DateTime.UtcNow < deadline)
             {
                 Thread.Sleep(delay);
                 delay = Math.Min(delay * 2, 200);
             }
+        }
+    }
+
+    private static bool StillNamed(FileStream stream, string name)
+    {
+        if (!FileStatus.Available)
+        {
+            return true;
+        }
+        var fd = stream.SafeFileHandle.DangerousGetHandle().ToInt32();
+        return FileStatus.TryGet(fd, out var held) && FileStatus.TryGet(name, out var named) &&
+            held.Inode == named.Inode && held.Device == named.Device;
+    }
+
+    private sealed class MutexFile : IDisposable
+    {
+        private readonly FileStream _stream;
+        private readonly string _name;
+
+        public MutexFile(FileStream stream, string name)
+        {
+            _stream = stream;
+            _name = name;
+        }
+
+        public void Dispose()
+        {
+            if (FileStatus.Available)
+            {
+                try
+                {
+                    File.Delete(_name); // while still holding it, so nobody else holds this inode under the name
+                }
+                catch (IOException)
+                {
+                }
+                catch (UnauthorizedAccessException)
+                {
+                }
+            }
+            _stream.Dispose();
         }
     }
 

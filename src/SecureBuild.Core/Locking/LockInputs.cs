@@ -75,7 +75,7 @@ public static class GlobalJsonFile
     {
         try
         {
-            return JsonParser.Parse(File.ReadAllBytes(path)) as JsonObject ?? throw new LockInputException($"{path} is not a JSON object.");
+            return JsonParser.Parse(InputFile.ReadAllBytes(path, InputKind.Metadata)) as JsonObject ?? throw new LockInputException($"{path} is not a JSON object.");
         }
         catch (JsonFormatException e)
         {
@@ -106,7 +106,7 @@ public static class ToolManifestFile
         JsonObject root;
         try
         {
-            root = JsonParser.Parse(File.ReadAllBytes(path)) as JsonObject ?? throw new LockInputException($"{path} is not a JSON object.");
+            root = JsonParser.Parse(InputFile.ReadAllBytes(path, InputKind.Metadata)) as JsonObject ?? throw new LockInputException($"{path} is not a JSON object.");
         }
         catch (JsonFormatException e)
         {
@@ -150,7 +150,7 @@ public static class ProjectFileSdks
         XDocument document;
         try
         {
-            document = XDocument.Load(projectFile);
+            document = XDocument.Load(new MemoryStream(InputFile.ReadAllBytes(projectFile, InputKind.Metadata)));
         }
         catch (Exception e) when (e is IOException || e is System.Xml.XmlException || e is UnauthorizedAccessException)
         {

@@ -315,7 +315,7 @@ public sealed class PackageFolderVerifier
         string? metadataHash = null;
         try
         {
-            if (JsonParser.ParseGenerated(File.ReadAllBytes(metadataFile)) is JsonObject m && m.TryGetValue("contentHash", out var ch) && ch is JsonString chs)
+            if (JsonParser.ParseGenerated(InputFile.ReadAllBytes(metadataFile, InputKind.Metadata)) is JsonObject m && m.TryGetValue("contentHash", out var ch) && ch is JsonString chs)
             {
                 metadataHash = chs.Value;
             }
@@ -438,7 +438,7 @@ public sealed class PackageFolderVerifier
         using var sha1 = SHA256.Create();
         using var sha2 = SHA256.Create();
         byte[] a;
-        using (var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan))
+        using (var stream = InputFile.OpenRead(file, InputKind.Artifact))
         {
             a = sha1.ComputeHash(stream);
         }

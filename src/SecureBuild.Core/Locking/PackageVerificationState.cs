@@ -81,7 +81,7 @@ public sealed class PackageVerificationState
             {
                 // Line by line: the file can be hundreds of kilobytes, and one string that large would land on
                 // the large object heap of the MSBuild node, whose collection costs more than reading the file.
-                using var reader = new StreamReader(file, new UTF8Encoding(false), false, 1 << 16);
+                using var reader = new StreamReader(InputFile.OpenRead(file, InputKind.Cache), new UTF8Encoding(false), false, 1 << 16);
                 if (reader.ReadLine() == Header)
                 {
                     string? line;

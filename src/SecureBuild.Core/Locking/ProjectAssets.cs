@@ -55,7 +55,7 @@ public sealed class ProjectAssets
     /// <summary>The package folders (the global packages folder first).</summary>
     public List<string> PackageFolders { get; } = new();
 
-    public static ProjectAssets Load(string path) => Parse(File.ReadAllBytes(path), path);
+    public static ProjectAssets Load(string path) => Parse(InputFile.ReadAllBytes(path, InputKind.Assets), path);
 
     /// <summary>
     /// <see cref="Load(string)"/>, remembering what it found in <paramref name="summaryFile"/> under the
@@ -65,7 +65,7 @@ public sealed class ProjectAssets
     /// </summary>
     public static ProjectAssets Load(string path, string? summaryFile)
     {
-        var bytes = File.ReadAllBytes(path);
+        var bytes = InputFile.ReadAllBytes(path, InputKind.Assets);
         if (string.IsNullOrWhiteSpace(summaryFile))
         {
             return Parse(bytes, path);
@@ -78,7 +78,7 @@ public sealed class ProjectAssets
         var header = SummaryHeader + "\t" + digest;
         try
         {
-            if (File.Exists(summaryFile) && ReadSummary(File.ReadAllText(summaryFile, Encoding.UTF8), header) is { } remembered)
+            if (File.Exists(summaryFile) && ReadSummary(InputFile.ReadAllText(summaryFile!, InputKind.Cache), header) is { } remembered)
             {
                 return remembered;
             }

@@ -1,4 +1,5 @@
 using SecureBuild.Core.Json;
+using SecureBuild.Core.IO;
 
 namespace SecureBuild.Core.Provenance;
 
@@ -49,7 +50,7 @@ public static class NuGetAssets
     /// <summary>Every package library in the assets file, sorted by id and version. Project references are left out.</summary>
     public static IReadOnlyList<ResolvedPackage> ReadPackages(string assetsFile)
     {
-        if (JsonParser.ParseGenerated(File.ReadAllBytes(assetsFile)) is not JsonObject root)
+        if (JsonParser.ParseGenerated(InputFile.ReadAllBytes(assetsFile, InputKind.Assets)) is not JsonObject root)
         {
             throw new JsonFormatException($"{assetsFile}: the assets file is not a JSON object");
         }

@@ -107,21 +107,7 @@ public sealed class FileHashCache
             _dirty = true;
             return reused;
         }
-        Dictionary<string, string> digests;
-        if (mapped)
-        {
-            var content = _mapping!.Map(File.ReadAllBytes(fullPath));
-            digests = new Dictionary<string, string>(StringComparer.Ordinal);
-            foreach (var algorithm in algorithms)
-            {
-                using var hasher = CreateAlgorithm(algorithm);
-                digests[algorithm + PathMapping.AlgorithmSuffix] = Internal.Hex.Encode(hasher.ComputeHash(content));
-            }
-        }
-        else
-        {
-            digests = ComputeDigests(fullPath, algorithms);
-        }
+        var digests = ComputeDigests(fullPath, algorithms, mapped ? _mapping : null);
         FilesHashed++;
         if (_utcNow() - info.LastWriteTimeUtc > RacyWindow)
         {
@@ -169,7 +155,7 @@ public sealed class FileHashCache
             {
                 return;
             }
-            lines = File.ReadAllText(_file, Encoding.UTF8).Split('\n');
+            lines = InputFile.ReadAllText(_file!, InputKind.Cache).Split('\n');
         }
         catch (IOException)
         {
@@ -210,28 +196,41 @@ public sealed class FileHashCache
 
     private static bool IsLowerHex(string s) => s.Length > 0 && s.All(c => (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'));
 
-    private static Dictionary<string, string> ComputeDigests(string fullPath, IReadOnlyList<string> algorithms)
+    /// <summary>
+    /// Streams the file through one hasher per algorithm; with a <paramref name="mapping"/>, the path-mapped content
+    /// (block by block, never whole in memory) under the "-pathmapped" names.
+    /// </summary>
+    private static Dictionary<string, string> ComputeDigests(string fullPath, IReadOnlyList<string> algorithms, PathMapping? mapping)
     {
         var hashers = algorithms.Select(CreateAlgorithm).ToArray();
         try
         {
-            using (var stream = new FileStream(fullPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1 << 16, FileOptions.SequentialScan))
+            if (mapping is null)
             {
-                var buffer = new byte[1 << 16];
-                int read;
-                while ((read = stream.Read(buffer, 0, buffer.Length)) > 0)
+                InputFile.Hash(fullPath, InputKind.Artifact, null, hashers);
+            }
+            else
+            {
+                using (var stream = InputFile.OpenRead(fullPath, InputKind.Assets))
                 {
-                    foreach (var h in hashers)
+                    mapping.Map(stream, (bytes, offset, count) =>
                     {
-                        h.TransformBlock(buffer, 0, read, null, 0);
-                    }
+                        foreach (var hasher in hashers)
+                        {
+                            hasher.TransformBlock(bytes, offset, count, null, 0);
+                        }
+                    });
+                }
+                foreach (var hasher in hashers)
+                {
+                    hasher.TransformFinalBlock(Array.Empty<byte>(), 0, 0);
                 }
             }
+            var suffix = mapping is null ? "" : PathMapping.AlgorithmSuffix;
             var result = new Dictionary<string, string>(StringComparer.Ordinal);
             for (var i = 0; i < hashers.Length; i++)
             {
-                hashers[i].TransformFinalBlock(Array.Empty<byte>(), 0, 0);
-                result[algorithms[i]] = Internal.Hex.Encode(hashers[i].Hash!);
+                result[algorithms[i] + suffix] = Internal.Hex.Encode(hashers[i].Hash!);
             }
             return result;
         }

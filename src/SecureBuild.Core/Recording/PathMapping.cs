@@ -75,38 +75,93 @@ public sealed class PathMapping
     public byte[] Map(byte[] content)
     {
         var output = new MemoryStream(content.Length);
-        var i = 0;
-        while (i < content.Length)
+        Map(new MemoryStream(content, writable: false), output.Write);
+        return output.ToArray();
+    }
+
+    /// <summary>
+    /// <see cref="Map(byte[])"/> as a stream: reads <paramref name="input"/> to its end and hands the mapped bytes to
+    /// <paramref name="output"/> in blocks, holding no more than a 64 KiB window (so a file of any size is mapped and
+    /// hashed without being loaded).
+    /// </summary>
+    public void Map(Stream input, Action<byte[], int, int> output)
+    {
+        int longest = _replacements.Count == 0 ? 1 : _replacements.Max(r => r.From.Length);
+        var window = new byte[Math.Max(1 << 16, 2 * longest)];
+        var staged = new byte[1 << 16];
+        int stagedCount = 0;
+        int start = 0, end = 0;
+        bool eof = false;
+        void Emit(byte[] bytes, int offset, int count)
         {
+            if (stagedCount + count > staged.Length)
+            {
+                output(staged, 0, stagedCount);
+                stagedCount = 0;
+            }
+            if (count > staged.Length)
+            {
+                output(bytes, offset, count);
+                return;
+            }
+            Buffer.BlockCopy(bytes, offset, staged, stagedCount, count);
+            stagedCount += count;
+        }
+
+        while (true)
+        {
+            if (!eof && end - start < longest)
+            {
+                Buffer.BlockCopy(window, start, window, 0, end - start);
+                end -= start;
+                start = 0;
+                int n;
+                while (end < window.Length && (n = input.Read(window, end, window.Length - end)) > 0)
+                {
+                    end += n;
+                }
+                eof = end < window.Length;
+            }
+            if (start >= end)
+            {
+                break;
+            }
             var matched = false;
             foreach (var (from, to) in _replacements)
             {
-                if (StartsWith(content, i, from))
+                if (StartsWith(window, start, end, from))
                 {
-                    output.Write(to, 0, to.Length);
-                    i += from.Length;
+                    Emit(to, 0, to.Length);
+                    start += from.Length;
                     matched = true;
                     break;
                 }
             }
             if (!matched)
             {
-                output.WriteByte(content[i]);
-                i++;
+                if (stagedCount == staged.Length)
+                {
+                    output(staged, 0, stagedCount);
+                    stagedCount = 0;
+                }
+                staged[stagedCount++] = window[start++];
             }
         }
-        return output.ToArray();
+        if (stagedCount > 0)
+        {
+            output(staged, 0, stagedCount);
+        }
     }
 
-    private static bool StartsWith(byte[] content, int offset, byte[] prefix)
+    private static bool StartsWith(byte[] window, int offset, int end, byte[] prefix)
     {
-        if (content.Length - offset < prefix.Length)
+        if (end - offset < prefix.Length)
         {
             return false;
         }
         for (var j = 0; j < prefix.Length; j++)
         {
-            if (content[offset + j] != prefix[j])
+            if (window[offset + j] != prefix[j])
             {
                 return false;
             }

@@ -131,7 +131,7 @@ public static class StepFingerprint
     {
         try
         {
-            return File.Exists(path) ? File.ReadAllText(path, Encoding.UTF8).Split('\n') : null;
+            return File.Exists(path) ? InputFile.ReadAllText(path, InputKind.Cache).Split('\n') : null;
         }
         catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
         {

@@ -132,7 +132,7 @@ public sealed class StepRecorder
             {
                 return null;
             }
-            if (JsonParser.Parse(File.ReadAllBytes(file)) is not JsonObject root ||
+            if (JsonParser.Parse(InputFile.ReadAllBytes(file, InputKind.Cache)) is not JsonObject root ||
                 !root.TryGetValue("step", out var step) || step is not JsonString s || s.Value != stepName ||
                 !root.TryGetValue("materials", out var materials) || materials is not JsonObject m)
             {
@@ -151,7 +151,7 @@ public sealed class StepRecorder
     {
         try
         {
-            if (File.Exists(file) && JsonParser.Parse(File.ReadAllBytes(file)) is JsonObject root &&
+            if (File.Exists(file) && JsonParser.Parse(InputFile.ReadAllBytes(file, InputKind.Cache)) is JsonObject root &&
                 root.TryGetValue("startedOn", out var value) && value is JsonString s &&
                 DateTimeOffset.TryParse(s.Value, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var started))
             {
@@ -185,7 +185,7 @@ public sealed class StepRecorder
         {
             try
             {
-                var bytes = File.ReadAllBytes(path);
+                var bytes = InputFile.ReadAllBytes(path, InputKind.Link);
                 var existing = Metablock.Parse(bytes);
                 var same = CanonicalJson.Serialize(existing.Signed).SequenceEqual(CanonicalJson.Serialize(link.ToJson()));
                 if (same && existing.Signatures.Count == 1 && existing.VerifySignature(key.Public))
@@ -199,7 +199,7 @@ public sealed class StepRecorder
             }
         }
         var written = LinkFile.WriteSigned(link, key, directory);
-        return (written, true, File.ReadAllBytes(written));
+        return (written, true, InputFile.ReadAllBytes(written, InputKind.Link));
     }
 }
 

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using SecureBuild.Core.Internal;
+using SecureBuild.Core.IO;
 
 namespace SecureBuild.Core.Reproducibility;
 
@@ -68,7 +69,7 @@ public sealed class ArtifactDiffer
         else if (File.Exists(left) && File.Exists(right))
         {
             differ.CompareBytes(Path.GetFileName(right) == Path.GetFileName(left) ? Path.GetFileName(left) : Path.GetFileName(left) + " ↔ " + Path.GetFileName(right),
-                File.ReadAllBytes(left), File.ReadAllBytes(right));
+                InputFile.ReadAllBytes(left, InputKind.Compared), InputFile.ReadAllBytes(right, InputKind.Compared));
         }
         else
         {
@@ -107,7 +108,7 @@ public sealed class ArtifactDiffer
     {
         var l = ListFiles(left);
         var r = ListFiles(right);
-        CompareFileSets(l, r);
+        CompareFileSets(l, r, left, right);
     }
 
     private Dictionary<string, string> ListFiles(string root)
@@ -152,12 +153,35 @@ public sealed class ArtifactDiffer
         return null;
     }
 
-    private void CompareFileSets(IReadOnlyDictionary<string, string> left, IReadOnlyDictionary<string, string> right)
+    /// <param name="left">Relative name to full path of the left files.</param>
+    /// <param name="right">Likewise for the right files.</param>
+    /// <param name="leftRoot">The tree the left files come from: a file whose link leads out of it is refused (SB1702).</param>
+    /// <param name="rightRoot">Likewise for the right files.</param>
+    private void CompareFileSets(IReadOnlyDictionary<string, string> left, IReadOnlyDictionary<string, string> right, string? leftRoot = null, string? rightRoot = null)
     {
         // Each file is compared on its own (in parallel, into its own report), then merged in name order, so the
         // report does not depend on scheduling.
         var names = left.Keys.Union(right.Keys).OrderBy(n => n, StringComparer.Ordinal).ToList();
         var parts = new DiffReport[names.Count];
+        try
+        {
+            CompareEach(names, parts, left, right, leftRoot, rightRoot);
+        }
+        catch (AggregateException e) when (e.InnerExceptions.FirstOrDefault(x => x is IOException || x is UnauthorizedAccessException) is { } refused)
+        {
+            // A file that cannot be read, or that the bounded reader refuses, ends the whole comparison with its own error.
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(refused).Throw();
+        }
+
+        foreach (var part in parts)
+        {
+            _report.Artifacts.AddRange(part.Artifacts);
+            _report.Differences.AddRange(part.Differences);
+        }
+    }
+
+    private void CompareEach(List<string> names, DiffReport[] parts, IReadOnlyDictionary<string, string> left, IReadOnlyDictionary<string, string> right, string? leftRoot, string? rightRoot)
+    {
         System.Threading.Tasks.Parallel.For(0, names.Count, new System.Threading.Tasks.ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, Environment.ProcessorCount) }, i =>
         {
             var part = new DiffReport(_report.LeftLabel, _report.RightLabel);
@@ -167,11 +191,11 @@ public sealed class ArtifactDiffer
             bool inRight = right.TryGetValue(name, out var rp);
             if (inLeft && inRight)
             {
-                differ.CompareBytes(name, File.ReadAllBytes(lp!), File.ReadAllBytes(rp!));
+                differ.CompareBytes(name, InputFile.ReadAllBytes(lp!, InputKind.Compared, leftRoot), InputFile.ReadAllBytes(rp!, InputKind.Compared, rightRoot));
             }
             else
             {
-                var bytes = File.ReadAllBytes(inLeft ? lp! : rp!);
+                var bytes = InputFile.ReadAllBytes(inLeft ? lp! : rp!, InputKind.Compared, inLeft ? leftRoot : rightRoot);
                 part.Artifacts.Add(new ComparedArtifact(name, KindOf(name, bytes), inLeft ? ArtifactStatus.OnlyLeft : ArtifactStatus.OnlyRight,
                     inLeft ? Crypto.Sha256Hex.Of(bytes) : null, inRight ? Crypto.Sha256Hex.Of(bytes) : null, inLeft ? bytes.Length : null, inRight ? bytes.Length : null));
                 differ.Add(new Difference(name, "file", inLeft ? "present" : null, inRight ? "present" : null, Causes.OnlyInOneBuild));
@@ -179,11 +203,6 @@ public sealed class ArtifactDiffer
 
             parts[i] = part;
         });
-        foreach (var part in parts)
-        {
-            _report.Artifacts.AddRange(part.Artifacts);
-            _report.Differences.AddRange(part.Differences);
-        }
     }
 
     /// <summary>Compares one pair of files (or archive entries) and records the artifact and its differences.</summary>

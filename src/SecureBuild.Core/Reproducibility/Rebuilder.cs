@@ -5,6 +5,7 @@ using System.Text;
 using System.Xml.Linq;
 using SecureBuild.Core.Crypto;
 using SecureBuild.Core.Internal;
+using SecureBuild.Core.IO;
 using SecureBuild.Core.Processes;
 
 namespace SecureBuild.Core.Reproducibility;
@@ -693,7 +694,7 @@ public sealed class Rebuilder
             System.Xml.Linq.XDocument doc;
             try
             {
-                doc = System.Xml.Linq.XDocument.Load(Path.Combine(root, config));
+                doc = System.Xml.Linq.XDocument.Load(new MemoryStream(InputFile.ReadAllBytes(Path.Combine(root, config), InputKind.Metadata)));
             }
             catch (System.Xml.XmlException)
             {
@@ -876,7 +877,7 @@ public sealed class Rebuilder
             var full = Path.GetFullPath(path).TrimEnd('/') + "/";
             string? best = null;
             string? type = null;
-            foreach (var line in File.ReadAllLines("/proc/mounts"))
+            foreach (var line in InputFile.ReadAllLines("/proc/mounts", InputKind.Metadata))
             {
                 var parts = line.Split(' ');
                 if (parts.Length < 3)

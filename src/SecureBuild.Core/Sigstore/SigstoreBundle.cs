@@ -1,5 +1,6 @@
 using SecureBuild.Core.Attestation;
 using SecureBuild.Core.Json;
+using SecureBuild.Core.IO;
 
 namespace SecureBuild.Core.Sigstore;
 
@@ -174,7 +175,7 @@ public sealed class SigstoreBundle
 
     /// <exception cref="SigstoreFormatException">Malformed.</exception>
     /// <exception cref="IOException">Unreadable.</exception>
-    public static SigstoreBundle Load(string path) => Parse(File.ReadAllBytes(path));
+    public static SigstoreBundle Load(string path) => Parse(InputFile.ReadAllBytes(path, InputKind.Bundle));
 
     /// <exception cref="SigstoreFormatException">Malformed.</exception>
     public static SigstoreBundle Parse(byte[] utf8Json)

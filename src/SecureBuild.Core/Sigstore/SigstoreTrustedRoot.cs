@@ -1,6 +1,7 @@
 using Org.BouncyCastle.X509;
 using SecureBuild.Core.Attestation;
 using SecureBuild.Core.Json;
+using SecureBuild.Core.IO;
 
 namespace SecureBuild.Core.Sigstore;
 
@@ -131,7 +132,7 @@ public sealed class SigstoreTrustedRoot
     /// <summary>Reads a trusted_root.json file.</summary>
     /// <exception cref="SigstoreFormatException">Malformed.</exception>
     /// <exception cref="IOException">Unreadable.</exception>
-    public static SigstoreTrustedRoot Load(string path) => Parse(File.ReadAllBytes(path));
+    public static SigstoreTrustedRoot Load(string path) => Parse(InputFile.ReadAllBytes(path, InputKind.TrustedRoot));
 
     /// <exception cref="SigstoreFormatException">Malformed.</exception>
     public static SigstoreTrustedRoot Parse(byte[] utf8Json)

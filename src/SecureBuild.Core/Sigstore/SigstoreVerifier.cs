@@ -2,6 +2,7 @@ using SecureBuild.Core.Attestation;
 using SecureBuild.Core.Crypto;
 using SecureBuild.Core.Internal;
 using Org.BouncyCastle.X509;
+using SecureBuild.Core.IO;
 
 namespace SecureBuild.Core.Sigstore;
 
@@ -64,8 +65,34 @@ public sealed class SigstoreArtifact
     public static SigstoreArtifact FromBytes(byte[] bytes, string description = "artifact") =>
         new(bytes ?? throw new ArgumentNullException(nameof(bytes)), description);
 
-    /// <exception cref="IOException">Unreadable.</exception>
-    public static SigstoreArtifact FromFile(string path) => new(File.ReadAllBytes(path), path);
+    /// <summary>
+    /// The file's bytes when it is at most 1 GiB (an Ed25519 message signature is checked over the bytes); a larger
+    /// file is hashed as it is read, without loading it, under SHA-256, SHA-384 and SHA-512.
+    /// </summary>
+    /// <exception cref="IOException">Unreadable, or not a regular file (SB1700).</exception>
+    public static SigstoreArtifact FromFile(string path)
+    {
+        long length;
+        using (var stream = InputFile.OpenRead(path, InputKind.Artifact))
+        {
+            length = stream.Length;
+        }
+
+        if (length <= InputFile.Limit(InputKind.Compared))
+        {
+            return new SigstoreArtifact(InputFile.ReadAllBytes(path, InputKind.Compared), path);
+        }
+
+        var artifact = new SigstoreArtifact(null, path);
+        using var sha256 = System.Security.Cryptography.SHA256.Create();
+        using var sha384 = System.Security.Cryptography.SHA384.Create();
+        using var sha512 = System.Security.Cryptography.SHA512.Create();
+        InputFile.Hash(path, InputKind.Artifact, null, sha256, sha384, sha512);
+        artifact._digests["SHA-256"] = sha256.Hash!;
+        artifact._digests["SHA-384"] = sha384.Hash!;
+        artifact._digests["SHA-512"] = sha512.Hash!;
+        return artifact;
+    }
 
     /// <summary>Only the SHA-256 digest (e.g. from "sha256:HEX"). Ed25519 message signatures cannot be checked this way.</summary>
     public static SigstoreArtifact FromSha256(byte[] digest)

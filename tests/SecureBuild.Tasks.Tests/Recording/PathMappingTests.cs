@@ -135,4 +135,19 @@ public sealed class PathMappingTests
     [TestCase("/home/u/repo/App/Program.cs", false)]
     public void The_nuspec_that_pack_generates_under_obj_is_hashed_path_mapped_and_a_source_nuspec_is_not(string path, bool mapped) =>
         Assert.That(PathMapping.IsMachineLocal(path), Is.EqualTo(mapped));
+
+    [TestCase(0)]
+    [TestCase(1)]
+    [TestCase(7)]
+    [TestCase(19)]
+    public void A_root_across_the_streaming_window_boundary_is_still_replaced(int before)
+    {
+        // The file is mapped in 64 KiB windows; a root that starts just before a window's end must still match.
+        var head = new string('a', (1 << 16) - before);
+        var text = head + Repo + "/src/a.cs " + new string('b', 70_000) + Nuget + "/x/1.0/x.props";
+        var expected = head + "@root/src/a.cs " + new string('b', 70_000) + "@nuget/x/1.0/x.props";
+        var output = new MemoryStream();
+        RepoAndNuget().Map(new MemoryStream(Encoding.UTF8.GetBytes(text)), output.Write);
+        Assert.That(Encoding.UTF8.GetString(output.ToArray()), Is.EqualTo(expected));
+    }
 }

@@ -324,7 +324,7 @@ public static class ArtifactRecorder
     {
         try
         {
-            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1 << 16);
+            using var stream = IO.InputFile.OpenRead(path, IO.InputKind.Artifact);
             using var sha = SHA256.Create();
             return Internal.Hex.Encode(sha.ComputeHash(stream));
         }

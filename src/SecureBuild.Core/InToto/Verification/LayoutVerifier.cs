@@ -998,7 +998,7 @@ public sealed class LayoutVerifier
                 throw TooLarge(path, info.Length, max);
             }
 
-            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+            using var stream = IO.InputFile.OpenRead(path, IO.InputKind.Link, null, max);
             long length = stream.Length;
             if (length > max)
             {
