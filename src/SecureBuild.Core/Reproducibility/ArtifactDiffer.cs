@@ -217,6 +217,7 @@ public sealed class ArtifactDiffer
 
         _report.Artifacts.Add(new ComparedArtifact(name, kind, ArtifactStatus.Different, Crypto.Sha256Hex.Of(left), Crypto.Sha256Hex.Of(right), left.Length, right.Length));
         int before = _report.Differences.Count;
+        bool unreadable = false;
         try
         {
             switch (kind)
@@ -245,9 +246,12 @@ public sealed class ArtifactDiffer
             // throw on a damaged one (BadImageFormatException mostly, but also InvalidCastException, KeyNotFound, ...)
             // means "not readable as this kind", shown in the report with the exception, and compared as bytes.
             Add(new Difference(name, "structure", null, null, Causes.Unknown, $"could not be read as {kind} ({e.GetType().Name}: {e.Message}); compared as bytes"));
+            unreadable = true;
         }
 
-        if (_report.Differences.Count == before)
+        // The report says "compared as bytes" for an unreadable file: keep that promise, also when the reader found
+        // differences before it gave up.
+        if (unreadable || _report.Differences.Count == before)
         {
             BinaryComparer.Compare(this, name, left, right);
         }
