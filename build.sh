@@ -110,15 +110,18 @@ for project in SecureBuild.Core SecureBuild.Tasks SecureBuild.Cli SecureBuild.Sd
 done
 own_layout="$repo/artifacts/layouts/SecureBuild.Sdk.repository.layout"
 "$securebuild" layout new "${own_link_dirs[@]}" --link-root "$repo" --functionary "$keys/build.key.pub" --sign "$keys/owner.key" -o "$own_layout" >/dev/null
-if in-toto-verify --layout "$own_layout" --layout-keys "$keys/owner.key.pub" --key-types rsa --link-dir . >/dev/null; then
+# Verified from the repository root: the layout names each project's steps by its link directory relative to it.
+if output=$(in-toto-verify --layout "$own_layout" --layout-keys "$keys/owner.key.pub" --key-types rsa --link-dir . 2>&1); then
   echo "   in-toto-verify: PASSED"
 else
+  echo "$output"
   echo "   in-toto-verify: FAILED"
   status=1
 fi
-if "$securebuild" verify -l "$own_layout" -k "$keys/owner.key.pub" -d . >/dev/null; then
-  echo "   securebuild verify: PASSED"
+if output=$("$securebuild" verify -l "$own_layout" -k "$keys/owner.key.pub" -d . 2>&1); then
+  echo "   securebuild verify: PASSED ($(ls src/*/bin/Release/attestations/*.link | wc -l) links, layout artifacts/layouts/SecureBuild.Sdk.repository.layout)"
 else
+  echo "$output"
   echo "   securebuild verify: FAILED"
   status=1
 fi
