@@ -7,7 +7,9 @@ namespace SecureBuild.IntegrationTests;
 /// This repository builds its own packages with SecureBuild.Sdk (build.sh runs build/pack-with-sdk.sh for each): two
 /// clones of HEAD in different directories pack SecureBuild.Sdk with the SDK under test and get the same bytes, and the
 /// repository's own links verify against a strict layout with in-toto-verify and securebuild verify.
+/// It clones the committed HEAD, so it checks the wiring as committed (build/pack-with-sdk.sh, Directory.Build.props/.targets).
 /// </summary>
+[Parallelizable(ParallelScope.All)]
 public sealed class DogfoodTests
 {
     private static readonly TimeSpan PackTimeout = TimeSpan.FromMinutes(10);
