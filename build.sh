@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The main job: pack SecureBuild.Sdk and the securebuild tool into artifacts/packages/, build the
-# sample in samples/Hello with the SDK (build, pack, publish), verify its attestations with the
-# reference in-toto-verify, and print where they are.
+# The main job: pack SecureBuild.Sdk and the securebuild tool into artifacts/packages/ with SecureBuild.Sdk itself
+# (bootstrapped from a plain pack of the SDK), build the sample in samples/Hello with the SDK (build, pack, publish),
+# verify the repository's own attestations and the sample's with the reference in-toto-verify, and print where they are.
 #   ./build.sh          the main job
 #   ./build.sh test     every test (same as build/test.sh and .ci/run)
 set -euo pipefail
@@ -16,21 +16,42 @@ bash build/install-prerequisites.sh
 
 version=$(sed -n 's:.*<SecureBuildVersion[^>]*>\(.*\)</SecureBuildVersion>.*:\1:p' Directory.Build.props | head -1)
 packages="$repo/artifacts/packages"
-echo "== Packing SecureBuild.Sdk and SecureBuild.Tool $version into artifacts/packages/"
-dotnet pack src/SecureBuild.Sdk/SecureBuild.Sdk.csproj -c Release -o "$packages" -v q -nologo
+bootstrap="$repo/artifacts/bootstrap"
+keys="$repo/artifacts/keys"
+
+# Dogfooding: this repository's packages are built with SecureBuild.Sdk itself. First the SDK is packed plainly into
+# artifacts/bootstrap/ (never shipped) and extracted there; Directory.Build.props imports it with -p:SecureBuildDogfood=true.
+echo "== Bootstrap: packing SecureBuild.Sdk $version plainly into artifacts/bootstrap/ (not shipped)"
+rm -rf "$bootstrap"
+MSBUILDDISABLENODEREUSE=1 dotnet pack src/SecureBuild.Sdk/SecureBuild.Sdk.csproj -c Release -o "$bootstrap/feed" -v q -nologo
+python3 -m zipfile -e "$bootstrap/feed/SecureBuild.Sdk.$version.nupkg" "$bootstrap/SecureBuild.Sdk"
+mkdir -p "$keys"
+if [ ! -f "$keys/build.key" ] || [ ! -f "$keys/owner.key" ]; then
+  # The keys are made once, with a plain build of the tool (the SDK-built tool needs a signing key to exist first).
+  echo "   making test keys in artifacts/keys/ with a plain build of the securebuild tool"
+  MSBUILDDISABLENODEREUSE=1 dotnet build src/SecureBuild.Cli/SecureBuild.Cli.csproj -c Release -o "$bootstrap/tool" -v q -nologo
+  [ -f "$keys/build.key" ] || dotnet "$bootstrap/tool/securebuild.dll" keygen --type ed25519 -o "$keys/build.key" >/dev/null
+  [ -f "$keys/owner.key" ] || dotnet "$bootstrap/tool/securebuild.dll" keygen --type rsa -o "$keys/owner.key" >/dev/null
+fi
+export SecureBuildSigningKey="$keys/build.key"
+# The plain build's outputs must not be reused: MSBuild's up-to-date check does not see that the SDK maps source paths,
+# so the shipped assemblies would be the plain ones. The attestations of an earlier run go with them.
+rm -rf src/*/bin src/*/obj "$packages" "$repo/artifacts/publish"
+
+echo "== Packing SecureBuild.Sdk and SecureBuild.Tool $version with SecureBuild.Sdk into artifacts/packages/ (build/pack-with-sdk.sh)"
+bash build/pack-with-sdk.sh src/SecureBuild.Sdk/SecureBuild.Sdk.csproj -o "$packages"
 # The tool is RID-specific (.NET SDK 10): SecureBuild.Tool is a pointer package, SecureBuild.Tool.any the
 # framework-dependent build for any platform, SecureBuild.Tool.linux-musl-x64 the same framework-dependent build for
 # musl (which would otherwise get linux-x64's glibc executable), SecureBuild.Tool.linux-x64 the Native AOT executable
-# (Native AOT cannot cross-compile, so it is packed only on linux-x64). Each pack publishes into a fresh directory:
-# the tool pack takes every file of its publish directory, stale ones included.
-tool_publish="$(mktemp -d)"
-trap 'rm -rf "$tool_publish"' EXIT
-dotnet pack src/SecureBuild.Cli/SecureBuild.Cli.csproj -c Release -o "$packages" -v q -nologo -p:PublishDir="$tool_publish/pointer/"
-dotnet pack src/SecureBuild.Cli/SecureBuild.Cli.csproj -c Release -r any -o "$packages" -v q -nologo -p:PublishDir="$tool_publish/any/"
-dotnet pack src/SecureBuild.Cli/SecureBuild.Cli.csproj -c Release -r linux-musl-x64 -o "$packages" -v q -nologo -p:PublishDir="$tool_publish/linux-musl-x64/"
-if [ "$(dotnet --info | sed -n 's/^ *RID: *//p' | head -1)" = "linux-x64" ]; then
-  dotnet pack src/SecureBuild.Cli/SecureBuild.Cli.csproj -c Release -r linux-x64 -o "$packages" -v q -nologo -p:PublishDir="$tool_publish/linux-x64/"
-fi
+# (Native AOT cannot cross-compile, so it is packed only on linux-x64). Each pack publishes into a fresh directory of
+# its own under artifacts/publish/ (the tool pack takes every file of its publish directory, stale ones included; in
+# the repository, so the publish links name the files portably).
+rids=(pointer any linux-musl-x64)
+[ "$(dotnet --info | sed -n 's/^ *RID: *//p' | head -1)" = "linux-x64" ] && rids+=(linux-x64)
+for rid in "${rids[@]}"; do
+  rid_argument=(); [ "$rid" = pointer ] || rid_argument=(-r "$rid")
+  bash build/pack-with-sdk.sh src/SecureBuild.Cli/SecureBuild.Cli.csproj "${rid_argument[@]}" -o "$packages" -p:PublishDir="$repo/artifacts/publish/$rid/"
+done
 
 echo "== Installing the securebuild tool into artifacts/tools/"
 rm -rf artifacts/tools
@@ -49,12 +70,6 @@ fi
 # always the one used (NuGet never re-extracts a version it already has).
 export NUGET_PACKAGES="$repo/artifacts/sample-packages"
 rm -rf "$NUGET_PACKAGES/securebuild.sdk"
-
-keys="$repo/artifacts/keys"
-mkdir -p "$keys"
-[ -f "$keys/build.key" ] || "$securebuild" keygen --type ed25519 -o "$keys/build.key" >/dev/null
-[ -f "$keys/owner.key" ] || "$securebuild" keygen --type rsa -o "$keys/owner.key" >/dev/null
-export SecureBuildSigningKey="$keys/build.key"
 
 sample="$repo/samples/Hello"
 echo "== Building the sample with SecureBuild.Sdk (signing key artifacts/keys/build.key)"
@@ -88,10 +103,35 @@ else
   status=1
 fi
 
+echo "== Verifying this repository's own attestations (its packages were built with SecureBuild.Sdk)"
+own_link_dirs=()
+for project in SecureBuild.Core SecureBuild.Tasks SecureBuild.Cli SecureBuild.Sdk; do
+  own_link_dirs+=(--link-dir "src/$project/bin/Release/attestations")
+done
+own_layout="$repo/artifacts/layouts/SecureBuild.Sdk.repository.layout"
+"$securebuild" layout new "${own_link_dirs[@]}" --link-root "$repo" --functionary "$keys/build.key.pub" --sign "$keys/owner.key" -o "$own_layout" >/dev/null
+# Verified from the repository root: the layout names each project's steps by its link directory relative to it.
+if output=$(in-toto-verify --layout "$own_layout" --layout-keys "$keys/owner.key.pub" --key-types rsa --link-dir . 2>&1); then
+  echo "   in-toto-verify: PASSED"
+else
+  echo "$output"
+  echo "   in-toto-verify: FAILED"
+  status=1
+fi
+if output=$("$securebuild" verify -l "$own_layout" -k "$keys/owner.key.pub" -d . 2>&1); then
+  echo "   securebuild verify: PASSED ($(ls src/*/bin/Release/attestations/*.link | wc -l) links, layout artifacts/layouts/SecureBuild.Sdk.repository.layout)"
+else
+  echo "$output"
+  echo "   securebuild verify: FAILED"
+  status=1
+fi
+
 echo
 echo "Packages:      artifacts/packages/ ($(cd "$packages" && ls *.nupkg | tr '\n' ' '))"
-echo "Attestations:  samples/Hello/src/Greeting/bin/Release/attestations/"
+echo "               built with SecureBuild.Sdk itself (bootstrap: artifacts/bootstrap/, not shipped)"
+echo "Attestations:  src/SecureBuild.{Core,Tasks,Cli,Sdk}/bin/Release/attestations/ (this repository's own: links and provenance)"
+echo "               samples/Hello/src/Greeting/bin/Release/attestations/"
 echo "               samples/Hello/src/Hello/bin/Release/attestations/"
-echo "Layouts:       artifacts/layouts/ (Greeting, Hello and Hello.sln; signed by artifacts/keys/owner.key)"
+echo "Layouts:       artifacts/layouts/ (SecureBuild.Sdk.repository, Greeting, Hello and Hello.sln; signed by artifacts/keys/owner.key)"
 echo "Keys:          artifacts/keys/ (build.key signs the links; test keys, not for real use)"
 exit $status
