@@ -73,3 +73,18 @@ bench_perf_lines() {
 
 # bench_load : the 1-minute load average.
 bench_load() { cut -d" " -f1 /proc/loadavg 2>/dev/null || echo 0; }
+
+# bench_cleanup_on_exit KEEP : on exit (also Ctrl+C, TERM) removes $WORK unless KEEP is 1, and always the throw-away
+# $VERSION of the SDK from $GLOBAL_PACKAGES (that version is never used again). Set WORK, VERSION and GLOBAL_PACKAGES first.
+bench_cleanup_on_exit() {
+  BENCH_KEEP="$1"
+  trap '_bench_cleanup' EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+}
+_bench_cleanup() {
+  local status=$?
+  if [ "${BENCH_KEEP:-0}" = "1" ]; then echo "${BENCH_NAME:-bench}: kept $WORK" >&2; else rm -rf "$WORK"; fi
+  rm -rf "$GLOBAL_PACKAGES/securebuild.sdk/$VERSION"
+  exit "$status"
+}

@@ -49,15 +49,7 @@ WORK="$(mktemp -d "${TMPDIR:-/tmp}/real-repo-overhead.XXXXXX")"
 FEED="$WORK/feed"
 VERSION="0.1.0-bench.$(date +%s)"
 GLOBAL_PACKAGES="$(bench_global_packages)"
-cleanup() {
-  local status=$?
-  if [ "${BENCH_KEEP_TEMP:-0}" = "1" ]; then echo "$BENCH_NAME: kept the copies in $WORK" >&2; else rm -rf "$WORK"; fi
-  rm -rf "$GLOBAL_PACKAGES/securebuild.sdk/$VERSION"
-  exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+bench_cleanup_on_exit "${BENCH_KEEP_TEMP:-0}"
 rm -rf "$RESULTS_DIR"
 mkdir -p "$RESULTS_DIR"
 

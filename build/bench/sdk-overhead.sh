@@ -53,20 +53,7 @@ KEY="$WORK/key.pem"
 VERSION="0.1.0-bench.$(date +%s)"
 GLOBAL_PACKAGES="$(bench_global_packages)"
 
-cleanup() {
-  local status=$?
-  if [ "$KEEP_TEMP" = "1" ]; then
-    echo "sdk-overhead: kept generated solutions in $WORK" >&2
-  else
-    rm -rf "$WORK"
-  fi
-  # The bench version is never used again: do not leave it in the global packages folder.
-  rm -rf "$GLOBAL_PACKAGES/securebuild.sdk/$VERSION"
-  exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+bench_cleanup_on_exit "$KEEP_TEMP"
 
 mkdir -p "$FEED" "$RESULTS_DIR"
 rm -f "$RESULTS_DIR"/*.json "$RESULTS_DIR"/*.log "$RESULTS_DIR"/summary.txt

@@ -122,7 +122,7 @@ public sealed class ProvenanceTests
 
         // The same provenance as a Sigstore bundle (v0.3, public-key hint) verifies offline for the package, and not for another file.
         var bundle = Path.Combine(attestations, "pack.provenance.sigstore.json");
-        var trustedRoot = Path.Combine(SdkFeed.SharedInterop, "sigstore", "trusted_root.production.json");
+        var trustedRoot = Path.Combine(SdkFeed.SigstoreTestData, "trusted_root.production.json");
         var verified = SdkFeed.Securebuild(project.Directory, "bundle", "verify", "--bundle", bundle, "--trusted-root", trustedRoot,
             "--key", key.Path + ".pub", "--tlog-threshold", "0", "--payload-type", "application/vnd.in-toto+json", nupkg);
         Assert.That(verified.ExitCode, Is.EqualTo(0), verified.ToString());

@@ -14,7 +14,8 @@ public static class SdkFeed
     public static string Version { get; private set; } = "";
     public static string FeedDirectory { get; private set; } = "";
     public static string WorkRoot { get; private set; } = "";
-    public static string SharedInterop => Path.Combine(RepoRoot, "..", "shared", "interop");
+    /// <summary>The Sigstore test data the repository keeps (a copy of the interop set, see its README); never ../shared.</summary>
+    public static string SigstoreTestData => Path.Combine(RepoRoot, "tests", "SecureBuild.Attestation.Tests", "TestData", "sigstore");
     /// <summary>The --tool-path the tool is installed into; <see cref="Executable"/> is the command in it.</summary>
     public static string ToolDirectory { get; private set; } = "";
     public static string Executable => Path.Combine(ToolDirectory, OperatingSystem.IsWindows() ? "securebuild.exe" : "securebuild");
