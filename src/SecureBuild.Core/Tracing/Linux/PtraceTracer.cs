@@ -396,6 +396,13 @@ public static class PtraceTracer
             }
 
             string? requested = task.PendingExec;
+            if (pid == _topPid && !_topExecuted && former == pid && requested is null)
+            {
+                // The launcher's own start: posix_spawn's vfork returns as soon as the exec is past the point of no
+                // return, so the tracer can attach before this event. The command's exec comes after the filter's stop.
+                return task;
+            }
+
             if (former != pid && _tasks.TryGetValue(former, out var execing))
             {
                 // A non-leader thread executed: it took over the thread group's id; the old leader is gone unreported.
@@ -803,7 +810,7 @@ public static class PtraceTracer
 
             if (path.StartsWith("/", StringComparison.Ordinal))
             {
-                return Normalize(path);
+                return OwnProc(Normalize(path), tid);
             }
 
             var directory = dirfd == AtFdCwd
@@ -814,7 +821,29 @@ public static class PtraceTracer
                 return null;
             }
 
-            return Normalize(path.Length == 0 ? directory : directory + "/" + path);
+            return OwnProc(Normalize(path.Length == 0 ? directory : directory + "/" + path), tid);
+        }
+
+        /// <summary>/proc/self and /proc/thread-self name the tracee, not the tracer: the trace says which process they were.</summary>
+        private string OwnProc(string path, int tid)
+        {
+            if (!path.StartsWith("/proc/", StringComparison.Ordinal))
+            {
+                return path;
+            }
+
+            int tgid = _tasks.TryGetValue(tid, out var task) ? task.Tgid : tid;
+            if (path == "/proc/self" || path.StartsWith("/proc/self/", StringComparison.Ordinal))
+            {
+                return "/proc/" + tgid.ToString(CultureInfo.InvariantCulture) + path.Substring("/proc/self".Length);
+            }
+
+            if (path == "/proc/thread-self" || path.StartsWith("/proc/thread-self/", StringComparison.Ordinal))
+            {
+                return $"/proc/{tgid.ToString(CultureInfo.InvariantCulture)}/task/{tid.ToString(CultureInfo.InvariantCulture)}" + path.Substring("/proc/thread-self".Length);
+            }
+
+            return path;
         }
 
         private static string Normalize(string path)

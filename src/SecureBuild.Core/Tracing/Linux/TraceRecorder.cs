@@ -95,6 +95,7 @@ internal sealed class TraceRecorder
     /// <summary>
     /// Hashes what was written, now that every process is gone: each written or created path (followed through later
     /// renames) as it is at the end of the trace. A written file that no longer exists anywhere is counted as unhashed.
+    /// Writes into /proc, /sys and /dev (a thread's name, a terminal) are not content and are not hashed or counted.
     /// </summary>
     public void HashWrittenFiles(ContentHasher hasher)
     {
@@ -112,6 +113,12 @@ internal sealed class TraceRecorder
         {
             if (!e.HashAtEnd)
             {
+                continue;
+            }
+
+            if (IsPseudoFile(e.Path))
+            {
+                e.Slot = null;
                 continue;
             }
 
@@ -174,6 +181,9 @@ internal sealed class TraceRecorder
             Monitor = monitor,
         };
     }
+
+    private static bool IsPseudoFile(string path) =>
+        path.StartsWith("/proc/", StringComparison.Ordinal) || path.StartsWith("/sys/", StringComparison.Ordinal) || path.StartsWith("/dev/", StringComparison.Ordinal);
 
     private string Intern(string path)
     {
