@@ -88,3 +88,21 @@ _bench_cleanup() {
   rm -rf "$GLOBAL_PACKAGES/securebuild.sdk/$VERSION"
   exit "$status"
 }
+
+# bench_merge_rounds OUT ROUND_JSON... : merges hyperfine JSON files of alternating rounds (one run of each variant per
+# file) into one hyperfine-style JSON: one entry per command with all its times and the summary statistics.
+bench_merge_rounds() {
+  local out="$1"
+  shift
+  jq -s '
+    def mean: add / length;
+    def stddev: (mean) as $m | if length > 1 then (map((. - $m) * (. - $m)) | add / (length - 1) | sqrt) else null end;
+    def median: sort | if length % 2 == 1 then .[length / 2 | floor] else (.[length / 2 - 1] + .[length / 2]) / 2 end;
+    [.[].results[]] | group_by(.command) | map(
+      (map(.times) | add) as $t | (map(.user * (.times | length)) | add / ($t | length)) as $u
+      | (map(.system * (.times | length)) | add / ($t | length)) as $s
+      | { command: .[0].command, mean: ($t | mean), stddev: ($t | stddev), median: ($t | median),
+          user: $u, system: $s, min: ($t | min), max: ($t | max), times: $t,
+          exit_codes: (map(.exit_codes) | add) })
+    | {results: .}' "$@" >"$out"
+}

@@ -129,7 +129,24 @@ internal static class TraceCommand
                 "(gone before they could be read, or unreadable); both counts are in the trace.");
         }
 
-        stderr.WriteLine($"securebuild trace: trace written to {file}");
+        stderr.WriteLine($"securebuild trace: trace written to {file}{PeakMemory()}");
+    }
+
+    /// <summary>"; tracer peak memory 85 MB" (VmHWM of this process), or nothing where /proc does not say.</summary>
+    private static string PeakMemory()
+    {
+        try
+        {
+            var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
+            var kb = line?.Substring(6).Trim().Split(' ')[0];
+            return long.TryParse(kb, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long value)
+                ? $"; tracer peak memory {(value + 512) / 1024} MB"
+                : "";
+        }
+        catch (IOException)
+        {
+            return "";
+        }
     }
 
     /// <summary>How to start the launcher: this executable itself (apphost or Native AOT), or the dotnet host with securebuild.dll.</summary>

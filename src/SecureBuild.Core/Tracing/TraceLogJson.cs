@@ -15,6 +15,14 @@ public static class TraceLogJson
 {
     public const string Format = "securebuild-trace/v1";
 
+    // Listed, not reflected (Enum.GetValues needs dynamic code under Native AOT).
+    private static readonly FileAccessKind[] FileKinds =
+    {
+        FileAccessKind.Read, FileAccessKind.Write, FileAccessKind.Create, FileAccessKind.Delete, FileAccessKind.Rename, FileAccessKind.Execute,
+    };
+
+    private static readonly NetworkOperation[] Operations = { NetworkOperation.Connect, NetworkOperation.Bind, NetworkOperation.SendTo };
+
     public static void Write(TraceLog log, Stream output)
     {
         var header = new JsonObject
@@ -149,7 +157,7 @@ public static class TraceLogJson
     {
         var o = Obj(node, "files");
         var kindName = Str(o, "kind");
-        var kind = Enum.GetValues(typeof(FileAccessKind)).Cast<FileAccessKind>().Where(k => Name(k) == kindName)
+        var kind = FileKinds.Where(k => Name(k) == kindName)
             .Select(k => (FileAccessKind?)k).FirstOrDefault() ?? throw new JsonFormatException($"files: unknown kind \"{kindName}\".");
         return new TracedFileAccess((int)Long(o, "pid"), ParseTime(Str(o, "time")), kind, Str(o, "path"), OptStr(o, "sha256"),
             o.ContainsKey("renamedTo") ? Str(o, "renamedTo") : null);
@@ -159,7 +167,7 @@ public static class TraceLogJson
     {
         var o = Obj(node, "network");
         var opName = Str(o, "operation");
-        var op = Enum.GetValues(typeof(NetworkOperation)).Cast<NetworkOperation>().Where(k => Name(k) == opName)
+        var op = Operations.Where(k => Name(k) == opName)
             .Select(k => (NetworkOperation?)k).FirstOrDefault() ?? throw new JsonFormatException($"network: unknown operation \"{opName}\".");
         return new TracedNetworkOperation((int)Long(o, "pid"), ParseTime(Str(o, "time")), op, Str(o, "family"), Str(o, "address"),
             (int)Long(o, "port"), o.TryGetValue("succeeded", out var s) && s is JsonBool b ? b.Value : throw new JsonFormatException("network: succeeded must be true or false."));
