@@ -74,6 +74,15 @@ bench_perf_lines() {
 # bench_load : the 1-minute load average.
 bench_load() { cut -d" " -f1 /proc/loadavg 2>/dev/null || echo 0; }
 
+# bench_load_summary LOAD... : one line with the range of the load averages taken at each round, and a warning when
+# other processes competed for the CPU.
+bench_load_summary() {
+  printf "%s\n" "$@" | awk -v cores="$(nproc)" 'NR == 1 || $1 < min { min = $1 } $1 > max { max = $1 } END {
+    printf "machine load (1-min load average at each round): %.2f .. %.2f on %d cores", min, max, cores
+    if (max > cores) printf " -- other processes competed for the CPU: expect noisy numbers, rerun on a quiet machine"
+    printf "\n" }'
+}
+
 # bench_cleanup_on_exit KEEP : on exit (also Ctrl+C, TERM) removes $WORK unless KEEP is 1, and always the throw-away
 # $VERSION of the SDK from $GLOBAL_PACKAGES (that version is never used again). Set WORK, VERSION and GLOBAL_PACKAGES first.
 bench_cleanup_on_exit() {

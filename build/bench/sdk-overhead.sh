@@ -213,10 +213,7 @@ row() { # scenario label runs goal
   row clean clean "$RUNS_CLEAN" "$GOAL_CLEAN"
   row noop no-op "$RUNS_NOOP" "$GOAL_NOOP"
   echo "links: $LINK_REPORT"
-  printf "%s\n" "${LOADS[@]}" | awk -v cores="$(nproc)" 'NR == 1 || $1 < min { min = $1 } $1 > max { max = $1 } END {
-    printf "machine load (1-min load average at each round): %.2f .. %.2f on %d cores", min, max, cores
-    if (max > cores) printf " -- other processes competed for the CPU: expect noisy numbers, rerun on a quiet machine"
-    printf "\n" }'
+  bench_load_summary "${LOADS[@]}"
   echo "results: $RESULTS_DIR/ (clean.json, noop.json: hyperfine format; summary.json; rounds/; logs)"
 } | tee "$RESULTS_DIR/summary.txt"
 

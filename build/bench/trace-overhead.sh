@@ -137,9 +137,6 @@ row() { # scenario runs
   row noop "$RUNS_NOOP"
   echo "tracer: clean build $(summary_line "$RESULTS_DIR/traced-clean.log"); peak memory $(peak "$RESULTS_DIR/traced-clean.log") MB (goal < 300)"
   echo "tracer: no-op build $(summary_line "$RESULTS_DIR/traced-noop.log"); peak memory $(peak "$RESULTS_DIR/traced-noop.log") MB"
-  printf "%s\n" "${LOADS[@]}" | awk -v cores="$(nproc)" 'NR == 1 || $1 < min { min = $1 } $1 > max { max = $1 } END {
-    printf "machine load (1-min load average at each round): %.2f .. %.2f on %d cores", min, max, cores
-    if (max > cores) printf " -- other processes competed for the CPU: expect noisy numbers, rerun on a quiet machine"
-    printf "\n" }'
+  bench_load_summary "${LOADS[@]}"
   echo "results: $RESULTS_DIR/ (clean.json, noop.json: hyperfine format; rounds/; logs)"
 } | tee "$RESULTS_DIR/summary.txt"
