@@ -189,11 +189,13 @@ public class LinuxTracerTests
     public void A_multithreaded_process_that_executes_from_a_thread_keeps_its_pid_and_takes_the_new_program()
     {
         string script = "import os, threading\n" +
-                        $"def run(): os.execv('{Tracer.System("echo")}', ['echo', 'from a thread'])\n" +
+                        "def run():\n    open('thread.txt').read()\n" +
+                        $"    os.execv('{Tracer.System("echo")}', ['echo', 'from a thread'])\n" +
                         "threads = [threading.Thread(target=lambda: __import__('time').sleep(5)) for _ in range(3)]\n" +
                         "[t.start() for t in threads]\n" +
                         "t = threading.Thread(target=run); t.start(); t.join()\n";
         File.WriteAllText(Path.Combine(_dir, "mt.py"), script);
+        File.WriteAllText(Path.Combine(_dir, "thread.txt"), "read by a thread");
         var log = Tracer.Run(_dir, Tracer.System("python3"), "mt.py");
 
         Assert.That(log.ExitCode, Is.EqualTo(0));
@@ -203,6 +205,8 @@ public class LinuxTracerTests
         Assert.That(top.ExitCode, Is.EqualTo(0));
         Assert.That(log.Files.Count(f => f.Kind == FileAccessKind.Execute && f.Pid == top.Pid && f.Path == Tracer.System("echo")), Is.EqualTo(1));
         Assert.That(log.Processes.Count(p => p.Pid == top.Pid), Is.EqualTo(1), "threads are not processes");
+        var read = log.Files.Single(f => f.Path == Path.Combine(_dir, "thread.txt"));
+        Assert.That((read.Pid, read.Sha256), Is.EqualTo((top.Pid, Tracer.Sha256("read by a thread"))), "a thread's open belongs to its process");
     }
 
     [Test]

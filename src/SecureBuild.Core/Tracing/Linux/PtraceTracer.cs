@@ -283,9 +283,10 @@ public static class PtraceTracer
         {
             if (LinuxNative.Exited(status) || LinuxNative.Signaled(status))
             {
-                var gone = Task(tid);
+                // A task never seen (an exec's old leader is not reported, so this is rare) ends nothing but a live process of that pid.
+                int tgid = _tasks.TryGetValue(tid, out var gone) ? gone.Tgid : tid;
                 _tasks.Remove(tid);
-                if (tid == gone.Tgid)
+                if (tid == tgid)
                 {
                     int? code = LinuxNative.Exited(status) ? LinuxNative.ExitStatus(status) : null;
                     string? signal = LinuxNative.Signaled(status) ? LinuxNative.SignalName(LinuxNative.TermSignal(status)) : null;
