@@ -14,6 +14,7 @@
 #   BENCH_WARMUP        untimed warm-up builds per variant and scenario (default 1)
 #   BENCH_RESULTS_DIR   where JSON and logs go (default <repo>/artifacts/bench/trace)
 #   BENCH_KEEP_TEMP     1: keep the generated solution (path is printed)
+#   BENCH_TRACE_TOOL    an already built securebuild executable to measure (default: built here, Native AOT on x86_64)
 set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -55,16 +56,32 @@ mkdir -p "$RESULTS_DIR/rounds"
 DOTNET_SDK_VERSION="$(jq -r '.sdk.version // empty' "$REPO_ROOT/global.json")"
 [ -n "$DOTNET_SDK_VERSION" ] || bench_die "no sdk.version in $REPO_ROOT/global.json"
 
-bench_log "building the securebuild tool from $REPO_ROOT"
-(cd "$REPO_ROOT" && dotnet build src/SecureBuild.Cli/SecureBuild.Cli.csproj -c Release -o "$TOOL" -nodeReuse:false -v:q -nologo) \
-  >"$RESULTS_DIR/tool.log" 2>&1 || { tail -n 30 "$RESULTS_DIR/tool.log" >&2; bench_die "the tool did not build"; }
+# The tool as users get it: on linux-x64 the Native AOT executable (SecureBuild.Tool.linux-x64), elsewhere the
+# framework-dependent build. BENCH_TRACE_TOOL names an already built securebuild executable instead.
+if [ -n "${BENCH_TRACE_TOOL:-}" ]; then
+  [ -x "$BENCH_TRACE_TOOL" ] || bench_die "BENCH_TRACE_TOOL is not an executable: $BENCH_TRACE_TOOL"
+  TOOL_EXE="$BENCH_TRACE_TOOL"
+  TOOL_KIND="given: $BENCH_TRACE_TOOL"
+else
+  if [ "$(uname -m)" = x86_64 ]; then
+    TOOL_KIND="Native AOT, linux-x64"
+    tool_args=(publish -r linux-x64)
+  else
+    TOOL_KIND="framework-dependent"
+    tool_args=(build)
+  fi
+  bench_log "building the securebuild tool ($TOOL_KIND) from $REPO_ROOT"
+  (cd "$REPO_ROOT" && dotnet "${tool_args[@]}" src/SecureBuild.Cli/SecureBuild.Cli.csproj -c Release -o "$TOOL" -nodeReuse:false -v:q -nologo) \
+    >"$RESULTS_DIR/tool.log" 2>&1 || { tail -n 30 "$RESULTS_DIR/tool.log" >&2; bench_die "the tool did not build"; }
+  TOOL_EXE="$TOOL/securebuild"
+fi
 
 bench_log "generating the 10-project solution in $SOL"
 write_solution "$SOL" "Microsoft.NET.Sdk" '{}'
 
 CLEAN="find '$SOL/src' -type d \\( -name bin -o -name obj \\) -prune -exec rm -rf {} +"
 UNTRACED="dotnet build '$SOL/Bench.slnx' $SWITCHES"
-TRACED="'$TOOL/securebuild' trace --out '$WORK/trace' -- dotnet build '$SOL/Bench.slnx'"
+TRACED="'$TOOL_EXE' trace --out '$WORK/trace' -- dotnet build '$SOL/Bench.slnx'"
 STRACE="strace -f --seccomp-bpf -e trace=execve,openat,connect -o /dev/null dotnet build '$SOL/Bench.slnx' $SWITCHES"
 
 bench_log "warm-up: restore and build once, then once traced (checks that tracing is permitted here)"
@@ -108,7 +125,7 @@ eval "$CLEAN"
 eval "$TRACED" >"$RESULTS_DIR/traced-clean.log" 2>&1 || bench_die "traced clean build failed"
 eval "$TRACED" >"$RESULTS_DIR/traced-noop.log" 2>&1 || bench_die "traced no-op build failed"
 peak() { sed -n 's/.*tracer peak memory \([0-9]*\) MB.*/\1/p' "$1" | tail -n 1; }
-summary_line() { grep -h 'securebuild trace: [0-9]* processes' "$1" | tail -n 1 | sed 's/^securebuild trace: //'; }
+summary_line() { grep -h 'securebuild trace: [0-9]* processes' "$1" | tail -n 1 | sed 's/^securebuild trace: //; s/\.$//'; }
 
 stat() { jq -r --arg c "$2" --arg f "$3" '.results[] | select(.command == $c) | .[$f] // 0' "$RESULTS_DIR/$1.json"; }
 row() { # scenario runs
@@ -129,7 +146,7 @@ row() { # scenario runs
 }
 {
   echo
-  echo "runtime trace overhead: ${#PROJECTS[@]}-project solution, .NET SDK $(dotnet --version), $(nproc) cores, $(strace -V | head -n 1)"
+  echo "runtime trace overhead: ${#PROJECTS[@]}-project solution, .NET SDK $(dotnet --version), $(nproc) cores, $(strace -V | head -n 1), tool $TOOL_KIND"
   echo "wall-clock seconds, mean ± stddev; traced/untraced goal <= $GOAL and never slower than strace; cpu = (user+sys) ratios vs untraced"
   printf '%-6s %4s  %-14s  %-14s  %-14s  %-13s  %-5s  %-5s  %-11s  %s\n' scenario runs "untraced (s)" "traced (s)" "strace (s)" \
     "traced/untr." "str/u" "tr/st" "cpu tr/st" verdict
