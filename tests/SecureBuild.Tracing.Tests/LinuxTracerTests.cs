@@ -229,4 +229,27 @@ public class LinuxTracerTests
         Assert.That(log.Files.Any(f => f.Path == $"/proc/{top.Pid}/status" && f.Kind == FileAccessKind.Read));
         Assert.That(log.Files.Any(f => f.Path.StartsWith("/proc/self", StringComparison.Ordinal)), Is.False);
     }
+
+    [Test]
+    public void A_process_killed_while_blocked_in_a_traced_system_call_ends_the_trace_cleanly()
+    {
+        // The child blocks in openat() on a FIFO nobody writes (the tracer waits for that call's exit) and is killed there.
+        var log = Tracer.Run(_dir, Tracer.System("bash"), "-c",
+            "mkfifo fifo; bash -c 'exec 3<fifo' & p=$!; sleep 0.5; kill -KILL $p; wait $p; echo $? > rc.txt");
+
+        Assert.That(log.ExitCode, Is.EqualTo(0));
+        Assert.That(File.ReadAllText(Path.Combine(_dir, "rc.txt")), Is.EqualTo("137\n"));
+        Assert.That(log.Processes.Count(p => p.Signal == "SIGKILL"), Is.EqualTo(1));
+        Assert.That(log.Files.Any(f => f.Path == Path.Combine(_dir, "fifo")), Is.False, "the open never returned, so it is not recorded");
+    }
+
+    [Test]
+    public void Past_the_event_cap_events_are_counted_as_dropped_not_lost_silently()
+    {
+        var result = Tracer.RunResult(_dir, new[] { Tracer.System("sh"), "-c", "for i in 1 2 3 4 5 6 7 8 9 10 11 12; do echo $i > f$i.txt; done" },
+            limits: new Core.Tracing.Linux.TraceLimits { MaxFileEvents = 5 });
+
+        Assert.That(result.Log.Files, Has.Count.EqualTo(5));
+        Assert.That(result.Log.DroppedEvents, Is.GreaterThanOrEqualTo(7));
+    }
 }
