@@ -6,37 +6,20 @@ namespace SecureBuild.Tracing.Tests;
 
 /// <summary>The tracer on real process trees: faults, odd paths, network, threads, signals.</summary>
 [TestFixture]
-[NonParallelizable]
-public class LinuxTracerTests
+public class LinuxTracerTests : TracingFixture
 {
-    private string _dir = "";
-
-    [SetUp]
-    public void SetUp()
-    {
-        if (!OperatingSystem.IsLinux())
-        {
-            Assert.Ignore("The tracer is Linux only.");
-        }
-
-        _dir = Tracer.TempDirectory();
-    }
-
-    [TearDown]
-    public void TearDown() => Tracer.Cleanup(_dir);
-
     [Test]
     public void A_shell_pipeline_records_every_process_its_executable_hash_argv_and_exit_code()
     {
-        File.WriteAllText(Path.Combine(_dir, "in.txt"), "one\ntwo\n");
-        var log = Tracer.Run(_dir, Tracer.System("sh"), "-c", "cat in.txt | wc -l > out.txt; exit 3");
+        File.WriteAllText(Path.Combine(Dir, "in.txt"), "one\ntwo\n");
+        var log = Tracer.Run(Dir, Tracer.System("sh"), "-c", "cat in.txt | wc -l > out.txt; exit 3");
 
         Assert.That(log.ExitCode, Is.EqualTo(3));
         Assert.That(log.Signal, Is.Null);
         var top = log.Processes.Single(p => p.ParentPid == 0);
         Assert.That(top.Arguments, Is.EqualTo(new[] { Tracer.System("sh"), "-c", "cat in.txt | wc -l > out.txt; exit 3" }));
         Assert.That(top.ExitCode, Is.EqualTo(3));
-        Assert.That(top.WorkingDirectory, Is.EqualTo(_dir));
+        Assert.That(top.WorkingDirectory, Is.EqualTo(Dir));
         var cat = log.Processes.Single(p => p.Executable.EndsWith("/cat", StringComparison.Ordinal));
         Assert.That(cat.ParentPid, Is.EqualTo(top.Pid));
         Assert.That(cat.Arguments, Is.EqualTo(new[] { "cat", "in.txt" }));
@@ -44,11 +27,11 @@ public class LinuxTracerTests
         Assert.That(cat.ExecutableSha256, Is.EqualTo(Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(cat.Executable))).ToLowerInvariant()));
         Assert.That(log.Processes.Any(p => p.Executable.EndsWith("/wc", StringComparison.Ordinal)));
 
-        var read = log.Files.Single(f => f.Path == Path.Combine(_dir, "in.txt"));
+        var read = log.Files.Single(f => f.Path == Path.Combine(Dir, "in.txt"));
         Assert.That(read.Kind, Is.EqualTo(FileAccessKind.Read));
         Assert.That(read.Pid, Is.EqualTo(cat.Pid));
         Assert.That(read.Sha256, Is.EqualTo(Tracer.Sha256("one\ntwo\n")));
-        var written = log.Files.Single(f => f.Path == Path.Combine(_dir, "out.txt"));
+        var written = log.Files.Single(f => f.Path == Path.Combine(Dir, "out.txt"));
         Assert.That(written.Kind, Is.EqualTo(FileAccessKind.Create));
         Assert.That(written.Sha256, Is.EqualTo(Tracer.Sha256("2\n")), "written files are hashed after the last write");
         Assert.That(log.DroppedEvents, Is.EqualTo(0));
@@ -58,7 +41,7 @@ public class LinuxTracerTests
     [Test]
     public void The_traced_command_killed_by_a_signal_gives_a_complete_trace_and_the_signal()
     {
-        var log = Tracer.Run(_dir, Tracer.System("sh"), "-c", "echo before > before.txt; kill -KILL $$; echo after > after.txt");
+        var log = Tracer.Run(Dir, Tracer.System("sh"), "-c", "echo before > before.txt; kill -KILL $$; echo after > after.txt");
 
         Assert.That(log.Signal, Is.EqualTo("SIGKILL"));
         Assert.That(log.ExitCode, Is.Null);
@@ -72,17 +55,17 @@ public class LinuxTracerTests
     [Test]
     public void A_child_killed_by_a_signal_is_reported_and_its_parent_goes_on()
     {
-        var log = Tracer.Run(_dir, Tracer.System("sh"), "-c", "sh -c 'kill -TERM $$'; echo after > after.txt");
+        var log = Tracer.Run(Dir, Tracer.System("sh"), "-c", "sh -c 'kill -TERM $$'; echo after > after.txt");
 
         Assert.That(log.ExitCode, Is.EqualTo(0));
         Assert.That(log.Processes.Count(p => p.Signal == "SIGTERM"), Is.EqualTo(1));
-        Assert.That(File.ReadAllText(Path.Combine(_dir, "after.txt")), Is.EqualTo("after\n"));
+        Assert.That(File.ReadAllText(Path.Combine(Dir, "after.txt")), Is.EqualTo("after\n"));
     }
 
     [Test]
     public void A_thousand_short_lived_children_are_all_recorded()
     {
-        var log = Tracer.Run(_dir, Tracer.System("sh"), "-c", $"i=0; while [ $i -lt 1000 ]; do {Tracer.System("true")}; i=$((i+1)); done");
+        var log = Tracer.Run(Dir, Tracer.System("sh"), "-c", $"i=0; while [ $i -lt 1000 ]; do {Tracer.System("true")}; i=$((i+1)); done");
 
         Assert.That(log.ExitCode, Is.EqualTo(0));
         var children = log.Processes.Where(p => p.Executable == Tracer.System("true")).ToList();
@@ -97,11 +80,11 @@ public class LinuxTracerTests
     {
         string script = "import os\nf = open('gone.txt', 'w'); f.write('secret content'); f.close()\n" +
                         "g = open('gone.txt'); os.unlink('gone.txt'); print(g.read())\n";
-        File.WriteAllText(Path.Combine(_dir, "t.py"), script);
-        var log = Tracer.Run(_dir, Tracer.System("python3"), "t.py");
+        File.WriteAllText(Path.Combine(Dir, "t.py"), script);
+        var log = Tracer.Run(Dir, Tracer.System("python3"), "t.py");
 
         Assert.That(log.ExitCode, Is.EqualTo(0));
-        string path = Path.Combine(_dir, "gone.txt");
+        string path = Path.Combine(Dir, "gone.txt");
         var read = log.Files.Single(f => f.Path == path && f.Kind == FileAccessKind.Read);
         Assert.That(read.Sha256, Is.EqualTo(Tracer.Sha256("secret content")));
         Assert.That(log.Files.Any(f => f.Path == path && f.Kind == FileAccessKind.Delete));
@@ -113,17 +96,17 @@ public class LinuxTracerTests
     [Test]
     public void Exec_of_a_missing_binary_inside_the_tree_is_not_an_execution_and_the_trace_completes()
     {
-        var log = Tracer.Run(_dir, Tracer.System("sh"), "-c", "/no/such/binary; ./missing-here; echo $? > rc.txt");
+        var log = Tracer.Run(Dir, Tracer.System("sh"), "-c", "/no/such/binary; ./missing-here; echo $? > rc.txt");
 
         Assert.That(log.ExitCode, Is.EqualTo(0));
         Assert.That(log.Files.Any(f => f.Kind == FileAccessKind.Execute && f.Path.Contains("/no/such", StringComparison.Ordinal)), Is.False);
-        Assert.That(File.ReadAllText(Path.Combine(_dir, "rc.txt")), Is.EqualTo("127\n"));
+        Assert.That(File.ReadAllText(Path.Combine(Dir, "rc.txt")), Is.EqualTo("127\n"));
     }
 
     [Test]
     public void A_missing_top_level_command_is_not_run_and_says_so()
     {
-        var result = Tracer.RunResult(_dir, new[] { "/no/such/program", "x" });
+        var result = Tracer.RunResult(Dir, new[] { "/no/such/program", "x" });
 
         Assert.That(result.CommandExecuted, Is.False);
         Assert.That(result.Log.ExitCode, Is.EqualTo(127));
@@ -132,8 +115,8 @@ public class LinuxTracerTests
     [Test]
     public void Paths_with_spaces_and_non_ascii_are_recorded_exactly()
     {
-        string sub = Path.Combine(_dir, "dir with space");
-        var log = Tracer.Run(_dir, Tracer.System("sh"), "-c", "mkdir 'dir with space' && echo hi > 'dir with space/fïlé ü €.txt' && cat 'dir with space/fïlé ü €.txt' && mv 'dir with space/fïlé ü €.txt' 'dir with space/renamed ö.txt'");
+        string sub = Path.Combine(Dir, "dir with space");
+        var log = Tracer.Run(Dir, Tracer.System("sh"), "-c", "mkdir 'dir with space' && echo hi > 'dir with space/fïlé ü €.txt' && cat 'dir with space/fïlé ü €.txt' && mv 'dir with space/fïlé ü €.txt' 'dir with space/renamed ö.txt'");
 
         Assert.That(log.ExitCode, Is.EqualTo(0));
         string file = Path.Combine(sub, "fïlé ü €.txt");
@@ -156,8 +139,8 @@ public class LinuxTracerTests
             string script = "import socket\n" +
                             $"c = socket.socket(); c.connect(('127.0.0.1', {tcpPort})); c.close()\n" +
                             $"u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.sendto(b'ping', ('127.0.0.1', {udpPort}))\n";
-            File.WriteAllText(Path.Combine(_dir, "net.py"), script);
-            var log = Tracer.Run(_dir, Tracer.System("python3"), "net.py");
+            File.WriteAllText(Path.Combine(Dir, "net.py"), script);
+            var log = Tracer.Run(Dir, Tracer.System("python3"), "net.py");
 
             Assert.That(log.ExitCode, Is.EqualTo(0));
             var top = log.Processes.Single(p => p.ParentPid == 0);
@@ -179,7 +162,7 @@ public class LinuxTracerTests
         probe.Start();
         int port = ((IPEndPoint)probe.LocalEndpoint).Port;
         probe.Stop();
-        var log = Tracer.Run(_dir, Tracer.System("bash"), "-c", $"exec 3<>/dev/tcp/127.0.0.1/{port} || true");
+        var log = Tracer.Run(Dir, Tracer.System("bash"), "-c", $"exec 3<>/dev/tcp/127.0.0.1/{port} || true");
 
         var connect = log.Network.Single(n => n.Operation == NetworkOperation.Connect && n.Port == port);
         Assert.That(connect.Succeeded, Is.False);
@@ -194,9 +177,9 @@ public class LinuxTracerTests
                         "threads = [threading.Thread(target=lambda: __import__('time').sleep(5)) for _ in range(3)]\n" +
                         "[t.start() for t in threads]\n" +
                         "t = threading.Thread(target=run); t.start(); t.join()\n";
-        File.WriteAllText(Path.Combine(_dir, "mt.py"), script);
-        File.WriteAllText(Path.Combine(_dir, "thread.txt"), "read by a thread");
-        var log = Tracer.Run(_dir, Tracer.System("python3"), "mt.py");
+        File.WriteAllText(Path.Combine(Dir, "mt.py"), script);
+        File.WriteAllText(Path.Combine(Dir, "thread.txt"), "read by a thread");
+        var log = Tracer.Run(Dir, Tracer.System("python3"), "mt.py");
 
         Assert.That(log.ExitCode, Is.EqualTo(0));
         var top = log.Processes.Single(p => p.ParentPid == 0);
@@ -205,25 +188,25 @@ public class LinuxTracerTests
         Assert.That(top.ExitCode, Is.EqualTo(0));
         Assert.That(log.Files.Count(f => f.Kind == FileAccessKind.Execute && f.Pid == top.Pid && f.Path == Tracer.System("echo")), Is.EqualTo(1));
         Assert.That(log.Processes.Count(p => p.Pid == top.Pid), Is.EqualTo(1), "threads are not processes");
-        var read = log.Files.Single(f => f.Path == Path.Combine(_dir, "thread.txt"));
+        var read = log.Files.Single(f => f.Path == Path.Combine(Dir, "thread.txt"));
         Assert.That((read.Pid, read.Sha256), Is.EqualTo((top.Pid, Tracer.Sha256("read by a thread"))), "a thread's open belongs to its process");
     }
 
     [Test]
     public void Signals_are_delivered_and_stopped_children_resume_under_the_tracer()
     {
-        var log = Tracer.Run(_dir, Tracer.System("bash"), "-c",
+        var log = Tracer.Run(Dir, Tracer.System("bash"), "-c",
             "trap 'echo got > trapped.txt' USR1; kill -USR1 $$; sleep 0.3 & p=$!; kill -STOP $p; sleep 0.2; kill -CONT $p; wait $p; echo $? > waited.txt");
 
         Assert.That(log.ExitCode, Is.EqualTo(0));
-        Assert.That(File.ReadAllText(Path.Combine(_dir, "trapped.txt")), Is.EqualTo("got\n"), "the signal reached the tracee");
-        Assert.That(File.ReadAllText(Path.Combine(_dir, "waited.txt")), Is.EqualTo("0\n"), "the group-stopped child resumed on SIGCONT");
+        Assert.That(File.ReadAllText(Path.Combine(Dir, "trapped.txt")), Is.EqualTo("got\n"), "the signal reached the tracee");
+        Assert.That(File.ReadAllText(Path.Combine(Dir, "waited.txt")), Is.EqualTo("0\n"), "the group-stopped child resumed on SIGCONT");
     }
 
     [Test]
     public void Proc_self_is_recorded_as_the_tracee_that_opened_it()
     {
-        var log = Tracer.Run(_dir, Tracer.System("cat"), "/proc/self/status");
+        var log = Tracer.Run(Dir, Tracer.System("cat"), "/proc/self/status");
 
         var top = log.Processes.Single();
         Assert.That(log.Files.Any(f => f.Path == $"/proc/{top.Pid}/status" && f.Kind == FileAccessKind.Read));
@@ -234,19 +217,19 @@ public class LinuxTracerTests
     public void A_process_killed_while_blocked_in_a_traced_system_call_ends_the_trace_cleanly()
     {
         // The child blocks in openat() on a FIFO nobody writes (the tracer waits for that call's exit) and is killed there.
-        var log = Tracer.Run(_dir, Tracer.System("bash"), "-c",
+        var log = Tracer.Run(Dir, Tracer.System("bash"), "-c",
             "mkfifo fifo; bash -c 'exec 3<fifo' & p=$!; sleep 0.5; kill -KILL $p; wait $p; echo $? > rc.txt");
 
         Assert.That(log.ExitCode, Is.EqualTo(0));
-        Assert.That(File.ReadAllText(Path.Combine(_dir, "rc.txt")), Is.EqualTo("137\n"));
+        Assert.That(File.ReadAllText(Path.Combine(Dir, "rc.txt")), Is.EqualTo("137\n"));
         Assert.That(log.Processes.Count(p => p.Signal == "SIGKILL"), Is.EqualTo(1));
-        Assert.That(log.Files.Any(f => f.Path == Path.Combine(_dir, "fifo")), Is.False, "the open never returned, so it is not recorded");
+        Assert.That(log.Files.Any(f => f.Path == Path.Combine(Dir, "fifo")), Is.False, "the open never returned, so it is not recorded");
     }
 
     [Test]
     public void Past_the_event_cap_events_are_counted_as_dropped_not_lost_silently()
     {
-        var result = Tracer.RunResult(_dir, new[] { Tracer.System("sh"), "-c", "for i in 1 2 3 4 5 6 7 8 9 10 11 12; do echo $i > f$i.txt; done" },
+        var result = Tracer.RunResult(Dir, new[] { Tracer.System("sh"), "-c", "for i in 1 2 3 4 5 6 7 8 9 10 11 12; do echo $i > f$i.txt; done" },
             limits: new Core.Tracing.Linux.TraceLimits { MaxFileEvents = 5 });
 
         Assert.That(result.Log.Files, Has.Count.EqualTo(5));

@@ -11,25 +11,8 @@ namespace SecureBuild.Tracing.Tests;
 /// failed opens, such as the dynamic loader's probing of missing paths, are in neither: only what succeeded is recorded).
 /// </summary>
 [TestFixture]
-[NonParallelizable]
-public class StraceOracleTests
+public class StraceOracleTests : TracingFixture
 {
-    private string _dir = "";
-
-    [SetUp]
-    public void SetUp()
-    {
-        if (!OperatingSystem.IsLinux())
-        {
-            Assert.Ignore("The tracer is Linux only.");
-        }
-
-        _dir = Tracer.TempDirectory();
-    }
-
-    [TearDown]
-    public void TearDown() => Tracer.Cleanup(_dir);
-
     [Test]
     public void A_shell_pipeline_with_a_loopback_connect_matches_strace()
     {
@@ -38,14 +21,14 @@ public class StraceOracleTests
         try
         {
             int port = ((IPEndPoint)listener.LocalEndpoint).Port;
-            File.WriteAllText(Path.Combine(_dir, "input file.txt"), "b\na\nc\n");
+            File.WriteAllText(Path.Combine(Dir, "input file.txt"), "b\na\nc\n");
             string script = "sort 'input file.txt' | uniq | tr a-z A-Z > out.txt; ls -l /usr/bin > /dev/null; " +
                             $"exec 3<>/dev/tcp/127.0.0.1/{port}; echo hi >&3; exec 3>&-; sh -c 'cat out.txt | wc -c' > n.txt; rm -f out.txt";
             string[] command = { Tracer.System("bash"), "-c", script };
 
-            var ours = Tracer.Run(_dir, command);
+            var ours = Tracer.Run(Dir, command);
             Assert.That(ours.ExitCode, Is.EqualTo(0));
-            var oracle = StraceOracle.Run(_dir, command);
+            var oracle = StraceOracle.Run(Dir, command);
 
             AssertContains(ours, oracle, Array.Empty<string>());
             Assert.That(oracle.Executed.Count, Is.GreaterThanOrEqualTo(6), "the oracle saw the pipeline (sort, uniq, tr, ls, sh, cat, wc, rm)");
@@ -60,10 +43,10 @@ public class StraceOracleTests
     [Test]
     public void A_real_dotnet_build_matches_strace()
     {
-        File.WriteAllText(Path.Combine(_dir, "tiny.csproj"),
+        File.WriteAllText(Path.Combine(Dir, "tiny.csproj"),
             "<Project Sdk=\"Microsoft.NET.Sdk\"><PropertyGroup><TargetFramework>net10.0</TargetFramework></PropertyGroup></Project>");
-        File.WriteAllText(Path.Combine(_dir, "Class1.cs"), "namespace Tiny; public static class Class1 { public static int One => 1; }");
-        string temp = Path.Combine(_dir, "tmp");
+        File.WriteAllText(Path.Combine(Dir, "Class1.cs"), "namespace Tiny; public static class Class1 { public static int One => 1; }");
+        string temp = Path.Combine(Dir, "tmp");
         Directory.CreateDirectory(temp);
         var environment = Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
             .ToDictionary(e => (string)e.Key, e => (string?)e.Value ?? "", StringComparer.Ordinal);
@@ -73,19 +56,19 @@ public class StraceOracleTests
         var command = TraceCommand.MsBuildSwitches(new[] { "dotnet", "build", "-c", "Release" }, environment, out bool msbuild);
         Assert.That(msbuild);
 
-        var result = Tracer.RunResult(_dir, command, environment);
+        var result = Tracer.RunResult(Dir, command, environment);
         Assert.That(result.Log.ExitCode, Is.EqualTo(0));
-        Assert.That(File.Exists(Path.Combine(_dir, "bin", "Release", "net10.0", "tiny.dll")));
-        Directory.Delete(Path.Combine(_dir, "bin"), recursive: true);
-        Directory.Delete(Path.Combine(_dir, "obj"), recursive: true);
-        var oracle = StraceOracle.Run(_dir, command, environment);
-        Assert.That(File.Exists(Path.Combine(_dir, "bin", "Release", "net10.0", "tiny.dll")), "strace's build built too");
+        Assert.That(File.Exists(Path.Combine(Dir, "bin", "Release", "net10.0", "tiny.dll")));
+        Directory.Delete(Path.Combine(Dir, "bin"), recursive: true);
+        Directory.Delete(Path.Combine(Dir, "obj"), recursive: true);
+        var oracle = StraceOracle.Run(Dir, command, environment);
+        Assert.That(File.Exists(Path.Combine(Dir, "bin", "Release", "net10.0", "tiny.dll")), "strace's build built too");
 
         AssertContains(result.Log, oracle, new[] { temp + "/" });
         Assert.That(oracle.Opened.Count, Is.GreaterThan(200), "the oracle saw the build read the SDK");
         Assert.That(result.Log.Processes.Any(p => p.Arguments.Any(a => a.EndsWith("csc.dll", StringComparison.Ordinal)) || p.Executable.EndsWith("/csc", StringComparison.Ordinal)),
             "the compiler ran as a traced child (UseSharedCompilation=false)");
-        Assert.That(result.Log.Files.Any(f => f.Path == Path.Combine(_dir, "obj", "Release", "net10.0", "tiny.dll") && f.Sha256 is not null),
+        Assert.That(result.Log.Files.Any(f => f.Path == Path.Combine(Dir, "obj", "Release", "net10.0", "tiny.dll") && f.Sha256 is not null),
             "the compiler's output is recorded with its hash");
     }
 

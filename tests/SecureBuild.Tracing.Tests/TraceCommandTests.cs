@@ -6,31 +6,19 @@ namespace SecureBuild.Tracing.Tests;
 
 /// <summary>`securebuild trace`: exit codes, the trace file, the summary, MSBuild switches, and refusing to run unconfined.</summary>
 [TestFixture]
-[NonParallelizable]
-public class TraceCommandTests
+public class TraceCommandTests : TracingFixture
 {
-    private string _dir = "";
     private string _previous = "";
 
     [SetUp]
-    public void SetUp()
+    public void EnterDirectory()
     {
-        if (!OperatingSystem.IsLinux())
-        {
-            Assert.Ignore("The tracer is Linux only.");
-        }
-
-        _dir = Tracer.TempDirectory();
         _previous = Directory.GetCurrentDirectory();
-        Directory.SetCurrentDirectory(_dir);
+        Directory.SetCurrentDirectory(Dir);
     }
 
     [TearDown]
-    public void TearDown()
-    {
-        Directory.SetCurrentDirectory(_previous);
-        Tracer.Cleanup(_dir);
-    }
+    public void LeaveDirectory() => Directory.SetCurrentDirectory(_previous);
 
     private (int Exit, string Out, string Err) Trace(params string[] args)
     {
@@ -46,13 +34,13 @@ public class TraceCommandTests
         var (exit, _, err) = Trace("trace", "--out", "out dir", "--", Tracer.System("sh"), "-c", "echo data > written.txt; exit 7");
 
         Assert.That(exit, Is.EqualTo(7));
-        string file = Path.Combine(_dir, "out dir", "trace.json");
+        string file = Path.Combine(Dir, "out dir", "trace.json");
         Assert.That(err, Does.Contain("securebuild trace: 1 processes, 1 distinct executables, 0 network peers, 1 files written"));
         Assert.That(err, Does.Contain(file));
         var log = TraceLogJson.Read(File.ReadAllBytes(file));
         Assert.That(log.ExitCode, Is.EqualTo(7));
         Assert.That(log.Command, Is.EqualTo(new[] { Tracer.System("sh"), "-c", "echo data > written.txt; exit 7" }));
-        Assert.That(log.Files.Single(f => f.Path == Path.Combine(_dir, "written.txt")).Sha256, Is.EqualTo(Tracer.Sha256("data\n")));
+        Assert.That(log.Files.Single(f => f.Path == Path.Combine(Dir, "written.txt")).Sha256, Is.EqualTo(Tracer.Sha256("data\n")));
     }
 
     [Test]
@@ -61,7 +49,7 @@ public class TraceCommandTests
         var (exit, _, _) = Trace("trace", "--", Tracer.System("true"));
 
         Assert.That(exit, Is.EqualTo(0));
-        Assert.That(File.Exists(Path.Combine(_dir, "obj", "securebuild", "trace", "trace.json")));
+        Assert.That(File.Exists(Path.Combine(Dir, "obj", "securebuild", "trace", "trace.json")));
     }
 
     [Test]
@@ -71,7 +59,7 @@ public class TraceCommandTests
 
         Assert.That(exit, Is.EqualTo(128 + 9));
         Assert.That(err, Does.Contain("killed by SIGKILL"));
-        var log = TraceLogJson.Read(File.ReadAllBytes(Path.Combine(_dir, "obj", "securebuild", "trace", "trace.json")));
+        var log = TraceLogJson.Read(File.ReadAllBytes(Path.Combine(Dir, "obj", "securebuild", "trace", "trace.json")));
         Assert.That(log.Signal, Is.EqualTo("SIGKILL"));
     }
 
@@ -100,7 +88,7 @@ public class TraceCommandTests
 
         Assert.That(exit, Is.EqualTo(0));
         Assert.That(err, Does.Contain("added -nodeReuse:false -p:UseSharedCompilation=false and DOTNET_CLI_USE_MSBUILD_SERVER=0"));
-        var log = TraceLogJson.Read(File.ReadAllBytes(Path.Combine(_dir, "obj", "securebuild", "trace", "trace.json")));
+        var log = TraceLogJson.Read(File.ReadAllBytes(Path.Combine(Dir, "obj", "securebuild", "trace", "trace.json")));
         Assert.That(log.Processes.Single(p => p.ParentPid == 0).Arguments, Is.EqualTo(new[] { "dotnet", "msbuild", "-nodeReuse:false", "-p:UseSharedCompilation=false", "-version" }));
     }
 
@@ -132,9 +120,9 @@ public class TraceCommandTests
             Assert.Ignore("strace is not installed.");
         }
 
-        string marker = Path.Combine(_dir, "ran.txt");
+        string marker = Path.Combine(Dir, "ran.txt");
         var launcher = TraceCommand.Launcher();
-        var start = new ProcessStartInfo("/usr/bin/strace") { WorkingDirectory = _dir, RedirectStandardError = true, RedirectStandardOutput = true };
+        var start = new ProcessStartInfo("/usr/bin/strace") { WorkingDirectory = Dir, RedirectStandardError = true, RedirectStandardOutput = true };
         foreach (var a in new[] { "-f", "-qq", "-o", "/dev/null" }.Concat(launcher.Take(launcher.Count - 1))
                      .Concat(new[] { "trace", "--", Tracer.System("touch"), marker }))
         {
@@ -155,7 +143,7 @@ public class TraceCommandTests
     [Test]
     public void The_launcher_refuses_to_run_a_command_when_it_is_not_traced()
     {
-        string marker = Path.Combine(_dir, "ran.txt");
+        string marker = Path.Combine(Dir, "ran.txt");
         var launcher = TraceCommand.Launcher();
         var start = new ProcessStartInfo(launcher[0]) { RedirectStandardError = true, RedirectStandardOutput = true };
         foreach (var a in launcher.Skip(1).Concat(new[] { Tracer.System("touch"), marker }))
