@@ -1,0 +1,226 @@
+using System.Xml;
+using System.Xml.Linq;
+using SecureBuild.Core.Archives;
+using SecureBuild.Core.Crypto;
+using SecureBuild.Core.IO;
+
+namespace SecureBuild.Core.Inspection;
+
+/// <summary>What to inspect and against what.</summary>
+public sealed class InspectionOptions
+{
+    /// <summary>The .nupkg (or any zip) or the folder (a publish output) to inspect.</summary>
+    public string Input { get; set; } = string.Empty;
+
+    /// <summary>The folder of the build's in-toto links; null: no accounting (reported as SB4305).</summary>
+    public string? LinksDirectory { get; set; }
+
+    /// <summary>Keys the links must be signed by; empty: the links are not signature-checked (the report says so).</summary>
+    public IReadOnlyList<PublicKey> LinkKeys { get; set; } = Array.Empty<PublicKey>();
+
+    /// <summary>The previous release to compare capabilities with; null: none.</summary>
+    public string? Baseline { get; set; }
+
+    /// <summary>The archive limits (the defaults of <see cref="ArchiveLimits"/> when null).</summary>
+    public ArchiveLimits? Limits { get; set; }
+}
+
+/// <summary>
+/// `securebuild inspect`: (1) accounting: every file of the package is matched by SHA-256 to a product or a material of
+/// the build's links, or is unaccounted (an error); (2) capabilities read from the files: build files and what they
+/// run, install scripts, native binaries, analyzers, what assemblies call, the nuspec's dependencies; (3) against a
+/// baseline release, the capabilities that are new.
+/// </summary>
+public static class PackageInspector
+{
+    /// <summary>The codes compared with a baseline: what a package can do, not how it was built.</summary>
+    public static readonly IReadOnlyCollection<string> CapabilityCodes = new HashSet<string>(StringComparer.Ordinal)
+    {
+        InspectionCodes.BuildExec, InspectionCodes.InlineTask, InspectionCodes.BuildDownload, InspectionCodes.TaskAssembly,
+        InspectionCodes.InstallScript, InspectionCodes.NativeBinary, InspectionCodes.Analyzer, InspectionCodes.BuildFile,
+        InspectionCodes.PInvoke, InspectionCodes.ProcessStart, InspectionCodes.Network, InspectionCodes.ReflectionEmit,
+        InspectionCodes.EmbeddedAddress, InspectionCodes.Obfuscated, InspectionCodes.Dependency,
+    };
+
+    /// <summary>Inspects <see cref="InspectionOptions.Input"/>.</summary>
+    /// <exception cref="InspectionException">An input cannot be read (SB4300, SB4303, SB4304, SB4341): exit 2.</exception>
+    public static InspectionReport Inspect(InspectionOptions options)
+    {
+        var files = ReadFiles(options.Input, options.Limits, InspectionCodes.UnreadableInput);
+        var isPackage = !Directory.Exists(options.Input);
+        var report = new InspectionReport(options.Input, isPackage);
+
+        report.Findings.AddRange(Duplicates(files));
+        Account(report, files, isPackage, options);
+        report.Findings.AddRange(Capabilities(files, isPackage));
+
+        if (options.Baseline is not null)
+        {
+            report.Baseline = options.Baseline;
+            var old = ReadFiles(options.Baseline, options.Limits, InspectionCodes.UnreadableBaseline);
+            report.Findings.AddRange(NewCapabilities(report.Findings, Capabilities(old, !Directory.Exists(options.Baseline))));
+        }
+
+        return report;
+    }
+
+    /// <summary>Every capability finding of <paramref name="files"/> (no accounting).</summary>
+    public static List<Finding> Capabilities(IReadOnlyList<PackageFile> files, bool isPackage)
+    {
+        var findings = new List<Finding>();
+        foreach (var file in files)
+        {
+            var lower = file.Path.ToLowerInvariant();
+            if (BuildFileScanner.IsBuildFile(file.Path))
+            {
+                findings.AddRange(BuildFileScanner.Scan(file));
+            }
+            else if (isPackage && lower.EndsWith(".nuspec", StringComparison.Ordinal) && file.Path.IndexOf('/') < 0)
+            {
+                findings.AddRange(Dependencies(file));
+            }
+            else if (lower.StartsWith("tools/", StringComparison.Ordinal) &&
+                (lower.EndsWith("/install.ps1", StringComparison.Ordinal) || lower.EndsWith("/init.ps1", StringComparison.Ordinal) ||
+                 lower.EndsWith("/uninstall.ps1", StringComparison.Ordinal)))
+            {
+                findings.Add(new Finding(InspectionCodes.InstallScript, FindingSeverity.Warning, file.Path, Path.GetFileName(file.Path),
+                    "a PowerShell script Visual Studio runs when the package is installed or the solution opened"));
+            }
+
+            if (AssemblyScanner.IsBinary(file.Path))
+            {
+                if (lower.StartsWith("analyzers/", StringComparison.Ordinal))
+                {
+                    findings.Add(new Finding(InspectionCodes.Analyzer, FindingSeverity.Info, file.Path, Path.GetFileName(file.Path),
+                        "an analyzer or source generator: runs inside the consumer's compiler"));
+                }
+
+                findings.AddRange(AssemblyScanner.Scan(file));
+            }
+        }
+
+        return findings;
+    }
+
+    private static List<PackageFile> ReadFiles(string input, ArchiveLimits? limits, string code)
+    {
+        if (!File.Exists(input) && !Directory.Exists(input))
+        {
+            throw new InspectionException(code, $"'{input}' does not exist. Give a .nupkg file or a publish folder.");
+        }
+
+        try
+        {
+            return PackageFile.Read(input, limits);
+        }
+        catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
+        {
+            throw new InspectionException(code, $"'{input}' cannot be read: {e.Message}", e);
+        }
+    }
+
+    private static IEnumerable<Finding> Duplicates(IEnumerable<PackageFile> files) =>
+        files.GroupBy(f => f.Path, StringComparer.OrdinalIgnoreCase).Where(g => g.Count() > 1).Select(g =>
+            new Finding(InspectionCodes.DuplicateEntry, FindingSeverity.Error, g.Key, g.Key,
+                $"the package holds {g.Count()} entries named {g.Key} (names compared ignoring case, as NuGet extracts them): which one a consumer gets depends on the tool. The package was crafted or corrupted; do not use it."));
+
+    private static void Account(InspectionReport report, IReadOnlyList<PackageFile> files, bool isPackage, InspectionOptions options)
+    {
+        LinkEvidence? evidence = null;
+        if (options.LinksDirectory is null)
+        {
+            report.Findings.Add(new Finding(InspectionCodes.NotAccounted, FindingSeverity.Warning, string.Empty, "accounting",
+                "no links were given (--links): the files were not accounted for. Give the attestations folder of the build that made the package."));
+        }
+        else
+        {
+            try
+            {
+                evidence = LinkEvidence.Load(options.LinksDirectory, options.LinkKeys);
+            }
+            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
+            {
+                throw new InspectionException(InspectionCodes.UnreadableLinks, $"a link in '{options.LinksDirectory}' cannot be read: {e.Message}", e);
+            }
+
+            report.Steps.AddRange(evidence.Steps);
+            report.LinksVerified = options.LinkKeys.Count > 0;
+        }
+
+        foreach (var file in files)
+        {
+            var accounted = new AccountedFile(file);
+            report.Files.Add(accounted);
+            if (evidence is null)
+            {
+                continue;
+            }
+
+            if (isPackage && IsPackageMetadata(file.Path))
+            {
+                accounted.Origin = new ArtifactOrigin("pack", file.Path, isProduct: true);
+                accounted.AsPackageMetadata = true;
+                continue;
+            }
+
+            accounted.Origin = evidence.Find(file.Sha256);
+            if (accounted.Origin is null)
+            {
+                report.Findings.Add(new Finding(InspectionCodes.Unaccounted, FindingSeverity.Error, file.Path, file.Path,
+                    $"no recorded step produced this file and no step declared it as a material (sha256 {file.Sha256}): it was added or changed outside the recorded build. Find who put it there; rebuild and pack with SecureBuild.Sdk."));
+            }
+        }
+    }
+
+    /// <summary>The files NuGet's pack writes inside the package itself (OPC parts and the package's nuspec).</summary>
+    public static bool IsPackageMetadata(string path)
+    {
+        var lower = path.ToLowerInvariant();
+        return lower == "[content_types].xml" || lower == "_rels/.rels" || lower == ".signature.p7s" ||
+            (lower.StartsWith("package/services/metadata/core-properties/", StringComparison.Ordinal) && lower.EndsWith(".psmdcp", StringComparison.Ordinal)) ||
+            (lower.EndsWith(".nuspec", StringComparison.Ordinal) && lower.IndexOf('/') < 0);
+    }
+
+    private static IEnumerable<Finding> Dependencies(PackageFile nuspec)
+    {
+        if (nuspec.Content is null)
+        {
+            return new[] { BuildFileScanner.TooLarge(nuspec) };
+        }
+
+        XDocument document;
+        try
+        {
+            document = XmlInput.Parse(nuspec.Content);
+        }
+        catch (XmlException e)
+        {
+            return new[]
+            {
+                new Finding(InspectionCodes.UnreadableXml, FindingSeverity.Error, nuspec.Path, nuspec.Path,
+                    $"the nuspec is not readable as XML without a DTD ({e.Message}); a nuspec never needs a DTD or entities. Do not use the package."),
+            };
+        }
+
+        return document.Descendants().Where(e => e.Name.LocalName == "dependency")
+            .Select(e => (Id: e.Attribute("id")?.Value.Trim() ?? string.Empty, Version: e.Attribute("version")?.Value.Trim() ?? string.Empty))
+            .Where(d => d.Id.Length > 0)
+            .GroupBy(d => d.Id, StringComparer.OrdinalIgnoreCase)
+            .Select(g => new Finding(InspectionCodes.Dependency, FindingSeverity.Info, nuspec.Path, g.Key.ToLowerInvariant(),
+                $"depends on {g.Key} {string.Join(", ", g.Select(d => d.Version).Distinct(StringComparer.Ordinal))}"));
+    }
+
+    private static IEnumerable<Finding> NewCapabilities(IReadOnlyList<Finding> current, IReadOnlyList<Finding> baseline)
+    {
+        var known = new HashSet<string>(baseline.Select(f => f.BaselineKey), StringComparer.Ordinal);
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var finding in current.Where(f => CapabilityCodes.Contains(f.Code)).ToList())
+        {
+            if (!known.Contains(finding.BaselineKey) && seen.Add(finding.BaselineKey))
+            {
+                yield return new Finding(InspectionCodes.NewCapability, FindingSeverity.Warning, finding.Path, finding.Code + " " + finding.Subject,
+                    $"new in this release ({finding.Code}): {finding.Message}");
+            }
+        }
+    }
+}
