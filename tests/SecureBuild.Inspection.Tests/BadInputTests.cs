@@ -1,0 +1,131 @@
+using SecureBuild.Core.Inspection;
+using SecureBuild.Testing.Fuzz;
+using SecureBuild.Reproducibility.Tests.Infrastructure;
+
+namespace SecureBuild.Inspection.Tests;
+
+/// <summary>Crafted and broken packages: a clear finding or exit 2, never a pass, a crash or a file written.</summary>
+public sealed class BadInputTests
+{
+    [Test]
+    public void A_zip_bomb_is_refused_with_exit_2_before_it_is_decompressed()
+    {
+        using var temp = new TempDirectory();
+        var bomb = temp.Write("bomb.nupkg", Packages.Zip(("lib/net8.0/zeros.dll", new byte[16 << 20])));
+
+        var (exit, stdout, stderr) = Cli.Run("inspect", bomb);
+
+        Assert.That(exit, Is.EqualTo(2), stdout);
+        Assert.That(stderr, Does.Contain("SB4300").And.Contain("SB1904"));
+    }
+
+    [TestCase("../evil.targets")]
+    [TestCase("build/../../evil.targets")]
+    [TestCase("/etc/evil.targets")]
+    public void An_entry_name_that_leaves_the_package_is_refused_with_exit_2(string name)
+    {
+        using var temp = new TempDirectory();
+        var package = temp.Write("p.nupkg", Packages.Zip(("lib/net8.0/P.dll", Packages.SmallLibrary), (name, Packages.Targets("<Exec Command=\"id\" />"))));
+
+        var (exit, _, stderr) = Cli.Run("inspect", package);
+
+        Assert.That(exit, Is.EqualTo(2));
+        Assert.That(stderr, Does.Contain("SB4300").And.Contain("SB1901"));
+        Assert.That(File.Exists(Path.Combine(temp.Path, "..", "evil.targets")), Is.False);
+    }
+
+    [Test]
+    public void Duplicate_entries_fail_with_SB4302_naming_the_entry()
+    {
+        using var temp = new TempDirectory();
+        var package = temp.Write("p.nupkg", Packages.Zip(
+            ("lib/net8.0/P.dll", Packages.SmallLibrary),
+            ("build/P.targets", Packages.Targets("<Message Text=\"harmless\" />")),
+            ("build/p.TARGETS", Packages.Targets("<Exec Command=\"id\" />"))));
+
+        var (exit, stdout, _) = Cli.Run("inspect", package);
+
+        Assert.That(exit, Is.EqualTo(1), stdout);
+        Assert.That(stdout, Does.Contain("error SB4302 build/P.targets:"));
+        Assert.That(stdout, Does.Contain("SB4310"), "both copies are still analysed");
+    }
+
+    [Test]
+    public void A_truncated_assembly_fails_with_SB4327()
+    {
+        using var temp = new TempDirectory();
+        var package = temp.Write("p.nupkg", Packages.Zip(("lib/net8.0/P.dll", Packages.SmallLibrary.Take(400).ToArray()), ("lib/net8.0/Q.dll", Packages.Text("MZ"))));
+
+        var (exit, stdout, _) = Cli.Run("inspect", package);
+
+        Assert.That(exit, Is.EqualTo(1), stdout);
+        Assert.That(stdout, Does.Contain("error SB4327 lib/net8.0/P.dll:").And.Contain("error SB4327 lib/net8.0/Q.dll:"));
+    }
+
+    [Test]
+    public void A_nuspec_with_an_external_entity_is_refused_and_the_entity_is_never_read()
+    {
+        using var temp = new TempDirectory();
+        var secret = temp.Write("secret.txt", Packages.Text("CANARY-7f3a9"));
+        var nuspec = Packages.Text($"""
+            <?xml version="1.0"?>
+            <!DOCTYPE package [ <!ENTITY xxe SYSTEM "file://{secret}"> <!ENTITY lol "lollollol"> ]>
+            <package><metadata><id>P</id><version>1.0.0</version><description>&xxe;</description>
+            <dependencies><dependency id="&lol;" version="1.0.0" /></dependencies></metadata></package>
+            """);
+        var targets = Packages.Text($"""
+            <?xml version="1.0"?>
+            <!DOCTYPE Project [ <!ENTITY xxe SYSTEM "file://{secret}"> ]>
+            <Project><Target Name="T"><Message Text="x" /></Target><PropertyGroup><P>&xxe;</P></PropertyGroup></Project>
+            """);
+        var package = temp.Write("p.nupkg", Packages.Zip(("P.nuspec", nuspec), ("build/P.targets", targets)));
+
+        var (exit, stdout, stderr) = Cli.Run("inspect", package, "--format", "json");
+
+        Assert.That(exit, Is.EqualTo(1), stdout);
+        Assert.That(stdout.Split('\n').Count(l => l.Contains("\"SB4314\"")), Is.EqualTo(2), stdout);
+        Assert.That(stdout + stderr, Does.Not.Contain("CANARY-7f3a9").IgnoreCase);
+        Assert.That(stdout, Does.Not.Contain("lollollol"), "no entity is expanded");
+    }
+
+    [Test]
+    public void A_file_that_is_not_a_zip_and_a_missing_file_are_exit_2()
+    {
+        using var temp = new TempDirectory();
+        Assert.That(Cli.Run("inspect", temp.Write("p.nupkg", Packages.Text("PK\u0003\u0004 truncated"))).Exit, Is.EqualTo(2));
+        var (exit, _, stderr) = Cli.Run("inspect", Path.Combine(temp.Path, "absent.nupkg"));
+        Assert.That(exit, Is.EqualTo(2));
+        Assert.That(stderr, Does.Contain("SB4300"));
+    }
+
+    [Test]
+    public void Mutated_packages_never_crash_and_never_pass_silently()
+    {
+        var corpus = new[]
+        {
+            ("capabilities", Packages.Zip(
+                ("P.nuspec", Packages.Nuspec("P", "1.0.0", "Dep")),
+                ("lib/net8.0/P.dll", Packages.Assembly("P", "public static class C { [System.Runtime.InteropServices.DllImport(\"x\")] public static extern int F(); public static string U = \"http://a.example/\"; }")),
+                ("build/P.targets", Packages.Targets("<Exec Command=\"echo\" />")))),
+        };
+        using var temp = new TempDirectory();
+        var path = Path.Combine(temp.Path, "fuzz.nupkg");
+        var problems = FuzzRun.Run("inspect-package", corpus, 300, Mutator.Binary, bytes =>
+        {
+            File.WriteAllBytes(path, bytes);
+            try
+            {
+                var report = PackageInspector.Inspect(new InspectionOptions { Input = path });
+                report.ToText();
+                SecureBuild.Core.Json.JsonText.Write(report.ToJson());
+                return null;
+            }
+            catch (InspectionException e)
+            {
+                return e.Code == InspectionCodes.UnreadableInput ? null : "unexpected code " + e.Code;
+            }
+        });
+
+        Assert.That(problems, Is.Empty, string.Join("\n", problems));
+    }
+}

@@ -1,0 +1,83 @@
+using System.Collections.Immutable;
+using System.IO.Compression;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+
+namespace SecureBuild.Inspection.Tests;
+
+/// <summary>Builds the test inputs: zips entry by entry (duplicates and unsafe names included) and assemblies with Roslyn.</summary>
+public static class Packages
+{
+    private static readonly ImmutableArray<MetadataReference> References =
+        ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!).Split(Path.PathSeparator)
+            .Where(p => Path.GetFileName(p) is "System.Runtime.dll" or "System.Private.CoreLib.dll" or "System.Diagnostics.Process.dll"
+                or "System.Net.Http.dll" or "System.Net.Sockets.dll" or "System.Net.Primitives.dll" or "System.ComponentModel.Primitives.dll"
+                or "System.Private.Uri.dll" or "System.Console.dll" or "System.Threading.Tasks.dll" or "System.Reflection.Emit.dll" or "System.Reflection.Emit.Lightweight.dll" or "System.Runtime.InteropServices.dll")
+            .Select(p => (MetadataReference)MetadataReference.CreateFromFile(p))
+            .ToImmutableArray();
+
+    /// <summary>A library that can do nothing worth reporting.</summary>
+    public static readonly byte[] SmallLibrary = Assembly("P", "public static class C { public static int F() => 1; }");
+
+    /// <summary>A zip of the entries in order, names stored as given.</summary>
+    public static byte[] Zip(params (string Name, byte[] Content)[] entries)
+    {
+        using var buffer = new MemoryStream();
+        using (var zip = new ZipArchive(buffer, ZipArchiveMode.Create, leaveOpen: true))
+        {
+            foreach (var (name, content) in entries)
+            {
+                var entry = zip.CreateEntry(name, CompressionLevel.Optimal);
+                using var stream = entry.Open();
+                stream.Write(content);
+            }
+        }
+
+        return buffer.ToArray();
+    }
+
+    /// <summary>A minimal nuspec.</summary>
+    public static byte[] Nuspec(string id, string version, params string[] dependencies) => Text(
+        $"""
+        <?xml version="1.0" encoding="utf-8"?>
+        <package xmlns="http://schemas.microsoft.com/packaging/2013/05/nuspec.xsd">
+          <metadata>
+            <id>{id}</id>
+            <version>{version}</version>
+            <authors>test</authors>
+            <description>test</description>
+            <dependencies><group targetFramework="net8.0">{string.Concat(dependencies.Select(d => $"<dependency id=\"{d}\" version=\"1.0.0\" />"))}</group></dependencies>
+          </metadata>
+        </package>
+        """);
+
+    /// <summary>An MSBuild project file with <paramref name="body"/> inside a target.</summary>
+    public static byte[] Targets(string body) => Text(
+        $"""
+        <Project>
+          <Target Name="Sample" BeforeTargets="Build">
+            {body}
+          </Target>
+        </Project>
+        """);
+
+    public static byte[] Text(string text) => System.Text.Encoding.UTF8.GetBytes(text);
+
+    /// <summary>Compiles <paramref name="code"/> into a library.</summary>
+    public static byte[] Assembly(string name, string code, bool deterministic = true)
+    {
+        var compilation = CSharpCompilation.Create(name, new[] { CSharpSyntaxTree.ParseText(code) }, References,
+            new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, deterministic: deterministic, allowUnsafe: true));
+        using var dll = new MemoryStream();
+        var emit = compilation.Emit(dll, options: new Microsoft.CodeAnalysis.Emit.EmitOptions(debugInformationFormat: Microsoft.CodeAnalysis.Emit.DebugInformationFormat.Embedded));
+        if (!emit.Success)
+        {
+            throw new InvalidOperationException(string.Join("\n", emit.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error)));
+        }
+
+        return dll.ToArray();
+    }
+
+    /// <summary>The first bytes of an ELF shared object: enough for the magic number.</summary>
+    public static byte[] Elf() => new byte[] { 0x7F, (byte)'E', (byte)'L', (byte)'F', 2, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0x3E, 0 };
+}
