@@ -20,14 +20,24 @@ internal static class InspectCommand
         var links = new Option<string>("--links") { Description = "The build's attestations folder (its *.link files): every file must be a product or a material of a recorded step." };
         var keys = new Option<string[]>("--key") { Description = "Public key the links must be signed by (repeatable); without it the links are not signature-checked.", AllowMultipleArgumentsPerToken = true };
         var baseline = new Option<string>("--baseline") { Description = "The previous release (.nupkg or folder): capabilities new in this release are reported." };
+        var attestation = new Option<string>("--attestation") { Description = "Also write the result as a signed in-toto statement (DSSE, .intoto.jsonl) to this file; needs --signing-key." };
+        var signingKey = new Option<string>("--signing-key") { Description = "Private key that signs the --attestation." };
         var format = new Option<string>("--format") { Description = "Output format: text (default) or json.", DefaultValueFactory = _ => "text" };
         format.AcceptOnlyFromAmong("text", "json");
         var command = new Command("inspect", "Account for every file of a package by the build's in-toto links, and list what the package can do to its consumers.")
         {
-            input, links, keys, baseline, format,
+            input, links, keys, baseline, format, attestation, signingKey,
         };
         command.SetAction(parse =>
         {
+            var attestationPath = parse.GetValue(attestation);
+            var signingKeyPath = parse.GetValue(signingKey);
+            if ((attestationPath is null) != (signingKeyPath is null))
+            {
+                stderr.WriteLine($"securebuild inspect: {InspectionCodes.AttestationOptions}: --attestation and --signing-key go together: give both to write a signed attestation, or neither.");
+                return CliApplication.Usage;
+            }
+
             InspectionReport report;
             try
             {
@@ -56,9 +66,29 @@ internal static class InspectCommand
                 return CliApplication.Usage;
             }
 
+            if (attestationPath is not null && !WriteAttestation(report, attestationPath, signingKeyPath!, stderr))
+            {
+                return CliApplication.Usage;
+            }
+
             stdout.Write(parse.GetValue(format) == "json" ? JsonText.Write(report.ToJson()) + "\n" : report.ToText());
             return report.Failed ? CliApplication.Failure : CliApplication.Success;
         });
         return command;
+    }
+
+    private static bool WriteAttestation(InspectionReport report, string path, string keyPath, TextWriter stderr)
+    {
+        try
+        {
+            var line = InspectionAttestation.Sign(report, SigningKey.Load(keyPath));
+            AtomicFile.WriteAllBytes(path, new System.Text.UTF8Encoding(false).GetBytes(line));
+            return true;
+        }
+        catch (Exception e) when (e is KeyFormatException || e is IOException || e is UnauthorizedAccessException || e is InspectionException)
+        {
+            stderr.WriteLine($"securebuild inspect: {InspectionCodes.AttestationNotWritten}: the attestation {path} was not written: {e.Message}");
+            return false;
+        }
     }
 }

@@ -83,4 +83,10 @@ public static class InspectionCodes
 
     /// <summary>The baseline package cannot be read (exit 2).</summary>
     public const string UnreadableBaseline = "SB4341";
+
+    /// <summary>--attestation and --signing-key must come together (exit 2).</summary>
+    public const string AttestationOptions = "SB4342";
+
+    /// <summary>The attestation cannot be written, or the signing key cannot be read (exit 2).</summary>
+    public const string AttestationNotWritten = "SB4343";
 }

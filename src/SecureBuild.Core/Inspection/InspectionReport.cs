@@ -38,6 +38,9 @@ public sealed class InspectionReport
 
     public string? Baseline { get; set; }
 
+    /// <summary>The SHA-256 of the package file (null for a folder), the same before and after it was read.</summary>
+    public string? PackageSha256 { get; set; }
+
     /// <summary>The steps of the links read.</summary>
     public List<string> Steps { get; } = new();
 
@@ -100,6 +103,7 @@ public sealed class InspectionReport
             { "_type", JsonType },
             { "input", Input },
             { "kind", IsPackage ? "package" : "folder" },
+            { "sha256", PackageSha256 is null ? JsonNull.Instance : (JsonNode)PackageSha256 },
             { "result", Failed ? "fail" : "pass" },
             { "steps", new JsonArray(Steps.Select(s => (JsonNode)s)) },
             { "linksVerified", LinksVerified },

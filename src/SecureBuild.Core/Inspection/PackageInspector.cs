@@ -46,9 +46,15 @@ public static class PackageInspector
     /// <exception cref="InspectionException">An input cannot be read (SB4300, SB4303, SB4304, SB4341): exit 2.</exception>
     public static InspectionReport Inspect(InspectionOptions options)
     {
-        var files = ReadFiles(options.Input, options.Limits, InspectionCodes.UnreadableInput);
         var isPackage = !Directory.Exists(options.Input);
-        var report = new InspectionReport(options.Input, isPackage);
+        var digest = isPackage && File.Exists(options.Input) ? PackageDigest(options.Input) : null;
+        var files = ReadFiles(options.Input, options.Limits, InspectionCodes.UnreadableInput);
+        if (digest is not null && PackageDigest(options.Input) != digest)
+        {
+            throw new InspectionException(InspectionCodes.UnreadableInput, $"'{options.Input}' changed while it was inspected. Inspect a copy nothing writes to.");
+        }
+
+        var report = new InspectionReport(options.Input, isPackage) { PackageSha256 = digest };
 
         report.Findings.AddRange(Duplicates(files));
         Account(report, files, isPackage, options);
@@ -100,6 +106,18 @@ public static class PackageInspector
         }
 
         return findings;
+    }
+
+    private static string PackageDigest(string path)
+    {
+        try
+        {
+            return Crypto.Sha256Hex.OfFile(path);
+        }
+        catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
+        {
+            throw new InspectionException(InspectionCodes.UnreadableInput, $"'{path}' cannot be read: {e.Message}", e);
+        }
     }
 
     private static List<PackageFile> ReadFiles(string input, ArchiveLimits? limits, string code)
