@@ -7,7 +7,7 @@ using SecureBuild.Core.Json;
 namespace SecureBuild.Cli;
 
 /// <summary>
-/// `securebuild inspect PACKAGE.nupkg|DIR [--links DIR] [--key PUB] [--baseline OLD.nupkg] [--format text|json]`:
+/// `securebuild inspect PACKAGE.nupkg|DIR [--links DIR] [--key PUB] [--baseline OLD.nupkg] [--format text|json|html]`:
 /// accounts for every file of a package by the build's links and lists what the package can do (Core/Inspection).
 /// Exit 0 when nothing fails the default policy, 1 when something does (an unaccounted or unreadable file), 2 when an
 /// input cannot be read.
@@ -22,8 +22,8 @@ internal static class InspectCommand
         var baseline = new Option<string>("--baseline") { Description = "The previous release (.nupkg or folder): capabilities new in this release are reported." };
         var attestation = new Option<string>("--attestation") { Description = "Also write the result as a signed in-toto statement (DSSE, .intoto.jsonl) to this file; needs --signing-key." };
         var signingKey = new Option<string>("--signing-key") { Description = "Private key that signs the --attestation." };
-        var format = new Option<string>("--format") { Description = "Output format: text (default) or json.", DefaultValueFactory = _ => "text" };
-        format.AcceptOnlyFromAmong("text", "json");
+        var format = new Option<string>("--format") { Description = "Output format: text (default), json, or html (one self-contained page).", DefaultValueFactory = _ => "text" };
+        format.AcceptOnlyFromAmong("text", "json", "html");
         var command = new Command("inspect", "Account for every file of a package by the build's in-toto links, and list what the package can do to its consumers.")
         {
             input, links, keys, baseline, format, attestation, signingKey,
@@ -71,7 +71,12 @@ internal static class InspectCommand
                 return CliApplication.Usage;
             }
 
-            stdout.Write(parse.GetValue(format) == "json" ? JsonText.Write(report.ToJson()) + "\n" : report.ToText());
+            stdout.Write(parse.GetValue(format) switch
+            {
+                "json" => JsonText.Write(report.ToJson()) + "\n",
+                "html" => InspectionHtml.Write(report),
+                _ => report.ToText(),
+            });
             return report.Failed ? CliApplication.Failure : CliApplication.Success;
         });
         return command;
