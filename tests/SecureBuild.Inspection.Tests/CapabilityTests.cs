@@ -112,6 +112,17 @@ public sealed class CapabilityTests
     }
 
     [Test]
+    public void An_obfuscator_marker_is_named_and_a_look_alike_in_another_namespace_is_not()
+    {
+        using var temp = new TempDirectory();
+        var marked = Packages.Assembly("P", "[assembly: ConfusedBy] public class ConfusedByAttribute : System.Attribute {}");
+        var lookAlike = Packages.Assembly("Q", "namespace Q { public class PoweredByAttribute : System.Attribute {} }");
+        var report = Inspect(temp, Packages.Zip(("lib/net8.0/P.dll", marked), ("lib/net8.0/Q.dll", lookAlike)));
+
+        Assert.That(report.Findings.Where(f => f.Code == InspectionCodes.Obfuscated).Select(f => f.Path + " " + f.Subject), Is.EqualTo(new[] { "lib/net8.0/P.dll ConfusedByAttribute" }));
+    }
+
+    [Test]
     public void A_nuspec_dependency_is_listed()
     {
         using var temp = new TempDirectory();

@@ -20,10 +20,11 @@ public static class AssemblyScanner
     private static readonly Regex Url = new(@"\b(?:https?|ftp)://[^\s""'<>\\]+", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
     private static readonly Regex IPv4 = new(@"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])", RegexOptions.CultureInvariant);
 
-    private static readonly string[] ObfuscatorMarkers =
+    /// <summary>Full names of the attributes obfuscators leave in their output (ConfuserEx, Dotfuscator, SmartAssembly, Babel, Goliath, Agile.NET, Xenocode).</summary>
+    private static readonly HashSet<string> ObfuscatorMarkers = new(StringComparer.Ordinal)
     {
-        "ConfusedByAttribute", "DotfuscatorAttribute", "ObfuscatedByGoliath", "PoweredByAttribute", "BabelObfuscatorAttribute",
-        "ObfuscatedByAgileDotNetAttribute", "NETGuard", "Xenocode.Client.Attributes.AssemblyAttributes.ProcessedByXenocode",
+        "ConfusedByAttribute", "DotfuscatorAttribute", "SmartAssembly.Attributes.PoweredByAttribute", "BabelObfuscatorAttribute",
+        "ObfuscatedByGoliath", "ObfuscatedByAgileDotNetAttribute", "Xenocode.Client.Attributes.AssemblyAttributes.ProcessedByXenocode",
     };
 
     /// <summary>True for files looked at as binaries: by extension, or below a runtimes/&lt;rid&gt;/native/ folder.</summary>
@@ -130,7 +131,7 @@ public static class AssemblyScanner
                 apis["System.Reflection.Emit"] = InspectionCodes.ReflectionEmit;
             }
 
-            if (ObfuscatorMarkers.Any(m => type.EndsWith(m, StringComparison.Ordinal)))
+            if (ObfuscatorMarkers.Contains(type))
             {
                 apis[type] = InspectionCodes.Obfuscated;
             }
@@ -139,7 +140,8 @@ public static class AssemblyScanner
         foreach (var handle in metadata.TypeDefinitions)
         {
             var definition = metadata.GetTypeDefinition(handle);
-            var type = metadata.GetString(definition.Name);
+            var ns = metadata.GetString(definition.Namespace);
+            var type = ns.Length == 0 ? metadata.GetString(definition.Name) : ns + "." + metadata.GetString(definition.Name);
             if (ObfuscatorMarkers.Contains(type))
             {
                 apis[type] = InspectionCodes.Obfuscated;
