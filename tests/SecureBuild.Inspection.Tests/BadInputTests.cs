@@ -19,6 +19,25 @@ public sealed class BadInputTests
         Assert.That(stderr, Does.Contain("SB4300").And.Contain("SB1904"));
     }
 
+    [Test]
+    public void A_package_beyond_the_total_size_limit_is_refused_as_a_2_GB_package_would_be()
+    {
+        using var temp = new TempDirectory();
+        var random = new Random(15);
+        var noise = new byte[600 * 1024];
+        random.NextBytes(noise);
+        var package = temp.Write("big.nupkg", Packages.Zip(("lib/a.bin", noise), ("lib/b.bin", noise)));
+
+        var e = Assert.Throws<InspectionException>(() => PackageInspector.Inspect(new InspectionOptions
+        {
+            Input = package,
+            Limits = new SecureBuild.Core.Archives.ArchiveLimits { MaxTotalBytes = 1024 * 1024 },
+        }));
+
+        Assert.That(e!.Code, Is.EqualTo(InspectionCodes.UnreadableInput));
+        Assert.That(e.Message, Does.Contain("SB1903"));
+    }
+
     [TestCase("../evil.targets")]
     [TestCase("build/../../evil.targets")]
     [TestCase("/etc/evil.targets")]
