@@ -32,26 +32,9 @@ internal static class TestData
 
     public static JsonObject Cases() => (JsonObject)JsonParser.Parse(File.ReadAllBytes(Path.Combine(Sigstore, "cases.json")));
 
-    public static string NewTempDir(string prefix = "sbattest")
-    {
-        string dir = Path.Combine(Path.GetTempPath(), $"{prefix}-{Guid.NewGuid():N}");
-        Directory.CreateDirectory(dir);
-        return dir;
-    }
+    public static string NewTempDir(string prefix = "sbattest") => SecureBuild.TestSupport.ScratchDirectory.Create(prefix);
 
-    public static void TryDelete(string dir)
-    {
-        try
-        {
-            Directory.Delete(dir, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-        catch (UnauthorizedAccessException)
-        {
-        }
-    }
+    public static void TryDelete(string dir) => SecureBuild.TestSupport.ScratchDirectory.TryDelete(dir);
 
     /// <summary>Runs `securebuild` in-process, or as the executable SECUREBUILD_TEST_CLI names (e.g. the Native AOT build).</summary>
     public static (int Exit, string Out, string Err) Cli(params string[] args)
