@@ -82,48 +82,6 @@ public sealed class LinkRecordingTests
     }
 
     [Test]
-    public void The_SDK_works_as_an_extra_Sdk_element_and_pinned_in_the_project_attribute()
-    {
-        var key = NewKey();
-        var project = new TestProject("sdk-forms");
-        project.Write("Extra/Extra.csproj", """
-            <Project Sdk="Microsoft.NET.Sdk">
-              <Sdk Name="SecureBuild.Sdk" />
-              <PropertyGroup><TargetFramework>net10.0</TargetFramework></PropertyGroup>
-            </Project>
-            """).Write("Extra/Class1.cs", "namespace Extra; public class Class1 {}\n");
-        project.Write("Pinned/Pinned.csproj", $$"""
-            <Project Sdk="SecureBuild.Sdk/{{SdkFeed.Version}}">
-              <PropertyGroup><TargetFramework>net10.0</TargetFramework></PropertyGroup>
-            </Project>
-            """).Write("Pinned/Class1.cs", "namespace Pinned; public class Class1 {}\n");
-        foreach (var name in new[] { "Extra", "Pinned" })
-        {
-            var build = project.DotNet(WithKey(key.Path), "build", $"{name}/{name}.csproj");
-            Assert.That(build.ExitCode, Is.EqualTo(0), build.ToString());
-            var link = Links.LoadVerified(project.Path($"{name}/bin/Debug/attestations/" + Links.FileName("compile", key.Public)), key.Public);
-            Assert.That(link.Materials.Keys, Does.Contain($"{name}/Class1.cs"));
-        }
-    }
-
-    [Test]
-    public void Debug_and_Release_keep_their_own_links()
-    {
-        var key = NewKey();
-        var project = new TestProject("configs").WithConsoleApp("App");
-        foreach (var configuration in new[] { "Debug", "Release" })
-        {
-            var build = project.DotNet(WithKey(key.Path), "build", "App/App.csproj", "-c", configuration);
-            Assert.That(build.ExitCode, Is.EqualTo(0), build.ToString());
-        }
-        foreach (var configuration in new[] { "Debug", "Release" })
-        {
-            var link = Links.LoadVerified(project.Path($"App/bin/{configuration}/attestations/" + Links.FileName("compile", key.Public)), key.Public);
-            Assert.That(link.Products.Keys, Does.Contain($"App/obj/{configuration}/net10.0/App.dll"));
-        }
-    }
-
-    [Test]
     public void A_relative_key_path_is_relative_to_the_project_and_clean_removes_the_links()
     {
         var project = new TestProject("relative-key");

@@ -35,6 +35,17 @@ public sealed class SdkPackageFeed
         return feed;
     }
 
+    /// <summary>
+    /// A feed an earlier run made and kept (its work root): for looking at a fixture again without packing and
+    /// building it anew. The version is the one of the SecureBuild.Sdk package in it.
+    /// </summary>
+    public static SdkPackageFeed Open(string workRoot)
+    {
+        var package = Directory.GetFiles(System.IO.Path.Combine(workRoot, "feed"), "SecureBuild.Sdk.*.nupkg").Single();
+        var version = System.IO.Path.GetFileNameWithoutExtension(package).Substring("SecureBuild.Sdk.".Length);
+        return new SdkPackageFeed(version, workRoot);
+    }
+
     /// <summary>Packs src/SecureBuild.Sdk into the feed; fails the calling set-up when that does not work.</summary>
     public SdkPackageFeed PackSdk()
     {
