@@ -10,7 +10,7 @@ internal static class TestData
     /// <summary>The fixed "now" for the case manifest: the day the vectors were collected (the bundles sign in 2023..2026).</summary>
     public static readonly DateTimeOffset CaseClock = new(2026, 11, 24, 0, 0, 0, TimeSpan.Zero);
 
-    /// <summary>shared/interop/sigstore copy: $SECUREBUILD_SIGSTORE_DATA, else TestData/sigstore.</summary>
+    /// <summary>The Sigstore interop data: $SECUREBUILD_SIGSTORE_DATA, else the copy in TestData/sigstore.</summary>
     public static string Sigstore
     {
         get
