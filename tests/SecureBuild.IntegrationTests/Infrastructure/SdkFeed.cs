@@ -25,6 +25,9 @@ public static class SdkFeed
     /// <summary>The RID whose Native AOT tool package this platform gets, or null when it gets the framework-dependent one.</summary>
     public static string? NativeToolRid => System.Runtime.InteropServices.RuntimeInformation.RuntimeIdentifier == "linux-x64" ? "linux-x64" : null;
 
+    /// <summary>How long one pack of the set-up may take.</summary>
+    private static readonly TimeSpan PackTimeout = TimeSpan.FromMinutes(20);
+
     public static void PackOnce()
     {
         _feed = SdkPackageFeed.Create("securebuild-it-", "t").PackSdk();
@@ -41,7 +44,8 @@ public static class SdkFeed
             {
                 arguments.AddRange(new[] { "-r", rid });
             }
-            var tool = Run.DotNet(RepoRoot, null, arguments.ToArray());
+            // A Native AOT compile takes minutes, more on a busy machine: the set-up waits longer than one test's build.
+            var tool = Run.Process("dotnet", arguments, RepoRoot, timeout: PackTimeout);
             Assert.That(tool.ExitCode, Is.EqualTo(0), $"packing the securebuild tool ({rid ?? "pointer"}) failed:\n" + tool.Output);
         }
         var install = Run.DotNet(WorkRoot, null, "tool", "install", "SecureBuild.Tool", "--version", Version, "--tool-path", ToolDirectory,
