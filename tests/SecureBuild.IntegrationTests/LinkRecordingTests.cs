@@ -80,20 +80,4 @@ public sealed class LinkRecordingTests
         Assert.That(build.ExitCode, Is.EqualTo(0), build.ToString());
         Links.LoadVerified(project.Path("App/bin/Debug/attestations/" + Links.FileName("restore", key)), key);
     }
-
-    [Test]
-    public void A_relative_key_path_is_relative_to_the_project_and_clean_removes_the_links()
-    {
-        var project = new TestProject("relative-key");
-        var key = Links.Keygen(Directory.CreateDirectory(project.Path("keys")).FullName, "ed25519", "build.key");
-        project.WithConsoleApp("App", extraProperties: "<SecureBuildSigningKey>../keys/build.key</SecureBuildSigningKey>");
-        var build = project.DotNet("build", "App/App.csproj");
-        Assert.That(build.ExitCode, Is.EqualTo(0), build.ToString());
-        var attestations = project.Path("App/bin/Debug/attestations");
-        Links.LoadVerified(Path.Combine(attestations, Links.FileName("compile", key.Public)), key.Public);
-
-        var clean = project.DotNet("clean", "App/App.csproj");
-        Assert.That(clean.ExitCode, Is.EqualTo(0), clean.ToString());
-        Assert.That(Directory.GetFiles(attestations), Is.Empty, "dotnet clean removes the links of the outputs it removes");
-    }
 }

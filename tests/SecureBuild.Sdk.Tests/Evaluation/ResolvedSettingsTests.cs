@@ -70,4 +70,33 @@ public sealed class ResolvedSettingsTests
         var instance = evaluation.Run(ResolveSettings);
         Assert.That(Normalize(instance.GetPropertyValue("_SecureBuildSigningKeyPath")), Is.EqualTo(Normalize(evaluation.Directory) + "/keys/build.key"));
     }
+
+    [Test]
+    public void Clean_removes_the_links_attestations_and_recording_state_and_nothing_else()
+    {
+        // SecureBuildClean runs after Clean (see SdkImportTests); here it runs alone, in-process: it only deletes files.
+        using var evaluation = SdkEvaluation.Evaluate();
+        var project = Path.Combine(evaluation.Directory, "App");
+        string Touch(string relative)
+        {
+            var path = Path.Combine(project, relative);
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            File.WriteAllText(path, relative);
+            return path;
+        }
+        var removed = new[]
+        {
+            Touch("bin/Debug/attestations/compile.0123abcd.link"), Touch("bin/Debug/attestations/compile.0123abcd.intoto.jsonl"),
+            Touch("bin/Debug/attestations/compile.provenance.sigstore.json"), Touch("obj/Debug/net10.0/securebuild/compile.materials.json"),
+            Touch("obj/securebuild/Debug/pack.materials.json"),
+        };
+        var kept = new[]
+        {
+            Touch("bin/Debug/attestations/root.layout"), Touch("bin/Release/attestations/compile.0123abcd.link"),
+            Touch("obj/securebuild/hashes.cache"),
+        };
+        evaluation.Run("SecureBuildClean");
+        Assert.That(removed.Where(File.Exists), Is.Empty, "left after clean");
+        Assert.That(kept.Where(f => !File.Exists(f)), Is.Empty, "clean removed what is not this configuration's links and state");
+    }
 }
