@@ -13,6 +13,7 @@ public class TracePolicyTests
     private static TracePolicyContext Context() => new()
     {
         Home = "/home/dev",
+        RepositoryDirectory = "/work/repo",
         ProjectDirectories = new[] { "/work/repo/App" },
         ArtifactsDirectory = "/work/repo/artifacts",
         TempDirectories = new[] { "/tmp" },
@@ -114,7 +115,7 @@ public class TracePolicyTests
             new TracedFileAccess(100, T0.AddSeconds(10), FileAccessKind.Write, "/tmp/x", "cc"),
             new TracedFileAccess(100, T0.AddSeconds(10), FileAccessKind.Write, "/dev/null", null),
             new TracedFileAccess(100, T0.AddSeconds(10), FileAccessKind.Write, "/proc/100/oom_score_adj", null),
-            new TracedFileAccess(100, T0.AddSeconds(7.5), FileAccessKind.Write, "/work/repo/Lib/Lib.cs", "dd"),
+            new TracedFileAccess(100, T0.AddSeconds(7.5), FileAccessKind.Write, "/work/repo/App/../Lib/Lib.cs", "dd"),
             new TracedFileAccess(100, T0.AddSeconds(10), FileAccessKind.Create, $"{Packages}/evil.build/1.0.0/planted", "ee"),
             new TracedFileAccess(100, T0.AddSeconds(10), FileAccessKind.Rename, "/work/repo/App/obj/a.tmp", null, "/work/repo/App/Program.cs"),
         });

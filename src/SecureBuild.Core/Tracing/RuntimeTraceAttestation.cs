@@ -76,7 +76,7 @@ public static class RuntimeTraceAttestation
         var redaction = ParameterAllowList.ForProperties(null, namer.NamePathsIn);
         string Name(string path) => path.Length == 0 ? "" : namer.Name(path);
         IEnumerable<string> Args(IReadOnlyList<string> argv) =>
-            redaction.RedactCommand(argv).Select(a => SecretFilter.LooksLikeSecret(a) ? UrlRedaction.Placeholder : namer.NamePathsIn(a));
+            redaction.RedactCommand(argv).Select(a => SecretFilter.LooksLikeSecret(a) ? UrlRedaction.Placeholder : NameArgument(a, namer));
 
         var monitor = new JsonObject
         {
@@ -197,7 +197,15 @@ public static class RuntimeTraceAttestation
             { "exit", Exit(log) },
             { "metadata", new JsonObject { { "buildStartedOn", Time(log.Start) }, { "buildFinishedOn", Time(log.End) } } },
         };
-        return new InTotoStatement(Products(log, inputs), PredicateType, predicate);
+        var subjects = Products(log, inputs);
+        if (subjects.Count == 0)
+        {
+            // A command that left no product (restore, a failed build) still gets its trace attested: the subject is
+            // the trace itself, named after the command, with the digest of the monitor log's canonical JSON.
+            subjects.Add(new ResourceDescriptor("trace:" + string.Join(" ", log.Command.Take(2).Select(System.IO.Path.GetFileName)),
+                new Dictionary<string, string> { ["sha256"] = Sha256Hex.Of(CanonicalJson.Serialize((JsonObject)predicate["monitorLog"])) }));
+        }
+        return new InTotoStatement(subjects, PredicateType, predicate);
     }
 
     /// <summary>Signs the statement into a DSSE envelope; returns the .intoto.jsonl line (with newline).</summary>
@@ -239,6 +247,17 @@ public static class RuntimeTraceAttestation
             .OrderBy(g => g.Key, StringComparer.Ordinal)
             .Select(g => new ResourceDescriptor(g.Key, new Dictionary<string, string> { ["sha256"] = g.Last().Digest }))
             .ToList();
+    }
+
+    /// <summary>Paths in an argument named as artifacts, also after a switch ("-bl:/abs/x.binlog", "@/tmp/x.rsp").</summary>
+    private static string NameArgument(string argument, ArtifactNamer namer)
+    {
+        int at = argument.IndexOf(":/", StringComparison.Ordinal);
+        if (at < 0 || argument.IndexOf("://", StringComparison.Ordinal) == at)
+        {
+            at = argument.StartsWith("@/", StringComparison.Ordinal) ? 0 : -1;
+        }
+        return at < 0 ? namer.NamePathsIn(argument) : argument.Substring(0, at + 1) + namer.NamePathsIn(argument.Substring(at + 1));
     }
 
     private static JsonObject Exit(TraceLog log)

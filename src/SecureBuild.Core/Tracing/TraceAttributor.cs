@@ -224,12 +224,39 @@ public sealed class TraceAttribution
             return null;
         }
         // Tasks on one node nest (a task that yields lets others run inside its span): the innermost is the latest
-        // started one that has not ended.
+        // started one that has not ended. A task whose span holds the time exactly wins over one that holds it only
+        // within the clock slack (the next task starting a few milliseconds later).
+        return Innermost(tasks, time, TimeSpan.Zero) ?? Nearest(tasks, time);
+    }
+
+    /// <summary>Within the clock slack: the task whose span is nearest to the time (the tracer may see a call a little late).</summary>
+    private static TaskExecution? Nearest(TaskExecution[] tasks, DateTimeOffset time)
+    {
+        TaskExecution? best = null;
+        var bestDistance = TraceAttributor.Slack;
+        foreach (var task in tasks)
+        {
+            if (task.Start - TraceAttributor.Slack > time)
+            {
+                break;
+            }
+            var distance = time < task.Start ? task.Start - time : time > task.End ? time - task.End : TimeSpan.Zero;
+            if (distance <= bestDistance)
+            {
+                best = task;
+                bestDistance = distance;
+            }
+        }
+        return best;
+    }
+
+    private static TaskExecution? Innermost(TaskExecution[] tasks, DateTimeOffset time, TimeSpan slack)
+    {
         int lo = 0, hi = tasks.Length - 1, last = -1;
         while (lo <= hi)
         {
             int mid = (lo + hi) / 2;
-            if (tasks[mid].Start - TraceAttributor.Slack <= time)
+            if (tasks[mid].Start - slack <= time)
             {
                 last = mid;
                 lo = mid + 1;
@@ -241,7 +268,7 @@ public sealed class TraceAttribution
         }
         for (int i = last; i >= 0; i--)
         {
-            if (time <= tasks[i].End + TraceAttributor.Slack)
+            if (time <= tasks[i].End + slack)
             {
                 return tasks[i];
             }

@@ -77,16 +77,17 @@ public sealed class TracePolicy
     public static TracePolicy Default { get; } = new(
         new Dictionary<TracePhase, IReadOnlyList<string>>
         {
-            [TracePhase.Restore] = new[] { "@package-sources", "@dns", "@unix-temp" },
-            [TracePhase.Build] = new[] { "@unix-temp" },
-            [TracePhase.Pack] = new[] { "@unix-temp" },
-            [TracePhase.Publish] = new[] { "@unix-temp" },
-            [TracePhase.Test] = new[] { "@loopback", "@unix-temp" },
-            [TracePhase.Other] = new[] { "@unix-temp" },
+            [TracePhase.Restore] = new[] { "@package-sources", "@dns", "@unix-temp", "@nss" },
+            [TracePhase.Build] = new[] { "@unix-temp", "@nss" },
+            [TracePhase.Pack] = new[] { "@unix-temp", "@nss" },
+            [TracePhase.Publish] = new[] { "@unix-temp", "@nss" },
+            [TracePhase.Test] = new[] { "@loopback", "@unix-temp", "@nss" },
+            [TracePhase.Other] = new[] { "@unix-temp", "@nss" },
         },
-        new[] { "@dotnet", "@git", "@locked-tools" },
-        new[] { "@project-obj", "@project-bin", "@artifacts", "@output", "@temp", "@devices", "@own-proc", "~/.dotnet", "~/.securebuild" },
-        new[] { "@nuget-packages", "~/.local/share/NuGet", "~/.nuget/NuGet" },
+        // NuGet checks folder permissions on Unix with `sh -c umask` and `ls -ld FOLDER`.
+        new[] { "@dotnet", "@git", "@locked-tools", "sh -c umask", "ls -ld" },
+        new[] { "@project-obj", "@project-bin", "@artifacts", "@output", "@temp", "@devices", "@own-proc", "@dotnet-state", "~/.dotnet", "~/.securebuild", "~/.local/share/NuGet" },
+        new[] { "@nuget-packages", "~/.nuget/NuGet" },
         new[] { "~/.ssh", "~/.aws", "~/.azure", "~/.config/gcloud", "~/.config/gh", "~/.docker/config.json", "~/.git-credentials", "~/.netrc", "@other-users-nuget-config", "@other-proc-environ" },
         undeclaredInputs: true);
 
@@ -209,13 +210,13 @@ public sealed class TracePolicy
 /// <summary>The tokens a policy entry may use, per section.</summary>
 public static class TracePolicyTokens
 {
-    public static readonly IReadOnlyCollection<string> Network = new[] { "@package-sources", "@dns", "@loopback", "@unix-temp" };
+    public static readonly IReadOnlyCollection<string> Network = new[] { "@package-sources", "@dns", "@loopback", "@unix-temp", "@nss" };
 
     public static readonly IReadOnlyCollection<string> Processes = new[] { "@dotnet", "@git", "@locked-tools" };
 
     public static readonly IReadOnlyCollection<string> Paths = new[]
     {
-        "@project-obj", "@project-bin", "@artifacts", "@output", "@temp", "@devices", "@own-proc", "@nuget-packages",
+        "@project-obj", "@project-bin", "@artifacts", "@output", "@temp", "@devices", "@own-proc", "@dotnet-state", "@nuget-packages",
         "@other-users-nuget-config", "@other-proc-environ",
     };
 }

@@ -14,6 +14,12 @@ public sealed class TracePolicyContext
     /// <summary>The home directory of the user the build runs as ("~/").</summary>
     public string Home { get; init; } = "";
 
+    /// <summary>
+    /// The repository (or working directory) the command builds: inside it only obj/, bin/, artifacts and output
+    /// folders may be written, even when it lies in a temporary folder.
+    /// </summary>
+    public string? RepositoryDirectory { get; init; }
+
     /// <summary>Folders of the projects built (their obj/ and bin/ may be written).</summary>
     public IReadOnlyList<string> ProjectDirectories { get; init; } = Array.Empty<string>();
 
@@ -58,6 +64,8 @@ public sealed class TracePolicyContext
         "@temp" => TempDirectories,
         "@devices" => new[] { "/dev/null", "/dev/zero", "/dev/tty", "/dev/pts", "/dev/ptmx", "/dev/shm", "/dev/urandom", "/dev/random", "/dev/stdout", "/dev/stderr" },
         "@nuget-packages" => NuGetPackageFolders,
+        // The SDK's own state inside its installation (workload and telemetry metadata written on first use).
+        "@dotnet-state" => DotnetRoots.Select(d => Combine(d, "metadata")),
         _ => Array.Empty<string>(),
     };
 

@@ -48,14 +48,15 @@ public sealed class TracePolicyEvaluator
         }
         foreach (var process in log.Processes)
         {
-            if (process.Executable.Length > 0 && !ProgramAllowed(process.Executable))
+            if (process.Executable.Length > 0 && !ProgramAllowed(process))
             {
                 Add(new TraceFinding(TraceFindingKind.Process, "exec " + process.Executable + Arguments(process), process.Pid, process.Executable,
                     attribution.OfProcess(process.Pid), attribution.PhaseOf(process.Pid, process.Start), process.Start));
             }
         }
-        foreach (var file in log.Files)
+        foreach (var traced in log.Files)
         {
+            var file = traced with { Path = Normalize(traced.Path), RenamedTo = traced.RenamedTo is null ? null : Normalize(traced.RenamedTo) };
             var phase = attribution.PhaseOf(file.Pid, file.Time);
             if (file.Kind is FileAccessKind.Read or FileAccessKind.Execute)
             {
@@ -103,6 +104,7 @@ public sealed class TracePolicyEvaluator
             {
                 "@unix-temp" => op.Family == "unix" && (op.Address.Length == 0 || op.Address.StartsWith("@", StringComparison.Ordinal) && IsMsBuildAbstract(op.Address) || UnderAny(op.Address, _context.TempDirectories)),
                 "@dns" => op.Family != "unix" ? op.Port == 53 : IsResolverSocket(op.Address),
+                "@nss" => op.Family == "unix" && IsNameServiceSocket(op.Address),
                 "@loopback" => op.Family != "unix" && IsLoopback(op.Address),
                 "@package-sources" => op.Family != "unix" && _context.PackageSourceHosts.Any(h => AddressOf(h, op)),
                 _ => op.Family != "unix" && LiteralMatches(entry, op),
@@ -119,7 +121,11 @@ public sealed class TracePolicyEvaluator
     private static bool IsMsBuildAbstract(string address) => address == "@";
 
     private static bool IsResolverSocket(string path) =>
-        path is "/run/nscd/socket" or "/var/run/nscd/socket" or "/run/systemd/resolve/io.systemd.Resolve";
+        IsNameServiceSocket(path) || path == "/run/systemd/resolve/io.systemd.Resolve";
+
+    /// <summary>The name service cache (user and group lookups: `ls -l`, glibc's getpwuid).</summary>
+    private static bool IsNameServiceSocket(string path) =>
+        path is "/run/nscd/socket" or "/var/run/nscd/socket" or "/run/systemd/userdb/io.systemd.DynamicUser" or "/run/systemd/userdb/io.systemd.Multiplexer";
 
     public static bool IsLoopback(string address) =>
         IPAddress.TryParse(address, out var ip) && (IPAddress.IsLoopback(ip) || ip.IsIPv4MappedToIPv6 && IPAddress.IsLoopback(ip.MapToIPv4()));
@@ -178,8 +184,9 @@ public sealed class TracePolicyEvaluator
 
     // ---- processes -----------------------------------------------------------------------------------------------
 
-    private bool ProgramAllowed(string executable)
+    private bool ProgramAllowed(TracedProcess process)
     {
+        string executable = process.Executable;
         string name = System.IO.Path.GetFileName(executable);
         if (_context.RunnerPrograms.Contains(executable, StringComparer.Ordinal))
         {
@@ -192,8 +199,8 @@ public sealed class TracePolicyEvaluator
                 "@dotnet" => UnderAny(executable, _context.DotnetRoots),
                 "@git" => name == "git" || executable.StartsWith("/usr/lib/git-core/", StringComparison.Ordinal) || executable.StartsWith("/usr/libexec/git-core/", StringComparison.Ordinal),
                 "@locked-tools" => _context.LockedToolCommands.Contains(name, StringComparer.Ordinal) && UnderAny(executable, new[] { _context.ExpandHome("~/.dotnet/tools") }.Concat(_context.NuGetPackageFolders)),
-                _ when entry.StartsWith("/", StringComparison.Ordinal) || entry.StartsWith("~/", StringComparison.Ordinal) => Under(executable, _context.ExpandHome(entry)),
-                _ => name == entry,
+                _ when entry.IndexOf(' ') > 0 => WithArguments(entry, process),
+                _ => ProgramMatches(entry, executable),
             };
             if (allowed)
             {
@@ -203,13 +210,41 @@ public sealed class TracePolicyEvaluator
         return false;
     }
 
+    private bool ProgramMatches(string entry, string executable) =>
+        entry.StartsWith("/", StringComparison.Ordinal) || entry.StartsWith("~/", StringComparison.Ordinal)
+            ? Under(executable, _context.ExpandHome(entry))
+            : System.IO.Path.GetFileName(executable) == entry;
+
+    /// <summary>"sh -c umask": the program, then the first arguments exactly (argv[0] aside); later arguments may be anything.</summary>
+    private bool WithArguments(string entry, TracedProcess process)
+    {
+        var words = entry.Split(new[] { ' ' }, StringSplitOptions.RemoveEmptyEntries);
+        if (!ProgramMatches(words[0], process.Executable) || process.Arguments.Count < words.Length)
+        {
+            return false;
+        }
+        for (int i = 1; i < words.Length; i++)
+        {
+            if (process.Arguments[i] != words[i])
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
     // ---- files ---------------------------------------------------------------------------------------------------
 
     private bool WriteAllowed(string path, int pid, TracePhase phase)
     {
         var entries = phase == TracePhase.Restore ? _policy.Writes.Concat(_policy.RestoreWrites) : _policy.Writes;
+        bool inRepository = _context.RepositoryDirectory is { } repository && Under(path, repository);
         foreach (var entry in entries)
         {
+            if (inRepository && entry == "@temp")
+            {
+                continue; // a repository checked out under /tmp is still the repository
+            }
             if (entry == "@own-proc" ? IsOwnProc(path, pid) : UnderAny(path, Folders(entry)))
             {
                 return true;
@@ -269,6 +304,33 @@ public sealed class TracePolicyEvaluator
         }
         string owner = path.Split('/')[2];
         return owner == "self" || owner == "thread-self" || owner == pid.ToString(CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>An absolute path with "." and ".." taken out lexically, as the kernel resolved it (links aside).</summary>
+    public static string Normalize(string path)
+    {
+        if (!path.StartsWith("/", StringComparison.Ordinal) || (path.IndexOf("/.", StringComparison.Ordinal) < 0 && path.IndexOf("//", StringComparison.Ordinal) < 0))
+        {
+            return path;
+        }
+        var parts = new List<string>();
+        foreach (var part in path.Split('/'))
+        {
+            if (part.Length == 0 || part == ".")
+            {
+                continue;
+            }
+            if (part == "..")
+            {
+                if (parts.Count > 0)
+                {
+                    parts.RemoveAt(parts.Count - 1);
+                }
+                continue;
+            }
+            parts.Add(part);
+        }
+        return "/" + string.Join("/", parts);
     }
 
     /// <summary>True when <paramref name="path"/> is <paramref name="folder"/> or lies below it.</summary>
