@@ -33,14 +33,16 @@ public class MaliciousBuildTests
         _home = Path.Combine(_root, "home");
         Directory.CreateDirectory(Path.Combine(_home, ".ssh"));
         File.WriteAllText(Path.Combine(_home, ".ssh", "id_ed25519"), "-----BEGIN OPENSSH PRIVATE KEY-----\nfake\n-----END OPENSSH PRIVATE KEY-----\n");
-        MaliciousFeed.Write(Path.Combine(_root, "feed"));
+        Directory.CreateDirectory(Path.Combine(_root, "notes"));
+        File.WriteAllText(Path.Combine(_root, "notes", "secret.txt"), "not an input of anything\n");
+        MaliciousFeed.Write(Path.Combine(_root, "feed"), Path.Combine(_root, "notes", "secret.txt"));
         File.WriteAllText(Path.Combine(_root, "nuget.config"), """
             <?xml version="1.0" encoding="utf-8"?>
             <configuration><packageSources><clear /><add key="local" value="feed" /></packageSources></configuration>
             """);
         Directory.CreateDirectory(Path.Combine(_root, "Lib"));
         File.WriteAllText(Path.Combine(_root, "Lib", "Lib.cs"), "namespace Lib; public static class L { }\n");
-        WriteProject("App", MaliciousFeed.Packages.Keys);
+        WriteProject("App", MaliciousFeed.Packages.Keys.Append(MaliciousFeed.Generator));
         WriteProject("Clean", Array.Empty<string>());
         var key = SigningKey.Generate(KeyType.Ed25519);
         _key = Path.Combine(_root, "build.key");
@@ -169,6 +171,12 @@ public class MaliciousBuildTests
         Assert.That(sibling.Activity.Task, Is.EqualTo("WriteLinesToFile"));
         Assert.That(sibling.Activity.Package, Is.EqualTo(new NuGetPackageIdentity("evil.sibling", "1.0.0")));
 
+        var generator = findings.Single(f => f.Kind == TraceFindingKind.UndeclaredInput);
+        Assert.That(generator.Code, Is.EqualTo("SB4205"));
+        Assert.That(generator.Event, Is.EqualTo($"read {_root}/notes/secret.txt (not an input of Csc; analyzers from evil.generator 1.0.0)"));
+        Assert.That(Path.GetFileName(generator.Program), Is.EqualTo("csc"), "inside the compiler");
+        Assert.That(generator.Activity.Task, Is.EqualTo("Csc"));
+
         var processes = findings.Where(f => f.Kind == TraceFindingKind.Process).ToList();
         Assert.That(processes.Select(f => Path.GetFileName(f.Program)), Is.SupersetOf(new[] { "sh", "bash" }));
         Assert.That(processes.All(f => f.Activity.Package == new NuGetPackageIdentity("evil.curl", "1.0.0")), Is.True);
@@ -184,7 +192,7 @@ public class MaliciousBuildTests
         var result = Enforce(_evil, _evilBinlog, audit: true, outDir);
         Assert.That(result.ExitCode, Is.EqualTo(0));
         Assert.That(result.Report.Verdict, Is.EqualTo("audit"));
-        Assert.That(result.Report.Findings.Select(f => f.Code).Distinct(), Is.SupersetOf(new[] { "SB4201", "SB4202", "SB4203", "SB4204" }));
+        Assert.That(result.Report.Findings.Select(f => f.Code).Distinct(), Is.SupersetOf(new[] { "SB4201", "SB4202", "SB4203", "SB4204", "SB4205" }));
 
         Assert.That(result.AttestationPath, Is.EqualTo(Path.Combine(outDir, "build.trace.intoto.jsonl")));
         var envelope = DsseEnvelope.Parse(File.ReadAllText(result.AttestationPath!).TrimEnd('\n'));

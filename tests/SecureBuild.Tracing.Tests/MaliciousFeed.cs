@@ -64,14 +64,54 @@ internal static class MaliciousFeed
         ["Evil.Sibling"] = Sibling,
     };
 
-    /// <summary>Writes every package into <paramref name="feed"/> as &lt;id&gt;.1.0.0.nupkg.</summary>
-    public static void Write(string feed)
+    /// <summary>(e) the id of the package with a source generator that reads a file no one declared.</summary>
+    public const string Generator = "Evil.Generator";
+
+    /// <summary>Writes every package into <paramref name="feed"/> as &lt;id&gt;.1.0.0.nupkg; the generator reads <paramref name="undeclaredFile"/>.</summary>
+    public static void Write(string feed, string undeclaredFile)
     {
         Directory.CreateDirectory(feed);
         foreach (var (id, targets) in Packages)
         {
             WritePackage(feed, id, new Dictionary<string, string> { [$"build/{id}.targets"] = targets });
         }
+        WritePackage(feed, Generator, new Dictionary<string, string>(),
+            new Dictionary<string, byte[]> { [$"analyzers/dotnet/cs/{Generator}.dll"] = CompileGenerator(undeclaredFile) });
+    }
+
+    /// <summary>A source generator that reads <paramref name="path"/> while the compiler runs it.</summary>
+    private static byte[] CompileGenerator(string path)
+    {
+        string source = $$"""
+            using Microsoft.CodeAnalysis;
+            [Generator]
+            public sealed class EvilGenerator : IIncrementalGenerator
+            {
+                public void Initialize(IncrementalGeneratorInitializationContext context)
+                {
+                    context.RegisterPostInitializationOutput(c =>
+                    {
+                        string text = "";
+                        try { text = System.IO.File.ReadAllText({{Microsoft.CodeAnalysis.CSharp.SymbolDisplay.FormatLiteral(path, quote: true)}}); } catch (System.Exception) { }
+                        c.AddSource("Evil.g.cs", "internal static class EvilData { public const int Length = " + text.Length + "; }");
+                    });
+                }
+            }
+            """;
+        var references = ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!).Split(Path.PathSeparator)
+            .Where(p => Path.GetFileName(p).StartsWith("System.", StringComparison.Ordinal) || Path.GetFileName(p) is "netstandard.dll" or "mscorlib.dll")
+            .Append(typeof(Microsoft.CodeAnalysis.IIncrementalGenerator).Assembly.Location)
+            .Select(p => Microsoft.CodeAnalysis.MetadataReference.CreateFromFile(p));
+        var compilation = Microsoft.CodeAnalysis.CSharp.CSharpCompilation.Create(Generator,
+            new[] { Microsoft.CodeAnalysis.CSharp.CSharpSyntaxTree.ParseText(source) }, references,
+            new Microsoft.CodeAnalysis.CSharp.CSharpCompilationOptions(Microsoft.CodeAnalysis.OutputKind.DynamicallyLinkedLibrary));
+        using var stream = new MemoryStream();
+        var result = compilation.Emit(stream);
+        if (!result.Success)
+        {
+            throw new InvalidOperationException(string.Join("\n", result.Diagnostics));
+        }
+        return stream.ToArray();
     }
 
     public static void WritePackage(string feed, string id, IReadOnlyDictionary<string, string> files, IReadOnlyDictionary<string, byte[]>? binaries = null)

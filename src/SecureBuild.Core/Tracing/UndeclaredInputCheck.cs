@@ -62,9 +62,10 @@ public sealed class UndeclaredInputCheck
             {
                 continue;
             }
+            string path = TracePolicyEvaluator.Normalize(file.Path);
             var task = attribution.TaskOfEvent(file.Pid, file.Time);
             string? step = task is null ? null : StepOf(task);
-            if (task is null || step is null || Ignored(file.Path))
+            if (task is null || step is null || Ignored(path))
             {
                 continue;
             }
@@ -73,14 +74,14 @@ public sealed class UndeclaredInputCheck
                 declared = new HashSet<string>(task.DeclaredInputs, StringComparer.Ordinal);
                 declaredByTask[task] = declared;
             }
-            if (IsDeclared(file.Path, step, declared))
+            if (IsDeclared(path, step, declared))
             {
                 continue;
             }
-            if (reported.Add(task.Project + "|" + step + "|" + file.Path))
+            if (reported.Add(task.Project + "|" + step + "|" + path))
             {
-                string what = _linkMaterials.ContainsKey(step) ? $"not a material of the {step} link" : $"not an input of {task.Task}";
-                findings.Add(new TraceFinding(TraceFindingKind.UndeclaredInput, $"read {file.Path} ({what})", file.Pid,
+                string what = (_linkMaterials.ContainsKey(step) ? $"not a material of the {step} link" : $"not an input of {task.Task}") + AnalyzerPackages(task);
+                findings.Add(new TraceFinding(TraceFindingKind.UndeclaredInput, $"read {path} ({what})", file.Pid,
                     programs.TryGetValue(file.Pid, out var p) ? p : "", attribution.OfEvent(file.Pid, file.Time), attribution.PhaseOf(file.Pid, file.Time), file.Time));
             }
         }
@@ -102,9 +103,32 @@ public sealed class UndeclaredInputCheck
         return package is not null && declared.Any(d => Equals(NuGetPackageIdentity.OfFile(d, _context.NuGetPackageFolders), package));
     }
 
-    private bool Ignored(string path) =>
-        SystemFolders.Any(f => TracePolicyEvaluator.Under(path, f))
-        || _context.DotnetRoots.Any(f => TracePolicyEvaluator.Under(path, f))
-        || _context.TempDirectories.Any(f => TracePolicyEvaluator.Under(path, f))
-        || System.IO.Directory.Exists(path);
+    private bool Ignored(string path)
+    {
+        if (System.IO.Directory.Exists(path))
+        {
+            return true;
+        }
+        if (_context.RepositoryDirectory is { } repository && TracePolicyEvaluator.Under(path, repository))
+        {
+            return false; // a repository checked out under /tmp is still the repository
+        }
+        return SystemFolders.Any(f => TracePolicyEvaluator.Under(path, f))
+            || _context.DotnetRoots.Any(f => TracePolicyEvaluator.Under(path, f))
+            || _context.TempDirectories.Any(f => TracePolicyEvaluator.Under(path, f));
+    }
+
+    /// <summary>"; analyzers from evil.generator 1.0.0": which packages' code ran inside the compiler when it read the file.</summary>
+    private string AnalyzerPackages(TaskExecution task)
+    {
+        var packages = task.DeclaredInputs
+            .Where(i => i.IndexOf("/analyzers/", StringComparison.OrdinalIgnoreCase) >= 0 && i.EndsWith(".dll", StringComparison.OrdinalIgnoreCase))
+            .Select(i => NuGetPackageIdentity.OfFile(i, _context.NuGetPackageFolders))
+            .Where(p => p is not null)
+            .Select(p => p!.ToString())
+            .Distinct(StringComparer.Ordinal)
+            .OrderBy(p => p, StringComparer.Ordinal)
+            .ToList();
+        return packages.Count == 0 ? "" : "; analyzers from " + string.Join(", ", packages);
+    }
 }
