@@ -32,6 +32,7 @@ public static class CliApplication
         root.Subcommands.Add(ReproCommands.CreateDiff(stdout, stderr));
         root.Subcommands.Add(ReproCommands.CreateRebuild(stdout, stderr));
         root.Subcommands.Add(ReproCommands.CreateCompare(stdout, stderr));
+        root.Subcommands.Add(TraceCommand.Create(stdout, stderr));
         return root;
     }
 
