@@ -10,7 +10,7 @@ namespace SecureBuild.Tracing.Tests;
 
 /// <summary>
 /// Real `dotnet build`s of a project that uses the malicious packages of <see cref="MaliciousFeed"/> (and of a clean
-/// one), recorded under `strace -f` until the ptrace recorder lands, attributed with the build's binary log and held
+/// one), recorded by the real tracer, attributed with the build's binary log and held
 /// to the default policy by the same entry point the trace verb calls. One build of each, shared by every test.
 /// </summary>
 [NonParallelizable]
@@ -98,19 +98,21 @@ public class MaliciousBuildTests
         File.WriteAllText(Path.Combine(_root, name, "Program.cs"), "System.Console.WriteLine(\"hi\");\n");
     }
 
+    private static string[] BuildCommand(string project, string binlog, int port) =>
+        new[] { "dotnet", "build", $"{project}/{project}.csproj", $"-bl:{binlog}", "-p:UseSharedCompilation=false", "-nodeReuse:false", "-m:1", $"-p:EvilPort={port}" };
+
     private (TraceLog, string) TracedBuild(string project, int port)
     {
-        string output = Path.Combine(_root, project + ".strace");
         string binlog = Path.Combine(_root, project + ".binlog");
-        var command = new[] { "dotnet", "build", $"{project}/{project}.csproj", $"-bl:{binlog}", "-p:UseSharedCompilation=false", "-nodeReuse:false", "-m:1", $"-p:EvilPort={port}" };
-        var outcome = new ProcessRunner().Run(new ProcessSpec("strace", StraceRecorder.Arguments(output).Split(' ').Concat(command), _root)
+        var environment = System.Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
+            .ToDictionary(e => (string)e.Key, e => (string?)e.Value ?? "");
+        foreach (var (name, value) in Environment())
         {
-            Timeout = TimeSpan.FromMinutes(5),
-            AddedEnvironment = Environment(),
-        });
-        Assert.That(outcome.Exited, Is.True, outcome.Output);
-        File.WriteAllText(Path.Combine(Path.GetTempPath(), $"sb-trace-{project}.log"), outcome.Output);
-        return (StraceRecorder.Parse(output, command, _root, outcome.ExitCode), binlog);
+            environment[name] = value;
+        }
+        var result = Tracer.RunResult(_root, BuildCommand(project, binlog, port), environment);
+        Assert.That(result.CommandExecuted, Is.True);
+        return (result.Log, binlog);
     }
 
     private Dictionary<string, string> Environment() => new()
@@ -137,7 +139,7 @@ public class MaliciousBuildTests
     [Test]
     public void The_malicious_build_really_reached_the_listener()
     {
-        Assert.That(_evil.ExitCode, Is.EqualTo(0));
+        Assert.That(_evil.ExitCode, Is.EqualTo(0), "the build itself succeeds: only the policy fails it");
         Assert.That(Volatile.Read(ref _accepted), Is.GreaterThanOrEqualTo(2), "bash /dev/tcp and the inline task both connect");
     }
 
@@ -167,9 +169,11 @@ public class MaliciousBuildTests
         Assert.That(ssh.Activity.Task, Is.EqualTo("ReadLinesFromFile"));
         Assert.That(ssh.Activity.Package, Is.EqualTo(new NuGetPackageIdentity("evil.ssh", "1.0.0")));
 
-        var sibling = findings.Single(f => f.Kind == TraceFindingKind.FileWrite && f.Event.Contains("/Lib/", StringComparison.Ordinal));
-        Assert.That(sibling.Activity.Task, Is.EqualTo("WriteLinesToFile"));
-        Assert.That(sibling.Activity.Package, Is.EqualTo(new NuGetPackageIdentity("evil.sibling", "1.0.0")));
+        // WriteLinesToFile writes a temporary file beside the target and renames it over Injected.cs.
+        var sibling = findings.Where(f => f.Kind == TraceFindingKind.FileWrite && f.Event.Contains("/Lib/", StringComparison.Ordinal)).ToList();
+        Assert.That(sibling.Select(f => f.Event), Has.Some.EndsWith($"-> {_root}/Lib/Injected.cs"));
+        Assert.That(sibling.All(f => f.Activity.Task == "WriteLinesToFile" && f.Activity.Package == new NuGetPackageIdentity("evil.sibling", "1.0.0")), Is.True);
+        Assert.That(findings.Where(f => f.Kind == TraceFindingKind.FileWrite).Except(sibling).Select(f => f.Describe()), Is.Empty, "no other write is flagged");
 
         var generator = findings.Single(f => f.Kind == TraceFindingKind.UndeclaredInput);
         Assert.That(generator.Code, Is.EqualTo("SB4205"));
@@ -204,6 +208,47 @@ public class MaliciousBuildTests
         Assert.That(text, Does.Contain("\"evil.socket\"").And.Contain("\"EvilSocket\"").And.Contain("\"SB4204\"").And.Contain("\"verdict\":\"audit\""));
         Assert.That(text, Does.Not.Contain(_root), "no machine path is signed");
         Assert.That(statement.Subjects.Select(s => s.Name), Has.Some.EqualTo("App/bin/Debug/net10.0/App.dll"));
+    }
+
+    [Test]
+    public void The_trace_verb_fails_the_malicious_build_under_the_default_policy_and_passes_a_clean_one_writing_the_attestation()
+    {
+        int port = ((IPEndPoint)_listener!.LocalEndpoint).Port;
+        string previous = Directory.GetCurrentDirectory();
+        var saved = Environment().Keys.ToDictionary(k => k, System.Environment.GetEnvironmentVariable);
+        Directory.SetCurrentDirectory(_root);
+        try
+        {
+            foreach (var (name, value) in Environment())
+            {
+                System.Environment.SetEnvironmentVariable(name, value);
+            }
+            var stdout = new StringWriter();
+            var stderr = new StringWriter();
+            string outDir = Path.Combine(_root, "verb-evil");
+            int exit = SecureBuild.Cli.CliApplication.Run(new[] { "trace", "--out", outDir, "--key", _key, "--" }.Concat(BuildCommand("App", Path.Combine(outDir, "App.binlog"), port)).ToArray(), stdout, stderr);
+            Assert.That(exit, Is.EqualTo(1), stderr.ToString());
+            Assert.That(stderr.ToString(), Does.Contain("error SB4204: read ").And.Contain("(package evil.ssh 1.0.0)"));
+            Assert.That(stdout.ToString(), Does.Contain("policy: FAIL"));
+            Assert.That(File.Exists(Path.Combine(outDir, "build.trace.intoto.jsonl")), Is.True);
+
+            stdout = new StringWriter();
+            stderr = new StringWriter();
+            outDir = Path.Combine(_root, "verb-clean");
+            exit = SecureBuild.Cli.CliApplication.Run(new[] { "trace", "--out", outDir, "--key", _key, "--", "dotnet", "build", "Clean/Clean.csproj", "-m:1" }, stdout, stderr);
+            Assert.That(exit, Is.EqualTo(0), stderr.ToString());
+            Assert.That(stdout.ToString(), Does.Contain("policy: pass"));
+            Assert.That(File.Exists(Path.Combine(outDir, "build.binlog")), Is.True, "the verb added -bl");
+            Assert.That(File.Exists(Path.Combine(outDir, "build.trace.intoto.jsonl")), Is.True);
+        }
+        finally
+        {
+            Directory.SetCurrentDirectory(previous);
+            foreach (var (name, value) in saved)
+            {
+                System.Environment.SetEnvironmentVariable(name, value);
+            }
+        }
     }
 
     [Test]

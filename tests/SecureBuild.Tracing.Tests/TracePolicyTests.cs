@@ -124,7 +124,7 @@ public class TracePolicyTests
         {
             "write /work/repo/Lib/Lib.cs",
             $"create {Packages}/evil.build/1.0.0/planted",
-            "rename /work/repo/App/Program.cs",
+            "rename /work/repo/App/obj/a.tmp -> /work/repo/App/Program.cs",
         }));
     }
 

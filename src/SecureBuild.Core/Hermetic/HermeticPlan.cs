@@ -27,7 +27,7 @@ public sealed class HermeticPlan
     {
         "PATH", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "TZ", "TERM", "TMPDIR", "SOURCE_DATE_EPOCH",
         "DOTNET_ROOT", "DOTNET_HOST_PATH", "DOTNET_CLI_TELEMETRY_OPTOUT", "DOTNET_NOLOGO", "DOTNET_SKIP_FIRST_TIME_EXPERIENCE",
-        "DOTNET_ROLL_FORWARD", "DOTNET_MULTILEVEL_LOOKUP", "MSBUILDDISABLENODEREUSE",
+        "DOTNET_ROLL_FORWARD", "DOTNET_MULTILEVEL_LOOKUP", "MSBUILDDISABLENODEREUSE", "DOTNET_CLI_USE_MSBUILD_SERVER",
     };
 
     private static readonly string[] BuildVerbs = { "build", "pack", "publish", "test" };
@@ -97,6 +97,7 @@ public sealed class HermeticPlan
         env["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         env["DOTNET_NOLOGO"] = "1";
         env["MSBUILDDISABLENODEREUSE"] = "1";
+        env["DOTNET_CLI_USE_MSBUILD_SERVER"] = "0";
         // Restore filled the caller's packages folder; the fresh HOME must not hide it.
         env["NUGET_PACKAGES"] = PackagesFolder(environment);
 

@@ -66,12 +66,11 @@ public sealed class TracePolicyEvaluator
                 }
                 continue;
             }
-            foreach (var path in file.RenamedTo is null ? new[] { file.Path } : new[] { file.Path, file.RenamedTo })
+            bool allowed = WriteAllowed(file.Path, file.Pid, phase, file.Kind) && (file.RenamedTo is null || WriteAllowed(file.RenamedTo, file.Pid, phase, file.Kind));
+            if (!allowed)
             {
-                if (!WriteAllowed(path, file.Pid, phase))
-                {
-                    Add(new TraceFinding(TraceFindingKind.FileWrite, $"{file.Kind.ToString().ToLowerInvariant()} {path}", file.Pid, Program(file.Pid), attribution.OfEvent(file.Pid, file.Time), phase, file.Time));
-                }
+                string what = file.RenamedTo is null ? $"{file.Kind.ToString().ToLowerInvariant()} {file.Path}" : $"rename {file.Path} -> {file.RenamedTo}";
+                Add(new TraceFinding(TraceFindingKind.FileWrite, what, file.Pid, Program(file.Pid), attribution.OfEvent(file.Pid, file.Time), phase, file.Time));
             }
         }
         return findings.OrderBy(f => f.Time).ToList();
@@ -235,7 +234,7 @@ public sealed class TracePolicyEvaluator
 
     // ---- files ---------------------------------------------------------------------------------------------------
 
-    private bool WriteAllowed(string path, int pid, TracePhase phase)
+    private bool WriteAllowed(string path, int pid, TracePhase phase, FileAccessKind kind)
     {
         var entries = phase == TracePhase.Restore ? _policy.Writes.Concat(_policy.RestoreWrites) : _policy.Writes;
         bool inRepository = _context.RepositoryDirectory is { } repository && Under(path, repository);
@@ -246,6 +245,11 @@ public sealed class TracePolicyEvaluator
                 continue; // a repository checked out under /tmp is still the repository
             }
             if (entry == "@own-proc" ? IsOwnProc(path, pid) : UnderAny(path, Folders(entry)))
+            {
+                return true;
+            }
+            // Creating the parents of an allowed folder (mkdir -p ~/.local/share/NuGet) is part of writing there.
+            if (kind == FileAccessKind.Create && entry != "@own-proc" && Folders(entry).Any(f => f.Length > path.Length && Under(f, path)))
             {
                 return true;
             }
