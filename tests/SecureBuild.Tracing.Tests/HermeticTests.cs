@@ -128,6 +128,44 @@ public class HermeticTests
         }
     }
 
+    [Test]
+    public void The_trace_verb_runs_restore_then_the_build_hermetically_and_attests_both()
+    {
+        string root = Directory.CreateTempSubdirectory("sb-hermetic-verb-").FullName;
+        try
+        {
+            File.WriteAllText(Path.Combine(root, "Sample.csproj"), """
+                <Project Sdk="Microsoft.NET.Sdk">
+                  <PropertyGroup><OutputType>Exe</OutputType><TargetFramework>net10.0</TargetFramework></PropertyGroup>
+                </Project>
+                """);
+            File.WriteAllText(Path.Combine(root, "Program.cs"), "System.Console.WriteLine(\"hermetic\");\n");
+            var key = SecureBuild.Core.Crypto.SigningKey.Generate(SecureBuild.Core.Crypto.KeyType.Ed25519);
+            File.WriteAllText(Path.Combine(root, "k.key"), key.ExportPrivate());
+            string securebuild = Path.Combine(TestContext.CurrentContext.TestDirectory, "securebuild");
+            var outcome = Runner.Run(new ProcessSpec(securebuild, new[] { "trace", "--hermetic", "--key", "k.key", "--out", "out", "--", "dotnet", "build", "-m:1" }, root)
+            {
+                Timeout = TimeSpan.FromMinutes(5),
+                AddedEnvironment = new Dictionary<string, string> { ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1", ["SECRET_TOKEN"] = "must-not-pass" },
+            });
+            Assert.That(outcome.ExitCode, Is.EqualTo(0), outcome.Output);
+            Assert.That(outcome.Output, Does.Contain("--hermetic: restore first"));
+            foreach (var step in new[] { "restore", "build" })
+            {
+                var line = File.ReadAllText(Path.Combine(root, "out", step + ".trace.intoto.jsonl"));
+                var envelope = SecureBuild.Core.Attestation.DsseEnvelope.Parse(line.TrimEnd('\n'));
+                Assert.That(envelope.Verify(key.Public).Verified, Is.True);
+                string payload = System.Text.Encoding.UTF8.GetString(envelope.Payload);
+                Assert.That(payload, Does.Contain(step == "build" ? "\"hermetic\":true" : "\"hermetic\":false").And.Contain("\"verdict\":\"pass\""));
+            }
+            Assert.That(File.Exists(Path.Combine(root, "bin", "Debug", "net10.0", "Sample.dll")), Is.True);
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
     private static Dictionary<string, string> OutputsOf(string root) =>
         Directory.GetFiles(Path.Combine(root, "bin"), "*", SearchOption.AllDirectories)
             .ToDictionary(f => Path.GetRelativePath(root, f), SecureBuild.Core.Crypto.Sha256Hex.OfFile);

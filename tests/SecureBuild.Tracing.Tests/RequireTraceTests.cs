@@ -73,6 +73,15 @@ public class RequireTraceTests
         Assert.That(plain.ExitCode, Is.EqualTo(0), plain.Output);
     }
 
+    [Test]
+    public void A_build_under_the_real_securebuild_trace_passes()
+    {
+        string securebuild = Path.Combine(TestContext.CurrentContext.TestDirectory, "securebuild");
+        var traced = Run(new[] { securebuild, "trace", "--out", Path.Combine(_root, "trace-out"), "--" }.Concat(Build).ToArray());
+        Assert.That(traced.ExitCode, Is.EqualTo(0), traced.Output);
+        Assert.That(traced.Output, Does.Contain("built").And.Contain("policy: pass"));
+    }
+
     private static string RepositoryRoot()
     {
         var directory = new DirectoryInfo(TestContext.CurrentContext.TestDirectory);

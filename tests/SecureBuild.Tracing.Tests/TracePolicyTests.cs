@@ -105,6 +105,28 @@ public class TracePolicyTests
     }
 
     [Test]
+    public void In_a_network_namespace_a_failed_connection_off_the_machine_is_no_finding_but_a_successful_or_loopback_one_is()
+    {
+        var (log, timeline) = Build(network: new[]
+        {
+            new TracedNetworkOperation(100, T0.AddSeconds(10), NetworkOperation.Connect, "inet", "192.0.2.53", 53, false),
+            new TracedNetworkOperation(100, T0.AddSeconds(10), NetworkOperation.Connect, "inet", "198.51.100.7", 443, true),
+            new TracedNetworkOperation(100, T0.AddSeconds(10), NetworkOperation.Connect, "inet", "127.0.0.1", 4711, false),
+        });
+        var attribution = TraceAttributor.Attribute(log, timeline);
+        var isolated = Context();
+        isolated = new TracePolicyContext
+        {
+            Home = isolated.Home, RepositoryDirectory = isolated.RepositoryDirectory, ProjectDirectories = isolated.ProjectDirectories,
+            TempDirectories = isolated.TempDirectories, DotnetRoots = isolated.DotnetRoots, NetworkIsolated = true,
+        };
+        var findings = new TracePolicyEvaluator(TracePolicy.Default, isolated).Evaluate(log, attribution).Where(f => f.Kind == TraceFindingKind.Network).Select(f => f.Event);
+        Assert.That(findings, Is.EquivalentTo(new[] { "connect inet 198.51.100.7:443", "connect inet 127.0.0.1:4711" }));
+        var open = new TracePolicyEvaluator(TracePolicy.Default, Context()).Evaluate(log, attribution).Where(f => f.Kind == TraceFindingKind.Network);
+        Assert.That(open.Count(), Is.EqualTo(3), "without the namespace every attempt counts");
+    }
+
+    [Test]
     public void Writes_outside_obj_bin_artifacts_and_temp_are_flagged_and_the_packages_folder_only_outside_restore()
     {
         var (log, timeline) = Build(files: new[]

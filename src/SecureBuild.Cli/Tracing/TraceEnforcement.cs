@@ -162,6 +162,7 @@ public static class TraceEnforcement
             DotnetRoots = dotnetRoots.Distinct(StringComparer.Ordinal).ToList(),
             LockedToolCommands = tools,
             RunnerPrograms = options.RunnerPrograms,
+            NetworkIsolated = options.Hermetic,
             PackageSourceHosts = sources,
             Resolve = ResolveHost,
         };

@@ -47,6 +47,13 @@ public sealed class TracePolicyContext
     /// <summary>The package sources' hosts (from the lock, else NuGet's configured sources).</summary>
     public IReadOnlyList<string> PackageSourceHosts { get; init; } = Array.Empty<string>();
 
+    /// <summary>
+    /// The command ran in a network namespace with only loopback (--hermetic): a connection to anywhere else that
+    /// failed could not have left the machine (the toolchain's own name lookups fail so); it stays in the attestation
+    /// but is not a finding. One that succeeded, or one to loopback, is judged as usual.
+    /// </summary>
+    public bool NetworkIsolated { get; init; }
+
     /// <summary>Resolves a host name to its addresses (DNS in the CLI; a table in tests). Null: names match no address.</summary>
     public Func<string, IReadOnlyList<string>>? Resolve { get; init; }
 
