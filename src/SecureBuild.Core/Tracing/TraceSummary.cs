@@ -6,8 +6,8 @@ using System.Linq;
 namespace SecureBuild.Core.Tracing;
 
 /// <summary>
-/// The short human summary at the end of a traced run: how many processes, connections and files; the findings (as
-/// errors, or warnings under --audit) with who caused them; what the trace could not record; the verdict.
+/// The short human summary at the end of a traced run, after the tracer's counts: how much was attributed, the
+/// findings (as errors, or warnings under --audit) with who caused them, the verdict and where the attestation is.
 /// </summary>
 public static class TraceSummary
 {
@@ -16,10 +16,10 @@ public static class TraceSummary
 
     public static void Write(TraceLog log, TraceAttribution attribution, TracePolicyReport report, IReadOnlyList<TraceFinding> notEnforced, string? attestation, TextWriter stdout, TextWriter stderr)
     {
-        int connections = log.Network.Count(n => n.Family != "unix");
-        int written = log.Files.Where(f => f.Kind is FileAccessKind.Create or FileAccessKind.Write).Select(f => f.Path).Distinct(StringComparer.Ordinal).Count();
+        // The tracer's own summary counts processes, peers and files; this one says what attribution and the policy made of them.
         int attributed = log.Processes.Count(p => attribution.OfProcess(p.Pid).IsKnown || attribution.Nodes.ContainsKey(p.Pid));
-        stdout.WriteLine($"securebuild trace: {log.Processes.Count} processes ({attributed} attributed to MSBuild), {connections} network connections, {log.Files.Count} file accesses ({written} files written).");
+        int tasks = attribution.Timeline.Tasks.Count;
+        stdout.WriteLine($"securebuild trace: {attributed} of {log.Processes.Count} processes attributed to MSBuild ({attribution.Nodes.Count} nodes, {tasks} tasks in the binary log).");
         string severity = report.Audit ? "warning" : "error";
         foreach (var finding in report.Findings.Take(MaxListed))
         {
@@ -32,10 +32,6 @@ public static class TraceSummary
         foreach (var finding in notEnforced.Take(MaxListed))
         {
             stderr.WriteLine($"securebuild trace: warning {finding.Describe()} (reported only: the policy sets \"undeclaredInputs\": false)");
-        }
-        if (log.DroppedEvents > 0 || log.UnhashedFiles > 0)
-        {
-            stderr.WriteLine($"securebuild trace: warning SB4206: the trace is incomplete: {log.DroppedEvents} events could not be recorded and {log.UnhashedFiles} files could not be hashed.");
         }
         string verdict = report.Verdict switch
         {
