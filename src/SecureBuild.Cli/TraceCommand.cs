@@ -18,7 +18,7 @@ internal static class TraceCommand
     public static Command Create(TextWriter stdout, TextWriter stderr)
     {
         var output = new Option<string>("--out") { Description = "Directory to write trace.json into (default: obj/securebuild/trace)." };
-        var command = new Argument<string[]>("COMMAND") { Description = "The command to trace, after --.", Arity = ArgumentArity.OneOrMore };
+        var command = new Argument<string[]>("COMMAND") { Description = "The command to trace, after --.", Arity = ArgumentArity.ZeroOrMore };
         var verb = new Command("trace", "Run a command under the runtime tracer (Linux: ptrace + seccomp-bpf) and record every process, file and network operation of its process tree. Exit: the command's exit code (128+n when killed by signal n), 2 when it cannot be traced.")
         {
             output, command,

@@ -27,7 +27,10 @@ public class RequireTraceTests
         Directory.CreateDirectory(Path.Combine(_root, "bin"));
         File.Copy("/usr/bin/strace", Path.Combine(_root, "bin", "securebuild"));
         File.WriteAllText(Path.Combine(_root, "bin", "trace"), "#!/bin/sh\nexec \"$@\"\n");
-        File.SetUnixFileMode(Path.Combine(_root, "bin", "trace"), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(Path.Combine(_root, "bin", "trace"), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
     }
 
     [OneTimeTearDown]

@@ -232,6 +232,30 @@ public class TracePolicyTests
         Assert.That(SecureBuild.Core.Json.JsonText.Write(parsed.ToJson()), Is.EqualTo(SecureBuild.Core.Json.JsonText.Write(TracePolicy.Default.ToJson())));
     }
 
+    [Test]
+    public void The_trace_verb_prints_the_default_policy_as_a_file_to_start_from_and_refuses_a_bad_one_before_running()
+    {
+        var stdout = new StringWriter();
+        Assert.That(SecureBuild.Cli.CliApplication.Run(new[] { "trace", "--print-policy" }, stdout, TextWriter.Null), Is.EqualTo(0));
+        var printed = TracePolicy.Parse(Encoding.UTF8.GetBytes(stdout.ToString()), "printed");
+        Assert.That(printed.Processes, Is.EqualTo(TracePolicy.Default.Processes));
+
+        string bad = Path.Combine(Path.GetTempPath(), $"sb-policy-{Guid.NewGuid():N}.json");
+        File.WriteAllText(bad, "{\"version\": 1, \"network\": {\"compile\": []}}");
+        try
+        {
+            var stderr = new StringWriter();
+            int exit = SecureBuild.Cli.CliApplication.Run(new[] { "trace", "--policy", bad, "--", "sh", "-c", "touch /tmp/sb-policy-must-not-run" }, TextWriter.Null, stderr);
+            Assert.That(exit, Is.EqualTo(2));
+            Assert.That(stderr.ToString(), Does.Contain("SB4210").And.Contain("unknown phase \"compile\""));
+            Assert.That(File.Exists("/tmp/sb-policy-must-not-run"), Is.False, "nothing ran");
+        }
+        finally
+        {
+            File.Delete(bad);
+        }
+    }
+
     [TestCase("", "is empty")]
     [TestCase("[]", "must be a JSON object")]
     [TestCase("{", "not valid JSON")]

@@ -68,7 +68,8 @@ public static class BinlogTimelineReader
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            throw new BinlogException($"{UnreadableCode}: cannot read the binary log {binlogPath}: {e.Message}. Events are reported without their MSBuild task; pass the log the build wrote (-bl:FILE), or let `securebuild trace` add -bl.");
+            string cause = e.InnerException is { } inner ? $"{e.Message} ({inner.GetType().Name}: {inner.Message})" : e.Message;
+            throw new BinlogException($"{UnreadableCode}: cannot read the binary log {binlogPath}: {cause}. Events are reported without their MSBuild task; pass the log the build wrote (-bl:FILE), or let `securebuild trace` add -bl.");
         }
         // A task still open when the log ended (the build was killed) ran until the end of the log.
         var end = tasks.Count == 0 ? DateTimeOffset.MaxValue : tasks.Max(t => t.End);

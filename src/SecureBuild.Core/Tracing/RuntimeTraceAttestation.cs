@@ -209,11 +209,7 @@ public static class RuntimeTraceAttestation
     }
 
     /// <summary>Signs the statement into a DSSE envelope; returns the .intoto.jsonl line (with newline).</summary>
-    public static string Sign(InTotoStatement statement, SigningKey key)
-    {
-        var envelope = DsseEnvelope.Sign(DsseEnvelope.InTotoPayloadType, statement.ToPayload(), key);
-        return JsonText.Write(envelope.ToJson(), indented: false) + "\n";
-    }
+    public static string Sign(InTotoStatement statement, SigningKey key) => statement.SignToJsonLine(key);
 
     /// <summary>The files the command left behind: written or created, not deleted or renamed away afterwards, hashed after the last write.</summary>
     public static List<ResourceDescriptor> Products(TraceLog log, Inputs inputs)

@@ -48,7 +48,8 @@ public sealed class TracePolicyEvaluator
         }
         foreach (var process in log.Processes)
         {
-            if (process.Executable.Length > 0 && !ProgramAllowed(process))
+            // The traced command itself (ParentPid 0) is what the user asked to run; what it starts is judged.
+            if (process.Executable.Length > 0 && process.ParentPid != 0 && !ProgramAllowed(process))
             {
                 Add(new TraceFinding(TraceFindingKind.Process, "exec " + process.Executable + Arguments(process), process.Pid, process.Executable,
                     attribution.OfProcess(process.Pid), attribution.PhaseOf(process.Pid, process.Start), process.Start));
@@ -314,31 +315,20 @@ public sealed class TracePolicyEvaluator
         return owner == "self" || owner == "thread-self" || owner == pid.ToString(CultureInfo.InvariantCulture);
     }
 
-    /// <summary>An absolute path with "." and ".." taken out lexically, as the kernel resolved it (links aside).</summary>
+    /// <summary>
+    /// An absolute path with "." and ".." taken out as the kernel resolved it (links aside): the tracer records paths
+    /// so already; a trace from elsewhere may not. GetFullPath does it lexically on Unix, without touching the disk.
+    /// </summary>
     public static string Normalize(string path)
     {
-        if (!path.StartsWith("/", StringComparison.Ordinal) || (path.IndexOf("/.", StringComparison.Ordinal) < 0 && path.IndexOf("//", StringComparison.Ordinal) < 0))
+        try
         {
-            return path;
+            return path.StartsWith("/", StringComparison.Ordinal) ? System.IO.Path.GetFullPath(path) : path;
         }
-        var parts = new List<string>();
-        foreach (var part in path.Split('/'))
+        catch (ArgumentException)
         {
-            if (part.Length == 0 || part == ".")
-            {
-                continue;
-            }
-            if (part == "..")
-            {
-                if (parts.Count > 0)
-                {
-                    parts.RemoveAt(parts.Count - 1);
-                }
-                continue;
-            }
-            parts.Add(part);
+            return path; // not a path the kernel could have given (a NUL): judged as it is
         }
-        return "/" + string.Join("/", parts);
     }
 
     /// <summary>True when <paramref name="path"/> is <paramref name="folder"/> or lies below it.</summary>
