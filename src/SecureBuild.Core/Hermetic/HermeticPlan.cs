@@ -94,14 +94,9 @@ public sealed class HermeticPlan
         Directory.CreateDirectory(home);
         env["HOME"] = home;
         env["DOTNET_CLI_HOME"] = home;
-        env["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        env["DOTNET_NOLOGO"] = "1";
-        env["MSBUILDDISABLENODEREUSE"] = "1";
-        env["DOTNET_CLI_USE_MSBUILD_SERVER"] = "0";
-        // A fresh HOME is a first run: no first-run experience, no workload update check (it looks up a host).
-        env["DOTNET_SKIP_FIRST_TIME_EXPERIENCE"] = "1";
+        DotnetEnvironment.MakeQuiet(env);
+        // A fresh HOME is a first run: no workload update check (it looks up a host), no tools folder added to PATH.
         env["DOTNET_CLI_WORKLOAD_UPDATE_NOTIFY_DISABLE"] = "1";
-        env["DOTNET_GENERATE_ASPNET_CERTIFICATE"] = "false";
         env["DOTNET_ADD_GLOBAL_TOOLS_TO_PATH"] = "false";
         // Restore filled the caller's packages folder; the fresh HOME must not hide it.
         env["NUGET_PACKAGES"] = PackagesFolder(environment);
