@@ -24,6 +24,7 @@ public static class CliApplication
     {
         var root = new RootCommand("securebuild: keys, in-toto layouts and verification for SecureBuild.Sdk builds.");
         root.Subcommands.Add(KeygenCommand.Create(stdout, stderr));
+        root.Subcommands.Add(KeyCommand.Create(stdout, stderr));
         root.Subcommands.Add(LayoutCommand.Create(stdout, stderr));
         root.Subcommands.Add(ProvenanceCommand.Create(stdout, stderr));
         root.Subcommands.Add(VerifyCommand.Create(stdout, stderr));

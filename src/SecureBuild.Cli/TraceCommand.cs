@@ -18,12 +18,14 @@ internal static class TraceCommand
     public static Command Create(TextWriter stdout, TextWriter stderr)
     {
         var output = new Option<string>("--out") { Description = "Directory to write trace.json into (default: obj/securebuild/trace)." };
-        var command = new Argument<string[]>("COMMAND") { Description = "The command to trace, after --.", Arity = ArgumentArity.OneOrMore };
+        var command = new Argument<string[]>("COMMAND") { Description = "The command to trace, after --.", Arity = ArgumentArity.ZeroOrMore };
         var verb = new Command("trace", "Run a command under the runtime tracer (Linux: ptrace + seccomp-bpf) and record every process, file and network operation of its process tree. Exit: the command's exit code (128+n when killed by signal n), 2 when it cannot be traced.")
         {
             output, command,
         };
-        verb.SetAction(parse => Run(parse.GetValue(command)!, parse.GetValue(output), stdout, stderr));
+        // --policy/--audit/--hermetic/--env/--key: attribution, policy, attestation (Cli/Tracing/TraceVerbOptions.cs).
+        var enforcement = Tracing.TraceVerbOptions.AddTo(verb);
+        verb.SetAction(parse => enforcement.Run(parse, parse.GetValue(command) ?? Array.Empty<string>(), parse.GetValue(output), stdout, stderr));
         return verb;
     }
 
@@ -39,7 +41,10 @@ internal static class TraceCommand
         return TraceLauncher.Run(command, stderr);
     }
 
-    internal static int Run(IReadOnlyList<string> command, string? outDirectory, TextWriter stdout, TextWriter stderr)
+    // enforce: called with the trace and the exit code the verb would return; returns the final one (the policy).
+    // environmentOverride: the command's whole environment (a hermetic step's) instead of this process's.
+    internal static int Run(IReadOnlyList<string> command, string? outDirectory, TextWriter stdout, TextWriter stderr,
+        Func<TraceLog, int, int>? enforce = null, IReadOnlyDictionary<string, string>? environmentOverride = null)
     {
         const string name = "securebuild trace";
         if (command.Count == 0)
@@ -48,7 +53,7 @@ internal static class TraceCommand
             return CliApplication.Usage;
         }
 
-        var environment = Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
+        var environment = environmentOverride?.ToDictionary(e => e.Key, e => e.Value, StringComparer.Ordinal) ?? Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
             .ToDictionary(e => (string)e.Key, e => (string?)e.Value ?? "", StringComparer.Ordinal);
         var traced = MsBuildSwitches(command, environment, out bool msbuild);
         if (msbuild)
@@ -89,14 +94,15 @@ internal static class TraceCommand
         }
 
         WriteSummary(log, file, stderr);
+        int exit = log.ExitCode ?? CliApplication.Failure;
         if (log.Signal is { } signal)
         {
             stderr.WriteLine($"{name}: the command was killed by {signal}.");
             int n = PtraceTracer.SignalNumber(signal);
-            return n > 0 ? 128 + n : CliApplication.Failure;
+            exit = n > 0 ? 128 + n : CliApplication.Failure;
         }
 
-        return log.ExitCode ?? CliApplication.Failure;
+        return enforce is null ? exit : enforce(log, exit);
     }
 
     /// <summary>The command with MSBuild's node reuse and the compiler server turned off, when it is a dotnet MSBuild verb.</summary>

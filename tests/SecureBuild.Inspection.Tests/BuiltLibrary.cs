@@ -44,6 +44,13 @@ public sealed class BuiltLibrary
         }
     }
 
+    private static Dictionary<string, string> QuietEnvironment()
+    {
+        var environment = new Dictionary<string, string>();
+        DotnetEnvironment.MakeQuiet(environment);
+        return environment;
+    }
+
     private static BuiltLibrary Build()
     {
         var root = Path.Combine(Path.GetTempPath(), "sbinspect-" + Guid.NewGuid().ToString("N").Substring(0, 10));
@@ -72,7 +79,7 @@ public sealed class BuiltLibrary
         var output = Path.Combine(root, "out");
         var pack = new ProcessRunner().Run(new ProcessSpec("dotnet", new[] { "pack", "Lib.csproj", "-c", "Release", "-o", output, "-m:1", "-nologo", "-p:UseSharedCompilation=false" }, project)
         {
-            AddedEnvironment = new Dictionary<string, string> { ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1", ["DOTNET_NOLOGO"] = "1", ["MSBuildEnableWorkloadResolver"] = "false" },
+            AddedEnvironment = QuietEnvironment(),
             Timeout = TimeSpan.FromMinutes(10),
         });
         if (pack.ExitCode != 0)

@@ -1,5 +1,6 @@
 using SecureBuild.Core.Processes;
 using SecureBuild.Reproducibility.Tests.Infrastructure;
+using SecureBuild.TestSupport;
 
 namespace SecureBuild.Inspection.Tests;
 
@@ -9,7 +10,7 @@ public sealed class HtmlReportTests
     [Test]
     public void The_html_report_shows_the_verdict_and_findings_in_chromium_and_a_crafted_command_stays_text()
     {
-        var repo = FindRepositoryRoot();
+        var repo = RepositoryRoot.Path;
         var runner = new ProcessRunner();
         var install = runner.Run(new ProcessSpec("bash", new[] { Path.Combine(repo, "build", "install-chromium.sh") }, repo) { Timeout = TimeSpan.FromMinutes(10), CaptureStandardOutput = true });
         Assert.That(install.ExitCode, Is.EqualTo(0), "chromium is needed to test the HTML report and could not be installed (build/install-chromium.sh):\n" + install.Output);
@@ -37,16 +38,5 @@ public sealed class HtmlReportTests
         var shot = runner.Run(new ProcessSpec(chromium, common.Concat(new[] { "--window-size=1280,1000", "--screenshot=" + png, new Uri(page).AbsoluteUri }), temp.Path) { Timeout = TimeSpan.FromMinutes(2) });
         Assert.That(shot.ExitCode, Is.EqualTo(0), shot.Output);
         Assert.That(new FileInfo(png).Length, Is.GreaterThan(10_000), "the screenshot of the report is (nearly) empty");
-    }
-
-    private static string FindRepositoryRoot()
-    {
-        var dir = new DirectoryInfo(TestContext.CurrentContext.TestDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "SecureBuild.Sdk.sln")))
-        {
-            dir = dir.Parent;
-        }
-
-        return dir?.FullName ?? throw new InvalidOperationException("the repository root (SecureBuild.Sdk.sln) is not above the test directory");
     }
 }

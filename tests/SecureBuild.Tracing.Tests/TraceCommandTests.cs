@@ -78,7 +78,8 @@ public class TraceCommandTests : TracingFixture
         var (exit, _, err) = Trace("trace", "--out", "x");
 
         Assert.That(exit, Is.EqualTo(2));
-        Assert.That(err, Does.Contain("Required argument missing for command: 'trace'"));
+        // COMMAND is optional on the command line (`securebuild trace --print-policy` needs none), so the verb says SB4108.
+        Assert.That(err, Does.Contain("SB4108: no command given"));
     }
 
     [Test]
@@ -89,7 +90,11 @@ public class TraceCommandTests : TracingFixture
         Assert.That(exit, Is.EqualTo(0));
         Assert.That(err, Does.Contain("added -nodeReuse:false -p:UseSharedCompilation=false and DOTNET_CLI_USE_MSBUILD_SERVER=0"));
         var log = TraceLogJson.Read(File.ReadAllBytes(Path.Combine(Dir, "obj", "securebuild", "trace", "trace.json")));
-        Assert.That(log.Processes.Single(p => p.ParentPid == 0).Arguments, Is.EqualTo(new[] { "dotnet", "msbuild", "-nodeReuse:false", "-p:UseSharedCompilation=false", "-version" }));
+        // -bl: the binary log attribution reads (added because the command had none).
+        Assert.That(log.Processes.Single(p => p.ParentPid == 0).Arguments, Is.EqualTo(new[]
+        {
+            "dotnet", "msbuild", "-nodeReuse:false", "-p:UseSharedCompilation=false", "-version", $"-bl:{Path.Combine(Dir, "obj", "securebuild", "trace", "build.binlog")}",
+        }));
     }
 
     [Test]

@@ -209,6 +209,10 @@ public sealed class InTotoStatement
     /// <summary>Compact UTF-8 JSON (sorted keys, no whitespace), the payload to put in an envelope.</summary>
     public byte[] ToPayload() => System.Text.Encoding.ASCII.GetBytes(JsonText.Write(ToJson(), indented: false));
 
+    /// <summary>Signs the statement into a DSSE envelope and returns its .intoto.jsonl line (with newline).</summary>
+    public string SignToJsonLine(Crypto.SigningKey key) =>
+        JsonText.Write(DsseEnvelope.Sign(DsseEnvelope.InTotoPayloadType, ToPayload(), key).ToJson(), indented: false) + "\n";
+
     private static ResourceDescriptor ReadDescriptor(JsonNode node, string path)
     {
         var obj = StrictJson.AsObject(node, path, Fail);

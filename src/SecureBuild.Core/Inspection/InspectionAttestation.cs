@@ -37,6 +37,5 @@ public static class InspectionAttestation
     }
 
     /// <summary>The signed statement as one `.intoto.jsonl` line (with its newline).</summary>
-    public static string Sign(InspectionReport report, SigningKey key) =>
-        JsonText.Write(DsseEnvelope.Sign(DsseEnvelope.InTotoPayloadType, CreateStatement(report).ToPayload(), key).ToJson(), indented: false) + "\n";
+    public static string Sign(InspectionReport report, SigningKey key) => CreateStatement(report).SignToJsonLine(key);
 }

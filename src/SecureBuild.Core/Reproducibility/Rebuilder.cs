@@ -300,13 +300,8 @@ public sealed class Rebuilder
             baseEnv.Remove(name);
         }
 
-        baseEnv["MSBUILDDISABLENODEREUSE"] = "1";
-        baseEnv["DOTNET_CLI_USE_MSBUILD_SERVER"] = "0";
+        DotnetEnvironment.MakeQuiet(baseEnv);
         baseEnv["UseSharedCompilation"] = "false";
-        baseEnv["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        baseEnv["DOTNET_NOLOGO"] = "1";
-        baseEnv["DOTNET_SKIP_FIRST_TIME_EXPERIENCE"] = "1";
-        baseEnv["DOTNET_GENERATE_ASPNET_CERTIFICATE"] = "false";
         baseEnv["SOURCE_DATE_EPOCH"] = result.SourceDateEpoch.ToString(CultureInfo.InvariantCulture);
 
         ApplyVariations(variations, result, baseEnv, work);

@@ -85,9 +85,5 @@ public static class ReproducibilityAttestation
     private static string Time(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
 
     /// <summary>Signs the statement into a DSSE envelope and returns the .intoto.jsonl line (with newline).</summary>
-    public static string Sign(InTotoStatement statement, SigningKey key)
-    {
-        var envelope = DsseEnvelope.Sign(DsseEnvelope.InTotoPayloadType, statement.ToPayload(), key);
-        return JsonText.Write(envelope.ToJson(), indented: false) + "\n";
-    }
+    public static string Sign(InTotoStatement statement, SigningKey key) => statement.SignToJsonLine(key);
 }
