@@ -163,6 +163,9 @@ public sealed class LayoutVerifier
             }
         }
 
+        // in-toto-golang's InTotoVerify, step by step: each step below is one function with its contract, called in
+        // the reference's order. Every step either returns normally or throws a VerificationAbort; none of them
+        // passes a chain that a later step would have to re-check.
         private LinkModel VerifyLayoutCore(MetadataFile layoutFile, List<VerificationKey> keys, string linkDir, string stepName, IReadOnlyList<string> subPath, CancellationToken cancel)
         {
             var layout = layoutFile.Layout!;
@@ -174,7 +177,26 @@ public sealed class LayoutVerifier
             var prefetch = new LinkPrefetch(layout, layoutFile.File, linkDir, _o.MaxMetadataFileBytes, _o.Clock, cancel);
             _prefetches.Add(prefetch);
 
-            // 1. Layout signatures: every given key needs a valid signature.
+            VerifyLayoutSignatures(layoutFile, keys, where);                    // 1
+            VerifyLayoutExpiration(layoutFile, where);                          // 2
+            var chain = LoadLinksForLayout(layout, prefetch, linkDir, where);   // 3
+            VerifyLinkSignaturesAndThresholds(chain, where);                    // 4
+            VerifySublayouts(chain, linkDir, subPath);                          // 5
+            VerifyCommandAlignment(chain, where);                               // 6
+            VerifyThresholdConstraints(chain, where);                           // 7
+            var reduced = ReduceChainToOneLinkPerStep(chain, where);
+            VerifyStepRules(layout, reduced, where);                            // 8
+            var combined = RunInspections(layout, reduced, where);              // 9
+            VerifyInspectionRules(layout, combined, where);                     // 10
+            return SummaryLink(layout, reduced, stepName);
+        }
+
+        /// <summary>
+        /// Step 1. Every key given for the layout must have a valid signature on it (no key at all is an error).
+        /// Throws SignatureVerificationError naming the first key without one; returns only when all keys signed.
+        /// </summary>
+        private void VerifyLayoutSignatures(MetadataFile layoutFile, List<VerificationKey> keys, string where)
+        {
             _log.Add($"Verifying layout signatures{where}...");
             if (keys.Count == 0)
             {
@@ -197,20 +219,34 @@ public sealed class LayoutVerifier
                     });
                 }
             }
+        }
 
-            // 2. Expiry.
+        /// <summary>
+        /// Step 2. A layout with an expiry date before the options' clock is rejected (LayoutExpiredError). A layout
+        /// without one was given "now + 1 month" by the reader, as in-toto does, and passes.
+        /// </summary>
+        private void VerifyLayoutExpiration(MetadataFile layoutFile, string where)
+        {
             _log.Add($"Verifying layout expiration{where}...");
             var now = _o.Clock();
-            if (layout.Expires is { } expires && expires < now)
+            if (layoutFile.Layout!.Expires is { } expires && expires < now)
             {
                 throw new VerificationAbort(new VerificationFailure(FailureKind.LayoutExpiredError,
-                    $"Layout expired: {layoutFile.File}{where} expired on {layout.ExpiresText}; it is now {Layout.FormatExpires(now)}.")
+                    $"Layout expired: {layoutFile.File}{where} expired on {layoutFile.Layout.ExpiresText}; it is now {Layout.FormatExpires(now)}.")
                 {
                     File = layoutFile.File,
                 });
             }
+        }
 
-            // 3. Link files (counted before any signature is checked), as loaded by the prefetch, in the reference's order.
+        /// <summary>
+        /// Step 3. Takes the prefetched link files of every step in layout and pubkeys order (one per authorized keyid,
+        /// "&lt;step&gt;.&lt;keyid8&gt;.link"), adding read warnings as they come. A file that cannot be parsed aborts
+        /// (FormatError); a step with fewer files than its threshold aborts (LinkNotFoundError) before any link
+        /// signature is looked at. Returns the loaded links of each step, nothing verified yet.
+        /// </summary>
+        private List<StepLinks> LoadLinksForLayout(LayoutModel layout, LinkPrefetch prefetch, string linkDir, string where)
+        {
             _log.Add($"Reading link metadata files from {linkDir}{where}...");
             var chain = new List<StepLinks>();
             foreach (var step in layout.Steps)
@@ -265,7 +301,16 @@ public sealed class LayoutVerifier
                 chain.Add(links);
             }
 
-            // 4. Link signatures and thresholds.
+            return chain;
+        }
+
+        /// <summary>
+        /// Step 4. Moves each loaded link whose signature by its authorized key is valid into the step's verified
+        /// links; the others are dropped (recorded with the reason, as the reference drops them silently). A step with
+        /// fewer valid links from distinct functionaries than its threshold aborts (ThresholdVerificationError).
+        /// </summary>
+        private void VerifyLinkSignaturesAndThresholds(List<StepLinks> chain, string where)
+        {
             _log.Add($"Verifying link metadata signatures{where}...");
             foreach (var links in chain)
             {
@@ -307,8 +352,15 @@ public sealed class LayoutVerifier
 
                 _linkCount += links.Verified.Count;
             }
+        }
 
-            // 5. Sublayouts: verified recursively, replaced by their summary link.
+        /// <summary>
+        /// Step 5. Every verified "link" that is a layout is verified recursively (keys: the functionary key that
+        /// signed it; links: "&lt;step&gt;.&lt;keyid8&gt;/" under this layout's link directory) and stands, from here on,
+        /// for its summary link. A failure inside aborts with the sublayout path attached.
+        /// </summary>
+        private void VerifySublayouts(List<StepLinks> chain, string linkDir, IReadOnlyList<string> subPath)
+        {
             foreach (var links in chain)
             {
                 foreach (var loaded in links.Verified)
@@ -325,8 +377,14 @@ public sealed class LayoutVerifier
                     loaded.Summary = VerifyLayout(loaded.File, subKeys, subDir, links.Step.Name, path);
                 }
             }
+        }
 
-            // 6. Command alignment: a warning only.
+        /// <summary>
+        /// Step 6. A link whose command differs from the step's expected command, or whose name is not the step's,
+        /// gets a warning; as in in-toto, neither fails verification.
+        /// </summary>
+        private void VerifyCommandAlignment(List<StepLinks> chain, string where)
+        {
             foreach (var links in chain)
             {
                 foreach (var loaded in links.Verified)
@@ -347,9 +405,14 @@ public sealed class LayoutVerifier
                     }
                 }
             }
+        }
 
-            // 7. Links of a step with threshold > 1 must report the same artifacts.
-            _log.Add($"Verifying threshold constraints{where}...");
+        /// <summary>
+        /// Step 7. The verified links of a step with threshold &gt; 1 must all report the same materials and products;
+        /// the first difference aborts (ThresholdVerificationError) with up to ten differing artifacts as details.
+        /// </summary>
+        private static void VerifyThresholdConstraints(List<StepLinks> chain, string where)
+        {
             foreach (var links in chain)
             {
                 var step = links.Step;
@@ -385,8 +448,14 @@ public sealed class LayoutVerifier
                     }
                 }
             }
+        }
 
-            // 8. One link per step: the first verified one (in pubkeys order).
+        /// <summary>
+        /// Between steps 7 and 8 (in-toto's reduce_chain_links): one link per step, the first verified one in pubkeys
+        /// order. A step left without any (threshold 0 or less) aborts with a FormatError where in-toto-verify crashes.
+        /// </summary>
+        private static Dictionary<string, LinkModel> ReduceChainToOneLinkPerStep(List<StepLinks> chain, string where)
+        {
             var reduced = new Dictionary<string, LinkModel>(StringComparer.Ordinal);
             foreach (var links in chain)
             {
@@ -402,15 +471,30 @@ public sealed class LayoutVerifier
                 reduced[links.Step.Name] = links.Verified[0].Model;
             }
 
-            // 9. Step rules, in layout order: materials, then products.
+            return reduced;
+        }
+
+        /// <summary>
+        /// Step 8. Applies every step's expected_materials, then its expected_products, in layout order, to the reduced
+        /// links; the first artifact a rule set leaves disallowed or unmatched aborts (RuleVerificationError).
+        /// </summary>
+        private void VerifyStepRules(LayoutModel layout, Dictionary<string, LinkModel> reduced, string where)
+        {
             _log.Add($"Verifying step rules{where}...");
             foreach (var step in layout.Steps)
             {
                 RuleEngine.VerifyItem(step.Name, "step", "materials", step.ExpectedMaterials, reduced);
                 RuleEngine.VerifyItem(step.Name, "step", "products", step.ExpectedProducts, reduced);
             }
+        }
 
-            // 10. Inspections: all run first, then their rules (which may refer to any step or inspection).
+        /// <summary>
+        /// Step 9. Runs every inspection in layout order (all of them before any inspection rule, since a rule may name
+        /// a later inspection) and returns the step links together with one link per inspection. A command that cannot
+        /// start, times out or exits non-zero aborts.
+        /// </summary>
+        private Dictionary<string, LinkModel> RunInspections(LayoutModel layout, Dictionary<string, LinkModel> reduced, string where)
+        {
             var combined = new Dictionary<string, LinkModel>(reduced, StringComparer.Ordinal);
             foreach (var inspection in layout.Inspect)
             {
@@ -418,14 +502,30 @@ public sealed class LayoutVerifier
                 combined[inspection.Name] = RunInspection(inspection, where);
             }
 
+            return combined;
+        }
+
+        /// <summary>
+        /// Step 10. Applies every inspection's expected_materials, then expected_products, to the step and inspection
+        /// links, like step 8.
+        /// </summary>
+        private void VerifyInspectionRules(LayoutModel layout, Dictionary<string, LinkModel> combined, string where)
+        {
             _log.Add($"Verifying inspection rules{where}...");
             foreach (var inspection in layout.Inspect)
             {
                 RuleEngine.VerifyItem(inspection.Name, "inspection", "materials", inspection.ExpectedMaterials, combined);
                 RuleEngine.VerifyItem(inspection.Name, "inspection", "products", inspection.ExpectedProducts, combined);
             }
+        }
 
-            // 11. Summary link (what a superlayout sees in place of this layout).
+        /// <summary>
+        /// After step 10 (in-toto's get_summary_link): what a superlayout sees in place of this layout, named
+        /// <paramref name="stepName"/>: the first step's materials and the last step's products, byproducts and
+        /// command. A layout without steps gives an empty link named null.
+        /// </summary>
+        private static LinkModel SummaryLink(LayoutModel layout, Dictionary<string, LinkModel> reduced, string stepName)
+        {
             var summary = new LinkModel { Name = new FString(stepName) };
             if (layout.Steps.Count > 0)
             {
