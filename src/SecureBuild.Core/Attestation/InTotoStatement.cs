@@ -1,4 +1,4 @@
-using SecureBuild.Core.Internal;
+using SecureBuild.Core.Crypto;
 using SecureBuild.Core.Json;
 
 namespace SecureBuild.Core.Attestation;

@@ -1,14 +1,32 @@
-namespace SecureBuild.Core.Internal;
+namespace SecureBuild.Core.Crypto;
 
-/// <summary>Lowercase hex encoding/decoding (netstandard2.0 has no Convert.ToHexString).</summary>
-internal static class Hex
+/// <summary>
+/// The one hex helper: lowercase encoding, decoding and checks (netstandard2.0 has no Convert.ToHexString, and
+/// digests, keyids and signatures are lowercase hex everywhere SecureBuild writes them). Digests of bytes, strings
+/// and files are <see cref="Sha256Hex"/>, over this.
+/// </summary>
+public static class Hex
 {
     private const string Digits = "0123456789abcdef";
 
-    public static string Encode(byte[] bytes)
+    /// <summary>Lowercase hex of all of <paramref name="bytes"/>.</summary>
+    public static string Encode(byte[] bytes) => Encode(bytes, bytes?.Length ?? 0);
+
+    /// <summary>Lowercase hex of the first <paramref name="count"/> bytes (a short digest prefix for a file name).</summary>
+    public static string Encode(byte[] bytes, int count)
     {
-        var chars = new char[bytes.Length * 2];
-        for (int i = 0; i < bytes.Length; i++)
+        if (bytes is null)
+        {
+            throw new ArgumentNullException(nameof(bytes));
+        }
+
+        if (count < 0 || count > bytes.Length)
+        {
+            throw new ArgumentOutOfRangeException(nameof(count));
+        }
+
+        var chars = new char[count * 2];
+        for (int i = 0; i < count; i++)
         {
             chars[2 * i] = Digits[bytes[i] >> 4];
             chars[2 * i + 1] = Digits[bytes[i] & 0xF];
@@ -16,6 +34,9 @@ internal static class Hex
 
         return new string(chars);
     }
+
+    /// <summary>The lowercase hex digit of <paramref name="nibble"/> (0-15).</summary>
+    public static char Digit(int nibble) => Digits[nibble & 0xF];
 
     /// <summary>Decodes hex (either case). Returns false for odd length or non-hex characters.</summary>
     public static bool TryDecode(string text, out byte[] bytes)
@@ -29,8 +50,8 @@ internal static class Hex
         var result = new byte[text.Length / 2];
         for (int i = 0; i < result.Length; i++)
         {
-            int hi = Nibble(text[2 * i]);
-            int lo = Nibble(text[2 * i + 1]);
+            int hi = ValueOf(text[2 * i]);
+            int lo = ValueOf(text[2 * i + 1]);
             if (hi < 0 || lo < 0)
             {
                 return false;
@@ -43,16 +64,20 @@ internal static class Hex
         return true;
     }
 
-    public static bool IsHex(string text)
+    /// <summary>True when <paramref name="text"/> is a non-empty run of hex digits (either case).</summary>
+    public static bool IsHex(string text) => IsHex(text, text.Length);
+
+    /// <summary>True when the first <paramref name="length"/> characters are a non-empty run of hex digits.</summary>
+    public static bool IsHex(string text, int length)
     {
-        if (text.Length == 0)
+        if (length <= 0 || length > text.Length)
         {
             return false;
         }
 
-        foreach (char c in text)
+        for (int i = 0; i < length; i++)
         {
-            if (Nibble(c) < 0)
+            if (ValueOf(text[i]) < 0)
             {
                 return false;
             }
@@ -79,7 +104,8 @@ internal static class Hex
         return true;
     }
 
-    private static int Nibble(char c)
+    /// <summary>The value of one hex digit (either case), or -1 for any other character (or byte).</summary>
+    public static int ValueOf(int c)
     {
         if (c >= '0' && c <= '9')
         {

@@ -1,17 +1,16 @@
 using System.Text;
-using Org.BouncyCastle.Asn1;
 using Org.BouncyCastle.Asn1.EdEC;
 using Org.BouncyCastle.Asn1.Pkcs;
 using Org.BouncyCastle.Asn1.Sec;
 using Org.BouncyCastle.Asn1.X509;
 using Org.BouncyCastle.Asn1.X9;
-using Org.BouncyCastle.Crypto;
+using Org.BouncyCastle.Asn1;
 using Org.BouncyCastle.Crypto.Parameters;
+using Org.BouncyCastle.Crypto;
 using Org.BouncyCastle.Math;
 using Org.BouncyCastle.Security;
-using SecureBuild.Core.Internal;
-using SecureBuild.Core.Json;
 using SecureBuild.Core.IO;
+using SecureBuild.Core.Json;
 
 namespace SecureBuild.Core.Crypto;
 
@@ -177,7 +176,7 @@ internal static class KeyReader
     private static bool LooksLikeSecureSystemsLibEncrypted(string text)
     {
         string[] parts = text.Split(new[] { "@@@@" }, StringSplitOptions.None);
-        return parts.Length == 5 && parts.All(p => p.Length > 0 && p.All(c => Uri.IsHexDigit(c)));
+        return parts.Length == 5 && parts.All(Hex.IsHex);
     }
 
     // ---- PEM ----

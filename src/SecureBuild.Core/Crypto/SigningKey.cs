@@ -1,6 +1,5 @@
-using Org.BouncyCastle.Crypto;
 using Org.BouncyCastle.Crypto.Parameters;
-using SecureBuild.Core.Internal;
+using Org.BouncyCastle.Crypto;
 using SecureBuild.Core.Json;
 
 namespace SecureBuild.Core.Crypto;

@@ -1,4 +1,5 @@
 using System.Text;
+using SecureBuild.Core.Crypto;
 
 namespace SecureBuild.Core.Json;
 
@@ -178,11 +179,10 @@ public static class JsonText
 
     private static void AppendEscape(StringBuilder sb, char c)
     {
-        const string digits = "0123456789abcdef";
         sb.Append("\\u")
-            .Append(digits[(c >> 12) & 0xF])
-            .Append(digits[(c >> 8) & 0xF])
-            .Append(digits[(c >> 4) & 0xF])
-            .Append(digits[c & 0xF]);
+            .Append(Hex.Digit(c >> 12))
+            .Append(Hex.Digit(c >> 8))
+            .Append(Hex.Digit(c >> 4))
+            .Append(Hex.Digit(c));
     }
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using SecureBuild.Core.Crypto;
 using SecureBuild.Core.IO;
 using SecureBuild.Core.Json;
 
@@ -219,7 +220,7 @@ public static class LockFile
         using (var sha = SHA256.Create())
         {
             var full = Path.GetFullPath(path);
-            id = string.Concat(sha.ComputeHash(Encoding.UTF8.GetBytes(full)).Take(12).Select(b => b.ToString("x2", CultureInfo.InvariantCulture)));
+            id = Hex.Encode(sha.ComputeHash(Encoding.UTF8.GetBytes(full)), 12);
         }
         var mutexFile = Path.Combine(Path.GetTempPath(), "securebuild-lock-" + id + ".lck");
         var deadline = DateTime.UtcNow + timeout;
@@ -328,12 +329,7 @@ public static class LockFile
     {
         using var sha = SHA256.Create();
         var hash = sha.ComputeHash(CanonicalJson.Serialize(content));
-        var hex = new StringBuilder(DigestPrefix, DigestPrefix.Length + 64);
-        foreach (var b in hash)
-        {
-            hex.Append(b.ToString("x2", CultureInfo.InvariantCulture));
-        }
-        return hex.ToString();
+        return DigestPrefix + Hex.Encode(hash);
     }
 
     // ---- reading ----

@@ -1,7 +1,8 @@
 using System.Globalization;
 using System.Security.Cryptography;
-using System.Text;
 using System.Text.RegularExpressions;
+using System.Text;
+using SecureBuild.Core.Crypto;
 using SecureBuild.Core.IO;
 using SecureBuild.Core.Json;
 
@@ -73,7 +74,7 @@ public sealed class ProjectAssets
         string digest;
         using (var sha = SHA256.Create())
         {
-            digest = string.Concat(sha.ComputeHash(bytes).Select(b => b.ToString("x2", CultureInfo.InvariantCulture)));
+            digest = Hex.Encode(sha.ComputeHash(bytes));
         }
         var header = SummaryHeader + "\t" + digest;
         try

@@ -1,5 +1,6 @@
-using SecureBuild.Core.Json;
+using SecureBuild.Core.Crypto;
 using SecureBuild.Core.IO;
+using SecureBuild.Core.Json;
 
 namespace SecureBuild.Core.Provenance;
 
@@ -31,7 +32,7 @@ public sealed class ResolvedPackage
             try
             {
                 var bytes = Convert.FromBase64String(ContentHashBase64);
-                return bytes.Length == 64 ? string.Concat(bytes.Select(b => b.ToString("x2", System.Globalization.CultureInfo.InvariantCulture))) : null;
+                return bytes.Length == 64 ? Hex.Encode(bytes) : null;
             }
             catch (FormatException)
             {

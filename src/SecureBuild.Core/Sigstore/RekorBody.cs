@@ -1,7 +1,6 @@
 using System.Text;
 using SecureBuild.Core.Attestation;
 using SecureBuild.Core.Crypto;
-using SecureBuild.Core.Internal;
 using SecureBuild.Core.Json;
 
 namespace SecureBuild.Core.Sigstore;

@@ -1,8 +1,7 @@
 using System.Text;
-using Org.BouncyCastle.Asn1;
 using Org.BouncyCastle.Asn1.X509;
+using Org.BouncyCastle.Asn1;
 using Org.BouncyCastle.X509;
-using SecureBuild.Core.Internal;
 
 namespace SecureBuild.Core.Sigstore;
 

@@ -1,7 +1,6 @@
+using Org.BouncyCastle.X509;
 using SecureBuild.Core.Attestation;
 using SecureBuild.Core.Crypto;
-using SecureBuild.Core.Internal;
-using Org.BouncyCastle.X509;
 using SecureBuild.Core.IO;
 
 namespace SecureBuild.Core.Sigstore;

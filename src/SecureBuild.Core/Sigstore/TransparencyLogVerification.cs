@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text;
-using SecureBuild.Core.Internal;
+using SecureBuild.Core.Crypto;
 
 namespace SecureBuild.Core.Sigstore;
 

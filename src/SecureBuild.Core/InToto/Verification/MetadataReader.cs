@@ -1,4 +1,7 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
+using SecureBuild.Core.Crypto;
+using SecureBuild.Core.Internal;
 using SecureBuild.Core.Json;
 
 namespace SecureBuild.Core.InToto.Verification;
@@ -140,7 +143,7 @@ internal static class MetadataReader
         return (link, signable);
     }
 
-    [System.Runtime.CompilerServices.MethodImpl((System.Runtime.CompilerServices.MethodImplOptions)512)]
+    [MethodImpl(Jit.AggressiveOptimization)]
     private static ArtifactMap ReadArtifacts(FNode node, string file, string field)
     {
         if (node is not FObject obj)
@@ -493,30 +496,8 @@ internal static class MetadataReader
     }
 
     /// <summary>securesystemslib HEX_SCHEMA: re.match("[a-fA-F0-9]+$"), so one trailing "\n" is tolerated.</summary>
-    internal static bool IsPythonHex(string s)
-    {
-        int n = s.Length;
-        if (n > 1 && s[n - 1] == '\n')
-        {
-            n--;
-        }
-
-        if (n == 0)
-        {
-            return false;
-        }
-
-        for (int i = 0; i < n; i++)
-        {
-            char c = s[i];
-            if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
+    internal static bool IsPythonHex(string s) =>
+        Hex.IsHex(s, s.Length > 1 && s[s.Length - 1] == '\n' ? s.Length - 1 : s.Length);
 
     internal static string Short(string keyId) => keyId.Length > 8 ? keyId.Substring(0, 8) + "…" : keyId;
 }

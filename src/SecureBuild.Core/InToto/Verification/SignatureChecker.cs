@@ -1,5 +1,4 @@
 using SecureBuild.Core.Crypto;
-using SecureBuild.Core.Internal;
 using SecureBuild.Core.Json;
 
 namespace SecureBuild.Core.InToto.Verification;

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using SecureBuild.Core.Internal;
 using SecureBuild.Core.Json;
 
 namespace SecureBuild.Core.InToto.Verification;
@@ -62,7 +63,7 @@ internal readonly struct HashDict : IEquatable<HashDict>
     /// <summary>{"sha256": value} where value is the (escape-free) UTF-8 slice src[start..start+length).</summary>
     public static HashDict Sha256(byte[] src, int start, int length) => new(src, start, length, null);
 
-    [System.Runtime.CompilerServices.MethodImpl((System.Runtime.CompilerServices.MethodImplOptions)512)]
+    [System.Runtime.CompilerServices.MethodImpl(Jit.AggressiveOptimization)]
     public bool Equals(HashDict other)
     {
         if (_shaSource is not null || other._shaSource is not null)
@@ -251,7 +252,7 @@ internal sealed class ArtifactMap : IEnumerable<KeyValuePair<string, HashDict>>
     public bool TryAdd(string path, HashDict hash) => TryAdd(path, HashOf(path ?? throw new ArgumentNullException(nameof(path))), hash);
 
     /// <summary><see cref="TryAdd(string, HashDict)"/> for a path whose <see cref="HashOf"/> is <paramref name="h"/>.</summary>
-    [MethodImpl((MethodImplOptions)512)]
+    [MethodImpl(Jit.AggressiveOptimization)]
     public bool TryAdd(string path, int h, HashDict hash)
     {
         int mask = _slots.Length - 1;
@@ -319,7 +320,7 @@ internal sealed class ArtifactMap : IEnumerable<KeyValuePair<string, HashDict>>
     public int IndexOf(string path) => IndexOf(path, HashOf(path));
 
     /// <summary>The position of <paramref name="path"/>, whose <see cref="HashOf"/> is <paramref name="hash"/>; -1 if absent.</summary>
-    [MethodImpl((MethodImplOptions)512)]
+    [MethodImpl(Jit.AggressiveOptimization)]
     public int IndexOf(string path, int hash)
     {
         var slots = _slots;
@@ -383,7 +384,7 @@ internal sealed class ArtifactMap : IEnumerable<KeyValuePair<string, HashDict>>
     }
 
     /// <summary>Python dict equality.</summary>
-    [MethodImpl((MethodImplOptions)512)]
+    [MethodImpl(Jit.AggressiveOptimization)]
     public bool SameAs(ArtifactMap other)
     {
         if (ReferenceEquals(this, other))
@@ -432,19 +433,9 @@ internal sealed class ArtifactMap : IEnumerable<KeyValuePair<string, HashDict>>
 }
 
 /// <summary>One entry of a metablock's "signatures".</summary>
-internal sealed class SignatureEntry
-{
-    public SignatureEntry(string keyId, string? sigHex)
-    {
-        KeyId = keyId;
-        SigHex = sigHex;
-    }
-
-    public string KeyId { get; }
-
-    /// <summary>Null for a GPG-style signature (no "sig" member), which SecureBuild cannot check.</summary>
-    public string? SigHex { get; }
-}
+/// <param name="KeyId">The entry's "keyid".</param>
+/// <param name="SigHex">The "sig" hex; null for a GPG-style signature (no "sig" member), which SecureBuild cannot check.</param>
+internal sealed record SignatureEntry(string KeyId, string? SigHex);
 
 /// <summary>The "signed" part of a link, read the way in-toto 1.3.1's <c>Link(**data)</c> reads it.</summary>
 internal sealed class LinkModel
@@ -739,7 +730,7 @@ internal static class ArtifactPath
     /// The same test on a name's UTF-8 bytes: '/', '\\' and '.' are single bytes that never occur inside a multi-byte
     /// character, and a segment is "." or ".." in bytes exactly when it is in characters.
     /// </summary>
-    [MethodImpl((MethodImplOptions)512)]
+    [MethodImpl(Jit.AggressiveOptimization)]
     public static bool IsUnusual(byte[] b, int start, int length)
     {
         // A name is certainly usual when it does not start with '/' or '.', does not end with '/', and holds no '\\',
@@ -786,7 +777,7 @@ internal static class ArtifactPath
         return ~(((v & lows) + lows) | v | lows);
     }
 
-    [MethodImpl((MethodImplOptions)512)]
+    [MethodImpl(Jit.AggressiveOptimization)]
     private static bool IsUnusualBytes(byte[] b, int start, int length)
     {
         int end = start + length;
