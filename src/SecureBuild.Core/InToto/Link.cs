@@ -74,7 +74,7 @@ public sealed class Link
     {
         { "_type", "link" },
         { "byproducts", _byproducts.DeepClone() },
-        { "command", JsonRead.ToJson(_command) },
+        { "command", StrictInTotoFields.ToJson(_command) },
         { "environment", _environment.DeepClone() },
         { "materials", ArtifactsToJson(_materials) },
         { "name", _name },
@@ -91,16 +91,16 @@ public sealed class Link
         }
 
         const string path = "link";
-        JsonRead.ExpectType(signed, path, "link");
-        JsonRead.ExactFields(signed, path, "_type", "byproducts", "command", "environment", "materials", "name", "products");
+        StrictInTotoFields.ExpectType(signed, path, "link");
+        StrictInTotoFields.ExactFields(signed, path, "_type", "byproducts", "command", "environment", "materials", "name", "products");
         return new Link
         {
-            Name = JsonRead.String(signed, "name", path),
-            Command = JsonRead.StringList(signed, "command", path),
-            Materials = ArtifactsFromJson(JsonRead.Object(signed, "materials", path), path + ".materials"),
-            Products = ArtifactsFromJson(JsonRead.Object(signed, "products", path), path + ".products"),
-            Byproducts = (JsonObject)JsonRead.Object(signed, "byproducts", path).DeepClone(),
-            Environment = (JsonObject)JsonRead.Object(signed, "environment", path).DeepClone(),
+            Name = StrictInTotoFields.String(signed, "name", path),
+            Command = StrictInTotoFields.StringList(signed, "command", path),
+            Materials = ArtifactsFromJson(StrictInTotoFields.Object(signed, "materials", path), path + ".materials"),
+            Products = ArtifactsFromJson(StrictInTotoFields.Object(signed, "products", path), path + ".products"),
+            Byproducts = (JsonObject)StrictInTotoFields.Object(signed, "byproducts", path).DeepClone(),
+            Environment = (JsonObject)StrictInTotoFields.Object(signed, "environment", path).DeepClone(),
         };
     }
 
@@ -126,7 +126,7 @@ public sealed class Link
         var result = NewArtifactMap();
         foreach (var kv in obj)
         {
-            result.Add(kv.Key, JsonRead.HashDict(kv.Value, $"{path}[\"{kv.Key}\"]"));
+            result.Add(kv.Key, StrictInTotoFields.HashDict(kv.Value, $"{path}[\"{kv.Key}\"]"));
         }
 
         return result;

@@ -123,23 +123,23 @@ public sealed class Metablock
 
         if (root is not JsonObject obj)
         {
-            throw new InTotoFormatException($"metadata: expected an object with \"signatures\" and \"signed\", found {JsonRead.Describe(root)}.");
+            throw new InTotoFormatException($"metadata: expected an object with \"signatures\" and \"signed\", found {StrictInTotoFields.Describe(root)}.");
         }
 
-        JsonRead.ExactFields(obj, "metadata", "signatures", "signed");
-        var block = new Metablock(JsonRead.Object(obj, "signed", "metadata"));
-        var signatures = JsonRead.Array(obj, "signatures", "metadata");
+        StrictInTotoFields.ExactFields(obj, "metadata", "signatures", "signed");
+        var block = new Metablock(StrictInTotoFields.Object(obj, "signed", "metadata"));
+        var signatures = StrictInTotoFields.Array(obj, "signatures", "metadata");
         for (int i = 0; i < signatures.Count; i++)
         {
             string path = $"metadata.signatures[{i}]";
             if (signatures[i] is not JsonObject sig)
             {
-                throw new InTotoFormatException($"{path}: expected a signature object, found {JsonRead.Describe(signatures[i])}.");
+                throw new InTotoFormatException($"{path}: expected a signature object, found {StrictInTotoFields.Describe(signatures[i])}.");
             }
 
-            JsonRead.ExactFields(sig, path, "keyid", "sig");
-            string keyId = JsonRead.String(sig, "keyid", path);
-            string hex = JsonRead.String(sig, "sig", path);
+            StrictInTotoFields.ExactFields(sig, path, "keyid", "sig");
+            string keyId = StrictInTotoFields.String(sig, "keyid", path);
+            string hex = StrictInTotoFields.String(sig, "sig", path);
             if (!Hex.IsHex(hex) || hex.Length % 2 != 0)
             {
                 throw new InTotoFormatException($"{path}.sig: expected a hex string.");

@@ -4,7 +4,18 @@ using System.Globalization;
 
 namespace SecureBuild.Core.Json;
 
-/// <summary>A JSON value. Objects keep insertion order; serializers decide the output order.</summary>
+/// <summary>
+/// The one JSON DOM: a JSON value. Objects keep insertion order; serializers decide the output order. Named
+/// <c>SecureBuild.Core.Json.JsonNode</c> and kept apart from <c>System.Text.Json.Nodes</c>, whose types have the same
+/// short names; code that needs both refers to that namespace by its full name.
+/// <para>
+/// Trees from <see cref="JsonParser.Parse(byte[])"/> are ordinary. Trees from the verifier's
+/// <see cref="JsonParser.ParseSigned(byte[])"/> are the same types with two specialisations that make checking a
+/// signature over large link files cheap: a parsed string keeps its bytes in the file (decoded when first read,
+/// copied as is by <see cref="CanonicalJson"/>), and an object shaped like an in-toto artifact map keeps its entries as
+/// slices (<see cref="ArtifactMapSlices"/>), turned into ordinary members only when something asks for them.
+/// </para>
+/// </summary>
 public abstract class JsonNode
 {
     private protected JsonNode()
@@ -77,6 +88,18 @@ public abstract class JsonNode
         }
     }
 
+    /// <summary>What kind of value <paramref name="node"/> is, for messages: "an object", "a string", ..., "nothing" for null.</summary>
+    public static string Describe(JsonNode? node) => node switch
+    {
+        null => "nothing",
+        JsonObject => "an object",
+        JsonArray => "an array",
+        JsonString => "a string",
+        JsonNumber => "a number",
+        JsonBool => "a boolean",
+        _ => "null",
+    };
+
     /// <summary>A deep copy (strings, numbers, booleans and null are immutable and shared).</summary>
     public abstract JsonNode DeepClone();
 
@@ -87,14 +110,55 @@ public abstract class JsonNode
 /// <summary>A JSON object: an insertion-ordered map from string to <see cref="JsonNode"/>. Keys are unique.</summary>
 public sealed class JsonObject : JsonNode, IEnumerable<KeyValuePair<string, JsonNode>>
 {
-    private readonly List<KeyValuePair<string, JsonNode>> _items = new();
-    private readonly Dictionary<string, int> _index = new(StringComparer.Ordinal);
+    private List<KeyValuePair<string, JsonNode>>? _members;
+    private Dictionary<string, int>? _byKey;
 
     public JsonObject()
     {
+        _members = new();
+        _byKey = new(StringComparer.Ordinal);
+    }
+
+    /// <summary>An artifact map as parsed by <see cref="JsonParser.ParseSigned(byte[])"/>: members are made on first use.</summary>
+    internal JsonObject(ArtifactMapSlices slices)
+    {
+        Slices = slices;
+    }
+
+    /// <summary>
+    /// The parsed slices of an artifact-map shaped object (for the canonical writer and the verifier's map), or null.
+    /// Null again once the object is changed, so nothing writes stale slices.
+    /// </summary>
+    internal ArtifactMapSlices? Slices { get; private set; }
+
+    private List<KeyValuePair<string, JsonNode>> Members
+    {
+        get
+        {
+            if (_members is null)
+            {
+                Materialize();
+            }
+
+            return _members!;
+        }
+    }
+
+    private Dictionary<string, int> ByKey
+    {
+        get
+        {
+            if (_byKey is null)
+            {
+                Materialize();
+            }
+
+            return _byKey!;
+        }
     }
 
     public JsonObject(IEnumerable<KeyValuePair<string, JsonNode>> members)
+        : this()
     {
         foreach (var kv in members)
         {
@@ -102,9 +166,9 @@ public sealed class JsonObject : JsonNode, IEnumerable<KeyValuePair<string, Json
         }
     }
 
-    public int Count => _items.Count;
+    public int Count => _members?.Count ?? Slices!.Count;
 
-    public IEnumerable<string> Keys => _items.Select(kv => kv.Key);
+    public IEnumerable<string> Keys => Members.Select(kv => kv.Key);
 
     /// <summary>Gets a member (throws <see cref="KeyNotFoundException"/> if absent) or sets one (replaces in place or appends).</summary>
     public JsonNode this[string key]
@@ -116,9 +180,9 @@ public sealed class JsonObject : JsonNode, IEnumerable<KeyValuePair<string, Json
                 throw new ArgumentNullException(nameof(key));
             }
 
-            if (_index.TryGetValue(key, out int i))
+            if (ByKey.TryGetValue(key, out int i))
             {
-                return _items[i].Value;
+                return Members[i].Value;
             }
 
             throw new KeyNotFoundException($"JSON object has no member \"{key}\".");
@@ -136,14 +200,15 @@ public sealed class JsonObject : JsonNode, IEnumerable<KeyValuePair<string, Json
                 throw new ArgumentNullException(nameof(value));
             }
 
-            if (_index.TryGetValue(key, out int i))
+            Slices = null;
+            if (ByKey.TryGetValue(key, out int i))
             {
-                _items[i] = new KeyValuePair<string, JsonNode>(key, value);
+                Members[i] = new KeyValuePair<string, JsonNode>(key, value);
             }
             else
             {
-                _index.Add(key, _items.Count);
-                _items.Add(new KeyValuePair<string, JsonNode>(key, value));
+                ByKey.Add(key, Members.Count);
+                Members.Add(new KeyValuePair<string, JsonNode>(key, value));
             }
         }
     }
@@ -161,20 +226,21 @@ public sealed class JsonObject : JsonNode, IEnumerable<KeyValuePair<string, Json
             throw new ArgumentNullException(nameof(value));
         }
 
-        if (_index.ContainsKey(key))
+        if (ByKey.ContainsKey(key))
         {
             throw new ArgumentException($"JSON object already has a member \"{key}\".", nameof(key));
         }
 
-        _index.Add(key, _items.Count);
-        _items.Add(new KeyValuePair<string, JsonNode>(key, value));
+        Slices = null;
+        ByKey.Add(key, Members.Count);
+        Members.Add(new KeyValuePair<string, JsonNode>(key, value));
     }
 
     public bool TryGetValue(string key, [NotNullWhen(true)] out JsonNode? value)
     {
-        if (key is not null && _index.TryGetValue(key, out int i))
+        if (key is not null && ByKey.TryGetValue(key, out int i))
         {
-            value = _items[i].Value;
+            value = Members[i].Value;
             return true;
         }
 
@@ -182,20 +248,21 @@ public sealed class JsonObject : JsonNode, IEnumerable<KeyValuePair<string, Json
         return false;
     }
 
-    public bool ContainsKey(string key) => key is not null && _index.ContainsKey(key);
+    public bool ContainsKey(string key) => key is not null && ByKey.ContainsKey(key);
 
     public bool Remove(string key)
     {
-        if (key is null || !_index.TryGetValue(key, out int i))
+        if (key is null || !ByKey.TryGetValue(key, out int i))
         {
             return false;
         }
 
-        _items.RemoveAt(i);
-        _index.Remove(key);
-        for (int j = i; j < _items.Count; j++)
+        Slices = null;
+        Members.RemoveAt(i);
+        ByKey.Remove(key);
+        for (int j = i; j < Members.Count; j++)
         {
-            _index[_items[j].Key] = j;
+            ByKey[Members[j].Key] = j;
         }
 
         return true;
@@ -204,7 +271,7 @@ public sealed class JsonObject : JsonNode, IEnumerable<KeyValuePair<string, Json
     public override JsonNode DeepClone()
     {
         var copy = new JsonObject();
-        foreach (var kv in _items)
+        foreach (var kv in Members)
         {
             copy.Add(kv.Key, kv.Value.DeepClone());
         }
@@ -212,21 +279,65 @@ public sealed class JsonObject : JsonNode, IEnumerable<KeyValuePair<string, Json
         return copy;
     }
 
-    public IEnumerator<KeyValuePair<string, JsonNode>> GetEnumerator() => _items.GetEnumerator();
+    public IEnumerator<KeyValuePair<string, JsonNode>> GetEnumerator() => Members.GetEnumerator();
 
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+
+    /// <summary>An object built in code from unique keys, in this order.</summary>
+    internal static JsonObject Build(params (string Key, JsonNode Value)[] members)
+    {
+        var obj = new JsonObject();
+        foreach (var (key, value) in members)
+        {
+            obj.Add(key, value);
+        }
+
+        return obj;
+    }
+
+    /// <summary>The member's value, or null when there is none (for readers that apply their own defaults).</summary>
+    internal JsonNode? Get(string key) => TryGetValue(key, out var value) ? value : null;
+
+    /// <summary>The member at <paramref name="index"/> in insertion order.</summary>
+    internal KeyValuePair<string, JsonNode> MemberAt(int index) => Members[index];
+
+    /// <summary>Makes the members of a sliced artifact map and forgets the slices (before the object changes).</summary>
+    internal void DetachSlices()
+    {
+        if (Slices is not null)
+        {
+            _ = Members;
+            Slices = null;
+        }
+    }
+
+    private void Materialize()
+    {
+        var members = new List<KeyValuePair<string, JsonNode>>(Slices!.Count);
+        var byKey = new Dictionary<string, int>(Slices.Count, StringComparer.Ordinal);
+        Slices.Materialize(members);
+        for (int i = 0; i < members.Count; i++)
+        {
+            byKey.Add(members[i].Key, i); // the parser rejected duplicate paths
+        }
+
+        _members = members;
+        _byKey = byKey;
+    }
 }
 
 /// <summary>A JSON array.</summary>
 public sealed class JsonArray : JsonNode, IEnumerable<JsonNode>
 {
-    private readonly List<JsonNode> _items = new();
+    private readonly List<JsonNode> _items;
 
     public JsonArray()
+        : this(new List<JsonNode>(), owned: true)
     {
     }
 
     public JsonArray(IEnumerable<JsonNode> items)
+        : this(new List<JsonNode>(), owned: true)
     {
         foreach (var item in items)
         {
@@ -237,6 +348,12 @@ public sealed class JsonArray : JsonNode, IEnumerable<JsonNode>
     public JsonArray(params JsonNode[] items)
         : this((IEnumerable<JsonNode>)items)
     {
+    }
+
+    /// <summary>Takes <paramref name="items"/> (no nulls, checked by the caller) as its list.</summary>
+    internal JsonArray(List<JsonNode> items, bool owned)
+    {
+        _items = owned ? items : new List<JsonNode>(items);
     }
 
     public int Count => _items.Count;
@@ -261,12 +378,40 @@ public sealed class JsonArray : JsonNode, IEnumerable<JsonNode>
 /// <summary>A JSON string.</summary>
 public sealed class JsonString : JsonNode
 {
+    private readonly byte[]? _source;
+    private readonly int _start;
+    private readonly int _length;
+    private string? _value;
+
     public JsonString(string value)
     {
-        Value = value ?? throw new ArgumentNullException(nameof(value));
+        _value = value ?? throw new ArgumentNullException(nameof(value));
     }
 
-    public string Value { get; }
+    /// <summary>
+    /// A parsed string kept as its content's bytes <c>source[start..start+length)</c>, already validated by the
+    /// tokenizer; <paramref name="escaped"/>: the bytes hold escapes (so they are not the value's UTF-8).
+    /// </summary>
+    internal JsonString(byte[] source, int start, int length, bool escaped)
+    {
+        _source = source;
+        _start = start;
+        _length = length;
+        IsVerbatim = !escaped;
+    }
+
+    public string Value => _value ??= JsonLexer.DecodeString(_source!, _start, _length, !IsVerbatim);
+
+    /// <summary>True when the string's bytes in the parsed file are exactly its UTF-8 value (no escapes).</summary>
+    internal bool IsVerbatim { get; }
+
+    /// <summary>For a verbatim string: where its UTF-8 value is in the parsed file.</summary>
+    internal void VerbatimBytes(out byte[] source, out int start, out int length)
+    {
+        source = _source!;
+        start = _start;
+        length = _length;
+    }
 
     public override JsonNode DeepClone() => this;
 }
@@ -294,6 +439,13 @@ public sealed class JsonNumber : JsonNode
             throw new JsonFormatException($"\"{rawText}\" is not a valid JSON number.");
         }
 
+        RawText = rawText;
+        IsInteger = isInteger;
+    }
+
+    /// <summary>A number the tokenizer has already checked against the grammar.</summary>
+    internal JsonNumber(string rawText, bool isInteger)
+    {
         RawText = rawText;
         IsInteger = isInteger;
     }

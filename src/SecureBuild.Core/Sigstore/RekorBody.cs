@@ -114,7 +114,7 @@ internal static class RekorBody
 
         var payloadHash = Obj(spec, "payloadHash");
         if (!Hex.TryDecode(Str(payloadHash, "value"), out byte[] digest)
-            || !ByteArrays.Equal(digest, VerificationKey.Digest(HashName(Str(payloadHash, "algorithm")), env.Payload)))
+            || !ByteArrays.Equal(digest, SigstorePublicKey.Digest(HashName(Str(payloadHash, "algorithm")), env.Payload)))
         {
             return "the log entry records a different DSSE payload hash than the bundle's payload";
         }
@@ -139,7 +139,7 @@ internal static class RekorBody
         }
 
         var payloadHash = Obj(inner, "payloadHash");
-        if (!ByteArrays.Equal(B64(Str(payloadHash, "digest"), "payloadHash.digest"), VerificationKey.Digest(HashName(Str(payloadHash, "algorithm")), env.Payload)))
+        if (!ByteArrays.Equal(B64(Str(payloadHash, "digest"), "payloadHash.digest"), SigstorePublicKey.Digest(HashName(Str(payloadHash, "algorithm")), env.Payload)))
         {
             return "the log entry records a different DSSE payload hash than the bundle's payload";
         }
@@ -169,7 +169,7 @@ internal static class RekorBody
 
         var payloadHash = Obj(content, "payloadHash");
         if (!Hex.TryDecode(Str(payloadHash, "value"), out byte[] digest)
-            || !ByteArrays.Equal(digest, VerificationKey.Digest(HashName(Str(payloadHash, "algorithm")), env.Payload)))
+            || !ByteArrays.Equal(digest, SigstorePublicKey.Digest(HashName(Str(payloadHash, "algorithm")), env.Payload)))
         {
             return "the log entry records a different DSSE payload hash than the bundle's payload";
         }
@@ -185,7 +185,7 @@ internal static class RekorBody
             return ByteArrays.Equal(digest, bundle.MessageSignature.Digest);
         }
 
-        return ByteArrays.Equal(digest, VerificationKey.Digest(hash, bundle.DsseEnvelope!.Pae()));
+        return ByteArrays.Equal(digest, SigstorePublicKey.Digest(hash, bundle.DsseEnvelope!.Pae()));
     }
 
     /// <summary>A verifier recorded as PEM text (v0.0.1 kinds): a certificate must equal the leaf, a key the signer's key.</summary>

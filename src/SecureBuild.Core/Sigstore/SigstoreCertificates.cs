@@ -245,7 +245,7 @@ internal static class SigstoreCertificates
             return 0;
         }
 
-        byte[] issuerKeyHash = VerificationKey.Digest("SHA-256", issuer.CertificateStructure.SubjectPublicKeyInfo.GetDerEncoded());
+        byte[] issuerKeyHash = SigstorePublicKey.Digest("SHA-256", issuer.CertificateStructure.SubjectPublicKeyInfo.GetDerEncoded());
         int verified = 0;
         var reader = new TlsReader(list);
         try

@@ -28,7 +28,7 @@ public sealed class TimeRange
 /// <summary>A transparency log (Rekor) or certificate transparency log from the trusted root.</summary>
 public sealed class TransparencyLogInstance
 {
-    internal TransparencyLogInstance(string baseUrl, byte[] logId, byte[] checkpointKeyId, string keyDetails, TimeRange validFor, VerificationKey? key, string? keyError)
+    internal TransparencyLogInstance(string baseUrl, byte[] logId, byte[] checkpointKeyId, string keyDetails, TimeRange validFor, SigstorePublicKey? key, string? keyError)
     {
         BaseUrl = baseUrl;
         LogId = logId;
@@ -68,7 +68,7 @@ public sealed class TransparencyLogInstance
         }
     }
 
-    internal VerificationKey? Key { get; }
+    internal SigstorePublicKey? Key { get; }
 
     /// <summary>Why the key could not be used (null when it can).</summary>
     internal string? KeyError { get; }
@@ -188,11 +188,11 @@ public sealed class SigstoreTrustedRoot
                 ? logId
                 : StrictJson.ReqBytes(checkpointKeyIdObj, "keyId", path + ".checkpointKeyId", Fail);
 
-            VerificationKey? key = null;
+            SigstorePublicKey? key = null;
             string? keyError = null;
             try
             {
-                key = VerificationKey.FromDer(raw, keyDetails);
+                key = SigstorePublicKey.FromDer(raw, keyDetails);
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {

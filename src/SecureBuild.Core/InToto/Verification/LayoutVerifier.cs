@@ -79,7 +79,7 @@ public sealed class LayoutVerifier
                     throw TooLarge(layoutName, layoutBytes.LongLength);
                 }
 
-                var layout = MetadataReader.Read(layoutBytes, layoutName, _o.Clock);
+                var layout = ReferenceMetadataReader.Read(layoutBytes, layoutName, _o.Clock);
                 if (!layout.IsLayout)
                 {
                     throw VerificationAbort.Format($"{layoutName} is a link, not a layout (signed._type is \"link\").", layoutName);
@@ -89,13 +89,13 @@ public sealed class LayoutVerifier
                 _inspections = layout.Layout.Inspect.Count;
 
                 // Like in-toto-verify: a dict keyed by keyid, so the same key given twice counts once.
-                var keys = new List<VerificationKey>();
+                var keys = new List<InTotoVerificationKey>();
                 var seen = new HashSet<string>(StringComparer.Ordinal);
                 foreach (var k in layoutKeys)
                 {
                     if (k is not null && seen.Add(k.KeyId))
                     {
-                        keys.Add(new VerificationKey(k));
+                        keys.Add(new InTotoVerificationKey(k));
                     }
                 }
 
@@ -145,7 +145,7 @@ public sealed class LayoutVerifier
 
 
         // in_toto_verify(layout, keys, link_dir, step_name): returns the summary link.
-        private LinkModel VerifyLayout(MetadataFile layoutFile, List<VerificationKey> keys, string linkDir, string stepName, IReadOnlyList<string> subPath)
+        private LinkModel VerifyLayout(MetadataFile layoutFile, List<InTotoVerificationKey> keys, string linkDir, string stepName, IReadOnlyList<string> subPath)
         {
             using var cancel = new CancellationTokenSource();
             try
@@ -166,7 +166,7 @@ public sealed class LayoutVerifier
         // in-toto-golang's InTotoVerify, step by step: each step below is one function with its contract, called in
         // the reference's order. Every step either returns normally or throws a VerificationAbort; none of them
         // passes a chain that a later step would have to re-check.
-        private LinkModel VerifyLayoutCore(MetadataFile layoutFile, List<VerificationKey> keys, string linkDir, string stepName, IReadOnlyList<string> subPath, CancellationToken cancel)
+        private LinkModel VerifyLayoutCore(MetadataFile layoutFile, List<InTotoVerificationKey> keys, string linkDir, string stepName, IReadOnlyList<string> subPath, CancellationToken cancel)
         {
             var layout = layoutFile.Layout!;
             string where = subPath.Count == 0 ? "" : $" (sublayout of step '{string.Join("' > '", subPath)}')";
@@ -195,7 +195,7 @@ public sealed class LayoutVerifier
         /// Step 1. Every key given for the layout must have a valid signature on it (no key at all is an error).
         /// Throws SignatureVerificationError naming the first key without one; returns only when all keys signed.
         /// </summary>
-        private void VerifyLayoutSignatures(MetadataFile layoutFile, List<VerificationKey> keys, string where)
+        private void VerifyLayoutSignatures(MetadataFile layoutFile, List<InTotoVerificationKey> keys, string where)
         {
             _log.Add($"Verifying layout signatures{where}...");
             if (keys.Count == 0)
@@ -371,7 +371,7 @@ public sealed class LayoutVerifier
                     }
 
                     _log.Add($"Verifying sublayout {links.Step.Name} ({loaded.File.File})...");
-                    var subKeys = new List<VerificationKey> { loaded.Load.Key! };
+                    var subKeys = new List<InTotoVerificationKey> { loaded.Load.Key! };
                     string subDir = PathJoin.Join(linkDir, $"{links.Step.Name}.{Prefix8(loaded.KeyId)}");
                     var path = new List<string>(subPath) { links.Step.Name };
                     loaded.Summary = VerifyLayout(loaded.File, subKeys, subDir, links.Step.Name, path);
@@ -390,7 +390,7 @@ public sealed class LayoutVerifier
                 foreach (var loaded in links.Verified)
                 {
                     var command = loaded.Model.Command;
-                    if (!FNodes.DeepEquals(command, links.Step.ExpectedCommand))
+                    if (!PythonValues.Equal(command, links.Step.ExpectedCommand))
                     {
                         _warnings.Add(new VerificationWarning(
                             $"Run command '{PyRepr(command)}' differs from expected command '{PyRepr(links.Step.ExpectedCommand)}' ({LinkFileName(links.Step.Name, loaded.KeyId)}, step '{links.Step.Name}'{where}; in-toto only warns).",
@@ -400,7 +400,7 @@ public sealed class LayoutVerifier
                     if (loaded.File.Link is { } l && l.NameText != links.Step.Name && !IsPrefixedStepName(links.Step.Name, l.NameText))
                     {
                         _warnings.Add(new VerificationWarning(
-                            $"{loaded.File.File} is used for step '{links.Step.Name}' but its name is {(l.NameText is null ? FastJsonParser.Describe(l.Name) : "'" + l.NameText + "'")} (in-toto-verify does not check link names).",
+                            $"{loaded.File.File} is used for step '{links.Step.Name}' but its name is {(l.NameText is null ? JsonNode.Describe(l.Name) : "'" + l.NameText + "'")} (in-toto-verify does not check link names).",
                             links.Step.Name, loaded.File.File));
                     }
                 }
@@ -526,7 +526,7 @@ public sealed class LayoutVerifier
         /// </summary>
         private static LinkModel SummaryLink(LayoutModel layout, Dictionary<string, LinkModel> reduced, string stepName)
         {
-            var summary = new LinkModel { Name = new FString(stepName) };
+            var summary = new LinkModel { Name = new JsonString(stepName) };
             if (layout.Steps.Count > 0)
             {
                 var first = reduced[layout.Steps[0].Name];
@@ -538,7 +538,7 @@ public sealed class LayoutVerifier
             }
             else
             {
-                summary.Name = FLiteral.Null;
+                summary.Name = JsonNull.Instance;
             }
 
             return summary;
@@ -567,7 +567,7 @@ public sealed class LayoutVerifier
             if (_o.RequireLinkNameMatch && loaded.File.Link is { } link && link.NameText != step.Name)
             {
                 return new DroppedLink(step.Name, loaded.KeyId, loaded.File.File, DropReason.NameMismatch,
-                    $"{fileName}: its name is {(link.NameText is null ? FastJsonParser.Describe(link.Name) : "'" + link.NameText + "'")}, not '{step.Name}'.");
+                    $"{fileName}: its name is {(link.NameText is null ? JsonNode.Describe(link.Name) : "'" + link.NameText + "'")}, not '{step.Name}'.");
             }
 
             usedMainKeyIds.Add(load.Key!.KeyId);
@@ -577,11 +577,11 @@ public sealed class LayoutVerifier
         private LinkModel RunInspection(InspectionModel inspection, string where)
         {
             var command = new List<string>();
-            if (inspection.Run is FArray run)
+            if (inspection.Run is JsonArray run)
             {
-                foreach (var part in run.Items)
+                foreach (var part in run)
                 {
-                    command.Add(part is FString s && s.Value.IndexOf('\0') < 0
+                    command.Add(part is JsonString s && s.Value.IndexOf('\0') < 0
                         ? s.Value
                         : throw new VerificationAbort(new VerificationFailure(FailureKind.FormatError,
                             $"Inspection '{inspection.Name}'{where}: every element of \"run\" must be a string without NUL characters.") { Step = inspection.Name }));
@@ -626,13 +626,13 @@ public sealed class LayoutVerifier
 
             var link = new LinkModel
             {
-                Name = new FString(inspection.Name),
+                Name = new JsonString(inspection.Name),
                 Materials = ToMap(outcome.Materials),
                 Products = ToMap(outcome.Products),
                 Command = inspection.Run,
                 Byproducts = command.Count == 0
-                    ? FObject.Build()
-                    : FObject.Build(("return-value", new FNumber((outcome.ReturnValue ?? -1).ToString(CultureInfo.InvariantCulture), true)), ("stderr", new FString("")), ("stdout", new FString(""))),
+                    ? JsonObject.Build()
+                    : JsonObject.Build(("return-value", new JsonNumber((outcome.ReturnValue ?? -1).ToString(CultureInfo.InvariantCulture), true)), ("stderr", new JsonString("")), ("stdout", new JsonString(""))),
             };
 
             if (command.Count == 0 || outcome.ReturnValue is null)
@@ -661,8 +661,8 @@ public sealed class LayoutVerifier
                     var signed = new JsonObject
                     {
                         { "_type", "link" },
-                        { "byproducts", FNodes.ToJsonNode(link.Byproducts) },
-                        { "command", FNodes.ToJsonNode(link.Command) },
+                        { "byproducts", link.Byproducts },
+                        { "command", link.Command },
                         { "environment", new JsonObject() },
                         { "materials", link.Materials.ToJson() },
                         { "name", inspection.Name },
@@ -754,17 +754,17 @@ public sealed class LayoutVerifier
     internal static string Prefix8(string keyId) => keyId.Length > 8 ? keyId.Substring(0, 8) : keyId;
 
     /// <summary>Python repr of a parsed JSON value, for messages that read like the reference's.</summary>
-    internal static string PyRepr(FNode node)
+    internal static string PyRepr(JsonNode node)
     {
         var sb = new StringBuilder();
         Write(node);
         return sb.ToString();
 
-        void Write(FNode n)
+        void Write(JsonNode n)
         {
             switch (n)
             {
-                case FArray a:
+                case JsonArray a:
                     sb.Append('[');
                     for (int i = 0; i < a.Count; i++)
                     {
@@ -773,22 +773,25 @@ public sealed class LayoutVerifier
                             sb.Append(", ");
                         }
 
-                        Write(a.Items[i]);
+                        Write(a[i]);
                     }
 
                     sb.Append(']');
                     break;
-                case FString s:
+                case JsonString s:
                     sb.Append('\'').Append(s.Value.Replace("\\", "\\\\").Replace("'", "\\'").Replace("\n", "\\n")).Append('\'');
                     break;
-                case FLiteral l:
-                    sb.Append(ReferenceEquals(l, FLiteral.Null) ? "None" : ReferenceEquals(l, FLiteral.True) ? "True" : "False");
+                case JsonNull:
+                    sb.Append("None");
                     break;
-                case FNumber num:
-                    sb.Append(num.Raw);
+                case JsonBool b:
+                    sb.Append(b.Value ? "True" : "False");
+                    break;
+                case JsonNumber num:
+                    sb.Append(num.RawText);
                     break;
                 default:
-                    sb.Append(FNodes.ToJsonNode(n).ToString());
+                    sb.Append(n.ToString());
                     break;
             }
         }
@@ -853,7 +856,7 @@ public sealed class LayoutVerifier
                     }
 
                     string path = PathJoin.Join(linkDir, LinkFileName(step.Name, keyId));
-                    var keyObject = layout.Keys.Get(keyId) as FObject;
+                    var keyObject = layout.Keys.Get(keyId) as JsonObject;
                     var item = new Item(() => LinkLoad.Run(path, keyId, keyObject, layoutFile, max, clock, cancel));
                     items.Add(item);
                     _byKey[(step.Name, keyId)] = item;
@@ -999,7 +1002,7 @@ public sealed class LayoutVerifier
 
         public bool KeyMissing { get; private set; }
 
-        public VerificationKey? Key { get; private set; }
+        public InTotoVerificationKey? Key { get; private set; }
 
         public VerificationAbort? CheckError { get; private set; }
 
@@ -1008,7 +1011,7 @@ public sealed class LayoutVerifier
         /// <summary>The file's bytes (from <see cref="BufferPool"/>; the parsed model refers to them).</summary>
         public byte[]? FileBytes { get; private set; }
 
-        public static LinkLoad Run(string path, string keyId, FObject? keyObject, string layoutFile, long max, Func<DateTimeOffset> clock, CancellationToken cancel)
+        public static LinkLoad Run(string path, string keyId, JsonObject? keyObject, string layoutFile, long max, Func<DateTimeOffset> clock, CancellationToken cancel)
         {
             var load = new LinkLoad { Path = path };
             if (cancel.IsCancellationRequested)
@@ -1026,7 +1029,7 @@ public sealed class LayoutVerifier
                     return load;
                 }
 
-                load.File = MetadataReader.Read(bytes, path, clock);
+                load.File = ReferenceMetadataReader.Read(bytes, path, clock);
                 if (load.File.Link is not null)
                 {
                     load.NamesWarning = Session.ArtifactNamesWarning(load.File);
@@ -1056,7 +1059,7 @@ public sealed class LayoutVerifier
 
             try
             {
-                load.Key = VerificationKey.FromLayoutKey(keyId, keyObject, layoutFile);
+                load.Key = InTotoVerificationKey.FromLayoutKey(keyId, keyObject, layoutFile);
                 load.Problem = load.Key.Check(load.File);
                 if (!load.File.IsLayout)
                 {

@@ -440,19 +440,19 @@ internal sealed record SignatureEntry(string KeyId, string? SigHex);
 /// <summary>The "signed" part of a link, read the way in-toto 1.3.1's <c>Link(**data)</c> reads it.</summary>
 internal sealed class LinkModel
 {
-    public FNode Name { get; set; } = FLiteral.Null;
+    public JsonNode Name { get; set; } = JsonNull.Instance;
 
     public ArtifactMap Materials { get; set; } = new();
 
     public ArtifactMap Products { get; set; } = new();
 
-    public FNode Command { get; set; } = new FArray(Array.Empty<FNode>());
+    public JsonNode Command { get; set; } = new JsonArray(Array.Empty<JsonNode>());
 
-    public FNode Byproducts { get; set; } = FObject.Build();
+    public JsonNode Byproducts { get; set; } = JsonObject.Build();
 
-    public FNode Environment { get; set; } = FObject.Build();
+    public JsonNode Environment { get; set; } = JsonObject.Build();
 
-    public string? NameText => Name is FString s ? s.Value : null;
+    public string? NameText => Name is JsonString s ? s.Value : null;
 
     public ArtifactMap Side(string side) => side == "materials" ? Materials : Products;
 }
@@ -471,7 +471,7 @@ internal sealed class StepModel
 
     public long Threshold { get; set; } = 1;
 
-    public FNode ExpectedCommand { get; set; } = new FArray(Array.Empty<FNode>());
+    public JsonNode ExpectedCommand { get; set; } = new JsonArray(Array.Empty<JsonNode>());
 
     public List<ArtifactRule> ExpectedMaterials { get; set; } = new();
 
@@ -488,7 +488,7 @@ internal sealed class InspectionModel
 
     public string Name { get; }
 
-    public FNode Run { get; set; } = new FArray(Array.Empty<FNode>());
+    public JsonNode Run { get; set; } = new JsonArray(Array.Empty<JsonNode>());
 
     public List<ArtifactRule> ExpectedMaterials { get; set; } = new();
 
@@ -503,7 +503,7 @@ internal sealed class LayoutModel
     public List<InspectionModel> Inspect { get; } = new();
 
     /// <summary>keyid -> raw key object (kept as written; it is signed as written).</summary>
-    public FObject Keys { get; set; } = FObject.Build();
+    public JsonObject Keys { get; set; } = JsonObject.Build();
 
     /// <summary>The expiry, or null when the field was missing or empty (in-toto then substitutes "now + 1 month").</summary>
     public DateTimeOffset? Expires { get; set; }
@@ -519,7 +519,7 @@ internal sealed class MetadataFile
 
     private readonly int _sizeHint;
 
-    public MetadataFile(string file, List<SignatureEntry> signatures, FObject signable, LinkModel? link, LayoutModel? layout, int sizeHint)
+    public MetadataFile(string file, List<SignatureEntry> signatures, JsonObject signable, LinkModel? link, LayoutModel? layout, int sizeHint)
     {
         _sizeHint = sizeHint;
         File = file;
@@ -534,7 +534,7 @@ internal sealed class MetadataFile
     public List<SignatureEntry> Signatures { get; }
 
     /// <summary>The object whose canonical JSON the signatures cover (rebuilt like attrs.asdict(model)).</summary>
-    public FObject Signable { get; }
+    public JsonObject Signable { get; }
 
     public LinkModel? Link { get; }
 
@@ -574,7 +574,7 @@ internal sealed class MetadataFile
         {
             try
             {
-                _signableBytes = FastCanonical.Serialize(Signable, _sizeHint, out _signableLength);
+                _signableBytes = CanonicalJson.SerializePooled(Signable, _sizeHint, out _signableLength);
                 length = _signableLength;
                 return _signableBytes;
             }

@@ -1,10 +1,14 @@
-using SecureBuild.Core.Json;
+using SecureBuild.Core.Attestation;
 
-namespace SecureBuild.Core.Attestation;
+namespace SecureBuild.Core.Json;
 
 /// <summary>
-/// Typed, path-reporting access to parsed JSON for the attestation and Sigstore models. Every failure goes through
-/// the caller's <c>fail</c> factory, so each model throws its own exception type with a message naming the JSON path.
+/// The one typed-access helper for strict reading: path-reporting access to parsed JSON for the models SecureBuild
+/// checks field by field (DSSE, in-toto statements, Sigstore bundles and trusted roots, and the strict in-toto
+/// reader's field checks). Every failure goes through the caller's <c>fail</c> factory, so each model throws its own
+/// exception type with a message naming the JSON path. Fields follow proto3 JSON here (an explicit <c>null</c> is an
+/// absent field); the strict in-toto reader, where <c>null</c> is a value of the wrong type, keeps that rule in
+/// <c>InToto/StrictInTotoFields</c> and shares the rest.
 /// </summary>
 internal static class StrictJson
 {
@@ -37,6 +41,20 @@ internal static class StrictJson
                 throw fail($"{path}: unexpected field \"{kv.Key}\" (allowed: {string.Join(", ", allowed)}).");
             }
         }
+    }
+
+    /// <summary>Every one of <paramref name="fields"/> is present (null counts as present) and nothing else is.</summary>
+    public static void ExactFields(JsonObject obj, string path, Func<string, Exception> fail, params string[] fields)
+    {
+        foreach (var field in fields)
+        {
+            if (!obj.ContainsKey(field))
+            {
+                throw fail($"{path}: required field \"{field}\" is missing.");
+            }
+        }
+
+        AllowedFields(obj, path, fail, fields);
     }
 
     public static JsonNode? Opt(JsonObject obj, string field) =>
@@ -129,17 +147,7 @@ internal static class StrictJson
 
     public static string Clip(string s) => s.Length > 80 ? s.Substring(0, 80) + "..." : s;
 
-    public static string Describe(JsonNode? node) => node switch
-    {
-        null => "nothing",
-        JsonObject => "an object",
-        JsonArray => "an array",
-        JsonString => "a string",
-        JsonNumber => "a number",
-        JsonBool => "a boolean",
-        JsonNull => "null",
-        _ => "a value",
-    };
+    public static string Describe(JsonNode? node) => JsonNode.Describe(node);
 
     private static Exception WrongType(JsonObject obj, string field, string path, string expected, Func<string, Exception> fail) =>
         fail($"{path}.{field} must be {expected}, found {Describe(obj.TryGetValue(field, out var v) ? v : null)}.");

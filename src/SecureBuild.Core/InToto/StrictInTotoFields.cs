@@ -3,27 +3,16 @@ using SecureBuild.Core.Json;
 
 namespace SecureBuild.Core.InToto;
 
-/// <summary>Strict field access helpers that throw <see cref="InTotoFormatException"/> with the JSON path.</summary>
-internal static class JsonRead
+/// <summary>
+/// Field access for the strict in-toto reader (<see cref="Link.FromJson"/>, <see cref="Layout.FromJson"/>,
+/// <see cref="Metablock"/>: what SecureBuild signs), over the one typed-access helper <see cref="StrictJson"/>.
+/// Throws <see cref="InTotoFormatException"/> with the JSON path. Unlike proto3 JSON, <c>null</c> is a value here (of
+/// the wrong type for every in-toto field), and type errors read "path: expected X, found Y".
+/// </summary>
+internal static class StrictInTotoFields
 {
-    public static void ExactFields(JsonObject obj, string path, params string[] fields)
-    {
-        foreach (var field in fields)
-        {
-            if (!obj.ContainsKey(field))
-            {
-                throw new InTotoFormatException($"{path}: required field \"{field}\" is missing.");
-            }
-        }
-
-        foreach (var kv in obj)
-        {
-            if (System.Array.IndexOf(fields, kv.Key) < 0)
-            {
-                throw new InTotoFormatException($"{path}: unexpected field \"{kv.Key}\" (allowed: {string.Join(", ", fields)}).");
-            }
-        }
-    }
+    public static void ExactFields(JsonObject obj, string path, params string[] fields) =>
+        StrictJson.ExactFields(obj, path, Fail, fields);
 
     public static void ExpectType(JsonObject obj, string path, string expected)
     {
@@ -128,19 +117,13 @@ internal static class JsonRead
 
     public static JsonArray ToJson(IEnumerable<IReadOnlyList<string>> rules) => new(rules.Select(r => (JsonNode)ToJson(r)));
 
-    public static string Describe(JsonNode node) => node switch
-    {
-        JsonObject => "an object",
-        JsonArray => "an array",
-        JsonString => "a string",
-        JsonNumber => "a number",
-        JsonBool => "a boolean",
-        _ => "null",
-    };
+    public static string Describe(JsonNode node) => JsonNode.Describe(node);
 
     private static JsonNode Get(JsonObject obj, string field, string path) =>
         obj.TryGetValue(field, out var node) ? node : throw new InTotoFormatException($"{path}: required field \"{field}\" is missing.");
 
     private static InTotoFormatException WrongType(string path, string field, string expected, JsonNode actual) =>
         new($"{path}.{field}: expected {expected}, found {Describe(actual)}.");
+
+    private static Exception Fail(string message) => new InTotoFormatException(message);
 }
