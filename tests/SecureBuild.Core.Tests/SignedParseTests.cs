@@ -30,31 +30,31 @@ public class SignedParseTests
         var signed = JsonParser.ParseSigned(bytes);
 
         Assert.That(CanonicalJson.Serialize(signed), Is.EqualTo(CanonicalJson.Serialize(plain)));
-        Assert.That(JsonNode.DeepEquals(signed, plain), Is.True);
+        Assert.That(JsonItem.DeepEquals(signed, plain), Is.True);
         Assert.That(signed.ToString(), Is.EqualTo(plain.ToString()));
     }
 
     [Test]
     public void Artifact_maps_stay_sliced_until_something_changes_them()
     {
-        var root = (JsonObject)JsonParser.ParseSigned(Encoding.UTF8.GetBytes(Documents[0]));
-        var materials = (JsonObject)root["materials"];
+        var root = (JsonMap)JsonParser.ParseSigned(Encoding.UTF8.GetBytes(Documents[0]));
+        var materials = (JsonMap)root["materials"];
         Assert.That(materials.Slices, Is.Not.Null);
         Assert.That(materials.Slices!.Count, Is.EqualTo(2));
 
         // Reading members makes them without dropping the slices.
-        Assert.That(((JsonString)((JsonObject)materials["b/c"])["sha256"]).Value, Is.EqualTo("AB01"));
+        Assert.That(((JsonString)((JsonMap)materials["b/c"])["sha256"]).Value, Is.EqualTo("AB01"));
         Assert.That(materials.Slices, Is.Not.Null);
 
         // A change drops them, so the canonical writer writes what the object now holds.
-        materials["b/c"] = new JsonObject { { "sha256", "ee" } };
-        materials.Add("0", new JsonObject { { "sha256", "11" } });
+        materials["b/c"] = new JsonMap { { "sha256", "ee" } };
+        materials.Add("0", new JsonMap { { "sha256", "11" } });
         Assert.That(materials.Slices, Is.Null);
         Assert.That(
             Encoding.UTF8.GetString(CanonicalJson.Serialize(root)),
             Is.EqualTo("{\"materials\":{\"0\":{\"sha256\":\"11\"},\"a\":{\"sha256\":\"00ff\"},\"b/c\":{\"sha256\":\"ee\"}},\"name\":\"x\"}"));
 
-        var again = (JsonObject)((JsonObject)JsonParser.ParseSigned(Encoding.UTF8.GetBytes(Documents[0])))["materials"];
+        var again = (JsonMap)((JsonMap)JsonParser.ParseSigned(Encoding.UTF8.GetBytes(Documents[0])))["materials"];
         Assert.That(again.Remove("a"), Is.True);
         Assert.That(Encoding.UTF8.GetString(CanonicalJson.Serialize(again)), Is.EqualTo("{\"b/c\":{\"sha256\":\"AB01\"}}"));
     }

@@ -47,11 +47,11 @@ internal static class KeyAlgorithms
     /// <summary>The securesystemslib keyid: sha256 over canonical JSON of the public key dict.</summary>
     public static string ComputeKeyId(string keyType, string scheme, string publicValue)
     {
-        var preimage = new JsonObject
+        var preimage = new JsonMap
         {
-            { "keyid_hash_algorithms", new JsonArray("sha256", "sha512") },
+            { "keyid_hash_algorithms", new JsonList("sha256", "sha512") },
             { "keytype", keyType },
-            { "keyval", new JsonObject { { "public", publicValue } } },
+            { "keyval", new JsonMap { { "public", publicValue } } },
             { "scheme", scheme },
         };
         return Hex.Encode(Sha256(CanonicalJson.Serialize(preimage)));

@@ -476,7 +476,7 @@ internal static class KeyReader
 
     private static KeyMaterial ParseJsonKey(string text, string source, bool requirePrivate)
     {
-        JsonNode root;
+        JsonItem root;
         try
         {
             root = JsonParser.Parse(text);
@@ -486,14 +486,14 @@ internal static class KeyReader
             throw new KeyFormatException(KeyFormatException.Malformed, $"Key file '{source}' is not valid JSON: {e.Reason ?? e.Message} (line {e.Line}, column {e.Column}).", FixMalformed, e);
         }
 
-        if (root is not JsonObject obj)
+        if (root is not JsonMap obj)
         {
             throw Malformed(source, "the JSON document is not an object");
         }
 
         string keytype = RequiredString(obj, "keytype", source);
         string scheme = RequiredString(obj, "scheme", source);
-        if (!obj.TryGetValue("keyval", out var keyvalNode) || keyvalNode is not JsonObject keyval)
+        if (!obj.TryGetValue("keyval", out var keyvalNode) || keyvalNode is not JsonMap keyval)
         {
             throw Malformed(source, "the JSON key has no \"keyval\" object");
         }
@@ -569,14 +569,14 @@ internal static class KeyReader
         }
     }
 
-    internal static void CheckHashAlgorithms(JsonObject obj, string source)
+    internal static void CheckHashAlgorithms(JsonMap obj, string source)
     {
         if (!obj.TryGetValue("keyid_hash_algorithms", out var node))
         {
             return;
         }
 
-        if (node is not JsonArray array || array.Count != 2
+        if (node is not JsonList array || array.Count != 2
             || array[0] is not JsonString { Value: "sha256" } || array[1] is not JsonString { Value: "sha512" })
         {
             throw Malformed(source, "\"keyid_hash_algorithms\" must be [\"sha256\", \"sha512\"]");
@@ -688,7 +688,7 @@ internal static class KeyReader
         return new PublicKey(KeyType.Ed25519, publicHex, Wrap(() => new Ed25519PublicKeyParameters(bytes), source, "ed25519 public key"));
     }
 
-    private static string RequiredString(JsonObject obj, string name, string source, string? displayName = null)
+    private static string RequiredString(JsonMap obj, string name, string source, string? displayName = null)
     {
         if (!obj.TryGetValue(name, out var node))
         {

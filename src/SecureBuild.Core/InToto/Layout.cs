@@ -53,9 +53,9 @@ public sealed class Layout
         return value;
     }
 
-    public JsonObject ToJson()
+    public JsonMap ToJson()
     {
-        var keys = new JsonObject();
+        var keys = new JsonMap();
         foreach (var kv in Keys)
         {
             if (kv.Key != kv.Value.KeyId)
@@ -66,20 +66,20 @@ public sealed class Layout
             keys.Add(kv.Key, kv.Value.ToKeyObject());
         }
 
-        return new JsonObject
+        return new JsonMap
         {
             { "_type", "layout" },
             { "expires", FormatExpires(Expires) },
-            { "inspect", new JsonArray(Inspect.Select(i => (JsonNode)i.ToJson())) },
+            { "inspect", new JsonList(Inspect.Select(i => (JsonItem)i.ToJson())) },
             { "keys", keys },
             { "readme", Readme },
-            { "steps", new JsonArray(Steps.Select(s => (JsonNode)s.ToJson())) },
+            { "steps", new JsonList(Steps.Select(s => (JsonItem)s.ToJson())) },
         };
     }
 
     /// <summary>Strict: every field present, no extra fields, right types, keys consistent with their keyids.</summary>
     /// <exception cref="InTotoFormatException">Wrong shape.</exception>
-    public static Layout FromJson(JsonObject signed)
+    public static Layout FromJson(JsonMap signed)
     {
         if (signed is null)
         {
@@ -97,7 +97,7 @@ public sealed class Layout
 
         foreach (var kv in StrictInTotoFields.Object(signed, "keys", path))
         {
-            if (kv.Value is not JsonObject keyObject)
+            if (kv.Value is not JsonMap keyObject)
             {
                 throw new InTotoFormatException($"layout.keys[\"{kv.Key}\"]: expected a key object, found {StrictInTotoFields.Describe(kv.Value)}.");
             }
@@ -186,7 +186,7 @@ public sealed class Step
     /// <inheritdoc cref="ExpectedMaterials"/>
     public List<IReadOnlyList<string>> ExpectedProducts { get; set; } = new();
 
-    public JsonObject ToJson() => new()
+    public JsonMap ToJson() => new()
     {
         { "_type", "step" },
         { "expected_command", StrictInTotoFields.ToJson(ExpectedCommand) },
@@ -197,11 +197,11 @@ public sealed class Step
         { "threshold", (long)Threshold },
     };
 
-    public static Step FromJson(JsonObject json) => FromJson(json, "step");
+    public static Step FromJson(JsonMap json) => FromJson(json, "step");
 
-    internal static Step FromJson(JsonNode node, string path)
+    internal static Step FromJson(JsonItem node, string path)
     {
-        if (node is not JsonObject json)
+        if (node is not JsonMap json)
         {
             throw new InTotoFormatException($"{path}: expected a step object, found {StrictInTotoFields.Describe(node)}.");
         }
@@ -248,7 +248,7 @@ public sealed class Inspection
     /// <inheritdoc cref="Step.ExpectedMaterials"/>
     public List<IReadOnlyList<string>> ExpectedProducts { get; set; } = new();
 
-    public JsonObject ToJson() => new()
+    public JsonMap ToJson() => new()
     {
         { "_type", "inspection" },
         { "expected_materials", StrictInTotoFields.ToJson(ExpectedMaterials) },
@@ -257,11 +257,11 @@ public sealed class Inspection
         { "run", StrictInTotoFields.ToJson(Run) },
     };
 
-    public static Inspection FromJson(JsonObject json) => FromJson(json, "inspection");
+    public static Inspection FromJson(JsonMap json) => FromJson(json, "inspection");
 
-    internal static Inspection FromJson(JsonNode node, string path)
+    internal static Inspection FromJson(JsonItem node, string path)
     {
-        if (node is not JsonObject json)
+        if (node is not JsonMap json)
         {
             throw new InTotoFormatException($"{path}: expected an inspection object, found {StrictInTotoFields.Describe(node)}.");
         }

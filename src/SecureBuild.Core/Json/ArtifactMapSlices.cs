@@ -6,7 +6,7 @@ using SecureBuild.Core.Internal;
 namespace SecureBuild.Core.Json;
 
 /// <summary>
-/// The verifier's specialisation of a <see cref="JsonObject"/> (see <see cref="JsonParser.ParseSigned(byte[])"/>): an
+/// The verifier's specialisation of a <see cref="JsonMap"/> (see <see cref="JsonParser.ParseSigned(byte[])"/>): an
 /// object whose every member value is an object with exactly one string member and no escapes in that inner
 /// member ({"sha256": "&lt;hex&gt;"}): the shape of link materials and products. Entries are byte ranges into the
 /// file plus the decoded paths; the artifact map is built while parsing (it also detects duplicate paths).
@@ -186,14 +186,14 @@ internal sealed class ArtifactMapSlices
     }
 
     /// <summary>Ordinary members for generic consumers (rarely needed): path -> {"alg": "value"}.</summary>
-    public void Materialize(List<KeyValuePair<string, JsonNode>> members)
+    public void Materialize(List<KeyValuePair<string, JsonItem>> members)
     {
         for (int i = 0; i < Count; i++)
         {
             AlgorithmSlice(i, out int a, out int al);
             ValueSlice(i, out int v, out int vl);
-            var hash = new JsonObject { { Encoding.UTF8.GetString(Src, a, al), new JsonString(Src, v, vl, escaped: false) } };
-            members.Add(new KeyValuePair<string, JsonNode>(Path(i), hash));
+            var hash = new JsonMap { { Encoding.UTF8.GetString(Src, a, al), new JsonString(Src, v, vl, escaped: false) } };
+            members.Add(new KeyValuePair<string, JsonItem>(Path(i), hash));
         }
     }
 }

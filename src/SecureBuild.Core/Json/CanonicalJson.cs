@@ -19,7 +19,7 @@ namespace SecureBuild.Core.Json;
 public static class CanonicalJson
 {
     /// <exception cref="JsonFormatException">A non-integer number, or a string with a lone surrogate.</exception>
-    public static byte[] Serialize(JsonNode node)
+    public static byte[] Serialize(JsonItem node)
     {
         if (node is null)
         {
@@ -38,7 +38,7 @@ public static class CanonicalJson
     /// The canonical bytes in a buffer from the verifier's pool: <c>buffer[0..length)</c> (the buffer may be longer).
     /// </summary>
     /// <exception cref="JsonFormatException">A non-integer number, or a string with a lone surrogate.</exception>
-    internal static byte[] SerializePooled(JsonNode node, int sizeHint, out int length)
+    internal static byte[] SerializePooled(JsonItem node, int sizeHint, out int length)
     {
         var w = new Writer(BufferPool.Rent(Math.Max(256, sizeHint + 64)));
         Write(node, w, new PathStack());
@@ -46,17 +46,17 @@ public static class CanonicalJson
     }
 
     [MethodImpl(Jit.AggressiveOptimization)]
-    private static void Write(JsonNode node, Writer w, PathStack path)
+    private static void Write(JsonItem node, Writer w, PathStack path)
     {
         switch (node)
         {
             case JsonString s:
                 WriteString(s, w, path);
                 break;
-            case JsonObject { Slices: { } slices }:
+            case JsonMap { Slices: { } slices }:
                 WriteCompact(slices, w);
                 break;
-            case JsonObject obj:
+            case JsonMap obj:
                 w.Byte((byte)'{');
                 int[] order = KeyOrder(obj);
                 for (int i = 0; i < order.Length; i++)
@@ -76,7 +76,7 @@ public static class CanonicalJson
 
                 w.Byte((byte)'}');
                 break;
-            case JsonArray array:
+            case JsonList array:
                 w.Byte((byte)'[');
                 for (int i = 0; i < array.Count; i++)
                 {
@@ -114,7 +114,7 @@ public static class CanonicalJson
     }
 
     // Member indexes in code point order of the keys; objects written with sorted keys need no sort.
-    private static int[] KeyOrder(JsonObject obj)
+    private static int[] KeyOrder(JsonMap obj)
     {
         int n = obj.Count;
         var order = new int[n];

@@ -24,7 +24,7 @@ public static class JsonParser
 
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
-    public static JsonNode Parse(byte[] utf8)
+    public static JsonItem Parse(byte[] utf8)
     {
         if (utf8 is null)
         {
@@ -38,7 +38,7 @@ public static class JsonParser
     /// Parses a file another tool generated, as that tool reads it: the last of repeated keys wins and a UTF-8 BOM
     /// is skipped. Invalid UTF-8, bad syntax and excessive nesting are still errors.
     /// </summary>
-    public static JsonNode ParseGenerated(byte[] utf8)
+    public static JsonItem ParseGenerated(byte[] utf8)
     {
         if (utf8 is null)
         {
@@ -48,7 +48,7 @@ public static class JsonParser
         return new Reader(utf8, lenient: true).ParseDocument();
     }
 
-    public static JsonNode Parse(string text)
+    public static JsonItem Parse(string text)
     {
         if (text is null)
         {
@@ -79,7 +79,7 @@ public static class JsonParser
     /// whose path -> hash map is built while parsing. The tree refers to <paramref name="utf8"/>, which must not change
     /// while the tree is used.
     /// </summary>
-    internal static JsonNode ParseSigned(byte[] utf8)
+    internal static JsonItem ParseSigned(byte[] utf8)
     {
         if (utf8 is null)
         {
@@ -89,7 +89,7 @@ public static class JsonParser
         return new Reader(utf8, lenient: false, slices: true).ParseDocument();
     }
 
-    // Builds JsonNode trees from the one tokenizer. Lenient (ParseGenerated): a BOM is skipped and a repeated key
+    // Builds JsonItem trees from the one tokenizer. Lenient (ParseGenerated): a BOM is skipped and a repeated key
     // keeps its last value. Slices (ParseSigned): strings stay slices of the input and artifact maps stay compact.
     private sealed class Reader : JsonLexer
     {
@@ -137,7 +137,7 @@ public static class JsonParser
             _slices = slices;
         }
 
-        public JsonNode ParseDocument()
+        public JsonItem ParseDocument()
         {
             SkipByteOrderMark(allowed: _lenient);
             ExpectValueAhead();
@@ -147,7 +147,7 @@ public static class JsonParser
         }
 
         [MethodImpl(Jit.AggressiveOptimization)]
-        private JsonNode ParseValue(int depth)
+        private JsonItem ParseValue(int depth)
         {
             switch (Peek())
             {
@@ -176,7 +176,7 @@ public static class JsonParser
         }
 
         [MethodImpl(Jit.AggressiveOptimization)]
-        private JsonObject ParseObject(int depth)
+        private JsonMap ParseObject(int depth)
         {
             int open = Pos;
             CheckDepth(depth);
@@ -185,10 +185,10 @@ public static class JsonParser
             if (Peek() == '}')
             {
                 Pos++;
-                return new JsonObject();
+                return new JsonMap();
             }
 
-            JsonObject? obj = null;
+            JsonMap? obj = null;
             ArtifactMapSlices? map = null;
             bool mapPossible = _slices && depth + 1 <= MaxDepth;
             do
@@ -222,7 +222,7 @@ public static class JsonParser
                 if (obj is null)
                 {
                     // The shape broke (or was never there): ordinary members from here on.
-                    obj = map is null ? new JsonObject() : MaterializedMap(map);
+                    obj = map is null ? new JsonMap() : MaterializedMap(map);
                     map = null;
                 }
 
@@ -248,7 +248,7 @@ public static class JsonParser
         }
 
         // The artifact map is complete: its path -> hash map is built (which finds a repeated path).
-        private JsonObject FinishedMap(ArtifactMapSlices map)
+        private JsonMap FinishedMap(ArtifactMapSlices map)
         {
             int repeated = map.Finish();
             if (repeated >= 0)
@@ -257,11 +257,11 @@ public static class JsonParser
                 throw Error($"duplicate object key \"{Printable(map.Path(repeated))}\"", at - 1);
             }
 
-            return new JsonObject(map);
+            return new JsonMap(map);
         }
 
         // An artifact map whose shape broke halfway: its entries become ordinary members.
-        private JsonObject MaterializedMap(ArtifactMapSlices map)
+        private JsonMap MaterializedMap(ArtifactMapSlices map)
         {
             var obj = FinishedMap(map);
             obj.DetachSlices();
@@ -269,17 +269,17 @@ public static class JsonParser
         }
 
         [MethodImpl(Jit.AggressiveOptimization)]
-        private JsonArray ParseArray(int depth)
+        private JsonList ParseArray(int depth)
         {
             int open = Pos;
             CheckDepth(depth);
             Pos++; // '['
             SkipWs();
-            var items = new List<JsonNode>();
+            var items = new List<JsonItem>();
             if (Peek() == ']')
             {
                 Pos++;
-                return new JsonArray(items, owned: true);
+                return new JsonList(items, owned: true);
             }
 
             do
@@ -290,7 +290,7 @@ public static class JsonParser
                 SkipWs();
             }
             while (NextOrClose(open, (byte)']', "array"));
-            return new JsonArray(items, owned: true);
+            return new JsonList(items, owned: true);
         }
 
         private JsonString ParseString()

@@ -12,7 +12,7 @@ namespace SecureBuild.Core.Json;
 /// </summary>
 internal static class StrictJson
 {
-    public static JsonNode Parse(byte[] utf8, string what, Func<string, Exception> fail)
+    public static JsonItem Parse(byte[] utf8, string what, Func<string, Exception> fail)
     {
         if (utf8 is null || utf8.Length == 0)
         {
@@ -29,10 +29,10 @@ internal static class StrictJson
         }
     }
 
-    public static JsonObject AsObject(JsonNode node, string path, Func<string, Exception> fail) =>
-        node as JsonObject ?? throw fail($"{path} must be a JSON object, found {Describe(node)}.");
+    public static JsonMap AsObject(JsonItem node, string path, Func<string, Exception> fail) =>
+        node as JsonMap ?? throw fail($"{path} must be a JSON object, found {Describe(node)}.");
 
-    public static void AllowedFields(JsonObject obj, string path, Func<string, Exception> fail, params string[] allowed)
+    public static void AllowedFields(JsonMap obj, string path, Func<string, Exception> fail, params string[] allowed)
     {
         foreach (var kv in obj)
         {
@@ -44,7 +44,7 @@ internal static class StrictJson
     }
 
     /// <summary>Every one of <paramref name="fields"/> is present (null counts as present) and nothing else is.</summary>
-    public static void ExactFields(JsonObject obj, string path, Func<string, Exception> fail, params string[] fields)
+    public static void ExactFields(JsonMap obj, string path, Func<string, Exception> fail, params string[] fields)
     {
         foreach (var field in fields)
         {
@@ -57,44 +57,44 @@ internal static class StrictJson
         AllowedFields(obj, path, fail, fields);
     }
 
-    public static JsonNode? Opt(JsonObject obj, string field) =>
+    public static JsonItem? Opt(JsonMap obj, string field) =>
         obj.TryGetValue(field, out var v) && v is not JsonNull ? v : null;
 
-    public static JsonNode Req(JsonObject obj, string field, string path, Func<string, Exception> fail) =>
+    public static JsonItem Req(JsonMap obj, string field, string path, Func<string, Exception> fail) =>
         Opt(obj, field) ?? throw fail($"{path}: required field \"{field}\" is missing.");
 
-    public static string ReqString(JsonObject obj, string field, string path, Func<string, Exception> fail) =>
+    public static string ReqString(JsonMap obj, string field, string path, Func<string, Exception> fail) =>
         Req(obj, field, path, fail) is JsonString s ? s.Value : throw WrongType(obj, field, path, "a string", fail);
 
-    public static string? OptString(JsonObject obj, string field, string path, Func<string, Exception> fail)
+    public static string? OptString(JsonMap obj, string field, string path, Func<string, Exception> fail)
     {
         var node = Opt(obj, field);
         return node is null ? null : node is JsonString s ? s.Value : throw WrongType(obj, field, path, "a string", fail);
     }
 
-    public static JsonObject ReqObject(JsonObject obj, string field, string path, Func<string, Exception> fail) =>
-        Req(obj, field, path, fail) as JsonObject ?? throw WrongType(obj, field, path, "an object", fail);
+    public static JsonMap ReqObject(JsonMap obj, string field, string path, Func<string, Exception> fail) =>
+        Req(obj, field, path, fail) as JsonMap ?? throw WrongType(obj, field, path, "an object", fail);
 
-    public static JsonObject? OptObject(JsonObject obj, string field, string path, Func<string, Exception> fail)
+    public static JsonMap? OptObject(JsonMap obj, string field, string path, Func<string, Exception> fail)
     {
         var node = Opt(obj, field);
-        return node is null ? null : node as JsonObject ?? throw WrongType(obj, field, path, "an object", fail);
+        return node is null ? null : node as JsonMap ?? throw WrongType(obj, field, path, "an object", fail);
     }
 
-    public static JsonArray ReqArray(JsonObject obj, string field, string path, Func<string, Exception> fail) =>
-        Req(obj, field, path, fail) as JsonArray ?? throw WrongType(obj, field, path, "an array", fail);
+    public static JsonList ReqArray(JsonMap obj, string field, string path, Func<string, Exception> fail) =>
+        Req(obj, field, path, fail) as JsonList ?? throw WrongType(obj, field, path, "an array", fail);
 
-    public static JsonArray? OptArray(JsonObject obj, string field, string path, Func<string, Exception> fail)
+    public static JsonList? OptArray(JsonMap obj, string field, string path, Func<string, Exception> fail)
     {
         var node = Opt(obj, field);
-        return node is null ? null : node as JsonArray ?? throw WrongType(obj, field, path, "an array", fail);
+        return node is null ? null : node as JsonList ?? throw WrongType(obj, field, path, "an array", fail);
     }
 
     /// <summary>A proto3 JSON bytes field: base64 (standard or URL-safe, padding optional).</summary>
-    public static byte[] ReqBytes(JsonObject obj, string field, string path, Func<string, Exception> fail) =>
+    public static byte[] ReqBytes(JsonMap obj, string field, string path, Func<string, Exception> fail) =>
         DecodeBase64(ReqString(obj, field, path, fail), $"{path}.{field}", fail);
 
-    public static byte[]? OptBytes(JsonObject obj, string field, string path, Func<string, Exception> fail)
+    public static byte[]? OptBytes(JsonMap obj, string field, string path, Func<string, Exception> fail)
     {
         string? text = OptString(obj, field, path, fail);
         return text is null ? null : DecodeBase64(text, $"{path}.{field}", fail);
@@ -107,7 +107,7 @@ internal static class StrictJson
     /// A proto3 JSON int64/uint64 field: a decimal string (the canonical form) or a JSON integer. Negative values
     /// and anything but plain digits are rejected.
     /// </summary>
-    public static long? OptNonNegativeInt64(JsonObject obj, string field, string path, Func<string, Exception> fail)
+    public static long? OptNonNegativeInt64(JsonMap obj, string field, string path, Func<string, Exception> fail)
     {
         var node = Opt(obj, field);
         if (node is null)
@@ -142,13 +142,13 @@ internal static class StrictJson
         return value;
     }
 
-    public static long ReqNonNegativeInt64(JsonObject obj, string field, string path, Func<string, Exception> fail) =>
+    public static long ReqNonNegativeInt64(JsonMap obj, string field, string path, Func<string, Exception> fail) =>
         OptNonNegativeInt64(obj, field, path, fail) ?? throw fail($"{path}: required field \"{field}\" is missing.");
 
     public static string Clip(string s) => s.Length > 80 ? s.Substring(0, 80) + "..." : s;
 
-    public static string Describe(JsonNode? node) => JsonNode.Describe(node);
+    public static string Describe(JsonItem? node) => JsonItem.Describe(node);
 
-    private static Exception WrongType(JsonObject obj, string field, string path, string expected, Func<string, Exception> fail) =>
+    private static Exception WrongType(JsonMap obj, string field, string path, string expected, Func<string, Exception> fail) =>
         fail($"{path}.{field} must be {expected}, found {Describe(obj.TryGetValue(field, out var v) ? v : null)}.");
 }

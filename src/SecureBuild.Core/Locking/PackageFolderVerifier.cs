@@ -316,7 +316,7 @@ public sealed class PackageFolderVerifier
         string? metadataHash = null;
         try
         {
-            if (JsonParser.ParseGenerated(InputFile.ReadAllBytes(metadataFile, InputKind.Metadata)) is JsonObject m && m.TryGetValue("contentHash", out var ch) && ch is JsonString chs)
+            if (JsonParser.ParseGenerated(InputFile.ReadAllBytes(metadataFile, InputKind.Metadata)) is JsonMap m && m.TryGetValue("contentHash", out var ch) && ch is JsonString chs)
             {
                 metadataHash = chs.Value;
             }

@@ -157,7 +157,7 @@ public sealed class SigstoreTrustedRoot
         return new SigstoreTrustedRoot(mediaType, tlogs, cas, ctlogs, tsas);
     }
 
-    private static List<TransparencyLogInstance> ReadLogs(JsonObject root, string field)
+    private static List<TransparencyLogInstance> ReadLogs(JsonMap root, string field)
     {
         var result = new List<TransparencyLogInstance>();
         var array = StrictJson.OptArray(root, field, "trustedRoot", Fail);
@@ -206,7 +206,7 @@ public sealed class SigstoreTrustedRoot
         return result;
     }
 
-    private static List<CertificateAuthorityInstance> ReadAuthorities(JsonObject root, string field)
+    private static List<CertificateAuthorityInstance> ReadAuthorities(JsonMap root, string field)
     {
         var result = new List<CertificateAuthorityInstance>();
         var array = StrictJson.OptArray(root, field, "trustedRoot", Fail);
@@ -246,7 +246,7 @@ public sealed class SigstoreTrustedRoot
         return result;
     }
 
-    private static TimeRange ReadRange(JsonObject parent, string path)
+    private static TimeRange ReadRange(JsonMap parent, string path)
     {
         var range = StrictJson.OptObject(parent, "validFor", path, Fail)
             ?? throw Fail($"{path} has no \"validFor\": every trust-root key and authority needs a validity interval.");

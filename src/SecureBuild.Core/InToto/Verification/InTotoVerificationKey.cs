@@ -11,7 +11,7 @@ namespace SecureBuild.Core.InToto.Verification;
 internal sealed class InTotoVerificationKey
 {
     private PublicKey? _key;
-    private readonly JsonObject? _raw;
+    private readonly JsonMap? _raw;
     private readonly string _source;
 
     public InTotoVerificationKey(PublicKey key)
@@ -21,7 +21,7 @@ internal sealed class InTotoVerificationKey
         _source = $"layout key {key.KeyId}";
     }
 
-    private InTotoVerificationKey(string keyId, JsonObject raw, string source)
+    private InTotoVerificationKey(string keyId, JsonMap raw, string source)
     {
         KeyId = keyId;
         _raw = raw;
@@ -36,7 +36,7 @@ internal sealed class InTotoVerificationKey
     /// scheme and keyval.public required).
     /// </summary>
     /// <exception cref="VerificationAbort">FormatError: the key object cannot be used to verify.</exception>
-    public static InTotoVerificationKey FromLayoutKey(string mapKeyId, JsonObject raw, string layoutFile)
+    public static InTotoVerificationKey FromLayoutKey(string mapKeyId, JsonMap raw, string layoutFile)
     {
         string source = $"{layoutFile}: keys[\"{ReferenceMetadataReader.Short(mapKeyId)}\"]";
         if (raw.Get("keyid") is not JsonString kids || !ReferenceMetadataReader.IsPythonHex(kids.Value))
@@ -104,7 +104,7 @@ internal sealed class InTotoVerificationKey
             return null;
         }
 
-        return _raw.Get("keytype") is JsonString kt && _raw.Get("scheme") is JsonString sc && _raw.Get("keyval") is JsonObject kv && kv.Get("public") is JsonString pub
+        return _raw.Get("keytype") is JsonString kt && _raw.Get("scheme") is JsonString sc && _raw.Get("keyval") is JsonMap kv && kv.Get("public") is JsonString pub
             ? (kt.Value, sc.Value, pub.Value)
             : null;
     }
@@ -119,7 +119,7 @@ internal sealed class InTotoVerificationKey
         var raw = _raw!;
         string keytype = raw.Get("keytype") is JsonString kts ? kts.Value : "";
         string scheme = raw.Get("scheme") is JsonString scs ? scs.Value : throw Unusable("it has no \"scheme\"");
-        if (raw.Get("keyval") is not JsonObject keyval || keyval.Get("public") is not { } pubNode)
+        if (raw.Get("keyval") is not JsonMap keyval || keyval.Get("public") is not { } pubNode)
         {
             throw Unusable("it has no keyval.public");
         }

@@ -400,7 +400,7 @@ public sealed class LayoutVerifier
                     if (loaded.File.Link is { } l && l.NameText != links.Step.Name && !IsPrefixedStepName(links.Step.Name, l.NameText))
                     {
                         _warnings.Add(new VerificationWarning(
-                            $"{loaded.File.File} is used for step '{links.Step.Name}' but its name is {(l.NameText is null ? JsonNode.Describe(l.Name) : "'" + l.NameText + "'")} (in-toto-verify does not check link names).",
+                            $"{loaded.File.File} is used for step '{links.Step.Name}' but its name is {(l.NameText is null ? JsonItem.Describe(l.Name) : "'" + l.NameText + "'")} (in-toto-verify does not check link names).",
                             links.Step.Name, loaded.File.File));
                     }
                 }
@@ -567,7 +567,7 @@ public sealed class LayoutVerifier
             if (_o.RequireLinkNameMatch && loaded.File.Link is { } link && link.NameText != step.Name)
             {
                 return new DroppedLink(step.Name, loaded.KeyId, loaded.File.File, DropReason.NameMismatch,
-                    $"{fileName}: its name is {(link.NameText is null ? JsonNode.Describe(link.Name) : "'" + link.NameText + "'")}, not '{step.Name}'.");
+                    $"{fileName}: its name is {(link.NameText is null ? JsonItem.Describe(link.Name) : "'" + link.NameText + "'")}, not '{step.Name}'.");
             }
 
             usedMainKeyIds.Add(load.Key!.KeyId);
@@ -577,7 +577,7 @@ public sealed class LayoutVerifier
         private LinkModel RunInspection(InspectionModel inspection, string where)
         {
             var command = new List<string>();
-            if (inspection.Run is JsonArray run)
+            if (inspection.Run is JsonList run)
             {
                 foreach (var part in run)
                 {
@@ -631,8 +631,8 @@ public sealed class LayoutVerifier
                 Products = ToMap(outcome.Products),
                 Command = inspection.Run,
                 Byproducts = command.Count == 0
-                    ? JsonObject.Build()
-                    : JsonObject.Build(("return-value", new JsonNumber((outcome.ReturnValue ?? -1).ToString(CultureInfo.InvariantCulture), true)), ("stderr", new JsonString("")), ("stdout", new JsonString(""))),
+                    ? JsonMap.Build()
+                    : JsonMap.Build(("return-value", new JsonNumber((outcome.ReturnValue ?? -1).ToString(CultureInfo.InvariantCulture), true)), ("stderr", new JsonString("")), ("stdout", new JsonString(""))),
             };
 
             if (command.Count == 0 || outcome.ReturnValue is null)
@@ -658,12 +658,12 @@ public sealed class LayoutVerifier
                 string path = PathJoin.Join(_o.WorkingDirectory, inspection.Name + ".link");
                 try
                 {
-                    var signed = new JsonObject
+                    var signed = new JsonMap
                     {
                         { "_type", "link" },
                         { "byproducts", link.Byproducts },
                         { "command", link.Command },
-                        { "environment", new JsonObject() },
+                        { "environment", new JsonMap() },
                         { "materials", link.Materials.ToJson() },
                         { "name", inspection.Name },
                         { "products", link.Products.ToJson() },
@@ -754,17 +754,17 @@ public sealed class LayoutVerifier
     internal static string Prefix8(string keyId) => keyId.Length > 8 ? keyId.Substring(0, 8) : keyId;
 
     /// <summary>Python repr of a parsed JSON value, for messages that read like the reference's.</summary>
-    internal static string PyRepr(JsonNode node)
+    internal static string PyRepr(JsonItem node)
     {
         var sb = new StringBuilder();
         Write(node);
         return sb.ToString();
 
-        void Write(JsonNode n)
+        void Write(JsonItem n)
         {
             switch (n)
             {
-                case JsonArray a:
+                case JsonList a:
                     sb.Append('[');
                     for (int i = 0; i < a.Count; i++)
                     {
@@ -856,7 +856,7 @@ public sealed class LayoutVerifier
                     }
 
                     string path = PathJoin.Join(linkDir, LinkFileName(step.Name, keyId));
-                    var keyObject = layout.Keys.Get(keyId) as JsonObject;
+                    var keyObject = layout.Keys.Get(keyId) as JsonMap;
                     var item = new Item(() => LinkLoad.Run(path, keyId, keyObject, layoutFile, max, clock, cancel));
                     items.Add(item);
                     _byKey[(step.Name, keyId)] = item;
@@ -1011,7 +1011,7 @@ public sealed class LayoutVerifier
         /// <summary>The file's bytes (from <see cref="BufferPool"/>; the parsed model refers to them).</summary>
         public byte[]? FileBytes { get; private set; }
 
-        public static LinkLoad Run(string path, string keyId, JsonObject? keyObject, string layoutFile, long max, Func<DateTimeOffset> clock, CancellationToken cancel)
+        public static LinkLoad Run(string path, string keyId, JsonMap? keyObject, string layoutFile, long max, Func<DateTimeOffset> clock, CancellationToken cancel)
         {
             var load = new LinkLoad { Path = path };
             if (cancel.IsCancellationRequested)

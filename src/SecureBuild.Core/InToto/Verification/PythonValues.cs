@@ -11,7 +11,7 @@ namespace SecureBuild.Core.InToto.Verification;
 internal static class PythonValues
 {
     /// <summary>Python equality of two parsed JSON values (numbers by value for integers, by text otherwise).</summary>
-    public static bool Equal(JsonNode a, JsonNode b)
+    public static bool Equal(JsonItem a, JsonItem b)
     {
         switch (a)
         {
@@ -24,8 +24,8 @@ internal static class PythonValues
                 return b is JsonBool bb && ba.Value == bb.Value;
             case JsonNull:
                 return b is JsonNull;
-            case JsonArray aa:
-                if (b is not JsonArray ab || aa.Count != ab.Count)
+            case JsonList aa:
+                if (b is not JsonList ab || aa.Count != ab.Count)
                 {
                     return false;
                 }
@@ -39,8 +39,8 @@ internal static class PythonValues
                 }
 
                 return true;
-            case JsonObject oa:
-                if (b is not JsonObject ob || oa.Count != ob.Count)
+            case JsonMap oa:
+                if (b is not JsonMap ob || oa.Count != ob.Count)
                 {
                     return false;
                 }
@@ -60,13 +60,13 @@ internal static class PythonValues
     }
 
     /// <summary>Python truthiness of a parsed JSON value.</summary>
-    public static bool IsFalsy(JsonNode node) => node switch
+    public static bool IsFalsy(JsonItem node) => node switch
     {
         JsonBool b => !b.Value,
         JsonNull => true,
         JsonString s => s.Value.Length == 0,
-        JsonArray a => a.Count == 0,
-        JsonObject o => o.Count == 0,
+        JsonList a => a.Count == 0,
+        JsonMap o => o.Count == 0,
         JsonNumber n => IsZero(n.RawText),
         _ => false,
     };

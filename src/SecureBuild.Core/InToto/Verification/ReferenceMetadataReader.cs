@@ -25,7 +25,7 @@ internal static class ReferenceMetadataReader
     /// <exception cref="VerificationAbort">FormatError.</exception>
     public static MetadataFile Read(byte[] bytes, string file, Func<DateTimeOffset> clock)
     {
-        JsonNode root;
+        JsonItem root;
         try
         {
             root = JsonParser.ParseSigned(bytes);
@@ -35,14 +35,14 @@ internal static class ReferenceMetadataReader
             throw VerificationAbort.Format($"{file} is not valid JSON: {e.Message}", file);
         }
 
-        if (root is not JsonObject top)
+        if (root is not JsonMap top)
         {
             throw VerificationAbort.Format($"{file}: expected a JSON object with \"signatures\" and \"signed\", found {Describe(root)}.", file);
         }
 
         var signatures = ReadSignatures(top, file);
-        JsonNode signedNode = top.Get("signed") ?? Empty();
-        if (signedNode is not JsonObject signed)
+        JsonItem signedNode = top.Get("signed") ?? Empty();
+        if (signedNode is not JsonMap signed)
         {
             throw VerificationAbort.Format($"{file}: \"signed\" must be an object, found {Describe(signedNode)}.", file);
         }
@@ -65,13 +65,13 @@ internal static class ReferenceMetadataReader
         throw VerificationAbort.Format($"{file}: Invalid Metadata format: signed._type is {found}; expected \"link\" or \"layout\".", file);
     }
 
-    private static JsonObject Empty() => new();
+    private static JsonMap Empty() => new();
 
-    private static JsonArray EmptyList() => new();
+    private static JsonList EmptyList() => new();
 
-    private static string Describe(JsonNode node) => JsonNode.Describe(node);
+    private static string Describe(JsonItem node) => JsonItem.Describe(node);
 
-    private static List<SignatureEntry> ReadSignatures(JsonObject top, string file)
+    private static List<SignatureEntry> ReadSignatures(JsonMap top, string file)
     {
         var result = new List<SignatureEntry>();
         var node = top.Get("signatures");
@@ -80,7 +80,7 @@ internal static class ReferenceMetadataReader
             return result;
         }
 
-        if (node is not JsonArray array)
+        if (node is not JsonList array)
         {
             throw VerificationAbort.Format($"{file}: \"signatures\" must be a list, found {Describe(node)}.", file);
         }
@@ -88,7 +88,7 @@ internal static class ReferenceMetadataReader
         for (int i = 0; i < array.Count; i++)
         {
             string where = $"{file}: signatures[{i}]";
-            if (array[i] is not JsonObject sig)
+            if (array[i] is not JsonMap sig)
             {
                 throw VerificationAbort.Format($"{where} must be an object {{\"keyid\": ..., \"sig\": ...}}, found {Describe(array[i])}.", file);
             }
@@ -119,22 +119,22 @@ internal static class ReferenceMetadataReader
         return result;
     }
 
-    private static (LinkModel Link, JsonObject Signable) ReadLink(JsonObject signed, string file)
+    private static (LinkModel Link, JsonMap Signable) ReadLink(JsonMap signed, string file)
     {
         var link = new LinkModel();
-        JsonNode name = signed.Get("name") ?? JsonNull.Instance;
-        JsonNode materials = signed.Get("materials") ?? Empty();
-        JsonNode products = signed.Get("products") ?? Empty();
-        JsonNode byproducts = signed.Get("byproducts") ?? Empty();
-        JsonNode command = signed.Get("command") ?? EmptyList();
-        JsonNode environment = signed.Get("environment") ?? Empty();
+        JsonItem name = signed.Get("name") ?? JsonNull.Instance;
+        JsonItem materials = signed.Get("materials") ?? Empty();
+        JsonItem products = signed.Get("products") ?? Empty();
+        JsonItem byproducts = signed.Get("byproducts") ?? Empty();
+        JsonItem command = signed.Get("command") ?? EmptyList();
+        JsonItem environment = signed.Get("environment") ?? Empty();
         link.Name = name;
         link.Materials = ReadArtifacts(materials, file, "materials");
         link.Products = ReadArtifacts(products, file, "products");
-        link.Byproducts = byproducts is JsonObject ? byproducts : throw VerificationAbort.Format($"{file}: Invalid Link: field `byproducts` must be an object, found {Describe(byproducts)}.", file);
-        link.Command = command is JsonArray ? command : throw VerificationAbort.Format($"{file}: Invalid Link: field `command` must be a list, found {Describe(command)}.", file);
-        link.Environment = environment is JsonObject ? environment : throw VerificationAbort.Format($"{file}: Invalid Link: field `environment` must be an object, found {Describe(environment)}.", file);
-        var signable = JsonObject.Build(
+        link.Byproducts = byproducts is JsonMap ? byproducts : throw VerificationAbort.Format($"{file}: Invalid Link: field `byproducts` must be an object, found {Describe(byproducts)}.", file);
+        link.Command = command is JsonList ? command : throw VerificationAbort.Format($"{file}: Invalid Link: field `command` must be a list, found {Describe(command)}.", file);
+        link.Environment = environment is JsonMap ? environment : throw VerificationAbort.Format($"{file}: Invalid Link: field `environment` must be an object, found {Describe(environment)}.", file);
+        var signable = JsonMap.Build(
             ("_type", new JsonString("link")),
             ("byproducts", byproducts),
             ("command", command),
@@ -146,9 +146,9 @@ internal static class ReferenceMetadataReader
     }
 
     [MethodImpl(Jit.AggressiveOptimization)]
-    private static ArtifactMap ReadArtifacts(JsonNode node, string file, string field)
+    private static ArtifactMap ReadArtifacts(JsonItem node, string file, string field)
     {
-        if (node is not JsonObject obj)
+        if (node is not JsonMap obj)
         {
             throw VerificationAbort.Format($"{file}: Invalid Link: field `{field}` must be an object (path -> hashes), found {Describe(node)}.", file);
         }
@@ -170,7 +170,7 @@ internal static class ReferenceMetadataReader
         foreach (var member in obj)
         {
             string path = member.Key;
-            if (member.Value is not JsonObject hashes)
+            if (member.Value is not JsonMap hashes)
             {
                 throw VerificationAbort.Format($"{file}: {field}[\"{path}\"] must be a hash object like {{\"sha256\": \"<hex>\"}}, found {Describe(member.Value)}.", file);
             }
@@ -198,28 +198,28 @@ internal static class ReferenceMetadataReader
         return map;
     }
 
-    private static (LayoutModel Layout, JsonObject Signable) ReadLayout(JsonObject signed, string file, Func<DateTimeOffset> clock)
+    private static (LayoutModel Layout, JsonMap Signable) ReadLayout(JsonMap signed, string file, Func<DateTimeOffset> clock)
     {
         var layout = new LayoutModel();
         var names = new HashSet<string>(StringComparer.Ordinal);
 
-        JsonNode steps = signed.Get("steps") ?? throw VerificationAbort.Format($"{file}: the layout has no \"steps\" list (in-toto-verify crashes with TypeError here).", file);
-        JsonNode inspect = signed.Get("inspect") ?? throw VerificationAbort.Format($"{file}: the layout has no \"inspect\" list (in-toto-verify crashes with TypeError here).", file);
-        if (steps is not JsonArray stepArray)
+        JsonItem steps = signed.Get("steps") ?? throw VerificationAbort.Format($"{file}: the layout has no \"steps\" list (in-toto-verify crashes with TypeError here).", file);
+        JsonItem inspect = signed.Get("inspect") ?? throw VerificationAbort.Format($"{file}: the layout has no \"inspect\" list (in-toto-verify crashes with TypeError here).", file);
+        if (steps is not JsonList stepArray)
         {
             throw VerificationAbort.Format($"{file}: layout \"steps\" must be a list, found {Describe(steps)}.", file);
         }
 
-        if (inspect is not JsonArray inspectArray)
+        if (inspect is not JsonList inspectArray)
         {
             throw VerificationAbort.Format($"{file}: layout \"inspect\" must be a list, found {Describe(inspect)}.", file);
         }
 
-        var signableSteps = new List<JsonNode>();
+        var signableSteps = new List<JsonItem>();
         for (int i = 0; i < stepArray.Count; i++)
         {
             string where = $"{file}: steps[{i}]";
-            if (stepArray[i] is not JsonObject so)
+            if (stepArray[i] is not JsonMap so)
             {
                 throw VerificationAbort.Format($"{where} must be an object, found {Describe(stepArray[i])}.", file);
             }
@@ -231,14 +231,14 @@ internal static class ReferenceMetadataReader
             }
 
             var step = new StepModel(name);
-            JsonNode em = so.Get("expected_materials") ?? EmptyList();
-            JsonNode ep = so.Get("expected_products") ?? EmptyList();
-            JsonNode pubkeys = so.Get("pubkeys") ?? EmptyList();
-            JsonNode command = so.Get("expected_command") ?? EmptyList();
-            JsonNode threshold = so.Get("threshold") ?? new JsonNumber(1);
+            JsonItem em = so.Get("expected_materials") ?? EmptyList();
+            JsonItem ep = so.Get("expected_products") ?? EmptyList();
+            JsonItem pubkeys = so.Get("pubkeys") ?? EmptyList();
+            JsonItem command = so.Get("expected_command") ?? EmptyList();
+            JsonItem threshold = so.Get("threshold") ?? new JsonNumber(1);
             step.ExpectedMaterials = ReadRules(em, $"{where} (step '{name}') expected_materials", file);
             step.ExpectedProducts = ReadRules(ep, $"{where} (step '{name}') expected_products", file);
-            if (pubkeys is not JsonArray pk)
+            if (pubkeys is not JsonList pk)
             {
                 throw VerificationAbort.Format($"{where} (step '{name}'): \"pubkeys\" must be a list of keyids, found {Describe(pubkeys)}.", file);
             }
@@ -250,14 +250,14 @@ internal static class ReferenceMetadataReader
                     : throw VerificationAbort.Format($"{where} (step '{name}'): \"pubkeys\" must hold hex keyids only.", file));
             }
 
-            step.ExpectedCommand = command is JsonArray
+            step.ExpectedCommand = command is JsonList
                 ? command
                 : throw VerificationAbort.Format($"{where} (step '{name}'): \"expected_command\" must be a list, found {Describe(command)}.", file);
             step.Threshold = threshold is JsonNumber { IsInteger: true } tn
                 ? ParseInteger(tn.RawText)
                 : throw VerificationAbort.Format($"{where} (step '{name}'): \"threshold\" must be an integer, found {Describe(threshold)}.", file);
             layout.Steps.Add(step);
-            signableSteps.Add(JsonObject.Build(
+            signableSteps.Add(JsonMap.Build(
                 ("_type", new JsonString("step")),
                 ("expected_command", command),
                 ("expected_materials", em),
@@ -267,11 +267,11 @@ internal static class ReferenceMetadataReader
                 ("threshold", threshold)));
         }
 
-        var signableInspect = new List<JsonNode>();
+        var signableInspect = new List<JsonItem>();
         for (int i = 0; i < inspectArray.Count; i++)
         {
             string where = $"{file}: inspect[{i}]";
-            if (inspectArray[i] is not JsonObject io)
+            if (inspectArray[i] is not JsonMap io)
             {
                 throw VerificationAbort.Format($"{where} must be an object, found {Describe(inspectArray[i])}.", file);
             }
@@ -283,16 +283,16 @@ internal static class ReferenceMetadataReader
             }
 
             var inspection = new InspectionModel(name);
-            JsonNode em = io.Get("expected_materials") ?? EmptyList();
-            JsonNode ep = io.Get("expected_products") ?? EmptyList();
-            JsonNode run = io.Get("run") ?? EmptyList();
+            JsonItem em = io.Get("expected_materials") ?? EmptyList();
+            JsonItem ep = io.Get("expected_products") ?? EmptyList();
+            JsonItem run = io.Get("run") ?? EmptyList();
             inspection.ExpectedMaterials = ReadRules(em, $"{where} (inspection '{name}') expected_materials", file);
             inspection.ExpectedProducts = ReadRules(ep, $"{where} (inspection '{name}') expected_products", file);
-            inspection.Run = run is JsonArray
+            inspection.Run = run is JsonList
                 ? run
                 : throw VerificationAbort.Format($"{where} (inspection '{name}'): \"run\" must be a list, found {Describe(run)}.", file);
             layout.Inspect.Add(inspection);
-            signableInspect.Add(JsonObject.Build(
+            signableInspect.Add(JsonMap.Build(
                 ("_type", new JsonString("inspection")),
                 ("expected_materials", em),
                 ("expected_products", ep),
@@ -300,20 +300,20 @@ internal static class ReferenceMetadataReader
                 ("run", run)));
         }
 
-        JsonNode keys = signed.Get("keys") ?? Empty();
-        layout.Keys = keys is JsonObject ko ? ko : throw VerificationAbort.Format($"{file}: layout \"keys\" must be an object (keyid -> key), found {Describe(keys)}.", file);
+        JsonItem keys = signed.Get("keys") ?? Empty();
+        layout.Keys = keys is JsonMap ko ? ko : throw VerificationAbort.Format($"{file}: layout \"keys\" must be an object (keyid -> key), found {Describe(keys)}.", file);
         foreach (var key in layout.Keys)
         {
             CheckPublicKeyObject(key.Key, key.Value, file);
         }
 
-        JsonNode readme = signed.Get("readme") ?? new JsonString("");
+        JsonItem readme = signed.Get("readme") ?? new JsonString("");
         if (readme is not JsonString)
         {
             throw VerificationAbort.Format($"{file}: layout \"readme\" must be a string, found {Describe(readme)}.", file);
         }
 
-        JsonNode? expires = signed.Get("expires");
+        JsonItem? expires = signed.Get("expires");
         if (expires is null || PythonValues.IsFalsy(expires))
         {
             // in-toto replaces a missing/empty expiry with "now + 1 month", which then is what the signature must cover.
@@ -339,17 +339,17 @@ internal static class ReferenceMetadataReader
             throw VerificationAbort.Format($"{file}: Malformed date string in layout: expires must be a string, found {Describe(expires)}.", file);
         }
 
-        var signable = JsonObject.Build(
+        var signable = JsonMap.Build(
             ("_type", new JsonString("layout")),
             ("expires", expires),
-            ("inspect", new JsonArray(signableInspect.ToArray())),
+            ("inspect", new JsonList(signableInspect.ToArray())),
             ("keys", keys),
             ("readme", readme),
-            ("steps", new JsonArray(signableSteps.ToArray())));
+            ("steps", new JsonList(signableSteps.ToArray())));
         return (layout, signable);
     }
 
-    private static string ReadName(JsonObject item, string where, string file)
+    private static string ReadName(JsonMap item, string where, string file)
     {
         var n = item.Get("name") ?? throw VerificationAbort.Format($"{where} has no \"name\".", file);
         if (n is not JsonString ns)
@@ -365,9 +365,9 @@ internal static class ReferenceMetadataReader
         return ns.Value;
     }
 
-    private static List<ArtifactRule> ReadRules(JsonNode node, string where, string file)
+    private static List<ArtifactRule> ReadRules(JsonItem node, string where, string file)
     {
-        if (node is not JsonArray array)
+        if (node is not JsonList array)
         {
             throw VerificationAbort.Format($"{where} must be a list of rules, found {Describe(node)}.", file);
         }
@@ -375,7 +375,7 @@ internal static class ReferenceMetadataReader
         var rules = new List<ArtifactRule>(array.Count);
         for (int i = 0; i < array.Count; i++)
         {
-            if (array[i] is not JsonArray ra)
+            if (array[i] is not JsonList ra)
             {
                 throw VerificationAbort.Format($"{where}[{i}]: a rule must be a list of strings, found {Describe(array[i])}.", file);
             }
@@ -400,7 +400,7 @@ internal static class ReferenceMetadataReader
     }
 
     // securesystemslib PUBLIC_KEY_SCHEMA (or a GPG key, which is accepted here and refused when used).
-    private static void CheckPublicKeyObject(string keyId, JsonNode value, string file)
+    private static void CheckPublicKeyObject(string keyId, JsonItem value, string file)
     {
         string where = $"{file}: keys[\"{Short(keyId)}\"]";
         if (!IsPythonHex(keyId))
@@ -408,7 +408,7 @@ internal static class ReferenceMetadataReader
             throw VerificationAbort.Format($"{where}: the map key must be a hex keyid.", file);
         }
 
-        if (value is not JsonObject key)
+        if (value is not JsonMap key)
         {
             throw VerificationAbort.Format($"{where} must be a key object, found {Describe(value)}.", file);
         }
@@ -418,12 +418,12 @@ internal static class ReferenceMetadataReader
             throw VerificationAbort.Format($"{where}: \"keytype\" is missing or not a string.", file);
         }
 
-        if (key.Get("keyval") is not JsonObject keyval || keyval.Get("public") is not { } pub)
+        if (key.Get("keyval") is not JsonMap keyval || keyval.Get("public") is not { } pub)
         {
             throw VerificationAbort.Format($"{where}: \"keyval\" with \"public\" is missing.", file);
         }
 
-        if (pub is JsonObject)
+        if (pub is JsonMap)
         {
             return; // GPG key shape
         }
@@ -440,7 +440,7 @@ internal static class ReferenceMetadataReader
         }
 
         var algos = key.Get("keyid_hash_algorithms");
-        if (algos is not null && (algos is not JsonArray aa || aa.Any(a => a is not JsonString an || !HashAlgorithmNames.Contains(an.Value))))
+        if (algos is not null && (algos is not JsonList aa || aa.Any(a => a is not JsonString an || !HashAlgorithmNames.Contains(an.Value))))
         {
             throw VerificationAbort.Format($"{where}: \"keyid_hash_algorithms\" must be a list of hash algorithm names.", file);
         }

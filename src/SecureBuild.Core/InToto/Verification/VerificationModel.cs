@@ -129,9 +129,9 @@ internal readonly struct HashDict : IEquatable<HashDict>
 
     private string[] Pairs => _pairs ?? (_shaSource is null ? Array.Empty<string>() : new[] { "sha256", System.Text.Encoding.UTF8.GetString(_shaSource, _shaStart, _shaLength) });
 
-    public JsonObject ToJson()
+    public JsonMap ToJson()
     {
-        var o = new JsonObject();
+        var o = new JsonMap();
         var p = Pairs;
         for (int i = 0; i < p.Length; i += 2)
         {
@@ -410,9 +410,9 @@ internal sealed class ArtifactMap : IEnumerable<KeyValuePair<string, HashDict>>
         return true;
     }
 
-    public JsonObject ToJson()
+    public JsonMap ToJson()
     {
-        var o = new JsonObject();
+        var o = new JsonMap();
         for (int i = 0; i < Count; i++)
         {
             o.Add(_paths[i], HashAt(i).ToJson());
@@ -440,17 +440,17 @@ internal sealed record SignatureEntry(string KeyId, string? SigHex);
 /// <summary>The "signed" part of a link, read the way in-toto 1.3.1's <c>Link(**data)</c> reads it.</summary>
 internal sealed class LinkModel
 {
-    public JsonNode Name { get; set; } = JsonNull.Instance;
+    public JsonItem Name { get; set; } = JsonNull.Instance;
 
     public ArtifactMap Materials { get; set; } = new();
 
     public ArtifactMap Products { get; set; } = new();
 
-    public JsonNode Command { get; set; } = new JsonArray(Array.Empty<JsonNode>());
+    public JsonItem Command { get; set; } = new JsonList(Array.Empty<JsonItem>());
 
-    public JsonNode Byproducts { get; set; } = JsonObject.Build();
+    public JsonItem Byproducts { get; set; } = JsonMap.Build();
 
-    public JsonNode Environment { get; set; } = JsonObject.Build();
+    public JsonItem Environment { get; set; } = JsonMap.Build();
 
     public string? NameText => Name is JsonString s ? s.Value : null;
 
@@ -471,7 +471,7 @@ internal sealed class StepModel
 
     public long Threshold { get; set; } = 1;
 
-    public JsonNode ExpectedCommand { get; set; } = new JsonArray(Array.Empty<JsonNode>());
+    public JsonItem ExpectedCommand { get; set; } = new JsonList(Array.Empty<JsonItem>());
 
     public List<ArtifactRule> ExpectedMaterials { get; set; } = new();
 
@@ -488,7 +488,7 @@ internal sealed class InspectionModel
 
     public string Name { get; }
 
-    public JsonNode Run { get; set; } = new JsonArray(Array.Empty<JsonNode>());
+    public JsonItem Run { get; set; } = new JsonList(Array.Empty<JsonItem>());
 
     public List<ArtifactRule> ExpectedMaterials { get; set; } = new();
 
@@ -503,7 +503,7 @@ internal sealed class LayoutModel
     public List<InspectionModel> Inspect { get; } = new();
 
     /// <summary>keyid -> raw key object (kept as written; it is signed as written).</summary>
-    public JsonObject Keys { get; set; } = JsonObject.Build();
+    public JsonMap Keys { get; set; } = JsonMap.Build();
 
     /// <summary>The expiry, or null when the field was missing or empty (in-toto then substitutes "now + 1 month").</summary>
     public DateTimeOffset? Expires { get; set; }
@@ -519,7 +519,7 @@ internal sealed class MetadataFile
 
     private readonly int _sizeHint;
 
-    public MetadataFile(string file, List<SignatureEntry> signatures, JsonObject signable, LinkModel? link, LayoutModel? layout, int sizeHint)
+    public MetadataFile(string file, List<SignatureEntry> signatures, JsonMap signable, LinkModel? link, LayoutModel? layout, int sizeHint)
     {
         _sizeHint = sizeHint;
         File = file;
@@ -534,7 +534,7 @@ internal sealed class MetadataFile
     public List<SignatureEntry> Signatures { get; }
 
     /// <summary>The object whose canonical JSON the signatures cover (rebuilt like attrs.asdict(model)).</summary>
-    public JsonObject Signable { get; }
+    public JsonMap Signable { get; }
 
     public LinkModel? Link { get; }
 

@@ -5,9 +5,10 @@ using System.Globalization;
 namespace SecureBuild.Core.Json;
 
 /// <summary>
-/// The one JSON DOM: a JSON value. Objects keep insertion order; serializers decide the output order. Named
-/// <c>SecureBuild.Core.Json.JsonNode</c> and kept apart from <c>System.Text.Json.Nodes</c>, whose types have the same
-/// short names; code that needs both refers to that namespace by its full name.
+/// The one JSON DOM: a JSON value, one of <see cref="JsonMap"/> (an object), <see cref="JsonList"/> (an array),
+/// <see cref="JsonString"/>, <see cref="JsonNumber"/>, <see cref="JsonBool"/> and <see cref="JsonNull"/>. Maps keep
+/// insertion order; serializers decide the output order. The names are not System.Text.Json.Nodes' (JsonNode,
+/// JsonObject, JsonArray, JsonValue), so code that uses both never has to qualify one of them.
 /// <para>
 /// Trees from <see cref="JsonParser.Parse(byte[])"/> are ordinary. Trees from the verifier's
 /// <see cref="JsonParser.ParseSigned(byte[])"/> are the same types with two specialisations that make checking a
@@ -16,22 +17,22 @@ namespace SecureBuild.Core.Json;
 /// slices (<see cref="ArtifactMapSlices"/>), turned into ordinary members only when something asks for them.
 /// </para>
 /// </summary>
-public abstract class JsonNode
+public abstract class JsonItem
 {
-    private protected JsonNode()
+    private protected JsonItem()
     {
     }
 
-    public static implicit operator JsonNode(string value) => new JsonString(value);
+    public static implicit operator JsonItem(string value) => new JsonString(value);
 
-    public static implicit operator JsonNode(long value) => new JsonNumber(value);
+    public static implicit operator JsonItem(long value) => new JsonNumber(value);
 
-    public static implicit operator JsonNode(int value) => new JsonNumber(value);
+    public static implicit operator JsonItem(int value) => new JsonNumber(value);
 
-    public static implicit operator JsonNode(bool value) => value ? JsonBool.True : JsonBool.False;
+    public static implicit operator JsonItem(bool value) => value ? JsonBool.True : JsonBool.False;
 
     /// <summary>Structural equality: same types, same members (object member order ignored), numbers by raw text.</summary>
-    public static bool DeepEquals(JsonNode? a, JsonNode? b)
+    public static bool DeepEquals(JsonItem? a, JsonItem? b)
     {
         if (ReferenceEquals(a, b))
         {
@@ -45,7 +46,7 @@ public abstract class JsonNode
 
         switch (a)
         {
-            case JsonObject oa when b is JsonObject ob:
+            case JsonMap oa when b is JsonMap ob:
                 if (oa.Count != ob.Count)
                 {
                     return false;
@@ -60,7 +61,7 @@ public abstract class JsonNode
                 }
 
                 return true;
-            case JsonArray aa when b is JsonArray ab:
+            case JsonList aa when b is JsonList ab:
                 if (aa.Count != ab.Count)
                 {
                     return false;
@@ -89,11 +90,11 @@ public abstract class JsonNode
     }
 
     /// <summary>What kind of value <paramref name="node"/> is, for messages: "an object", "a string", ..., "nothing" for null.</summary>
-    public static string Describe(JsonNode? node) => node switch
+    public static string Describe(JsonItem? node) => node switch
     {
         null => "nothing",
-        JsonObject => "an object",
-        JsonArray => "an array",
+        JsonMap => "an object",
+        JsonList => "an array",
         JsonString => "a string",
         JsonNumber => "a number",
         JsonBool => "a boolean",
@@ -101,26 +102,26 @@ public abstract class JsonNode
     };
 
     /// <summary>A deep copy (strings, numbers, booleans and null are immutable and shared).</summary>
-    public abstract JsonNode DeepClone();
+    public abstract JsonItem DeepClone();
 
     /// <summary>Compact JSON text (sorted keys, ASCII only). For diagnostics.</summary>
     public override string ToString() => JsonText.Write(this, indented: false);
 }
 
-/// <summary>A JSON object: an insertion-ordered map from string to <see cref="JsonNode"/>. Keys are unique.</summary>
-public sealed class JsonObject : JsonNode, IEnumerable<KeyValuePair<string, JsonNode>>
+/// <summary>A JSON object: an insertion-ordered map from string to <see cref="JsonItem"/>. Keys are unique.</summary>
+public sealed class JsonMap : JsonItem, IEnumerable<KeyValuePair<string, JsonItem>>
 {
-    private List<KeyValuePair<string, JsonNode>>? _members;
+    private List<KeyValuePair<string, JsonItem>>? _members;
     private Dictionary<string, int>? _byKey;
 
-    public JsonObject()
+    public JsonMap()
     {
         _members = new();
         _byKey = new(StringComparer.Ordinal);
     }
 
     /// <summary>An artifact map as parsed by <see cref="JsonParser.ParseSigned(byte[])"/>: members are made on first use.</summary>
-    internal JsonObject(ArtifactMapSlices slices)
+    internal JsonMap(ArtifactMapSlices slices)
     {
         Slices = slices;
     }
@@ -131,7 +132,7 @@ public sealed class JsonObject : JsonNode, IEnumerable<KeyValuePair<string, Json
     /// </summary>
     internal ArtifactMapSlices? Slices { get; private set; }
 
-    private List<KeyValuePair<string, JsonNode>> Members
+    private List<KeyValuePair<string, JsonItem>> Members
     {
         get
         {
@@ -157,7 +158,7 @@ public sealed class JsonObject : JsonNode, IEnumerable<KeyValuePair<string, Json
         }
     }
 
-    public JsonObject(IEnumerable<KeyValuePair<string, JsonNode>> members)
+    public JsonMap(IEnumerable<KeyValuePair<string, JsonItem>> members)
         : this()
     {
         foreach (var kv in members)
@@ -171,7 +172,7 @@ public sealed class JsonObject : JsonNode, IEnumerable<KeyValuePair<string, Json
     public IEnumerable<string> Keys => Members.Select(kv => kv.Key);
 
     /// <summary>Gets a member (throws <see cref="KeyNotFoundException"/> if absent) or sets one (replaces in place or appends).</summary>
-    public JsonNode this[string key]
+    public JsonItem this[string key]
     {
         get
         {
@@ -203,18 +204,18 @@ public sealed class JsonObject : JsonNode, IEnumerable<KeyValuePair<string, Json
             Slices = null;
             if (ByKey.TryGetValue(key, out int i))
             {
-                Members[i] = new KeyValuePair<string, JsonNode>(key, value);
+                Members[i] = new KeyValuePair<string, JsonItem>(key, value);
             }
             else
             {
                 ByKey.Add(key, Members.Count);
-                Members.Add(new KeyValuePair<string, JsonNode>(key, value));
+                Members.Add(new KeyValuePair<string, JsonItem>(key, value));
             }
         }
     }
 
     /// <summary>Appends a member. Throws <see cref="ArgumentException"/> if the key already exists.</summary>
-    public void Add(string key, JsonNode value)
+    public void Add(string key, JsonItem value)
     {
         if (key is null)
         {
@@ -233,10 +234,10 @@ public sealed class JsonObject : JsonNode, IEnumerable<KeyValuePair<string, Json
 
         Slices = null;
         ByKey.Add(key, Members.Count);
-        Members.Add(new KeyValuePair<string, JsonNode>(key, value));
+        Members.Add(new KeyValuePair<string, JsonItem>(key, value));
     }
 
-    public bool TryGetValue(string key, [NotNullWhen(true)] out JsonNode? value)
+    public bool TryGetValue(string key, [NotNullWhen(true)] out JsonItem? value)
     {
         if (key is not null && ByKey.TryGetValue(key, out int i))
         {
@@ -268,9 +269,9 @@ public sealed class JsonObject : JsonNode, IEnumerable<KeyValuePair<string, Json
         return true;
     }
 
-    public override JsonNode DeepClone()
+    public override JsonItem DeepClone()
     {
-        var copy = new JsonObject();
+        var copy = new JsonMap();
         foreach (var kv in Members)
         {
             copy.Add(kv.Key, kv.Value.DeepClone());
@@ -279,14 +280,14 @@ public sealed class JsonObject : JsonNode, IEnumerable<KeyValuePair<string, Json
         return copy;
     }
 
-    public IEnumerator<KeyValuePair<string, JsonNode>> GetEnumerator() => Members.GetEnumerator();
+    public IEnumerator<KeyValuePair<string, JsonItem>> GetEnumerator() => Members.GetEnumerator();
 
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
 
     /// <summary>An object built in code from unique keys, in this order.</summary>
-    internal static JsonObject Build(params (string Key, JsonNode Value)[] members)
+    internal static JsonMap Build(params (string Key, JsonItem Value)[] members)
     {
-        var obj = new JsonObject();
+        var obj = new JsonMap();
         foreach (var (key, value) in members)
         {
             obj.Add(key, value);
@@ -296,10 +297,10 @@ public sealed class JsonObject : JsonNode, IEnumerable<KeyValuePair<string, Json
     }
 
     /// <summary>The member's value, or null when there is none (for readers that apply their own defaults).</summary>
-    internal JsonNode? Get(string key) => TryGetValue(key, out var value) ? value : null;
+    internal JsonItem? Get(string key) => TryGetValue(key, out var value) ? value : null;
 
     /// <summary>The member at <paramref name="index"/> in insertion order.</summary>
-    internal KeyValuePair<string, JsonNode> MemberAt(int index) => Members[index];
+    internal KeyValuePair<string, JsonItem> MemberAt(int index) => Members[index];
 
     /// <summary>Makes the members of a sliced artifact map and forgets the slices (before the object changes).</summary>
     internal void DetachSlices()
@@ -313,7 +314,7 @@ public sealed class JsonObject : JsonNode, IEnumerable<KeyValuePair<string, Json
 
     private void Materialize()
     {
-        var members = new List<KeyValuePair<string, JsonNode>>(Slices!.Count);
+        var members = new List<KeyValuePair<string, JsonItem>>(Slices!.Count);
         var byKey = new Dictionary<string, int>(Slices.Count, StringComparer.Ordinal);
         Slices.Materialize(members);
         for (int i = 0; i < members.Count; i++)
@@ -327,17 +328,17 @@ public sealed class JsonObject : JsonNode, IEnumerable<KeyValuePair<string, Json
 }
 
 /// <summary>A JSON array.</summary>
-public sealed class JsonArray : JsonNode, IEnumerable<JsonNode>
+public sealed class JsonList : JsonItem, IEnumerable<JsonItem>
 {
-    private readonly List<JsonNode> _items;
+    private readonly List<JsonItem> _items;
 
-    public JsonArray()
-        : this(new List<JsonNode>(), owned: true)
+    public JsonList()
+        : this(new List<JsonItem>(), owned: true)
     {
     }
 
-    public JsonArray(IEnumerable<JsonNode> items)
-        : this(new List<JsonNode>(), owned: true)
+    public JsonList(IEnumerable<JsonItem> items)
+        : this(new List<JsonItem>(), owned: true)
     {
         foreach (var item in items)
         {
@@ -345,38 +346,38 @@ public sealed class JsonArray : JsonNode, IEnumerable<JsonNode>
         }
     }
 
-    public JsonArray(params JsonNode[] items)
-        : this((IEnumerable<JsonNode>)items)
+    public JsonList(params JsonItem[] items)
+        : this((IEnumerable<JsonItem>)items)
     {
     }
 
     /// <summary>Takes <paramref name="items"/> (no nulls, checked by the caller) as its list.</summary>
-    internal JsonArray(List<JsonNode> items, bool owned)
+    internal JsonList(List<JsonItem> items, bool owned)
     {
-        _items = owned ? items : new List<JsonNode>(items);
+        _items = owned ? items : new List<JsonItem>(items);
     }
 
     public int Count => _items.Count;
 
-    public JsonNode this[int index]
+    public JsonItem this[int index]
     {
         get => _items[index];
         set => _items[index] = value ?? throw new ArgumentNullException(nameof(value));
     }
 
-    public void Add(JsonNode item) => _items.Add(item ?? throw new ArgumentNullException(nameof(item)));
+    public void Add(JsonItem item) => _items.Add(item ?? throw new ArgumentNullException(nameof(item)));
 
     public void RemoveAt(int index) => _items.RemoveAt(index);
 
-    public override JsonNode DeepClone() => new JsonArray(_items.Select(i => i.DeepClone()));
+    public override JsonItem DeepClone() => new JsonList(_items.Select(i => i.DeepClone()));
 
-    public IEnumerator<JsonNode> GetEnumerator() => _items.GetEnumerator();
+    public IEnumerator<JsonItem> GetEnumerator() => _items.GetEnumerator();
 
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
 }
 
 /// <summary>A JSON string.</summary>
-public sealed class JsonString : JsonNode
+public sealed class JsonString : JsonItem
 {
     private readonly byte[]? _source;
     private readonly int _start;
@@ -413,11 +414,11 @@ public sealed class JsonString : JsonNode
         length = _length;
     }
 
-    public override JsonNode DeepClone() => this;
+    public override JsonItem DeepClone() => this;
 }
 
 /// <summary>A JSON number, kept as its raw text so nothing is lost (floats included).</summary>
-public sealed class JsonNumber : JsonNode
+public sealed class JsonNumber : JsonItem
 {
     public JsonNumber(long value)
     {
@@ -473,7 +474,7 @@ public sealed class JsonNumber : JsonNode
         return value;
     }
 
-    public override JsonNode DeepClone() => this;
+    public override JsonItem DeepClone() => this;
 
     /// <summary>Checks the RFC 8259 number grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?</summary>
     internal static bool TryClassify(string s, out bool isInteger)
@@ -556,7 +557,7 @@ public sealed class JsonNumber : JsonNode
 }
 
 /// <summary>JSON <c>true</c> / <c>false</c>.</summary>
-public sealed class JsonBool : JsonNode
+public sealed class JsonBool : JsonItem
 {
     public static readonly JsonBool True = new(true);
     public static readonly JsonBool False = new(false);
@@ -568,11 +569,11 @@ public sealed class JsonBool : JsonNode
 
     public bool Value { get; }
 
-    public override JsonNode DeepClone() => this;
+    public override JsonItem DeepClone() => this;
 }
 
 /// <summary>JSON <c>null</c>.</summary>
-public sealed class JsonNull : JsonNode
+public sealed class JsonNull : JsonItem
 {
     public static readonly JsonNull Instance = new();
 
@@ -580,5 +581,5 @@ public sealed class JsonNull : JsonNode
     {
     }
 
-    public override JsonNode DeepClone() => this;
+    public override JsonItem DeepClone() => this;
 }
