@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the main job and the tests need beyond the .NET SDK: Debian's reference in-toto
 # (in-toto-verify, the oracle our links are checked against), git, openssl, and Node.js with npm
-# (for the sigstore-js bundle oracle), and on linux-x64 the native toolchain Native AOT links the
+# (for the sigstore-js bundle oracle), strace (the runtime trace's oracle), and on linux-x64 the native toolchain Native AOT links the
 # securebuild tool with (clang or gcc, zlib headers). Idempotent; quiet when all is there.
 set -euo pipefail
 need=()
@@ -10,6 +10,9 @@ command -v git >/dev/null 2>&1 || need+=(git)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v node >/dev/null 2>&1 || need+=(nodejs)
 command -v npm >/dev/null 2>&1 || need+=(npm)
+# Debian's strace: the oracle of the runtime trace's tests (tests/SecureBuild.Tracing.Tests); python3 runs their probes.
+[ "$(uname -s)" = Linux ] && { command -v strace >/dev/null 2>&1 || need+=(strace); }
+[ "$(uname -s)" = Linux ] && { [ -x /usr/bin/python3 ] || need+=(python3); }
 if [ "$(uname -s)-$(uname -m)" = "Linux-x86_64" ]; then
   command -v clang >/dev/null 2>&1 || command -v gcc >/dev/null 2>&1 || need+=(clang)
   [ -f /usr/include/zlib.h ] || need+=(zlib1g-dev)

@@ -74,6 +74,15 @@ bench_perf_lines() {
 # bench_load : the 1-minute load average.
 bench_load() { cut -d" " -f1 /proc/loadavg 2>/dev/null || echo 0; }
 
+# bench_load_summary LOAD... : one line with the range of the load averages taken at each round, and a warning when
+# other processes competed for the CPU.
+bench_load_summary() {
+  printf "%s\n" "$@" | awk -v cores="$(nproc)" 'NR == 1 || $1 < min { min = $1 } $1 > max { max = $1 } END {
+    printf "machine load (1-min load average at each round): %.2f .. %.2f on %d cores", min, max, cores
+    if (max > cores) printf " -- other processes competed for the CPU: expect noisy numbers, rerun on a quiet machine"
+    printf "\n" }'
+}
+
 # bench_cleanup_on_exit KEEP : on exit (also Ctrl+C, TERM) removes $WORK unless KEEP is 1, and always the throw-away
 # $VERSION of the SDK from $GLOBAL_PACKAGES (that version is never used again). Set WORK, VERSION and GLOBAL_PACKAGES first.
 bench_cleanup_on_exit() {
@@ -87,4 +96,22 @@ _bench_cleanup() {
   if [ "${BENCH_KEEP:-0}" = "1" ]; then echo "${BENCH_NAME:-bench}: kept $WORK" >&2; else rm -rf "$WORK"; fi
   rm -rf "$GLOBAL_PACKAGES/securebuild.sdk/$VERSION"
   exit "$status"
+}
+
+# bench_merge_rounds OUT ROUND_JSON... : merges hyperfine JSON files of alternating rounds (one run of each variant per
+# file) into one hyperfine-style JSON: one entry per command with all its times and the summary statistics.
+bench_merge_rounds() {
+  local out="$1"
+  shift
+  jq -s '
+    def mean: add / length;
+    def stddev: (mean) as $m | if length > 1 then (map((. - $m) * (. - $m)) | add / (length - 1) | sqrt) else null end;
+    def median: sort | if length % 2 == 1 then .[length / 2 | floor] else (.[length / 2 - 1] + .[length / 2]) / 2 end;
+    [.[].results[]] | group_by(.command) | map(
+      (map(.times) | add) as $t | (map(.user * (.times | length)) | add / ($t | length)) as $u
+      | (map(.system * (.times | length)) | add / ($t | length)) as $s
+      | { command: .[0].command, mean: ($t | mean), stddev: ($t | stddev), median: ($t | median),
+          user: $u, system: $s, min: ($t | min), max: ($t | max), times: $t,
+          exit_codes: (map(.exit_codes) | add) })
+    | {results: .}' "$@" >"$out"
 }

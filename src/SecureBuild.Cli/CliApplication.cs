@@ -24,6 +24,7 @@ public static class CliApplication
     {
         var root = new RootCommand("securebuild: keys, in-toto layouts and verification for SecureBuild.Sdk builds.");
         root.Subcommands.Add(KeygenCommand.Create(stdout, stderr));
+        root.Subcommands.Add(KeyCommand.Create(stdout, stderr));
         root.Subcommands.Add(LayoutCommand.Create(stdout, stderr));
         root.Subcommands.Add(ProvenanceCommand.Create(stdout, stderr));
         root.Subcommands.Add(VerifyCommand.Create(stdout, stderr));
@@ -32,6 +33,7 @@ public static class CliApplication
         root.Subcommands.Add(ReproCommands.CreateDiff(stdout, stderr));
         root.Subcommands.Add(ReproCommands.CreateRebuild(stdout, stderr));
         root.Subcommands.Add(ReproCommands.CreateCompare(stdout, stderr));
+        root.Subcommands.Add(TraceCommand.Create(stdout, stderr));
         return root;
     }
 

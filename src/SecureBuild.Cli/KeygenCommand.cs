@@ -5,7 +5,7 @@ using SecureBuild.Core.IO;
 
 namespace SecureBuild.Cli;
 
-/// <summary>`securebuild keygen --type ed25519|ecdsa|rsa -o NAME`: writes NAME (private) and NAME.pub.</summary>
+/// <summary>`securebuild keygen --type ed25519|ecdsa|rsa [--format json|pem] -o NAME`: writes NAME (private) and NAME.pub.</summary>
 internal static class KeygenCommand
 {
     public static Command Create(TextWriter stdout, TextWriter stderr)
@@ -22,9 +22,15 @@ internal static class KeygenCommand
             Required = true,
         };
         var force = new Option<bool>("--force") { Description = "Overwrite existing key files." };
-        var command = new Command("keygen", "Generate a signing key pair in the formats in-toto reads (securesystemslib JSON for ed25519/ecdsa, PEM for rsa).")
+        var format = new Option<string>("--format", "-f")
         {
-            type, output, force,
+            Description = "json (default): what in-toto reads (securesystemslib JSON for ed25519/ecdsa, PEM for rsa). pem: PKCS#8 private and SPKI public PEM, what cosign, sigstore-js and openssl read (SecureBuild.Sdk and securebuild read both).",
+            DefaultValueFactory = _ => "json",
+        };
+        format.AcceptOnlyFromAmong("json", "pem");
+        var command = new Command("keygen", "Generate a signing key pair in the formats in-toto reads (securesystemslib JSON for ed25519/ecdsa, PEM for rsa), or as PKCS#8/SPKI PEM with --format pem.")
+        {
+            type, output, force, format,
         };
         command.SetAction(parse =>
         {
@@ -47,12 +53,13 @@ internal static class KeygenCommand
             try
             {
                 var key = SigningKey.Generate(keyType);
+                var pem = parse.GetValue(format) == "pem";
                 // Both keys or neither: a private key without its public half (or beside an old one) is a pair that
                 // cannot be verified, and --force must not leave the previous pair half replaced.
                 AtomicFile.WriteAllOrNone(new (string, byte[], Func<string, Stream>?)[]
                 {
-                    (privatePath, new UTF8Encoding(false).GetBytes(key.ExportPrivate()), OwnerOnly),
-                    (publicPath, new UTF8Encoding(false).GetBytes(key.ExportPublic()), null),
+                    (privatePath, new UTF8Encoding(false).GetBytes(pem ? key.ExportPrivatePem() : key.ExportPrivate()), OwnerOnly),
+                    (publicPath, new UTF8Encoding(false).GetBytes(pem ? key.Public.ExportPem() : key.ExportPublic()), null),
                 });
                 stdout.WriteLine($"{key.Public.KeyTypeName} key {key.KeyId}");
                 stdout.WriteLine($"private: {privatePath}");
@@ -69,7 +76,7 @@ internal static class KeygenCommand
     }
 
     /// <summary>A new file readable only by its owner (on Unix): the private key is never readable by others, not even for a moment.</summary>
-    private static Stream OwnerOnly(string path) => OperatingSystem.IsWindows()
+    internal static Stream OwnerOnly(string path) => OperatingSystem.IsWindows()
         ? new FileStream(path, FileMode.CreateNew, FileAccess.Write)
         : new FileStream(path, new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite });
 }

@@ -104,7 +104,7 @@ public class BundleWriterOracleTests
         // 5. The right bundle, another key.
         var stranger = SigningKey.Generate(type);
         string strangerPath = Path.Combine(_dir, "stranger.pub");
-        File.WriteAllText(strangerPath, PemOf(stranger.Public));
+        File.WriteAllText(strangerPath, stranger.Public.ExportPem());
         Assert.That(Verify(SigstoreBundle.Load(bundlePath), stranger.Public, artifactPath).Verified, Is.False);
         Assert.That(Oracle.Verify("--bundle", bundlePath, "--trusted-root", TrustedRoot(), "--key", strangerPath, "--tlog-threshold", "0", artifactPath).Exit, Is.EqualTo(1));
     }
@@ -165,9 +165,16 @@ public class BundleWriterOracleTests
     /// <summary>Any trusted root will do for a key-signed, unlogged bundle: the production one.</summary>
     private static string TrustedRoot() => TestData.SigstorePath("trusted_root.production.json");
 
+    /// <summary>
+    /// A bundle signed with a key `securebuild keygen --format pem` wrote: the oracle reads that key's SPKI PEM as it
+    /// is, so sigstore-js checks our PEM too.
+    /// </summary>
     private (string Bundle, string Key, string Artifact, SigningKey SigningKey) WriteBundle(KeyType type)
     {
-        var key = SigningKey.Generate(type);
+        string privatePath = Path.Combine(_dir, "signing");
+        var keygen = TestData.Cli("keygen", "-t", type == KeyType.Ed25519 ? "ed25519" : type == KeyType.Ecdsa ? "ecdsa" : "rsa", "--format", "pem", "-o", privatePath);
+        Assert.That(keygen.Exit, Is.EqualTo(0), keygen.Err);
+        var key = SigningKey.Load(privatePath);
         string artifact = Path.Combine(_dir, "Contoso.Widgets.1.0.0.nupkg");
         File.WriteAllBytes(artifact, Encoding.UTF8.GetBytes("PK\u0003\u0004 pretend package " + Guid.NewGuid()));
         var statement = new InTotoStatement(
@@ -181,22 +188,8 @@ public class BundleWriterOracleTests
         var bundle = SigstoreBundleWriter.SignStatement(statement, key);
         string bundlePath = artifact + SigstoreBundleWriter.FileSuffix;
         SigstoreBundleWriter.Save(bundle, bundlePath);
-        string keyPath = Path.Combine(_dir, "signing.pub");
-        File.WriteAllText(keyPath, PemOf(key.Public));
+        string keyPath = privatePath + ".pub";
         return (bundlePath, keyPath, artifact, key);
-    }
-
-    /// <summary>PEM SPKI of a Core key (ECDSA/RSA keep theirs; Ed25519 is wrapped from its raw 32 bytes).</summary>
-    private static string PemOf(PublicKey key)
-    {
-        if (key.Type != KeyType.Ed25519)
-        {
-            return key.PublicValue.EndsWith('\n') ? key.PublicValue : key.PublicValue + "\n";
-        }
-
-        byte[] raw = Convert.FromHexString(key.PublicValue);
-        byte[] spki = Convert.FromHexString("302a300506032b6570032100").Concat(raw).ToArray();
-        return "-----BEGIN PUBLIC KEY-----\n" + Convert.ToBase64String(spki) + "\n-----END PUBLIC KEY-----\n";
     }
 
     private static string Sha256Hex(byte[] data) => Convert.ToHexString(SHA256.HashData(data)).ToLowerInvariant();

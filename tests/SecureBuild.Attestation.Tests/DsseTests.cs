@@ -5,7 +5,7 @@ using SecureBuild.Core.Json;
 
 namespace SecureBuild.Attestation.Tests;
 
-/// <summary>DSSE envelopes and in-toto statements against shared/interop/in-toto/vectors/attestation.</summary>
+/// <summary>DSSE envelopes and in-toto statements against the in-toto attestation vectors in TestData/in-toto/attestation (see TestData/README.md).</summary>
 public class DsseTests
 {
     private static string Vector(string name) => Path.Combine(TestData.InToto, "attestation", name);

@@ -5,7 +5,7 @@ using SecureBuild.Core.Sigstore;
 
 namespace SecureBuild.Attestation.Tests;
 
-/// <summary>Every case of shared/interop/sigstore/cases.json, through the library and through the CLI.</summary>
+/// <summary>Every case of TestData/sigstore/cases.json (the Sigstore interop set, see TestData/README.md), through the library and through the CLI.</summary>
 public class SigstoreCaseTests
 {
     public static IEnumerable<TestCaseData> Cases()

@@ -10,7 +10,7 @@ internal static class TestData
     /// <summary>The fixed "now" for the case manifest: the day the vectors were collected (the bundles sign in 2023..2026).</summary>
     public static readonly DateTimeOffset CaseClock = new(2026, 11, 24, 0, 0, 0, TimeSpan.Zero);
 
-    /// <summary>shared/interop/sigstore copy: $SECUREBUILD_SIGSTORE_DATA, else TestData/sigstore.</summary>
+    /// <summary>The Sigstore interop data: $SECUREBUILD_SIGSTORE_DATA, else the copy in TestData/sigstore.</summary>
     public static string Sigstore
     {
         get
@@ -32,26 +32,9 @@ internal static class TestData
 
     public static JsonMap Cases() => (JsonMap)JsonParser.Parse(File.ReadAllBytes(Path.Combine(Sigstore, "cases.json")));
 
-    public static string NewTempDir(string prefix = "sbattest")
-    {
-        string dir = Path.Combine(Path.GetTempPath(), $"{prefix}-{Guid.NewGuid():N}");
-        Directory.CreateDirectory(dir);
-        return dir;
-    }
+    public static string NewTempDir(string prefix = "sbattest") => SecureBuild.TestSupport.ScratchDirectory.Create(prefix);
 
-    public static void TryDelete(string dir)
-    {
-        try
-        {
-            Directory.Delete(dir, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-        catch (UnauthorizedAccessException)
-        {
-        }
-    }
+    public static void TryDelete(string dir) => SecureBuild.TestSupport.ScratchDirectory.TryDelete(dir);
 
     /// <summary>Runs `securebuild` in-process, or as the executable SECUREBUILD_TEST_CLI names (e.g. the Native AOT build).</summary>
     public static (int Exit, string Out, string Err) Cli(params string[] args)

@@ -38,42 +38,11 @@ internal static class TestData
     public static string ExpectedKeyId(string name) => ((JsonString)((JsonMap)KeyIds()[name])["keyid"]).Value;
 
     /// <summary>A fresh scratch directory, deleted again when the test passes.</summary>
-    public static string NewTempDir(string prefix = "sbcore")
-    {
-        string dir = Path.Combine(Path.GetTempPath(), $"{prefix}-{Guid.NewGuid():N}");
-        Directory.CreateDirectory(dir);
-        return dir;
-    }
+    public static string NewTempDir(string prefix = "sbcore") => SecureBuild.TestSupport.ScratchDirectory.Create(prefix);
 
-    public static void CopyDirectory(string source, string target)
-    {
-        Directory.CreateDirectory(target);
-        foreach (string file in Directory.GetFiles(source))
-        {
-            string dest = Path.Combine(target, Path.GetFileName(file));
-            File.Copy(file, dest, overwrite: true);
-            File.SetAttributes(dest, FileAttributes.Normal); // the shared data is read-only
-        }
+    public static void CopyDirectory(string source, string target) => SecureBuild.TestSupport.ScratchDirectory.Copy(source, target);
 
-        foreach (string dir in Directory.GetDirectories(source))
-        {
-            CopyDirectory(dir, Path.Combine(target, Path.GetFileName(dir)));
-        }
-    }
-
-    public static void TryDelete(string dir)
-    {
-        try
-        {
-            Directory.Delete(dir, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-        catch (UnauthorizedAccessException)
-        {
-        }
-    }
+    public static void TryDelete(string dir) => SecureBuild.TestSupport.ScratchDirectory.TryDelete(dir);
 }
 
 internal sealed record ProcessResult(int ExitCode, string StdOut, string StdErr)

@@ -50,6 +50,9 @@ public sealed class SampleTests
             Assert.That(created.ExitCode, Is.EqualTo(0), created.ToString());
             var verified = InToto.Verify(sample, layout, linkDir, (owner.PrivatePath + ".pub", "rsa"));
             Assert.That(verified.ExitCode, Is.EqualTo(0), verified.ToString());
+            var ours = SdkFeed.Securebuild(sample, "verify", "-l", layout, "-k", owner.PrivatePath + ".pub", "-d", linkDir);
+            Assert.That(ours.ExitCode, Is.EqualTo(0), ours.ToString());
+            AssertStrict(layout);
         }
 
         // One layout for the solution: both projects' steps, chained across projects, verified from the solution directory.
@@ -61,6 +64,8 @@ public sealed class SampleTests
         Assert.That(solution.Output, Does.Contain("layout with 7 steps"));
         var solutionVerified = InToto.Verify(sample, solutionLayout, sample, (owner.PrivatePath + ".pub", "rsa"));
         Assert.That(solutionVerified.ExitCode, Is.EqualTo(0), solutionVerified.ToString());
+        var oursSolution = SdkFeed.Securebuild(sample, "verify", "-l", solutionLayout, "-k", owner.PrivatePath + ".pub", "-d", sample);
+        Assert.That(oursSolution.ExitCode, Is.EqualTo(0), oursSolution.ToString());
 
         // Greeting.dll swapped after the library's compile, before the app's publish copies it: only the solution
         // layout sees it (the app's own layout cannot know what the library's compile produced).
@@ -70,6 +75,20 @@ public sealed class SampleTests
         var swapped = InToto.Verify(sample, solutionLayout, sample, (owner.PrivatePath + ".pub", "rsa"));
         Assert.That(swapped.ExitCode, Is.Not.EqualTo(0), swapped.ToString());
         Assert.That(swapped.Output, Does.Contain("RuleVerificationError").And.Contain("src/Greeting/bin/Release/net10.0/Greeting.dll"), swapped.ToString());
+    }
+
+    /// <summary>`layout new` is strict by default: every step's material and product rules end with DISALLOW *.</summary>
+    private static void AssertStrict(string layoutPath)
+    {
+        using var layout = System.Text.Json.JsonDocument.Parse(File.ReadAllBytes(layoutPath));
+        foreach (var step in layout.RootElement.GetProperty("signed").GetProperty("steps").EnumerateArray())
+        {
+            foreach (var side in new[] { "expected_materials", "expected_products" })
+            {
+                var last = step.GetProperty(side).EnumerateArray().Last().EnumerateArray().Select(e => e.GetString()).ToArray();
+                Assert.That(last, Is.EqualTo(new[] { "DISALLOW", "*" }), $"{step.GetProperty("name").GetString()} {side}");
+            }
+        }
     }
 
     private static void CopyDirectory(string from, string to)

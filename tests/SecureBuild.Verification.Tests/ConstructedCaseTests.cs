@@ -7,7 +7,7 @@ using SecureBuild.Verification.Tests.Infrastructure;
 namespace SecureBuild.Verification.Tests;
 
 /// <summary>
-/// The additional cases of in-toto-formats.md section 7 (second table), built from copies of the baseline by
+/// Cases beyond the interop set (a missing link, a threshold not met, a tampered layout, ...), built from copies of the baseline by
 /// editing and re-signing (alice's and bob's test keys; a fresh owner key where the layout changes), each checked
 /// against both our verifier and /usr/bin/in-toto-verify. Then more cases of our own around the edges of the
 /// reference's behaviour, also decided by both.

@@ -5,7 +5,7 @@ using SecureBuild.Verification.Tests.Infrastructure;
 namespace SecureBuild.Verification.Tests;
 
 /// <summary>
-/// Every case of shared/interop/in-toto/cases.json: our verdict and failure kind equal the ones the reference
+/// Every case of TestData/in-toto/cases.json (the in-toto interop set, see TestData/README.md): our verdict and failure kind equal the ones the reference
 /// produced. Each case runs from a scratch copy (the inspection writes into its working directory), with the clock
 /// pinned to 2030-06-01 (all layouts expire 2036-01-01, except the expired case's 2020-01-01).
 /// </summary>
@@ -59,7 +59,29 @@ public class InteropCaseTests
     }
 
     [TestCaseSource(nameof(Cases))]
-    public void Cli_exit_code_matches_the_reference(JsonMap c)
+    public void Cli_exit_code_matches_the_reference(JsonMap c) =>
+        AssertCliVerdict(c, "cli-", (cwd, args) =>
+        {
+            var (code, stdout, stderr) = Cli.Run(cwd, args.ToArray());
+            return (code, stdout + "\n" + stderr);
+        });
+
+    /// <summary>
+    /// The same cases through the other Ed25519 backend: in this test host the verifier uses libsodium (Debian's in-toto
+    /// pulls it in), so `securebuild verify` runs here as a child process with SECUREBUILD_NO_LIBSODIUM=1, where every
+    /// ed25519 link signature goes through BouncyCastle (Ed25519BackendTests compares the two primitives directly).
+    /// </summary>
+    [TestCaseSource(nameof(Cases))]
+    public void Without_libsodium_the_cli_reaches_the_reference_verdict(JsonMap c) =>
+        AssertCliVerdict(c, "nosodium-", (cwd, args) =>
+        {
+            var run = SecureBuild.TestSupport.Run.Process("dotnet", args.Prepend(Path.Combine(AppContext.BaseDirectory, "securebuild.dll")), cwd,
+                new Dictionary<string, string?> { ["SECUREBUILD_NO_LIBSODIUM"] = "1" }, TimeSpan.FromMinutes(2));
+            return (run.ExitCode, run.Output);
+        });
+
+    /// <summary>Runs `securebuild verify` for case <paramref name="c"/> from a scratch copy and checks its exit code and error type.</summary>
+    private static void AssertCliVerdict(JsonMap c, string scratchPrefix, Func<string, List<string>, (int Code, string Output)> verify)
     {
         string id = ((JsonString)c["id"]).Value;
         var (layout, keys, types, linkDir) = ParseCommand(c);
@@ -71,7 +93,7 @@ public class InteropCaseTests
             Assume.That(DateTimeOffset.UtcNow, Is.LessThan(new DateTimeOffset(2036, 1, 1, 0, 0, 0, TimeSpan.Zero)));
         }
 
-        string scratch = TestData.NewTempDir("cli-" + id);
+        string scratch = TestData.NewTempDir(scratchPrefix + id);
         try
         {
             TestData.CopyDirectory(Path.Combine(TestData.Root, ((JsonString)c["dir"]).Value), scratch);
@@ -82,11 +104,11 @@ public class InteropCaseTests
             args.AddRange(types);
             args.Add("--link-dir");
             args.Add(Path.Combine(cwd, linkDir));
-            var (code, stdout, stderr) = Cli.Run(cwd, args.ToArray());
-            Assert.That(code, Is.EqualTo(expectedExit), $"{id}:\n{stdout}\n{stderr}");
+            var (code, output) = verify(cwd, args);
+            Assert.That(code, Is.EqualTo(expectedExit), $"{id}:\n{output}");
             if (expectedExit != 0)
             {
-                Assert.That(stderr, Does.Contain($"securebuild verify: {expectedType}:"), id);
+                Assert.That(output, Does.Contain($"securebuild verify: {expectedType}:"), id);
             }
         }
         finally

@@ -261,6 +261,33 @@ internal static class KeyAlgorithms
         return Pem.Encode("RSA PRIVATE KEY", pkcs1.GetDerEncoded(), trailingNewline: false);
     }
 
+    /// <summary>
+    /// PKCS#8 "PRIVATE KEY", the form openssl genpkey, cosign and Node's crypto (sigstore-js) read: Ed25519 as RFC 8410
+    /// (version 0, the 32-byte seed, no attributes; what `openssl genpkey -algorithm ed25519` writes), EC P-256 as a
+    /// SEC1 key with its public point under id-ecPublicKey/prime256v1 (the curve named once, in the algorithm), RSA as
+    /// rsaEncryption. Trailing newline, as openssl writes it.
+    /// </summary>
+    public static string Pkcs8PrivatePem(KeyType type, AsymmetricKeyParameter privateKey, AsymmetricKeyParameter publicKey)
+    {
+        PrivateKeyInfo info = type switch
+        {
+            KeyType.Ed25519 => new PrivateKeyInfo(
+                new AlgorithmIdentifier(Org.BouncyCastle.Asn1.EdEC.EdECObjectIdentifiers.id_Ed25519),
+                new DerOctetString(((Ed25519PrivateKeyParameters)privateKey).GetEncoded())),
+            KeyType.Ecdsa => new PrivateKeyInfo(
+                new AlgorithmIdentifier(X9ObjectIdentifiers.IdECPublicKey, P256Oid),
+                new ECPrivateKeyStructure(256, ((ECPrivateKeyParameters)privateKey).D,
+                    new DerBitString(((ECPublicKeyParameters)publicKey).Q.GetEncoded(false)), null)),
+            _ => PrivateKeyInfoFactory.CreatePrivateKeyInfo(privateKey),
+        };
+        return Pem.Encode("PRIVATE KEY", info.GetDerEncoded(), trailingNewline: true);
+    }
+
+    /// <summary>SubjectPublicKeyInfo "PUBLIC KEY" of any key type (Ed25519 per RFC 8410), trailing newline.</summary>
+    public static string SpkiPublicPem(AsymmetricKeyParameter publicKey) => publicKey is ECPublicKeyParameters ec
+        ? EcPublicPem(ec)
+        : Pem.Encode("PUBLIC KEY", SubjectPublicKeyInfoFactory.CreateSubjectPublicKeyInfo(publicKey).GetDerEncoded(), trailingNewline: true);
+
     public static ECPublicKeyParameters EcPublicFromPrivate(ECPrivateKeyParameters key)
     {
         var q = key.Parameters.G.Multiply(key.D).Normalize();

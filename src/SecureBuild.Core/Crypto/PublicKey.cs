@@ -149,5 +149,8 @@ public sealed class PublicKey : IEquatable<PublicKey>
 
     public override int GetHashCode() => StringComparer.Ordinal.GetHashCode(KeyId);
 
+    /// <summary>The key as SubjectPublicKeyInfo PEM ("PUBLIC KEY"), what openssl, cosign and sigstore-js read (same key id).</summary>
+    public string ExportPem() => KeyAlgorithms.SpkiPublicPem(Parameters);
+
     public override string ToString() => $"{KeyTypeName} key {KeyId}";
 }

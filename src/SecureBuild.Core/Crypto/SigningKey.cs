@@ -139,6 +139,12 @@ public sealed class SigningKey
         });
     }
 
+    /// <summary>
+    /// The private key as PKCS#8 PEM ("PRIVATE KEY"), for tools that do not read securesystemslib JSON: cosign,
+    /// sigstore-js (Node's crypto), openssl. Contains secret material: write it with restrictive permissions.
+    /// </summary>
+    public string ExportPrivatePem() => KeyAlgorithms.Pkcs8PrivatePem(Type, _private, Public.Parameters);
+
     public override string ToString() => $"{Public.KeyTypeName} signing key {KeyId}";
 
     private static SigningKey FromMaterial(KeyMaterial material) =>

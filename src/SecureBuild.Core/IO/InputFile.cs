@@ -312,7 +312,8 @@ public static class InputFile
         _ => new IOException($"Cannot read '{path}': error {errno.ToString(CultureInfo.InvariantCulture)}."),
     };
 
-    private static string? ReadLink(string path)
+    /// <summary>readlink(2): the target of a symbolic link (e.g. /proc/PID/fd/N), or null when it is none or too long.</summary>
+    internal static string? ReadLink(string path)
     {
         var buffer = new byte[4097];
         long n = ReadLinkNative(FileStatus.Utf8(path), buffer, (IntPtr)(buffer.Length - 1)).ToInt64();

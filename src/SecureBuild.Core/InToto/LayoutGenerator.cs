@@ -20,6 +20,9 @@ namespace SecureBuild.Core.InToto;
 /// repository root (packages.lock.json), only by exact name. A step that writes into the sources, or anywhere else,
 /// fails.</item>
 /// </list>
+/// <see cref="LayoutPolicy.Permissive"/> keeps only the chaining (MATCH with earlier products, DISALLOW what an earlier
+/// step produced and does not match) and allows every other material and product (<c>ALLOW *</c>): the first layouts'
+/// policy, for a team that adopts the strict one step by step.
 /// </summary>
 public static class LayoutGenerator
 {
@@ -42,8 +45,9 @@ public static class LayoutGenerator
     }
 
     /// <summary>Creates the layout (unsigned) for the links of one project (step names as recorded).</summary>
-    public static Layout Create(IEnumerable<Link> links, IReadOnlyCollection<Crypto.PublicKey> functionaries, int threshold, DateTimeOffset expires, string readme) =>
-        Create(new[] { new ProjectLinks("", links.ToList()) }, functionaries, threshold, expires, readme);
+    public static Layout Create(IEnumerable<Link> links, IReadOnlyCollection<Crypto.PublicKey> functionaries, int threshold, DateTimeOffset expires, string readme,
+        LayoutPolicy policy = LayoutPolicy.Strict) =>
+        Create(new[] { new ProjectLinks("", links.ToList()) }, functionaries, threshold, expires, readme, policy);
 
     /// <summary>
     /// Creates one layout (unsigned) for several projects, e.g. a solution: each project's steps are named
@@ -52,7 +56,8 @@ public static class LayoutGenerator
     /// it. Steps are chained across projects too: an app's compile must read exactly the reference assembly its
     /// library's compile produced.
     /// </summary>
-    public static Layout Create(IReadOnlyList<ProjectLinks> projects, IReadOnlyCollection<Crypto.PublicKey> functionaries, int threshold, DateTimeOffset expires, string readme)
+    public static Layout Create(IReadOnlyList<ProjectLinks> projects, IReadOnlyCollection<Crypto.PublicKey> functionaries, int threshold, DateTimeOffset expires, string readme,
+        LayoutPolicy policy = LayoutPolicy.Strict)
     {
         if (functionaries.Count == 0)
         {
@@ -104,8 +109,17 @@ public static class LayoutGenerator
                 Threshold = threshold,
                 ExpectedCommand = entry.Link.Command.ToList(),
             };
-            AddMaterialRules(step.ExpectedMaterials, entry.Link, earlier, entry.ProjectDir, outputRoots);
-            AddProductRules(step.ExpectedProducts, entry.Link, entry.ProjectDir);
+            AddChainingRules(step.ExpectedMaterials, entry.Link, earlier);
+            if (policy == LayoutPolicy.Permissive)
+            {
+                step.ExpectedMaterials.Add(new[] { "ALLOW", "*" });
+                step.ExpectedProducts.Add(new[] { "ALLOW", "*" });
+            }
+            else
+            {
+                AddMaterialRules(step.ExpectedMaterials, entry.Link, earlier, entry.ProjectDir, outputRoots);
+                AddProductRules(step.ExpectedProducts, entry.Link, entry.ProjectDir);
+            }
             layout.Steps.Add(step);
             earlier.Add(entry);
         }
@@ -131,9 +145,9 @@ public static class LayoutGenerator
         return result;
     }
 
-    private static void AddMaterialRules(List<IReadOnlyList<string>> rules, Link link, List<Entry> earlier, string? projectDir, IReadOnlyList<string> outputRoots)
+    /// <summary>Chaining, first in either policy: a material an earlier step produced must be byte-identical to that product.</summary>
+    private static void AddChainingRules(List<IReadOnlyList<string>> rules, Link link, List<Entry> earlier)
     {
-        // 1. Chaining: a material an earlier step produced must be byte-identical to that product.
         for (var i = earlier.Count - 1; i >= 0; i--)
         {
             rules.Add(new[] { "MATCH", "*", "WITH", "PRODUCTS", "FROM", earlier[i].StepName });
@@ -143,8 +157,14 @@ public static class LayoutGenerator
         {
             rules.Add(new[] { "DISALLOW", EscapeGlob(name) });
         }
+    }
 
-        // 2. The rest by kind. Patterns are emitted once each, in a fixed order (in-toto applies rules in order).
+    /// <summary>The strict material rules after the chaining: the rest by kind, then DISALLOW *.</summary>
+    private static void AddMaterialRules(List<IReadOnlyList<string>> rules, Link link, List<Entry> earlier, string? projectDir, IReadOnlyList<string> outputRoots)
+    {
+        var produced = new HashSet<string>(earlier.SelectMany(e => e.Link.Products.Keys), StringComparer.Ordinal);
+
+        // The rest by kind. Patterns are emitted once each, in a fixed order (in-toto applies rules in order).
         var categories = new SortedSet<string>(StringComparer.Ordinal);
         var generated = new SortedSet<string>(StringComparer.Ordinal);
         var others = new SortedSet<string>(StringComparer.Ordinal);
@@ -313,6 +333,16 @@ public static class LayoutGenerator
     }
 
     private sealed record Entry(string StepName, Link Link, string? ProjectDir);
+}
+
+/// <summary>How much a generated layout allows beyond chaining the steps.</summary>
+public enum LayoutPolicy
+{
+    /// <summary>Every material and product by kind or name, products only created where the step created them, DISALLOW * last.</summary>
+    Strict,
+
+    /// <summary>Chaining only; every other material and product allowed (ALLOW *).</summary>
+    Permissive,
 }
 
 /// <summary>The links of one project and the prefix its step names get in a layout for several projects.</summary>

@@ -32,7 +32,7 @@ public sealed class Cause
     public override string ToString() => $"{Id}: {Title}";
 }
 
-/// <summary>Every cause the differ knows, with its fix. See docs in src/SecureBuild.Core/Reproducibility/README.md.</summary>
+/// <summary>Every cause the differ knows, with its fix. The user-facing list: docs/reproducibility.md.</summary>
 public static class Causes
 {
     private const string PathFix =

@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace SecureBuild.IntegrationTests.Infrastructure;
 
 /// <summary>
@@ -10,10 +8,14 @@ namespace SecureBuild.IntegrationTests.Infrastructure;
 /// </summary>
 public static class SdkFeed
 {
-    public static string RepoRoot { get; private set; } = "";
-    public static string Version { get; private set; } = "";
-    public static string FeedDirectory { get; private set; } = "";
-    public static string WorkRoot { get; private set; } = "";
+    private static SdkPackageFeed? _feed;
+    /// <summary>The feed this run packed SecureBuild.Sdk into.</summary>
+    public static SdkPackageFeed Package => _feed ?? throw new InvalidOperationException("SdkFeed.PackOnce has not run (AssemblySetup runs it).");
+
+    public static string RepoRoot => RepositoryRoot.Path;
+    public static string Version => Package.Version;
+    public static string FeedDirectory => Package.FeedDirectory;
+    public static string WorkRoot => Package.WorkRoot;
     /// <summary>The Sigstore test data the repository keeps (a copy of the interop set, see its README); never ../shared.</summary>
     public static string SigstoreTestData => Path.Combine(RepoRoot, "tests", "SecureBuild.Attestation.Tests", "TestData", "sigstore");
     /// <summary>The --tool-path the tool is installed into; <see cref="Executable"/> is the command in it.</summary>
@@ -23,17 +25,13 @@ public static class SdkFeed
     /// <summary>The RID whose Native AOT tool package this platform gets, or null when it gets the framework-dependent one.</summary>
     public static string? NativeToolRid => System.Runtime.InteropServices.RuntimeInformation.RuntimeIdentifier == "linux-x64" ? "linux-x64" : null;
 
+    /// <summary>How long one pack of the set-up may take.</summary>
+    private static readonly TimeSpan PackTimeout = TimeSpan.FromMinutes(20);
+
     public static void PackOnce()
     {
-        RepoRoot = FindRepoRoot();
-        Version = "0.1.0-t" + DateTime.UtcNow.ToString("yyyyMMddHHmmssfff", CultureInfo.InvariantCulture);
-        WorkRoot = Path.Combine(Path.GetTempPath(), "securebuild-it-" + Version);
-        FeedDirectory = Path.Combine(WorkRoot, "feed");
+        _feed = SdkPackageFeed.Create("securebuild-it-", "t").PackSdk();
         ToolDirectory = Path.Combine(WorkRoot, "tool");
-        Directory.CreateDirectory(FeedDirectory);
-        var pack = Run.DotNet(RepoRoot, null, "pack", "src/SecureBuild.Sdk/SecureBuild.Sdk.csproj", "-c", "Release",
-            "-o", FeedDirectory, $"-p:SecureBuildVersion={Version}", "-v", "q", "-nologo");
-        Assert.That(pack.ExitCode, Is.EqualTo(0), "packing SecureBuild.Sdk failed:\n" + pack.Output);
         // The tool as build.sh packs it: the pointer package, the framework-dependent `any` and `linux-musl-x64`
         // packages and, where this machine can compile it, the Native AOT package. Each pack publishes into its own
         // fresh directory, because the tool pack takes every file of the publish directory.
@@ -46,7 +44,8 @@ public static class SdkFeed
             {
                 arguments.AddRange(new[] { "-r", rid });
             }
-            var tool = Run.DotNet(RepoRoot, null, arguments.ToArray());
+            // A Native AOT compile takes minutes, more on a busy machine: the set-up waits longer than one test's build.
+            var tool = Run.Process("dotnet", arguments, RepoRoot, timeout: PackTimeout);
             Assert.That(tool.ExitCode, Is.EqualTo(0), $"packing the securebuild tool ({rid ?? "pointer"}) failed:\n" + tool.Output);
         }
         var install = Run.DotNet(WorkRoot, null, "tool", "install", "SecureBuild.Tool", "--version", Version, "--tool-path", ToolDirectory,
@@ -55,17 +54,8 @@ public static class SdkFeed
         InToto.EnsureInstalled();
     }
 
-    public static void CleanUp()
-    {
-        TryDelete(WorkRoot);
-        var packages = Environment.GetEnvironmentVariable("NUGET_PACKAGES") ??
-            Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
-        TryDelete(Path.Combine(packages, "securebuild.sdk", Version.ToLowerInvariant()));
-        foreach (var id in new[] { "securebuild.tool", "securebuild.tool.any", "securebuild.tool.linux-musl-x64", "securebuild.tool.linux-x64" })
-        {
-            TryDelete(Path.Combine(packages, id, Version.ToLowerInvariant()));
-        }
-    }
+    public static void CleanUp() =>
+        _feed?.Delete("securebuild.tool", "securebuild.tool.any", "securebuild.tool.linux-musl-x64", "securebuild.tool.linux-x64");
 
     /// <summary>Runs the securebuild tool installed for this test run.</summary>
     public static ProcessResult Securebuild(string workingDirectory, params string[] arguments) =>
@@ -74,33 +64,4 @@ public static class SdkFeed
     /// <inheritdoc cref="Securebuild(string, string[])"/>
     public static ProcessResult Securebuild(string workingDirectory, IDictionary<string, string?> environment, params string[] arguments) =>
         Run.Process(Executable, arguments, workingDirectory, environment);
-
-    private static void TryDelete(string directory)
-    {
-        try
-        {
-            if (Directory.Exists(directory))
-            {
-                Directory.Delete(directory, recursive: true);
-            }
-        }
-        catch (IOException)
-        {
-        }
-        catch (UnauthorizedAccessException)
-        {
-        }
-    }
-
-    private static string FindRepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "SecureBuild.Sdk.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-        throw new InvalidOperationException("SecureBuild.Sdk.sln not found above " + AppContext.BaseDirectory);
-    }
 }

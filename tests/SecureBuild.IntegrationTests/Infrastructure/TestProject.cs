@@ -12,26 +12,7 @@ public sealed class TestProject
     {
         Directory = System.IO.Path.Combine(SdkFeed.WorkRoot, $"{name}-{Guid.NewGuid():N}".Substring(0, Math.Min(name.Length + 9, 60)));
         System.IO.Directory.CreateDirectory(Directory);
-        Write("global.json", $$"""
-            {
-              "sdk": { "version": "{{SdkVersion()}}", "rollForward": "latestPatch" },
-              "msbuild-sdks": { "SecureBuild.Sdk": "{{SdkFeed.Version}}" }
-            }
-            """);
-        Write("nuget.config", $$"""
-            <?xml version="1.0" encoding="utf-8"?>
-            <configuration>
-              <packageSources>
-                <clear />
-                <add key="test-feed" value="{{SdkFeed.FeedDirectory}}" />
-                <add key="nuget.org" value="https://api.nuget.org/v3/index.json" />
-              </packageSources>
-              <packageSourceMapping>
-                <packageSource key="test-feed"><package pattern="SecureBuild.*" /></packageSource>
-                <packageSource key="nuget.org"><package pattern="*" /></packageSource>
-              </packageSourceMapping>
-            </configuration>
-            """);
+        SdkFeed.Package.WriteConsumerConfiguration(Directory);
     }
 
     public string Directory { get; }
@@ -71,17 +52,4 @@ public sealed class TestProject
         Run.DotNet(Directory, environment, arguments);
 
     public ProcessResult DotNet(params string[] arguments) => Run.DotNet(Directory, null, arguments);
-
-    private static string? _sdkVersion;
-
-    private static string SdkVersion()
-    {
-        if (_sdkVersion is null)
-        {
-            var json = File.ReadAllText(System.IO.Path.Combine(SdkFeed.RepoRoot, "global.json"));
-            var match = System.Text.RegularExpressions.Regex.Match(json, "\"version\"\\s*:\\s*\"([^\"]+)\"");
-            _sdkVersion = match.Groups[1].Value;
-        }
-        return _sdkVersion;
-    }
 }

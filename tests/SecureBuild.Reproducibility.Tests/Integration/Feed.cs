@@ -1,14 +1,6 @@
-using System.Diagnostics;
-using System.Globalization;
-using System.Text;
+using SecureBuild.TestSupport;
 
 namespace SecureBuild.Reproducibility.Tests.Integration;
-
-/// <summary>The result of one child process.</summary>
-public sealed record Ran(int ExitCode, string Output)
-{
-    public override string ToString() => $"exit {ExitCode}\n{Output}";
-}
 
 /// <summary>
 /// Packs SecureBuild.Sdk once per test run, with a version no earlier run used, into a private feed, and copies
@@ -17,38 +9,27 @@ public sealed record Ran(int ExitCode, string Output)
 [SetUpFixture]
 public sealed class Feed
 {
-    private static readonly string[] Scrubbed =
-    {
-        "MSBuildSDKsPath", "MSBUILD_EXE_PATH", "MSBuildExtensionsPath", "MSBuildLoadMicrosoftTargetsReadOnly",
-        "VSTEST_HOST_DEBUG", "SecureBuildSigningKey", "SecureBuildDevelopmentKeyFile", "SOURCE_DATE_EPOCH",
-    };
+    /// <summary>
+    /// What a child process (and the in-process CLI) does not inherit from the test host: its MSBuild variables and
+    /// SOURCE_DATE_EPOCH (a test sets it itself). DOTNET_HOST_PATH stays: the in-process CLI's rebuilds use it.
+    /// </summary>
+    private static readonly string[] Scrubbed = Run.HostVariables.Where(v => v != "DOTNET_HOST_PATH").Append("SOURCE_DATE_EPOCH").ToArray();
 
-    public static string RepoRoot { get; private set; } = "";
-    public static string Version { get; private set; } = "";
-    public static string WorkRoot { get; private set; } = "";
-    public static string FeedDirectory { get; private set; } = "";
+    private static SdkPackageFeed? _feed;
+
+    /// <summary>The feed this run packed SecureBuild.Sdk into.</summary>
+    public static SdkPackageFeed Package => _feed ?? throw new InvalidOperationException("Feed.PackOnce has not run.");
+
+    public static string RepoRoot => RepositoryRoot.Path;
+    public static string Version => Package.Version;
+    public static string WorkRoot => Package.WorkRoot;
+    public static string FeedDirectory => Package.FeedDirectory;
 
     [OneTimeSetUp]
-    public void PackOnce()
-    {
-        RepoRoot = FindRepoRoot();
-        Version = "0.1.0-r" + DateTime.UtcNow.ToString("yyyyMMddHHmmssfff", CultureInfo.InvariantCulture);
-        WorkRoot = Path.Combine(Path.GetTempPath(), "securebuild-repro-it-" + Version);
-        FeedDirectory = Path.Combine(WorkRoot, "feed");
-        Directory.CreateDirectory(FeedDirectory);
-        var pack = DotNet(RepoRoot, null, "pack", "src/SecureBuild.Sdk/SecureBuild.Sdk.csproj", "-c", "Release", "-o", FeedDirectory,
-            $"-p:SecureBuildVersion={Version}", "-v", "q", "-nologo");
-        Assert.That(pack.ExitCode, Is.EqualTo(0), "packing SecureBuild.Sdk failed:\n" + pack.Output);
-    }
+    public void PackOnce() => _feed = SdkPackageFeed.Create("securebuild-repro-it-", "r").PackSdk();
 
     [OneTimeTearDown]
-    public void CleanUp()
-    {
-        Core.Reproducibility.Rebuilder.TryDelete(WorkRoot);
-        var packages = Environment.GetEnvironmentVariable("NUGET_PACKAGES") ??
-            Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
-        Core.Reproducibility.Rebuilder.TryDelete(Path.Combine(packages, "securebuild.sdk", Version.ToLowerInvariant()));
-    }
+    public void CleanUp() => _feed?.Delete();
 
     /// <summary>A fresh directory with one small deterministic library (net10.0) using SecureBuild.Sdk, plus global.json and nuget.config.</summary>
     public static string SmallLibrary(string name)
@@ -80,88 +61,16 @@ public sealed class Feed
             File.Copy(file, to);
         }
 
-        File.WriteAllText(Path.Combine(target, "global.json"), $$"""
-            {
-              "sdk": { "version": "10.0.401", "rollForward": "latestPatch" },
-              "msbuild-sdks": { "SecureBuild.Sdk": "{{Version}}" }
-            }
-            """);
-        File.WriteAllText(Path.Combine(target, "nuget.config"), $$"""
-            <?xml version="1.0" encoding="utf-8"?>
-            <configuration>
-              <packageSources>
-                <clear />
-                <add key="test-feed" value="{{FeedDirectory}}" />
-                <add key="nuget.org" value="https://api.nuget.org/v3/index.json" />
-              </packageSources>
-              <packageSourceMapping>
-                <packageSource key="test-feed"><package pattern="SecureBuild.*" /></packageSource>
-                <packageSource key="nuget.org"><package pattern="*" /></packageSource>
-              </packageSourceMapping>
-            </configuration>
-            """);
+        Package.WriteConsumerConfiguration(target);
         return target;
     }
 
-    public static Ran DotNet(string directory, IDictionary<string, string?>? environment, params string[] arguments) =>
+    public static ProcessResult DotNet(string directory, IDictionary<string, string?>? environment, params string[] arguments) =>
         Process("dotnet", arguments, directory, environment);
 
-    public static Ran Process(string fileName, IEnumerable<string> arguments, string directory, IDictionary<string, string?>? environment = null, TimeSpan? timeout = null)
-    {
-        var start = new ProcessStartInfo(fileName)
-        {
-            WorkingDirectory = directory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-        };
-        foreach (var a in arguments)
-        {
-            start.ArgumentList.Add(a);
-        }
-
-        foreach (var name in Scrubbed)
-        {
-            start.Environment.Remove(name);
-        }
-
-        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        start.Environment["DOTNET_NOLOGO"] = "1";
-        start.Environment["MSBUILDDISABLENODEREUSE"] = "1";
-        start.Environment["DOTNET_CLI_USE_MSBUILD_SERVER"] = "0";
-        foreach (var (name, value) in environment ?? new Dictionary<string, string?>())
-        {
-            if (value is null)
-            {
-                start.Environment.Remove(name);
-            }
-            else
-            {
-                start.Environment[name] = value;
-            }
-        }
-
-        var output = new StringBuilder();
-        using var process = new System.Diagnostics.Process { StartInfo = start };
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) { lock (output) { output.AppendLine(e.Data); } } };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { lock (output) { output.AppendLine(e.Data); } } };
-        process.Start();
-        process.StandardInput.Close();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        if (!process.WaitForExit((int)(timeout ?? TimeSpan.FromMinutes(8)).TotalMilliseconds))
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{fileName} {string.Join(" ", arguments)} did not finish in time.\n{output}");
-        }
-
-        process.WaitForExit();
-        lock (output)
-        {
-            return new Ran(process.ExitCode, output.ToString());
-        }
-    }
+    /// <summary>A child process as <see cref="Run.Process"/> runs it, keeping CI variables (these tests rebuild as CI would) and waiting up to 8 minutes.</summary>
+    public static ProcessResult Process(string fileName, IEnumerable<string> arguments, string directory, IDictionary<string, string?>? environment = null, TimeSpan? timeout = null) =>
+        Run.Process(fileName, arguments, directory, environment, timeout ?? TimeSpan.FromMinutes(8), Scrubbed);
 
     /// <summary>Runs `securebuild` in process, with the current directory and environment variables set for the call.</summary>
     public static (int Exit, string Out, string Err) Securebuild(string directory, IDictionary<string, string?>? environment, params string[] args)
@@ -196,17 +105,4 @@ public sealed class Feed
     }
 
     private static readonly object CliLock = new();
-
-    private static string FindRepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "SecureBuild.Sdk.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("SecureBuild.Sdk.sln not found above " + AppContext.BaseDirectory);
-    }
 }

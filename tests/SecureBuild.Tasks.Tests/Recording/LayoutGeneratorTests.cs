@@ -276,6 +276,32 @@ public sealed class LayoutGeneratorTests
     }
 
     [Test]
+    public void The_permissive_policy_only_chains_the_steps_and_allows_everything_else()
+    {
+        var build = Build();
+        var layout = LayoutGenerator.Create(build.Values, new[] { FunctionaryKey.Public }, 1, DateTimeOffset.UtcNow.AddDays(30), "test", LayoutPolicy.Permissive);
+        var strict = Policy(build);
+        var compile = layout.Steps.Single(s => s.Name == "compile");
+        Assert.That(compile.ExpectedMaterials.Select(r => string.Join(" ", r)), Is.EqualTo(new[]
+        {
+            "MATCH * WITH PRODUCTS FROM restore",
+            "DISALLOW App/obj/project.assets.json",
+            "ALLOW *",
+        }));
+        Assert.That(compile.ExpectedProducts.Select(r => string.Join(" ", r)), Is.EqualTo(new[] { "ALLOW *" }));
+
+        // What the strict policy refuses (a planted source, a rewritten source) passes; a swapped compile output does not.
+        build["compile"].Materials["Shared/Evil.cs"] = H("planted");
+        build["compile"].Products["App/Program.cs"] = H("rewritten");
+        Assert.That(Verify(layout, build.Values).Passed, Is.True);
+        Assert.That(Verify(strict, build.Values).Passed, Is.False, "the strict policy refuses the same links");
+        build["pack"].Materials["App/bin/Release/net8.0/App.dll"] = H("swapped");
+        var swapped = Verify(layout, build.Values);
+        Assert.That(swapped.Passed, Is.False);
+        Assert.That(swapped.Failures.Single().Artifacts, Does.Contain("App/bin/Release/net8.0/App.dll"));
+    }
+
+    [Test]
     public void A_lock_file_restore_creates_next_to_the_project_keeps_verifying_when_the_next_restore_reads_it()
     {
         // RestorePackagesWithLockFile: the first restore creates App/packages.lock.json, every later one reads it

@@ -28,59 +28,13 @@ internal static class TestData
     public static SigningKey Functionary(string name) => SigningKey.Load(Path.Combine(Root, "keys", "test-only-private", name));
 
     /// <summary>The repository root (the directory with SecureBuild.Sdk.sln).</summary>
-    public static string RepoRoot
-    {
-        get
-        {
-            var dir = new DirectoryInfo(TestContext.CurrentContext.TestDirectory);
-            while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "SecureBuild.Sdk.sln")))
-            {
-                dir = dir.Parent;
-            }
-
-            return dir?.FullName ?? throw new InvalidOperationException("SecureBuild.Sdk.sln not found above the test directory.");
-        }
-    }
+    public static string RepoRoot => SecureBuild.TestSupport.RepositoryRoot.Path;
 
     /// <summary>A fresh scratch directory.</summary>
-    public static string NewTempDir(string prefix = "sbverify")
-    {
-        string dir = Path.Combine(Path.GetTempPath(), $"{prefix}-{Guid.NewGuid():N}");
-        Directory.CreateDirectory(dir);
-        return dir;
-    }
+    public static string NewTempDir(string prefix = "sbverify") => SecureBuild.TestSupport.ScratchDirectory.Create(prefix);
 
     /// <summary>Copies a directory tree; copies are writable (the shared data is read-only).</summary>
-    public static void CopyDirectory(string source, string target)
-    {
-        Directory.CreateDirectory(target);
-        foreach (string file in Directory.GetFiles(source))
-        {
-            string dest = Path.Combine(target, Path.GetFileName(file));
-            File.Copy(file, dest, overwrite: true);
-            File.SetAttributes(dest, FileAttributes.Normal);
-        }
+    public static void CopyDirectory(string source, string target) => SecureBuild.TestSupport.ScratchDirectory.Copy(source, target);
 
-        foreach (string dir in Directory.GetDirectories(source))
-        {
-            CopyDirectory(dir, Path.Combine(target, Path.GetFileName(dir)));
-        }
-    }
-
-    public static void DeleteDirectory(string dir)
-    {
-        try
-        {
-            if (Directory.Exists(dir))
-            {
-                Directory.Delete(dir, recursive: true);
-            }
-        }
-        catch (IOException)
-        {
-        }
-        catch (UnauthorizedAccessException)
-        {
-        }
-    }
+    public static void DeleteDirectory(string dir) => SecureBuild.TestSupport.ScratchDirectory.TryDelete(dir);
 }

@@ -5,10 +5,10 @@ namespace SecureBuild.Tests.Shared;
 
 /// <summary>
 /// The attack on "no secret in any signed statement" (issue #16), shared by the Core, task and integration
-/// tests (linked into each project): a random canary put into every name and shape a secret reaches a build
+/// tests (from SecureBuild.TestSupport): a random canary put into every name and shape a secret reaches a build
 /// in, and a search for it in every file a build wrote, DSSE and Sigstore bundle payloads decoded.
 /// </summary>
-internal static class SecretCanaries
+public static class SecretCanaries
 {
     /// <summary>A random string that appears nowhere unless a build copied it.</summary>
     public static string NewCanary() => "cnry" + Guid.NewGuid().ToString("N");

@@ -1,30 +1,44 @@
 using System.Diagnostics;
 using System.Text;
 
-namespace SecureBuild.IntegrationTests.Infrastructure;
+namespace SecureBuild.TestSupport;
 
-/// <summary>The result of one child process.</summary>
+/// <summary>The result of one child process: its exit code and its standard output and error, interleaved.</summary>
 public sealed record ProcessResult(int ExitCode, string Output)
 {
     public override string ToString() => $"exit {ExitCode}\n{Output}";
 }
 
-/// <summary>Runs real processes (dotnet, in-toto-verify) the way a user would.</summary>
+/// <summary>
+/// Runs real processes (dotnet, in-toto-verify, openssl) the way a user would: no inherited MSBuild or test-host
+/// variables, no telemetry banner, no build server or node reuse that would outlive the test, bounded in time.
+/// </summary>
 public static class Run
 {
     /// <summary>Variables the test host may carry that would make a child MSBuild behave unlike a user's.</summary>
-    private static readonly string[] Scrubbed =
+    public static readonly IReadOnlyList<string> HostVariables = new[]
     {
         "MSBuildSDKsPath", "MSBUILD_EXE_PATH", "MSBuildExtensionsPath", "MSBuildLoadMicrosoftTargetsReadOnly",
         "VSTEST_HOST_DEBUG", "SecureBuildSigningKey", "SecureBuildDevelopmentKeyFile", "DOTNET_HOST_PATH",
-        // CI detection: a child build behaves as on a developer's machine unless a test sets these itself
-        // (.ci/run runs with CI=true).
+    };
+
+    /// <summary>CI detection: a child build behaves as on a developer's machine unless a test sets these itself (.ci/run runs with CI=true).</summary>
+    public static readonly IReadOnlyList<string> CiVariables = new[]
+    {
         "CI", "GITHUB_ACTIONS", "TF_BUILD", "GITLAB_CI", "JENKINS_URL", "TEAMCITY_VERSION", "BUILDKITE", "CIRCLECI", "TRAVIS", "APPVEYOR",
         "ContinuousIntegrationBuild",
     };
 
+    /// <summary>What <see cref="Process"/> removes unless told otherwise: the host's MSBuild variables and CI detection.</summary>
+    public static readonly IReadOnlyList<string> DefaultScrubbed = HostVariables.Concat(CiVariables).ToArray();
+
+    /// <summary>
+    /// Runs <paramref name="fileName"/> to its end (killing its whole tree after <paramref name="timeout"/>, 5 minutes
+    /// unless given). <paramref name="environment"/> sets variables (null removes one) after <paramref name="scrubbed"/>
+    /// (<see cref="DefaultScrubbed"/> unless given) are removed.
+    /// </summary>
     public static ProcessResult Process(string fileName, IEnumerable<string> arguments, string workingDirectory,
-        IDictionary<string, string?>? environment = null, TimeSpan? timeout = null)
+        IDictionary<string, string?>? environment = null, TimeSpan? timeout = null, IEnumerable<string>? scrubbed = null)
     {
         var start = new ProcessStartInfo(fileName)
         {
@@ -38,7 +52,7 @@ public static class Run
         {
             start.ArgumentList.Add(argument);
         }
-        foreach (var name in Scrubbed)
+        foreach (var name in scrubbed ?? DefaultScrubbed)
         {
             start.Environment.Remove(name);
         }
@@ -46,18 +60,15 @@ public static class Run
         start.Environment["DOTNET_NOLOGO"] = "1";
         start.Environment["MSBUILDDISABLENODEREUSE"] = "1";
         start.Environment["DOTNET_CLI_USE_MSBUILD_SERVER"] = "0";
-        if (environment is not null)
+        foreach (var (name, value) in environment ?? new Dictionary<string, string?>())
         {
-            foreach (var (name, value) in environment)
+            if (value is null)
             {
-                if (value is null)
-                {
-                    start.Environment.Remove(name);
-                }
-                else
-                {
-                    start.Environment[name] = value;
-                }
+                start.Environment.Remove(name);
+            }
+            else
+            {
+                start.Environment[name] = value;
             }
         }
         var output = new StringBuilder();
@@ -80,6 +91,7 @@ public static class Run
         }
     }
 
+    /// <summary>`dotnet` with <paramref name="arguments"/> in <paramref name="workingDirectory"/>.</summary>
     public static ProcessResult DotNet(string workingDirectory, IDictionary<string, string?>? environment, params string[] arguments) =>
         Process("dotnet", arguments, workingDirectory, environment);
 }

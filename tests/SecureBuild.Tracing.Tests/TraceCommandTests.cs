@@ -1,0 +1,163 @@
+using System.Diagnostics;
+using SecureBuild.Cli;
+using SecureBuild.Core.Tracing;
+
+namespace SecureBuild.Tracing.Tests;
+
+/// <summary>`securebuild trace`: exit codes, the trace file, the summary, MSBuild switches, and refusing to run unconfined.</summary>
+[TestFixture]
+public class TraceCommandTests : TracingFixture
+{
+    private string _previous = "";
+
+    [SetUp]
+    public void EnterDirectory()
+    {
+        _previous = Directory.GetCurrentDirectory();
+        Directory.SetCurrentDirectory(Dir);
+    }
+
+    [TearDown]
+    public void LeaveDirectory() => Directory.SetCurrentDirectory(_previous);
+
+    private (int Exit, string Out, string Err) Trace(params string[] args)
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        int exit = CliApplication.Run(args, stdout, stderr);
+        return (exit, stdout.ToString(), stderr.ToString());
+    }
+
+    [Test]
+    public void Exits_with_the_command_s_exit_code_and_writes_a_trace_file_that_reads_back()
+    {
+        var (exit, _, err) = Trace("trace", "--out", "out dir", "--", Tracer.System("sh"), "-c", "echo data > written.txt; exit 7");
+
+        Assert.That(exit, Is.EqualTo(7));
+        string file = Path.Combine(Dir, "out dir", "trace.json");
+        Assert.That(err, Does.Contain("securebuild trace: 1 processes, 1 distinct executables, 0 network peers, 1 files written"));
+        Assert.That(err, Does.Contain(file));
+        var log = TraceLogJson.Read(File.ReadAllBytes(file));
+        Assert.That(log.ExitCode, Is.EqualTo(7));
+        Assert.That(log.Command, Is.EqualTo(new[] { Tracer.System("sh"), "-c", "echo data > written.txt; exit 7" }));
+        Assert.That(log.Files.Single(f => f.Path == Path.Combine(Dir, "written.txt")).Sha256, Is.EqualTo(Tracer.Sha256("data\n")));
+    }
+
+    [Test]
+    public void The_default_output_is_obj_securebuild_trace()
+    {
+        var (exit, _, _) = Trace("trace", "--", Tracer.System("true"));
+
+        Assert.That(exit, Is.EqualTo(0));
+        Assert.That(File.Exists(Path.Combine(Dir, "obj", "securebuild", "trace", "trace.json")));
+    }
+
+    [Test]
+    public void A_command_killed_by_a_signal_exits_128_plus_the_signal_and_says_so()
+    {
+        var (exit, _, err) = Trace("trace", "--", Tracer.System("sh"), "-c", "kill -KILL $$");
+
+        Assert.That(exit, Is.EqualTo(128 + 9));
+        Assert.That(err, Does.Contain("killed by SIGKILL"));
+        var log = TraceLogJson.Read(File.ReadAllBytes(Path.Combine(Dir, "obj", "securebuild", "trace", "trace.json")));
+        Assert.That(log.Signal, Is.EqualTo("SIGKILL"));
+    }
+
+    [Test]
+    public void A_missing_command_exits_127_with_SB4106()
+    {
+        var (exit, _, _) = Trace("trace", "--", "no-such-command-anywhere");
+
+        Assert.That(exit, Is.EqualTo(127));
+        // The launcher reports SB4106 on the real standard error (it is another process); see the out-of-process test below.
+    }
+
+    [Test]
+    public void No_command_is_a_usage_error()
+    {
+        var (exit, _, err) = Trace("trace", "--out", "x");
+
+        Assert.That(exit, Is.EqualTo(2));
+        Assert.That(err, Does.Contain("Required argument missing for command: 'trace'"));
+    }
+
+    [Test]
+    public void An_msbuild_command_gets_node_reuse_and_the_compiler_server_turned_off_and_says_so()
+    {
+        var (exit, _, err) = Trace("trace", "--", "dotnet", "msbuild", "-version");
+
+        Assert.That(exit, Is.EqualTo(0));
+        Assert.That(err, Does.Contain("added -nodeReuse:false -p:UseSharedCompilation=false and DOTNET_CLI_USE_MSBUILD_SERVER=0"));
+        var log = TraceLogJson.Read(File.ReadAllBytes(Path.Combine(Dir, "obj", "securebuild", "trace", "trace.json")));
+        Assert.That(log.Processes.Single(p => p.ParentPid == 0).Arguments, Is.EqualTo(new[] { "dotnet", "msbuild", "-nodeReuse:false", "-p:UseSharedCompilation=false", "-version" }));
+    }
+
+    [Test]
+    public void MSBuild_switches_go_right_after_the_verb_and_only_for_msbuild_verbs()
+    {
+        var env = new Dictionary<string, string>();
+        Assert.That(TraceCommand.MsBuildSwitches(new[] { "dotnet", "test", "x.csproj", "--", "NUnit.Where=cat" }, env, out bool test), Is.EqualTo(new[]
+        {
+            "dotnet", "test", "-nodeReuse:false", "-p:UseSharedCompilation=false", "x.csproj", "--", "NUnit.Where=cat",
+        }));
+        Assert.That(test);
+        Assert.That(env["DOTNET_CLI_USE_MSBUILD_SERVER"], Is.EqualTo("0"));
+        var other = new Dictionary<string, string>();
+        Assert.That(TraceCommand.MsBuildSwitches(new[] { "dotnet", "run" }, other, out bool run), Is.EqualTo(new[] { "dotnet", "run" }));
+        Assert.That(run, Is.False);
+        Assert.That(other, Is.Empty);
+        Assert.That(TraceCommand.MsBuildSwitches(new[] { "make", "build" }, other, out bool make), Is.EqualTo(new[] { "make", "build" }));
+        Assert.That(make, Is.False);
+    }
+
+    [Test]
+    public void When_ptrace_is_not_permitted_it_fails_with_SB4102_and_never_runs_the_command()
+    {
+        // Under strace -f the launcher is already traced, so our PTRACE_SEIZE is refused (EPERM), as in a container
+        // without CAP_SYS_PTRACE.
+        if (!File.Exists("/usr/bin/strace"))
+        {
+            Assert.Ignore("strace is not installed.");
+        }
+
+        string marker = Path.Combine(Dir, "ran.txt");
+        var launcher = TraceCommand.Launcher();
+        var start = new ProcessStartInfo("/usr/bin/strace") { WorkingDirectory = Dir, RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (var a in new[] { "-f", "-qq", "-o", "/dev/null" }.Concat(launcher.Take(launcher.Count - 1))
+                     .Concat(new[] { "trace", "--", Tracer.System("touch"), marker }))
+        {
+            start.ArgumentList.Add(a);
+        }
+
+        using var process = Process.Start(start)!;
+        var err = process.StandardError.ReadToEndAsync();
+        process.StandardOutput.ReadToEnd();
+        Assert.That(process.WaitForExit(120_000), "finished");
+
+        Assert.That(process.ExitCode, Is.EqualTo(2));
+        Assert.That(err.Result, Does.Contain("SB4102: tracing is not permitted here"));
+        Assert.That(err.Result, Does.Contain("--cap-add=SYS_PTRACE"));
+        Assert.That(File.Exists(marker), Is.False, "never unconfined");
+    }
+
+    [Test]
+    public void The_launcher_refuses_to_run_a_command_when_it_is_not_traced()
+    {
+        string marker = Path.Combine(Dir, "ran.txt");
+        var launcher = TraceCommand.Launcher();
+        var start = new ProcessStartInfo(launcher[0]) { RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (var a in launcher.Skip(1).Concat(new[] { Tracer.System("touch"), marker }))
+        {
+            start.ArgumentList.Add(a);
+        }
+
+        using var process = Process.Start(start)!;
+        var err = process.StandardError.ReadToEndAsync();
+        process.StandardOutput.ReadToEnd();
+        Assert.That(process.WaitForExit(120_000), "finished");
+
+        Assert.That(process.ExitCode, Is.EqualTo(125));
+        Assert.That(err.Result, Does.Contain("SB4102"));
+        Assert.That(File.Exists(marker), Is.False, "never unconfined");
+    }
+}
