@@ -156,12 +156,12 @@ internal static class BundleCommand
         if (arg.StartsWith("sha256:", StringComparison.Ordinal) && !File.Exists(arg))
         {
             string hex = arg.Substring("sha256:".Length);
-            if (hex.Length != 64 || !hex.All(Uri.IsHexDigit))
+            if (hex.Length != 64 || !Hex.TryDecode(hex, out var digest))
             {
                 throw new FormatException($"'{arg}' is not sha256: followed by 64 hex digits.");
             }
 
-            return SigstoreArtifact.FromSha256(Convert.FromHexString(hex));
+            return SigstoreArtifact.FromSha256(digest);
         }
 
         return SigstoreArtifact.FromFile(arg);

@@ -259,20 +259,20 @@ internal static class LockCommand
         return result;
     }
 
-    private static SortedDictionary<string, string> Flatten(JsonNode node)
+    private static SortedDictionary<string, string> Flatten(JsonItem node)
     {
         var result = new SortedDictionary<string, string>(StringComparer.Ordinal);
-        void Walk(JsonNode n, string path)
+        void Walk(JsonItem n, string path)
         {
             switch (n)
             {
-                case JsonObject o when o.Count > 0:
+                case JsonMap o when o.Count > 0:
                     foreach (var kv in o)
                     {
                         Walk(kv.Value, path.Length == 0 ? kv.Key : path + " > " + kv.Key);
                     }
                     break;
-                case JsonArray arr when arr.Count > 0:
+                case JsonList arr when arr.Count > 0:
                     foreach (var item in arr)
                     {
                         Walk(item, path + " > " + JsonText.Write(item, indented: false));

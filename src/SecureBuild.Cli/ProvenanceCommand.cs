@@ -86,8 +86,8 @@ internal static class ProvenanceCommand
         InputFile.Hash(path, InputKind.Artifact, null, sha256, sha512);
         var digests = new Dictionary<string, string>(StringComparer.Ordinal)
         {
-            ["sha256"] = Convert.ToHexString(sha256.Hash!).ToLowerInvariant(),
-            ["sha512"] = Convert.ToHexString(sha512.Hash!).ToLowerInvariant(),
+            ["sha256"] = Hex.Encode(sha256.Hash!),
+            ["sha512"] = Hex.Encode(sha512.Hash!),
         };
         if (path.EndsWith(".nupkg", StringComparison.OrdinalIgnoreCase))
         {
@@ -100,7 +100,7 @@ internal static class ProvenanceCommand
             stream.Position = 0;
             using var reader = new PackageArchiveReader(stream);
             var contentHash = reader.GetContentHash(CancellationToken.None);
-            digests["sha512"] = Convert.ToHexString(Convert.FromBase64String(contentHash)).ToLowerInvariant();
+            digests["sha512"] = Hex.Encode(Convert.FromBase64String(contentHash));
         }
         return digests;
     }

@@ -190,7 +190,7 @@ public abstract class LockTask : CodedTask
         }
         try
         {
-            return Core.Json.JsonParser.ParseGenerated(Core.IO.InputFile.ReadAllBytes(file, Core.IO.InputKind.Metadata)) is Core.Json.JsonObject o && o.TryGetValue("contentHash", out var h) && h is Core.Json.JsonString s ? s.Value : null;
+            return Core.Json.JsonParser.ParseGenerated(Core.IO.InputFile.ReadAllBytes(file, Core.IO.InputKind.Metadata)) is Core.Json.JsonMap o && o.TryGetValue("contentHash", out var h) && h is Core.Json.JsonString s ? s.Value : null;
         }
         catch (Core.Json.JsonFormatException)
         {

@@ -81,7 +81,7 @@ internal static class ProvenanceInputs
         var sourceCommit = git?.Commit ?? ci.SourceCommit;
         if (sourceCommit is not null)
         {
-            var source = new JsonObject { ["digest"] = new JsonObject { ["gitCommit"] = sourceCommit } };
+            var source = new JsonMap { ["digest"] = new JsonMap { ["gitCommit"] = sourceCommit } };
             if (sourceUri is not null)
             {
                 source["uri"] = sourceUri;
@@ -106,7 +106,7 @@ internal static class ProvenanceInputs
         var deps = statement.ResolvedDependencies;
         if (sourceCommit is not null)
         {
-            var annotations = new JsonObject();
+            var annotations = new JsonMap();
             if (git is not null)
             {
                 annotations["dirty"] = git.Dirty;
@@ -129,7 +129,7 @@ internal static class ProvenanceInputs
                 var hex = package.ContentHashSha512Hex;
                 deps.Add(ProvenanceStatement.Resource(uri: package.Purl,
                     digest: hex is null ? null : new Dictionary<string, string> { ["sha512"] = hex },
-                    annotations: new JsonObject { ["kind"] = "package" }));
+                    annotations: new JsonMap { ["kind"] = "package" }));
             }
         }
         foreach (var pack in task.Packs
@@ -138,7 +138,7 @@ internal static class ProvenanceInputs
                      .Distinct()
                      .OrderBy(p => p.Id, StringComparer.OrdinalIgnoreCase))
         {
-            deps.Add(ProvenanceStatement.Resource(uri: $"pkg:nuget/{pack.Id}@{pack.Version}", annotations: new JsonObject { ["kind"] = pack.Kind.Length > 0 ? pack.Kind : "pack" }));
+            deps.Add(ProvenanceStatement.Resource(uri: $"pkg:nuget/{pack.Id}@{pack.Version}", annotations: new JsonMap { ["kind"] = pack.Kind.Length > 0 ? pack.Kind : "pack" }));
         }
         return statement;
     }
@@ -163,9 +163,9 @@ internal static class ProvenanceInputs
         }
     }
 
-    private static JsonObject ValuesJson(RecordedParameters recorded)
+    private static JsonMap ValuesJson(RecordedParameters recorded)
     {
-        var json = new JsonObject();
+        var json = new JsonMap();
         foreach (var pair in recorded.Values)
         {
             json[pair.Key] = pair.Value;
@@ -173,7 +173,7 @@ internal static class ProvenanceInputs
         return json;
     }
 
-    private static JsonArray NamesJson(RecordedParameters recorded) => new(recorded.Withheld.Select(n => (JsonNode)n));
+    private static JsonList NamesJson(RecordedParameters recorded) => new(recorded.Withheld.Select(n => (JsonItem)n));
 
     /// <summary>Global properties the SDK itself sets when it dispatches inner builds; they are reported as parameters above.</summary>
     private static bool IsInternalGlobalProperty(string name) =>

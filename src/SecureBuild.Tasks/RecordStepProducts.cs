@@ -110,8 +110,8 @@ public sealed class RecordStepProducts : SecureBuildTask
             Command = ResolvedCommand(recorder.Namer),
             Materials = materials,
             Products = products,
-            Byproducts = new JsonObject(),
-            Environment = new JsonObject(),
+            Byproducts = new JsonMap(),
+            Environment = new JsonMap(),
         };
         var (path, written, linkBytes) = StepRecorder.WriteLinkIfChangedWithBytes(link, key, LinkDirectory);
         LinkFile = path;
@@ -298,7 +298,7 @@ public sealed class RecordStepProducts : SecureBuildTask
         }
         provenance.Byproducts.Add(ProvenanceStatement.Resource(name: Path.GetFileName(linkPath), digest: StepAttestations.Sha256Of(linkPath),
             annotations: null));
-        ((JsonObject)provenance.Byproducts[0])["mediaType"] = "application/vnd.in-toto.link+json";
+        ((JsonMap)provenance.Byproducts[0])["mediaType"] = "application/vnd.in-toto.link+json";
         StepAttestations.WriteEnvelope(provenance.ToJson(), key, provenancePath,
             Path.Combine(LinkDirectory, StepAttestations.ProvenanceBundleFileName(StepName)));
         Log.LogMessage(MessageImportance.Normal, $"SecureBuild: {StepName} provenance -> {provenancePath} ({provenance.Subjects.Count} subjects)");
@@ -323,6 +323,6 @@ public sealed class RecordStepProducts : SecureBuildTask
         {
             ["sha512"] = string.Concat(hash.Select(b => b.ToString("x2", System.Globalization.CultureInfo.InvariantCulture))),
         };
-        return new Subject(name, withContent, new JsonObject { ["nugetContentHash"] = Convert.ToBase64String(hash) });
+        return new Subject(name, withContent, new JsonMap { ["nugetContentHash"] = Convert.ToBase64String(hash) });
     }
 }

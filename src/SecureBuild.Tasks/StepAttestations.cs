@@ -25,22 +25,22 @@ internal static class StepAttestations
     public static string ProvenanceBundleFileName(string step) => $"{step}.provenance" + SigstoreBundleWriter.FileSuffix;
 
     /// <summary>The link as Statement v1 + link predicate v0.3 (subjects = products), or null when the step has no products.</summary>
-    public static JsonObject? LinkStatement(Link link)
+    public static JsonMap? LinkStatement(Link link)
     {
         if (link.Products.Count == 0)
         {
             return null;
         }
-        return new JsonObject
+        return new JsonMap
         {
             ["_type"] = ProvenanceStatement.StatementType,
-            ["subject"] = new JsonArray(link.Products.Select(p => (JsonNode)new Subject(p.Key, p.Value).ToJson())),
+            ["subject"] = new JsonList(link.Products.Select(p => (JsonItem)new Subject(p.Key, p.Value).ToJson())),
             ["predicateType"] = LinkPredicateType,
-            ["predicate"] = new JsonObject
+            ["predicate"] = new JsonMap
             {
                 ["name"] = link.Name,
-                ["command"] = new JsonArray(link.Command.Select(c => (JsonNode)c)),
-                ["materials"] = new JsonArray(link.Materials.Select(m => (JsonNode)new Subject(m.Key, m.Value).ToJson())),
+                ["command"] = new JsonList(link.Command.Select(c => (JsonItem)c)),
+                ["materials"] = new JsonList(link.Materials.Select(m => (JsonItem)new Subject(m.Key, m.Value).ToJson())),
                 ["byproducts"] = link.Byproducts.DeepClone(),
                 ["environment"] = link.Environment.DeepClone(),
             },
@@ -51,7 +51,7 @@ internal static class StepAttestations
     /// Signs <paramref name="statement"/>, every URL in it without credentials, into a one-line DSSE envelope file and, when
     /// <paramref name="bundlePath"/> is given, into a Sigstore bundle v0.3 (public-key hint), atomically.
     /// </summary>
-    public static void WriteEnvelope(JsonObject statement, SigningKey key, string path, string? bundlePath = null)
+    public static void WriteEnvelope(JsonMap statement, SigningKey key, string path, string? bundlePath = null)
     {
         // Whoever built the statement, no URL credential is signed into it (a remote, a CI server URL, a feed).
         var payload = JsonText.WriteUtf8(UrlRedaction.RedactAll(statement), indented: false);

@@ -318,9 +318,9 @@ public sealed class VerifyDependencies : LockTask
         }
         var lockName = Relative(LockPath);
         var lockDigest = StepAttestations.Sha256Of(LockPath);
-        var packages = new JsonArray(verdicts.OrderBy(v => v.Package.Key, StringComparer.Ordinal).Select(v =>
+        var packages = new JsonList(verdicts.OrderBy(v => v.Package.Key, StringComparer.Ordinal).Select(v =>
         {
-            var o = new JsonObject
+            var o = new JsonMap
             {
                 ["name"] = "@nuget/" + v.Package.Key,
                 ["contentHash"] = v.ContentHash ?? "",
@@ -330,26 +330,26 @@ public sealed class VerifyDependencies : LockTask
             {
                 o["signature"] = s;
             }
-            return (JsonNode)o;
+            return (JsonItem)o;
         }));
-        var statement = new JsonObject
+        var statement = new JsonMap
         {
             ["_type"] = ProvenanceStatement.StatementType,
-            ["subject"] = new JsonArray(new Subject(lockName, lockDigest).ToJson()),
+            ["subject"] = new JsonList(new Subject(lockName, lockDigest).ToJson()),
             ["predicateType"] = "https://securebuild.dev/attestation/dependency-verification/v1",
-            ["predicate"] = new JsonObject
+            ["predicate"] = new JsonMap
             {
                 ["project"] = ProjectKey,
                 ["framework"] = TargetFramework ?? "",
                 ["mode"] = Strict ? "strict" : "warn",
-                ["lock"] = new JsonObject { ["name"] = lockName, ["digest"] = new JsonObject { ["sha256"] = lockDigest["sha256"] } },
-                ["verdicts"] = new JsonObject
+                ["lock"] = new JsonMap { ["name"] = lockName, ["digest"] = new JsonMap { ["sha256"] = lockDigest["sha256"] } },
+                ["verdicts"] = new JsonMap
                 {
                     ["lock"] = differences.Count == 0 ? "match" : "drift",
                     ["packageCache"] = verdicts.All(v => v.Ok) ? (VerifyPackageCache ? "verified" : "skipped") : "failed",
                     ["signatures"] = !VerifySignatures ? "skipped" : signatures.Values.Any(v => v is "invalid" or "untrusted" or "unsignednotallowed") ? "failed" : "accepted",
                 },
-                ["drift"] = new JsonArray(differences.Select(d => (JsonNode)d.Description)),
+                ["drift"] = new JsonList(differences.Select(d => (JsonItem)d.Description)),
                 ["packages"] = packages,
             },
         };

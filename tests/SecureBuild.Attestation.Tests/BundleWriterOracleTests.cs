@@ -60,8 +60,8 @@ public class BundleWriterOracleTests
     public void TamperedBundlesAreRejectedByBoth(KeyType type)
     {
         var (bundlePath, keyPath, artifactPath, key) = WriteBundle(type);
-        var original = (JsonObject)JsonParser.Parse(File.ReadAllBytes(bundlePath));
-        var env = (JsonObject)original["dsseEnvelope"];
+        var original = (JsonMap)JsonParser.Parse(File.ReadAllBytes(bundlePath));
+        var env = (JsonMap)original["dsseEnvelope"];
         byte[] payload = Convert.FromBase64String(((JsonString)env["payload"]).Value);
 
         // 1. The statement's subject digest changed after signing.
@@ -76,7 +76,7 @@ public class BundleWriterOracleTests
         // 3. A signature byte flipped.
         var tamperedSig = Mutate(original, e =>
         {
-            var sig = (JsonObject)((JsonArray)e["signatures"])[0];
+            var sig = (JsonMap)((JsonList)e["signatures"])[0];
             byte[] s = Convert.FromBase64String(((JsonString)sig["sig"]).Value);
             s[s.Length / 2] ^= 0x20;
             sig["sig"] = Convert.ToBase64String(s);
@@ -184,7 +184,7 @@ public class BundleWriterOracleTests
                 new ResourceDescriptor("lib/net8.0/Contoso.Widgets.dll", new Dictionary<string, string> { ["sha256"] = new string('a', 64) }),
             },
             "https://slsa.dev/provenance/v1",
-            (JsonObject)JsonParser.Parse("{\"buildDefinition\":{\"buildType\":\"https://securebuild.invalid/test/v1\",\"externalParameters\":{}},\"runDetails\":{\"builder\":{\"id\":\"https://securebuild.invalid/builder\"}}}"));
+            (JsonMap)JsonParser.Parse("{\"buildDefinition\":{\"buildType\":\"https://securebuild.invalid/test/v1\",\"externalParameters\":{}},\"runDetails\":{\"builder\":{\"id\":\"https://securebuild.invalid/builder\"}}}"));
         var bundle = SigstoreBundleWriter.SignStatement(statement, key);
         string bundlePath = artifact + SigstoreBundleWriter.FileSuffix;
         SigstoreBundleWriter.Save(bundle, bundlePath);
@@ -194,10 +194,10 @@ public class BundleWriterOracleTests
 
     private static string Sha256Hex(byte[] data) => Convert.ToHexString(SHA256.HashData(data)).ToLowerInvariant();
 
-    private static JsonObject Mutate(JsonObject original, Action<JsonObject> change)
+    private static JsonMap Mutate(JsonMap original, Action<JsonMap> change)
     {
-        var copy = (JsonObject)original.DeepClone();
-        change((JsonObject)copy["dsseEnvelope"]);
+        var copy = (JsonMap)original.DeepClone();
+        change((JsonMap)copy["dsseEnvelope"]);
         return copy;
     }
 }

@@ -110,22 +110,22 @@ public class FuzzTests
         var verifier = new SigstoreVerifier(SigstoreTrustedRoot.Load(TestData.SigstorePath(SigstoreCaseTests.Str(c, "trustedRoot"))));
         var artifact = SigstoreArtifact.FromFile(TestData.SigstorePath(SigstoreCaseTests.Str(c, "artifact")));
         var options = SigstoreCaseTests.Options(c, TestData.CaseClock);
-        var original = (JsonObject)JsonParser.Parse(File.ReadAllBytes(TestData.SigstorePath(SigstoreCaseTests.Str(c, "bundle"))));
-        var edits = new List<(string, Action<JsonObject>)>
+        var original = (JsonMap)JsonParser.Parse(File.ReadAllBytes(TestData.SigstorePath(SigstoreCaseTests.Str(c, "bundle"))));
+        var edits = new List<(string, Action<JsonMap>)>
         {
             ("logIndex", b => Entry(b)["logIndex"] = "27246493"),
             ("integratedTime", b => Entry(b)["integratedTime"] = "1689177397"),
-            ("logId", b => ((JsonObject)Entry(b)["logId"])["keyId"] = "0y8wo8MtY5wrdiIFohx7sHeI5oKDpK5vQhGHI6G+pJY="),
-            ("kind", b => ((JsonObject)Entry(b)["kindVersion"])["version"] = "0.0.2"),
-            ("proof index", b => ((JsonObject)Entry(b)["inclusionProof"])["logIndex"] = "23083060"),
-            ("tree size", b => ((JsonObject)Entry(b)["inclusionProof"])["treeSize"] = "23083063"),
-            ("drop proof hash", b => ((JsonArray)((JsonObject)Entry(b)["inclusionProof"])["hashes"]).RemoveAt(0)),
-            ("digest", b => ((JsonObject)((JsonObject)b["messageSignature"])["messageDigest"])["digest"] = "oM/HEnHW4njlfNMy/5V8P3BD/do1TEy7GQow1W76AcA="),
-            ("no tlog", b => ((JsonObject)b["verificationMaterial"])["tlogEntries"] = new JsonArray()),
+            ("logId", b => ((JsonMap)Entry(b)["logId"])["keyId"] = "0y8wo8MtY5wrdiIFohx7sHeI5oKDpK5vQhGHI6G+pJY="),
+            ("kind", b => ((JsonMap)Entry(b)["kindVersion"])["version"] = "0.0.2"),
+            ("proof index", b => ((JsonMap)Entry(b)["inclusionProof"])["logIndex"] = "23083060"),
+            ("tree size", b => ((JsonMap)Entry(b)["inclusionProof"])["treeSize"] = "23083063"),
+            ("drop proof hash", b => ((JsonList)((JsonMap)Entry(b)["inclusionProof"])["hashes"]).RemoveAt(0)),
+            ("digest", b => ((JsonMap)((JsonMap)b["messageSignature"])["messageDigest"])["digest"] = "oM/HEnHW4njlfNMy/5V8P3BD/do1TEy7GQow1W76AcA="),
+            ("no tlog", b => ((JsonMap)b["verificationMaterial"])["tlogEntries"] = new JsonList()),
         };
         foreach (var (name, edit) in edits)
         {
-            var copy = (JsonObject)original.DeepClone();
+            var copy = (JsonMap)original.DeepClone();
             edit(copy);
             SigstoreBundle bundle;
             try
@@ -227,16 +227,16 @@ public class FuzzTests
     private static string Meaning(SigstoreBundle bundle)
     {
         var json = bundle.ToJson();
-        var vm = (JsonObject)json["verificationMaterial"];
+        var vm = (JsonMap)json["verificationMaterial"];
         if (vm.TryGetValue("publicKey", out var pk))
         {
-            ((JsonObject)pk)["hint"] = "(hint)";
+            ((JsonMap)pk)["hint"] = "(hint)";
         }
 
         vm.Remove("timestampVerificationData");
         return JsonText.Write(json);
     }
 
-    private static JsonObject Entry(JsonObject bundle) =>
-        (JsonObject)((JsonArray)((JsonObject)bundle["verificationMaterial"])["tlogEntries"])[0];
+    private static JsonMap Entry(JsonMap bundle) =>
+        (JsonMap)((JsonList)((JsonMap)bundle["verificationMaterial"])["tlogEntries"])[0];
 }

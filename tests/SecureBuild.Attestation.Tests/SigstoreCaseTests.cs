@@ -10,7 +10,7 @@ public class SigstoreCaseTests
 {
     public static IEnumerable<TestCaseData> Cases()
     {
-        foreach (JsonObject c in (JsonArray)TestData.Cases()["cases"])
+        foreach (JsonMap c in (JsonList)TestData.Cases()["cases"])
         {
             string id = ((JsonString)c["id"]).Value;
             yield return new TestCaseData(id).SetName("Case_" + id.Replace('.', '_'));
@@ -20,9 +20,9 @@ public class SigstoreCaseTests
     [Test]
     public void ManifestHasThe47Cases()
     {
-        var cases = (JsonArray)TestData.Cases()["cases"];
+        var cases = (JsonList)TestData.Cases()["cases"];
         Assert.That(cases.Count, Is.EqualTo(47));
-        Assert.That(cases.Count(c => Str((JsonObject)c, "expect") == "pass"), Is.EqualTo(12));
+        Assert.That(cases.Count(c => Str((JsonMap)c, "expect") == "pass"), Is.EqualTo(12));
     }
 
     [TestCaseSource(nameof(Cases))]
@@ -106,12 +106,12 @@ public class SigstoreCaseTests
         Assert.That(result.Statement!.PredicateType, Is.EqualTo("https://slsa.dev/provenance/v1"));
     }
 
-    internal static JsonObject Find(string id) =>
-        ((JsonArray)TestData.Cases()["cases"]).Cast<JsonObject>().Single(c => Str(c, "id") == id);
+    internal static JsonMap Find(string id) =>
+        ((JsonList)TestData.Cases()["cases"]).Cast<JsonMap>().Single(c => Str(c, "id") == id);
 
-    internal static string Str(JsonObject c, string field) => c.TryGetValue(field, out var v) && v is JsonString s ? s.Value : null!;
+    internal static string Str(JsonMap c, string field) => c.TryGetValue(field, out var v) && v is JsonString s ? s.Value : null!;
 
-    internal static SigstoreVerificationOptions Options(JsonObject c, DateTimeOffset clock)
+    internal static SigstoreVerificationOptions Options(JsonMap c, DateTimeOffset clock)
     {
         var options = new SigstoreVerificationOptions
         {
@@ -133,7 +133,7 @@ public class SigstoreCaseTests
     }
 
     /// <summary>Library verification with the case's inputs; a malformed trusted root or bundle is a failed verdict.</summary>
-    internal static (bool Verified, string? Reason) VerifyWithLibrary(JsonObject c, DateTimeOffset? clock = null)
+    internal static (bool Verified, string? Reason) VerifyWithLibrary(JsonMap c, DateTimeOffset? clock = null)
     {
         SigstoreTrustedRoot root;
         SigstoreBundle bundle;
@@ -152,7 +152,7 @@ public class SigstoreCaseTests
         return (result.Verified, result.Failure);
     }
 
-    private static List<string> CliArgs(JsonObject c, bool artifactAsDigest)
+    private static List<string> CliArgs(JsonMap c, bool artifactAsDigest)
     {
         var args = new List<string>
         {

@@ -30,7 +30,7 @@ internal static class TestData
 
     public static string SigstorePath(string relative) => Path.Combine(Sigstore, relative.Replace('/', Path.DirectorySeparatorChar));
 
-    public static JsonObject Cases() => (JsonObject)JsonParser.Parse(File.ReadAllBytes(Path.Combine(Sigstore, "cases.json")));
+    public static JsonMap Cases() => (JsonMap)JsonParser.Parse(File.ReadAllBytes(Path.Combine(Sigstore, "cases.json")));
 
     public static string NewTempDir(string prefix = "sbattest") => SecureBuild.TestSupport.ScratchDirectory.Create(prefix);
 

@@ -26,7 +26,7 @@ public class CanonicalJsonTests
         Assert.That(actual, Is.EqualTo(expected));
 
         // And via the typed models: FromJson -> ToJson must not change a single signed byte.
-        JsonObject retyped = block.Signed["_type"] is JsonString { Value: "link" }
+        JsonMap retyped = block.Signed["_type"] is JsonString { Value: "link" }
             ? Link.FromJson(block.Signed).ToJson()
             : Layout.FromJson(block.Signed).ToJson();
         Assert.That(CanonicalJson.Serialize(retyped), Is.EqualTo(expected));
@@ -45,7 +45,7 @@ public class CanonicalJsonTests
     [Test]
     public void SortsKeysByCodePointNotUtf16()
     {
-        var obj = new JsonObject
+        var obj = new JsonMap
         {
             { "\U0001F600", 5 },
             { "\uFFFD", 4 },
@@ -87,9 +87,9 @@ public class CanonicalJsonTests
     [Test]
     public void NoWhitespaceAndLiterals()
     {
-        var node = new JsonObject
+        var node = new JsonMap
         {
-            { "b", new JsonArray(1, JsonBool.True, JsonBool.False, JsonNull.Instance, new JsonObject(), new JsonArray()) },
+            { "b", new JsonList(1, JsonBool.True, JsonBool.False, JsonNull.Instance, new JsonMap(), new JsonList()) },
             { "a", -7 },
         };
         Assert.That(Encoding.UTF8.GetString(CanonicalJson.Serialize(node)), Is.EqualTo("{\"a\":-7,\"b\":[1,true,false,null,{},[]]}"));
@@ -101,7 +101,7 @@ public class CanonicalJsonTests
     [TestCase("0.0")]
     public void RejectsFloats(string raw)
     {
-        var node = new JsonObject { { "x", new JsonArray(new JsonNumber(raw)) } };
+        var node = new JsonMap { { "x", new JsonList(new JsonNumber(raw)) } };
         var e = Assert.Throws<JsonFormatException>(() => CanonicalJson.Serialize(node))!;
         Assert.That(e.Message, Does.Contain(raw).And.Contain("$.x[0]"));
         Assert.Throws<JsonFormatException>(() => CanonicalJson.Serialize(JsonParser.Parse("{\"a\": " + raw + "}")));
@@ -117,17 +117,17 @@ public class CanonicalJsonTests
     public void LoneSurrogatesCannotBeSerialized()
     {
         Assert.Throws<JsonFormatException>(() => CanonicalJson.Serialize(new JsonString("a\ud800b")));
-        Assert.Throws<JsonFormatException>(() => CanonicalJson.Serialize(new JsonObject { { "\udc00", 1 } }));
+        Assert.Throws<JsonFormatException>(() => CanonicalJson.Serialize(new JsonMap { { "\udc00", 1 } }));
         Assert.Throws<JsonFormatException>(() => JsonText.Write(new JsonString("\ud83d")));
     }
 
     [Test]
     public void JsonTextIsAsciiIndentedLikePython()
     {
-        var node = new JsonObject
+        var node = new JsonMap
         {
-            { "b", new JsonArray("x\u0001\u007f", new JsonObject(), new JsonArray()) },
-            { "a", new JsonObject { { "k", "Grüße\n" } } },
+            { "b", new JsonList("x\u0001\u007f", new JsonMap(), new JsonList()) },
+            { "a", new JsonMap { { "k", "Grüße\n" } } },
         };
         string expected = "{\n \"a\": {\n  \"k\": \"Gr\\u00fc\\u00dfe\\n\"\n },\n \"b\": [\n  \"x\\u0001\\u007f\",\n  {},\n  []\n ]\n}";
         Assert.That(JsonText.Write(node), Is.EqualTo(expected));

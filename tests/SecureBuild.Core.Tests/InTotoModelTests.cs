@@ -24,7 +24,7 @@ public class InTotoModelTests
         Assert.That(layout.VerifySignature(owner), Is.True);
         Assert.That(layout.VerifySignature(PublicKey.Load(TestData.Keys("alice.pub"))), Is.False, "no signature by alice");
 
-        ((JsonObject)layout.Signed)["readme"] = "tampered";
+        ((JsonMap)layout.Signed)["readme"] = "tampered";
         Assert.That(layout.VerifySignature(owner), Is.False);
     }
 
@@ -41,9 +41,9 @@ public class InTotoModelTests
         // Any change of the signed content breaks it.
         var tampered = Metablock.Parse(link.ToFileBytes());
         Assert.That(tampered.VerifySignature(key), Is.True, "re-serialized file still verifies (signature is over canonical JSON)");
-        var products = (JsonObject)tampered.Signed["products"];
+        var products = (JsonMap)tampered.Signed["products"];
         var first = products.First();
-        ((JsonObject)first.Value)["sha256"] = new string('0', 64);
+        ((JsonMap)first.Value)["sha256"] = new string('0', 64);
         Assert.That(tampered.VerifySignature(key), Is.False);
 
         var extra = Metablock.Parse(link.ToFileBytes());
@@ -85,16 +85,16 @@ public class InTotoModelTests
         var link = new Link("build")
         {
             Command = new[] { "dotnet", "build" },
-            Byproducts = new JsonObject { { "return-value", 0 }, { "stderr", "" }, { "stdout", "ok\n" } },
+            Byproducts = new JsonMap { { "return-value", 0 }, { "stderr", "" }, { "stdout", "ok\n" } },
         };
         link.Materials["src/Grüße.txt"] = new Dictionary<string, string> { ["sha256"] = new string('a', 64) };
         link.Products["bin/x.dll"] = new Dictionary<string, string> { ["sha256"] = new string('b', 64), ["sha512"] = new string('c', 128) };
-        var back = Link.FromJson((JsonObject)JsonParser.Parse(JsonText.WriteUtf8(link.ToJson())));
+        var back = Link.FromJson((JsonMap)JsonParser.Parse(JsonText.WriteUtf8(link.ToJson())));
         Assert.That(back.Name, Is.EqualTo("build"));
         Assert.That(back.Command, Is.EqualTo(new[] { "dotnet", "build" }));
         Assert.That(back.Materials["src/Grüße.txt"]["sha256"], Is.EqualTo(new string('a', 64)));
         Assert.That(back.Products["bin/x.dll"]["sha512"], Is.EqualTo(new string('c', 128)));
-        Assert.That(JsonNode.DeepEquals(back.ToJson(), link.ToJson()), Is.True);
+        Assert.That(JsonItem.DeepEquals(back.ToJson(), link.ToJson()), Is.True);
     }
 
     [TestCase("_type", "\"layout\"", "\"_type\" is \"layout\"")]
@@ -112,7 +112,7 @@ public class InTotoModelTests
     [TestCase("byproducts", "null", "link.byproducts: expected an object")]
     public void LinkFromJsonIsStrict(string field, string? json, string expectedMessage)
     {
-        var signed = (JsonObject)BaselineLink("restore.8fa97c41.link").Signed.DeepClone();
+        var signed = (JsonMap)BaselineLink("restore.8fa97c41.link").Signed.DeepClone();
         if (json is null)
         {
             signed.Remove(field);
@@ -138,7 +138,7 @@ public class InTotoModelTests
         Assert.That(layout.Inspect.Single().Run[0], Is.EqualTo("python3"));
         Assert.That(layout.Inspect.Single().ExpectedProducts[1], Is.EqualTo(new[] { "MATCH", "Hello.dll", "IN", "unpacked/lib/net8.0", "WITH", "PRODUCTS", "IN", "bin", "FROM", "build" }));
         Assert.That(layout.Keys.Keys, Is.EquivalentTo(new[] { TestData.ExpectedKeyId("alice"), TestData.ExpectedKeyId("bob") }));
-        Assert.That(JsonNode.DeepEquals(layout.ToJson(), signed), Is.True);
+        Assert.That(JsonItem.DeepEquals(layout.ToJson(), signed), Is.True);
 
         Assert.That(Layout.FormatExpires(new DateTimeOffset(2030, 2, 3, 4, 5, 6, 789, TimeSpan.FromHours(2))), Is.EqualTo("2030-02-03T02:05:06Z"));
         Assert.That(Layout.ParseExpires("2030-02-03T02:05:06Z"), Is.EqualTo(new DateTimeOffset(2030, 2, 3, 2, 5, 6, TimeSpan.Zero)));
@@ -152,7 +152,7 @@ public class InTotoModelTests
     [TestCase("2030-01-01T00:00:00z")]
     public void LayoutRejectsOtherExpiresFormats(string expires)
     {
-        var signed = (JsonObject)BaselineLayout().Signed.DeepClone();
+        var signed = (JsonMap)BaselineLayout().Signed.DeepClone();
         signed["expires"] = expires;
         Assert.That(Assert.Throws<InTotoFormatException>(() => Layout.FromJson(signed))!.Message, Does.Contain("expires"));
     }
@@ -160,38 +160,38 @@ public class InTotoModelTests
     [Test]
     public void LayoutFromJsonIsStrict()
     {
-        JsonObject Mutate(Action<JsonObject> change)
+        JsonMap Mutate(Action<JsonMap> change)
         {
-            var signed = (JsonObject)BaselineLayout().Signed.DeepClone();
+            var signed = (JsonMap)BaselineLayout().Signed.DeepClone();
             change(signed);
             return signed;
         }
 
-        void Rejects(JsonObject signed, string expected) =>
+        void Rejects(JsonMap signed, string expected) =>
             Assert.That(Assert.Throws<InTotoFormatException>(() => Layout.FromJson(signed))!.Message, Does.Contain(expected));
 
         Rejects(Mutate(s => s["_type"] = "link"), "\"_type\" is \"link\"");
         Rejects(Mutate(s => s.Remove("readme")), "\"readme\" is missing");
-        Rejects(Mutate(s => s.Add("signatures", new JsonArray())), "unexpected field \"signatures\"");
-        Rejects(Mutate(s => ((JsonObject)((JsonArray)s["steps"])[0]).Remove("threshold")), "layout.steps[0]: required field \"threshold\"");
-        Rejects(Mutate(s => ((JsonObject)((JsonArray)s["steps"])[0])["threshold"] = 0), "positive");
-        Rejects(Mutate(s => ((JsonObject)((JsonArray)s["steps"])[0])["threshold"] = new JsonNumber("1.0")), "expected an integer");
-        Rejects(Mutate(s => ((JsonObject)((JsonArray)s["steps"])[1])["name"] = "restore"), "used twice");
-        Rejects(Mutate(s => ((JsonObject)((JsonArray)s["inspect"])[0])["name"] = "pack"), "used twice");
-        Rejects(Mutate(s => ((JsonObject)((JsonArray)s["inspect"])[0])["_type"] = "step"), "\"_type\" is \"step\"");
-        Rejects(Mutate(s => ((JsonObject)((JsonArray)s["steps"])[0])["expected_materials"] = new JsonArray("ALLOW *")), "must be a list of strings");
-        Rejects(Mutate(s => ((JsonObject)((JsonArray)s["steps"])[0])["expected_materials"] = new JsonArray(new JsonNode[] { new JsonArray() })), "must not be empty");
+        Rejects(Mutate(s => s.Add("signatures", new JsonList())), "unexpected field \"signatures\"");
+        Rejects(Mutate(s => ((JsonMap)((JsonList)s["steps"])[0]).Remove("threshold")), "layout.steps[0]: required field \"threshold\"");
+        Rejects(Mutate(s => ((JsonMap)((JsonList)s["steps"])[0])["threshold"] = 0), "positive");
+        Rejects(Mutate(s => ((JsonMap)((JsonList)s["steps"])[0])["threshold"] = new JsonNumber("1.0")), "expected an integer");
+        Rejects(Mutate(s => ((JsonMap)((JsonList)s["steps"])[1])["name"] = "restore"), "used twice");
+        Rejects(Mutate(s => ((JsonMap)((JsonList)s["inspect"])[0])["name"] = "pack"), "used twice");
+        Rejects(Mutate(s => ((JsonMap)((JsonList)s["inspect"])[0])["_type"] = "step"), "\"_type\" is \"step\"");
+        Rejects(Mutate(s => ((JsonMap)((JsonList)s["steps"])[0])["expected_materials"] = new JsonList("ALLOW *")), "must be a list of strings");
+        Rejects(Mutate(s => ((JsonMap)((JsonList)s["steps"])[0])["expected_materials"] = new JsonList(new JsonItem[] { new JsonList() })), "must not be empty");
         Rejects(Mutate(s =>
         {
-            var keys = (JsonObject)s["keys"];
+            var keys = (JsonMap)s["keys"];
             var first = keys.First();
             keys.Remove(first.Key);
             keys.Add(new string('a', 64), first.Value);
         }), "map key must equal");
-        Rejects(Mutate(s => ((JsonObject)((JsonObject)s["keys"]).First().Value)["keyid"] = new string('b', 64)), "does not match");
-        Rejects(Mutate(s => ((JsonObject)((JsonObject)s["keys"]).First().Value).Remove("keyid")), "\"keyid\" is missing");
-        Rejects(Mutate(s => ((JsonObject)((JsonObject)s["keys"]).First().Value).Remove("keyid_hash_algorithms")), "\"keyid_hash_algorithms\" is missing");
-        Rejects(Mutate(s => ((JsonObject)((JsonObject)s["keys"]).First().Value)["keytype"] = "rsa"), "layout.keys");
+        Rejects(Mutate(s => ((JsonMap)((JsonMap)s["keys"]).First().Value)["keyid"] = new string('b', 64)), "does not match");
+        Rejects(Mutate(s => ((JsonMap)((JsonMap)s["keys"]).First().Value).Remove("keyid")), "\"keyid\" is missing");
+        Rejects(Mutate(s => ((JsonMap)((JsonMap)s["keys"]).First().Value).Remove("keyid_hash_algorithms")), "\"keyid_hash_algorithms\" is missing");
+        Rejects(Mutate(s => ((JsonMap)((JsonMap)s["keys"]).First().Value)["keytype"] = "rsa"), "layout.keys");
     }
 
     [Test]
@@ -259,7 +259,7 @@ public class InTotoModelTests
         var key = SigningKey.Generate(KeyType.Ed25519);
         var block = new Metablock(new Link("x").ToJson());
         block.Sign(key);
-        block.Signed["byproducts"] = new JsonObject { { "f", new JsonNumber("1.5") } };
+        block.Signed["byproducts"] = new JsonMap { { "f", new JsonNumber("1.5") } };
         Assert.That(block.VerifySignature(key.Public), Is.False);
         Assert.Throws<JsonFormatException>(() => block.Sign(key));
     }
@@ -291,7 +291,7 @@ public class InTotoModelTests
             Assert.That(bytes.Take(3), Is.Not.EqualTo(new byte[] { 0xEF, 0xBB, 0xBF }));
             var block = Metablock.Parse(bytes);
             Assert.That(block.VerifySignature(key.Public), Is.True);
-            Assert.That(JsonNode.DeepEquals(block.Signed, link.ToJson()), Is.True);
+            Assert.That(JsonItem.DeepEquals(block.Signed, link.ToJson()), Is.True);
 
             // Overwrite in place.
             link.Products["a.dll"] = new Dictionary<string, string> { ["sha256"] = new string('2', 64) };

@@ -24,7 +24,7 @@ internal static class JsonFuzz
         return sb.ToString();
     }
 
-    public static JsonNode RandomTree(Random r, int depth = 0, bool integersOnly = true)
+    public static JsonItem RandomTree(Random r, int depth = 0, bool integersOnly = true)
     {
         int kind = depth > 4 ? r.Next(5) : r.Next(7);
         switch (kind)
@@ -47,7 +47,7 @@ internal static class JsonFuzz
                 return new JsonString("");
             case 5:
             {
-                var array = new JsonArray();
+                var array = new JsonList();
                 int n = r.Next(5);
                 for (int i = 0; i < n; i++)
                 {
@@ -59,7 +59,7 @@ internal static class JsonFuzz
 
             default:
             {
-                var obj = new JsonObject();
+                var obj = new JsonMap();
                 int n = r.Next(6);
                 for (int i = 0; i < n; i++)
                 {
@@ -88,7 +88,7 @@ public class JsonFuzzTests
             string text = JsonText.Write(tree, indented);
             Assert.That(text.All(c => c < 0x80), Is.True, "JsonText output must be ASCII");
             var reparsed = JsonParser.Parse(Encoding.UTF8.GetBytes(text));
-            Assert.That(JsonNode.DeepEquals(tree, reparsed), Is.True, text);
+            Assert.That(JsonItem.DeepEquals(tree, reparsed), Is.True, text);
             Assert.That(CanonicalJson.Serialize(reparsed), Is.EqualTo(CanonicalJson.Serialize(tree)), text);
             Assert.That(JsonText.Write(reparsed, indented), Is.EqualTo(text), "JsonText is deterministic");
         }

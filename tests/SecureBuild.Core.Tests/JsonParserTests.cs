@@ -13,14 +13,14 @@ public class JsonParserTests
     public void ParsesAllValueKinds()
     {
         var node = JsonParser.Parse(" {\"s\":\"a\\\"b\\\\c\\/d\\b\\f\\n\\r\\t\\u00e9\\ud83d\\ude00\",\"i\":-12,\"f\":1.5e3,\"t\":true,\"n\":null,\"a\":[false,{}],\"z\":0}\r\n");
-        var obj = (JsonObject)node;
+        var obj = (JsonMap)node;
         Assert.That(((JsonString)obj["s"]).Value, Is.EqualTo("a\"b\\c/d\b\f\n\r\té\U0001F600"));
         Assert.That(((JsonNumber)obj["i"]).AsInt64(), Is.EqualTo(-12));
         Assert.That(((JsonNumber)obj["f"]).IsInteger, Is.False);
         Assert.That(((JsonNumber)obj["f"]).RawText, Is.EqualTo("1.5e3"));
         Assert.That(((JsonBool)obj["t"]).Value, Is.True);
         Assert.That(obj["n"], Is.InstanceOf<JsonNull>());
-        Assert.That(((JsonArray)obj["a"]).Count, Is.EqualTo(2));
+        Assert.That(((JsonList)obj["a"]).Count, Is.EqualTo(2));
         Assert.That(obj.Keys, Is.EqualTo(new[] { "s", "i", "f", "t", "n", "a", "z" }), "insertion order is kept");
     }
 
@@ -71,9 +71,9 @@ public class JsonParserTests
         var text = "\uFEFF{\"sources\": {\"https://feed/v3/index.json\": {\"n\": 1}, \"other\": {}, \"https://feed/v3/index.json\": {\"n\": 2}}}";
         var bytes = Encoding.UTF8.GetBytes(text);
         Assert.Throws<JsonFormatException>(() => JsonParser.Parse(bytes), "what SecureBuild signs and verifies stays strict");
-        var sources = (JsonObject)((JsonObject)JsonParser.ParseGenerated(bytes))["sources"];
+        var sources = (JsonMap)((JsonMap)JsonParser.ParseGenerated(bytes))["sources"];
         Assert.That(sources.Keys, Is.EqualTo(new[] { "https://feed/v3/index.json", "other" }));
-        Assert.That(((JsonNumber)((JsonObject)sources["https://feed/v3/index.json"])["n"]).AsInt64(), Is.EqualTo(2), "the last value wins");
+        Assert.That(((JsonNumber)((JsonMap)sources["https://feed/v3/index.json"])["n"]).AsInt64(), Is.EqualTo(2), "the last value wins");
     }
 
     [TestCase("{\"a\":1,\"a\":}")]
@@ -204,9 +204,9 @@ public class JsonParserTests
     public void NestingLimitIs256()
     {
         string ok = new string('[', 256) + new string(']', 256);
-        Assert.That(JsonParser.Parse(ok), Is.InstanceOf<JsonArray>());
+        Assert.That(JsonParser.Parse(ok), Is.InstanceOf<JsonList>());
         string objects = string.Concat(Enumerable.Repeat("{\"a\":", 255)) + "{}" + new string('}', 255);
-        Assert.That(JsonParser.Parse(objects), Is.InstanceOf<JsonObject>());
+        Assert.That(JsonParser.Parse(objects), Is.InstanceOf<JsonMap>());
 
         var e = Fails(new string('[', 257) + new string(']', 257));
         Assert.That(e.Message, Does.Contain("deeper than 256"));

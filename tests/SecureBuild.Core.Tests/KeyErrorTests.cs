@@ -169,8 +169,8 @@ public class KeyErrorTests
 
         string bob = File.ReadAllText(TestData.PrivateKey("bob"));
         var other = SigningKey.Generate(KeyType.Ecdsa);
-        string otherPrivate = ((Core.Json.JsonString)((Core.Json.JsonObject)((Core.Json.JsonObject)Core.Json.JsonParser.Parse(other.ExportPrivate()))["keyval"])["private"]).Value;
-        string bobPrivate = ((Core.Json.JsonString)((Core.Json.JsonObject)((Core.Json.JsonObject)Core.Json.JsonParser.Parse(bob))["keyval"])["private"]).Value;
+        string otherPrivate = ((Core.Json.JsonString)((Core.Json.JsonMap)((Core.Json.JsonMap)Core.Json.JsonParser.Parse(other.ExportPrivate()))["keyval"])["private"]).Value;
+        string bobPrivate = ((Core.Json.JsonString)((Core.Json.JsonMap)((Core.Json.JsonMap)Core.Json.JsonParser.Parse(bob))["keyval"])["private"]).Value;
         ExpectCode("SB1005", () => SigningKey.Parse(bob.Replace(bobPrivate.Replace("\n", "\\n"), otherPrivate.Replace("\n", "\\n")), "mismatched ecdsa")).With(x => Assert.That(x.Message, Does.Contain("does not belong")));
     }
 

@@ -23,16 +23,16 @@ public class KeyTests
     [TestCase("mallory", "mallory.pub")]
     public void KeyIdsOfPublicKeyFilesMatchReference(string name, string file)
     {
-        var entry = (JsonObject)TestData.KeyIds()[name];
+        var entry = (JsonMap)TestData.KeyIds()[name];
         var key = PublicKey.Load(TestData.Keys(file));
         Assert.That(key.KeyId, Is.EqualTo(((JsonString)entry["keyid"]).Value));
 
         // The preimage itself, byte for byte.
-        var preimage = new JsonObject
+        var preimage = new JsonMap
         {
-            { "keyid_hash_algorithms", new JsonArray("sha256", "sha512") },
+            { "keyid_hash_algorithms", new JsonList("sha256", "sha512") },
             { "keytype", key.KeyTypeName },
-            { "keyval", new JsonObject { { "public", key.PublicValue } } },
+            { "keyval", new JsonMap { { "public", key.PublicValue } } },
             { "scheme", key.Scheme },
         };
         Assert.That(Encoding.UTF8.GetString(CanonicalJson.Serialize(preimage)), Is.EqualTo(((JsonString)entry["keyid_preimage_canonical_json"]).Value));
@@ -103,12 +103,12 @@ public class KeyTests
     [Test]
     public void EcdsaPrivateExportMatchesOpenSslSec1()
     {
-        var bobFile = (JsonObject)JsonParser.Parse(File.ReadAllBytes(TestData.PrivateKey("bob")));
-        string referencePrivatePem = ((JsonString)((JsonObject)bobFile["keyval"])["private"]).Value;
+        var bobFile = (JsonMap)JsonParser.Parse(File.ReadAllBytes(TestData.PrivateKey("bob")));
+        string referencePrivatePem = ((JsonString)((JsonMap)bobFile["keyval"])["private"]).Value;
         var bob = SigningKey.Load(TestData.PrivateKey("bob"));
-        var exported = (JsonObject)JsonParser.Parse(bob.ExportPrivate());
-        Assert.That(((JsonString)((JsonObject)exported["keyval"])["private"]).Value, Is.EqualTo(referencePrivatePem));
-        Assert.That(JsonNode.DeepEquals(exported, bobFile), Is.True, "the whole securesystemslib private key dict is reproduced");
+        var exported = (JsonMap)JsonParser.Parse(bob.ExportPrivate());
+        Assert.That(((JsonString)((JsonMap)exported["keyval"])["private"]).Value, Is.EqualTo(referencePrivatePem));
+        Assert.That(JsonItem.DeepEquals(exported, bobFile), Is.True, "the whole securesystemslib private key dict is reproduced");
     }
 
     [Test]
@@ -188,7 +188,7 @@ public class KeyTests
         Assert.That(ecdsa.VerifyData(Message, sig, HashAlgorithmName.SHA256, DSASignatureFormat.Rfc3279DerSequence), Is.True);
 
         // .NET signs with our private key (exported as SEC1 inside the JSON) and we verify.
-        var keyval = (JsonObject)((JsonObject)JsonParser.Parse(ours.ExportPrivate()))["keyval"];
+        var keyval = (JsonMap)((JsonMap)JsonParser.Parse(ours.ExportPrivate()))["keyval"];
         using var ecdsaPrivate = ECDsa.Create();
         ecdsaPrivate.ImportFromPem(((JsonString)keyval["private"]).Value);
         byte[] dotnetSig = ecdsaPrivate.SignData(Message, HashAlgorithmName.SHA256, DSASignatureFormat.Rfc3279DerSequence);
@@ -290,12 +290,12 @@ public class KeyTests
     public void KeyObjectsMatchTheLayoutsKeysMap()
     {
         var layout = Metablock.Parse(TestData.Bytes("cases", "pass-baseline", "root.layout"));
-        var keys = (JsonObject)layout.Signed["keys"];
+        var keys = (JsonMap)layout.Signed["keys"];
         foreach (string name in new[] { "alice", "bob" })
         {
             var key = PublicKey.Load(TestData.Keys(name + ".pub"));
-            Assert.That(JsonNode.DeepEquals(key.ToKeyObject(), keys[key.KeyId]), Is.True, name);
-            var back = PublicKey.FromKeyObject((JsonObject)keys[key.KeyId]);
+            Assert.That(JsonItem.DeepEquals(key.ToKeyObject(), keys[key.KeyId]), Is.True, name);
+            var back = PublicKey.FromKeyObject((JsonMap)keys[key.KeyId]);
             Assert.That(back.KeyId, Is.EqualTo(key.KeyId));
             Assert.That(back.PublicValue, Is.EqualTo(key.PublicValue));
         }
@@ -308,23 +308,23 @@ public class KeyTests
     public void FromKeyObjectIsStrict()
     {
         var alice = PublicKey.Load(TestData.Keys("alice.pub"));
-        JsonObject Mutate(Action<JsonObject> change)
+        JsonMap Mutate(Action<JsonMap> change)
         {
-            var obj = (JsonObject)alice.ToKeyObject().DeepClone();
+            var obj = (JsonMap)alice.ToKeyObject().DeepClone();
             change(obj);
             return obj;
         }
 
-        KeyFormatException Rejects(JsonObject obj, string code) =>
+        KeyFormatException Rejects(JsonMap obj, string code) =>
             Assert.Throws<KeyFormatException>(() => PublicKey.FromKeyObject(obj), obj.ToString())!.With(e => Assert.That(e.Code, Is.EqualTo(code), e.Message));
 
         Rejects(Mutate(o => o["keyid"] = new string('0', 64)), "SB1005").With(e => Assert.That(e.Message, Does.Contain("does not match")));
         Rejects(Mutate(o => o.Add("extra", 1)), "SB1005");
         Rejects(Mutate(o => o.Remove("keyval")), "SB1005");
         Rejects(Mutate(o => o.Remove("scheme")), "SB1005");
-        Rejects(Mutate(o => ((JsonObject)o["keyval"]).Add("private", "00")), "SB1005");
-        Rejects(Mutate(o => ((JsonObject)o["keyval"])["public"] = "abc"), "SB1005");
-        Rejects(Mutate(o => o["keyid_hash_algorithms"] = new JsonArray("sha512")), "SB1005");
+        Rejects(Mutate(o => ((JsonMap)o["keyval"]).Add("private", "00")), "SB1005");
+        Rejects(Mutate(o => ((JsonMap)o["keyval"])["public"] = "abc"), "SB1005");
+        Rejects(Mutate(o => o["keyid_hash_algorithms"] = new JsonList("sha512")), "SB1005");
         Rejects(Mutate(o => o["scheme"] = "ed448"), "SB1004");
         Rejects(Mutate(o => o["keytype"] = "dsa"), "SB1004");
 
@@ -352,18 +352,18 @@ public class KeyTests
     public void SecureSystemsLibJsonRsaKeysAreAccepted()
     {
         var rsa = SigningKey.Generate(KeyType.Rsa);
-        var dict = new JsonObject
+        var dict = new JsonMap
         {
             { "keytype", "rsa" },
             { "scheme", "rsassa-pss-sha256" },
             { "keyid", rsa.KeyId },
-            { "keyid_hash_algorithms", new JsonArray("sha256", "sha512") },
-            { "keyval", new JsonObject { { "public", rsa.ExportPublic() }, { "private", rsa.ExportPrivate() } } },
+            { "keyid_hash_algorithms", new JsonList("sha256", "sha512") },
+            { "keyval", new JsonMap { { "public", rsa.ExportPublic() }, { "private", rsa.ExportPrivate() } } },
         };
         var loaded = SigningKey.Parse(JsonText.Write(dict), "rsa json");
         Assert.That(loaded.KeyId, Is.EqualTo(rsa.KeyId));
         Assert.That(rsa.Public.Verify(Message, loaded.Sign(Message)), Is.True);
-        ((JsonObject)dict["keyval"]).Remove("private");
+        ((JsonMap)dict["keyval"]).Remove("private");
         Assert.That(PublicKey.Parse(JsonText.Write(dict), "rsa json public").KeyId, Is.EqualTo(rsa.KeyId));
         Assert.That(Assert.Throws<KeyFormatException>(() => SigningKey.Parse(JsonText.Write(dict), "rsa json public"))!.Code, Is.EqualTo("SB1003"));
     }

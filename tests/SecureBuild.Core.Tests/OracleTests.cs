@@ -136,7 +136,7 @@ public class OracleTests
         var write = new Link("write")
         {
             Command = new[] { "dotnet", "build" },
-            Byproducts = new JsonObject { { "return-value", 0 }, { "stderr", "" }, { "stdout", "Build succeeded.\n  \u00fc \U0001F600\n" } },
+            Byproducts = new JsonMap { { "return-value", 0 }, { "stderr", "" }, { "stdout", "Build succeeded.\n  \u00fc \U0001F600\n" } },
         };
         write.Products["out/app.dll"] = new Dictionary<string, string> { ["sha256"] = outHash };
         LinkFile.WriteSigned(write, functionaries["ed25519"], links);
@@ -155,7 +155,7 @@ public class OracleTests
 
         // Tamper with one product hash after signing: the link is dropped, the threshold fails, exit 1.
         var tampered = Metablock.Load(packagePath);
-        ((JsonObject)((JsonObject)tampered.Signed["products"])["app.nupkg"])["sha256"] = new string('3', 64);
+        ((JsonMap)((JsonMap)tampered.Signed["products"])["app.nupkg"])["sha256"] = new string('3', 64);
         File.WriteAllBytes(packagePath, tampered.ToFileBytes());
         var bad = Verify();
         Assert.That(bad.ExitCode, Is.EqualTo(1), bad.ToString());
@@ -231,7 +231,7 @@ public class OracleTests
     {
         var random = new Random(99);
         var docs = Enumerable.Range(0, 300).Select(_ => JsonFuzz.RandomTree(random)).ToList();
-        docs.Add(new JsonObject { { "\U0001F600", 1 }, { "\uFFFD", 2 }, { "é", 3 }, { "a", 4 }, { "B", 5 } });
+        docs.Add(new JsonMap { { "\U0001F600", 1 }, { "\uFFFD", 2 }, { "é", 3 }, { "a", 4 }, { "B", 5 } });
         docs.Add(Metablock.Parse(TestData.Bytes("cases", "pass-baseline", "root.layout")).Signed);
         string input = string.Join("\n", docs.Select(d => JsonText.Write(d, indented: false)));
         const string script =
@@ -252,9 +252,9 @@ public class OracleTests
 
     private static string[] CaseCommand(string id)
     {
-        var manifest = (JsonObject)JsonParser.Parse(TestData.Bytes("cases.json"));
-        var entry = ((JsonArray)manifest["cases"]).Cast<JsonObject>().Single(c => ((JsonString)c["id"]).Value == id);
+        var manifest = (JsonMap)JsonParser.Parse(TestData.Bytes("cases.json"));
+        var entry = ((JsonList)manifest["cases"]).Cast<JsonMap>().Single(c => ((JsonString)c["id"]).Value == id);
         Assert.That(((JsonString)entry["cwd"]).Value, Is.EqualTo("final"));
-        return ((JsonArray)entry["command"]).Select(n => ((JsonString)n).Value).ToArray();
+        return ((JsonList)entry["command"]).Select(n => ((JsonString)n).Value).ToArray();
     }
 }

@@ -19,12 +19,12 @@ public sealed class ProvenanceParameterTests
 
     private static string Json(RecordedParameters recorded)
     {
-        var values = new JsonObject();
+        var values = new JsonMap();
         foreach (var pair in recorded.Values)
         {
             values[pair.Key] = pair.Value;
         }
-        return new JsonObject { ["values"] = values, ["withheld"] = new JsonArray(recorded.Withheld.Select(n => (JsonNode)n)) }.ToString();
+        return new JsonMap { ["values"] = values, ["withheld"] = new JsonList(recorded.Withheld.Select(n => (JsonItem)n)) }.ToString();
     }
 
     [Test]
@@ -188,10 +188,10 @@ public sealed class ProvenanceParameterTests
     public void Every_string_of_a_statement_is_redacted_values_and_names_alike()
     {
         var canary = SecretCanaries.NewCanary();
-        var statement = new JsonObject
+        var statement = new JsonMap
         {
-            ["a"] = new JsonArray(new JsonString($"https://{canary}@h/x"), 1, true),
-            ["b"] = new JsonObject { [$"https://x:{canary}@h"] = $"https://h/?sig={canary}" },
+            ["a"] = new JsonList(new JsonString($"https://{canary}@h/x"), 1, true),
+            ["b"] = new JsonMap { [$"https://x:{canary}@h"] = $"https://h/?sig={canary}" },
             ["c"] = "plain",
         };
         var text = UrlRedaction.RedactAll(statement).ToString().TrimEnd();

@@ -33,9 +33,9 @@ internal static class TestData
 
     public static byte[] Bytes(params string[] parts) => File.ReadAllBytes(Path_(parts));
 
-    public static JsonObject KeyIds() => (JsonObject)JsonParser.Parse(Bytes("vectors", "keyids.json"));
+    public static JsonMap KeyIds() => (JsonMap)JsonParser.Parse(Bytes("vectors", "keyids.json"));
 
-    public static string ExpectedKeyId(string name) => ((JsonString)((JsonObject)KeyIds()[name])["keyid"]).Value;
+    public static string ExpectedKeyId(string name) => ((JsonString)((JsonMap)KeyIds()[name])["keyid"]).Value;
 
     /// <summary>A fresh scratch directory, deleted again when the test passes.</summary>
     public static string NewTempDir(string prefix = "sbcore") => SecureBuild.TestSupport.ScratchDirectory.Create(prefix);

@@ -31,12 +31,12 @@ public sealed class AccountingTests
         var (exit, stdout, stderr) = Cli.Run("inspect", built.Package, "--links", built.Links, "--key", built.PublicKeyFile, "--format", "json");
 
         Assert.That(exit, Is.EqualTo(0), stderr + stdout);
-        var json = (JsonObject)JsonParser.Parse(stdout);
+        var json = (JsonMap)JsonParser.Parse(stdout);
         Assert.That(((JsonString)json["_type"]).Value, Is.EqualTo(InspectionReport.JsonType));
         Assert.That(((JsonString)json["result"]).Value, Is.EqualTo("pass"));
-        Assert.That(((JsonArray)json["steps"]).Select(s => ((JsonString)s).Value), Is.EquivalentTo(new[] { "compile", "pack" }));
-        var dll = ((JsonArray)json["files"]).Cast<JsonObject>().Single(f => ((JsonString)f["path"]).Value == "lib/net10.0/Lib.dll");
-        var by = (JsonObject)dll["accountedBy"];
+        Assert.That(((JsonList)json["steps"]).Select(s => ((JsonString)s).Value), Is.EquivalentTo(new[] { "compile", "pack" }));
+        var dll = ((JsonList)json["files"]).Cast<JsonMap>().Single(f => ((JsonString)f["path"]).Value == "lib/net10.0/Lib.dll");
+        var by = (JsonMap)dll["accountedBy"];
         Assert.That(((JsonString)by["step"]).Value, Is.EqualTo("compile"));
         Assert.That(((JsonString)by["as"]).Value, Is.EqualTo("product"));
         Assert.That(((JsonString)by["artifact"]).Value, Does.EndWith("Lib.dll"));

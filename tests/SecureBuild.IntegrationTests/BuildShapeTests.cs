@@ -266,11 +266,11 @@ public sealed class BuildShapeTests
         Assert.That(text[1], Does.Not.Contain("\"branch\""), "a detached HEAD has none");
     }
 
-    private static SecureBuild.Core.Json.JsonObject ProvenancePredicate(string path)
+    private static SecureBuild.Core.Json.JsonMap ProvenancePredicate(string path)
     {
-        var envelope = (SecureBuild.Core.Json.JsonObject)SecureBuild.Core.Json.JsonParser.Parse(File.ReadAllText(path).Trim());
+        var envelope = (SecureBuild.Core.Json.JsonMap)SecureBuild.Core.Json.JsonParser.Parse(File.ReadAllText(path).Trim());
         var payload = Convert.FromBase64String(((SecureBuild.Core.Json.JsonString)envelope["payload"]).Value);
-        return (SecureBuild.Core.Json.JsonObject)((SecureBuild.Core.Json.JsonObject)SecureBuild.Core.Json.JsonParser.Parse(payload))["predicate"];
+        return (SecureBuild.Core.Json.JsonMap)((SecureBuild.Core.Json.JsonMap)SecureBuild.Core.Json.JsonParser.Parse(payload))["predicate"];
     }
 
     private static string Flatten(SortedDictionary<string, IReadOnlyDictionary<string, string>> map) =>

@@ -85,12 +85,12 @@ public sealed class LockTests
         Assert.That(strict.ExitCode, Is.EqualTo(0), strict.ToString());
         Assert.That(strict.Output, Does.Not.Match("(error|warning) SB(14|24)"), strict.ToString());
         var statement = Directory.GetFiles(repo.Project.Path("App/bin/Debug/attestations"), "dependencies.*.intoto.jsonl").Single();
-        var envelope = (JsonObject)JsonParser.Parse(File.ReadAllText(statement));
-        var payload = (JsonObject)JsonParser.Parse(Convert.FromBase64String(((JsonString)envelope["payload"]).Value));
-        var predicate = (JsonObject)payload["predicate"];
-        Assert.That(((JsonString)((JsonObject)predicate["verdicts"])["lock"]).Value, Is.EqualTo("match"));
-        Assert.That(((JsonString)((JsonObject)predicate["verdicts"])["packageCache"]).Value, Is.EqualTo("verified"));
-        Assert.That(((JsonString)((JsonObject)((JsonArray)payload["subject"])[0])["name"]).Value, Is.EqualTo("securebuild.lock.json"));
+        var envelope = (JsonMap)JsonParser.Parse(File.ReadAllText(statement));
+        var payload = (JsonMap)JsonParser.Parse(Convert.FromBase64String(((JsonString)envelope["payload"]).Value));
+        var predicate = (JsonMap)payload["predicate"];
+        Assert.That(((JsonString)((JsonMap)predicate["verdicts"])["lock"]).Value, Is.EqualTo("match"));
+        Assert.That(((JsonString)((JsonMap)predicate["verdicts"])["packageCache"]).Value, Is.EqualTo("verified"));
+        Assert.That(((JsonString)((JsonMap)((JsonList)payload["subject"])[0])["name"]).Value, Is.EqualTo("securebuild.lock.json"));
 
         var again = repo.Lock("--update");
         Assert.That(again.ExitCode, Is.EqualTo(0), again.ToString());

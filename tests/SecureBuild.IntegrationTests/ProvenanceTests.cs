@@ -26,18 +26,18 @@ public sealed class ProvenanceTests
         return Links.Keygen(dir, "ed25519", "build.key");
     }
 
-    private static JsonObject Payload(string envelopePath, PublicKey key)
+    private static JsonMap Payload(string envelopePath, PublicKey key)
     {
         var lines = File.ReadAllLines(envelopePath).Where(l => l.Length > 0).ToArray();
         Assert.That(lines, Has.Length.EqualTo(1), "one envelope per .intoto.jsonl");
         var envelope = DsseEnvelope.Parse(lines[0]);
         Assert.That(envelope.Verify(key, DsseEnvelope.InTotoPayloadType, requireSingleSignature: true).Verified, Is.True, envelopePath);
-        return (JsonObject)JsonParser.Parse(envelope.Payload);
+        return (JsonMap)JsonParser.Parse(envelope.Payload);
     }
 
-    private static JsonObject Obj(JsonNode node, string key) => (JsonObject)((JsonObject)node)[key];
+    private static JsonMap Obj(JsonItem node, string key) => (JsonMap)((JsonMap)node)[key];
 
-    private static string Str(JsonNode node, string key) => ((JsonString)((JsonObject)node)[key]).Value;
+    private static string Str(JsonItem node, string key) => ((JsonString)((JsonMap)node)[key]).Value;
 
     [Test]
     public void Pack_and_publish_write_signed_provenance_and_no_secret_reaches_any_file()
@@ -85,7 +85,7 @@ public sealed class ProvenanceTests
         var attestations = project.Path("App/bin/Release/attestations");
         var pack = Payload(Path.Combine(attestations, "pack.provenance.intoto.jsonl"), key.Public);
         Assert.That(Str(pack, "predicateType"), Is.EqualTo("https://slsa.dev/provenance/v1"));
-        var subject = (JsonObject)((JsonArray)pack["subject"]).Single();
+        var subject = (JsonMap)((JsonList)pack["subject"]).Single();
         Assert.That(Str(subject, "name"), Is.EqualTo("App/bin/Release/App.9.9.9.nupkg"), "Version=9.9.9 from the environment changed the package");
         var nupkg = project.Path("App/bin/Release/App.9.9.9.nupkg");
         Assert.That(Str(subject["digest"], "sha256"), Is.EqualTo(Links.Sha256(nupkg)));
@@ -103,21 +103,21 @@ public sealed class ProvenanceTests
 
         var publish = Payload(Path.Combine(attestations, "publish.provenance.intoto.jsonl"), key.Public);
         var publishDefinition = Obj(publish["predicate"], "buildDefinition");
-        var deps = ((JsonArray)publishDefinition["resolvedDependencies"]).Cast<JsonObject>().ToList();
+        var deps = ((JsonList)publishDefinition["resolvedDependencies"]).Cast<JsonMap>().ToList();
         var newtonsoft = deps.Single(d => d.TryGetValue("uri", out var u) && ((JsonString)u).Value == "pkg:nuget/Newtonsoft.Json@13.0.3");
-        var metadata = (JsonObject)JsonParser.Parse(File.ReadAllBytes(Path.Combine(NuGetPackagesFolder(), "newtonsoft.json", "13.0.3", ".nupkg.metadata")));
+        var metadata = (JsonMap)JsonParser.Parse(File.ReadAllBytes(Path.Combine(NuGetPackagesFolder(), "newtonsoft.json", "13.0.3", ".nupkg.metadata")));
         var contentHash = Convert.FromBase64String(Str(metadata, "contentHash"));
         Assert.That(Str(newtonsoft["digest"], "sha512"), Is.EqualTo(Convert.ToHexString(contentHash).ToLowerInvariant()),
             "a package's digest is NuGet's content hash (what packages.lock.json pins), not the signed file's hash");
         Assert.That(Str(deps.Single(d => d.TryGetValue("name", out var n) && ((JsonString)n).Value == "source")["digest"], "gitCommit"), Is.EqualTo(head));
         Assert.That(deps.Any(d => d.TryGetValue("uri", out var u) && ((JsonString)u).Value.StartsWith("pkg:nuget/Microsoft.NETCore.App.Ref@", StringComparison.Ordinal)),
             Is.True, "the targeting pack is a resolved dependency");
-        var publishSubjects = ((JsonArray)publish["subject"]).Cast<JsonObject>().Select(s => Str(s, "name")).ToList();
+        var publishSubjects = ((JsonList)publish["subject"]).Cast<JsonMap>().Select(s => Str(s, "name")).ToList();
         Assert.That(publishSubjects, Does.Contain("App/bin/Release/net10.0/publish/Newtonsoft.Json.dll"));
 
         var run = Obj(publish["predicate"], "runDetails");
         Assert.That(Str(Obj(run, "builder"), "id"), Is.EqualTo("https://securebuild.dev/builders/local/v1"));
-        var byproduct = (JsonObject)((JsonArray)run["byproducts"]).Single();
+        var byproduct = (JsonMap)((JsonList)run["byproducts"]).Single();
         Assert.That(Str(byproduct["digest"], "sha256"), Is.EqualTo(Links.Sha256(Path.Combine(attestations, Str(byproduct, "name")))));
 
         // The same provenance as a Sigstore bundle (v0.3, public-key hint) verifies offline for the package, and not for another file.
@@ -177,8 +177,8 @@ public sealed class ProvenanceTests
         var linkStatement = Payload(Path.Combine(attestations, $"publish.{key.Public.KeyId[..8]}.intoto.jsonl"), key.Public);
         Assert.That(Str(linkStatement, "predicateType"), Is.EqualTo("https://in-toto.io/attestation/link/v0.3"));
         var classic = Links.LoadVerified(Path.Combine(attestations, Links.FileName("publish", key.Public)), key.Public);
-        Assert.That(((JsonArray)linkStatement["subject"]).Cast<JsonObject>().Select(s => Str(s, "name")), Is.EquivalentTo(classic.Products.Keys));
-        Assert.That(((JsonArray)Obj(linkStatement, "predicate")["materials"]).Cast<JsonObject>().Select(s => Str(s, "name")), Is.EquivalentTo(classic.Materials.Keys));
+        Assert.That(((JsonList)linkStatement["subject"]).Cast<JsonMap>().Select(s => Str(s, "name")), Is.EquivalentTo(classic.Products.Keys));
+        Assert.That(((JsonList)Obj(linkStatement, "predicate")["materials"]).Cast<JsonMap>().Select(s => Str(s, "name")), Is.EquivalentTo(classic.Materials.Keys));
     }
 
     [Test]
@@ -240,7 +240,7 @@ public sealed class ProvenanceTests
             var statement = Payload(Path.Combine(attestations, step + ".provenance.intoto.jsonl"), key.Public);
             var definition = Obj(statement["predicate"], "buildDefinition");
             var external = Obj(definition, "externalParameters");
-            var withheld = ((JsonArray)external["withheldGlobalProperties"]).Select(n => ((JsonString)n).Value).ToList();
+            var withheld = ((JsonList)external["withheldGlobalProperties"]).Select(n => ((JsonString)n).Value).ToList();
             Assert.That(withheld, Is.SupersetOf(SecureBuild.Tests.Shared.SecretCanaries.Names()), step + ": every -p: is named, none valued");
             Assert.That(Str(Obj(external, "source"), "uri"), Is.EqualTo("git+https://example.com/acme/app.git"));
             var environment = Obj(Obj(definition, "internalParameters"), "environment");

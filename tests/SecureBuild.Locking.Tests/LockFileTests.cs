@@ -102,7 +102,7 @@ public sealed class LockFileTests
         l.Sources.Add("/home/me/feed");
         Assert.Throws<InvalidOperationException>(() => LockFile.Serialize(l));
         var json = LockFile.ToJson(Sample());
-        ((Core.Json.JsonArray)json["sources"]).Add("C:\\feeds\\local");
+        ((Core.Json.JsonList)json["sources"]).Add("C:\\feeds\\local");
         Assert.That(Assert.Throws<LockFormatException>(() => LockFile.Parse(Resign(json), "lock"))!.Message, Does.Contain("machine paths"));
     }
 
@@ -151,7 +151,7 @@ public sealed class LockFileTests
         Assert.That(File.ReadAllText(path), Is.EqualTo("garbage"));
     }
 
-    internal static byte[] Resign(Core.Json.JsonObject content)
+    internal static byte[] Resign(Core.Json.JsonMap content)
     {
         var canonical = Core.Json.CanonicalJson.Serialize(content);
         content["digest"] = "sha256:" + Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(canonical)).ToLowerInvariant();

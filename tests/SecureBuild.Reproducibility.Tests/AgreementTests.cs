@@ -16,11 +16,11 @@ public sealed class AgreementTests
     private const string Sha1 = "1111111111111111111111111111111111111111111111111111111111111111";
     private const string Sha2 = "2222222222222222222222222222222222222222222222222222222222222222";
 
-    internal static AttestationInput Attest(SigningKey key, string predicateType, string digest, JsonObject? predicate = null, bool? reproduced = null, string name = "App.1.0.0.nupkg")
+    internal static AttestationInput Attest(SigningKey key, string predicateType, string digest, JsonMap? predicate = null, bool? reproduced = null, string name = "App.1.0.0.nupkg")
     {
         var subject = new ResourceDescriptor(name, new Dictionary<string, string> { ["sha256"] = digest },
-            annotations: reproduced is null ? null : new JsonObject { { "reproduced", reproduced.Value } });
-        var statement = new InTotoStatement(new[] { subject }, predicateType, predicate ?? new JsonObject());
+            annotations: reproduced is null ? null : new JsonMap { { "reproduced", reproduced.Value } });
+        var statement = new InTotoStatement(new[] { subject }, predicateType, predicate ?? new JsonMap());
         return new AttestationInput(key.KeyId.Substring(0, 8), DsseEnvelope.Sign(DsseEnvelope.InTotoPayloadType, statement.ToPayload(), key));
     }
 
@@ -32,7 +32,7 @@ public sealed class AgreementTests
         var result = AttestationAgreement.Evaluate(new[]
         {
             Attest(Alice, AttestationAgreement.SlsaProvenanceV1, Sha1),
-            Attest(Bob, ReproducibilityAttestation.PredicateType, Sha1, new JsonObject { { "verdict", "reproducible" } }, reproduced: true),
+            Attest(Bob, ReproducibilityAttestation.PredicateType, Sha1, new JsonMap { { "verdict", "reproducible" } }, reproduced: true),
             Attest(Carol, AttestationAgreement.SlsaProvenanceV1, Sha2),
         }, Trusted, 2);
         Assert.That(result.Passed, Is.True, string.Join("; ", result.Failures));
@@ -59,8 +59,8 @@ public sealed class AgreementTests
         {
             Attest(Alice, AttestationAgreement.SlsaProvenanceV1, Sha1),
             Attest(Mallory, AttestationAgreement.SlsaProvenanceV1, Sha1),
-            Attest(Bob, ReproducibilityAttestation.PredicateType, Sha1, new JsonObject { { "verdict", "not-reproducible" } }),
-            Attest(Carol, ReproducibilityAttestation.PredicateType, Sha1, new JsonObject { { "verdict", "reproducible" } }, reproduced: false),
+            Attest(Bob, ReproducibilityAttestation.PredicateType, Sha1, new JsonMap { { "verdict", "not-reproducible" } }),
+            Attest(Carol, ReproducibilityAttestation.PredicateType, Sha1, new JsonMap { { "verdict", "reproducible" } }, reproduced: false),
             Attest(Carol, "https://example.com/other/v1", Sha1),
         }, Trusted, 2);
         Assert.That(result.Passed, Is.False);

@@ -15,7 +15,7 @@ public sealed class AttestationSecretTests
         };
         result.A.OutputDigests["App/bin/Release/App.dll"] = new string('a', 64);
         var predicate = ReproducibilityAttestation.CreateStatement(result, "1.0.0").Predicate!;
-        var command = ((JsonArray)predicate["command"]).Select(c => ((JsonString)c).Value);
+        var command = ((JsonList)predicate["command"]).Select(c => ((JsonString)c).Value);
         Assert.That(command, Is.EqualTo(new[] { "dotnet", "build", "-c", "Release", "-nologo", "-p:FeedPass=REDACTED", "-p:Version=1.2.3", "-p:MyFeed=REDACTED" }));
     }
 }

@@ -77,14 +77,14 @@ public sealed class ClassifierAndReportTests
     public void The_json_report_parses_and_carries_every_difference()
     {
         var report = SampleReport();
-        var json = (JsonObject)JsonParser.Parse(ReportWriters.JsonText(report));
+        var json = (JsonMap)JsonParser.Parse(ReportWriters.JsonText(report));
         Assert.That(((JsonString)json["schema"]).Value, Is.EqualTo(ReportWriters.JsonSchema));
         Assert.That(((JsonBool)json["identical"]).Value, Is.False);
-        Assert.That(((JsonArray)json["differences"]).Count, Is.EqualTo(report.Differences.Count));
-        var first = (JsonObject)((JsonArray)json["differences"])[0];
+        Assert.That(((JsonList)json["differences"]).Count, Is.EqualTo(report.Differences.Count));
+        var first = (JsonMap)((JsonList)json["differences"])[0];
         Assert.That(((JsonBool)first["root"]).Value, Is.True);
-        Assert.That(((JsonString)((JsonObject)first["cause"])["id"]).Value, Is.EqualTo(Causes.CodeViewPath.Id));
-        Assert.That(((JsonArray)json["variations"]).Count, Is.EqualTo(1));
+        Assert.That(((JsonString)((JsonMap)first["cause"])["id"]).Value, Is.EqualTo(Causes.CodeViewPath.Id));
+        Assert.That(((JsonList)json["variations"]).Count, Is.EqualTo(1));
     }
 
     [Test]

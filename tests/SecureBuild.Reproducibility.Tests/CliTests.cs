@@ -60,8 +60,8 @@ public sealed class CliTests
         var a = dir.Write("a.txt", "id 3f2504e0-4f89-11d3-9a0c-0305e82c3301\n");
         var b = dir.Write("b.txt", "id 9a7b1c22-0d4e-4b6a-8c1e-5f3a2b7d9e10\n");
         var json = Run("diff", a, b, "--format", "json");
-        var parsed = (JsonObject)JsonParser.Parse(json.Out);
-        Assert.That(((JsonString)((JsonObject)((JsonArray)parsed["rootCauses"])[0])["id"]).Value, Is.EqualTo("random-guid"));
+        var parsed = (JsonMap)JsonParser.Parse(json.Out);
+        Assert.That(((JsonString)((JsonMap)((JsonList)parsed["rootCauses"])[0])["id"]).Value, Is.EqualTo("random-guid"));
         var html = Path.Combine(dir.Path, "r.html");
         Assert.That(Run("diff", a, b, "--format", "html", "-o", html).Exit, Is.EqualTo(1));
         Assert.That(File.ReadAllText(html), Does.Contain("data-cause=\"random-guid\""));

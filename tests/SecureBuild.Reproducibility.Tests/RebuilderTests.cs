@@ -243,8 +243,8 @@ public sealed class RebuilderTests
         Assert.That(((JsonBool)statement.Subjects.Single().Annotations!["reproduced"]).Value, Is.True);
         var p = statement.Predicate!;
         Assert.That(((JsonString)p["verdict"]).Value, Is.EqualTo("reproducible"));
-        Assert.That(((JsonArray)p["builds"]).Count, Is.EqualTo(2));
-        Assert.That(((JsonArray)p["variations"]).Select(v => ((JsonString)((JsonObject)v)["name"]).Value), Does.Contain("TZ").And.Contain("build path"));
+        Assert.That(((JsonList)p["builds"]).Count, Is.EqualTo(2));
+        Assert.That(((JsonList)p["variations"]).Select(v => ((JsonString)((JsonMap)v)["name"]).Value), Does.Contain("TZ").And.Contain("build path"));
         Assert.That(System.Text.Encoding.UTF8.GetString(envelope.Payload), Does.Not.Contain(result.WorkDirectory), "no machine paths in the attestation");
     }
 }

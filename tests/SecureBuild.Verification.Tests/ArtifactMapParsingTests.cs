@@ -34,32 +34,32 @@ public class ArtifactMapParsingTests
         return sb.ToString();
     }
 
-    private static JsonObject Map(IEnumerable<(string Path, string Hash)> entries)
+    private static JsonMap Map(IEnumerable<(string Path, string Hash)> entries)
     {
-        var o = new JsonObject();
+        var o = new JsonMap();
         foreach (var (p, h) in entries)
         {
-            o[p] = new JsonObject { { "sha256", h } };
+            o[p] = new JsonMap { { "sha256", h } };
         }
 
         return o;
     }
 
-    private static JsonObject BigMap(int n, Func<int, string>? hash = null) =>
+    private static JsonMap BigMap(int n, Func<int, string>? hash = null) =>
         Map(Enumerable.Range(0, n).Select(i => ($"src/d{i % 7}/f{i:D5}.cs", hash is null ? Hash(i) : hash(i))));
 
     /// <summary>JSON text with the keys of every object in the order <paramref name="order"/> gives, optionally escaping keys.</summary>
-    private static string Spell(JsonNode node, Func<IEnumerable<KeyValuePair<string, JsonNode>>, IEnumerable<KeyValuePair<string, JsonNode>>> order, bool escapeKeys = false)
+    private static string Spell(JsonItem node, Func<IEnumerable<KeyValuePair<string, JsonItem>>, IEnumerable<KeyValuePair<string, JsonItem>>> order, bool escapeKeys = false)
     {
         var sb = new StringBuilder();
         Write(node, 0);
         return sb.ToString();
 
-        void Write(JsonNode n, int depth)
+        void Write(JsonItem n, int depth)
         {
             switch (n)
             {
-                case JsonObject o:
+                case JsonMap o:
                     sb.Append('{');
                     bool first = true;
                     foreach (var kv in order(o))
@@ -72,7 +72,7 @@ public class ArtifactMapParsingTests
 
                     sb.Append(first ? "}" : "\n" + new string(' ', depth) + "}");
                     break;
-                case JsonArray a:
+                case JsonList a:
                     sb.Append('[');
                     int i = 0;
                     foreach (var item in a)
@@ -92,14 +92,14 @@ public class ArtifactMapParsingTests
         static string EscapeAll(string s) => "\"" + string.Concat(s.Select(c => "\\u" + ((int)c).ToString("x4", CultureInfo.InvariantCulture))) + "\"";
     }
 
-    private static IEnumerable<KeyValuePair<string, JsonNode>> AsIs(IEnumerable<KeyValuePair<string, JsonNode>> members) => members;
+    private static IEnumerable<KeyValuePair<string, JsonItem>> AsIs(IEnumerable<KeyValuePair<string, JsonItem>> members) => members;
 
-    private static IEnumerable<KeyValuePair<string, JsonNode>> Reversed(IEnumerable<KeyValuePair<string, JsonNode>> members) => members.Reverse();
+    private static IEnumerable<KeyValuePair<string, JsonItem>> Reversed(IEnumerable<KeyValuePair<string, JsonItem>> members) => members.Reverse();
 
-    private static IEnumerable<KeyValuePair<string, JsonNode>> Utf16Order(IEnumerable<KeyValuePair<string, JsonNode>> members) =>
+    private static IEnumerable<KeyValuePair<string, JsonItem>> Utf16Order(IEnumerable<KeyValuePair<string, JsonItem>> members) =>
         members.OrderBy(kv => kv.Key, StringComparer.Ordinal);
 
-    private static IEnumerable<KeyValuePair<string, JsonNode>> CodePointOrder(IEnumerable<KeyValuePair<string, JsonNode>> members) =>
+    private static IEnumerable<KeyValuePair<string, JsonItem>> CodePointOrder(IEnumerable<KeyValuePair<string, JsonItem>> members) =>
         members.OrderBy(kv => Encoding.UTF8.GetBytes(kv.Key), Comparer<byte[]>.Create((a, b) =>
         {
             for (int i = 0; i < Math.Min(a.Length, b.Length); i++)
@@ -117,15 +117,15 @@ public class ArtifactMapParsingTests
     /// One step "s" by alice with the given artifacts and rules; the link is written by <paramref name="spell"/> from
     /// the signed metablock (signed over <paramref name="signedMaterials"/> when given, to tamper after signing).
     /// </summary>
-    private static string WriteChain(JsonObject materials, JsonObject products, Func<JsonObject, string> spell,
-        string[]? materialRules = null, string[]? productRules = null, JsonObject? signedMaterials = null)
+    private static string WriteChain(JsonMap materials, JsonMap products, Func<JsonMap, string> spell,
+        string[]? materialRules = null, string[]? productRules = null, JsonMap? signedMaterials = null)
     {
         var alice = TestData.Functionary("alice");
         string dir = TestData.NewTempDir("artmap");
         Directory.CreateDirectory(Path.Combine(dir, "links"));
         Directory.CreateDirectory(Path.Combine(dir, "final"));
         var block = Meta.Block(Meta.Link("s", signedMaterials ?? materials, products, "cmd"), alice);
-        ((JsonObject)block["signed"])["materials"] = materials;
+        ((JsonMap)block["signed"])["materials"] = materials;
         File.WriteAllText(Path.Combine(dir, "links", $"s.{alice.KeyId.Substring(0, 8)}.link"), spell(block), new UTF8Encoding(false));
         var step = Meta.Step("s", new[] { alice.Public }, 1, Meta.Rules(materialRules ?? new[] { "ALLOW *" }), Meta.Rules(productRules ?? new[] { "ALLOW *" }), "cmd");
         Meta.Save(Path.Combine(dir, "root.layout"), Meta.Block(Meta.Layout(new[] { alice.Public }, new[] { step }), Owner));
@@ -151,9 +151,9 @@ public class ArtifactMapParsingTests
         // Escaped or not, empty, with the bad character first, last or in the middle, in the first or a later chunk.
         var materials = BigMap(2600);
         string path = $"src/d{at % 7}/f{at:D5}.cs";
-        string text = Spell(Meta.Block(Meta.Link("s", materials, new JsonObject(), "cmd"), TestData.Functionary("alice")), AsIs)
+        string text = Spell(Meta.Block(Meta.Link("s", materials, new JsonMap(), "cmd"), TestData.Functionary("alice")), AsIs)
             .Replace($"\"sha256\": \"{Hash(at)}\"", $"\"sha256\": \"{bad}\"");
-        string dir = WriteChain(materials, new JsonObject(), _ => text);
+        string dir = WriteChain(materials, new JsonMap(), _ => text);
         var result = Verify(dir);
         Assert.That(result.Passed, Is.False);
         Assert.That(result.Failures[0].Kind, Is.EqualTo(FailureKind.FormatError));
@@ -168,13 +168,13 @@ public class ArtifactMapParsingTests
     {
         // At the positions around each eight-byte word of a 64-digit value (the scan looks at eight bytes at a time).
         var materials = BigMap(8);
-        string text = Spell(Meta.Block(Meta.Link("s", materials, new JsonObject(), "cmd"), TestData.Functionary("alice")), AsIs);
+        string text = Spell(Meta.Block(Meta.Link("s", materials, new JsonMap(), "cmd"), TestData.Functionary("alice")), AsIs);
         foreach (int at in new[] { 0, 1, 6, 7, 8, 9, 15, 16, 31, 32, 47, 55, 56, 62, 63 })
         {
             int entry = at % 8;
             string h = Hash(entry);
             string bad = text.Replace($"\"sha256\": \"{h}\"", $"\"sha256\": \"{h.Substring(0, at)}{c}{h.Substring(at + 1)}\"");
-            var result = Verify(WriteChain(materials, new JsonObject(), _ => bad));
+            var result = Verify(WriteChain(materials, new JsonMap(), _ => bad));
             Assert.That(result.Failures, Is.Not.Empty, $"'{c}' at {at}");
             Assert.That(result.Failures[0].Message, Does.EndWith($".link: materials[\"src/d{entry % 7}/f{entry:D5}.cs\"][\"sha256\"] must be a hex string."), $"'{c}' at {at}");
         }
@@ -202,10 +202,10 @@ public class ArtifactMapParsingTests
     public void The_first_bad_value_is_the_one_reported()
     {
         var materials = BigMap(3000);
-        string text = Spell(Meta.Block(Meta.Link("s", materials, new JsonObject(), "cmd"), TestData.Functionary("alice")), AsIs)
+        string text = Spell(Meta.Block(Meta.Link("s", materials, new JsonMap(), "cmd"), TestData.Functionary("alice")), AsIs)
             .Replace($"\"sha256\": \"{Hash(2999)}\"", "\"sha256\": \"zz\"")
             .Replace($"\"sha256\": \"{Hash(1500)}\"", "\"sha256\": \"\"");
-        var result = Verify(WriteChain(materials, new JsonObject(), _ => text));
+        var result = Verify(WriteChain(materials, new JsonMap(), _ => text));
         Assert.That(result.Failures[0].Message, Does.EndWith(".link: materials[\"src/d2/f01500.cs\"][\"sha256\"] must be a hex string."));
     }
 
@@ -226,7 +226,7 @@ public class ArtifactMapParsingTests
     [Test]
     public void Any_key_order_and_key_spelling_gives_the_same_canonical_bytes([Values("as-is", "reversed", "utf16", "codepoint")] string order, [Values(false, true)] bool escapeKeys)
     {
-        Func<IEnumerable<KeyValuePair<string, JsonNode>>, IEnumerable<KeyValuePair<string, JsonNode>>> o = order switch
+        Func<IEnumerable<KeyValuePair<string, JsonItem>>, IEnumerable<KeyValuePair<string, JsonItem>>> o = order switch
         {
             "reversed" => Reversed,
             "utf16" => Utf16Order,
@@ -252,9 +252,9 @@ public class ArtifactMapParsingTests
     {
         var materials = BigMap(2000);
         string dup = escaped ? "\"src\\/d3\\/f00010.cs\"" : "\"src/d3/f00010.cs\"";
-        string text = Spell(Meta.Block(Meta.Link("s", materials, new JsonObject(), "cmd"), TestData.Functionary("alice")), AsIs)
+        string text = Spell(Meta.Block(Meta.Link("s", materials, new JsonMap(), "cmd"), TestData.Functionary("alice")), AsIs)
             .Replace("\"src/d0/f01995.cs\"", dup);
-        var result = Verify(WriteChain(materials, new JsonObject(), _ => text));
+        var result = Verify(WriteChain(materials, new JsonMap(), _ => text));
         Assert.That(result.Failures[0].Kind, Is.EqualTo(FailureKind.FormatError));
         Assert.That(result.Failures[0].Message, Does.Contain("duplicate object key \"src/d3/f00010.cs\""));
     }
@@ -264,12 +264,12 @@ public class ArtifactMapParsingTests
     {
         // 1,500 compact entries, then one with two hash algorithms: the compact entries become ordinary members.
         var materials = BigMap(1500);
-        materials["zz/two"] = new JsonObject { { "sha256", Hash(1) }, { "sha512", Hash(2) + Hash(3) } };
-        materials["zz/three"] = new JsonObject { { "sha256", Hash(4) } };
+        materials["zz/two"] = new JsonMap { { "sha256", Hash(1) }, { "sha512", Hash(2) + Hash(3) } };
+        materials["zz/three"] = new JsonMap { { "sha256", Hash(4) } };
         Assert.That(Verify(WriteChain(materials, materials, b => Spell(b, Reversed), productRules: new[] { "MATCH * WITH MATERIALS FROM s", "DISALLOW *" })).Passed, Is.True);
 
         var bad = BigMap(1500);
-        bad["zz/two"] = new JsonObject { { "sha256", Hash(1) }, { "sha512", "not hex" } };
+        bad["zz/two"] = new JsonMap { { "sha256", Hash(1) }, { "sha512", "not hex" } };
         var result = Verify(WriteChain(bad, bad, b => Spell(b, AsIs)));
         Assert.That(result.Failures[0].Message, Does.EndWith(".link: materials[\"zz/two\"][\"sha512\"] must be a hex string."));
     }
@@ -341,8 +341,8 @@ public class ArtifactMapParsingTests
             var bMaterials = Map(files.Select((f, i) => ("src/" + f.Name, i % 5 == 2 ? Hash(i + 7000) : f.Hash))
                 .Concat(files.Take(300).Select(f => ("lib/" + f.Name, f.Hash)))
                 .Concat(new[] { ("src/c/x.cs", Hash(5000)), ("d1/f00001.cs", Hash(1)) }));
-            File.WriteAllBytes(Path.Combine(dir, "links", $"a.{alice.KeyId.Substring(0, 8)}.link"), JsonText.WriteUtf8(Meta.Block(Meta.Link("a", new JsonObject(), aProducts, "cmd"), alice)));
-            File.WriteAllBytes(Path.Combine(dir, "links", $"b.{bob.KeyId.Substring(0, 8)}.link"), JsonText.WriteUtf8(Meta.Block(Meta.Link("b", bMaterials, new JsonObject(), "cmd"), bob)));
+            File.WriteAllBytes(Path.Combine(dir, "links", $"a.{alice.KeyId.Substring(0, 8)}.link"), JsonText.WriteUtf8(Meta.Block(Meta.Link("a", new JsonMap(), aProducts, "cmd"), alice)));
+            File.WriteAllBytes(Path.Combine(dir, "links", $"b.{bob.KeyId.Substring(0, 8)}.link"), JsonText.WriteUtf8(Meta.Block(Meta.Link("b", bMaterials, new JsonMap(), "cmd"), bob)));
             var steps = new[]
             {
                 Meta.Step("a", new[] { alice.Public }, 1, Meta.Rules("ALLOW *"), Meta.Rules("ALLOW *"), "cmd"),

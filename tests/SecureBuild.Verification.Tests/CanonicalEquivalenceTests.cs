@@ -35,7 +35,7 @@ public class CanonicalEquivalenceTests
             {
                 var key = i % 2 == 0 ? alice : bob;
                 var link = Meta.Link("s", RandomArtifacts(rng), RandomArtifacts(rng), "cmd", RandomString(rng));
-                ((JsonObject)link["byproducts"])["extra"] = RandomValue(rng, 0);
+                ((JsonMap)link["byproducts"])["extra"] = RandomValue(rng, 0);
                 link["environment"] = RandomObject(rng, 0);
                 var file = Meta.Block(link, key);
                 Directory.CreateDirectory(Path.Combine(dir, "links"));
@@ -50,8 +50,8 @@ public class CanonicalEquivalenceTests
                 }
 
                 // Change one signed string value: the signature must break.
-                var tampered = (JsonObject)file.DeepClone();
-                ((JsonObject)((JsonObject)tampered["signed"])["byproducts"])["stdout"] = "changed";
+                var tampered = (JsonMap)file.DeepClone();
+                ((JsonMap)((JsonMap)tampered["signed"])["byproducts"])["stdout"] = "changed";
                 File.WriteAllBytes(Path.Combine(dir, "links", $"s.{key.KeyId.Substring(0, 8)}.link"), Encode(tampered, rng));
                 var broken = Verify(dir);
                 if (broken.Passed || broken.Failures[0].Kind != FailureKind.ThresholdVerificationError)
@@ -135,20 +135,20 @@ public class CanonicalEquivalenceTests
         return Convert.ToHexString(b).ToLowerInvariant();
     }
 
-    private static JsonObject RandomArtifacts(Random rng)
+    private static JsonMap RandomArtifacts(Random rng)
     {
-        var o = new JsonObject();
+        var o = new JsonMap();
         for (int i = 0, n = rng.Next(0, 30); i < n; i++)
         {
             string path = RandomString(rng) + i.ToString(CultureInfo.InvariantCulture);
-            var hashes = new JsonObject { { "sha256", Hex(rng, 32) } };
+            var hashes = new JsonMap { { "sha256", Hex(rng, 32) } };
             switch (rng.Next(12))
             {
                 case 0:
                     hashes["sha512"] = Hex(rng, 64); // two algorithms: not the compact shape
                     break;
                 case 1:
-                    hashes = new JsonObject { { "md5", Hex(rng, 16) } };
+                    hashes = new JsonMap { { "md5", Hex(rng, 16) } };
                     break;
             }
 
@@ -158,33 +158,33 @@ public class CanonicalEquivalenceTests
         return o;
     }
 
-    private static JsonObject RandomObject(Random rng, int depth)
+    private static JsonMap RandomObject(Random rng, int depth)
     {
-        var o = new JsonObject();
+        var o = new JsonMap();
         for (int i = 0, n = rng.Next(0, 5); i < n; i++)
         {
             o[RandomString(rng) + i.ToString(CultureInfo.InvariantCulture)] = rng.Next(3) == 0
-                ? new JsonObject { { RandomString(rng), RandomString(rng) } } // artifact-map shaped member
+                ? new JsonMap { { RandomString(rng), RandomString(rng) } } // artifact-map shaped member
                 : RandomValue(rng, depth + 1);
         }
 
         return o;
     }
 
-    private static JsonNode RandomValue(Random rng, int depth) => (depth > 3 ? rng.Next(4) : rng.Next(7)) switch
+    private static JsonItem RandomValue(Random rng, int depth) => (depth > 3 ? rng.Next(4) : rng.Next(7)) switch
     {
         0 => RandomString(rng),
         1 => new JsonNumber(rng.Next(3) == 0 ? "-0" : rng.Next(3) == 0 ? "123456789012345678901234567890" : rng.Next(-1000, 1000).ToString(CultureInfo.InvariantCulture)),
         2 => rng.Next(2) == 0 ? JsonBool.True : JsonNull.Instance,
         3 => JsonBool.False,
         4 => RandomObject(rng, depth),
-        5 => new JsonArray(Enumerable.Range(0, rng.Next(0, 4)).Select(_ => RandomValue(rng, depth + 1))),
+        5 => new JsonList(Enumerable.Range(0, rng.Next(0, 4)).Select(_ => RandomValue(rng, depth + 1))),
         _ => RandomArtifacts(rng),
     };
 
     // Three spellings: Core's sorted ASCII-escaped file format; and compact/indented text with members in random
     // order, raw UTF-8 or \u escapes, and escaped '/' now and then.
-    private static byte[] Encode(JsonNode node, Random rng)
+    private static byte[] Encode(JsonItem node, Random rng)
     {
         if (rng.Next(3) == 0)
         {
@@ -197,12 +197,12 @@ public class CanonicalEquivalenceTests
         return new UTF8Encoding(false).GetBytes(sb.ToString());
     }
 
-    private static void Write(JsonNode node, StringBuilder sb, Random rng, bool escapeAll)
+    private static void Write(JsonItem node, StringBuilder sb, Random rng, bool escapeAll)
     {
         string ws = rng.Next(3) == 0 ? " \n\t\r" [..rng.Next(1, 4)] : "";
         switch (node)
         {
-            case JsonObject o:
+            case JsonMap o:
                 sb.Append('{').Append(ws);
                 var members = o.OrderBy(_ => rng.Next()).ToList();
                 for (int i = 0; i < members.Count; i++)
@@ -219,7 +219,7 @@ public class CanonicalEquivalenceTests
 
                 sb.Append(ws).Append('}');
                 break;
-            case JsonArray a:
+            case JsonList a:
                 sb.Append('[');
                 for (int i = 0; i < a.Count; i++)
                 {

@@ -27,7 +27,7 @@ public class ConstructedCaseTests
 
     private static string LinkPath(string dir, string file) => Path.Combine(dir, "links", file);
 
-    private static void EditLink(string dir, string file, Action<JsonObject> editSigned, params SigningKey[] resignWith)
+    private static void EditLink(string dir, string file, Action<JsonMap> editSigned, params SigningKey[] resignWith)
     {
         string path = LinkPath(dir, file);
         var meta = Meta.Load(path);
@@ -40,7 +40,7 @@ public class ConstructedCaseTests
         Meta.Save(path, meta);
     }
 
-    private static JsonObject Artifacts(JsonObject signed, string side) => (JsonObject)signed[side];
+    private static JsonMap Artifacts(JsonMap signed, string side) => (JsonMap)signed[side];
 
     private static Both.Outcome Check(string dir, bool pass, string kind, string? messagePart = null, IReadOnlyList<(string, string)>? keys = null)
     {
@@ -85,7 +85,7 @@ public class ConstructedCaseTests
         string dir = Baseline();
         string path = LinkPath(dir, "build.c0d891af.link");
         var meta = Meta.Load(path);
-        meta["signatures"] = new JsonArray();
+        meta["signatures"] = new JsonList();
         Meta.Save(path, meta);
         var o = Check(dir, pass: false, kind: "ThresholdVerificationError", "Only found '1'");
         Assert.That(o.Result.DroppedLinks.Single().Reason, Is.EqualTo(DropReason.NotSignedByNamedKey));
@@ -97,7 +97,7 @@ public class ConstructedCaseTests
         string dir = Baseline();
         string path = Path.Combine(dir, "root.layout");
         var meta = Meta.Load(path);
-        meta["signatures"] = new JsonArray();
+        meta["signatures"] = new JsonList();
         Meta.Resign(meta, SigningKey.Generate(KeyType.Ed25519));
         Meta.Save(path, meta);
         Check(dir, pass: false, kind: "SignatureVerificationError", "No signature found for key '2b81847f");
@@ -118,7 +118,7 @@ public class ConstructedCaseTests
     public void Fail_threshold_links_disagree()
     {
         string dir = Baseline();
-        EditLink(dir, "build.c0d891af.link", s => Artifacts(s, "products")["bin/Extra.pdb"] = new JsonObject { { "sha256", new string('a', 64) } }, TestData.Functionary("bob"));
+        EditLink(dir, "build.c0d891af.link", s => Artifacts(s, "products")["bin/Extra.pdb"] = new JsonMap { { "sha256", new string('a', 64) } }, TestData.Functionary("bob"));
         Check(dir, pass: false, kind: "ThresholdVerificationError", "Links 'build.8fa97c41.link' and 'build.c0d891af.link' have different artifacts!");
     }
 
@@ -137,7 +137,7 @@ public class ConstructedCaseTests
         string dir = Baseline();
         foreach (var (file, key) in new[] { ("build.8fa97c41.link", "alice"), ("build.c0d891af.link", "bob") })
         {
-            EditLink(dir, file, s => Artifacts(s, "products")["bin/Injected.dll"] = new JsonObject { { "sha256", new string('b', 64) } }, TestData.Functionary(key));
+            EditLink(dir, file, s => Artifacts(s, "products")["bin/Injected.dll"] = new JsonMap { { "sha256", new string('b', 64) } }, TestData.Functionary(key));
         }
 
         var o = Check(dir, pass: false, kind: "RuleVerificationError", "bin/Injected.dll");
@@ -213,7 +213,7 @@ public class ConstructedCaseTests
     public void Fail_link_tampered_byproducts()
     {
         string dir = Baseline();
-        EditLink(dir, "build.c0d891af.link", s => ((JsonObject)s["byproducts"])["stdout"] = "tampered");
+        EditLink(dir, "build.c0d891af.link", s => ((JsonMap)s["byproducts"])["stdout"] = "tampered");
         var o = Check(dir, pass: false, kind: "ThresholdVerificationError", "Only found '1'");
         Assert.That(o.Result.DroppedLinks.Single().Reason, Is.EqualTo(DropReason.BadSignature));
     }
@@ -282,7 +282,7 @@ public class ConstructedCaseTests
         string dir = Baseline();
         string path = Path.Combine(dir, "root.layout");
         var meta = Meta.Load(path);
-        var sig = (JsonObject)((JsonArray)meta["signatures"])[0];
+        var sig = (JsonMap)((JsonList)meta["signatures"])[0];
         sig["sig"] = ((JsonString)sig["sig"]).Value + "a";
         Meta.Save(path, meta);
         Check(dir, pass: false, kind: "FormatError");
@@ -324,10 +324,10 @@ public class ConstructedCaseTests
         return (dir, owner, TestData.Functionary("alice").Public, TestData.Functionary("bob").Public);
     }
 
-    private static void WriteLayout(string dir, SigningKey owner, JsonObject layout) =>
+    private static void WriteLayout(string dir, SigningKey owner, JsonMap layout) =>
         Meta.Save(Path.Combine(dir, "root.layout"), Meta.Block(layout, owner));
 
-    private static void WriteLink(string dir, JsonObject link, SigningKey key, string? step = null) =>
+    private static void WriteLink(string dir, JsonMap link, SigningKey key, string? step = null) =>
         Meta.Save(Path.Combine(dir, "links", $"{step ?? ((JsonString)link["name"]).Value}.{key.KeyId.Substring(0, 8)}.link"), Meta.Block(link, key));
 
     private static readonly (string, string)[] FreshOwner = { ("owner.pub", "ed25519") };
@@ -372,7 +372,7 @@ public class ConstructedCaseTests
         {
             Meta.Step("s", new[] { alice.Public }, 1, Meta.Rules(), Meta.Rules()),
         }));
-        WriteLink(dir, Meta.Link("s", new JsonObject(), new JsonObject()), alice);
+        WriteLink(dir, Meta.Link("s", new JsonMap(), new JsonMap()), alice);
         var o = Check(dir, pass: false, kind: "ThresholdVerificationError", "Only found '0'", FreshOwner);
         Assert.That(o.Result.DroppedLinks.Single().Reason, Is.EqualTo(DropReason.UnknownKey));
     }
@@ -390,7 +390,7 @@ public class ConstructedCaseTests
     public void Inspection_with_empty_run_is_a_bad_return_value()
     {
         var (dir, owner, alice, _) = FreshChain();
-        WriteLayout(dir, owner, Meta.Layout(new[] { alice }, Array.Empty<JsonObject>(), new[] { Meta.Inspection("i", Meta.Rules(), Meta.Rules()) }));
+        WriteLayout(dir, owner, Meta.Layout(new[] { alice }, Array.Empty<JsonMap>(), new[] { Meta.Inspection("i", Meta.Rules(), Meta.Rules()) }));
         Check(dir, pass: false, kind: "BadReturnValueError", "Got non-int return value 'None'", FreshOwner);
     }
 
@@ -398,7 +398,7 @@ public class ConstructedCaseTests
     public void Inspection_command_not_found()
     {
         var (dir, owner, alice, _) = FreshChain();
-        WriteLayout(dir, owner, Meta.Layout(new[] { alice }, Array.Empty<JsonObject>(), new[] { Meta.Inspection("i", Meta.Rules(), Meta.Rules(), "no-such-command-securebuild") }));
+        WriteLayout(dir, owner, Meta.Layout(new[] { alice }, Array.Empty<JsonMap>(), new[] { Meta.Inspection("i", Meta.Rules(), Meta.Rules(), "no-such-command-securebuild") }));
         Check(dir, pass: false, kind: "OSError", keys: FreshOwner);
     }
 
@@ -414,7 +414,7 @@ public class ConstructedCaseTests
             File.WriteAllText(p, f);
         }
 
-        WriteLayout(dir, owner, Meta.Layout(new[] { alice }, Array.Empty<JsonObject>(), new[]
+        WriteLayout(dir, owner, Meta.Layout(new[] { alice }, Array.Empty<JsonMap>(), new[]
         {
             Meta.Inspection("i", Meta.Rules("ALLOW keep.txt", "ALLOW sub/keep2.txt", "ALLOW .hidden", "DISALLOW *"),
                 Meta.Rules("CREATE out/made.txt", "ALLOW keep.txt", "ALLOW sub/keep2.txt", "ALLOW .hidden", "DISALLOW *"),
@@ -466,7 +466,7 @@ public class ConstructedCaseTests
     public void Inspection_timeout_is_configurable()
     {
         var (dir, owner, alice, _) = FreshChain();
-        WriteLayout(dir, owner, Meta.Layout(new[] { alice }, Array.Empty<JsonObject>(), new[] { Meta.Inspection("slow", Meta.Rules(), Meta.Rules(), "sleep", "30") }));
+        WriteLayout(dir, owner, Meta.Layout(new[] { alice }, Array.Empty<JsonMap>(), new[] { Meta.Inspection("slow", Meta.Rules(), Meta.Rules(), "sleep", "30") }));
         try
         {
             var started = DateTime.UtcNow;
@@ -512,7 +512,7 @@ public class ConstructedCaseTests
         MakeFifo(Path.Combine(final, "pipe"));
         Directory.CreateDirectory(Path.Combine(final, "sub"));
         File.CreateSymbolicLink(Path.Combine(final, "sub", "zero"), "/dev/zero");
-        WriteLayout(dir, owner, Meta.Layout(new[] { alice }, Array.Empty<JsonObject>(), new[]
+        WriteLayout(dir, owner, Meta.Layout(new[] { alice }, Array.Empty<JsonMap>(), new[]
         {
             // The reference never records them (os.path.isfile is false), so DISALLOW passes on both sides.
             Meta.Inspection("i", Meta.Rules("ALLOW keep.txt", "DISALLOW *"), Meta.Rules("ALLOW keep.txt", "DISALLOW *"), "true"),
@@ -545,7 +545,7 @@ public class ConstructedCaseTests
         string final = Path.Combine(dir, "final");
         File.WriteAllText(Path.Combine(dir, "outside.txt"), "outside");
         File.CreateSymbolicLink(Path.Combine(final, "escape"), Path.Combine("..", "outside.txt"));
-        WriteLayout(dir, owner, Meta.Layout(new[] { alice }, Array.Empty<JsonObject>(), new[]
+        WriteLayout(dir, owner, Meta.Layout(new[] { alice }, Array.Empty<JsonMap>(), new[]
         {
             Meta.Inspection("i", Meta.Rules("ALLOW *"), Meta.Rules("ALLOW *"), "true"),
         }));
@@ -569,7 +569,7 @@ public class ConstructedCaseTests
     public void Inspection_that_leaves_a_child_holding_its_output_does_not_keep_verify_waiting()
     {
         var (dir, owner, alice, _) = FreshChain();
-        WriteLayout(dir, owner, Meta.Layout(new[] { alice }, Array.Empty<JsonObject>(), new[]
+        WriteLayout(dir, owner, Meta.Layout(new[] { alice }, Array.Empty<JsonMap>(), new[]
         {
             Meta.Inspection("i", Meta.Rules(), Meta.Rules("ALLOW bg.pid"), "sh", "-c", "sleep 1000 & echo $! > bg.pid"),
         }));
@@ -592,7 +592,7 @@ public class ConstructedCaseTests
     public void Inspection_timeout_bounds_the_whole_process_tree()
     {
         var (dir, owner, alice, _) = FreshChain();
-        WriteLayout(dir, owner, Meta.Layout(new[] { alice }, Array.Empty<JsonObject>(), new[]
+        WriteLayout(dir, owner, Meta.Layout(new[] { alice }, Array.Empty<JsonMap>(), new[]
         {
             Meta.Inspection("slow", Meta.Rules(), Meta.Rules(), "sh", "-c", "sleep 1000 & echo $! > bg.pid; sleep 1000"),
         }));

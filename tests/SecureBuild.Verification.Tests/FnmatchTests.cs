@@ -131,7 +131,7 @@ public class FnmatchTests
         try
         {
             string input = Path.Combine(dir, "in.json");
-            var array = new JsonArray(pairs.Select(p => (JsonNode)new JsonArray(p.Name, p.Pattern)));
+            var array = new JsonList(pairs.Select(p => (JsonItem)new JsonList(p.Name, p.Pattern)));
             File.WriteAllBytes(input, JsonText.WriteUtf8(array));
             const string script = "import fnmatch, json, sys\n"
                 + "pairs = json.load(open(sys.argv[1], encoding='utf-8'))\n"
@@ -139,7 +139,7 @@ public class FnmatchTests
             Reference.EnsureInstalled();
             var (code, output) = Reference.RunProcess("/usr/bin/python3", new[] { "-c", script, input }, dir, TimeSpan.FromMinutes(2));
             Assert.That(code, Is.EqualTo(0), output);
-            var result = (JsonArray)JsonParser.Parse(output.Trim());
+            var result = (JsonList)JsonParser.Parse(output.Trim());
             return result.Select(n => ((JsonBool)n).Value).ToArray();
         }
         finally

@@ -15,17 +15,17 @@ public class InteropCaseTests
 {
     public static IEnumerable<TestCaseData> Cases()
     {
-        var manifest = (JsonObject)JsonParser.Parse(File.ReadAllBytes(Path.Combine(TestData.Root, "cases.json")));
-        foreach (var node in (JsonArray)manifest["cases"])
+        var manifest = (JsonMap)JsonParser.Parse(File.ReadAllBytes(Path.Combine(TestData.Root, "cases.json")));
+        foreach (var node in (JsonList)manifest["cases"])
         {
-            var c = (JsonObject)node;
+            var c = (JsonMap)node;
             string id = ((JsonString)c["id"]).Value;
             yield return new TestCaseData(c).SetName($"Case_{id}");
         }
     }
 
     [TestCaseSource(nameof(Cases))]
-    public void Verifier_matches_the_reference_verdict(JsonObject c)
+    public void Verifier_matches_the_reference_verdict(JsonMap c)
     {
         string id = ((JsonString)c["id"]).Value;
         var (layout, keys, types, linkDir) = ParseCommand(c);
@@ -41,7 +41,7 @@ public class InteropCaseTests
             Assert.That(verdict.ExitCode, Is.EqualTo(expectedExit), $"{id}: {verdict.Output}");
             Assert.That(verdict.Kind, Is.EqualTo(expectedType), $"{id}: {verdict.Output}");
 
-            foreach (var w in (JsonArray)c["warnings"])
+            foreach (var w in (JsonList)c["warnings"])
             {
                 string expected = ((JsonString)w).Value;
                 Assert.That(result.Warnings.Select(x => x.Message), Has.Some.Contains(expected), $"{id}: expected warning '{expected}'");
@@ -59,7 +59,7 @@ public class InteropCaseTests
     }
 
     [TestCaseSource(nameof(Cases))]
-    public void Cli_exit_code_matches_the_reference(JsonObject c) =>
+    public void Cli_exit_code_matches_the_reference(JsonMap c) =>
         AssertCliVerdict(c, "cli-", (cwd, args) =>
         {
             var (code, stdout, stderr) = Cli.Run(cwd, args.ToArray());
@@ -72,7 +72,7 @@ public class InteropCaseTests
     /// ed25519 link signature goes through BouncyCastle (Ed25519BackendTests compares the two primitives directly).
     /// </summary>
     [TestCaseSource(nameof(Cases))]
-    public void Without_libsodium_the_cli_reaches_the_reference_verdict(JsonObject c) =>
+    public void Without_libsodium_the_cli_reaches_the_reference_verdict(JsonMap c) =>
         AssertCliVerdict(c, "nosodium-", (cwd, args) =>
         {
             var run = SecureBuild.TestSupport.Run.Process("dotnet", args.Prepend(Path.Combine(AppContext.BaseDirectory, "securebuild.dll")), cwd,
@@ -81,7 +81,7 @@ public class InteropCaseTests
         });
 
     /// <summary>Runs `securebuild verify` for case <paramref name="c"/> from a scratch copy and checks its exit code and error type.</summary>
-    private static void AssertCliVerdict(JsonObject c, string scratchPrefix, Func<string, List<string>, (int Code, string Output)> verify)
+    private static void AssertCliVerdict(JsonMap c, string scratchPrefix, Func<string, List<string>, (int Code, string Output)> verify)
     {
         string id = ((JsonString)c["id"]).Value;
         var (layout, keys, types, linkDir) = ParseCommand(c);
@@ -117,9 +117,9 @@ public class InteropCaseTests
         }
     }
 
-    private static (string Layout, List<string> Keys, List<string> Types, string LinkDir) ParseCommand(JsonObject c)
+    private static (string Layout, List<string> Keys, List<string> Types, string LinkDir) ParseCommand(JsonMap c)
     {
-        var argv = ((JsonArray)c["command"]).Select(n => ((JsonString)n).Value).ToList();
+        var argv = ((JsonList)c["command"]).Select(n => ((JsonString)n).Value).ToList();
         string layout = "", linkDir = ".";
         var keys = new List<string>();
         var types = new List<string>();

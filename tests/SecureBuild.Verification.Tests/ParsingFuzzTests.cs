@@ -271,7 +271,7 @@ public class ParsingFuzzTests
     {
         try
         {
-            return JsonNode.DeepEquals(JsonParser.Parse(a), JsonParser.Parse(b));
+            return JsonItem.DeepEquals(JsonParser.Parse(a), JsonParser.Parse(b));
         }
         catch (JsonFormatException)
         {

@@ -62,7 +62,7 @@ for (int s = 0; s < steps.Length; s++)
     }
 
     var link = new Link(steps[s]) { Command = new[] { "run", steps[s] }, Materials = materials, Products = products };
-    link.Byproducts = new JsonObject { { "return-value", 0 }, { "stderr", "" }, { "stdout", "" } };
+    link.Byproducts = new JsonMap { { "return-value", 0 }, { "stderr", "" }, { "stdout", "" } };
     LinkFile.WriteSigned(link, key, Path.Combine(dir, "links"));
 
     string first = materials.Keys.First();

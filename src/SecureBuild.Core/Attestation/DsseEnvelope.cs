@@ -190,9 +190,9 @@ public sealed class DsseEnvelope
 
     /// <summary>Reads an envelope from an already parsed JSON value; <paramref name="path"/> prefixes error messages.</summary>
     /// <exception cref="AttestationFormatException">Anything malformed.</exception>
-    public static DsseEnvelope FromJson(JsonNode node, string path = "envelope") => FromJson(node, path, Fail);
+    public static DsseEnvelope FromJson(JsonItem node, string path = "envelope") => FromJson(node, path, Fail);
 
-    internal static DsseEnvelope FromJson(JsonNode node, string path, Func<string, Exception> fail)
+    internal static DsseEnvelope FromJson(JsonItem node, string path, Func<string, Exception> fail)
     {
         var obj = StrictJson.AsObject(node, path, fail);
         StrictJson.AllowedFields(obj, path, fail, "payload", "payloadType", "signatures");
@@ -223,12 +223,12 @@ public sealed class DsseEnvelope
     }
 
     /// <summary>The envelope as a JSON object: payload and sig in standard base64 with padding; keyid only when set.</summary>
-    public JsonObject ToJson()
+    public JsonMap ToJson()
     {
-        var signatures = new JsonArray();
+        var signatures = new JsonList();
         foreach (var s in Signatures)
         {
-            var sig = new JsonObject();
+            var sig = new JsonMap();
             if (s.KeyId is not null)
             {
                 sig.Add("keyid", s.KeyId);
@@ -238,7 +238,7 @@ public sealed class DsseEnvelope
             signatures.Add(sig);
         }
 
-        return new JsonObject
+        return new JsonMap
         {
             { "payload", Base64Codec.Encode(Payload) },
             { "payloadType", PayloadType },

@@ -1,4 +1,4 @@
-using SecureBuild.Core.Internal;
+using SecureBuild.Core.Crypto;
 using SecureBuild.Core.Json;
 
 namespace SecureBuild.Core.Attestation;
@@ -16,7 +16,7 @@ public sealed class ResourceDescriptor
         byte[]? content = null,
         string? downloadLocation = null,
         string? mediaType = null,
-        JsonObject? annotations = null)
+        JsonMap? annotations = null)
     {
         Name = name;
         Digest = digest ?? new Dictionary<string, string>();
@@ -40,11 +40,11 @@ public sealed class ResourceDescriptor
 
     public string? MediaType { get; }
 
-    public JsonObject? Annotations { get; }
+    public JsonMap? Annotations { get; }
 
-    public JsonObject ToJson()
+    public JsonMap ToJson()
     {
-        var obj = new JsonObject();
+        var obj = new JsonMap();
         if (Name is not null)
         {
             obj.Add("name", Name);
@@ -57,7 +57,7 @@ public sealed class ResourceDescriptor
 
         if (Digest.Count > 0)
         {
-            var d = new JsonObject();
+            var d = new JsonMap();
             foreach (var kv in Digest.OrderBy(k => k.Key, StringComparer.Ordinal))
             {
                 d.Add(kv.Key, kv.Value);
@@ -106,7 +106,7 @@ public sealed class InTotoStatement
         ["sha3_224"] = 56, ["sha3_256"] = 64, ["sha3_384"] = 96, ["sha3_512"] = 128, ["sha1"] = 40, ["md5"] = 32,
     };
 
-    public InTotoStatement(IEnumerable<ResourceDescriptor> subjects, string predicateType, JsonObject? predicate)
+    public InTotoStatement(IEnumerable<ResourceDescriptor> subjects, string predicateType, JsonMap? predicate)
     {
         Subjects = (subjects ?? throw new ArgumentNullException(nameof(subjects))).ToList().AsReadOnly();
         PredicateType = predicateType ?? throw new ArgumentNullException(nameof(predicateType));
@@ -132,7 +132,7 @@ public sealed class InTotoStatement
     public string PredicateType { get; }
 
     /// <summary>The predicate object, or null when absent.</summary>
-    public JsonObject? Predicate { get; }
+    public JsonMap? Predicate { get; }
 
     /// <summary>True when some subject's digest set has <paramref name="algorithm"/> = <paramref name="hexValue"/> (case-insensitive hex).</summary>
     public bool HasSubjectDigest(string algorithm, string hexValue) =>
@@ -151,7 +151,7 @@ public sealed class InTotoStatement
     }
 
     /// <exception cref="AttestationFormatException">Not a well-formed Statement v1.</exception>
-    public static InTotoStatement FromJson(JsonNode node)
+    public static InTotoStatement FromJson(JsonItem node)
     {
         const string path = "statement";
         var obj = StrictJson.AsObject(node, path, Fail);
@@ -190,12 +190,12 @@ public sealed class InTotoStatement
     }
 
     /// <summary>The statement JSON (keys in specification order: _type, subject, predicateType, predicate).</summary>
-    public JsonObject ToJson()
+    public JsonMap ToJson()
     {
-        var obj = new JsonObject
+        var obj = new JsonMap
         {
             { "_type", StatementTypeV1 },
-            { "subject", new JsonArray(Subjects.Select(s => (JsonNode)s.ToJson())) },
+            { "subject", new JsonList(Subjects.Select(s => (JsonItem)s.ToJson())) },
             { "predicateType", PredicateType },
         };
         if (Predicate is not null)
@@ -213,7 +213,7 @@ public sealed class InTotoStatement
     public string SignToJsonLine(Crypto.SigningKey key) =>
         JsonText.Write(DsseEnvelope.Sign(DsseEnvelope.InTotoPayloadType, ToPayload(), key).ToJson(), indented: false) + "\n";
 
-    private static ResourceDescriptor ReadDescriptor(JsonNode node, string path)
+    private static ResourceDescriptor ReadDescriptor(JsonItem node, string path)
     {
         var obj = StrictJson.AsObject(node, path, Fail);
         string? name = StrictJson.OptString(obj, "name", path, Fail);

@@ -1,20 +1,19 @@
 using System.Text;
-using Org.BouncyCastle.Asn1;
 using Org.BouncyCastle.Asn1.Pkcs;
 using Org.BouncyCastle.Asn1.Sec;
 using Org.BouncyCastle.Asn1.X509;
 using Org.BouncyCastle.Asn1.X9;
-using Org.BouncyCastle.Crypto;
+using Org.BouncyCastle.Asn1;
 using Org.BouncyCastle.Crypto.Digests;
 using Org.BouncyCastle.Crypto.Engines;
 using Org.BouncyCastle.Crypto.Generators;
 using Org.BouncyCastle.Crypto.Parameters;
 using Org.BouncyCastle.Crypto.Signers;
+using Org.BouncyCastle.Crypto;
 using Org.BouncyCastle.Math;
 using Org.BouncyCastle.Pkcs;
 using Org.BouncyCastle.Security;
 using Org.BouncyCastle.X509;
-using SecureBuild.Core.Internal;
 using SecureBuild.Core.Json;
 
 namespace SecureBuild.Core.Crypto;
@@ -48,11 +47,11 @@ internal static class KeyAlgorithms
     /// <summary>The securesystemslib keyid: sha256 over canonical JSON of the public key dict.</summary>
     public static string ComputeKeyId(string keyType, string scheme, string publicValue)
     {
-        var preimage = new JsonObject
+        var preimage = new JsonMap
         {
-            { "keyid_hash_algorithms", new JsonArray("sha256", "sha512") },
+            { "keyid_hash_algorithms", new JsonList("sha256", "sha512") },
             { "keytype", keyType },
-            { "keyval", new JsonObject { { "public", publicValue } } },
+            { "keyval", new JsonMap { { "public", publicValue } } },
             { "scheme", scheme },
         };
         return Hex.Encode(Sha256(CanonicalJson.Serialize(preimage)));

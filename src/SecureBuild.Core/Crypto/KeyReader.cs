@@ -1,17 +1,16 @@
 using System.Text;
-using Org.BouncyCastle.Asn1;
 using Org.BouncyCastle.Asn1.EdEC;
 using Org.BouncyCastle.Asn1.Pkcs;
 using Org.BouncyCastle.Asn1.Sec;
 using Org.BouncyCastle.Asn1.X509;
 using Org.BouncyCastle.Asn1.X9;
-using Org.BouncyCastle.Crypto;
+using Org.BouncyCastle.Asn1;
 using Org.BouncyCastle.Crypto.Parameters;
+using Org.BouncyCastle.Crypto;
 using Org.BouncyCastle.Math;
 using Org.BouncyCastle.Security;
-using SecureBuild.Core.Internal;
-using SecureBuild.Core.Json;
 using SecureBuild.Core.IO;
+using SecureBuild.Core.Json;
 
 namespace SecureBuild.Core.Crypto;
 
@@ -177,7 +176,7 @@ internal static class KeyReader
     private static bool LooksLikeSecureSystemsLibEncrypted(string text)
     {
         string[] parts = text.Split(new[] { "@@@@" }, StringSplitOptions.None);
-        return parts.Length == 5 && parts.All(p => p.Length > 0 && p.All(c => Uri.IsHexDigit(c)));
+        return parts.Length == 5 && parts.All(Hex.IsHex);
     }
 
     // ---- PEM ----
@@ -477,7 +476,7 @@ internal static class KeyReader
 
     private static KeyMaterial ParseJsonKey(string text, string source, bool requirePrivate)
     {
-        JsonNode root;
+        JsonItem root;
         try
         {
             root = JsonParser.Parse(text);
@@ -487,14 +486,14 @@ internal static class KeyReader
             throw new KeyFormatException(KeyFormatException.Malformed, $"Key file '{source}' is not valid JSON: {e.Reason ?? e.Message} (line {e.Line}, column {e.Column}).", FixMalformed, e);
         }
 
-        if (root is not JsonObject obj)
+        if (root is not JsonMap obj)
         {
             throw Malformed(source, "the JSON document is not an object");
         }
 
         string keytype = RequiredString(obj, "keytype", source);
         string scheme = RequiredString(obj, "scheme", source);
-        if (!obj.TryGetValue("keyval", out var keyvalNode) || keyvalNode is not JsonObject keyval)
+        if (!obj.TryGetValue("keyval", out var keyvalNode) || keyvalNode is not JsonMap keyval)
         {
             throw Malformed(source, "the JSON key has no \"keyval\" object");
         }
@@ -570,14 +569,14 @@ internal static class KeyReader
         }
     }
 
-    internal static void CheckHashAlgorithms(JsonObject obj, string source)
+    internal static void CheckHashAlgorithms(JsonMap obj, string source)
     {
         if (!obj.TryGetValue("keyid_hash_algorithms", out var node))
         {
             return;
         }
 
-        if (node is not JsonArray array || array.Count != 2
+        if (node is not JsonList array || array.Count != 2
             || array[0] is not JsonString { Value: "sha256" } || array[1] is not JsonString { Value: "sha512" })
         {
             throw Malformed(source, "\"keyid_hash_algorithms\" must be [\"sha256\", \"sha512\"]");
@@ -689,7 +688,7 @@ internal static class KeyReader
         return new PublicKey(KeyType.Ed25519, publicHex, Wrap(() => new Ed25519PublicKeyParameters(bytes), source, "ed25519 public key"));
     }
 
-    private static string RequiredString(JsonObject obj, string name, string source, string? displayName = null)
+    private static string RequiredString(JsonMap obj, string name, string source, string? displayName = null)
     {
         if (!obj.TryGetValue(name, out var node))
         {

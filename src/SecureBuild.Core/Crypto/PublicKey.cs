@@ -51,12 +51,12 @@ public sealed class PublicKey : IEquatable<PublicKey>
     }
 
     /// <summary>The securesystemslib key dict, as embedded in a layout's "keys" map.</summary>
-    public JsonObject ToKeyObject() => new()
+    public JsonMap ToKeyObject() => new()
     {
         { "keyid", KeyId },
-        { "keyid_hash_algorithms", new JsonArray("sha256", "sha512") },
+        { "keyid_hash_algorithms", new JsonList("sha256", "sha512") },
         { "keytype", KeyTypeName },
-        { "keyval", new JsonObject { { "public", PublicValue } } },
+        { "keyval", new JsonMap { { "public", PublicValue } } },
         { "scheme", Scheme },
     };
 
@@ -65,7 +65,7 @@ public sealed class PublicKey : IEquatable<PublicKey>
     /// ["sha256","sha512"]), keytype, keyval {public} and scheme are allowed; keyid, if present, must match.
     /// </summary>
     /// <exception cref="KeyFormatException">SB1004 for unsupported types/schemes, SB1005 for anything malformed.</exception>
-    public static PublicKey FromKeyObject(JsonObject keyObject)
+    public static PublicKey FromKeyObject(JsonMap keyObject)
     {
         if (keyObject is null)
         {
@@ -84,7 +84,7 @@ public sealed class PublicKey : IEquatable<PublicKey>
 
         string keytype = keyObject.TryGetValue("keytype", out var kt) && kt is JsonString kts ? kts.Value : throw KeyReader.Malformed(source, "\"keytype\" is missing or not a string");
         string scheme = keyObject.TryGetValue("scheme", out var sc) && sc is JsonString scs ? scs.Value : throw KeyReader.Malformed(source, "\"scheme\" is missing or not a string");
-        if (!keyObject.TryGetValue("keyval", out var kvNode) || kvNode is not JsonObject keyval)
+        if (!keyObject.TryGetValue("keyval", out var kvNode) || kvNode is not JsonMap keyval)
         {
             throw KeyReader.Malformed(source, "\"keyval\" is missing or not an object");
         }

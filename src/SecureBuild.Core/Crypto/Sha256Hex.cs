@@ -1,6 +1,5 @@
 using System.Security.Cryptography;
 using System.Text;
-using SecureBuild.Core.Internal;
 using SecureBuild.Core.IO;
 
 namespace SecureBuild.Core.Crypto;

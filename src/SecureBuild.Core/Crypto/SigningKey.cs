@@ -1,6 +1,5 @@
-using Org.BouncyCastle.Crypto;
 using Org.BouncyCastle.Crypto.Parameters;
-using SecureBuild.Core.Internal;
+using Org.BouncyCastle.Crypto;
 using SecureBuild.Core.Json;
 
 namespace SecureBuild.Core.Crypto;
@@ -86,14 +85,14 @@ public sealed class SigningKey
         switch (Type)
         {
             case KeyType.Ed25519:
-                return JsonText.WritePythonDefault(new JsonObject
+                return JsonText.WritePythonDefault(new JsonMap
                 {
                     { "keytype", Public.KeyTypeName },
                     { "scheme", Public.Scheme },
                     { "keyid", KeyId },
-                    { "keyid_hash_algorithms", new JsonArray("sha256", "sha512") },
+                    { "keyid_hash_algorithms", new JsonList("sha256", "sha512") },
                     {
-                        "keyval", new JsonObject
+                        "keyval", new JsonMap
                         {
                             { "public", Public.PublicValue },
                             { "private", Hex.Encode(((Ed25519PrivateKeyParameters)_private).GetEncoded()) },
@@ -101,19 +100,19 @@ public sealed class SigningKey
                     },
                 });
             case KeyType.Ecdsa:
-                return JsonText.WritePythonDefault(new JsonObject
+                return JsonText.WritePythonDefault(new JsonMap
                 {
                     { "keytype", Public.KeyTypeName },
                     { "scheme", Public.Scheme },
                     { "keyid", KeyId },
                     {
-                        "keyval", new JsonObject
+                        "keyval", new JsonMap
                         {
                             { "public", Public.PublicValue },
                             { "private", KeyAlgorithms.EcPrivatePem((ECPrivateKeyParameters)_private, (ECPublicKeyParameters)Public.Parameters) },
                         }
                     },
-                    { "keyid_hash_algorithms", new JsonArray("sha256", "sha512") },
+                    { "keyid_hash_algorithms", new JsonList("sha256", "sha512") },
                 });
             default:
                 return KeyAlgorithms.RsaPrivatePem((RsaPrivateCrtKeyParameters)_private);
@@ -131,12 +130,12 @@ public sealed class SigningKey
             return Public.PublicValue;
         }
 
-        return JsonText.WritePythonDefault(new JsonObject
+        return JsonText.WritePythonDefault(new JsonMap
         {
             { "keytype", Public.KeyTypeName },
             { "scheme", Public.Scheme },
-            { "keyid_hash_algorithms", new JsonArray("sha256", "sha512") },
-            { "keyval", new JsonObject { { "public", Public.PublicValue } } },
+            { "keyid_hash_algorithms", new JsonList("sha256", "sha512") },
+            { "keyval", new JsonMap { { "public", Public.PublicValue } } },
         });
     }
 

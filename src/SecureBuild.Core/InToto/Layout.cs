@@ -53,9 +53,9 @@ public sealed class Layout
         return value;
     }
 
-    public JsonObject ToJson()
+    public JsonMap ToJson()
     {
-        var keys = new JsonObject();
+        var keys = new JsonMap();
         foreach (var kv in Keys)
         {
             if (kv.Key != kv.Value.KeyId)
@@ -66,20 +66,20 @@ public sealed class Layout
             keys.Add(kv.Key, kv.Value.ToKeyObject());
         }
 
-        return new JsonObject
+        return new JsonMap
         {
             { "_type", "layout" },
             { "expires", FormatExpires(Expires) },
-            { "inspect", new JsonArray(Inspect.Select(i => (JsonNode)i.ToJson())) },
+            { "inspect", new JsonList(Inspect.Select(i => (JsonItem)i.ToJson())) },
             { "keys", keys },
             { "readme", Readme },
-            { "steps", new JsonArray(Steps.Select(s => (JsonNode)s.ToJson())) },
+            { "steps", new JsonList(Steps.Select(s => (JsonItem)s.ToJson())) },
         };
     }
 
     /// <summary>Strict: every field present, no extra fields, right types, keys consistent with their keyids.</summary>
     /// <exception cref="InTotoFormatException">Wrong shape.</exception>
-    public static Layout FromJson(JsonObject signed)
+    public static Layout FromJson(JsonMap signed)
     {
         if (signed is null)
         {
@@ -87,19 +87,19 @@ public sealed class Layout
         }
 
         const string path = "layout";
-        JsonRead.ExpectType(signed, path, "layout");
-        JsonRead.ExactFields(signed, path, "_type", "expires", "inspect", "keys", "readme", "steps");
+        StrictInTotoFields.ExpectType(signed, path, "layout");
+        StrictInTotoFields.ExactFields(signed, path, "_type", "expires", "inspect", "keys", "readme", "steps");
         var layout = new Layout
         {
-            Expires = ParseExpires(JsonRead.String(signed, "expires", path)),
-            Readme = JsonRead.String(signed, "readme", path),
+            Expires = ParseExpires(StrictInTotoFields.String(signed, "expires", path)),
+            Readme = StrictInTotoFields.String(signed, "readme", path),
         };
 
-        foreach (var kv in JsonRead.Object(signed, "keys", path))
+        foreach (var kv in StrictInTotoFields.Object(signed, "keys", path))
         {
-            if (kv.Value is not JsonObject keyObject)
+            if (kv.Value is not JsonMap keyObject)
             {
-                throw new InTotoFormatException($"layout.keys[\"{kv.Key}\"]: expected a key object, found {JsonRead.Describe(kv.Value)}.");
+                throw new InTotoFormatException($"layout.keys[\"{kv.Key}\"]: expected a key object, found {StrictInTotoFields.Describe(kv.Value)}.");
             }
 
             // Both are optional for securesystemslib, but ToJson always writes them: require them so that
@@ -131,7 +131,7 @@ public sealed class Layout
         }
 
         var names = new HashSet<string>(StringComparer.Ordinal);
-        var steps = JsonRead.Array(signed, "steps", path);
+        var steps = StrictInTotoFields.Array(signed, "steps", path);
         for (int i = 0; i < steps.Count; i++)
         {
             var step = Step.FromJson(steps[i], $"layout.steps[{i}]");
@@ -143,7 +143,7 @@ public sealed class Layout
             layout.Steps.Add(step);
         }
 
-        var inspect = JsonRead.Array(signed, "inspect", path);
+        var inspect = StrictInTotoFields.Array(signed, "inspect", path);
         for (int i = 0; i < inspect.Count; i++)
         {
             var inspection = Inspection.FromJson(inspect[i], $"layout.inspect[{i}]");
@@ -186,29 +186,29 @@ public sealed class Step
     /// <inheritdoc cref="ExpectedMaterials"/>
     public List<IReadOnlyList<string>> ExpectedProducts { get; set; } = new();
 
-    public JsonObject ToJson() => new()
+    public JsonMap ToJson() => new()
     {
         { "_type", "step" },
-        { "expected_command", JsonRead.ToJson(ExpectedCommand) },
-        { "expected_materials", JsonRead.ToJson(ExpectedMaterials) },
-        { "expected_products", JsonRead.ToJson(ExpectedProducts) },
+        { "expected_command", StrictInTotoFields.ToJson(ExpectedCommand) },
+        { "expected_materials", StrictInTotoFields.ToJson(ExpectedMaterials) },
+        { "expected_products", StrictInTotoFields.ToJson(ExpectedProducts) },
         { "name", Name },
-        { "pubkeys", JsonRead.ToJson(PubKeys) },
+        { "pubkeys", StrictInTotoFields.ToJson(PubKeys) },
         { "threshold", (long)Threshold },
     };
 
-    public static Step FromJson(JsonObject json) => FromJson(json, "step");
+    public static Step FromJson(JsonMap json) => FromJson(json, "step");
 
-    internal static Step FromJson(JsonNode node, string path)
+    internal static Step FromJson(JsonItem node, string path)
     {
-        if (node is not JsonObject json)
+        if (node is not JsonMap json)
         {
-            throw new InTotoFormatException($"{path}: expected a step object, found {JsonRead.Describe(node)}.");
+            throw new InTotoFormatException($"{path}: expected a step object, found {StrictInTotoFields.Describe(node)}.");
         }
 
-        JsonRead.ExpectType(json, path, "step");
-        JsonRead.ExactFields(json, path, "_type", "expected_command", "expected_materials", "expected_products", "name", "pubkeys", "threshold");
-        long threshold = JsonRead.Integer(json, "threshold", path);
+        StrictInTotoFields.ExpectType(json, path, "step");
+        StrictInTotoFields.ExactFields(json, path, "_type", "expected_command", "expected_materials", "expected_products", "name", "pubkeys", "threshold");
+        long threshold = StrictInTotoFields.Integer(json, "threshold", path);
         if (threshold < 1 || threshold > int.MaxValue)
         {
             throw new InTotoFormatException($"{path}.threshold: must be a positive integer, found {threshold}.");
@@ -216,12 +216,12 @@ public sealed class Step
 
         return new Step
         {
-            Name = JsonRead.String(json, "name", path),
-            PubKeys = JsonRead.StringList(json, "pubkeys", path),
+            Name = StrictInTotoFields.String(json, "name", path),
+            PubKeys = StrictInTotoFields.StringList(json, "pubkeys", path),
             Threshold = (int)threshold,
-            ExpectedCommand = JsonRead.StringList(json, "expected_command", path),
-            ExpectedMaterials = JsonRead.Rules(json, "expected_materials", path),
-            ExpectedProducts = JsonRead.Rules(json, "expected_products", path),
+            ExpectedCommand = StrictInTotoFields.StringList(json, "expected_command", path),
+            ExpectedMaterials = StrictInTotoFields.Rules(json, "expected_materials", path),
+            ExpectedProducts = StrictInTotoFields.Rules(json, "expected_products", path),
         };
     }
 }
@@ -248,32 +248,32 @@ public sealed class Inspection
     /// <inheritdoc cref="Step.ExpectedMaterials"/>
     public List<IReadOnlyList<string>> ExpectedProducts { get; set; } = new();
 
-    public JsonObject ToJson() => new()
+    public JsonMap ToJson() => new()
     {
         { "_type", "inspection" },
-        { "expected_materials", JsonRead.ToJson(ExpectedMaterials) },
-        { "expected_products", JsonRead.ToJson(ExpectedProducts) },
+        { "expected_materials", StrictInTotoFields.ToJson(ExpectedMaterials) },
+        { "expected_products", StrictInTotoFields.ToJson(ExpectedProducts) },
         { "name", Name },
-        { "run", JsonRead.ToJson(Run) },
+        { "run", StrictInTotoFields.ToJson(Run) },
     };
 
-    public static Inspection FromJson(JsonObject json) => FromJson(json, "inspection");
+    public static Inspection FromJson(JsonMap json) => FromJson(json, "inspection");
 
-    internal static Inspection FromJson(JsonNode node, string path)
+    internal static Inspection FromJson(JsonItem node, string path)
     {
-        if (node is not JsonObject json)
+        if (node is not JsonMap json)
         {
-            throw new InTotoFormatException($"{path}: expected an inspection object, found {JsonRead.Describe(node)}.");
+            throw new InTotoFormatException($"{path}: expected an inspection object, found {StrictInTotoFields.Describe(node)}.");
         }
 
-        JsonRead.ExpectType(json, path, "inspection");
-        JsonRead.ExactFields(json, path, "_type", "expected_materials", "expected_products", "name", "run");
+        StrictInTotoFields.ExpectType(json, path, "inspection");
+        StrictInTotoFields.ExactFields(json, path, "_type", "expected_materials", "expected_products", "name", "run");
         return new Inspection
         {
-            Name = JsonRead.String(json, "name", path),
-            Run = JsonRead.StringList(json, "run", path),
-            ExpectedMaterials = JsonRead.Rules(json, "expected_materials", path),
-            ExpectedProducts = JsonRead.Rules(json, "expected_products", path),
+            Name = StrictInTotoFields.String(json, "name", path),
+            Run = StrictInTotoFields.StringList(json, "run", path),
+            ExpectedMaterials = StrictInTotoFields.Rules(json, "expected_materials", path),
+            ExpectedProducts = StrictInTotoFields.Rules(json, "expected_products", path),
         };
     }
 }

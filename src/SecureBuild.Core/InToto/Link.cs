@@ -12,8 +12,8 @@ public sealed class Link
     private IReadOnlyList<string> _command = Array.Empty<string>();
     private SortedDictionary<string, IReadOnlyDictionary<string, string>> _materials = NewArtifactMap();
     private SortedDictionary<string, IReadOnlyDictionary<string, string>> _products = NewArtifactMap();
-    private JsonObject _byproducts = new();
-    private JsonObject _environment = new();
+    private JsonMap _byproducts = new();
+    private JsonMap _environment = new();
 
     public Link()
     {
@@ -53,14 +53,14 @@ public sealed class Link
     }
 
     /// <summary>Free-form; in-toto-run writes {"return-value": int, "stderr": str, "stdout": str}, or {} with -x.</summary>
-    public JsonObject Byproducts
+    public JsonMap Byproducts
     {
         get => _byproducts;
         set => _byproducts = value ?? throw new ArgumentNullException(nameof(value));
     }
 
     /// <summary>Free-form; {} from the in-toto CLI.</summary>
-    public JsonObject Environment
+    public JsonMap Environment
     {
         get => _environment;
         set => _environment = value ?? throw new ArgumentNullException(nameof(value));
@@ -70,11 +70,11 @@ public sealed class Link
     public static SortedDictionary<string, IReadOnlyDictionary<string, string>> NewArtifactMap() => new(StringComparer.Ordinal);
 
     /// <summary>The 7 link fields; none is ever dropped, even when empty. Byproducts/environment are deep-copied.</summary>
-    public JsonObject ToJson() => new()
+    public JsonMap ToJson() => new()
     {
         { "_type", "link" },
         { "byproducts", _byproducts.DeepClone() },
-        { "command", JsonRead.ToJson(_command) },
+        { "command", StrictInTotoFields.ToJson(_command) },
         { "environment", _environment.DeepClone() },
         { "materials", ArtifactsToJson(_materials) },
         { "name", _name },
@@ -83,7 +83,7 @@ public sealed class Link
 
     /// <summary>Strict: exactly the 7 fields with the right types and _type "link".</summary>
     /// <exception cref="InTotoFormatException">Wrong shape.</exception>
-    public static Link FromJson(JsonObject signed)
+    public static Link FromJson(JsonMap signed)
     {
         if (signed is null)
         {
@@ -91,25 +91,25 @@ public sealed class Link
         }
 
         const string path = "link";
-        JsonRead.ExpectType(signed, path, "link");
-        JsonRead.ExactFields(signed, path, "_type", "byproducts", "command", "environment", "materials", "name", "products");
+        StrictInTotoFields.ExpectType(signed, path, "link");
+        StrictInTotoFields.ExactFields(signed, path, "_type", "byproducts", "command", "environment", "materials", "name", "products");
         return new Link
         {
-            Name = JsonRead.String(signed, "name", path),
-            Command = JsonRead.StringList(signed, "command", path),
-            Materials = ArtifactsFromJson(JsonRead.Object(signed, "materials", path), path + ".materials"),
-            Products = ArtifactsFromJson(JsonRead.Object(signed, "products", path), path + ".products"),
-            Byproducts = (JsonObject)JsonRead.Object(signed, "byproducts", path).DeepClone(),
-            Environment = (JsonObject)JsonRead.Object(signed, "environment", path).DeepClone(),
+            Name = StrictInTotoFields.String(signed, "name", path),
+            Command = StrictInTotoFields.StringList(signed, "command", path),
+            Materials = ArtifactsFromJson(StrictInTotoFields.Object(signed, "materials", path), path + ".materials"),
+            Products = ArtifactsFromJson(StrictInTotoFields.Object(signed, "products", path), path + ".products"),
+            Byproducts = (JsonMap)StrictInTotoFields.Object(signed, "byproducts", path).DeepClone(),
+            Environment = (JsonMap)StrictInTotoFields.Object(signed, "environment", path).DeepClone(),
         };
     }
 
-    private static JsonObject ArtifactsToJson(SortedDictionary<string, IReadOnlyDictionary<string, string>> artifacts)
+    private static JsonMap ArtifactsToJson(SortedDictionary<string, IReadOnlyDictionary<string, string>> artifacts)
     {
-        var result = new JsonObject();
+        var result = new JsonMap();
         foreach (var artifact in artifacts)
         {
-            var hashes = new JsonObject();
+            var hashes = new JsonMap();
             foreach (var hash in artifact.Value.OrderBy(h => h.Key, StringComparer.Ordinal))
             {
                 hashes.Add(hash.Key, hash.Value);
@@ -121,12 +121,12 @@ public sealed class Link
         return result;
     }
 
-    private static SortedDictionary<string, IReadOnlyDictionary<string, string>> ArtifactsFromJson(JsonObject obj, string path)
+    private static SortedDictionary<string, IReadOnlyDictionary<string, string>> ArtifactsFromJson(JsonMap obj, string path)
     {
         var result = NewArtifactMap();
         foreach (var kv in obj)
         {
-            result.Add(kv.Key, JsonRead.HashDict(kv.Value, $"{path}[\"{kv.Key}\"]"));
+            result.Add(kv.Key, StrictInTotoFields.HashDict(kv.Value, $"{path}[\"{kv.Key}\"]"));
         }
 
         return result;

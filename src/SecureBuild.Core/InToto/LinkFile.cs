@@ -1,5 +1,4 @@
 using SecureBuild.Core.Crypto;
-using SecureBuild.Core.Internal;
 using SecureBuild.Core.IO;
 
 namespace SecureBuild.Core.InToto;

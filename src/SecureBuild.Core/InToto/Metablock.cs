@@ -1,5 +1,4 @@
 using SecureBuild.Core.Crypto;
-using SecureBuild.Core.Internal;
 using SecureBuild.Core.IO;
 using SecureBuild.Core.Json;
 
@@ -19,7 +18,7 @@ public sealed class Signature
     /// <summary>The signature bytes as lowercase hex.</summary>
     public string Sig { get; }
 
-    public JsonObject ToJson() => new() { { "keyid", KeyId }, { "sig", Sig } };
+    public JsonMap ToJson() => new() { { "keyid", KeyId }, { "sig", Sig } };
 }
 
 /// <summary>
@@ -28,14 +27,14 @@ public sealed class Signature
 /// </summary>
 public sealed class Metablock
 {
-    private JsonObject _signed;
+    private JsonMap _signed;
 
-    public Metablock(JsonObject signed)
+    public Metablock(JsonMap signed)
     {
         _signed = signed ?? throw new ArgumentNullException(nameof(signed));
     }
 
-    public JsonObject Signed
+    public JsonMap Signed
     {
         get => _signed;
         set => _signed = value ?? throw new ArgumentNullException(nameof(value));
@@ -94,9 +93,9 @@ public sealed class Metablock
         return key.Verify(data, sig);
     }
 
-    public JsonObject ToJson() => new()
+    public JsonMap ToJson() => new()
     {
-        { "signatures", new JsonArray(Signatures.Select(s => (JsonNode)s.ToJson())) },
+        { "signatures", new JsonList(Signatures.Select(s => (JsonItem)s.ToJson())) },
         { "signed", _signed },
     };
 
@@ -112,7 +111,7 @@ public sealed class Metablock
             throw new ArgumentNullException(nameof(fileBytes));
         }
 
-        JsonNode root;
+        JsonItem root;
         try
         {
             root = JsonParser.Parse(fileBytes);
@@ -122,25 +121,25 @@ public sealed class Metablock
             throw new InTotoFormatException($"Metadata is not valid JSON: {e.Message}", e);
         }
 
-        if (root is not JsonObject obj)
+        if (root is not JsonMap obj)
         {
-            throw new InTotoFormatException($"metadata: expected an object with \"signatures\" and \"signed\", found {JsonRead.Describe(root)}.");
+            throw new InTotoFormatException($"metadata: expected an object with \"signatures\" and \"signed\", found {StrictInTotoFields.Describe(root)}.");
         }
 
-        JsonRead.ExactFields(obj, "metadata", "signatures", "signed");
-        var block = new Metablock(JsonRead.Object(obj, "signed", "metadata"));
-        var signatures = JsonRead.Array(obj, "signatures", "metadata");
+        StrictInTotoFields.ExactFields(obj, "metadata", "signatures", "signed");
+        var block = new Metablock(StrictInTotoFields.Object(obj, "signed", "metadata"));
+        var signatures = StrictInTotoFields.Array(obj, "signatures", "metadata");
         for (int i = 0; i < signatures.Count; i++)
         {
             string path = $"metadata.signatures[{i}]";
-            if (signatures[i] is not JsonObject sig)
+            if (signatures[i] is not JsonMap sig)
             {
-                throw new InTotoFormatException($"{path}: expected a signature object, found {JsonRead.Describe(signatures[i])}.");
+                throw new InTotoFormatException($"{path}: expected a signature object, found {StrictInTotoFields.Describe(signatures[i])}.");
             }
 
-            JsonRead.ExactFields(sig, path, "keyid", "sig");
-            string keyId = JsonRead.String(sig, "keyid", path);
-            string hex = JsonRead.String(sig, "sig", path);
+            StrictInTotoFields.ExactFields(sig, path, "keyid", "sig");
+            string keyId = StrictInTotoFields.String(sig, "keyid", path);
+            string hex = StrictInTotoFields.String(sig, "sig", path);
             if (!Hex.IsHex(hex) || hex.Length % 2 != 0)
             {
                 throw new InTotoFormatException($"{path}.sig: expected a hex string.");

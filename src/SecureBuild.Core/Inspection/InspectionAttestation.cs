@@ -25,7 +25,7 @@ public static class InspectionAttestation
             throw new InspectionException(InspectionCodes.UnreadableInput, $"'{report.Input}' has no file: there is nothing to attest.");
         }
 
-        var predicate = new JsonObject();
+        var predicate = new JsonMap();
         foreach (var member in report.ToJson().Where(m => m.Key != "_type"))
         {
             predicate.Add(member.Key, member.Key is "input" or "baseline" && member.Value is JsonString path

@@ -61,12 +61,12 @@ public sealed class InspectionReport
         .ThenBy(f => f.Path, StringComparer.Ordinal)
         .ThenBy(f => f.Subject, StringComparer.Ordinal);
 
-    public JsonObject ToJson()
+    public JsonMap ToJson()
     {
-        var files = new JsonArray();
+        var files = new JsonList();
         foreach (var file in Files)
         {
-            var entry = new JsonObject
+            var entry = new JsonMap
             {
                 { "path", file.File.Path },
                 { "sha256", file.File.Sha256 },
@@ -74,7 +74,7 @@ public sealed class InspectionReport
             };
             if (file.Origin is not null)
             {
-                entry.Add("accountedBy", new JsonObject
+                entry.Add("accountedBy", new JsonMap
                 {
                     { "step", file.Origin.Step },
                     { "artifact", file.Origin.Artifact },
@@ -85,10 +85,10 @@ public sealed class InspectionReport
             files.Add(entry);
         }
 
-        var findings = new JsonArray();
+        var findings = new JsonList();
         foreach (var finding in Ordered)
         {
-            findings.Add(new JsonObject
+            findings.Add(new JsonMap
             {
                 { "code", finding.Code },
                 { "severity", Finding.SeverityName(finding.Severity) },
@@ -98,14 +98,14 @@ public sealed class InspectionReport
             });
         }
 
-        var json = new JsonObject
+        var json = new JsonMap
         {
             { "_type", JsonType },
             { "input", Input },
             { "kind", IsPackage ? "package" : "folder" },
-            { "sha256", PackageSha256 is null ? JsonNull.Instance : (JsonNode)PackageSha256 },
+            { "sha256", PackageSha256 is null ? JsonNull.Instance : (JsonItem)PackageSha256 },
             { "result", Failed ? "fail" : "pass" },
-            { "steps", new JsonArray(Steps.Select(s => (JsonNode)s)) },
+            { "steps", new JsonList(Steps.Select(s => (JsonItem)s)) },
             { "linksVerified", LinksVerified },
         };
         if (Baseline is not null)

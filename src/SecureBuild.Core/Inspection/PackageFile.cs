@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 using SecureBuild.Core.Archives;
-using SecureBuild.Core.Internal;
+using SecureBuild.Core.Crypto;
 using SecureBuild.Core.IO;
 
 namespace SecureBuild.Core.Inspection;

@@ -1,4 +1,6 @@
+using System.Runtime.CompilerServices;
 using System.Text;
+using SecureBuild.Core.Internal;
 
 namespace SecureBuild.Core.Json;
 
@@ -18,11 +20,11 @@ namespace SecureBuild.Core.Json;
 public static class JsonParser
 {
     /// <summary>Maximum nesting of arrays/objects. 256 levels parse, 257 do not.</summary>
-    public const int MaxDepth = 256;
+    public const int MaxDepth = JsonLexer.MaxDepth;
 
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
-    public static JsonNode Parse(byte[] utf8)
+    public static JsonItem Parse(byte[] utf8)
     {
         if (utf8 is null)
         {
@@ -36,7 +38,7 @@ public static class JsonParser
     /// Parses a file another tool generated, as that tool reads it: the last of repeated keys wins and a UTF-8 BOM
     /// is skipped. Invalid UTF-8, bad syntax and excessive nesting are still errors.
     /// </summary>
-    public static JsonNode ParseGenerated(byte[] utf8)
+    public static JsonItem ParseGenerated(byte[] utf8)
     {
         if (utf8 is null)
         {
@@ -46,7 +48,7 @@ public static class JsonParser
         return new Reader(utf8, lenient: true).ParseDocument();
     }
 
-    public static JsonNode Parse(string text)
+    public static JsonItem Parse(string text)
     {
         if (text is null)
         {
@@ -69,126 +71,161 @@ public static class JsonParser
         return Parse(StrictUtf8.GetBytes(text));
     }
 
-    private sealed class Reader
+    /// <summary>
+    /// Parses metadata whose signature is checked over its canonical form (in-toto links and layouts), strictly like
+    /// <see cref="Parse(byte[])"/>, into the same DOM with the verifier's two specialisations: strings keep their bytes
+    /// in <paramref name="utf8"/> (decoded when first read; the canonical writer copies them), and objects shaped like
+    /// artifact maps (every member <c>{"alg": "value"}</c> without escapes) are kept as <see cref="ArtifactMapSlices"/>,
+    /// whose path -> hash map is built while parsing. The tree refers to <paramref name="utf8"/>, which must not change
+    /// while the tree is used.
+    /// </summary>
+    internal static JsonItem ParseSigned(byte[] utf8)
     {
-        private readonly byte[] _b;
-        private readonly bool _lenient;
-        private int _pos;
-
-        public Reader(byte[] bytes, bool lenient)
+        if (utf8 is null)
         {
-            _b = bytes;
-            _lenient = lenient;
+            throw new ArgumentNullException(nameof(utf8));
         }
 
-        public JsonNode ParseDocument()
+        return new Reader(utf8, lenient: false, slices: true).ParseDocument();
+    }
+
+    // Builds JsonItem trees from the one tokenizer. Lenient (ParseGenerated): a BOM is skipped and a repeated key
+    // keeps its last value. Slices (ParseSigned): strings stay slices of the input and artifact maps stay compact.
+    private sealed class Reader : JsonLexer
+    {
+        // [0-9a-fA-F]
+        private static readonly bool[] HexDigit = BuildHexDigits();
+
+        // The eight bytes "sha256" with its quotes, as BitConverter reads them on this machine.
+        private static readonly ulong QuotedSha256 = BitConverter.ToUInt64(Encoding.ASCII.GetBytes("\"sha256\""), 0);
+
+        private static bool[] BuildHexDigits()
         {
-            bool bom = _b.Length >= 3 && _b[0] == 0xEF && _b[1] == 0xBB && _b[2] == 0xBF;
-            if (bom && _lenient)
+            var t = new bool[256];
+            for (int c = 0; c < 256; c++)
             {
-                _pos = 3;
-            }
-            else if (bom)
-            {
-                throw Error("a UTF-8 byte order mark (BOM) is not allowed at the start of the document", 0);
+                t[c] = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
             }
 
-            SkipWhitespace();
-            if (_pos >= _b.Length)
+            return t;
+        }
+
+        // True when all eight bytes of v are [0-9a-fA-F]. For bytes below 0x80, adding 0x80 - lo sets a byte's high bit
+        // exactly when it is >= lo, and adding 0x7F - hi exactly when it is > hi, without carries into the next byte.
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static bool AllHexDigits(ulong v)
+        {
+            const ulong ones = 0x0101010101010101UL, highs = 0x8080808080808080UL;
+            if ((v & highs) != 0)
             {
-                throw Error("unexpected end of input: the document is empty, expected a JSON value", _pos);
+                return false;
             }
 
+            ulong digit = (v + (ones * (0x80 - '0'))) & ~(v + (ones * (0x7F - '9')));
+            ulong letters = v | (ones * 0x20); // 'A'-'F' -> 'a'-'f'; nothing else lands in 'a'-'f'
+            ulong letter = (letters + (ones * (0x80 - 'a'))) & ~(letters + (ones * (0x7F - 'f')));
+            return ((digit | letter) & highs) == highs;
+        }
+
+        private readonly bool _lenient;
+        private readonly bool _slices;
+
+        public Reader(byte[] bytes, bool lenient, bool slices = false)
+            : base(bytes)
+        {
+            _lenient = lenient;
+            _slices = slices;
+        }
+
+        public JsonItem ParseDocument()
+        {
+            SkipByteOrderMark(allowed: _lenient);
+            ExpectValueAhead();
             var value = ParseValue(0);
-            SkipWhitespace();
-            if (_pos < _b.Length)
-            {
-                throw Error($"trailing content after the JSON value: {Describe(_pos)}", _pos);
-            }
-
+            ExpectEnd();
             return value;
         }
 
-        private JsonNode ParseValue(int depth)
+        [MethodImpl(Jit.AggressiveOptimization)]
+        private JsonItem ParseValue(int depth)
         {
-            if (_pos >= _b.Length)
+            switch (Peek())
             {
-                throw Error("unexpected end of input: expected a JSON value", _pos);
-            }
-
-            byte c = _b[_pos];
-            switch (c)
-            {
-                case (byte)'{':
+                case '{':
                     return ParseObject(depth + 1);
-                case (byte)'[':
+                case '[':
                     return ParseArray(depth + 1);
-                case (byte)'"':
-                    return new JsonString(ParseString());
-                case (byte)'t':
+                case '"':
+                    return ParseString();
+                case 't':
                     ExpectLiteral("true");
                     return JsonBool.True;
-                case (byte)'f':
+                case 'f':
                     ExpectLiteral("false");
                     return JsonBool.False;
-                case (byte)'n':
+                case 'n':
                     ExpectLiteral("null");
                     return JsonNull.Instance;
+                case int c when c == '-' || (c >= '0' && c <= '9'):
+                    int start = Pos;
+                    bool integer = ScanNumber();
+                    return new JsonNumber(Encoding.ASCII.GetString(B, start, Pos - start), integer);
                 default:
-                    if (c == '-' || (c >= '0' && c <= '9'))
-                    {
-                        return ParseNumber();
-                    }
-
-                    throw Error($"expected a JSON value but found {Describe(_pos)}", _pos);
+                    throw NotAValue();
             }
         }
 
-        private JsonObject ParseObject(int depth)
+        [MethodImpl(Jit.AggressiveOptimization)]
+        private JsonMap ParseObject(int depth)
         {
-            int start = _pos;
-            if (depth > MaxDepth)
-            {
-                throw Error($"nesting is deeper than {MaxDepth} levels", start);
-            }
-
-            _pos++; // '{'
-            var obj = new JsonObject();
-            SkipWhitespace();
+            int open = Pos;
+            CheckDepth(depth);
+            Pos++; // '{'
+            SkipWs();
             if (Peek() == '}')
             {
-                _pos++;
-                return obj;
+                Pos++;
+                return new JsonMap();
             }
 
-            while (true)
+            JsonMap? obj = null;
+            ArtifactMapSlices? map = null;
+            bool mapPossible = _slices && depth + 1 <= MaxDepth;
+            do
             {
-                SkipWhitespace();
-                if (_pos >= _b.Length)
+                SkipWs();
+                ExpectKey(open);
+                int keyPos = Pos;
+                ScanString(out bool keyEscaped);
+                int keyStart = keyPos + 1;
+                int keyLength = Pos - keyPos - 2;
+                string key = DecodeString(B, keyStart, keyLength, keyEscaped);
+                SkipWs();
+                ExpectColon(open);
+
+                // Artifact-map shaped members are kept as slices while every member so far had that shape.
+                if (mapPossible && Peek() == '{')
                 {
-                    throw Error($"unexpected end of input: unterminated object (opened at byte offset {start})", _pos);
+                    int save = Pos;
+                    if (TrySingleStringMember(out int algStart, out int algLength, out int valueStart, out int valueLength, out bool valueHex))
+                    {
+                        map ??= new ArtifactMapSlices(B);
+                        map.Add(key, keyEscaped, keyStart, keyLength, algStart, algLength, valueStart, valueLength, valueHex);
+                        SkipWs();
+                        continue;
+                    }
+
+                    Pos = save;
                 }
 
-                if (_b[_pos] != '"')
+                mapPossible = false;
+                if (obj is null)
                 {
-                    throw Error($"expected a string object key but found {Describe(_pos)}", _pos);
+                    // The shape broke (or was never there): ordinary members from here on.
+                    obj = map is null ? new JsonMap() : MaterializedMap(map);
+                    map = null;
                 }
 
-                int keyPos = _pos;
-                string key = ParseString();
-                SkipWhitespace();
-                if (_pos >= _b.Length)
-                {
-                    throw Error($"unexpected end of input: unterminated object (opened at byte offset {start})", _pos);
-                }
-
-                if (_b[_pos] != ':')
-                {
-                    throw Error($"expected ':' after an object key but found {Describe(_pos)}", _pos);
-                }
-
-                _pos++;
-                SkipWhitespace();
                 var value = ParseValue(depth);
                 if (!obj.ContainsKey(key))
                 {
@@ -202,424 +239,146 @@ public static class JsonParser
                 {
                     throw Error($"duplicate object key \"{Printable(key)}\"", keyPos);
                 }
-                SkipWhitespace();
-                if (_pos >= _b.Length)
-                {
-                    throw Error($"unexpected end of input: unterminated object (opened at byte offset {start})", _pos);
-                }
 
-                byte c = _b[_pos];
-                if (c == ',')
-                {
-                    _pos++;
-                    continue;
-                }
-
-                if (c == '}')
-                {
-                    _pos++;
-                    return obj;
-                }
-
-                throw Error($"expected ',' or '}}' in an object but found {Describe(_pos)}", _pos);
+                SkipWs();
             }
+            while (NextOrClose(open, (byte)'}', "object"));
+
+            return obj ?? FinishedMap(map!);
         }
 
-        private JsonArray ParseArray(int depth)
+        // The artifact map is complete: its path -> hash map is built (which finds a repeated path).
+        private JsonMap FinishedMap(ArtifactMapSlices map)
         {
-            int start = _pos;
-            if (depth > MaxDepth)
+            int repeated = map.Finish();
+            if (repeated >= 0)
             {
-                throw Error($"nesting is deeper than {MaxDepth} levels", start);
+                map.KeySlice(repeated, out int at, out _);
+                throw Error($"duplicate object key \"{Printable(map.Path(repeated))}\"", at - 1);
             }
 
-            _pos++; // '['
-            var array = new JsonArray();
-            SkipWhitespace();
+            return new JsonMap(map);
+        }
+
+        // An artifact map whose shape broke halfway: its entries become ordinary members.
+        private JsonMap MaterializedMap(ArtifactMapSlices map)
+        {
+            var obj = FinishedMap(map);
+            obj.DetachSlices();
+            return obj;
+        }
+
+        [MethodImpl(Jit.AggressiveOptimization)]
+        private JsonList ParseArray(int depth)
+        {
+            int open = Pos;
+            CheckDepth(depth);
+            Pos++; // '['
+            SkipWs();
+            var items = new List<JsonItem>();
             if (Peek() == ']')
             {
-                _pos++;
-                return array;
+                Pos++;
+                return new JsonList(items, owned: true);
             }
 
-            while (true)
+            do
             {
-                SkipWhitespace();
-                if (_pos >= _b.Length)
-                {
-                    throw Error($"unexpected end of input: unterminated array (opened at byte offset {start})", _pos);
-                }
-
-                array.Add(ParseValue(depth));
-                SkipWhitespace();
-                if (_pos >= _b.Length)
-                {
-                    throw Error($"unexpected end of input: unterminated array (opened at byte offset {start})", _pos);
-                }
-
-                byte c = _b[_pos];
-                if (c == ',')
-                {
-                    _pos++;
-                    continue;
-                }
-
-                if (c == ']')
-                {
-                    _pos++;
-                    return array;
-                }
-
-                throw Error($"expected ',' or ']' in an array but found {Describe(_pos)}", _pos);
+                SkipWs();
+                ExpectMore(open, "array");
+                items.Add(ParseValue(depth));
+                SkipWs();
             }
+            while (NextOrClose(open, (byte)']', "array"));
+            return new JsonList(items, owned: true);
         }
 
-        private string ParseString()
+        private JsonString ParseString()
         {
-            int start = _pos;
-            _pos++; // opening quote
-            var sb = new StringBuilder();
-            while (true)
-            {
-                if (_pos >= _b.Length)
-                {
-                    throw Error($"unexpected end of input: unterminated string (opened at byte offset {start})", _pos);
-                }
-
-                byte c = _b[_pos];
-                if (c == '"')
-                {
-                    _pos++;
-                    return sb.ToString();
-                }
-
-                if (c == '\\')
-                {
-                    ParseEscape(sb);
-                    continue;
-                }
-
-                if (c < 0x20)
-                {
-                    throw Error($"control character U+{c:X4} inside a string must be escaped", _pos);
-                }
-
-                if (c < 0x80)
-                {
-                    sb.Append((char)c);
-                    _pos++;
-                    continue;
-                }
-
-                DecodeUtf8(sb);
-            }
+            int open = Pos;
+            ScanString(out bool escaped);
+            return _slices
+                ? new JsonString(B, open + 1, Pos - open - 2, escaped)
+                : new JsonString(DecodeString(B, open + 1, Pos - open - 2, escaped));
         }
 
-        private void ParseEscape(StringBuilder sb)
+        // At '{': reads {"<alg>": "<value>"} when both strings are free of escapes. False (position undefined) otherwise.
+        // valueHex: the value is a non-empty run of hex digits (found while scanning it; other values take the
+        // general string scan, with its errors).
+        [MethodImpl(Jit.AggressiveOptimization)]
+        private bool TrySingleStringMember(out int algStart, out int algLength, out int valueStart, out int valueLength, out bool valueHex)
         {
-            int escPos = _pos;
-            _pos++; // backslash
-            if (_pos >= _b.Length)
+            algStart = algLength = valueStart = valueLength = 0;
+            valueHex = false;
+            var b = B;
+            int n = b.Length;
+            Pos = SkipWsFrom(Pos + 1);
+            int p;
+            if (Pos + 8 <= n && BitConverter.ToUInt64(b, Pos) == QuotedSha256)
             {
-                throw Error("unexpected end of input inside an escape sequence", _pos);
+                algStart = Pos + 1; // the usual algorithm, without the general string scan
+                algLength = 6;
+                p = Pos + 8;
             }
-
-            byte e = _b[_pos++];
-            switch (e)
+            else if (RawString(out algStart, out algLength))
             {
-                case (byte)'"': sb.Append('"'); return;
-                case (byte)'\\': sb.Append('\\'); return;
-                case (byte)'/': sb.Append('/'); return;
-                case (byte)'b': sb.Append('\b'); return;
-                case (byte)'f': sb.Append('\f'); return;
-                case (byte)'n': sb.Append('\n'); return;
-                case (byte)'r': sb.Append('\r'); return;
-                case (byte)'t': sb.Append('\t'); return;
-                case (byte)'u':
-                    break;
-                default:
-                    // Do not echo the character: strings may hold secrets (key files).
-                    throw Error("invalid escape sequence in a string (allowed: \\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX)", escPos);
-            }
-
-            int unit = ReadHex4(escPos);
-            if (unit >= 0xD800 && unit <= 0xDBFF)
-            {
-                // A high surrogate must be followed by an escaped low surrogate.
-                if (_pos + 1 < _b.Length && _b[_pos] == '\\' && _b[_pos + 1] == 'u')
-                {
-                    int lowPos = _pos;
-                    _pos += 2;
-                    int low = ReadHex4(lowPos);
-                    if (low >= 0xDC00 && low <= 0xDFFF)
-                    {
-                        sb.Append((char)unit).Append((char)low);
-                        return;
-                    }
-
-                    throw Error("lone high surrogate in a \\u escape (not followed by a low surrogate)", escPos);
-                }
-
-                throw Error("lone high surrogate in a \\u escape (not followed by a low surrogate)", escPos);
-            }
-
-            if (unit >= 0xDC00 && unit <= 0xDFFF)
-            {
-                throw Error("lone low surrogate in a \\u escape (no preceding high surrogate)", escPos);
-            }
-
-            sb.Append((char)unit);
-        }
-
-        private int ReadHex4(int escPos)
-        {
-            if (_pos + 4 > _b.Length)
-            {
-                throw Error("unexpected end of input inside a \\u escape", _pos);
-            }
-
-            int v = 0;
-            for (int i = 0; i < 4; i++)
-            {
-                byte h = _b[_pos + i];
-                int d = h >= '0' && h <= '9' ? h - '0'
-                    : h >= 'a' && h <= 'f' ? h - 'a' + 10
-                    : h >= 'A' && h <= 'F' ? h - 'A' + 10
-                    : -1;
-                if (d < 0)
-                {
-                    throw Error("invalid \\u escape: expected 4 hex digits", escPos);
-                }
-
-                v = (v << 4) | d;
-            }
-
-            _pos += 4;
-            return v;
-        }
-
-        private void DecodeUtf8(StringBuilder sb)
-        {
-            int p = _pos;
-            byte b0 = _b[p];
-            int need;
-            int cp;
-            byte lo = 0x80;
-            byte hi = 0xBF;
-            if (b0 >= 0xC2 && b0 <= 0xDF)
-            {
-                need = 1;
-                cp = b0 & 0x1F;
-            }
-            else if (b0 >= 0xE0 && b0 <= 0xEF)
-            {
-                need = 2;
-                cp = b0 & 0x0F;
-                if (b0 == 0xE0)
-                {
-                    lo = 0xA0; // no overlong forms
-                }
-                else if (b0 == 0xED)
-                {
-                    hi = 0x9F; // no encoded surrogates
-                }
-            }
-            else if (b0 >= 0xF0 && b0 <= 0xF4)
-            {
-                need = 3;
-                cp = b0 & 0x07;
-                if (b0 == 0xF0)
-                {
-                    lo = 0x90;
-                }
-                else if (b0 == 0xF4)
-                {
-                    hi = 0x8F; // nothing above U+10FFFF
-                }
+                p = Pos;
             }
             else
             {
-                throw Error($"invalid UTF-8: byte 0x{b0:X2} cannot start a character", p);
+                return false;
             }
 
-            for (int i = 1; i <= need; i++)
+            p = SkipWsFrom(p);
+            if (p >= n || b[p] != ':')
             {
-                if (p + i >= _b.Length)
-                {
-                    throw Error("invalid UTF-8: truncated multi-byte character at end of input", p);
-                }
-
-                byte bi = _b[p + i];
-                byte min = i == 1 ? lo : (byte)0x80;
-                byte max = i == 1 ? hi : (byte)0xBF;
-                if (bi < min || bi > max)
-                {
-                    throw Error($"invalid UTF-8: unexpected byte 0x{bi:X2} in a multi-byte character", p + i);
-                }
-
-                cp = (cp << 6) | (bi & 0x3F);
+                return false;
             }
 
-            _pos = p + need + 1;
-            if (cp >= 0x10000)
+            p = SkipWsFrom(p + 1);
+            if (p >= n || b[p] != '"')
             {
-                cp -= 0x10000;
-                sb.Append((char)(0xD800 + (cp >> 10))).Append((char)(0xDC00 + (cp & 0x3FF)));
+                return false;
+            }
+
+            var hexDigit = HexDigit;
+            int i = p + 1;
+            while (i + 8 <= n && AllHexDigits(BitConverter.ToUInt64(b, i)))
+            {
+                i += 8;
+            }
+
+            while (i < n && hexDigit[b[i]])
+            {
+                i++;
+            }
+
+            if (i < n && b[i] == '"')
+            {
+                valueStart = p + 1;
+                valueLength = i - valueStart;
+                valueHex = valueLength > 0;
+                p = i + 1;
             }
             else
             {
-                sb.Append((char)cp);
-            }
-        }
-
-        private JsonNumber ParseNumber()
-        {
-            int start = _pos;
-            if (_b[_pos] == '-')
-            {
-                _pos++;
-            }
-
-            if (_pos >= _b.Length)
-            {
-                throw Error("unexpected end of input inside a number", _pos);
-            }
-
-            if (_b[_pos] == '0')
-            {
-                _pos++;
-                if (_pos < _b.Length && _b[_pos] >= '0' && _b[_pos] <= '9')
+                Pos = p;
+                if (!RawString(out valueStart, out valueLength))
                 {
-                    throw Error("numbers must not have leading zeros", start);
-                }
-            }
-            else if (_b[_pos] >= '1' && _b[_pos] <= '9')
-            {
-                SkipDigits();
-            }
-            else
-            {
-                throw Error($"invalid number: expected a digit but found {Describe(_pos)}", _pos);
-            }
-
-            if (_pos < _b.Length && _b[_pos] == '.')
-            {
-                _pos++;
-                if (SkipDigits() == 0)
-                {
-                    throw Error("invalid number: expected a digit after the decimal point", _pos);
-                }
-            }
-
-            if (_pos < _b.Length && (_b[_pos] == 'e' || _b[_pos] == 'E'))
-            {
-                _pos++;
-                if (_pos < _b.Length && (_b[_pos] == '+' || _b[_pos] == '-'))
-                {
-                    _pos++;
+                    return false;
                 }
 
-                if (SkipDigits() == 0)
-                {
-                    throw Error("invalid number: expected a digit in the exponent", _pos);
-                }
+                p = Pos; // the scan stopped at a byte inside the string that is not a hex digit
             }
 
-            string raw = Encoding.ASCII.GetString(_b, start, _pos - start);
-            return new JsonNumber(raw);
-        }
-
-        private int SkipDigits()
-        {
-            int start = _pos;
-            while (_pos < _b.Length && _b[_pos] >= '0' && _b[_pos] <= '9')
+            p = SkipWsFrom(p);
+            if (p >= n || b[p] != '}')
             {
-                _pos++;
+                return false;
             }
 
-            return _pos - start;
-        }
-
-        private void ExpectLiteral(string literal)
-        {
-            int start = _pos;
-            for (int i = 0; i < literal.Length; i++)
-            {
-                if (_pos + i >= _b.Length)
-                {
-                    throw Error($"unexpected end of input inside the literal '{literal}'", _pos + i);
-                }
-
-                if (_b[_pos + i] != literal[i])
-                {
-                    throw Error($"invalid literal (expected '{literal}')", start);
-                }
-            }
-
-            _pos += literal.Length;
-        }
-
-        private int Peek() => _pos < _b.Length ? _b[_pos] : -1;
-
-        private void SkipWhitespace()
-        {
-            while (_pos < _b.Length)
-            {
-                byte c = _b[_pos];
-                if (c == ' ' || c == '\t' || c == '\n' || c == '\r')
-                {
-                    _pos++;
-                }
-                else
-                {
-                    break;
-                }
-            }
-        }
-
-        // Describes a byte outside strings (structural position), so echoing it leaks nothing.
-        private string Describe(int pos)
-        {
-            if (pos >= _b.Length)
-            {
-                return "end of input";
-            }
-
-            byte c = _b[pos];
-            if (c > 0x20 && c < 0x7F)
-            {
-                return $"'{(char)c}'";
-            }
-
-            return $"byte 0x{c:X2}";
-        }
-
-        private static string Printable(string s)
-        {
-            var sb = new StringBuilder();
-            foreach (char c in s.Length > 80 ? s.Substring(0, 80) + "..." : s)
-            {
-                sb.Append(c < 0x20 || c == 0x7F ? '?' : c);
-            }
-
-            return sb.ToString();
-        }
-
-        private JsonFormatException Error(string reason, int offset)
-        {
-            int line = 1;
-            int lineStart = 0;
-            int end = Math.Min(offset, _b.Length);
-            for (int i = 0; i < end; i++)
-            {
-                if (_b[i] == '\n')
-                {
-                    line++;
-                    lineStart = i + 1;
-                }
-            }
-
-            return new JsonFormatException(reason, offset, line, offset - lineStart + 1);
+            Pos = p + 1;
+            return true;
         }
     }
 }

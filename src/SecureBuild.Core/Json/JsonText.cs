@@ -1,4 +1,5 @@
 using System.Text;
+using SecureBuild.Core.Crypto;
 
 namespace SecureBuild.Core.Json;
 
@@ -12,7 +13,7 @@ public static class JsonText
 {
     /// <summary>JSON text. <paramref name="indented"/> = false gives the compact form without any whitespace.</summary>
     /// <exception cref="JsonFormatException">A string contains a lone surrogate.</exception>
-    public static string Write(JsonNode node, bool indented = true)
+    public static string Write(JsonItem node, bool indented = true)
     {
         if (node is null)
         {
@@ -25,7 +26,7 @@ public static class JsonText
     }
 
     /// <summary><see cref="Write"/> as UTF-8 bytes (ASCII in fact), no BOM, with a trailing newline.</summary>
-    public static byte[] WriteUtf8(JsonNode node, bool indented = true)
+    public static byte[] WriteUtf8(JsonItem node, bool indented = true)
     {
         string text = Write(node, indented) + "\n";
         return Encoding.ASCII.GetBytes(text);
@@ -35,7 +36,7 @@ public static class JsonText
     /// Python's default <c>json.dumps(obj)</c>: insertion order, <c>", "</c> and <c>": "</c> separators, one line.
     /// That is how securesystemslib writes its JSON key files.
     /// </summary>
-    internal static string WritePythonDefault(JsonNode node)
+    internal static string WritePythonDefault(JsonItem node)
     {
         var sb = new StringBuilder();
         WriteNode(node, sb, -1, sortKeys: false, pythonSeparators: true, "$");
@@ -43,11 +44,11 @@ public static class JsonText
     }
 
     // level < 0: single line.
-    private static void WriteNode(JsonNode node, StringBuilder sb, int level, bool sortKeys, bool pythonSeparators, string path)
+    private static void WriteNode(JsonItem node, StringBuilder sb, int level, bool sortKeys, bool pythonSeparators, string path)
     {
         switch (node)
         {
-            case JsonObject obj:
+            case JsonMap obj:
                 if (obj.Count == 0)
                 {
                     sb.Append("{}");
@@ -55,7 +56,7 @@ public static class JsonText
                 }
 
                 sb.Append('{');
-                IEnumerable<KeyValuePair<string, JsonNode>> members = sortKeys
+                IEnumerable<KeyValuePair<string, JsonItem>> members = sortKeys
                     ? obj.OrderBy(kv => kv.Key, CodePointComparer.Instance)
                     : obj;
                 bool first = true;
@@ -80,7 +81,7 @@ public static class JsonText
                 NewLine(sb, level, level);
                 sb.Append('}');
                 return;
-            case JsonArray array:
+            case JsonList array:
                 if (array.Count == 0)
                 {
                     sb.Append("[]");
@@ -178,11 +179,10 @@ public static class JsonText
 
     private static void AppendEscape(StringBuilder sb, char c)
     {
-        const string digits = "0123456789abcdef";
         sb.Append("\\u")
-            .Append(digits[(c >> 12) & 0xF])
-            .Append(digits[(c >> 8) & 0xF])
-            .Append(digits[(c >> 4) & 0xF])
-            .Append(digits[c & 0xF]);
+            .Append(Hex.Digit(c >> 12))
+            .Append(Hex.Digit(c >> 8))
+            .Append(Hex.Digit(c >> 4))
+            .Append(Hex.Digit(c));
     }
 }

@@ -42,7 +42,7 @@ public static class DirectoryTreeDigest
             foreach (var (relative, info) in files)
             {
                 InputFile.Hash(info.FullName, InputKind.Artifact, null, sha);
-                text.Append(relative).Append('\0').Append(Internal.Hex.Encode(sha.Hash!)).Append('\n');
+                text.Append(relative).Append('\0').Append(Crypto.Hex.Encode(sha.Hash!)).Append('\n');
             }
         }
         var digest = Crypto.Sha256Hex.Of(text.ToString());

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using SecureBuild.Core.Crypto;
 using SecureBuild.Core.IO;
 using SecureBuild.Core.Json;
 
@@ -30,7 +31,7 @@ public static class LockFile
     /// <exception cref="LockFormatException">The bytes are not a valid, untouched lock.</exception>
     public static RepositoryLock Parse(byte[] bytes, string name)
     {
-        JsonNode node;
+        JsonItem node;
         try
         {
             node = JsonParser.Parse(bytes);
@@ -39,7 +40,7 @@ public static class LockFile
         {
             throw new LockFormatException(LockFormatProblem.Malformed, $"{name} is not valid JSON ({e.Message}); the file is corrupted.");
         }
-        if (node is not JsonObject root)
+        if (node is not JsonMap root)
         {
             throw Malformed(name, "$", "an object");
         }
@@ -57,7 +58,7 @@ public static class LockFile
         {
             throw Malformed(name, "$.digest", "the lock's digest string");
         }
-        var content = new JsonObject(root.Where(kv => kv.Key != "digest"));
+        var content = new JsonMap(root.Where(kv => kv.Key != "digest"));
         var expected = DigestOf(content);
         if (!string.Equals(digest.Value, expected, StringComparison.Ordinal))
         {
@@ -67,7 +68,7 @@ public static class LockFile
         var lockModel = FromJson(root, name);
         // Whatever the parser accepted must be what the writer produces: nothing dropped or reordered silently.
         var again = ToJson(lockModel);
-        if (!JsonNode.DeepEquals(again, content))
+        if (!JsonItem.DeepEquals(again, content))
         {
             throw Malformed(name, "$", "only members this SecureBuild writes");
         }
@@ -113,17 +114,17 @@ public static class LockFile
     }
 
     /// <summary>The lock as JSON without its digest member.</summary>
-    public static JsonObject ToJson(RepositoryLock l)
+    public static JsonMap ToJson(RepositoryLock l)
     {
-        var root = new JsonObject { ["version"] = RepositoryLock.CurrentVersion };
-        var dotnet = new JsonObject();
+        var root = new JsonMap { ["version"] = RepositoryLock.CurrentVersion };
+        var dotnet = new JsonMap();
         if (l.SdkVersion is not null)
         {
             dotnet["sdk"] = l.SdkVersion;
         }
         if (l.GlobalJson is not null)
         {
-            var g = new JsonObject();
+            var g = new JsonMap();
             if (l.GlobalJson.SdkVersion is not null)
             {
                 g["sdkVersion"] = l.GlobalJson.SdkVersion;
@@ -143,21 +144,21 @@ public static class LockFile
         root["msbuildSdks"] = Map(l.MSBuildSdks, PackageJson);
         root["tools"] = Map(l.Tools, t =>
         {
-            var o = new JsonObject { ["version"] = t.Version, ["commands"] = new JsonArray(t.Commands.Select(c => (JsonNode)c)) };
+            var o = new JsonMap { ["version"] = t.Version, ["commands"] = new JsonList(t.Commands.Select(c => (JsonItem)c)) };
             if (t.RollForward)
             {
                 o["rollForward"] = true;
             }
             return o;
         });
-        root["sources"] = new JsonArray(l.Sources.Select(s => (JsonNode)s));
+        root["sources"] = new JsonList(l.Sources.Select(s => (JsonItem)s));
         root["projects"] = Map(l.Projects, p =>
         {
-            var o = new JsonObject
+            var o = new JsonMap
             {
                 ["frameworks"] = Map(p.Frameworks, f =>
                 {
-                    var fo = new JsonObject();
+                    var fo = new JsonMap();
                     AddMap(fo, "references", f.References);
                     AddMap(fo, "packages", f.Packages);
                     AddMap(fo, "downloads", f.Downloads);
@@ -167,21 +168,21 @@ public static class LockFile
             };
             if (p.Files.Count > 0)
             {
-                o["files"] = Map(p.Files, sha => new JsonObject { ["sha256"] = sha });
+                o["files"] = Map(p.Files, sha => new JsonMap { ["sha256"] = sha });
             }
             return o;
         });
         root["packages"] = Map(l.Packages, PackageJson);
-        root["packs"] = Map(l.Packs, p => new JsonObject { ["sha256"] = p.Sha256, ["files"] = p.Files });
-        root["signers"] = Map(l.Signers, s => new JsonObject { ["kind"] = s.Kind, ["subject"] = s.Subject });
+        root["packs"] = Map(l.Packs, p => new JsonMap { ["sha256"] = p.Sha256, ["files"] = p.Files });
+        root["signers"] = Map(l.Signers, s => new JsonMap { ["kind"] = s.Kind, ["subject"] = s.Subject });
         return root;
     }
 
-    private static void RejectMachinePaths(JsonNode node, string path)
+    private static void RejectMachinePaths(JsonItem node, string path)
     {
         switch (node)
         {
-            case JsonObject o:
+            case JsonMap o:
                 foreach (var kv in o)
                 {
                     if (PortableText.LooksLikeMachinePath(kv.Key))
@@ -195,7 +196,7 @@ public static class LockFile
                     }
                 }
                 break;
-            case JsonArray a:
+            case JsonList a:
                 foreach (var item in a)
                 {
                     RejectMachinePaths(item, path + "[]");
@@ -219,7 +220,7 @@ public static class LockFile
         using (var sha = SHA256.Create())
         {
             var full = Path.GetFullPath(path);
-            id = string.Concat(sha.ComputeHash(Encoding.UTF8.GetBytes(full)).Take(12).Select(b => b.ToString("x2", CultureInfo.InvariantCulture)));
+            id = Hex.Encode(sha.ComputeHash(Encoding.UTF8.GetBytes(full)), 12);
         }
         var mutexFile = Path.Combine(Path.GetTempPath(), "securebuild-lock-" + id + ".lck");
         var deadline = DateTime.UtcNow + timeout;
@@ -287,12 +288,12 @@ public static class LockFile
         }
     }
 
-    private static JsonObject PackageJson(LockedPackage p)
+    private static JsonMap PackageJson(LockedPackage p)
     {
-        var o = new JsonObject { ["contentHash"] = p.ContentHash };
+        var o = new JsonMap { ["contentHash"] = p.ContentHash };
         if (p.Signature is { } s)
         {
-            var so = new JsonObject { ["signed"] = s.Signed };
+            var so = new JsonMap { ["signed"] = s.Signed };
             if (s.Author is not null)
             {
                 so["author"] = s.Author;
@@ -303,14 +304,14 @@ public static class LockFile
             }
             if (s.Owners.Count > 0)
             {
-                so["owners"] = new JsonArray(s.Owners.Select(x => (JsonNode)x));
+                so["owners"] = new JsonList(s.Owners.Select(x => (JsonItem)x));
             }
             o["signature"] = so;
         }
         return o;
     }
 
-    private static void AddMap(JsonObject o, string name, SortedDictionary<string, string>? map)
+    private static void AddMap(JsonMap o, string name, SortedDictionary<string, string>? map)
     {
         if (map is not null)
         {
@@ -318,27 +319,22 @@ public static class LockFile
         }
     }
 
-    private static JsonObject StringMap(IDictionary<string, string> map) =>
-        new(map.Select(kv => new KeyValuePair<string, JsonNode>(kv.Key, kv.Value)));
+    private static JsonMap StringMap(IDictionary<string, string> map) =>
+        new(map.Select(kv => new KeyValuePair<string, JsonItem>(kv.Key, kv.Value)));
 
-    private static JsonObject Map<T>(IDictionary<string, T> map, Func<T, JsonNode> convert) =>
-        new(map.Select(kv => new KeyValuePair<string, JsonNode>(kv.Key, convert(kv.Value))));
+    private static JsonMap Map<T>(IDictionary<string, T> map, Func<T, JsonItem> convert) =>
+        new(map.Select(kv => new KeyValuePair<string, JsonItem>(kv.Key, convert(kv.Value))));
 
-    private static string DigestOf(JsonObject content)
+    private static string DigestOf(JsonMap content)
     {
         using var sha = SHA256.Create();
         var hash = sha.ComputeHash(CanonicalJson.Serialize(content));
-        var hex = new StringBuilder(DigestPrefix, DigestPrefix.Length + 64);
-        foreach (var b in hash)
-        {
-            hex.Append(b.ToString("x2", CultureInfo.InvariantCulture));
-        }
-        return hex.ToString();
+        return DigestPrefix + Hex.Encode(hash);
     }
 
     // ---- reading ----
 
-    private static RepositoryLock FromJson(JsonObject root, string name)
+    private static RepositoryLock FromJson(JsonMap root, string name)
     {
         var r = new Reader(name);
         var l = new RepositoryLock();
@@ -432,7 +428,7 @@ public static class LockFile
     /// The integer a number in the lock holds, or null for anything else: a fraction, or a number beyond an int (which
     /// no field of a lock can hold; <see cref="JsonNumber.AsInt64"/> would throw for one past a long).
     /// </summary>
-    private static int? SmallInteger(JsonNode node) =>
+    private static int? SmallInteger(JsonItem node) =>
         node is JsonNumber { IsInteger: true } n && int.TryParse(n.RawText, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value) ? value : null;
 
     private static LockFormatException Malformed(string name, string path, string expected) =>
@@ -444,12 +440,12 @@ public static class LockFile
 
         public Reader(string name) => _name = name;
 
-        public JsonObject AsObject(JsonNode node, string path) => node as JsonObject ?? throw Malformed(_name, path, "an object");
+        public JsonMap AsObject(JsonItem node, string path) => node as JsonMap ?? throw Malformed(_name, path, "an object");
 
-        public JsonObject Object(JsonObject o, string key, string path) =>
+        public JsonMap Object(JsonMap o, string key, string path) =>
             o.TryGetValue(key, out var v) ? AsObject(v, path + "." + key) : throw Malformed(_name, path + "." + key, "an object");
 
-        public string String(JsonObject o, string key, string path)
+        public string String(JsonMap o, string key, string path)
         {
             if (o.TryGetValue(key, out var v) && v is JsonString s)
             {
@@ -459,9 +455,9 @@ public static class LockFile
             throw Malformed(_name, path + "." + key, "a string");
         }
 
-        public string? OptionalString(JsonObject o, string key, string path) => o.ContainsKey(key) ? String(o, key, path) : null;
+        public string? OptionalString(JsonMap o, string key, string path) => o.ContainsKey(key) ? String(o, key, path) : null;
 
-        public bool? OptionalBool(JsonObject o, string key, string path)
+        public bool? OptionalBool(JsonMap o, string key, string path)
         {
             if (!o.TryGetValue(key, out var v))
             {
@@ -470,7 +466,7 @@ public static class LockFile
             return v is JsonBool b ? b.Value : throw Malformed(_name, path + "." + key, "true or false");
         }
 
-        public SortedDictionary<string, string> StringMap(JsonObject o, string key, string path)
+        public SortedDictionary<string, string> StringMap(JsonMap o, string key, string path)
         {
             var result = RepositoryLock.Sorted<string>();
             foreach (var kv in Object(o, key, path))
@@ -481,9 +477,9 @@ public static class LockFile
             return result;
         }
 
-        public IEnumerable<string> StringArray(JsonObject o, string key, string path)
+        public IEnumerable<string> StringArray(JsonMap o, string key, string path)
         {
-            if (!o.TryGetValue(key, out var v) || v is not JsonArray a)
+            if (!o.TryGetValue(key, out var v) || v is not JsonList a)
             {
                 throw Malformed(_name, path + "." + key, "an array of strings");
             }
@@ -497,7 +493,7 @@ public static class LockFile
             return list;
         }
 
-        public LockedPackage Package(JsonNode node, string path)
+        public LockedPackage Package(JsonItem node, string path)
         {
             var o = AsObject(node, path);
             var p = new LockedPackage

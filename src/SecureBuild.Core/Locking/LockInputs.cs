@@ -35,13 +35,13 @@ public static class GlobalJsonFile
     {
         var root = ParseObject(path);
         var pin = new GlobalJsonPin();
-        if (root.TryGetValue("sdk", out var sdkNode) && sdkNode is JsonObject sdk)
+        if (root.TryGetValue("sdk", out var sdkNode) && sdkNode is JsonMap sdk)
         {
             pin.SdkVersion = sdk.TryGetValue("version", out var v) && v is JsonString vs ? vs.Value : null;
             pin.RollForward = sdk.TryGetValue("rollForward", out var r) && r is JsonString rs ? rs.Value : null;
             pin.AllowPrerelease = sdk.TryGetValue("allowPrerelease", out var p) && p is JsonBool pb ? pb.Value : null;
         }
-        if (root.TryGetValue("msbuild-sdks", out var sdksNode) && sdksNode is JsonObject sdks)
+        if (root.TryGetValue("msbuild-sdks", out var sdksNode) && sdksNode is JsonMap sdks)
         {
             foreach (var kv in sdks)
             {
@@ -60,10 +60,10 @@ public static class GlobalJsonFile
     /// </summary>
     public static void PinSdk(string path, string sdkVersion)
     {
-        var root = File.Exists(path) ? ParseObject(path) : new JsonObject();
-        if (!root.TryGetValue("sdk", out var sdkNode) || sdkNode is not JsonObject sdk)
+        var root = File.Exists(path) ? ParseObject(path) : new JsonMap();
+        if (!root.TryGetValue("sdk", out var sdkNode) || sdkNode is not JsonMap sdk)
         {
-            sdk = new JsonObject();
+            sdk = new JsonMap();
             root["sdk"] = sdk;
         }
         sdk["version"] = sdkVersion;
@@ -71,11 +71,11 @@ public static class GlobalJsonFile
         AtomicFile.WriteAllBytes(path, Encoding.UTF8.GetBytes(JsonText.Write(root, indented: true) + "\n"));
     }
 
-    private static JsonObject ParseObject(string path)
+    private static JsonMap ParseObject(string path)
     {
         try
         {
-            return JsonParser.Parse(InputFile.ReadAllBytes(path, InputKind.Metadata)) as JsonObject ?? throw new LockInputException($"{path} is not a JSON object.");
+            return JsonParser.Parse(InputFile.ReadAllBytes(path, InputKind.Metadata)) as JsonMap ?? throw new LockInputException($"{path} is not a JSON object.");
         }
         catch (JsonFormatException e)
         {
@@ -103,10 +103,10 @@ public static class ToolManifestFile
     /// <summary>The tools (lowercase id) of the manifest at <paramref name="path"/>.</summary>
     public static SortedDictionary<string, LockedTool> Read(string path)
     {
-        JsonObject root;
+        JsonMap root;
         try
         {
-            root = JsonParser.Parse(InputFile.ReadAllBytes(path, InputKind.Metadata)) as JsonObject ?? throw new LockInputException($"{path} is not a JSON object.");
+            root = JsonParser.Parse(InputFile.ReadAllBytes(path, InputKind.Metadata)) as JsonMap ?? throw new LockInputException($"{path} is not a JSON object.");
         }
         catch (JsonFormatException e)
         {
@@ -117,18 +117,18 @@ public static class ToolManifestFile
         {
             return tools;
         }
-        if (toolsNode is not JsonObject toolsObject)
+        if (toolsNode is not JsonMap toolsObject)
         {
             throw new LockInputException($"the tool manifest {path}: \"tools\" is not an object.");
         }
         foreach (var kv in toolsObject)
         {
-            if (kv.Value is not JsonObject t || !t.TryGetValue("version", out var v) || v is not JsonString version)
+            if (kv.Value is not JsonMap t || !t.TryGetValue("version", out var v) || v is not JsonString version)
             {
                 throw new LockInputException($"the tool manifest {path}: tool {kv.Key} has no version.");
             }
             var tool = new LockedTool { Version = version.Value, RollForward = t.TryGetValue("rollForward", out var rf) && rf is JsonBool { Value: true } };
-            if (t.TryGetValue("commands", out var c) && c is JsonArray commands)
+            if (t.TryGetValue("commands", out var c) && c is JsonList commands)
             {
                 foreach (var command in commands.OfType<JsonString>())
                 {

@@ -1,7 +1,8 @@
 using System.Globalization;
-using SecureBuild.Core.Archives;
 using System.Security.Cryptography;
 using System.Text;
+using SecureBuild.Core.Archives;
+using SecureBuild.Core.Crypto;
 using SecureBuild.Core.IO;
 using SecureBuild.Core.Json;
 
@@ -281,7 +282,7 @@ public sealed class PackageFolderVerifier
             newestNs = Math.Max(newestNs, Math.Max(status.ModifiedNs, status.ChangedNs));
         }
         newestTicks = newestNs == long.MinValue ? DateTime.MinValue.Ticks : new DateTime(1970, 1, 1, 0, 0, 0, DateTimeKind.Utc).Ticks + newestNs / 100;
-        return string.Concat(hash.GetHashAndReset().Select(b => b.ToString("x2", CultureInfo.InvariantCulture)));
+        return Hex.Encode(hash.GetHashAndReset());
     }
 
     private static void Put(byte[] buffer, int offset, long value)
@@ -315,7 +316,7 @@ public sealed class PackageFolderVerifier
         string? metadataHash = null;
         try
         {
-            if (JsonParser.ParseGenerated(InputFile.ReadAllBytes(metadataFile, InputKind.Metadata)) is JsonObject m && m.TryGetValue("contentHash", out var ch) && ch is JsonString chs)
+            if (JsonParser.ParseGenerated(InputFile.ReadAllBytes(metadataFile, InputKind.Metadata)) is JsonMap m && m.TryGetValue("contentHash", out var ch) && ch is JsonString chs)
             {
                 metadataHash = chs.Value;
             }

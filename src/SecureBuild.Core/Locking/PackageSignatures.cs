@@ -24,7 +24,7 @@ public sealed class PackageSignatureInfo
 
     public string ToText()
     {
-        var o = new JsonObject { ["signed"] = Signed };
+        var o = new JsonMap { ["signed"] = Signed };
         void Add(string key, string? value)
         {
             if (value is not null)
@@ -40,7 +40,7 @@ public sealed class PackageSignatureInfo
         Add("serviceIndex", ServiceIndex);
         if (Owners.Count > 0)
         {
-            o["owners"] = new JsonArray(Owners.Select(x => (JsonNode)x));
+            o["owners"] = new JsonList(Owners.Select(x => (JsonItem)x));
         }
         return JsonText.Write(o, indented: false);
     }
@@ -54,7 +54,7 @@ public sealed class PackageSignatureInfo
         }
         try
         {
-            if (JsonParser.Parse(text!) is not JsonObject o || !o.TryGetValue("signed", out var s) || s is not JsonBool signed)
+            if (JsonParser.Parse(text!) is not JsonMap o || !o.TryGetValue("signed", out var s) || s is not JsonBool signed)
             {
                 return null;
             }
@@ -69,7 +69,7 @@ public sealed class PackageSignatureInfo
                 RepositorySubject = Get("repositorySubject"),
                 ServiceIndex = Get("serviceIndex"),
             };
-            if (o.TryGetValue("owners", out var owners) && owners is JsonArray a)
+            if (o.TryGetValue("owners", out var owners) && owners is JsonList a)
             {
                 foreach (var owner in a.OfType<JsonString>())
                 {

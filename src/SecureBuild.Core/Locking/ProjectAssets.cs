@@ -1,7 +1,8 @@
 using System.Globalization;
 using System.Security.Cryptography;
-using System.Text;
 using System.Text.RegularExpressions;
+using System.Text;
+using SecureBuild.Core.Crypto;
 using SecureBuild.Core.IO;
 using SecureBuild.Core.Json;
 
@@ -73,7 +74,7 @@ public sealed class ProjectAssets
         string digest;
         using (var sha = SHA256.Create())
         {
-            digest = string.Concat(sha.ComputeHash(bytes).Select(b => b.ToString("x2", CultureInfo.InvariantCulture)));
+            digest = Hex.Encode(sha.ComputeHash(bytes));
         }
         var header = SummaryHeader + "\t" + digest;
         try
@@ -197,21 +198,21 @@ public sealed class ProjectAssets
 
     private static ProjectAssets Parse(byte[] bytes, string path)
     {
-        JsonObject root;
+        JsonMap root;
         try
         {
             // NuGet generates this file: read it as NuGet does (a repeated key keeps its last value).
-            root = JsonParser.ParseGenerated(bytes) as JsonObject ?? throw new LockInputException($"{path} is not a JSON object.");
+            root = JsonParser.ParseGenerated(bytes) as JsonMap ?? throw new LockInputException($"{path} is not a JSON object.");
         }
         catch (JsonFormatException e)
         {
             throw new LockInputException($"{path} is not valid JSON ({e.Message}); run restore again.");
         }
         var assets = new ProjectAssets();
-        var libraries = root.TryGetValue("libraries", out var l) ? l as JsonObject : null;
-        foreach (var library in libraries ?? new JsonObject())
+        var libraries = root.TryGetValue("libraries", out var l) ? l as JsonMap : null;
+        foreach (var library in libraries ?? new JsonMap())
         {
-            if (library.Value is not JsonObject details || !(details.TryGetValue("type", out var type) && type is JsonString { Value: "package" }))
+            if (library.Value is not JsonMap details || !(details.TryGetValue("type", out var type) && type is JsonString { Value: "package" }))
             {
                 continue;
             }
@@ -228,20 +229,20 @@ public sealed class ProjectAssets
 
         // Target keys are framework names ("net10.0", or ".NETCoreApp,Version=v10.0" in old files), with "/rid" for runtime graphs.
         var aliases = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-        var project = root.TryGetValue("project", out var pr) ? pr as JsonObject : null;
-        var frameworks = project is not null && project.TryGetValue("frameworks", out var fr) ? fr as JsonObject : null;
-        foreach (var framework in frameworks ?? new JsonObject())
+        var project = root.TryGetValue("project", out var pr) ? pr as JsonMap : null;
+        var frameworks = project is not null && project.TryGetValue("frameworks", out var fr) ? fr as JsonMap : null;
+        foreach (var framework in frameworks ?? new JsonMap())
         {
-            var alias = framework.Value is JsonObject fo && fo.TryGetValue("targetAlias", out var ta) && ta is JsonString tas ? tas.Value : framework.Key;
+            var alias = framework.Value is JsonMap fo && fo.TryGetValue("targetAlias", out var ta) && ta is JsonString tas ? tas.Value : framework.Key;
             aliases[framework.Key] = alias;
-            if (framework.Value is JsonObject fobj && fobj.TryGetValue("framework", out var fw) && fw is JsonString fws)
+            if (framework.Value is JsonMap fobj && fobj.TryGetValue("framework", out var fw) && fw is JsonString fws)
             {
                 aliases[fws.Value] = alias;
             }
             var downloads = RepositoryLock.Sorted<string>();
-            if (framework.Value is JsonObject f2 && f2.TryGetValue("downloadDependencies", out var dd) && dd is JsonArray list)
+            if (framework.Value is JsonMap f2 && f2.TryGetValue("downloadDependencies", out var dd) && dd is JsonList list)
             {
-                foreach (var item in list.OfType<JsonObject>())
+                foreach (var item in list.OfType<JsonMap>())
                 {
                     if (item.TryGetValue("name", out var n) && n is JsonString ns && item.TryGetValue("version", out var v) && v is JsonString vs)
                     {
@@ -251,16 +252,16 @@ public sealed class ProjectAssets
             }
             assets.Downloads[alias] = downloads;
         }
-        var targets = root.TryGetValue("targets", out var t) ? t as JsonObject : null;
-        foreach (var target in targets ?? new JsonObject())
+        var targets = root.TryGetValue("targets", out var t) ? t as JsonMap : null;
+        foreach (var target in targets ?? new JsonMap())
         {
             var slash = target.Key.IndexOf('/');
             var frameworkName = slash < 0 ? target.Key : target.Key.Substring(0, slash);
             var alias = aliases.TryGetValue(frameworkName, out var a) ? a : frameworkName;
             var packages = RepositoryLock.Sorted<string>();
-            foreach (var library in target.Value as JsonObject ?? new JsonObject())
+            foreach (var library in target.Value as JsonMap ?? new JsonMap())
             {
-                if (library.Value is JsonObject lo && lo.TryGetValue("type", out var lt) && lt is JsonString { Value: "package" })
+                if (library.Value is JsonMap lo && lo.TryGetValue("type", out var lt) && lt is JsonString { Value: "package" })
                 {
                     var (id, version) = Split(library.Key);
                     if (id is not null)
@@ -278,12 +279,12 @@ public sealed class ProjectAssets
                 assets.RuntimePackages[alias + target.Key.Substring(slash)] = packages;
             }
         }
-        var restore = project is not null && project.TryGetValue("restore", out var rs) ? rs as JsonObject : null;
-        if (restore is not null && restore.TryGetValue("sources", out var src) && src is JsonObject sources)
+        var restore = project is not null && project.TryGetValue("restore", out var rs) ? rs as JsonMap : null;
+        if (restore is not null && restore.TryGetValue("sources", out var src) && src is JsonMap sources)
         {
             assets.Sources.AddRange(sources.Keys);
         }
-        if (root.TryGetValue("packageFolders", out var pf) && pf is JsonObject folders)
+        if (root.TryGetValue("packageFolders", out var pf) && pf is JsonMap folders)
         {
             assets.PackageFolders.AddRange(folders.Keys);
         }

@@ -1,5 +1,6 @@
-using SecureBuild.Core.Json;
+using SecureBuild.Core.Crypto;
 using SecureBuild.Core.IO;
+using SecureBuild.Core.Json;
 
 namespace SecureBuild.Core.Provenance;
 
@@ -31,7 +32,7 @@ public sealed class ResolvedPackage
             try
             {
                 var bytes = Convert.FromBase64String(ContentHashBase64);
-                return bytes.Length == 64 ? string.Concat(bytes.Select(b => b.ToString("x2", System.Globalization.CultureInfo.InvariantCulture))) : null;
+                return bytes.Length == 64 ? Hex.Encode(bytes) : null;
             }
             catch (FormatException)
             {
@@ -50,18 +51,18 @@ public static class NuGetAssets
     /// <summary>Every package library in the assets file, sorted by id and version. Project references are left out.</summary>
     public static IReadOnlyList<ResolvedPackage> ReadPackages(string assetsFile)
     {
-        if (JsonParser.ParseGenerated(InputFile.ReadAllBytes(assetsFile, InputKind.Assets)) is not JsonObject root)
+        if (JsonParser.ParseGenerated(InputFile.ReadAllBytes(assetsFile, InputKind.Assets)) is not JsonMap root)
         {
             throw new JsonFormatException($"{assetsFile}: the assets file is not a JSON object");
         }
         var result = new List<ResolvedPackage>();
-        if (!root.TryGetValue("libraries", out var librariesNode) || librariesNode is not JsonObject libraries)
+        if (!root.TryGetValue("libraries", out var librariesNode) || librariesNode is not JsonMap libraries)
         {
             return result;
         }
         foreach (var library in libraries)
         {
-            if (library.Value is not JsonObject details ||
+            if (library.Value is not JsonMap details ||
                 !details.TryGetValue("type", out var type) || type is not JsonString { Value: "package" })
             {
                 continue;

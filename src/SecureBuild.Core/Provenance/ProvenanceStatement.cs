@@ -6,7 +6,7 @@ namespace SecureBuild.Core.Provenance;
 /// <summary>One subject of a statement: an output and its digests.</summary>
 public sealed class Subject
 {
-    public Subject(string name, IReadOnlyDictionary<string, string> digest, JsonObject? annotations = null)
+    public Subject(string name, IReadOnlyDictionary<string, string> digest, JsonMap? annotations = null)
     {
         Name = name;
         Digest = digest;
@@ -15,11 +15,11 @@ public sealed class Subject
 
     public string Name { get; }
     public IReadOnlyDictionary<string, string> Digest { get; }
-    public JsonObject? Annotations { get; }
+    public JsonMap? Annotations { get; }
 
-    public JsonObject ToJson()
+    public JsonMap ToJson()
     {
-        var json = new JsonObject { ["name"] = Name, ["digest"] = DigestJson(Digest) };
+        var json = new JsonMap { ["name"] = Name, ["digest"] = DigestJson(Digest) };
         if (Annotations is not null && Annotations.Count > 0)
         {
             json["annotations"] = Annotations.DeepClone();
@@ -27,9 +27,9 @@ public sealed class Subject
         return json;
     }
 
-    internal static JsonObject DigestJson(IReadOnlyDictionary<string, string> digest)
+    internal static JsonMap DigestJson(IReadOnlyDictionary<string, string> digest)
     {
-        var json = new JsonObject();
+        var json = new JsonMap();
         foreach (var pair in digest.OrderBy(d => d.Key, StringComparer.Ordinal))
         {
             json[pair.Key] = pair.Value;
@@ -51,17 +51,17 @@ public sealed class ProvenanceStatement
     public List<Subject> Subjects { get; } = new();
 
     /// <summary>What the user asked for (project, configuration, framework, RID, targets, properties, source).</summary>
-    public JsonObject ExternalParameters { get; set; } = new();
+    public JsonMap ExternalParameters { get; set; } = new();
 
     /// <summary>What the builder chose (SDK, MSBuild and runtime versions, OS, CI, environment).</summary>
-    public JsonObject InternalParameters { get; set; } = new();
+    public JsonMap InternalParameters { get; set; } = new();
 
     /// <summary>ResourceDescriptors of the source, SDK, MSBuild SDKs, packages and packs.</summary>
-    public JsonArray ResolvedDependencies { get; set; } = new();
+    public JsonList ResolvedDependencies { get; set; } = new();
 
     public string BuilderId { get; set; } = CiContext.LocalBuilderId;
 
-    public JsonObject BuilderVersion { get; set; } = new();
+    public JsonMap BuilderVersion { get; set; } = new();
 
     public string? InvocationId { get; set; }
 
@@ -70,15 +70,15 @@ public sealed class ProvenanceStatement
     public DateTimeOffset? FinishedOn { get; set; }
 
     /// <summary>ResourceDescriptors of what the build made besides its outputs (the step links).</summary>
-    public JsonArray Byproducts { get; set; } = new();
+    public JsonList Byproducts { get; set; } = new();
 
-    public JsonObject ToJson()
+    public JsonMap ToJson()
     {
         if (Subjects.Count == 0)
         {
             throw new InvalidOperationException("a provenance statement needs at least one subject");
         }
-        var metadata = new JsonObject();
+        var metadata = new JsonMap();
         if (InvocationId is not null)
         {
             metadata["invocationId"] = InvocationId;
@@ -91,24 +91,24 @@ public sealed class ProvenanceStatement
         {
             metadata["finishedOn"] = FormatTime(finished);
         }
-        var builder = new JsonObject { ["id"] = BuilderId };
+        var builder = new JsonMap { ["id"] = BuilderId };
         if (BuilderVersion.Count > 0)
         {
             builder["version"] = BuilderVersion.DeepClone();
         }
-        var runDetails = new JsonObject { ["builder"] = builder, ["metadata"] = metadata };
+        var runDetails = new JsonMap { ["builder"] = builder, ["metadata"] = metadata };
         if (Byproducts.Count > 0)
         {
             runDetails["byproducts"] = Byproducts.DeepClone();
         }
-        return new JsonObject
+        return new JsonMap
         {
             ["_type"] = StatementType,
-            ["subject"] = new JsonArray(Subjects.Select(s => (JsonNode)s.ToJson())),
+            ["subject"] = new JsonList(Subjects.Select(s => (JsonItem)s.ToJson())),
             ["predicateType"] = PredicateType,
-            ["predicate"] = new JsonObject
+            ["predicate"] = new JsonMap
             {
-                ["buildDefinition"] = new JsonObject
+                ["buildDefinition"] = new JsonMap
                 {
                     ["buildType"] = BuildType,
                     ["externalParameters"] = ExternalParameters.DeepClone(),
@@ -125,9 +125,9 @@ public sealed class ProvenanceStatement
         time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
 
     /// <summary>A ResourceDescriptor.</summary>
-    public static JsonObject Resource(string? name = null, string? uri = null, IReadOnlyDictionary<string, string>? digest = null, JsonObject? annotations = null)
+    public static JsonMap Resource(string? name = null, string? uri = null, IReadOnlyDictionary<string, string>? digest = null, JsonMap? annotations = null)
     {
-        var json = new JsonObject();
+        var json = new JsonMap();
         if (name is not null)
         {
             json["name"] = name;

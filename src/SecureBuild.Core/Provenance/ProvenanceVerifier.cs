@@ -40,7 +40,7 @@ public static class ProvenanceVerifier
     {
         var failures = new List<string>();
         InTotoStatement? statement = null;
-        JsonObject? predicate = null;
+        JsonMap? predicate = null;
         var signatureFailures = new List<string>();
         foreach (var envelope in envelopes)
         {
@@ -127,12 +127,12 @@ public static class ProvenanceVerifier
         return string.Equals(Normalize(recorded), Normalize(expected), StringComparison.OrdinalIgnoreCase);
     }
 
-    private static string? Get(JsonObject? node, params string[] path)
+    private static string? Get(JsonMap? node, params string[] path)
     {
-        JsonNode? current = node;
+        JsonItem? current = node;
         foreach (var key in path)
         {
-            if (current is not JsonObject obj || !obj.TryGetValue(key, out current))
+            if (current is not JsonMap obj || !obj.TryGetValue(key, out current))
             {
                 return null;
             }

@@ -80,17 +80,17 @@ public static class UrlRedaction
         text.IndexOf("://", StringComparison.Ordinal) < 0 ? text : UrlInText.Replace(text, m => Redact(m.Value));
 
     /// <summary>A copy of <paramref name="node"/> with every string value and member name passed through <see cref="RedactAll(string)"/>.</summary>
-    public static JsonNode RedactAll(JsonNode node)
+    public static JsonItem RedactAll(JsonItem node)
     {
         switch (node)
         {
             case JsonString text:
                 var redacted = RedactAll(text.Value);
                 return ReferenceEquals(redacted, text.Value) ? text : new JsonString(redacted);
-            case JsonArray array:
-                return new JsonArray(array.Select(item => RedactAll(item)));
-            case JsonObject obj:
-                var copy = new JsonObject();
+            case JsonList array:
+                return new JsonList(array.Select(item => RedactAll(item)));
+            case JsonMap obj:
+                var copy = new JsonMap();
                 foreach (var member in obj)
                 {
                     var key = RedactAll(member.Key);

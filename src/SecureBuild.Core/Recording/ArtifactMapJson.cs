@@ -6,12 +6,12 @@ namespace SecureBuild.Core.Recording;
 /// <summary>Artifact maps (name -> {algorithm: hex}) to and from JSON.</summary>
 internal static class ArtifactMapJson
 {
-    public static JsonObject ToJson(SortedDictionary<string, IReadOnlyDictionary<string, string>> map)
+    public static JsonMap ToJson(SortedDictionary<string, IReadOnlyDictionary<string, string>> map)
     {
-        var result = new JsonObject();
+        var result = new JsonMap();
         foreach (var artifact in map)
         {
-            var digests = new JsonObject();
+            var digests = new JsonMap();
             foreach (var digest in artifact.Value.OrderBy(d => d.Key, StringComparer.Ordinal))
             {
                 digests[digest.Key] = new JsonString(digest.Value);
@@ -21,12 +21,12 @@ internal static class ArtifactMapJson
         return result;
     }
 
-    public static SortedDictionary<string, IReadOnlyDictionary<string, string>> FromJson(JsonObject json)
+    public static SortedDictionary<string, IReadOnlyDictionary<string, string>> FromJson(JsonMap json)
     {
         var map = new SortedDictionary<string, IReadOnlyDictionary<string, string>>(StringComparer.Ordinal);
         foreach (var artifact in json)
         {
-            if (artifact.Value is not JsonObject digests)
+            if (artifact.Value is not JsonMap digests)
             {
                 throw new InTotoFormatException($"artifact '{artifact.Key}' must map to an object of digests");
             }

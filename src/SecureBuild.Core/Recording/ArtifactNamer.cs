@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
-using System.Text;
 using System.Text.RegularExpressions;
+using System.Text;
+using SecureBuild.Core.Crypto;
 
 namespace SecureBuild.Core.Recording;
 
@@ -106,12 +107,7 @@ public sealed class ArtifactNamer
         var file = slash >= 0 ? full.Substring(slash + 1) : full;
         using var sha = SHA256.Create();
         var digest = sha.ComputeHash(Encoding.UTF8.GetBytes(parent));
-        var hex = new StringBuilder(12);
-        for (var i = 0; i < 6; i++)
-        {
-            hex.Append(digest[i].ToString("x2"));
-        }
-        return ExternalPrefix + hex + "/" + file;
+        return ExternalPrefix + Hex.Encode(digest, 6) + "/" + file;
     }
 
     /// <summary>

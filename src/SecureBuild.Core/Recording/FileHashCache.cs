@@ -230,7 +230,7 @@ public sealed class FileHashCache
             var result = new Dictionary<string, string>(StringComparer.Ordinal);
             for (var i = 0; i < hashers.Length; i++)
             {
-                result[algorithms[i] + suffix] = Internal.Hex.Encode(hashers[i].Hash!);
+                result[algorithms[i] + suffix] = Crypto.Hex.Encode(hashers[i].Hash!);
             }
             return result;
         }

@@ -110,7 +110,7 @@ public sealed class StepRecorder
     public static void WritePendingMaterials(string file, string stepName, SortedDictionary<string, IReadOnlyDictionary<string, string>> materials,
         DateTimeOffset? startedOn = null)
     {
-        var root = new JsonObject
+        var root = new JsonMap
         {
             ["step"] = new JsonString(stepName),
             ["materials"] = ArtifactMapJson.ToJson(materials),
@@ -132,9 +132,9 @@ public sealed class StepRecorder
             {
                 return null;
             }
-            if (JsonParser.Parse(InputFile.ReadAllBytes(file, InputKind.Cache)) is not JsonObject root ||
+            if (JsonParser.Parse(InputFile.ReadAllBytes(file, InputKind.Cache)) is not JsonMap root ||
                 !root.TryGetValue("step", out var step) || step is not JsonString s || s.Value != stepName ||
-                !root.TryGetValue("materials", out var materials) || materials is not JsonObject m)
+                !root.TryGetValue("materials", out var materials) || materials is not JsonMap m)
             {
                 return null;
             }
@@ -151,7 +151,7 @@ public sealed class StepRecorder
     {
         try
         {
-            if (File.Exists(file) && JsonParser.Parse(InputFile.ReadAllBytes(file, InputKind.Cache)) is JsonObject root &&
+            if (File.Exists(file) && JsonParser.Parse(InputFile.ReadAllBytes(file, InputKind.Cache)) is JsonMap root &&
                 root.TryGetValue("startedOn", out var value) && value is JsonString s &&
                 DateTimeOffset.TryParse(s.Value, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var started))
             {

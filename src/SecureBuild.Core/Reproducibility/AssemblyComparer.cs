@@ -1,10 +1,10 @@
-using System.Collections;
 using System.Collections.Immutable;
+using System.Collections;
 using System.Globalization;
-using System.Reflection.Metadata;
 using System.Reflection.Metadata.Ecma335;
+using System.Reflection.Metadata;
 using System.Reflection.PortableExecutable;
-using SecureBuild.Core.Internal;
+using SecureBuild.Core.Crypto;
 
 namespace SecureBuild.Core.Reproducibility;
 

@@ -7,7 +7,7 @@ internal static class JsonComparer
 {
     public static void Compare(ArtifactDiffer differ, string name, byte[] left, byte[] right)
     {
-        JsonNode a, b;
+        JsonItem a, b;
         try
         {
             // Outputs are generated files: read them as their readers do (a BOM, a repeated key). Any byte that
@@ -38,14 +38,14 @@ internal static class JsonComparer
     }
 
 
-    private static void Walk(ArtifactDiffer differ, string name, string path, JsonNode? a, JsonNode? b, Cause fallback)
+    private static void Walk(ArtifactDiffer differ, string name, string path, JsonItem? a, JsonItem? b, Cause fallback)
     {
         if (differ.CountFor(name) >= differ.Options.MaxDifferencesPerFile)
         {
             return;
         }
 
-        if (a is JsonObject oa && b is JsonObject ob)
+        if (a is JsonMap oa && b is JsonMap ob)
         {
             var ka = oa.Keys.ToList();
             var kb = ob.Keys.ToList();
@@ -66,7 +66,7 @@ internal static class JsonComparer
             return;
         }
 
-        if (a is JsonArray aa && b is JsonArray ab)
+        if (a is JsonList aa && b is JsonList ab)
         {
             if (aa.Count == ab.Count)
             {
@@ -87,7 +87,7 @@ internal static class JsonComparer
             }
         }
 
-        if (!JsonNode.DeepEquals(a, b))
+        if (!JsonItem.DeepEquals(a, b))
         {
             var l = a is JsonString sa ? sa.Value : a?.ToString();
             var r = b is JsonString sb ? sb.Value : b?.ToString();

@@ -1,10 +1,10 @@
 using System.Collections.Immutable;
 using System.Globalization;
 using System.IO.Compression;
-using System.Reflection.Metadata;
 using System.Reflection.Metadata.Ecma335;
+using System.Reflection.Metadata;
 using System.Text;
-using SecureBuild.Core.Internal;
+using SecureBuild.Core.Crypto;
 
 namespace SecureBuild.Core.Reproducibility;
 

@@ -4,7 +4,6 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Xml.Linq;
 using SecureBuild.Core.Crypto;
-using SecureBuild.Core.Internal;
 using SecureBuild.Core.IO;
 using SecureBuild.Core.Processes;
 

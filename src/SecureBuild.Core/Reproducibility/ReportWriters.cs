@@ -72,25 +72,25 @@ public static class ReportWriters
     private static string OneLine(string? value) =>
         value is null ? "(absent)" : ValueClassifier.Short(value.Replace("\r", string.Empty).Replace("\n", "⏎ "), 240);
 
-    public static JsonObject Json(DiffReport report)
+    public static JsonMap Json(DiffReport report)
     {
-        var causes = new JsonArray();
+        var causes = new JsonList();
         foreach (var (cause, count, where) in report.RootCauses())
         {
-            causes.Add(new JsonObject
+            causes.Add(new JsonMap
             {
                 { "id", cause.Id }, { "title", cause.Title }, { "explanation", cause.Explanation }, { "fix", cause.Fix },
-                { "count", count }, { "artifacts", new JsonArray(where.Select(a => (JsonNode)a)) },
+                { "count", count }, { "artifacts", new JsonList(where.Select(a => (JsonItem)a)) },
             });
         }
 
-        var differences = new JsonArray();
+        var differences = new JsonList();
         foreach (var d in report.Ordered())
         {
-            var o = new JsonObject
+            var o = new JsonMap
             {
                 { "artifact", d.Artifact }, { "aspect", d.Aspect }, { "root", d.IsRootCause },
-                { "cause", new JsonObject { { "id", d.Cause.Id }, { "title", d.Cause.Title }, { "explanation", d.Cause.Explanation }, { "fix", d.Cause.Fix } } },
+                { "cause", new JsonMap { { "id", d.Cause.Id }, { "title", d.Cause.Title }, { "explanation", d.Cause.Explanation }, { "fix", d.Cause.Fix } } },
             };
             o.Add("left", d.Left is null ? JsonNull.Instance : new JsonString(d.Left));
             o.Add("right", d.Right is null ? JsonNull.Instance : new JsonString(d.Right));
@@ -107,10 +107,10 @@ public static class ReportWriters
             differences.Add(o);
         }
 
-        var artifacts = new JsonArray();
+        var artifacts = new JsonList();
         foreach (var a in report.Artifacts)
         {
-            var o = new JsonObject { { "path", a.Path }, { "kind", a.Kind }, { "status", StatusName(a.Status) } };
+            var o = new JsonMap { { "path", a.Path }, { "kind", a.Kind }, { "status", StatusName(a.Status) } };
             if (a.LeftSha256 is not null)
             {
                 o.Add("leftSha256", a.LeftSha256);
@@ -124,14 +124,14 @@ public static class ReportWriters
             artifacts.Add(o);
         }
 
-        return new JsonObject
+        return new JsonMap
         {
             { "schema", JsonSchema },
             { "identical", report.Identical },
             { "left", report.LeftLabel },
             { "right", report.RightLabel },
             {
-                "summary", new JsonObject
+                "summary", new JsonMap
                 {
                     { "files", report.Artifacts.Count },
                     { "identical", report.Artifacts.Count(a => a.Status == ArtifactStatus.Identical) },
@@ -145,8 +145,8 @@ public static class ReportWriters
             { "rootCauses", causes },
             { "differences", differences },
             { "artifacts", artifacts },
-            { "skipped", new JsonArray(report.Skipped.Select(s => (JsonNode)new JsonObject { { "path", s.Key }, { "reason", s.Value } })) },
-            { "variations", new JsonArray(report.Variations.Select(v => (JsonNode)new JsonObject { { "name", v.Name }, { "left", v.Left }, { "right", v.Right } })) },
+            { "skipped", new JsonList(report.Skipped.Select(s => (JsonItem)new JsonMap { { "path", s.Key }, { "reason", s.Value } })) },
+            { "variations", new JsonList(report.Variations.Select(v => (JsonItem)new JsonMap { { "name", v.Name }, { "left", v.Left }, { "right", v.Right } })) },
         };
     }
 

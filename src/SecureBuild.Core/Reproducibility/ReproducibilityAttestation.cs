@@ -25,19 +25,19 @@ public static class ReproducibilityAttestation
             StringComparer.Ordinal);
         var subjects = result.A.OutputDigests.OrderBy(kv => kv.Key, StringComparer.Ordinal)
             .Select(kv => new ResourceDescriptor(kv.Key, new Dictionary<string, string> { ["sha256"] = kv.Value },
-                annotations: new JsonObject { { "reproduced", reproduced.Contains(kv.Key) } }))
+                annotations: new JsonMap { { "reproduced", reproduced.Contains(kv.Key) } }))
             .ToList();
         if (subjects.Count == 0)
         {
             subjects = result.B.OutputDigests.OrderBy(kv => kv.Key, StringComparer.Ordinal)
-                .Select(kv => new ResourceDescriptor(kv.Key, new Dictionary<string, string> { ["sha256"] = kv.Value }, annotations: new JsonObject { { "reproduced", false } }))
+                .Select(kv => new ResourceDescriptor(kv.Key, new Dictionary<string, string> { ["sha256"] = kv.Value }, annotations: new JsonMap { { "reproduced", false } }))
                 .ToList();
         }
 
-        var source = new JsonObject
+        var source = new JsonMap
         {
             { "files", result.SourceFileCount },
-            { "digest", new JsonObject { { "sha256", result.SourceDigest } } },
+            { "digest", new JsonMap { { "sha256", result.SourceDigest } } },
             { "sourceDateEpoch", result.SourceDateEpoch },
         };
         if (result.GitCommit is not null)
@@ -45,22 +45,22 @@ public static class ReproducibilityAttestation
             source.Add("gitCommit", result.GitCommit);
         }
 
-        var predicate = new JsonObject
+        var predicate = new JsonMap
         {
-            { "rebuilder", new JsonObject { { "id", RebuilderId }, { "version", toolVersion ?? typeof(ReproducibilityAttestation).Assembly.GetName().Version?.ToString() ?? "0" } } },
+            { "rebuilder", new JsonMap { { "id", RebuilderId }, { "version", toolVersion ?? typeof(ReproducibilityAttestation).Assembly.GetName().Version?.ToString() ?? "0" } } },
             { "verdict", result.Reproducible ? "reproducible" : "not-reproducible" },
             // -p values only by allow-list, URLs without credentials: `rebuild -p:FeedPass=…` signs no secret (issue #16).
-            { "command", new JsonArray(ParameterAllowList.ForProperties(null, v => Portable(v, result)).RedactCommand(result.Command).Select(c => (JsonNode)c)) },
+            { "command", new JsonList(ParameterAllowList.ForProperties(null, v => Portable(v, result)).RedactCommand(result.Command).Select(c => (JsonItem)c)) },
             { "source", source },
-            { "variations", new JsonArray(result.Applied.Where(v => v.CauseId != Causes.PathInContent.Id).Select(v => (JsonNode)new JsonObject { { "name", v.Name }, { "first", Portable(v.Left, result) }, { "second", Portable(v.Right, result) } })
-                .Concat(result.Applied.Where(v => v.CauseId == Causes.PathInContent.Id).Select(v => (JsonNode)new JsonObject { { "name", v.Name }, { "first", "(temporary directory)" }, { "second", "(another temporary directory, different depth)" } }))) },
-            { "notVaried", new JsonArray(result.NotApplied.Select(n => (JsonNode)new JsonObject { { "name", n.Key }, { "reason", n.Value } })) },
-            { "builds", new JsonArray(Build(result.A, result.Parallel), Build(result.B, result.Parallel)) },
+            { "variations", new JsonList(result.Applied.Where(v => v.CauseId != Causes.PathInContent.Id).Select(v => (JsonItem)new JsonMap { { "name", v.Name }, { "first", Portable(v.Left, result) }, { "second", Portable(v.Right, result) } })
+                .Concat(result.Applied.Where(v => v.CauseId == Causes.PathInContent.Id).Select(v => (JsonItem)new JsonMap { { "name", v.Name }, { "first", "(temporary directory)" }, { "second", "(another temporary directory, different depth)" } }))) },
+            { "notVaried", new JsonList(result.NotApplied.Select(n => (JsonItem)new JsonMap { { "name", n.Key }, { "reason", n.Value } })) },
+            { "builds", new JsonList(Build(result.A, result.Parallel), Build(result.B, result.Parallel)) },
             {
-                "differences", new JsonObject
+                "differences", new JsonMap
                 {
                     { "files", result.Report.Artifacts.Count(a => a.Status != ArtifactStatus.Identical) },
-                    { "rootCauses", new JsonArray(result.Report.RootCauses().Select(c => (JsonNode)new JsonObject { { "id", c.Cause.Id }, { "title", c.Cause.Title }, { "count", c.Count } })) },
+                    { "rootCauses", new JsonList(result.Report.RootCauses().Select(c => (JsonItem)new JsonMap { { "id", c.Cause.Id }, { "title", c.Cause.Title }, { "count", c.Count } })) },
                 }
             },
             { "startedOn", Time(result.Started) },
@@ -69,13 +69,13 @@ public static class ReproducibilityAttestation
         return new InTotoStatement(subjects, PredicateType, predicate);
     }
 
-    private static JsonNode Build(BuildRun run, bool parallel) => new JsonObject
+    private static JsonItem Build(BuildRun run, bool parallel) => new JsonMap
     {
         { "label", run.Label },
         { "exitCode", run.ExitCode },
         { "durationMilliseconds", (long)run.Duration.TotalMilliseconds },
         { "concurrent", parallel },
-        { "outputs", new JsonArray(run.OutputDigests.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => (JsonNode)new JsonObject { { "name", kv.Key }, { "digest", new JsonObject { { "sha256", kv.Value } } } })) },
+        { "outputs", new JsonList(run.OutputDigests.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => (JsonItem)new JsonMap { { "name", kv.Key }, { "digest", new JsonMap { { "sha256", kv.Value } } } })) },
     };
 
     /// <summary>Values under the temporary directory (HOME) are written relative to it: no machine paths in attestations.</summary>

@@ -1,7 +1,6 @@
 using System.Text;
 using SecureBuild.Core.Attestation;
 using SecureBuild.Core.Crypto;
-using SecureBuild.Core.Internal;
 using SecureBuild.Core.Json;
 
 namespace SecureBuild.Core.Sigstore;
@@ -16,10 +15,10 @@ internal static class RekorBody
     /// <summary>Null when the body matches, else the reason.</summary>
     public static string? Check(TransparencyLogEntry entry, SigstoreBundle bundle, byte[]? leafDer, byte[] signerSpki)
     {
-        JsonObject body;
+        JsonMap body;
         try
         {
-            body = JsonParser.Parse(entry.CanonicalizedBody) as JsonObject ?? throw new JsonFormatException("not an object");
+            body = JsonParser.Parse(entry.CanonicalizedBody) as JsonMap ?? throw new JsonFormatException("not an object");
         }
         catch (JsonFormatException e)
         {
@@ -33,7 +32,7 @@ internal static class RekorBody
             return $"the entry claims {entry.Kind}/{entry.KindVersion} but its body is {kind ?? "?"}/{apiVersion ?? "?"}";
         }
 
-        var spec = body.TryGetValue("spec", out var s) ? s as JsonObject : null;
+        var spec = body.TryGetValue("spec", out var s) ? s as JsonMap : null;
         if (spec is null)
         {
             return "the entry body has no \"spec\" object";
@@ -57,7 +56,7 @@ internal static class RekorBody
         }
     }
 
-    private static string? HashedRekordV001(JsonObject spec, SigstoreBundle bundle, byte[]? leafDer, byte[] spki)
+    private static string? HashedRekordV001(JsonMap spec, SigstoreBundle bundle, byte[]? leafDer, byte[] spki)
     {
         var signature = Obj(spec, "signature");
         if (!ByteArrays.Equal(B64(Str(signature, "content"), "spec.signature.content"), bundle.SignatureBytes))
@@ -80,7 +79,7 @@ internal static class RekorBody
         return VerifierMatches(B64(Str(Obj(signature, "publicKey"), "content"), "spec.signature.publicKey.content"), leafDer, spki);
     }
 
-    private static string? HashedRekordV002(JsonObject spec, SigstoreBundle bundle, byte[]? leafDer, byte[] spki)
+    private static string? HashedRekordV002(JsonMap spec, SigstoreBundle bundle, byte[]? leafDer, byte[] spki)
     {
         var inner = Obj(spec, "hashedRekordV002");
         var signature = Obj(inner, "signature");
@@ -98,7 +97,7 @@ internal static class RekorBody
         return VerifierV002Matches(Obj(signature, "verifier"), leafDer, spki);
     }
 
-    private static string? DsseV001(JsonObject spec, SigstoreBundle bundle, byte[]? leafDer, byte[] spki)
+    private static string? DsseV001(JsonMap spec, SigstoreBundle bundle, byte[]? leafDer, byte[] spki)
     {
         var env = bundle.DsseEnvelope ?? throw new BodyException("the log entry is a dsse entry but the bundle holds a message signature");
         var sigs = Arr(spec, "signatures");
@@ -107,7 +106,7 @@ internal static class RekorBody
             return $"the dsse log entry records {sigs.Count} signatures, expected exactly one";
         }
 
-        var sig = sigs[0] as JsonObject ?? throw new BodyException("spec.signatures[0] is not an object");
+        var sig = sigs[0] as JsonMap ?? throw new BodyException("spec.signatures[0] is not an object");
         if (!ByteArrays.Equal(B64(Str(sig, "signature"), "signature"), env.Signatures[0].Signature))
         {
             return "the log entry records a different DSSE signature than the bundle";
@@ -115,7 +114,7 @@ internal static class RekorBody
 
         var payloadHash = Obj(spec, "payloadHash");
         if (!Hex.TryDecode(Str(payloadHash, "value"), out byte[] digest)
-            || !ByteArrays.Equal(digest, VerificationKey.Digest(HashName(Str(payloadHash, "algorithm")), env.Payload)))
+            || !ByteArrays.Equal(digest, SigstorePublicKey.Digest(HashName(Str(payloadHash, "algorithm")), env.Payload)))
         {
             return "the log entry records a different DSSE payload hash than the bundle's payload";
         }
@@ -123,7 +122,7 @@ internal static class RekorBody
         return VerifierMatches(B64(Str(sig, "verifier"), "signatures[0].verifier"), leafDer, spki);
     }
 
-    private static string? DsseV002(JsonObject spec, SigstoreBundle bundle, byte[]? leafDer, byte[] spki)
+    private static string? DsseV002(JsonMap spec, SigstoreBundle bundle, byte[]? leafDer, byte[] spki)
     {
         var env = bundle.DsseEnvelope ?? throw new BodyException("the log entry is a dsse entry but the bundle holds a message signature");
         var inner = Obj(spec, "dsseV002");
@@ -133,14 +132,14 @@ internal static class RekorBody
             return $"the dsse log entry records {sigs.Count} signatures, expected exactly one";
         }
 
-        var sig = sigs[0] as JsonObject ?? throw new BodyException("signatures[0] is not an object");
+        var sig = sigs[0] as JsonMap ?? throw new BodyException("signatures[0] is not an object");
         if (!ByteArrays.Equal(B64(Str(sig, "content"), "signatures[0].content"), env.Signatures[0].Signature))
         {
             return "the log entry records a different DSSE signature than the bundle";
         }
 
         var payloadHash = Obj(inner, "payloadHash");
-        if (!ByteArrays.Equal(B64(Str(payloadHash, "digest"), "payloadHash.digest"), VerificationKey.Digest(HashName(Str(payloadHash, "algorithm")), env.Payload)))
+        if (!ByteArrays.Equal(B64(Str(payloadHash, "digest"), "payloadHash.digest"), SigstorePublicKey.Digest(HashName(Str(payloadHash, "algorithm")), env.Payload)))
         {
             return "the log entry records a different DSSE payload hash than the bundle's payload";
         }
@@ -148,7 +147,7 @@ internal static class RekorBody
         return VerifierV002Matches(Obj(sig, "verifier"), leafDer, spki);
     }
 
-    private static string? IntotoV002(JsonObject spec, SigstoreBundle bundle, byte[]? leafDer, byte[] spki)
+    private static string? IntotoV002(JsonMap spec, SigstoreBundle bundle, byte[]? leafDer, byte[] spki)
     {
         var env = bundle.DsseEnvelope ?? throw new BodyException("the log entry is an intoto entry but the bundle holds a message signature");
         var content = Obj(spec, "content");
@@ -159,7 +158,7 @@ internal static class RekorBody
             return $"the intoto log entry records {sigs.Count} signatures, expected exactly one";
         }
 
-        var sig = sigs[0] as JsonObject ?? throw new BodyException("envelope.signatures[0] is not an object");
+        var sig = sigs[0] as JsonMap ?? throw new BodyException("envelope.signatures[0] is not an object");
 
         // intoto 0.0.2 stores the signature base64-encoded twice.
         string sigText = Encoding.UTF8.GetString(B64(Str(sig, "sig"), "envelope.signatures[0].sig"));
@@ -170,7 +169,7 @@ internal static class RekorBody
 
         var payloadHash = Obj(content, "payloadHash");
         if (!Hex.TryDecode(Str(payloadHash, "value"), out byte[] digest)
-            || !ByteArrays.Equal(digest, VerificationKey.Digest(HashName(Str(payloadHash, "algorithm")), env.Payload)))
+            || !ByteArrays.Equal(digest, SigstorePublicKey.Digest(HashName(Str(payloadHash, "algorithm")), env.Payload)))
         {
             return "the log entry records a different DSSE payload hash than the bundle's payload";
         }
@@ -186,7 +185,7 @@ internal static class RekorBody
             return ByteArrays.Equal(digest, bundle.MessageSignature.Digest);
         }
 
-        return ByteArrays.Equal(digest, VerificationKey.Digest(hash, bundle.DsseEnvelope!.Pae()));
+        return ByteArrays.Equal(digest, SigstorePublicKey.Digest(hash, bundle.DsseEnvelope!.Pae()));
     }
 
     /// <summary>A verifier recorded as PEM text (v0.0.1 kinds): a certificate must equal the leaf, a key the signer's key.</summary>
@@ -218,16 +217,16 @@ internal static class RekorBody
         };
     }
 
-    private static string? VerifierV002Matches(JsonObject verifier, byte[]? leafDer, byte[] spki)
+    private static string? VerifierV002Matches(JsonMap verifier, byte[]? leafDer, byte[] spki)
     {
-        if (verifier.TryGetValue("x509Certificate", out var c) && c is JsonObject cert)
+        if (verifier.TryGetValue("x509Certificate", out var c) && c is JsonMap cert)
         {
             return leafDer is not null && ByteArrays.Equal(B64(Str(cert, "rawBytes"), "verifier.x509Certificate.rawBytes"), leafDer)
                 ? null
                 : "the log entry was made with a different signing certificate than the bundle's";
         }
 
-        if (verifier.TryGetValue("publicKey", out var k) && k is JsonObject key)
+        if (verifier.TryGetValue("publicKey", out var k) && k is JsonMap key)
         {
             return ByteArrays.Equal(B64(Str(key, "rawBytes"), "verifier.publicKey.rawBytes"), spki)
                 ? null
@@ -245,13 +244,13 @@ internal static class RekorBody
         _ => throw new BodyException($"the log entry uses the unsupported hash algorithm \"{algorithm}\""),
     };
 
-    private static JsonObject Obj(JsonObject o, string field) =>
-        o.TryGetValue(field, out var v) && v is JsonObject r ? r : throw new BodyException($"the log entry body has no \"{field}\" object");
+    private static JsonMap Obj(JsonMap o, string field) =>
+        o.TryGetValue(field, out var v) && v is JsonMap r ? r : throw new BodyException($"the log entry body has no \"{field}\" object");
 
-    private static JsonArray Arr(JsonObject o, string field) =>
-        o.TryGetValue(field, out var v) && v is JsonArray r ? r : throw new BodyException($"the log entry body has no \"{field}\" array");
+    private static JsonList Arr(JsonMap o, string field) =>
+        o.TryGetValue(field, out var v) && v is JsonList r ? r : throw new BodyException($"the log entry body has no \"{field}\" array");
 
-    private static string Str(JsonObject o, string field) =>
+    private static string Str(JsonMap o, string field) =>
         o.TryGetValue(field, out var v) && v is JsonString r ? r.Value : throw new BodyException($"the log entry body has no \"{field}\" string");
 
     private static byte[] B64(string text, string what) =>

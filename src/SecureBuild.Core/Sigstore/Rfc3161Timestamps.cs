@@ -51,7 +51,7 @@ internal static class Rfc3161Timestamps
             return null;
         }
 
-        if (!ByteArrays.Equal(info.GetMessageImprintDigest(), VerificationKey.Digest(hash, signature)))
+        if (!ByteArrays.Equal(info.GetMessageImprintDigest(), SigstorePublicKey.Digest(hash, signature)))
         {
             error = "the RFC 3161 timestamp was issued for different data: its message imprint is not the hash of the bundle's signature";
             return null;

@@ -306,7 +306,7 @@ public sealed class SigstoreBundle
         return new SigstoreBundle(mediaType, kind, hint, certificates, entries, timestamps, message, envelope);
     }
 
-    private static TransparencyLogEntry ReadEntry(JsonNode node, string path, string version)
+    private static TransparencyLogEntry ReadEntry(JsonItem node, string path, string version)
     {
         var e = Strict(StrictJson.AsObject(node, path, Fail), path, "logIndex", "logId", "kindVersion", "integratedTime", "inclusionPromise", "inclusionProof", "canonicalizedBody");
         long logIndex = StrictJson.ReqNonNegativeInt64(e, "logIndex", path, Fail);
@@ -368,40 +368,40 @@ public sealed class SigstoreBundle
     }
 
     /// <summary>The bundle in proto3 JSON: bytes as standard base64, int64 as decimal strings.</summary>
-    public JsonObject ToJson()
+    public JsonMap ToJson()
     {
-        var vm = new JsonObject();
+        var vm = new JsonMap();
         switch (MaterialKind)
         {
             case VerificationMaterialKind.PublicKey:
-                vm.Add("publicKey", new JsonObject { { "hint", PublicKeyHint ?? string.Empty } });
+                vm.Add("publicKey", new JsonMap { { "hint", PublicKeyHint ?? string.Empty } });
                 break;
             case VerificationMaterialKind.Certificate:
-                vm.Add("certificate", new JsonObject { { "rawBytes", Base64Codec.Encode(Certificates[0]) } });
+                vm.Add("certificate", new JsonMap { { "rawBytes", Base64Codec.Encode(Certificates[0]) } });
                 break;
             default:
-                vm.Add("x509CertificateChain", new JsonObject
+                vm.Add("x509CertificateChain", new JsonMap
                 {
-                    { "certificates", new JsonArray(Certificates.Select(c => (JsonNode)new JsonObject { { "rawBytes", Base64Codec.Encode(c) } })) },
+                    { "certificates", new JsonList(Certificates.Select(c => (JsonItem)new JsonMap { { "rawBytes", Base64Codec.Encode(c) } })) },
                 });
                 break;
         }
 
-        vm.Add("tlogEntries", new JsonArray(TlogEntries.Select(e => (JsonNode)EntryToJson(e))));
+        vm.Add("tlogEntries", new JsonList(TlogEntries.Select(e => (JsonItem)EntryToJson(e))));
         if (Rfc3161Timestamps.Count > 0)
         {
-            vm.Add("timestampVerificationData", new JsonObject
+            vm.Add("timestampVerificationData", new JsonMap
             {
-                { "rfc3161Timestamps", new JsonArray(Rfc3161Timestamps.Select(t => (JsonNode)new JsonObject { { "signedTimestamp", Base64Codec.Encode(t) } })) },
+                { "rfc3161Timestamps", new JsonList(Rfc3161Timestamps.Select(t => (JsonItem)new JsonMap { { "signedTimestamp", Base64Codec.Encode(t) } })) },
             });
         }
 
-        var root = new JsonObject { { "mediaType", MediaType }, { "verificationMaterial", vm } };
+        var root = new JsonMap { { "mediaType", MediaType }, { "verificationMaterial", vm } };
         if (MessageSignature is not null)
         {
-            root.Add("messageSignature", new JsonObject
+            root.Add("messageSignature", new JsonMap
             {
-                { "messageDigest", new JsonObject { { "algorithm", MessageSignature.DigestAlgorithm }, { "digest", Base64Codec.Encode(MessageSignature.Digest) } } },
+                { "messageDigest", new JsonMap { { "algorithm", MessageSignature.DigestAlgorithm }, { "digest", Base64Codec.Encode(MessageSignature.Digest) } } },
                 { "signature", Base64Codec.Encode(MessageSignature.Signature) },
             });
         }
@@ -416,14 +416,14 @@ public sealed class SigstoreBundle
     /// <summary>Indented UTF-8 JSON with a trailing newline, no BOM (what a <c>*.sigstore.json</c> file holds).</summary>
     public byte[] ToUtf8Json() => JsonText.WriteUtf8(ToJson(), indented: true);
 
-    private static JsonObject EntryToJson(TransparencyLogEntry e)
+    private static JsonMap EntryToJson(TransparencyLogEntry e)
     {
         string Int(long v) => v.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        var obj = new JsonObject
+        var obj = new JsonMap
         {
             { "logIndex", Int(e.LogIndex) },
-            { "logId", new JsonObject { { "keyId", Base64Codec.Encode(e.LogId) } } },
-            { "kindVersion", new JsonObject { { "kind", e.Kind }, { "version", e.KindVersion } } },
+            { "logId", new JsonMap { { "keyId", Base64Codec.Encode(e.LogId) } } },
+            { "kindVersion", new JsonMap { { "kind", e.Kind }, { "version", e.KindVersion } } },
         };
         if (e.IntegratedTime != 0)
         {
@@ -432,22 +432,22 @@ public sealed class SigstoreBundle
 
         if (e.SignedEntryTimestamp is not null)
         {
-            obj.Add("inclusionPromise", new JsonObject { { "signedEntryTimestamp", Base64Codec.Encode(e.SignedEntryTimestamp) } });
+            obj.Add("inclusionPromise", new JsonMap { { "signedEntryTimestamp", Base64Codec.Encode(e.SignedEntryTimestamp) } });
         }
 
         if (e.InclusionProof is not null)
         {
             var p = e.InclusionProof;
-            var proof = new JsonObject
+            var proof = new JsonMap
             {
                 { "logIndex", Int(p.LogIndex) },
                 { "rootHash", Base64Codec.Encode(p.RootHash) },
                 { "treeSize", Int(p.TreeSize) },
-                { "hashes", new JsonArray(p.Hashes.Select(h => (JsonNode)Base64Codec.Encode(h))) },
+                { "hashes", new JsonList(p.Hashes.Select(h => (JsonItem)Base64Codec.Encode(h))) },
             };
             if (p.Checkpoint is not null)
             {
-                proof.Add("checkpoint", new JsonObject { { "envelope", p.Checkpoint } });
+                proof.Add("checkpoint", new JsonMap { { "envelope", p.Checkpoint } });
             }
 
             obj.Add("inclusionProof", proof);
@@ -458,7 +458,7 @@ public sealed class SigstoreBundle
     }
 
     /// <summary>Unknown fields are rejected, as proto3 JSON parsers do by default (a misspelt field is never silently ignored).</summary>
-    private static JsonObject Strict(JsonObject obj, string path, params string[] allowed)
+    private static JsonMap Strict(JsonMap obj, string path, params string[] allowed)
     {
         StrictJson.AllowedFields(obj, path, Fail, allowed);
         return obj;

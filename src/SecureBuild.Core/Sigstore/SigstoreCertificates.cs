@@ -1,8 +1,7 @@
 using System.Text;
-using Org.BouncyCastle.Asn1;
 using Org.BouncyCastle.Asn1.X509;
+using Org.BouncyCastle.Asn1;
 using Org.BouncyCastle.X509;
-using SecureBuild.Core.Internal;
 
 namespace SecureBuild.Core.Sigstore;
 
@@ -246,7 +245,7 @@ internal static class SigstoreCertificates
             return 0;
         }
 
-        byte[] issuerKeyHash = VerificationKey.Digest("SHA-256", issuer.CertificateStructure.SubjectPublicKeyInfo.GetDerEncoded());
+        byte[] issuerKeyHash = SigstorePublicKey.Digest("SHA-256", issuer.CertificateStructure.SubjectPublicKeyInfo.GetDerEncoded());
         int verified = 0;
         var reader = new TlsReader(list);
         try

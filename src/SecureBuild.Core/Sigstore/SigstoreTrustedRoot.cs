@@ -28,7 +28,7 @@ public sealed class TimeRange
 /// <summary>A transparency log (Rekor) or certificate transparency log from the trusted root.</summary>
 public sealed class TransparencyLogInstance
 {
-    internal TransparencyLogInstance(string baseUrl, byte[] logId, byte[] checkpointKeyId, string keyDetails, TimeRange validFor, VerificationKey? key, string? keyError)
+    internal TransparencyLogInstance(string baseUrl, byte[] logId, byte[] checkpointKeyId, string keyDetails, TimeRange validFor, SigstorePublicKey? key, string? keyError)
     {
         BaseUrl = baseUrl;
         LogId = logId;
@@ -68,7 +68,7 @@ public sealed class TransparencyLogInstance
         }
     }
 
-    internal VerificationKey? Key { get; }
+    internal SigstorePublicKey? Key { get; }
 
     /// <summary>Why the key could not be used (null when it can).</summary>
     internal string? KeyError { get; }
@@ -157,7 +157,7 @@ public sealed class SigstoreTrustedRoot
         return new SigstoreTrustedRoot(mediaType, tlogs, cas, ctlogs, tsas);
     }
 
-    private static List<TransparencyLogInstance> ReadLogs(JsonObject root, string field)
+    private static List<TransparencyLogInstance> ReadLogs(JsonMap root, string field)
     {
         var result = new List<TransparencyLogInstance>();
         var array = StrictJson.OptArray(root, field, "trustedRoot", Fail);
@@ -188,11 +188,11 @@ public sealed class SigstoreTrustedRoot
                 ? logId
                 : StrictJson.ReqBytes(checkpointKeyIdObj, "keyId", path + ".checkpointKeyId", Fail);
 
-            VerificationKey? key = null;
+            SigstorePublicKey? key = null;
             string? keyError = null;
             try
             {
-                key = VerificationKey.FromDer(raw, keyDetails);
+                key = SigstorePublicKey.FromDer(raw, keyDetails);
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
@@ -206,7 +206,7 @@ public sealed class SigstoreTrustedRoot
         return result;
     }
 
-    private static List<CertificateAuthorityInstance> ReadAuthorities(JsonObject root, string field)
+    private static List<CertificateAuthorityInstance> ReadAuthorities(JsonMap root, string field)
     {
         var result = new List<CertificateAuthorityInstance>();
         var array = StrictJson.OptArray(root, field, "trustedRoot", Fail);
@@ -246,7 +246,7 @@ public sealed class SigstoreTrustedRoot
         return result;
     }
 
-    private static TimeRange ReadRange(JsonObject parent, string path)
+    private static TimeRange ReadRange(JsonMap parent, string path)
     {
         var range = StrictJson.OptObject(parent, "validFor", path, Fail)
             ?? throw Fail($"{path} has no \"validFor\": every trust-root key and authority needs a validity interval.");

@@ -1,7 +1,6 @@
+using Org.BouncyCastle.X509;
 using SecureBuild.Core.Attestation;
 using SecureBuild.Core.Crypto;
-using SecureBuild.Core.Internal;
-using Org.BouncyCastle.X509;
 using SecureBuild.Core.IO;
 
 namespace SecureBuild.Core.Sigstore;
@@ -120,7 +119,7 @@ public sealed class SigstoreArtifact
             return null;
         }
 
-        d = VerificationKey.Digest(hash, Bytes);
+        d = SigstorePublicKey.Digest(hash, Bytes);
         _digests[hash] = d;
         return d;
     }
@@ -232,7 +231,7 @@ public sealed class SigstoreVerifier
             throw new ArgumentNullException(nameof(key));
         }
 
-        return Convert.ToBase64String(VerificationKey.Digest("SHA-256", VerificationKey.FromCoreKey(key).SpkiDer));
+        return Convert.ToBase64String(SigstorePublicKey.Digest("SHA-256", SigstorePublicKey.FromCoreKey(key).SpkiDer));
     }
 
     private sealed class VerificationFailure : Exception
@@ -251,7 +250,7 @@ public sealed class SigstoreVerifier
         private readonly SigstoreVerificationOptions _options;
         private readonly DateTimeOffset _now;
         private readonly List<VerifiedTimestamp> _timestamps = new();
-        private VerificationKey? _signerKey;
+        private SigstorePublicKey? _signerKey;
         private X509Certificate? _leaf;
         private List<string> _sans = new();
         private string? _issuer;
@@ -328,8 +327,8 @@ public sealed class SigstoreVerifier
                     throw Fail($"the bundle is signed with a public key (hint \"{_bundle.PublicKeyHint}\"), but no public key was given to verify it with");
                 }
 
-                _signerKey = VerificationKey.FromCoreKey(_options.PublicKey);
-                string hint = Convert.ToBase64String(VerificationKey.Digest("SHA-256", _signerKey.SpkiDer));
+                _signerKey = SigstorePublicKey.FromCoreKey(_options.PublicKey);
+                string hint = Convert.ToBase64String(SigstorePublicKey.Digest("SHA-256", _signerKey.SpkiDer));
                 if (_options.RequireKeyHintMatch && _bundle.PublicKeyHint != hint)
                 {
                     throw Fail($"the bundle's key hint \"{_bundle.PublicKeyHint}\" does not name the given key (expected \"{hint}\")");
@@ -367,7 +366,7 @@ public sealed class SigstoreVerifier
 
             try
             {
-                _signerKey = VerificationKey.FromCertificate(_leaf);
+                _signerKey = SigstorePublicKey.FromCertificate(_leaf);
             }
             catch (Exception e) when (e is NotSupportedException || e is ArgumentException)
             {

@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text;
-using SecureBuild.Core.Internal;
+using SecureBuild.Core.Crypto;
 
 namespace SecureBuild.Core.Sigstore;
 
@@ -11,7 +11,7 @@ internal static class Merkle
     {
         var data = new byte[leaf.Length + 1];
         Buffer.BlockCopy(leaf, 0, data, 1, leaf.Length);
-        return VerificationKey.Digest("SHA-256", data);
+        return SigstorePublicKey.Digest("SHA-256", data);
     }
 
     public static byte[] NodeHash(byte[] left, byte[] right)
@@ -20,7 +20,7 @@ internal static class Merkle
         data[0] = 1;
         Buffer.BlockCopy(left, 0, data, 1, left.Length);
         Buffer.BlockCopy(right, 0, data, 1 + left.Length, right.Length);
-        return VerificationKey.Digest("SHA-256", data);
+        return SigstorePublicKey.Digest("SHA-256", data);
     }
 
     /// <summary>Recomputes the root from the leaf and the proof (RFC 9162 2.1.3.2); null on success or the reason.</summary>

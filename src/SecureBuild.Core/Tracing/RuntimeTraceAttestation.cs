@@ -78,7 +78,7 @@ public static class RuntimeTraceAttestation
         IEnumerable<string> Args(IReadOnlyList<string> argv) =>
             redaction.RedactCommand(argv).Select(a => SecretFilter.LooksLikeSecret(a) ? UrlRedaction.Placeholder : NameArgument(a, namer));
 
-        var monitor = new JsonObject
+        var monitor = new JsonMap
         {
             { "type", MonitorType },
             { "tracePolicy", inputs.Policy.ToJson() },
@@ -87,28 +87,28 @@ public static class RuntimeTraceAttestation
             { "audit", inputs.Report.Audit },
             { "hermetic", inputs.Hermetic },
         };
-        var monitored = new JsonObject
+        var monitored = new JsonMap
         {
             { "hostID", inputs.HostId },
             { "type", ProcessType },
             { "event", (inputs.InvocationId is null ? "" : inputs.InvocationId + " ") + string.Join(" ", Args(log.Command)) },
         };
 
-        var processes = new JsonArray();
+        var processes = new JsonList();
         foreach (var p in log.Processes.OrderBy(p => p.Start).ThenBy(p => p.Pid))
         {
-            var entry = new JsonObject
+            var entry = new JsonMap
             {
                 { "pid", p.Pid },
                 { "ppid", p.ParentPid },
                 { "executable", Name(p.Executable) },
-                { "arguments", new JsonArray(Args(p.Arguments).Select(a => (JsonNode)a)) },
+                { "arguments", new JsonList(Args(p.Arguments).Select(a => (JsonItem)a)) },
                 { "workingDirectory", Name(p.WorkingDirectory) },
                 { "start", Time(p.Start) },
             };
             if (p.ExecutableSha256 is not null)
             {
-                entry.Add("digest", new JsonObject { { "sha256", p.ExecutableSha256 } });
+                entry.Add("digest", new JsonMap { { "sha256", p.ExecutableSha256 } });
             }
             if (p.Exit is { } exit)
             {
@@ -126,16 +126,16 @@ public static class RuntimeTraceAttestation
             processes.Add(entry);
         }
 
-        var network = new JsonArray();
+        var network = new JsonList();
         foreach (var op in log.Network)
         {
-            var entry = new JsonObject
+            var entry = new JsonMap
             {
                 { "operation", op.Operation.ToString().ToLowerInvariant() },
                 { "family", op.Family },
                 { "protocol", op.Family == "unix" ? "unix" : op.Operation == NetworkOperation.SendTo ? "udp" : "tcp" },
                 { "succeeded", op.Succeeded },
-                { "invokingProcess", new JsonObject { { "pid", op.Pid } } },
+                { "invokingProcess", new JsonMap { { "pid", op.Pid } } },
                 { "time", Time(op.Time) },
             };
             if (op.Family == "unix")
@@ -151,7 +151,7 @@ public static class RuntimeTraceAttestation
             network.Add(entry);
         }
 
-        var files = new JsonArray();
+        var files = new JsonList();
         var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var f in log.Files)
         {
@@ -161,7 +161,7 @@ public static class RuntimeTraceAttestation
             {
                 continue; // the same process reading the same content again in the same task says nothing new
             }
-            var annotations = new JsonObject { { "access", f.Kind.ToString().ToLowerInvariant() }, { "pid", f.Pid }, { "time", Time(f.Time) } };
+            var annotations = new JsonMap { { "access", f.Kind.ToString().ToLowerInvariant() }, { "pid", f.Pid }, { "time", Time(f.Time) } };
             if (f.RenamedTo is not null)
             {
                 annotations.Add("renamedTo", Name(f.RenamedTo));
@@ -171,9 +171,9 @@ public static class RuntimeTraceAttestation
             files.Add(new ResourceDescriptor(name, digest, annotations: annotations).ToJson());
         }
 
-        var findings = new JsonArray(inputs.Report.Findings.Select(f =>
+        var findings = new JsonList(inputs.Report.Findings.Select(f =>
         {
-            var entry = new JsonObject
+            var entry = new JsonMap
             {
                 { "code", f.Code },
                 { "severity", inputs.Report.Audit ? "warning" : "error" },
@@ -184,18 +184,18 @@ public static class RuntimeTraceAttestation
                 { "time", Time(f.Time) },
             };
             AddActivity(entry, f.Activity, namer);
-            return (JsonNode)entry;
+            return (JsonItem)entry;
         }));
 
-        var predicate = new JsonObject
+        var predicate = new JsonMap
         {
             { "monitor", monitor },
             { "monitoredProcess", monitored },
-            { "monitorLog", new JsonObject { { "process", processes }, { "network", network }, { "fileAccess", files } } },
-            { "policy", new JsonObject { { "verdict", inputs.Report.Verdict }, { "findings", findings } } },
-            { "completeness", new JsonObject { { "droppedEvents", log.DroppedEvents }, { "unhashedFiles", log.UnhashedFiles } } },
+            { "monitorLog", new JsonMap { { "process", processes }, { "network", network }, { "fileAccess", files } } },
+            { "policy", new JsonMap { { "verdict", inputs.Report.Verdict }, { "findings", findings } } },
+            { "completeness", new JsonMap { { "droppedEvents", log.DroppedEvents }, { "unhashedFiles", log.UnhashedFiles } } },
             { "exit", Exit(log) },
-            { "metadata", new JsonObject { { "buildStartedOn", Time(log.Start) }, { "buildFinishedOn", Time(log.End) } } },
+            { "metadata", new JsonMap { { "buildStartedOn", Time(log.Start) }, { "buildFinishedOn", Time(log.End) } } },
         };
         var subjects = Products(log, inputs);
         if (subjects.Count == 0)
@@ -203,7 +203,7 @@ public static class RuntimeTraceAttestation
             // A command that left no product (restore, a failed build) still gets its trace attested: the subject is
             // the trace itself, named after the command, with the digest of the monitor log's canonical JSON.
             subjects.Add(new ResourceDescriptor("trace:" + string.Join(" ", log.Command.Take(2).Select(System.IO.Path.GetFileName)),
-                new Dictionary<string, string> { ["sha256"] = Sha256Hex.Of(CanonicalJson.Serialize((JsonObject)predicate["monitorLog"])) }));
+                new Dictionary<string, string> { ["sha256"] = Sha256Hex.Of(CanonicalJson.Serialize((JsonMap)predicate["monitorLog"])) }));
         }
         return new InTotoStatement(subjects, PredicateType, predicate);
     }
@@ -256,9 +256,9 @@ public static class RuntimeTraceAttestation
         return at < 0 ? namer.NamePathsIn(argument) : argument.Substring(0, at + 1) + namer.NamePathsIn(argument.Substring(at + 1));
     }
 
-    private static JsonObject Exit(TraceLog log)
+    private static JsonMap Exit(TraceLog log)
     {
-        var exit = new JsonObject();
+        var exit = new JsonMap();
         if (log.ExitCode is int code)
         {
             exit.Add("code", code);
@@ -270,13 +270,13 @@ public static class RuntimeTraceAttestation
         return exit;
     }
 
-    private static void AddActivity(JsonObject entry, BuildActivity activity, ArtifactNamer namer)
+    private static void AddActivity(JsonMap entry, BuildActivity activity, ArtifactNamer namer)
     {
         if (!activity.IsKnown)
         {
             return;
         }
-        var msbuild = new JsonObject
+        var msbuild = new JsonMap
         {
             { "project", activity.Project.Length == 0 ? "" : namer.Name(activity.Project) },
             { "target", activity.Target },
@@ -289,7 +289,7 @@ public static class RuntimeTraceAttestation
         }
         if (activity.Package is not null)
         {
-            msbuild.Add("package", new JsonObject { { "id", activity.Package.Id }, { "version", activity.Package.Version } });
+            msbuild.Add("package", new JsonMap { { "id", activity.Package.Id }, { "version", activity.Package.Version } });
         }
         entry.Add("msbuild", msbuild);
     }

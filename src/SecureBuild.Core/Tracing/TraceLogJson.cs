@@ -25,11 +25,11 @@ public static class TraceLogJson
 
     public static void Write(TraceLog log, Stream output)
     {
-        var header = new JsonObject
+        var header = new JsonMap
         {
             ["format"] = Format,
             ["monitor"] = log.Monitor,
-            ["command"] = new JsonArray(log.Command.Select(c => (JsonNode)c)),
+            ["command"] = new JsonList(log.Command.Select(c => (JsonItem)c)),
             ["workingDirectory"] = log.WorkingDirectory,
             ["start"] = Time(log.Start),
             ["end"] = Time(log.End),
@@ -58,7 +58,7 @@ public static class TraceLogJson
     /// <exception cref="JsonFormatException">Not JSON, not this format, or a member is missing or of the wrong type.</exception>
     public static TraceLog Read(byte[] utf8)
     {
-        var root = JsonParser.Parse(utf8) as JsonObject ?? throw new JsonFormatException("A trace file is a JSON object.");
+        var root = JsonParser.Parse(utf8) as JsonMap ?? throw new JsonFormatException("A trace file is a JSON object.");
         if (Str(root, "format") != Format)
         {
             throw new JsonFormatException($"Not a trace file: format is not \"{Format}\".");
@@ -87,7 +87,7 @@ public static class TraceLogJson
     /// <summary>The lower-case name an operation has in the file ("connect", "bind", "sendto").</summary>
     public static string Name(NetworkOperation operation) => operation.ToString().ToLowerInvariant();
 
-    private static void WriteArray(StreamWriter writer, string name, IEnumerable<JsonObject> items)
+    private static void WriteArray(StreamWriter writer, string name, IEnumerable<JsonMap> items)
     {
         writer.Write(",\"" + name + "\":[");
         bool first = true;
@@ -101,13 +101,13 @@ public static class TraceLogJson
         writer.Write(first ? "]" : "\n]");
     }
 
-    private static JsonObject ToJson(TracedProcess p) => new()
+    private static JsonMap ToJson(TracedProcess p) => new()
     {
         ["pid"] = p.Pid,
         ["parentPid"] = p.ParentPid,
         ["executable"] = p.Executable,
         ["executableSha256"] = Nullable(p.ExecutableSha256),
-        ["arguments"] = new JsonArray(p.Arguments.Select(a => (JsonNode)a)),
+        ["arguments"] = new JsonList(p.Arguments.Select(a => (JsonItem)a)),
         ["workingDirectory"] = p.WorkingDirectory,
         ["start"] = Time(p.Start),
         ["exit"] = p.Exit is { } exit ? Time(exit) : JsonNull.Instance,
@@ -115,9 +115,9 @@ public static class TraceLogJson
         ["signal"] = Nullable(p.Signal),
     };
 
-    private static JsonObject ToJson(TracedFileAccess f)
+    private static JsonMap ToJson(TracedFileAccess f)
     {
-        var o = new JsonObject
+        var o = new JsonMap
         {
             ["pid"] = f.Pid,
             ["time"] = Time(f.Time),
@@ -133,7 +133,7 @@ public static class TraceLogJson
         return o;
     }
 
-    private static JsonObject ToJson(TracedNetworkOperation n) => new()
+    private static JsonMap ToJson(TracedNetworkOperation n) => new()
     {
         ["pid"] = n.Pid,
         ["time"] = Time(n.Time),
@@ -144,7 +144,7 @@ public static class TraceLogJson
         ["succeeded"] = n.Succeeded,
     };
 
-    private static TracedProcess ReadProcess(JsonNode node)
+    private static TracedProcess ReadProcess(JsonItem node)
     {
         var o = Obj(node, "processes");
         return new TracedProcess((int)Long(o, "pid"), (int)Long(o, "parentPid"), Str(o, "executable"), OptStr(o, "executableSha256"),
@@ -153,7 +153,7 @@ public static class TraceLogJson
             OptInt(o, "exitCode"), OptStr(o, "signal"));
     }
 
-    private static TracedFileAccess ReadFile(JsonNode node)
+    private static TracedFileAccess ReadFile(JsonItem node)
     {
         var o = Obj(node, "files");
         var kindName = Str(o, "kind");
@@ -163,7 +163,7 @@ public static class TraceLogJson
             o.ContainsKey("renamedTo") ? Str(o, "renamedTo") : null);
     }
 
-    private static TracedNetworkOperation ReadNetwork(JsonNode node)
+    private static TracedNetworkOperation ReadNetwork(JsonItem node)
     {
         var o = Obj(node, "network");
         var opName = Str(o, "operation");
@@ -173,9 +173,9 @@ public static class TraceLogJson
             (int)Long(o, "port"), o.TryGetValue("succeeded", out var s) && s is JsonBool b ? b.Value : throw new JsonFormatException("network: succeeded must be true or false."));
     }
 
-    private static JsonNode Nullable(string? value) => value is null ? JsonNull.Instance : value;
+    private static JsonItem Nullable(string? value) => value is null ? JsonNull.Instance : value;
 
-    private static JsonNode Nullable(int? value) => value is null ? JsonNull.Instance : value.Value;
+    private static JsonItem Nullable(int? value) => value is null ? JsonNull.Instance : value.Value;
 
     private static string Time(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture);
 
@@ -184,28 +184,28 @@ public static class TraceLogJson
             ? t
             : throw new JsonFormatException($"\"{text}\" is not a time of the form 2026-01-02T03:04:05.123456Z.");
 
-    private static JsonObject Obj(JsonNode node, string where) => node as JsonObject ?? throw new JsonFormatException($"{where}: objects expected.");
+    private static JsonMap Obj(JsonItem node, string where) => node as JsonMap ?? throw new JsonFormatException($"{where}: objects expected.");
 
-    private static JsonNode Member(JsonObject o, string name) =>
+    private static JsonItem Member(JsonMap o, string name) =>
         o.TryGetValue(name, out var v) ? v : throw new JsonFormatException($"The member \"{name}\" is missing.");
 
-    private static string Str(JsonObject o, string name) =>
+    private static string Str(JsonMap o, string name) =>
         Member(o, name) is JsonString s ? s.Value : throw new JsonFormatException($"\"{name}\" must be a string.");
 
-    private static string? OptStr(JsonObject o, string name) => Member(o, name) switch
+    private static string? OptStr(JsonMap o, string name) => Member(o, name) switch
     {
         JsonNull => null,
         JsonString s => s.Value,
         _ => throw new JsonFormatException($"\"{name}\" must be a string or null."),
     };
 
-    private static long Long(JsonObject o, string name) =>
+    private static long Long(JsonMap o, string name) =>
         Member(o, name) is JsonNumber { IsInteger: true } n && long.TryParse(n.RawText, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long v)
             ? v
             : throw new JsonFormatException($"\"{name}\" must be an integer.");
 
-    private static int? OptInt(JsonObject o, string name) => Member(o, name) is JsonNull ? null : checked((int)Long(o, name));
+    private static int? OptInt(JsonMap o, string name) => Member(o, name) is JsonNull ? null : checked((int)Long(o, name));
 
-    private static IEnumerable<JsonNode> Array(JsonObject o, string name) =>
-        Member(o, name) as JsonArray ?? throw new JsonFormatException($"\"{name}\" must be an array.");
+    private static IEnumerable<JsonItem> Array(JsonMap o, string name) =>
+        Member(o, name) as JsonList ?? throw new JsonFormatException($"\"{name}\" must be an array.");
 }

@@ -157,9 +157,9 @@ public sealed class TracePolicy
     }
 
     /// <summary>The policy as JSON, for the attestation's monitor.tracePolicy and `--policy` authors (a complete file).</summary>
-    public JsonObject ToJson()
+    public JsonMap ToJson()
     {
-        var network = new JsonObject();
+        var network = new JsonMap();
         foreach (var phase in PhaseNames)
         {
             if (Network.TryGetValue(phase.Value, out var entries))
@@ -167,20 +167,20 @@ public sealed class TracePolicy
                 network.Add(phase.Key, Array(entries));
             }
         }
-        return new JsonObject
+        return new JsonMap
         {
             { "version", CurrentVersion },
             { "network", network },
             { "processes", Array(Processes) },
-            { "writes", new JsonObject { { "always", Array(Writes) }, { "restore", Array(RestoreWrites) } } },
+            { "writes", new JsonMap { { "always", Array(Writes) }, { "restore", Array(RestoreWrites) } } },
             { "secretReads", Array(SecretReads) },
             { "undeclaredInputs", UndeclaredInputs },
         };
     }
 
-    private static JsonArray Array(IEnumerable<string> values) => new(values.Select(v => (JsonNode)v));
+    private static JsonList Array(IEnumerable<string> values) => new(values.Select(v => (JsonItem)v));
 
-    private static IReadOnlyList<string> Entries(JsonObject obj, string field, string path, IReadOnlyCollection<string> tokens, Func<string, Exception> fail)
+    private static IReadOnlyList<string> Entries(JsonMap obj, string field, string path, IReadOnlyCollection<string> tokens, Func<string, Exception> fail)
     {
         var array = StrictJson.ReqArray(obj, field, path, fail);
         var result = new List<string>();

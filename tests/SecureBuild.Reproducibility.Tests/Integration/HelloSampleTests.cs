@@ -28,11 +28,11 @@ public sealed class HelloSampleTests
         Assert.That(run.Out, Does.Contain("IDENTICAL").And.Contain("REPRODUCIBLE"));
         Assert.That(run.Err, Does.Contain("building a and b at the same time"), "two cores: concurrent builds");
 
-        var json = (JsonObject)JsonParser.Parse(File.ReadAllText(Path.Combine(report, "report.json")));
-        var files = ((JsonArray)json["artifacts"]).Cast<JsonObject>().Select(a => ((JsonString)a["path"]).Value).ToList();
+        var json = (JsonMap)JsonParser.Parse(File.ReadAllText(Path.Combine(report, "report.json")));
+        var files = ((JsonList)json["artifacts"]).Cast<JsonMap>().Select(a => ((JsonString)a["path"]).Value).ToList();
         Assert.That(files, Does.Contain("src/Greeting/bin/Release/Greeting.1.0.0.nupkg").And.Contain("src/Hello/bin/Release/net10.0/Hello.dll")
             .And.Contain("src/Greeting/bin/Release/net8.0/Greeting.pdb"));
-        var variations = ((JsonArray)json["variations"]).Cast<JsonObject>().Select(v => ((JsonString)v["name"]).Value).ToList();
+        var variations = ((JsonList)json["variations"]).Cast<JsonMap>().Select(v => ((JsonString)v["name"]).Value).ToList();
         Assert.That(variations, Is.SupersetOf(new[] { "build path", "TZ", "LANG", "umask", "HOME", "USER", "DOTNET_PROCESSOR_COUNT (MSBuild -m)", "start time", "file creation order" }));
 
         var statementLine = File.ReadAllLines(Path.Combine(report, "reproducibility.intoto.jsonl")).Single();

@@ -15,7 +15,7 @@ public sealed class NonDeterministicSampleTests
     private string _sample = "";
     private string _reportDir = "";
     private (int Exit, string Out, string Err) _run;
-    private JsonObject _report = new();
+    private JsonMap _report = new();
     private PublicKey _key = null!;
 
     [OneTimeSetUp]
@@ -29,14 +29,14 @@ public sealed class NonDeterministicSampleTests
         _key = key.Public;
         _run = Feed.Securebuild(_sample, null, "rebuild", "NonDeterministic.sln", "--command", "build", "--report", _reportDir, "--format", "json", "--key", keyPath);
         Assert.That(_run.Exit, Is.EqualTo(1), $"the samples are not reproducible, so exit 1\n{_run.Err}");
-        _report = (JsonObject)JsonParser.Parse(_run.Out);
+        _report = (JsonMap)JsonParser.Parse(_run.Out);
     }
 
-    private IEnumerable<JsonObject> RootDifferences(string project) =>
-        ((JsonArray)_report["differences"]).Cast<JsonObject>()
+    private IEnumerable<JsonMap> RootDifferences(string project) =>
+        ((JsonList)_report["differences"]).Cast<JsonMap>()
             .Where(d => ((JsonBool)d["root"]).Value && ((JsonString)d["artifact"]).Value.StartsWith(project + "/bin/", StringComparison.Ordinal));
 
-    private static string CauseId(JsonObject d) => ((JsonString)((JsonObject)d["cause"])["id"]).Value;
+    private static string CauseId(JsonMap d) => ((JsonString)((JsonMap)d["cause"])["id"]).Value;
 
     [TestCase("AbsolutePath", "absolute-path-in-code", "/AbsolutePath/Log.cs")]
     [TestCase("BuildTimestamp", "build-timestamp", "built at ")]
@@ -58,7 +58,7 @@ public sealed class NonDeterministicSampleTests
     public void The_environment_value_names_the_variable()
     {
         var env = RootDifferences("EnvironmentValue").First(d => CauseId(d) == "environment-value");
-        Assert.That(((JsonString)((JsonObject)env["cause"])["title"]).Value, Does.Contain("USER"));
+        Assert.That(((JsonString)((JsonMap)env["cause"])["title"]).Value, Does.Contain("USER"));
     }
 
     [Test]

@@ -61,26 +61,26 @@ public sealed class ProvenanceSecretTests : TaskTestBase
 
         SecretCanaries.AssertAbsent(Dir.FullPath, canary);
 
-        var provenance = (JsonObject)JsonParser.Parse(DsseEnvelope.Parse(File.ReadAllText(Path.Combine(LinkDir, "compile.provenance.intoto.jsonl")).Trim()).Payload);
-        var predicate = (JsonObject)provenance["predicate"];
-        var external = (JsonObject)((JsonObject)predicate["buildDefinition"])["externalParameters"];
-        var global = (JsonObject)external["globalProperties"];
+        var provenance = (JsonMap)JsonParser.Parse(DsseEnvelope.Parse(File.ReadAllText(Path.Combine(LinkDir, "compile.provenance.intoto.jsonl")).Trim()).Payload);
+        var predicate = (JsonMap)provenance["predicate"];
+        var external = (JsonMap)((JsonMap)predicate["buildDefinition"])["externalParameters"];
+        var global = (JsonMap)external["globalProperties"];
         Assert.That(Str(global, "RestoreSources"), Is.EqualTo("https://pkgs.example/v3/index.json;https://feed.example/?sig=REDACTED"));
         Assert.That(Str(global, "RepositoryUrl"), Is.EqualTo("https://github.com/acme/app"));
         Assert.That(Str(global, "MyFlavor"), Is.EqualTo("blue"), "SecureBuildRecordProperty adds a name to the list");
         Assert.That(Names(external, "withheldGlobalProperties"), Is.EquivalentTo(SecretCanaries.Names()));
-        Assert.That(Str((JsonObject)external["environmentProperties"], "Version"), Is.EqualTo("2.0.0"));
-        Assert.That(Str((JsonObject)external["environmentProperties"], "FileVersion"), Is.EqualTo("https://x.example"));
+        Assert.That(Str((JsonMap)external["environmentProperties"], "Version"), Is.EqualTo("2.0.0"));
+        Assert.That(Str((JsonMap)external["environmentProperties"], "FileVersion"), Is.EqualTo("https://x.example"));
         Assert.That(Names(external, "withheldEnvironmentProperties"), Is.EquivalentTo(new[] { "FeedSigning" }), "a global property is not said to come from the environment");
-        Assert.That(Str((JsonObject)external["source"], "uri"), Is.EqualTo("git+https://example.com/acme/app.git"));
+        Assert.That(Str((JsonMap)external["source"], "uri"), Is.EqualTo("git+https://example.com/acme/app.git"));
 
-        var internalParameters = (JsonObject)((JsonObject)predicate["buildDefinition"])["internalParameters"];
-        var recordedEnvironment = (JsonObject)internalParameters["environment"];
+        var internalParameters = (JsonMap)((JsonMap)predicate["buildDefinition"])["internalParameters"];
+        var recordedEnvironment = (JsonMap)internalParameters["environment"];
         Assert.That(Str(recordedEnvironment, "DOTNET_CLI_TELEMETRY_OPTOUT"), Is.EqualTo("1"));
         Assert.That(Str(recordedEnvironment, "GITHUB_SERVER_URL"), Is.EqualTo("https://github.com"));
         Assert.That(Str(recordedEnvironment, "NUGET_PACKAGES"), Does.StartWith("@external/").And.EndWith("/packages"), "a home path is named, not written");
         Assert.That(Names(internalParameters, "withheldEnvironment"), Is.SupersetOf(SecretCanaries.Names()));
-        var builder = (JsonObject)((JsonObject)predicate["runDetails"])["builder"];
+        var builder = (JsonMap)((JsonMap)predicate["runDetails"])["builder"];
         Assert.That(Str(builder, "id"), Is.EqualTo("https://github.com/actions/runner/self-hosted"), "the CI server URL lost its token");
     }
 
@@ -107,9 +107,9 @@ public sealed class ProvenanceSecretTests : TaskTestBase
 
     private static TaskItem Property(string name, string value) => new(name, new Dictionary<string, string> { ["Value"] = value });
 
-    private static string Str(JsonObject json, string key) => ((JsonString)json[key]).Value;
+    private static string Str(JsonMap json, string key) => ((JsonString)json[key]).Value;
 
-    private static IEnumerable<string> Names(JsonObject json, string key) => ((JsonArray)json[key]).Select(n => ((JsonString)n).Value);
+    private static IEnumerable<string> Names(JsonMap json, string key) => ((JsonList)json[key]).Select(n => ((JsonString)n).Value);
 
     private void Git(params string[] arguments)
     {

@@ -93,8 +93,8 @@ internal sealed class ChainGenerator
         public int Threshold = 1;
         public Dictionary<string, string> Materials = new(StringComparer.Ordinal); // path -> sha256
         public Dictionary<string, string> Products = new(StringComparer.Ordinal);
-        public JsonArray MaterialRules = new();
-        public JsonArray ProductRules = new();
+        public JsonList MaterialRules = new();
+        public JsonList ProductRules = new();
         public bool Sublayout;
     }
 
@@ -213,7 +213,7 @@ internal sealed class ChainGenerator
         }
 
         // Inspections run in final/ on the last world.
-        var inspections = new List<JsonObject>();
+        var inspections = new List<JsonMap>();
         if (Chance(0.3))
         {
             inspections.AddRange(MakeInspections(steps, world));
@@ -247,7 +247,7 @@ internal sealed class ChainGenerator
         {
             // A step authorizes a key that the layout's keys lack.
             var s = Pick(steps);
-            ((JsonArray)((JsonObject)((JsonArray)layout["steps"])[steps.IndexOf(s)])["pubkeys"]).Add(_keys.Mallory.KeyId);
+            ((JsonList)((JsonMap)((JsonList)layout["steps"])[steps.IndexOf(s)])["pubkeys"]).Add(_keys.Mallory.KeyId);
             Note($"step '{s.Name}' authorizes mallory, who is not in the layout keys");
         }
 
@@ -312,22 +312,22 @@ internal sealed class ChainGenerator
         !p.StartsWith("/", StringComparison.Ordinal) && !p.StartsWith("./", StringComparison.Ordinal) && !p.EndsWith("/", StringComparison.Ordinal) && !p.EndsWith(" ", StringComparison.Ordinal)
         && p.IndexOfAny(new[] { '*', '?', '\\', '\n' }) < 0 && !p.Contains("..") && !p.Contains("//") && !p.Contains("/./");
 
-    private JsonObject StepObject(StepPlan s) =>
+    private JsonMap StepObject(StepPlan s) =>
         Meta.Step(s.Name, s.Functionaries.Select(f => f.Public), s.Threshold, s.MaterialRules, s.ProductRules, "run", s.Name);
 
-    private JsonObject LinkObject(string name, Dictionary<string, string> materials, Dictionary<string, string> products)
+    private JsonMap LinkObject(string name, Dictionary<string, string> materials, Dictionary<string, string> products)
     {
         var command = Chance(0.9) ? new[] { "run", name } : new[] { "other", name };
         return Meta.Link(name, Meta.Artifacts(materials.Select(kv => (kv.Key, kv.Value)).ToArray()), Meta.Artifacts(products.Select(kv => (kv.Key, kv.Value)).ToArray()), command);
     }
 
     // A sublayout for a delegated step: 1-2 substeps whose first materials / last products are the step's.
-    private JsonObject SubLayout(StepPlan s, string linkDir)
+    private JsonMap SubLayout(StepPlan s, string linkDir)
     {
         Directory.CreateDirectory(linkDir);
         int n = _r.Next(1, 3);
         var subFunctionaries = _keys.Functionaries.OrderBy(_ => _r.Next()).Take(n).ToList();
-        var subSteps = new List<JsonObject>();
+        var subSteps = new List<JsonMap>();
         var middle = new Dictionary<string, string>(s.Materials, StringComparer.Ordinal);
         if (n == 2)
         {
@@ -362,13 +362,13 @@ internal sealed class ChainGenerator
         _ => keyword,
     };
 
-    private JsonArray Rule(params string[] parts) => new(parts.Select(p => (JsonNode)p));
+    private JsonList Rule(params string[] parts) => new(parts.Select(p => (JsonItem)p));
 
     // Rules that consume what an honest run produced, so that the untampered chain passes.
-    private JsonArray HonestMaterialRules(List<StepPlan> steps, int index, bool noisy)
+    private JsonList HonestMaterialRules(List<StepPlan> steps, int index, bool noisy)
     {
         var s = steps[index];
-        var rules = new List<JsonArray>();
+        var rules = new List<JsonList>();
         if (Chance(0.3) && s.Materials.Count > 0)
         {
             rules.Add(Rule(Kw("REQUIRE"), Pick(s.Materials.Keys.ToList())));
@@ -403,12 +403,12 @@ internal sealed class ChainGenerator
             rules.Add(Rule(Kw("DISALLOW"), "*"));
         }
 
-        return new JsonArray(rules.Select(r => (JsonNode)r));
+        return new JsonList(rules.Select(r => (JsonItem)r));
     }
 
-    private JsonArray HonestProductRules(StepPlan s, bool noisy)
+    private JsonList HonestProductRules(StepPlan s, bool noisy)
     {
-        var rules = new List<JsonArray>();
+        var rules = new List<JsonList>();
         foreach (var kv in s.Products.OrderBy(k => k.Key, StringComparer.Ordinal))
         {
             if (!s.Materials.TryGetValue(kv.Key, out var before))
@@ -435,11 +435,11 @@ internal sealed class ChainGenerator
             rules.Add(Rule(Kw("DISALLOW"), "*"));
         }
 
-        return new JsonArray(rules.Select(r => (JsonNode)r));
+        return new JsonList(rules.Select(r => (JsonItem)r));
     }
 
     // MATCH for one path, written with or without IN prefixes and with a literal or a generalized pattern.
-    private JsonArray MatchRule(string path, string destType, string destName)
+    private JsonList MatchRule(string path, string destType, string destName)
     {
         int slash = path.LastIndexOf('/');
         if (slash > 0 && Chance(0.4))
@@ -508,7 +508,7 @@ internal sealed class ChainGenerator
         }
     }
 
-    private void InsertNoise(List<JsonArray> rules, List<StepPlan>? steps, StepPlan s)
+    private void InsertNoise(List<JsonList> rules, List<StepPlan>? steps, StepPlan s)
     {
         for (int i = 0, n = _r.Next(1, 3); i < n; i++)
         {
@@ -516,9 +516,9 @@ internal sealed class ChainGenerator
         }
     }
 
-    private JsonArray RandomRules(List<StepPlan> steps, StepPlan s)
+    private JsonList RandomRules(List<StepPlan> steps, StepPlan s)
     {
-        var rules = new List<JsonArray>();
+        var rules = new List<JsonList>();
         for (int i = 0, n = _r.Next(0, 6); i < n; i++)
         {
             rules.Add(RandomRule(steps, s));
@@ -529,7 +529,7 @@ internal sealed class ChainGenerator
             rules.Add(Rule(Kw("DISALLOW"), Chance(0.8) ? "*" : RandomPattern(s)));
         }
 
-        return new JsonArray(rules.Select(r => (JsonNode)r));
+        return new JsonList(rules.Select(r => (JsonItem)r));
     }
 
     private string RandomPattern(StepPlan s)
@@ -546,7 +546,7 @@ internal sealed class ChainGenerator
         };
     }
 
-    private JsonArray RandomRule(List<StepPlan>? steps, StepPlan s)
+    private JsonList RandomRule(List<StepPlan>? steps, StepPlan s)
     {
         string pattern = RandomPattern(s);
         switch (_r.Next(7))
@@ -581,7 +581,7 @@ internal sealed class ChainGenerator
         }
     }
 
-    private IEnumerable<JsonObject> MakeInspections(List<StepPlan> steps, Dictionary<string, string> world)
+    private IEnumerable<JsonMap> MakeInspections(List<StepPlan> steps, Dictionary<string, string> world)
     {
         var last = steps[steps.Count - 1];
         string script = _r.Next(6) switch
@@ -592,7 +592,7 @@ internal sealed class ChainGenerator
             _ => "mkdir -p out && printf made > out/made.txt",
         };
         Note($"inspection: sh -c '{script}'");
-        var materials = new List<JsonArray>();
+        var materials = new List<JsonList>();
         if (Chance(0.7))
         {
             materials.Add(Rule(Kw("MATCH"), "*", Kw("WITH"), Kw("PRODUCTS"), Kw("FROM"), last.Name));
@@ -610,7 +610,7 @@ internal sealed class ChainGenerator
             materials.Add(Rule(Kw("DISALLOW"), "*"));
         }
 
-        var products = new List<JsonArray>
+        var products = new List<JsonList>
         {
             Rule(Kw("MATCH"), "*", Kw("WITH"), Kw("MATERIALS"), Kw("FROM"), "inspect-1"),
             Rule(Kw("CREATE"), Chance(0.8) ? "out/*" : "out/other"),
@@ -620,7 +620,7 @@ internal sealed class ChainGenerator
             products.Add(Rule(Kw("DISALLOW"), "*"));
         }
 
-        yield return Meta.Inspection("inspect-1", new JsonArray(materials.Select(r => (JsonNode)r)), new JsonArray(products.Select(r => (JsonNode)r)), "sh", "-c", script);
+        yield return Meta.Inspection("inspect-1", new JsonList(materials.Select(r => (JsonItem)r)), new JsonList(products.Select(r => (JsonItem)r)), "sh", "-c", script);
         if (Chance(0.3))
         {
             Note("second inspection matching the first");
@@ -630,7 +630,7 @@ internal sealed class ChainGenerator
         }
     }
 
-    private void Tamper(List<StepPlan> steps, JsonObject layoutFile, List<SigningKey> owners)
+    private void Tamper(List<StepPlan> steps, JsonMap layoutFile, List<SigningKey> owners)
     {
         string dir = _case.Dir;
         var linkFiles = Directory.GetFiles(Path.Combine(dir, "links"), "*.link").OrderBy(f => f, StringComparer.Ordinal).ToList();
@@ -681,7 +681,7 @@ internal sealed class ChainGenerator
                 }
 
                 case 4:
-                    layoutFile["signatures"] = new JsonArray();
+                    layoutFile["signatures"] = new JsonList();
                     Meta.Save(Path.Combine(dir, "root.layout"), layoutFile);
                     Note("layout signatures removed");
                     break;
@@ -707,7 +707,7 @@ internal sealed class ChainGenerator
                     if (file is not null && LinkKey(file) is { } k2)
                     {
                         var meta = Meta.Load(file);
-                        ((JsonObject)Meta.Signed(meta)["materials"])["extra/disagree.txt"] = new JsonObject { { "sha256", NewContent() } };
+                        ((JsonMap)Meta.Signed(meta)["materials"])["extra/disagree.txt"] = new JsonMap { { "sha256", NewContent() } };
                         Meta.Resign(meta, k2);
                         Meta.Save(file, meta);
                         Note($"threshold link {Path.GetFileName(file)} disagrees");
@@ -758,7 +758,7 @@ internal sealed class ChainGenerator
                     if (file is not null && LinkKey(file) is { } k4)
                     {
                         var meta = Meta.Load(file);
-                        ((JsonObject)Meta.Signed(meta)["products"])["extra/only-here.txt"] = new JsonObject { { "sha256", NewContent() } };
+                        ((JsonMap)Meta.Signed(meta)["products"])["extra/only-here.txt"] = new JsonMap { { "sha256", NewContent() } };
                         Meta.Resign(meta, k4);
                         Meta.Save(file, meta);
                         Note($"{Path.GetFileName(file)} differs from the other links of threshold-1 step '{s!.Name}'");
@@ -771,14 +771,14 @@ internal sealed class ChainGenerator
                 {
                     // A bogus signature with the same keyid, before or after the real one: only the first counts.
                     var meta = Meta.Load(link);
-                    var sigs = (JsonArray)meta["signatures"];
+                    var sigs = (JsonList)meta["signatures"];
                     if (sigs.Count > 0)
                     {
-                        var real = (JsonObject)sigs[0];
+                        var real = (JsonMap)sigs[0];
                         string hex = ((JsonString)real["sig"]).Value;
-                        var bogus = new JsonObject { { "keyid", real["keyid"] }, { "sig", new string('0', hex.Length - 2) + "01" } };
+                        var bogus = new JsonMap { { "keyid", real["keyid"] }, { "sig", new string('0', hex.Length - 2) + "01" } };
                         bool first = Chance(0.5);
-                        var list = first ? new JsonArray(bogus, real) : new JsonArray(real, bogus);
+                        var list = first ? new JsonList(bogus, real) : new JsonList(real, bogus);
                         meta["signatures"] = list;
                         Meta.Save(link, meta);
                         Note($"bogus same-keyid signature {(first ? "before" : "after")} the real one in {Path.GetFileName(link)}");
@@ -811,14 +811,14 @@ internal sealed class ChainGenerator
         return _keys.Functionaries.FirstOrDefault(k => k.KeyId.StartsWith(prefix, StringComparison.Ordinal));
     }
 
-    private bool EditSomeHash(JsonObject signed)
+    private bool EditSomeHash(JsonMap signed)
     {
         if (signed["_type"] is not JsonString { Value: "link" })
         {
             return false;
         }
 
-        var sides = new[] { "materials", "products" }.Select(s => (JsonObject)signed[s]).Where(o => o.Count > 0).ToList();
+        var sides = new[] { "materials", "products" }.Select(s => (JsonMap)signed[s]).Where(o => o.Count > 0).ToList();
         if (sides.Count == 0)
         {
             return false;
@@ -826,7 +826,7 @@ internal sealed class ChainGenerator
 
         var side = Pick(sides);
         string path = Pick(side.Keys.ToList());
-        side[path] = new JsonObject { { "sha256", NewContent() } };
+        side[path] = new JsonMap { { "sha256", NewContent() } };
         return true;
     }
 }

@@ -41,14 +41,14 @@ internal static class Ours
 /// <summary>Reads, edits, signs and writes metadata files for constructed cases.</summary>
 internal static class Meta
 {
-    public static JsonObject Load(string path) => (JsonObject)JsonParser.Parse(File.ReadAllBytes(path));
+    public static JsonMap Load(string path) => (JsonMap)JsonParser.Parse(File.ReadAllBytes(path));
 
-    public static JsonObject Signed(JsonObject file) => (JsonObject)file["signed"];
+    public static JsonMap Signed(JsonMap file) => (JsonMap)file["signed"];
 
-    public static void Save(string path, JsonObject file) => File.WriteAllBytes(path, JsonText.WriteUtf8(file));
+    public static void Save(string path, JsonMap file) => File.WriteAllBytes(path, JsonText.WriteUtf8(file));
 
     /// <summary>Replaces all signatures by one signature of <paramref name="key"/> over the current "signed".</summary>
-    public static void Resign(JsonObject file, params SigningKey[] keys)
+    public static void Resign(JsonMap file, params SigningKey[] keys)
     {
         var block = new Metablock(Signed(file));
         foreach (var key in keys)
@@ -56,77 +56,77 @@ internal static class Meta
             block.Sign(key);
         }
 
-        file["signatures"] = new JsonArray(block.Signatures.Select(s => (JsonNode)s.ToJson()));
+        file["signatures"] = new JsonList(block.Signatures.Select(s => (JsonItem)s.ToJson()));
     }
 
-    public static JsonObject Block(JsonObject signed, params SigningKey[] keys)
+    public static JsonMap Block(JsonMap signed, params SigningKey[] keys)
     {
-        var file = new JsonObject { { "signatures", new JsonArray() }, { "signed", signed } };
+        var file = new JsonMap { { "signatures", new JsonList() }, { "signed", signed } };
         Resign(file, keys);
         return file;
     }
 
-    public static JsonObject Artifacts(params (string Path, string Sha256)[] items)
+    public static JsonMap Artifacts(params (string Path, string Sha256)[] items)
     {
-        var o = new JsonObject();
+        var o = new JsonMap();
         foreach (var (p, h) in items)
         {
-            o[p] = new JsonObject { { "sha256", h } };
+            o[p] = new JsonMap { { "sha256", h } };
         }
 
         return o;
     }
 
-    public static JsonObject Link(string name, JsonObject materials, JsonObject products, params string[] command) => new()
+    public static JsonMap Link(string name, JsonMap materials, JsonMap products, params string[] command) => new()
     {
         { "_type", "link" },
-        { "byproducts", new JsonObject { { "return-value", 0 }, { "stderr", "" }, { "stdout", "" } } },
-        { "command", new JsonArray(command.Select(c => (JsonNode)c)) },
-        { "environment", new JsonObject() },
+        { "byproducts", new JsonMap { { "return-value", 0 }, { "stderr", "" }, { "stdout", "" } } },
+        { "command", new JsonList(command.Select(c => (JsonItem)c)) },
+        { "environment", new JsonMap() },
         { "materials", materials },
         { "name", name },
         { "products", products },
     };
 
-    public static JsonArray Rules(params string[] rules) =>
-        new(rules.Select(r => (JsonNode)new JsonArray(r.Split(' ').Select(p => (JsonNode)p))));
+    public static JsonList Rules(params string[] rules) =>
+        new(rules.Select(r => (JsonItem)new JsonList(r.Split(' ').Select(p => (JsonItem)p))));
 
-    public static JsonObject Step(string name, IEnumerable<PublicKey> keys, int threshold, JsonArray materials, JsonArray products, params string[] command) => new()
+    public static JsonMap Step(string name, IEnumerable<PublicKey> keys, int threshold, JsonList materials, JsonList products, params string[] command) => new()
     {
         { "_type", "step" },
-        { "expected_command", new JsonArray(command.Select(c => (JsonNode)c)) },
+        { "expected_command", new JsonList(command.Select(c => (JsonItem)c)) },
         { "expected_materials", materials },
         { "expected_products", products },
         { "name", name },
-        { "pubkeys", new JsonArray(keys.Select(k => (JsonNode)k.KeyId)) },
+        { "pubkeys", new JsonList(keys.Select(k => (JsonItem)k.KeyId)) },
         { "threshold", threshold },
     };
 
-    public static JsonObject Inspection(string name, JsonArray materials, JsonArray products, params string[] run) => new()
+    public static JsonMap Inspection(string name, JsonList materials, JsonList products, params string[] run) => new()
     {
         { "_type", "inspection" },
         { "expected_materials", materials },
         { "expected_products", products },
         { "name", name },
-        { "run", new JsonArray(run.Select(c => (JsonNode)c)) },
+        { "run", new JsonList(run.Select(c => (JsonItem)c)) },
     };
 
-    public static JsonObject Layout(IEnumerable<PublicKey> functionaries, IEnumerable<JsonObject> steps, IEnumerable<JsonObject>? inspections = null, string expires = "2035-01-01T00:00:00Z")
+    public static JsonMap Layout(IEnumerable<PublicKey> functionaries, IEnumerable<JsonMap> steps, IEnumerable<JsonMap>? inspections = null, string expires = "2035-01-01T00:00:00Z")
     {
-        var keys = new JsonObject();
+        var keys = new JsonMap();
         foreach (var k in functionaries)
         {
             keys[k.KeyId] = k.ToKeyObject();
         }
 
-        return new JsonObject
+        return new JsonMap
         {
             { "_type", "layout" },
             { "expires", expires },
-            { "inspect", new JsonArray((inspections ?? Array.Empty<JsonObject>()).Select(i => (JsonNode)i)) },
+            { "inspect", new JsonList((inspections ?? Array.Empty<JsonMap>()).Select(i => (JsonItem)i)) },
             { "keys", keys },
             { "readme", "" },
-            { "steps", new JsonArray(steps.Select(s => (JsonNode)s)) },
+            { "steps", new JsonList(steps.Select(s => (JsonItem)s)) },
         };
     }
 

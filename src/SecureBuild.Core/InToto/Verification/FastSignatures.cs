@@ -3,7 +3,6 @@ using System.Security.Cryptography;
 using Org.BouncyCastle.Crypto.Parameters;
 using Org.BouncyCastle.Crypto.Signers;
 using SecureBuild.Core.Crypto;
-using SecureBuild.Core.Internal;
 
 namespace SecureBuild.Core.InToto.Verification;
 

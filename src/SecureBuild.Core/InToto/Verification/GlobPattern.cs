@@ -1,3 +1,6 @@
+using System.Runtime.CompilerServices;
+using SecureBuild.Core.Internal;
+
 namespace SecureBuild.Core.InToto.Verification;
 
 /// <summary>
@@ -71,7 +74,7 @@ public sealed class GlobPattern
     public bool IsMatch(string name) => IsMatch(name ?? throw new ArgumentNullException(nameof(name)), 0);
 
     /// <summary>True when <c>name.Substring(start)</c> matches (without allocating the substring).</summary>
-    [System.Runtime.CompilerServices.MethodImpl((System.Runtime.CompilerServices.MethodImplOptions)512)]
+    [MethodImpl(Jit.AggressiveOptimization)]
     public bool IsMatch(string name, int start)
     {
         int length = name.Length - start;
@@ -99,7 +102,7 @@ public sealed class GlobPattern
     // Classic wildcard matching with one backtrack point (the last '*'). Every token other than '*' matches exactly
     // one code point or a fixed literal, so retrying only the last star is complete (the same reason Python's
     // translation can use atomic groups for the middle segments).
-    [System.Runtime.CompilerServices.MethodImpl((System.Runtime.CompilerServices.MethodImplOptions)512)]
+    [MethodImpl(Jit.AggressiveOptimization)]
     private bool MatchGeneral(string name, int start)
     {
         int ti = 0;

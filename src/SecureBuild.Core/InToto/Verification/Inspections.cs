@@ -7,25 +7,11 @@ using SecureBuild.Core.Processes;
 namespace SecureBuild.Core.InToto.Verification;
 
 /// <summary>One inspection to run: the layout's <c>run</c> command in a working directory.</summary>
-public sealed class InspectionRequest
-{
-    public InspectionRequest(string name, IReadOnlyList<string> command, string workingDirectory, TimeSpan timeout)
-    {
-        Name = name;
-        Command = command;
-        WorkingDirectory = workingDirectory;
-        Timeout = timeout;
-    }
-
-    public string Name { get; }
-
-    /// <summary>The command and its arguments (may be empty: then nothing runs and there is no return value).</summary>
-    public IReadOnlyList<string> Command { get; }
-
-    public string WorkingDirectory { get; }
-
-    public TimeSpan Timeout { get; }
-}
+/// <param name="Name">The inspection's name in the layout.</param>
+/// <param name="Command">The command and its arguments (may be empty: then nothing runs and there is no return value).</param>
+/// <param name="WorkingDirectory">Where the command runs and whose files are its materials and products.</param>
+/// <param name="Timeout">How long the command may run before it and every process it started are killed.</param>
+public sealed record InspectionRequest(string Name, IReadOnlyList<string> Command, string WorkingDirectory, TimeSpan Timeout);
 
 /// <summary>What running an inspection produced.</summary>
 public sealed class InspectionOutcome
@@ -111,27 +97,14 @@ public sealed class ProcessInspectionRunner : IInspectionRunner
 }
 
 /// <summary>A directory entry an inspection did not record, and why.</summary>
-public sealed class SkippedArtifact
-{
-    public SkippedArtifact(string path, string reason, bool refused)
-    {
-        Path = path;
-        Reason = reason;
-        Refused = refused;
-    }
-
-    /// <summary>The artifact path ("/"-separated, relative to the working directory).</summary>
-    public string Path { get; }
-
-    public string Reason { get; }
-
-    /// <summary>
-    /// True for a symbolic link to a regular file or directory outside the working directory: in-toto-run would
-    /// record what it points to, so leaving it out could pass a rule the reference fails; verification fails instead.
-    /// False for what in-toto-run skips too (FIFOs, devices, sockets: <c>os.path.isfile</c> is false).
-    /// </summary>
-    public bool Refused { get; }
-}
+/// <param name="Path">The artifact path ("/"-separated, relative to the working directory).</param>
+/// <param name="Reason">Why it was not recorded (for messages).</param>
+/// <param name="Refused">
+/// True for a symbolic link to a regular file or directory outside the working directory: in-toto-run would
+/// record what it points to, so leaving it out could pass a rule the reference fails; verification fails instead.
+/// False for what in-toto-run skips too (FIFOs, devices, sockets: <c>os.path.isfile</c> is false).
+/// </param>
+public sealed record SkippedArtifact(string Path, string Reason, bool Refused);
 
 /// <summary>Hashes a directory the way in-toto-run records '.' with its default exclude patterns.</summary>
 public static class ArtifactRecorder
@@ -326,7 +299,7 @@ public static class ArtifactRecorder
         {
             using var stream = IO.InputFile.OpenRead(path, IO.InputKind.Artifact);
             using var sha = SHA256.Create();
-            return Internal.Hex.Encode(sha.ComputeHash(stream));
+            return Crypto.Hex.Encode(sha.ComputeHash(stream));
         }
         catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
         {

@@ -79,7 +79,7 @@ public sealed class LayoutVerifier
                     throw TooLarge(layoutName, layoutBytes.LongLength);
                 }
 
-                var layout = MetadataReader.Read(layoutBytes, layoutName, _o.Clock);
+                var layout = ReferenceMetadataReader.Read(layoutBytes, layoutName, _o.Clock);
                 if (!layout.IsLayout)
                 {
                     throw VerificationAbort.Format($"{layoutName} is a link, not a layout (signed._type is \"link\").", layoutName);
@@ -89,13 +89,13 @@ public sealed class LayoutVerifier
                 _inspections = layout.Layout.Inspect.Count;
 
                 // Like in-toto-verify: a dict keyed by keyid, so the same key given twice counts once.
-                var keys = new List<VerificationKey>();
+                var keys = new List<InTotoVerificationKey>();
                 var seen = new HashSet<string>(StringComparer.Ordinal);
                 foreach (var k in layoutKeys)
                 {
                     if (k is not null && seen.Add(k.KeyId))
                     {
-                        keys.Add(new VerificationKey(k));
+                        keys.Add(new InTotoVerificationKey(k));
                     }
                 }
 
@@ -145,7 +145,7 @@ public sealed class LayoutVerifier
 
 
         // in_toto_verify(layout, keys, link_dir, step_name): returns the summary link.
-        private LinkModel VerifyLayout(MetadataFile layoutFile, List<VerificationKey> keys, string linkDir, string stepName, IReadOnlyList<string> subPath)
+        private LinkModel VerifyLayout(MetadataFile layoutFile, List<InTotoVerificationKey> keys, string linkDir, string stepName, IReadOnlyList<string> subPath)
         {
             using var cancel = new CancellationTokenSource();
             try
@@ -163,7 +163,10 @@ public sealed class LayoutVerifier
             }
         }
 
-        private LinkModel VerifyLayoutCore(MetadataFile layoutFile, List<VerificationKey> keys, string linkDir, string stepName, IReadOnlyList<string> subPath, CancellationToken cancel)
+        // in-toto-golang's InTotoVerify, step by step: each step below is one function with its contract, called in
+        // the reference's order. Every step either returns normally or throws a VerificationAbort; none of them
+        // passes a chain that a later step would have to re-check.
+        private LinkModel VerifyLayoutCore(MetadataFile layoutFile, List<InTotoVerificationKey> keys, string linkDir, string stepName, IReadOnlyList<string> subPath, CancellationToken cancel)
         {
             var layout = layoutFile.Layout!;
             string where = subPath.Count == 0 ? "" : $" (sublayout of step '{string.Join("' > '", subPath)}')";
@@ -174,7 +177,26 @@ public sealed class LayoutVerifier
             var prefetch = new LinkPrefetch(layout, layoutFile.File, linkDir, _o.MaxMetadataFileBytes, _o.Clock, cancel);
             _prefetches.Add(prefetch);
 
-            // 1. Layout signatures: every given key needs a valid signature.
+            VerifyLayoutSignatures(layoutFile, keys, where);                    // 1
+            VerifyLayoutExpiration(layoutFile, where);                          // 2
+            var chain = LoadLinksForLayout(layout, prefetch, linkDir, where);   // 3
+            VerifyLinkSignaturesAndThresholds(chain, where);                    // 4
+            VerifySublayouts(chain, linkDir, subPath);                          // 5
+            VerifyCommandAlignment(chain, where);                               // 6
+            VerifyThresholdConstraints(chain, where);                           // 7
+            var reduced = ReduceChainToOneLinkPerStep(chain, where);
+            VerifyStepRules(layout, reduced, where);                            // 8
+            var combined = RunInspections(layout, reduced, where);              // 9
+            VerifyInspectionRules(layout, combined, where);                     // 10
+            return SummaryLink(layout, reduced, stepName);
+        }
+
+        /// <summary>
+        /// Step 1. Every key given for the layout must have a valid signature on it (no key at all is an error).
+        /// Throws SignatureVerificationError naming the first key without one; returns only when all keys signed.
+        /// </summary>
+        private void VerifyLayoutSignatures(MetadataFile layoutFile, List<InTotoVerificationKey> keys, string where)
+        {
             _log.Add($"Verifying layout signatures{where}...");
             if (keys.Count == 0)
             {
@@ -197,20 +219,34 @@ public sealed class LayoutVerifier
                     });
                 }
             }
+        }
 
-            // 2. Expiry.
+        /// <summary>
+        /// Step 2. A layout with an expiry date before the options' clock is rejected (LayoutExpiredError). A layout
+        /// without one was given "now + 1 month" by the reader, as in-toto does, and passes.
+        /// </summary>
+        private void VerifyLayoutExpiration(MetadataFile layoutFile, string where)
+        {
             _log.Add($"Verifying layout expiration{where}...");
             var now = _o.Clock();
-            if (layout.Expires is { } expires && expires < now)
+            if (layoutFile.Layout!.Expires is { } expires && expires < now)
             {
                 throw new VerificationAbort(new VerificationFailure(FailureKind.LayoutExpiredError,
-                    $"Layout expired: {layoutFile.File}{where} expired on {layout.ExpiresText}; it is now {Layout.FormatExpires(now)}.")
+                    $"Layout expired: {layoutFile.File}{where} expired on {layoutFile.Layout.ExpiresText}; it is now {Layout.FormatExpires(now)}.")
                 {
                     File = layoutFile.File,
                 });
             }
+        }
 
-            // 3. Link files (counted before any signature is checked), as loaded by the prefetch, in the reference's order.
+        /// <summary>
+        /// Step 3. Takes the prefetched link files of every step in layout and pubkeys order (one per authorized keyid,
+        /// "&lt;step&gt;.&lt;keyid8&gt;.link"), adding read warnings as they come. A file that cannot be parsed aborts
+        /// (FormatError); a step with fewer files than its threshold aborts (LinkNotFoundError) before any link
+        /// signature is looked at. Returns the loaded links of each step, nothing verified yet.
+        /// </summary>
+        private List<StepLinks> LoadLinksForLayout(LayoutModel layout, LinkPrefetch prefetch, string linkDir, string where)
+        {
             _log.Add($"Reading link metadata files from {linkDir}{where}...");
             var chain = new List<StepLinks>();
             foreach (var step in layout.Steps)
@@ -265,7 +301,16 @@ public sealed class LayoutVerifier
                 chain.Add(links);
             }
 
-            // 4. Link signatures and thresholds.
+            return chain;
+        }
+
+        /// <summary>
+        /// Step 4. Moves each loaded link whose signature by its authorized key is valid into the step's verified
+        /// links; the others are dropped (recorded with the reason, as the reference drops them silently). A step with
+        /// fewer valid links from distinct functionaries than its threshold aborts (ThresholdVerificationError).
+        /// </summary>
+        private void VerifyLinkSignaturesAndThresholds(List<StepLinks> chain, string where)
+        {
             _log.Add($"Verifying link metadata signatures{where}...");
             foreach (var links in chain)
             {
@@ -307,8 +352,15 @@ public sealed class LayoutVerifier
 
                 _linkCount += links.Verified.Count;
             }
+        }
 
-            // 5. Sublayouts: verified recursively, replaced by their summary link.
+        /// <summary>
+        /// Step 5. Every verified "link" that is a layout is verified recursively (keys: the functionary key that
+        /// signed it; links: "&lt;step&gt;.&lt;keyid8&gt;/" under this layout's link directory) and stands, from here on,
+        /// for its summary link. A failure inside aborts with the sublayout path attached.
+        /// </summary>
+        private void VerifySublayouts(List<StepLinks> chain, string linkDir, IReadOnlyList<string> subPath)
+        {
             foreach (var links in chain)
             {
                 foreach (var loaded in links.Verified)
@@ -319,20 +371,26 @@ public sealed class LayoutVerifier
                     }
 
                     _log.Add($"Verifying sublayout {links.Step.Name} ({loaded.File.File})...");
-                    var subKeys = new List<VerificationKey> { loaded.Load.Key! };
+                    var subKeys = new List<InTotoVerificationKey> { loaded.Load.Key! };
                     string subDir = PathJoin.Join(linkDir, $"{links.Step.Name}.{Prefix8(loaded.KeyId)}");
                     var path = new List<string>(subPath) { links.Step.Name };
                     loaded.Summary = VerifyLayout(loaded.File, subKeys, subDir, links.Step.Name, path);
                 }
             }
+        }
 
-            // 6. Command alignment: a warning only.
+        /// <summary>
+        /// Step 6. A link whose command differs from the step's expected command, or whose name is not the step's,
+        /// gets a warning; as in in-toto, neither fails verification.
+        /// </summary>
+        private void VerifyCommandAlignment(List<StepLinks> chain, string where)
+        {
             foreach (var links in chain)
             {
                 foreach (var loaded in links.Verified)
                 {
                     var command = loaded.Model.Command;
-                    if (!FNodes.DeepEquals(command, links.Step.ExpectedCommand))
+                    if (!PythonValues.Equal(command, links.Step.ExpectedCommand))
                     {
                         _warnings.Add(new VerificationWarning(
                             $"Run command '{PyRepr(command)}' differs from expected command '{PyRepr(links.Step.ExpectedCommand)}' ({LinkFileName(links.Step.Name, loaded.KeyId)}, step '{links.Step.Name}'{where}; in-toto only warns).",
@@ -342,14 +400,19 @@ public sealed class LayoutVerifier
                     if (loaded.File.Link is { } l && l.NameText != links.Step.Name && !IsPrefixedStepName(links.Step.Name, l.NameText))
                     {
                         _warnings.Add(new VerificationWarning(
-                            $"{loaded.File.File} is used for step '{links.Step.Name}' but its name is {(l.NameText is null ? FastJsonParser.Describe(l.Name) : "'" + l.NameText + "'")} (in-toto-verify does not check link names).",
+                            $"{loaded.File.File} is used for step '{links.Step.Name}' but its name is {(l.NameText is null ? JsonItem.Describe(l.Name) : "'" + l.NameText + "'")} (in-toto-verify does not check link names).",
                             links.Step.Name, loaded.File.File));
                     }
                 }
             }
+        }
 
-            // 7. Links of a step with threshold > 1 must report the same artifacts.
-            _log.Add($"Verifying threshold constraints{where}...");
+        /// <summary>
+        /// Step 7. The verified links of a step with threshold &gt; 1 must all report the same materials and products;
+        /// the first difference aborts (ThresholdVerificationError) with up to ten differing artifacts as details.
+        /// </summary>
+        private static void VerifyThresholdConstraints(List<StepLinks> chain, string where)
+        {
             foreach (var links in chain)
             {
                 var step = links.Step;
@@ -385,8 +448,14 @@ public sealed class LayoutVerifier
                     }
                 }
             }
+        }
 
-            // 8. One link per step: the first verified one (in pubkeys order).
+        /// <summary>
+        /// Between steps 7 and 8 (in-toto's reduce_chain_links): one link per step, the first verified one in pubkeys
+        /// order. A step left without any (threshold 0 or less) aborts with a FormatError where in-toto-verify crashes.
+        /// </summary>
+        private static Dictionary<string, LinkModel> ReduceChainToOneLinkPerStep(List<StepLinks> chain, string where)
+        {
             var reduced = new Dictionary<string, LinkModel>(StringComparer.Ordinal);
             foreach (var links in chain)
             {
@@ -402,15 +471,30 @@ public sealed class LayoutVerifier
                 reduced[links.Step.Name] = links.Verified[0].Model;
             }
 
-            // 9. Step rules, in layout order: materials, then products.
+            return reduced;
+        }
+
+        /// <summary>
+        /// Step 8. Applies every step's expected_materials, then its expected_products, in layout order, to the reduced
+        /// links; the first artifact a rule set leaves disallowed or unmatched aborts (RuleVerificationError).
+        /// </summary>
+        private void VerifyStepRules(LayoutModel layout, Dictionary<string, LinkModel> reduced, string where)
+        {
             _log.Add($"Verifying step rules{where}...");
             foreach (var step in layout.Steps)
             {
                 RuleEngine.VerifyItem(step.Name, "step", "materials", step.ExpectedMaterials, reduced);
                 RuleEngine.VerifyItem(step.Name, "step", "products", step.ExpectedProducts, reduced);
             }
+        }
 
-            // 10. Inspections: all run first, then their rules (which may refer to any step or inspection).
+        /// <summary>
+        /// Step 9. Runs every inspection in layout order (all of them before any inspection rule, since a rule may name
+        /// a later inspection) and returns the step links together with one link per inspection. A command that cannot
+        /// start, times out or exits non-zero aborts.
+        /// </summary>
+        private Dictionary<string, LinkModel> RunInspections(LayoutModel layout, Dictionary<string, LinkModel> reduced, string where)
+        {
             var combined = new Dictionary<string, LinkModel>(reduced, StringComparer.Ordinal);
             foreach (var inspection in layout.Inspect)
             {
@@ -418,15 +502,31 @@ public sealed class LayoutVerifier
                 combined[inspection.Name] = RunInspection(inspection, where);
             }
 
+            return combined;
+        }
+
+        /// <summary>
+        /// Step 10. Applies every inspection's expected_materials, then expected_products, to the step and inspection
+        /// links, like step 8.
+        /// </summary>
+        private void VerifyInspectionRules(LayoutModel layout, Dictionary<string, LinkModel> combined, string where)
+        {
             _log.Add($"Verifying inspection rules{where}...");
             foreach (var inspection in layout.Inspect)
             {
                 RuleEngine.VerifyItem(inspection.Name, "inspection", "materials", inspection.ExpectedMaterials, combined);
                 RuleEngine.VerifyItem(inspection.Name, "inspection", "products", inspection.ExpectedProducts, combined);
             }
+        }
 
-            // 11. Summary link (what a superlayout sees in place of this layout).
-            var summary = new LinkModel { Name = new FString(stepName) };
+        /// <summary>
+        /// After step 10 (in-toto's get_summary_link): what a superlayout sees in place of this layout, named
+        /// <paramref name="stepName"/>: the first step's materials and the last step's products, byproducts and
+        /// command. A layout without steps gives an empty link named null.
+        /// </summary>
+        private static LinkModel SummaryLink(LayoutModel layout, Dictionary<string, LinkModel> reduced, string stepName)
+        {
+            var summary = new LinkModel { Name = new JsonString(stepName) };
             if (layout.Steps.Count > 0)
             {
                 var first = reduced[layout.Steps[0].Name];
@@ -438,7 +538,7 @@ public sealed class LayoutVerifier
             }
             else
             {
-                summary.Name = FLiteral.Null;
+                summary.Name = JsonNull.Instance;
             }
 
             return summary;
@@ -467,7 +567,7 @@ public sealed class LayoutVerifier
             if (_o.RequireLinkNameMatch && loaded.File.Link is { } link && link.NameText != step.Name)
             {
                 return new DroppedLink(step.Name, loaded.KeyId, loaded.File.File, DropReason.NameMismatch,
-                    $"{fileName}: its name is {(link.NameText is null ? FastJsonParser.Describe(link.Name) : "'" + link.NameText + "'")}, not '{step.Name}'.");
+                    $"{fileName}: its name is {(link.NameText is null ? JsonItem.Describe(link.Name) : "'" + link.NameText + "'")}, not '{step.Name}'.");
             }
 
             usedMainKeyIds.Add(load.Key!.KeyId);
@@ -477,11 +577,11 @@ public sealed class LayoutVerifier
         private LinkModel RunInspection(InspectionModel inspection, string where)
         {
             var command = new List<string>();
-            if (inspection.Run is FArray run)
+            if (inspection.Run is JsonList run)
             {
-                foreach (var part in run.Items)
+                foreach (var part in run)
                 {
-                    command.Add(part is FString s && s.Value.IndexOf('\0') < 0
+                    command.Add(part is JsonString s && s.Value.IndexOf('\0') < 0
                         ? s.Value
                         : throw new VerificationAbort(new VerificationFailure(FailureKind.FormatError,
                             $"Inspection '{inspection.Name}'{where}: every element of \"run\" must be a string without NUL characters.") { Step = inspection.Name }));
@@ -526,13 +626,13 @@ public sealed class LayoutVerifier
 
             var link = new LinkModel
             {
-                Name = new FString(inspection.Name),
+                Name = new JsonString(inspection.Name),
                 Materials = ToMap(outcome.Materials),
                 Products = ToMap(outcome.Products),
                 Command = inspection.Run,
                 Byproducts = command.Count == 0
-                    ? FObject.Build()
-                    : FObject.Build(("return-value", new FNumber((outcome.ReturnValue ?? -1).ToString(CultureInfo.InvariantCulture), true)), ("stderr", new FString("")), ("stdout", new FString(""))),
+                    ? JsonMap.Build()
+                    : JsonMap.Build(("return-value", new JsonNumber((outcome.ReturnValue ?? -1).ToString(CultureInfo.InvariantCulture), true)), ("stderr", new JsonString("")), ("stdout", new JsonString(""))),
             };
 
             if (command.Count == 0 || outcome.ReturnValue is null)
@@ -558,12 +658,12 @@ public sealed class LayoutVerifier
                 string path = PathJoin.Join(_o.WorkingDirectory, inspection.Name + ".link");
                 try
                 {
-                    var signed = new JsonObject
+                    var signed = new JsonMap
                     {
                         { "_type", "link" },
-                        { "byproducts", FNodes.ToJsonNode(link.Byproducts) },
-                        { "command", FNodes.ToJsonNode(link.Command) },
-                        { "environment", new JsonObject() },
+                        { "byproducts", link.Byproducts },
+                        { "command", link.Command },
+                        { "environment", new JsonMap() },
                         { "materials", link.Materials.ToJson() },
                         { "name", inspection.Name },
                         { "products", link.Products.ToJson() },
@@ -654,17 +754,17 @@ public sealed class LayoutVerifier
     internal static string Prefix8(string keyId) => keyId.Length > 8 ? keyId.Substring(0, 8) : keyId;
 
     /// <summary>Python repr of a parsed JSON value, for messages that read like the reference's.</summary>
-    internal static string PyRepr(FNode node)
+    internal static string PyRepr(JsonItem node)
     {
         var sb = new StringBuilder();
         Write(node);
         return sb.ToString();
 
-        void Write(FNode n)
+        void Write(JsonItem n)
         {
             switch (n)
             {
-                case FArray a:
+                case JsonList a:
                     sb.Append('[');
                     for (int i = 0; i < a.Count; i++)
                     {
@@ -673,22 +773,25 @@ public sealed class LayoutVerifier
                             sb.Append(", ");
                         }
 
-                        Write(a.Items[i]);
+                        Write(a[i]);
                     }
 
                     sb.Append(']');
                     break;
-                case FString s:
+                case JsonString s:
                     sb.Append('\'').Append(s.Value.Replace("\\", "\\\\").Replace("'", "\\'").Replace("\n", "\\n")).Append('\'');
                     break;
-                case FLiteral l:
-                    sb.Append(ReferenceEquals(l, FLiteral.Null) ? "None" : ReferenceEquals(l, FLiteral.True) ? "True" : "False");
+                case JsonNull:
+                    sb.Append("None");
                     break;
-                case FNumber num:
-                    sb.Append(num.Raw);
+                case JsonBool b:
+                    sb.Append(b.Value ? "True" : "False");
+                    break;
+                case JsonNumber num:
+                    sb.Append(num.RawText);
                     break;
                 default:
-                    sb.Append(FNodes.ToJsonNode(n).ToString());
+                    sb.Append(n.ToString());
                     break;
             }
         }
@@ -753,7 +856,7 @@ public sealed class LayoutVerifier
                     }
 
                     string path = PathJoin.Join(linkDir, LinkFileName(step.Name, keyId));
-                    var keyObject = layout.Keys.Get(keyId) as FObject;
+                    var keyObject = layout.Keys.Get(keyId) as JsonMap;
                     var item = new Item(() => LinkLoad.Run(path, keyId, keyObject, layoutFile, max, clock, cancel));
                     items.Add(item);
                     _byKey[(step.Name, keyId)] = item;
@@ -899,7 +1002,7 @@ public sealed class LayoutVerifier
 
         public bool KeyMissing { get; private set; }
 
-        public VerificationKey? Key { get; private set; }
+        public InTotoVerificationKey? Key { get; private set; }
 
         public VerificationAbort? CheckError { get; private set; }
 
@@ -908,7 +1011,7 @@ public sealed class LayoutVerifier
         /// <summary>The file's bytes (from <see cref="BufferPool"/>; the parsed model refers to them).</summary>
         public byte[]? FileBytes { get; private set; }
 
-        public static LinkLoad Run(string path, string keyId, FObject? keyObject, string layoutFile, long max, Func<DateTimeOffset> clock, CancellationToken cancel)
+        public static LinkLoad Run(string path, string keyId, JsonMap? keyObject, string layoutFile, long max, Func<DateTimeOffset> clock, CancellationToken cancel)
         {
             var load = new LinkLoad { Path = path };
             if (cancel.IsCancellationRequested)
@@ -926,7 +1029,7 @@ public sealed class LayoutVerifier
                     return load;
                 }
 
-                load.File = MetadataReader.Read(bytes, path, clock);
+                load.File = ReferenceMetadataReader.Read(bytes, path, clock);
                 if (load.File.Link is not null)
                 {
                     load.NamesWarning = Session.ArtifactNamesWarning(load.File);
@@ -956,7 +1059,7 @@ public sealed class LayoutVerifier
 
             try
             {
-                load.Key = VerificationKey.FromLayoutKey(keyId, keyObject, layoutFile);
+                load.Key = InTotoVerificationKey.FromLayoutKey(keyId, keyObject, layoutFile);
                 load.Problem = load.Key.Check(load.File);
                 if (!load.File.IsLayout)
                 {

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using SecureBuild.Core.Internal;
 
 namespace SecureBuild.Core.InToto.Verification;
 
@@ -34,7 +35,7 @@ internal static class RuleEngine
     }
 
     /// <exception cref="VerificationAbort">RuleVerificationError, or FormatError where the reference crashes.</exception>
-    [MethodImpl((MethodImplOptions)512)]
+    [MethodImpl(Jit.AggressiveOptimization)]
     public static void VerifyItem(string itemName, string itemKind, string side, List<ArtifactRule> rules, Dictionary<string, LinkModel> links)
     {
         var link = links[itemName];
@@ -83,7 +84,7 @@ internal static class RuleEngine
         return queued;
     }
 
-    [MethodImpl((MethodImplOptions)512)]
+    [MethodImpl(Jit.AggressiveOptimization)]
     private static List<int> Consume(ArtifactRule rule, ArtifactMap artifacts, bool[] queued, LinkModel link, string side, Dictionary<string, LinkModel> links, string itemName, string itemKind)
     {
         switch (rule.Type)
@@ -112,7 +113,7 @@ internal static class RuleEngine
     }
 
     // Keeps the positions whose path underwent the change (looked up by the hash code the side's map already has).
-    [MethodImpl((MethodImplOptions)512)]
+    [MethodImpl(Jit.AggressiveOptimization)]
     private static List<int> KeepWhere(List<int> positions, ArtifactMap artifacts, LinkModel link, Change change)
     {
         var materials = link.Materials;
@@ -142,7 +143,7 @@ internal static class RuleEngine
     }
 
     // Queued positions whose path the pattern matches.
-    [MethodImpl((MethodImplOptions)512)]
+    [MethodImpl(Jit.AggressiveOptimization)]
     private static List<int> Filter(ArtifactMap artifacts, bool[] queued, GlobPattern pattern)
     {
         var result = Filtered();
@@ -170,7 +171,7 @@ internal static class RuleEngine
         return result;
     }
 
-    [MethodImpl((MethodImplOptions)512)]
+    [MethodImpl(Jit.AggressiveOptimization)]
     private static List<int> Match(ArtifactRule rule, ArtifactMap source, bool[] queued, Dictionary<string, LinkModel> links, string itemName, string itemKind, string side)
     {
         var consumed = ConsumedList();

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using SecureBuild.Core.Internal;
 using SecureBuild.Core.Json;
 
 namespace SecureBuild.Core.InToto.Verification;
@@ -62,7 +63,7 @@ internal readonly struct HashDict : IEquatable<HashDict>
     /// <summary>{"sha256": value} where value is the (escape-free) UTF-8 slice src[start..start+length).</summary>
     public static HashDict Sha256(byte[] src, int start, int length) => new(src, start, length, null);
 
-    [System.Runtime.CompilerServices.MethodImpl((System.Runtime.CompilerServices.MethodImplOptions)512)]
+    [System.Runtime.CompilerServices.MethodImpl(Jit.AggressiveOptimization)]
     public bool Equals(HashDict other)
     {
         if (_shaSource is not null || other._shaSource is not null)
@@ -128,9 +129,9 @@ internal readonly struct HashDict : IEquatable<HashDict>
 
     private string[] Pairs => _pairs ?? (_shaSource is null ? Array.Empty<string>() : new[] { "sha256", System.Text.Encoding.UTF8.GetString(_shaSource, _shaStart, _shaLength) });
 
-    public JsonObject ToJson()
+    public JsonMap ToJson()
     {
-        var o = new JsonObject();
+        var o = new JsonMap();
         var p = Pairs;
         for (int i = 0; i < p.Length; i += 2)
         {
@@ -251,7 +252,7 @@ internal sealed class ArtifactMap : IEnumerable<KeyValuePair<string, HashDict>>
     public bool TryAdd(string path, HashDict hash) => TryAdd(path, HashOf(path ?? throw new ArgumentNullException(nameof(path))), hash);
 
     /// <summary><see cref="TryAdd(string, HashDict)"/> for a path whose <see cref="HashOf"/> is <paramref name="h"/>.</summary>
-    [MethodImpl((MethodImplOptions)512)]
+    [MethodImpl(Jit.AggressiveOptimization)]
     public bool TryAdd(string path, int h, HashDict hash)
     {
         int mask = _slots.Length - 1;
@@ -319,7 +320,7 @@ internal sealed class ArtifactMap : IEnumerable<KeyValuePair<string, HashDict>>
     public int IndexOf(string path) => IndexOf(path, HashOf(path));
 
     /// <summary>The position of <paramref name="path"/>, whose <see cref="HashOf"/> is <paramref name="hash"/>; -1 if absent.</summary>
-    [MethodImpl((MethodImplOptions)512)]
+    [MethodImpl(Jit.AggressiveOptimization)]
     public int IndexOf(string path, int hash)
     {
         var slots = _slots;
@@ -383,7 +384,7 @@ internal sealed class ArtifactMap : IEnumerable<KeyValuePair<string, HashDict>>
     }
 
     /// <summary>Python dict equality.</summary>
-    [MethodImpl((MethodImplOptions)512)]
+    [MethodImpl(Jit.AggressiveOptimization)]
     public bool SameAs(ArtifactMap other)
     {
         if (ReferenceEquals(this, other))
@@ -409,9 +410,9 @@ internal sealed class ArtifactMap : IEnumerable<KeyValuePair<string, HashDict>>
         return true;
     }
 
-    public JsonObject ToJson()
+    public JsonMap ToJson()
     {
-        var o = new JsonObject();
+        var o = new JsonMap();
         for (int i = 0; i < Count; i++)
         {
             o.Add(_paths[i], HashAt(i).ToJson());
@@ -432,36 +433,26 @@ internal sealed class ArtifactMap : IEnumerable<KeyValuePair<string, HashDict>>
 }
 
 /// <summary>One entry of a metablock's "signatures".</summary>
-internal sealed class SignatureEntry
-{
-    public SignatureEntry(string keyId, string? sigHex)
-    {
-        KeyId = keyId;
-        SigHex = sigHex;
-    }
-
-    public string KeyId { get; }
-
-    /// <summary>Null for a GPG-style signature (no "sig" member), which SecureBuild cannot check.</summary>
-    public string? SigHex { get; }
-}
+/// <param name="KeyId">The entry's "keyid".</param>
+/// <param name="SigHex">The "sig" hex; null for a GPG-style signature (no "sig" member), which SecureBuild cannot check.</param>
+internal sealed record SignatureEntry(string KeyId, string? SigHex);
 
 /// <summary>The "signed" part of a link, read the way in-toto 1.3.1's <c>Link(**data)</c> reads it.</summary>
 internal sealed class LinkModel
 {
-    public FNode Name { get; set; } = FLiteral.Null;
+    public JsonItem Name { get; set; } = JsonNull.Instance;
 
     public ArtifactMap Materials { get; set; } = new();
 
     public ArtifactMap Products { get; set; } = new();
 
-    public FNode Command { get; set; } = new FArray(Array.Empty<FNode>());
+    public JsonItem Command { get; set; } = new JsonList(Array.Empty<JsonItem>());
 
-    public FNode Byproducts { get; set; } = FObject.Build();
+    public JsonItem Byproducts { get; set; } = JsonMap.Build();
 
-    public FNode Environment { get; set; } = FObject.Build();
+    public JsonItem Environment { get; set; } = JsonMap.Build();
 
-    public string? NameText => Name is FString s ? s.Value : null;
+    public string? NameText => Name is JsonString s ? s.Value : null;
 
     public ArtifactMap Side(string side) => side == "materials" ? Materials : Products;
 }
@@ -480,7 +471,7 @@ internal sealed class StepModel
 
     public long Threshold { get; set; } = 1;
 
-    public FNode ExpectedCommand { get; set; } = new FArray(Array.Empty<FNode>());
+    public JsonItem ExpectedCommand { get; set; } = new JsonList(Array.Empty<JsonItem>());
 
     public List<ArtifactRule> ExpectedMaterials { get; set; } = new();
 
@@ -497,7 +488,7 @@ internal sealed class InspectionModel
 
     public string Name { get; }
 
-    public FNode Run { get; set; } = new FArray(Array.Empty<FNode>());
+    public JsonItem Run { get; set; } = new JsonList(Array.Empty<JsonItem>());
 
     public List<ArtifactRule> ExpectedMaterials { get; set; } = new();
 
@@ -512,7 +503,7 @@ internal sealed class LayoutModel
     public List<InspectionModel> Inspect { get; } = new();
 
     /// <summary>keyid -> raw key object (kept as written; it is signed as written).</summary>
-    public FObject Keys { get; set; } = FObject.Build();
+    public JsonMap Keys { get; set; } = JsonMap.Build();
 
     /// <summary>The expiry, or null when the field was missing or empty (in-toto then substitutes "now + 1 month").</summary>
     public DateTimeOffset? Expires { get; set; }
@@ -528,7 +519,7 @@ internal sealed class MetadataFile
 
     private readonly int _sizeHint;
 
-    public MetadataFile(string file, List<SignatureEntry> signatures, FObject signable, LinkModel? link, LayoutModel? layout, int sizeHint)
+    public MetadataFile(string file, List<SignatureEntry> signatures, JsonMap signable, LinkModel? link, LayoutModel? layout, int sizeHint)
     {
         _sizeHint = sizeHint;
         File = file;
@@ -543,7 +534,7 @@ internal sealed class MetadataFile
     public List<SignatureEntry> Signatures { get; }
 
     /// <summary>The object whose canonical JSON the signatures cover (rebuilt like attrs.asdict(model)).</summary>
-    public FObject Signable { get; }
+    public JsonMap Signable { get; }
 
     public LinkModel? Link { get; }
 
@@ -583,7 +574,7 @@ internal sealed class MetadataFile
         {
             try
             {
-                _signableBytes = FastCanonical.Serialize(Signable, _sizeHint, out _signableLength);
+                _signableBytes = CanonicalJson.SerializePooled(Signable, _sizeHint, out _signableLength);
                 length = _signableLength;
                 return _signableBytes;
             }
@@ -739,7 +730,7 @@ internal static class ArtifactPath
     /// The same test on a name's UTF-8 bytes: '/', '\\' and '.' are single bytes that never occur inside a multi-byte
     /// character, and a segment is "." or ".." in bytes exactly when it is in characters.
     /// </summary>
-    [MethodImpl((MethodImplOptions)512)]
+    [MethodImpl(Jit.AggressiveOptimization)]
     public static bool IsUnusual(byte[] b, int start, int length)
     {
         // A name is certainly usual when it does not start with '/' or '.', does not end with '/', and holds no '\\',
@@ -786,7 +777,7 @@ internal static class ArtifactPath
         return ~(((v & lows) + lows) | v | lows);
     }
 
-    [MethodImpl((MethodImplOptions)512)]
+    [MethodImpl(Jit.AggressiveOptimization)]
     private static bool IsUnusualBytes(byte[] b, int start, int length)
     {
         int end = start + length;

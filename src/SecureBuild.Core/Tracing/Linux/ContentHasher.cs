@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
-using SecureBuild.Core.Internal;
+using SecureBuild.Core.Crypto;
 using SecureBuild.Core.IO;
 
 namespace SecureBuild.Core.Tracing.Linux;

@@ -1,31 +1,20 @@
-using SecureBuild.Core.Internal;
+using SecureBuild.Core.Crypto;
 using SecureBuild.Core.Json;
 
 namespace SecureBuild.Core.InToto;
 
-/// <summary>Strict field access helpers that throw <see cref="InTotoFormatException"/> with the JSON path.</summary>
-internal static class JsonRead
+/// <summary>
+/// Field access for the strict in-toto reader (<see cref="Link.FromJson"/>, <see cref="Layout.FromJson"/>,
+/// <see cref="Metablock"/>: what SecureBuild signs), over the one typed-access helper <see cref="StrictJson"/>.
+/// Throws <see cref="InTotoFormatException"/> with the JSON path. Unlike proto3 JSON, <c>null</c> is a value here (of
+/// the wrong type for every in-toto field), and type errors read "path: expected X, found Y".
+/// </summary>
+internal static class StrictInTotoFields
 {
-    public static void ExactFields(JsonObject obj, string path, params string[] fields)
-    {
-        foreach (var field in fields)
-        {
-            if (!obj.ContainsKey(field))
-            {
-                throw new InTotoFormatException($"{path}: required field \"{field}\" is missing.");
-            }
-        }
+    public static void ExactFields(JsonMap obj, string path, params string[] fields) =>
+        StrictJson.ExactFields(obj, path, Fail, fields);
 
-        foreach (var kv in obj)
-        {
-            if (System.Array.IndexOf(fields, kv.Key) < 0)
-            {
-                throw new InTotoFormatException($"{path}: unexpected field \"{kv.Key}\" (allowed: {string.Join(", ", fields)}).");
-            }
-        }
-    }
-
-    public static void ExpectType(JsonObject obj, string path, string expected)
+    public static void ExpectType(JsonMap obj, string path, string expected)
     {
         string actual = String(obj, "_type", path);
         if (actual != expected)
@@ -34,16 +23,16 @@ internal static class JsonRead
         }
     }
 
-    public static string String(JsonObject obj, string field, string path) =>
+    public static string String(JsonMap obj, string field, string path) =>
         Get(obj, field, path) is JsonString s ? s.Value : throw WrongType(path, field, "a string", obj[field]);
 
-    public static JsonObject Object(JsonObject obj, string field, string path) =>
-        Get(obj, field, path) is JsonObject o ? o : throw WrongType(path, field, "an object", obj[field]);
+    public static JsonMap Object(JsonMap obj, string field, string path) =>
+        Get(obj, field, path) is JsonMap o ? o : throw WrongType(path, field, "an object", obj[field]);
 
-    public static JsonArray Array(JsonObject obj, string field, string path) =>
-        Get(obj, field, path) is JsonArray a ? a : throw WrongType(path, field, "an array", obj[field]);
+    public static JsonList Array(JsonMap obj, string field, string path) =>
+        Get(obj, field, path) is JsonList a ? a : throw WrongType(path, field, "an array", obj[field]);
 
-    public static long Integer(JsonObject obj, string field, string path)
+    public static long Integer(JsonMap obj, string field, string path)
     {
         if (Get(obj, field, path) is JsonNumber { IsInteger: true } n)
         {
@@ -60,10 +49,10 @@ internal static class JsonRead
         throw WrongType(path, field, "an integer", obj[field]);
     }
 
-    public static List<string> StringList(JsonObject obj, string field, string path) =>
+    public static List<string> StringList(JsonMap obj, string field, string path) =>
         StringList(Array(obj, field, path), $"{path}.{field}");
 
-    public static List<string> StringList(JsonArray array, string path)
+    public static List<string> StringList(JsonList array, string path)
     {
         var result = new List<string>(array.Count);
         for (int i = 0; i < array.Count; i++)
@@ -79,13 +68,13 @@ internal static class JsonRead
         return result;
     }
 
-    public static List<IReadOnlyList<string>> Rules(JsonObject obj, string field, string path)
+    public static List<IReadOnlyList<string>> Rules(JsonMap obj, string field, string path)
     {
         var array = Array(obj, field, path);
         var rules = new List<IReadOnlyList<string>>(array.Count);
         for (int i = 0; i < array.Count; i++)
         {
-            if (array[i] is not JsonArray rule)
+            if (array[i] is not JsonList rule)
             {
                 throw new InTotoFormatException($"{path}.{field}[{i}]: an artifact rule must be a list of strings, found {Describe(array[i])}.");
             }
@@ -103,9 +92,9 @@ internal static class JsonRead
     }
 
     /// <summary>A hash dict {algorithm: hex}.</summary>
-    public static Dictionary<string, string> HashDict(JsonNode node, string path)
+    public static Dictionary<string, string> HashDict(JsonItem node, string path)
     {
-        if (node is not JsonObject obj)
+        if (node is not JsonMap obj)
         {
             throw new InTotoFormatException($"{path}: expected a hash object like {{\"sha256\": \"<hex>\"}}, found {Describe(node)}.");
         }
@@ -124,23 +113,17 @@ internal static class JsonRead
         return result;
     }
 
-    public static JsonArray ToJson(IEnumerable<string> strings) => new(strings.Select(s => (JsonNode)s));
+    public static JsonList ToJson(IEnumerable<string> strings) => new(strings.Select(s => (JsonItem)s));
 
-    public static JsonArray ToJson(IEnumerable<IReadOnlyList<string>> rules) => new(rules.Select(r => (JsonNode)ToJson(r)));
+    public static JsonList ToJson(IEnumerable<IReadOnlyList<string>> rules) => new(rules.Select(r => (JsonItem)ToJson(r)));
 
-    public static string Describe(JsonNode node) => node switch
-    {
-        JsonObject => "an object",
-        JsonArray => "an array",
-        JsonString => "a string",
-        JsonNumber => "a number",
-        JsonBool => "a boolean",
-        _ => "null",
-    };
+    public static string Describe(JsonItem node) => JsonItem.Describe(node);
 
-    private static JsonNode Get(JsonObject obj, string field, string path) =>
+    private static JsonItem Get(JsonMap obj, string field, string path) =>
         obj.TryGetValue(field, out var node) ? node : throw new InTotoFormatException($"{path}: required field \"{field}\" is missing.");
 
-    private static InTotoFormatException WrongType(string path, string field, string expected, JsonNode actual) =>
+    private static InTotoFormatException WrongType(string path, string field, string expected, JsonItem actual) =>
         new($"{path}.{field}: expected {expected}, found {Describe(actual)}.");
+
+    private static Exception Fail(string message) => new InTotoFormatException(message);
 }

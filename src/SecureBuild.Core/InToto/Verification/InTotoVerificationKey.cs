@@ -1,5 +1,4 @@
 using SecureBuild.Core.Crypto;
-using SecureBuild.Core.Internal;
 using SecureBuild.Core.Json;
 
 namespace SecureBuild.Core.InToto.Verification;
@@ -9,20 +8,20 @@ namespace SecureBuild.Core.InToto.Verification;
 /// layout's "keys" map. Like securesystemslib, the signature is looked up by the keyid written inside the key
 /// object (for layout keys: the computed keyid).
 /// </summary>
-internal sealed class VerificationKey
+internal sealed class InTotoVerificationKey
 {
     private PublicKey? _key;
-    private readonly FObject? _raw;
+    private readonly JsonMap? _raw;
     private readonly string _source;
 
-    public VerificationKey(PublicKey key)
+    public InTotoVerificationKey(PublicKey key)
     {
         _key = key;
         KeyId = key.KeyId;
         _source = $"layout key {key.KeyId}";
     }
 
-    private VerificationKey(string keyId, FObject raw, string source)
+    private InTotoVerificationKey(string keyId, JsonMap raw, string source)
     {
         KeyId = keyId;
         _raw = raw;
@@ -37,15 +36,15 @@ internal sealed class VerificationKey
     /// scheme and keyval.public required).
     /// </summary>
     /// <exception cref="VerificationAbort">FormatError: the key object cannot be used to verify.</exception>
-    public static VerificationKey FromLayoutKey(string mapKeyId, FObject raw, string layoutFile)
+    public static InTotoVerificationKey FromLayoutKey(string mapKeyId, JsonMap raw, string layoutFile)
     {
-        string source = $"{layoutFile}: keys[\"{MetadataReader.Short(mapKeyId)}\"]";
-        if (raw.Get("keyid") is not FString kids || !MetadataReader.IsPythonHex(kids.Value))
+        string source = $"{layoutFile}: keys[\"{ReferenceMetadataReader.Short(mapKeyId)}\"]";
+        if (raw.Get("keyid") is not JsonString kids || !ReferenceMetadataReader.IsPythonHex(kids.Value))
         {
             throw VerificationAbort.Format($"{source} cannot verify signatures: it has no \"keyid\" member (in-toto-verify fails with FormatError too).", layoutFile);
         }
 
-        return new VerificationKey(kids.Value, raw, source);
+        return new InTotoVerificationKey(kids.Value, raw, source);
     }
 
     /// <summary>Checks the first signature whose keyid is <see cref="KeyId"/>.</summary>
@@ -67,24 +66,24 @@ internal sealed class VerificationKey
         {
             string by = file.Signatures.Count == 0
                 ? "it carries no signature at all"
-                : "it is signed by " + string.Join(", ", file.Signatures.Select(s => MetadataReader.Short(s.KeyId)));
-            return (DropReason.NotSignedByNamedKey, $"no signature by key {MetadataReader.Short(KeyId)}: {by}");
+                : "it is signed by " + string.Join(", ", file.Signatures.Select(s => ReferenceMetadataReader.Short(s.KeyId)));
+            return (DropReason.NotSignedByNamedKey, $"no signature by key {ReferenceMetadataReader.Short(KeyId)}: {by}");
         }
 
         byte[] data = file.SignableBytes(out int dataLength);
         if (signature.SigHex is null)
         {
-            throw VerificationAbort.Format($"{file.File}: the signature by {MetadataReader.Short(KeyId)} is a GPG signature; GPG is not supported by securebuild verify.", file.File);
+            throw VerificationAbort.Format($"{file.File}: the signature by {ReferenceMetadataReader.Short(KeyId)} is a GPG signature; GPG is not supported by securebuild verify.", file.File);
         }
 
         if (signature.SigHex.Length % 2 != 0 || !Hex.TryDecode(signature.SigHex, out byte[] sig))
         {
-            throw VerificationAbort.Format($"{file.File}: the signature by {MetadataReader.Short(KeyId)} is not valid hex (odd length or a stray character; in-toto-verify fails with binascii.Error).", file.File);
+            throw VerificationAbort.Format($"{file.File}: the signature by {ReferenceMetadataReader.Short(KeyId)} is not valid hex (odd length or a stray character; in-toto-verify fails with binascii.Error).", file.File);
         }
 
         if (IsEd25519 && sig.Length != 64)
         {
-            throw VerificationAbort.Format($"{file.File}: the ed25519 signature by {MetadataReader.Short(KeyId)} is {sig.Length} bytes long instead of 64 (in-toto-verify fails with FormatError too).", file.File);
+            throw VerificationAbort.Format($"{file.File}: the ed25519 signature by {ReferenceMetadataReader.Short(KeyId)} is {sig.Length} bytes long instead of 64 (in-toto-verify fails with FormatError too).", file.File);
         }
 
         // Without building a key object where possible (no BouncyCastle on the common paths).
@@ -93,7 +92,7 @@ internal sealed class VerificationKey
             : FastSignatures.Verify(Resolve(file.File), data, dataLength, sig);
         return valid
             ? null
-            : (DropReason.BadSignature, $"the signature by key {MetadataReader.Short(KeyId)} does not verify: the file was changed after signing, or signed over different content");
+            : (DropReason.BadSignature, $"the signature by key {ReferenceMetadataReader.Short(KeyId)} does not verify: the file was changed after signing, or signed over different content");
     }
 
     private bool IsEd25519 => _key is not null ? _key.Type == KeyType.Ed25519 : RawMaterial() is { KeyType: "ed25519", Scheme: "ed25519" };
@@ -105,7 +104,7 @@ internal sealed class VerificationKey
             return null;
         }
 
-        return _raw.Get("keytype") is FString kt && _raw.Get("scheme") is FString sc && _raw.Get("keyval") is FObject kv && kv.Get("public") is FString pub
+        return _raw.Get("keytype") is JsonString kt && _raw.Get("scheme") is JsonString sc && _raw.Get("keyval") is JsonMap kv && kv.Get("public") is JsonString pub
             ? (kt.Value, sc.Value, pub.Value)
             : null;
     }
@@ -118,14 +117,14 @@ internal sealed class VerificationKey
         }
 
         var raw = _raw!;
-        string keytype = raw.Get("keytype") is FString kts ? kts.Value : "";
-        string scheme = raw.Get("scheme") is FString scs ? scs.Value : throw Unusable("it has no \"scheme\"");
-        if (raw.Get("keyval") is not FObject keyval || keyval.Get("public") is not { } pubNode)
+        string keytype = raw.Get("keytype") is JsonString kts ? kts.Value : "";
+        string scheme = raw.Get("scheme") is JsonString scs ? scs.Value : throw Unusable("it has no \"scheme\"");
+        if (raw.Get("keyval") is not JsonMap keyval || keyval.Get("public") is not { } pubNode)
         {
             throw Unusable("it has no keyval.public");
         }
 
-        if (pubNode is not FString pub)
+        if (pubNode is not JsonString pub)
         {
             throw Unusable("it is a GPG key; GPG is not supported by securebuild verify");
         }

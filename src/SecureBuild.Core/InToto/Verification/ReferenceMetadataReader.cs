@@ -1,16 +1,21 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
+using SecureBuild.Core.Crypto;
+using SecureBuild.Core.Internal;
 using SecureBuild.Core.Json;
 
 namespace SecureBuild.Core.InToto.Verification;
 
 /// <summary>
-/// Reads link and layout files the way in-toto 1.3.1's <c>Metablock.load</c> does: missing fields get their
+/// The reference-compatible in-toto reader (what in-toto-verify would accept), beside the strict reader for what
+/// SecureBuild signs (<see cref="Link.FromJson"/>, <see cref="Layout.FromJson"/>). It reads link and layout files the
+/// way in-toto 1.3.1's <c>Metablock.load</c> does: missing fields get their
 /// defaults, unknown fields are dropped, and the signed bytes are the canonical JSON of the rebuilt model (so a field
 /// added after signing is ignored, and a field removed after signing is re-added with its default, which breaks the
 /// signature). Where the reference validates, we validate the same things and report a FormatError. Where Python's
 /// <c>json</c> is laxer than RFC 8259 (duplicate keys: last one wins; NaN; lone surrogates) we reject the file.
 /// </summary>
-internal static class MetadataReader
+internal static class ReferenceMetadataReader
 {
     private static readonly HashSet<string> HashAlgorithmNames = new(StringComparer.Ordinal)
     {
@@ -20,30 +25,30 @@ internal static class MetadataReader
     /// <exception cref="VerificationAbort">FormatError.</exception>
     public static MetadataFile Read(byte[] bytes, string file, Func<DateTimeOffset> clock)
     {
-        FNode root;
+        JsonItem root;
         try
         {
-            root = FastJsonParser.Parse(bytes);
+            root = JsonParser.ParseSigned(bytes);
         }
         catch (JsonFormatException e)
         {
             throw VerificationAbort.Format($"{file} is not valid JSON: {e.Message}", file);
         }
 
-        if (root is not FObject top)
+        if (root is not JsonMap top)
         {
             throw VerificationAbort.Format($"{file}: expected a JSON object with \"signatures\" and \"signed\", found {Describe(root)}.", file);
         }
 
         var signatures = ReadSignatures(top, file);
-        FNode signedNode = top.Get("signed") ?? Empty();
-        if (signedNode is not FObject signed)
+        JsonItem signedNode = top.Get("signed") ?? Empty();
+        if (signedNode is not JsonMap signed)
         {
             throw VerificationAbort.Format($"{file}: \"signed\" must be an object, found {Describe(signedNode)}.", file);
         }
 
         var t = signed.Get("_type");
-        string? type = t is FString ts ? ts.Value : null;
+        string? type = t is JsonString ts ? ts.Value : null;
         if (type == "link")
         {
             var (link, signable) = ReadLink(signed, file);
@@ -56,17 +61,17 @@ internal static class MetadataReader
             return new MetadataFile(file, signatures, signable, null, layout, bytes.Length);
         }
 
-        string found = t is null ? "missing" : t is FString str ? $"\"{str.Value}\"" : Describe(t);
+        string found = t is null ? "missing" : t is JsonString str ? $"\"{str.Value}\"" : Describe(t);
         throw VerificationAbort.Format($"{file}: Invalid Metadata format: signed._type is {found}; expected \"link\" or \"layout\".", file);
     }
 
-    private static FObject Empty() => new(Array.Empty<FString>(), Array.Empty<FNode>());
+    private static JsonMap Empty() => new();
 
-    private static FArray EmptyList() => new(Array.Empty<FNode>());
+    private static JsonList EmptyList() => new();
 
-    private static string Describe(FNode node) => FastJsonParser.Describe(node);
+    private static string Describe(JsonItem node) => JsonItem.Describe(node);
 
-    private static List<SignatureEntry> ReadSignatures(FObject top, string file)
+    private static List<SignatureEntry> ReadSignatures(JsonMap top, string file)
     {
         var result = new List<SignatureEntry>();
         var node = top.Get("signatures");
@@ -75,7 +80,7 @@ internal static class MetadataReader
             return result;
         }
 
-        if (node is not FArray array)
+        if (node is not JsonList array)
         {
             throw VerificationAbort.Format($"{file}: \"signatures\" must be a list, found {Describe(node)}.", file);
         }
@@ -83,25 +88,25 @@ internal static class MetadataReader
         for (int i = 0; i < array.Count; i++)
         {
             string where = $"{file}: signatures[{i}]";
-            if (array.Items[i] is not FObject sig)
+            if (array[i] is not JsonMap sig)
             {
-                throw VerificationAbort.Format($"{where} must be an object {{\"keyid\": ..., \"sig\": ...}}, found {Describe(array.Items[i])}.", file);
+                throw VerificationAbort.Format($"{where} must be an object {{\"keyid\": ..., \"sig\": ...}}, found {Describe(array[i])}.", file);
             }
 
-            string keyId = sig.Get("keyid") is FString ks && IsPythonHex(ks.Value)
+            string keyId = sig.Get("keyid") is JsonString ks && IsPythonHex(ks.Value)
                 ? ks.Value
                 : throw VerificationAbort.Format($"{where}: \"keyid\" must be a hex string.", file);
             var v = sig.Get("sig");
             if (v is not null)
             {
-                if (v is not FString vs || !IsPythonHex(vs.Value))
+                if (v is not JsonString vs || !IsPythonHex(vs.Value))
                 {
                     throw VerificationAbort.Format($"{where}: \"sig\" must be a hex string.", file);
                 }
 
                 result.Add(new SignatureEntry(keyId, vs.Value));
             }
-            else if (sig.Get("signature") is FString gs && IsPythonHex(gs.Value) && sig.Get("other_headers") is FString ohs && IsPythonHex(ohs.Value))
+            else if (sig.Get("signature") is JsonString gs && IsPythonHex(gs.Value) && sig.Get("other_headers") is JsonString ohs && IsPythonHex(ohs.Value))
             {
                 result.Add(new SignatureEntry(keyId, null)); // GPG signature
             }
@@ -114,23 +119,23 @@ internal static class MetadataReader
         return result;
     }
 
-    private static (LinkModel Link, FObject Signable) ReadLink(FObject signed, string file)
+    private static (LinkModel Link, JsonMap Signable) ReadLink(JsonMap signed, string file)
     {
         var link = new LinkModel();
-        FNode name = signed.Get("name") ?? FLiteral.Null;
-        FNode materials = signed.Get("materials") ?? Empty();
-        FNode products = signed.Get("products") ?? Empty();
-        FNode byproducts = signed.Get("byproducts") ?? Empty();
-        FNode command = signed.Get("command") ?? EmptyList();
-        FNode environment = signed.Get("environment") ?? Empty();
+        JsonItem name = signed.Get("name") ?? JsonNull.Instance;
+        JsonItem materials = signed.Get("materials") ?? Empty();
+        JsonItem products = signed.Get("products") ?? Empty();
+        JsonItem byproducts = signed.Get("byproducts") ?? Empty();
+        JsonItem command = signed.Get("command") ?? EmptyList();
+        JsonItem environment = signed.Get("environment") ?? Empty();
         link.Name = name;
         link.Materials = ReadArtifacts(materials, file, "materials");
         link.Products = ReadArtifacts(products, file, "products");
-        link.Byproducts = byproducts is FObject ? byproducts : throw VerificationAbort.Format($"{file}: Invalid Link: field `byproducts` must be an object, found {Describe(byproducts)}.", file);
-        link.Command = command is FArray ? command : throw VerificationAbort.Format($"{file}: Invalid Link: field `command` must be a list, found {Describe(command)}.", file);
-        link.Environment = environment is FObject ? environment : throw VerificationAbort.Format($"{file}: Invalid Link: field `environment` must be an object, found {Describe(environment)}.", file);
-        var signable = FObject.Build(
-            ("_type", new FString("link")),
+        link.Byproducts = byproducts is JsonMap ? byproducts : throw VerificationAbort.Format($"{file}: Invalid Link: field `byproducts` must be an object, found {Describe(byproducts)}.", file);
+        link.Command = command is JsonList ? command : throw VerificationAbort.Format($"{file}: Invalid Link: field `command` must be a list, found {Describe(command)}.", file);
+        link.Environment = environment is JsonMap ? environment : throw VerificationAbort.Format($"{file}: Invalid Link: field `environment` must be an object, found {Describe(environment)}.", file);
+        var signable = JsonMap.Build(
+            ("_type", new JsonString("link")),
             ("byproducts", byproducts),
             ("command", command),
             ("environment", environment),
@@ -140,15 +145,15 @@ internal static class MetadataReader
         return (link, signable);
     }
 
-    [System.Runtime.CompilerServices.MethodImpl((System.Runtime.CompilerServices.MethodImplOptions)512)]
-    private static ArtifactMap ReadArtifacts(FNode node, string file, string field)
+    [MethodImpl(Jit.AggressiveOptimization)]
+    private static ArtifactMap ReadArtifacts(JsonItem node, string file, string field)
     {
-        if (node is not FObject obj)
+        if (node is not JsonMap obj)
         {
             throw VerificationAbort.Format($"{file}: Invalid Link: field `{field}` must be an object (path -> hashes), found {Describe(node)}.", file);
         }
 
-        if (obj.Compact is { } compact)
+        if (obj.Slices is { } compact)
         {
             // Built while parsing, which also found the first value that is not hex.
             int bad = compact.FirstNonHex;
@@ -162,31 +167,29 @@ internal static class MetadataReader
         }
 
         var map = new ArtifactMap(obj.Count);
-        var keys = obj.Keys;
-        var values = obj.Values;
-        for (int i = 0; i < keys.Length; i++)
+        foreach (var member in obj)
         {
-            string path = keys[i].Value;
-            if (values[i] is not FObject hashes)
+            string path = member.Key;
+            if (member.Value is not JsonMap hashes)
             {
-                throw VerificationAbort.Format($"{file}: {field}[\"{path}\"] must be a hash object like {{\"sha256\": \"<hex>\"}}, found {Describe(values[i])}.", file);
+                throw VerificationAbort.Format($"{file}: {field}[\"{path}\"] must be a hash object like {{\"sha256\": \"<hex>\"}}, found {Describe(member.Value)}.", file);
             }
 
-            if (hashes.Count == 1 && hashes.Values[0] is FString only && IsPythonHex(only.Value))
+            if (hashes.Count == 1 && hashes.MemberAt(0) is { Value: JsonString only } first && IsPythonHex(only.Value))
             {
-                map.Add(path, hashes.Keys[0].Is("sha256") ? HashDict.Sha256(only.Value) : HashDict.FromPairs(new[] { new KeyValuePair<string, string>(hashes.Keys[0].Value, only.Value) }));
+                map.Add(path, first.Key == "sha256" ? HashDict.Sha256(only.Value) : HashDict.FromPairs(new[] { new KeyValuePair<string, string>(first.Key, only.Value) }));
                 continue;
             }
 
             var pairs = new List<KeyValuePair<string, string>>(hashes.Count);
-            for (int h = 0; h < hashes.Count; h++)
+            foreach (var hash in hashes)
             {
-                if (hashes.Values[h] is not FString hv || !IsPythonHex(hv.Value))
+                if (hash.Value is not JsonString hv || !IsPythonHex(hv.Value))
                 {
-                    throw VerificationAbort.Format($"{file}: {field}[\"{path}\"][\"{hashes.Keys[h].Value}\"] must be a hex string.", file);
+                    throw VerificationAbort.Format($"{file}: {field}[\"{path}\"][\"{hash.Key}\"] must be a hex string.", file);
                 }
 
-                pairs.Add(new KeyValuePair<string, string>(hashes.Keys[h].Value, hv.Value));
+                pairs.Add(new KeyValuePair<string, string>(hash.Key, hv.Value));
             }
 
             map.Add(path, HashDict.FromPairs(pairs));
@@ -195,30 +198,30 @@ internal static class MetadataReader
         return map;
     }
 
-    private static (LayoutModel Layout, FObject Signable) ReadLayout(FObject signed, string file, Func<DateTimeOffset> clock)
+    private static (LayoutModel Layout, JsonMap Signable) ReadLayout(JsonMap signed, string file, Func<DateTimeOffset> clock)
     {
         var layout = new LayoutModel();
         var names = new HashSet<string>(StringComparer.Ordinal);
 
-        FNode steps = signed.Get("steps") ?? throw VerificationAbort.Format($"{file}: the layout has no \"steps\" list (in-toto-verify crashes with TypeError here).", file);
-        FNode inspect = signed.Get("inspect") ?? throw VerificationAbort.Format($"{file}: the layout has no \"inspect\" list (in-toto-verify crashes with TypeError here).", file);
-        if (steps is not FArray stepArray)
+        JsonItem steps = signed.Get("steps") ?? throw VerificationAbort.Format($"{file}: the layout has no \"steps\" list (in-toto-verify crashes with TypeError here).", file);
+        JsonItem inspect = signed.Get("inspect") ?? throw VerificationAbort.Format($"{file}: the layout has no \"inspect\" list (in-toto-verify crashes with TypeError here).", file);
+        if (steps is not JsonList stepArray)
         {
             throw VerificationAbort.Format($"{file}: layout \"steps\" must be a list, found {Describe(steps)}.", file);
         }
 
-        if (inspect is not FArray inspectArray)
+        if (inspect is not JsonList inspectArray)
         {
             throw VerificationAbort.Format($"{file}: layout \"inspect\" must be a list, found {Describe(inspect)}.", file);
         }
 
-        var signableSteps = new List<FNode>();
+        var signableSteps = new List<JsonItem>();
         for (int i = 0; i < stepArray.Count; i++)
         {
             string where = $"{file}: steps[{i}]";
-            if (stepArray.Items[i] is not FObject so)
+            if (stepArray[i] is not JsonMap so)
             {
-                throw VerificationAbort.Format($"{where} must be an object, found {Describe(stepArray.Items[i])}.", file);
+                throw VerificationAbort.Format($"{where} must be an object, found {Describe(stepArray[i])}.", file);
             }
 
             string name = ReadName(so, where, file);
@@ -228,49 +231,49 @@ internal static class MetadataReader
             }
 
             var step = new StepModel(name);
-            FNode em = so.Get("expected_materials") ?? EmptyList();
-            FNode ep = so.Get("expected_products") ?? EmptyList();
-            FNode pubkeys = so.Get("pubkeys") ?? EmptyList();
-            FNode command = so.Get("expected_command") ?? EmptyList();
-            FNode threshold = so.Get("threshold") ?? new FNumber("1", true);
+            JsonItem em = so.Get("expected_materials") ?? EmptyList();
+            JsonItem ep = so.Get("expected_products") ?? EmptyList();
+            JsonItem pubkeys = so.Get("pubkeys") ?? EmptyList();
+            JsonItem command = so.Get("expected_command") ?? EmptyList();
+            JsonItem threshold = so.Get("threshold") ?? new JsonNumber(1);
             step.ExpectedMaterials = ReadRules(em, $"{where} (step '{name}') expected_materials", file);
             step.ExpectedProducts = ReadRules(ep, $"{where} (step '{name}') expected_products", file);
-            if (pubkeys is not FArray pk)
+            if (pubkeys is not JsonList pk)
             {
                 throw VerificationAbort.Format($"{where} (step '{name}'): \"pubkeys\" must be a list of keyids, found {Describe(pubkeys)}.", file);
             }
 
-            foreach (var k in pk.Items)
+            foreach (var k in pk)
             {
-                step.PubKeys.Add(k is FString ks && IsPythonHex(ks.Value)
+                step.PubKeys.Add(k is JsonString ks && IsPythonHex(ks.Value)
                     ? ks.Value
                     : throw VerificationAbort.Format($"{where} (step '{name}'): \"pubkeys\" must hold hex keyids only.", file));
             }
 
-            step.ExpectedCommand = command is FArray
+            step.ExpectedCommand = command is JsonList
                 ? command
                 : throw VerificationAbort.Format($"{where} (step '{name}'): \"expected_command\" must be a list, found {Describe(command)}.", file);
-            step.Threshold = threshold is FNumber { IsInteger: true } tn
-                ? ParseInteger(tn.Raw)
+            step.Threshold = threshold is JsonNumber { IsInteger: true } tn
+                ? ParseInteger(tn.RawText)
                 : throw VerificationAbort.Format($"{where} (step '{name}'): \"threshold\" must be an integer, found {Describe(threshold)}.", file);
             layout.Steps.Add(step);
-            signableSteps.Add(FObject.Build(
-                ("_type", new FString("step")),
+            signableSteps.Add(JsonMap.Build(
+                ("_type", new JsonString("step")),
                 ("expected_command", command),
                 ("expected_materials", em),
                 ("expected_products", ep),
-                ("name", new FString(name)),
+                ("name", new JsonString(name)),
                 ("pubkeys", pubkeys),
                 ("threshold", threshold)));
         }
 
-        var signableInspect = new List<FNode>();
+        var signableInspect = new List<JsonItem>();
         for (int i = 0; i < inspectArray.Count; i++)
         {
             string where = $"{file}: inspect[{i}]";
-            if (inspectArray.Items[i] is not FObject io)
+            if (inspectArray[i] is not JsonMap io)
             {
-                throw VerificationAbort.Format($"{where} must be an object, found {Describe(inspectArray.Items[i])}.", file);
+                throw VerificationAbort.Format($"{where} must be an object, found {Describe(inspectArray[i])}.", file);
             }
 
             string name = ReadName(io, where, file);
@@ -280,46 +283,46 @@ internal static class MetadataReader
             }
 
             var inspection = new InspectionModel(name);
-            FNode em = io.Get("expected_materials") ?? EmptyList();
-            FNode ep = io.Get("expected_products") ?? EmptyList();
-            FNode run = io.Get("run") ?? EmptyList();
+            JsonItem em = io.Get("expected_materials") ?? EmptyList();
+            JsonItem ep = io.Get("expected_products") ?? EmptyList();
+            JsonItem run = io.Get("run") ?? EmptyList();
             inspection.ExpectedMaterials = ReadRules(em, $"{where} (inspection '{name}') expected_materials", file);
             inspection.ExpectedProducts = ReadRules(ep, $"{where} (inspection '{name}') expected_products", file);
-            inspection.Run = run is FArray
+            inspection.Run = run is JsonList
                 ? run
                 : throw VerificationAbort.Format($"{where} (inspection '{name}'): \"run\" must be a list, found {Describe(run)}.", file);
             layout.Inspect.Add(inspection);
-            signableInspect.Add(FObject.Build(
-                ("_type", new FString("inspection")),
+            signableInspect.Add(JsonMap.Build(
+                ("_type", new JsonString("inspection")),
                 ("expected_materials", em),
                 ("expected_products", ep),
-                ("name", new FString(name)),
+                ("name", new JsonString(name)),
                 ("run", run)));
         }
 
-        FNode keys = signed.Get("keys") ?? Empty();
-        layout.Keys = keys is FObject ko ? ko : throw VerificationAbort.Format($"{file}: layout \"keys\" must be an object (keyid -> key), found {Describe(keys)}.", file);
-        for (int i = 0; i < layout.Keys.Count; i++)
+        JsonItem keys = signed.Get("keys") ?? Empty();
+        layout.Keys = keys is JsonMap ko ? ko : throw VerificationAbort.Format($"{file}: layout \"keys\" must be an object (keyid -> key), found {Describe(keys)}.", file);
+        foreach (var key in layout.Keys)
         {
-            CheckPublicKeyObject(layout.Keys.Keys[i].Value, layout.Keys.Values[i], file);
+            CheckPublicKeyObject(key.Key, key.Value, file);
         }
 
-        FNode readme = signed.Get("readme") ?? new FString("");
-        if (readme is not FString)
+        JsonItem readme = signed.Get("readme") ?? new JsonString("");
+        if (readme is not JsonString)
         {
             throw VerificationAbort.Format($"{file}: layout \"readme\" must be a string, found {Describe(readme)}.", file);
         }
 
-        FNode? expires = signed.Get("expires");
-        if (expires is null || IsFalsy(expires))
+        JsonItem? expires = signed.Get("expires");
+        if (expires is null || PythonValues.IsFalsy(expires))
         {
             // in-toto replaces a missing/empty expiry with "now + 1 month", which then is what the signature must cover.
             var later = clock().ToUniversalTime().AddMonths(1);
-            expires = new FString(later.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture));
+            expires = new JsonString(later.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture));
             layout.Expires = null;
             layout.ExpiresText = null;
         }
-        else if (expires is FString es)
+        else if (expires is JsonString es)
         {
             try
             {
@@ -336,20 +339,20 @@ internal static class MetadataReader
             throw VerificationAbort.Format($"{file}: Malformed date string in layout: expires must be a string, found {Describe(expires)}.", file);
         }
 
-        var signable = FObject.Build(
-            ("_type", new FString("layout")),
+        var signable = JsonMap.Build(
+            ("_type", new JsonString("layout")),
             ("expires", expires),
-            ("inspect", new FArray(signableInspect.ToArray())),
+            ("inspect", new JsonList(signableInspect.ToArray())),
             ("keys", keys),
             ("readme", readme),
-            ("steps", new FArray(signableSteps.ToArray())));
+            ("steps", new JsonList(signableSteps.ToArray())));
         return (layout, signable);
     }
 
-    private static string ReadName(FObject item, string where, string file)
+    private static string ReadName(JsonMap item, string where, string file)
     {
         var n = item.Get("name") ?? throw VerificationAbort.Format($"{where} has no \"name\".", file);
-        if (n is not FString ns)
+        if (n is not JsonString ns)
         {
             throw VerificationAbort.Format($"{where}: \"name\" must be a string, found {Describe(n)}.", file);
         }
@@ -362,9 +365,9 @@ internal static class MetadataReader
         return ns.Value;
     }
 
-    private static List<ArtifactRule> ReadRules(FNode node, string where, string file)
+    private static List<ArtifactRule> ReadRules(JsonItem node, string where, string file)
     {
-        if (node is not FArray array)
+        if (node is not JsonList array)
         {
             throw VerificationAbort.Format($"{where} must be a list of rules, found {Describe(node)}.", file);
         }
@@ -372,15 +375,15 @@ internal static class MetadataReader
         var rules = new List<ArtifactRule>(array.Count);
         for (int i = 0; i < array.Count; i++)
         {
-            if (array.Items[i] is not FArray ra)
+            if (array[i] is not JsonList ra)
             {
-                throw VerificationAbort.Format($"{where}[{i}]: a rule must be a list of strings, found {Describe(array.Items[i])}.", file);
+                throw VerificationAbort.Format($"{where}[{i}]: a rule must be a list of strings, found {Describe(array[i])}.", file);
             }
 
             var parts = new List<string>(ra.Count);
-            foreach (var p in ra.Items)
+            foreach (var p in ra)
             {
-                parts.Add(p is FString ps ? ps.Value : throw VerificationAbort.Format($"{where}[{i}]: a rule must be a list of strings.", file));
+                parts.Add(p is JsonString ps ? ps.Value : throw VerificationAbort.Format($"{where}[{i}]: a rule must be a list of strings.", file));
             }
 
             try
@@ -397,7 +400,7 @@ internal static class MetadataReader
     }
 
     // securesystemslib PUBLIC_KEY_SCHEMA (or a GPG key, which is accepted here and refused when used).
-    private static void CheckPublicKeyObject(string keyId, FNode value, string file)
+    private static void CheckPublicKeyObject(string keyId, JsonItem value, string file)
     {
         string where = $"{file}: keys[\"{Short(keyId)}\"]";
         if (!IsPythonHex(keyId))
@@ -405,45 +408,45 @@ internal static class MetadataReader
             throw VerificationAbort.Format($"{where}: the map key must be a hex keyid.", file);
         }
 
-        if (value is not FObject key)
+        if (value is not JsonMap key)
         {
             throw VerificationAbort.Format($"{where} must be a key object, found {Describe(value)}.", file);
         }
 
-        if (key.Get("keytype") is not FString)
+        if (key.Get("keytype") is not JsonString)
         {
             throw VerificationAbort.Format($"{where}: \"keytype\" is missing or not a string.", file);
         }
 
-        if (key.Get("keyval") is not FObject keyval || keyval.Get("public") is not { } pub)
+        if (key.Get("keyval") is not JsonMap keyval || keyval.Get("public") is not { } pub)
         {
             throw VerificationAbort.Format($"{where}: \"keyval\" with \"public\" is missing.", file);
         }
 
-        if (pub is FObject)
+        if (pub is JsonMap)
         {
             return; // GPG key shape
         }
 
-        if (pub is not FString)
+        if (pub is not JsonString)
         {
             throw VerificationAbort.Format($"{where}: \"keyval.public\" must be a string.", file);
         }
 
         var priv = keyval.Get("private");
-        if (priv is not null && !(priv is FString ps && ps.Value.Length == 0))
+        if (priv is not null && !(priv is JsonString ps && ps.Value.Length == 0))
         {
             throw VerificationAbort.Format($"{where}: a layout key must not contain private key material (\"keyval.private\" must be absent or empty).", file);
         }
 
         var algos = key.Get("keyid_hash_algorithms");
-        if (algos is not null && (algos is not FArray aa || aa.Items.Any(a => a is not FString an || !HashAlgorithmNames.Contains(an.Value))))
+        if (algos is not null && (algos is not JsonList aa || aa.Any(a => a is not JsonString an || !HashAlgorithmNames.Contains(an.Value))))
         {
             throw VerificationAbort.Format($"{where}: \"keyid_hash_algorithms\" must be a list of hash algorithm names.", file);
         }
 
         var exp = key.Get("expires");
-        if (exp is not null && (exp is not FString es || !IsIsoDateTime(es.Value)))
+        if (exp is not null && (exp is not JsonString es || !IsIsoDateTime(es.Value)))
         {
             throw VerificationAbort.Format($"{where}: \"expires\" must be a YYYY-MM-DDTHH:MM:SSZ date.", file);
         }
@@ -473,50 +476,9 @@ internal static class MetadataReader
         return raw.StartsWith("-", StringComparison.Ordinal) ? long.MinValue : long.MaxValue;
     }
 
-    // Python truthiness of a parsed JSON value.
-    private static bool IsFalsy(FNode node) => node switch
-    {
-        FLiteral l => l != FLiteral.True,
-        FString s => s.Value.Length == 0,
-        FArray a => a.Count == 0,
-        FObject o => o.Count == 0,
-        FNumber n => IsZero(n.Raw),
-        _ => false,
-    };
-
-    // True when the number's value is zero ("0", "-0", "0.0", "0e5", ...).
-    private static bool IsZero(string raw)
-    {
-        int e = raw.IndexOfAny(new[] { 'e', 'E' });
-        string mantissa = e < 0 ? raw : raw.Substring(0, e);
-        return mantissa.All(c => c == '0' || c == '-' || c == '.');
-    }
-
     /// <summary>securesystemslib HEX_SCHEMA: re.match("[a-fA-F0-9]+$"), so one trailing "\n" is tolerated.</summary>
-    internal static bool IsPythonHex(string s)
-    {
-        int n = s.Length;
-        if (n > 1 && s[n - 1] == '\n')
-        {
-            n--;
-        }
-
-        if (n == 0)
-        {
-            return false;
-        }
-
-        for (int i = 0; i < n; i++)
-        {
-            char c = s[i];
-            if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
+    internal static bool IsPythonHex(string s) =>
+        Hex.IsHex(s, s.Length > 1 && s[s.Length - 1] == '\n' ? s.Length - 1 : s.Length);
 
     internal static string Short(string keyId) => keyId.Length > 8 ? keyId.Substring(0, 8) + "…" : keyId;
 }

@@ -18,12 +18,12 @@ namespace SecureBuild.Core.Sigstore;
 /// A public key as Sigstore uses it (log keys, CT log keys, certificate keys, the caller's key): ECDSA on P-256/P-384/
 /// P-521 with DER signatures, Ed25519 (pure), RSA PKCS#1 v1.5 or PSS. Verification never throws on bad input.
 /// </summary>
-internal sealed class VerificationKey
+internal sealed class SigstorePublicKey
 {
     private readonly AsymmetricKeyParameter _key;
     private readonly RsaMode _rsaMode;
 
-    private VerificationKey(AsymmetricKeyParameter key, byte[] spkiDer, RsaMode rsaMode)
+    private SigstorePublicKey(AsymmetricKeyParameter key, byte[] spkiDer, RsaMode rsaMode)
     {
         _key = key;
         SpkiDer = spkiDer;
@@ -52,7 +52,7 @@ internal sealed class VerificationKey
     };
 
     /// <summary>A key from DER SPKI (or, for the PKCS1_RSA_* key details, a PKCS#1 RSAPublicKey).</summary>
-    public static VerificationKey FromDer(byte[] der, string? keyDetails)
+    public static SigstorePublicKey FromDer(byte[] der, string? keyDetails)
     {
         AsymmetricKeyParameter key;
         if (keyDetails is not null && keyDetails.StartsWith("PKCS1_RSA", StringComparison.Ordinal))
@@ -70,12 +70,12 @@ internal sealed class VerificationKey
     }
 
     /// <summary>The key of a certificate.</summary>
-    public static VerificationKey FromCertificate(X509Certificate certificate) => From(certificate.GetPublicKey(), RsaMode.Pkcs1);
+    public static SigstorePublicKey FromCertificate(X509Certificate certificate) => From(certificate.GetPublicKey(), RsaMode.Pkcs1);
 
     /// <summary>The caller's key: ECDSA/Ed25519 as is; RSA accepts PSS (SecureBuild's scheme) and PKCS#1 v1.5.</summary>
-    public static VerificationKey FromCoreKey(PublicKey key) => From(key.Parameters, RsaMode.Either);
+    public static SigstorePublicKey FromCoreKey(PublicKey key) => From(key.Parameters, RsaMode.Either);
 
-    private static VerificationKey From(AsymmetricKeyParameter key, RsaMode mode)
+    private static SigstorePublicKey From(AsymmetricKeyParameter key, RsaMode mode)
     {
         if (key.IsPrivate)
         {
@@ -88,7 +88,7 @@ internal sealed class VerificationKey
         }
 
         byte[] spki = SubjectPublicKeyInfoFactory.CreateSubjectPublicKeyInfo(key).GetDerEncoded();
-        return new VerificationKey(key, spki, mode);
+        return new SigstorePublicKey(key, spki, mode);
     }
 
     /// <summary>The hash ECDSA keys use by default: SHA-256 on P-256, SHA-384 on P-384, SHA-512 on P-521; RSA SHA-256.</summary>
