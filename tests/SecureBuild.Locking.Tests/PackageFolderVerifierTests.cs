@@ -178,6 +178,26 @@ public sealed class PackageFolderVerifierTests
         Assert.That(verdict.Signature, Is.EqualTo("signature-info"));
     }
 
+    [Test]
+    public void A_folder_another_project_of_the_process_verified_is_kept_in_this_projects_file_too()
+    {
+        // Two target frameworks of one project built in one MSBuild node: the second is answered from the memory the
+        // first left. Its own file must still record the folder, or the next build (a fresh node) verifies it in full.
+        var package = Extract("Shared.Package");
+        var first = PackageVerificationState.Open(Path.Combine(_root, "state-a", "packages.verified"));
+        Assert.That(Verifier(first).Verify(package).Ok, Is.True);
+        first.Save();
+        var secondFile = Path.Combine(_root, "state-b", "packages.verified");
+        var second = PackageVerificationState.Open(secondFile);
+        var verifier = Verifier(second);
+        var verdict = verifier.Verify(package);
+        Assert.That(verdict.Ok && verdict.FromCache, Is.True);
+        Assert.That(verifier.FullyVerified, Is.EqualTo(0));
+        second.Save(new[] { package.Directory });
+        Assert.That(File.Exists(secondFile), Is.True, "the second project's state was not written");
+        Assert.That(File.ReadAllText(secondFile), Does.Contain(package.Directory));
+    }
+
     /// <summary>A verifier whose folder passed, with the state written to a file and read back, as the next build sees it.</summary>
     private (PackageFolderVerifier Verifier, PackageToVerify Package) PassedAndReopened(string id = "Demo.Package")
     {

@@ -155,6 +155,7 @@ public sealed class PackageFolderVerifier
             StatFingerprint(package, recorded, out _) is { } quick && quick == cached.Fingerprint)
         {
             AnsweredByStat++;
+            _state.Keep(package.Directory, cached);
             return FromState(verdict, cached);
         }
         var entries = Scan(directory, verdict);
@@ -185,6 +186,7 @@ public sealed class PackageFolderVerifier
         }
         if (cached is not null && fingerprint.Length > 0 && cached.Fingerprint == fingerprint)
         {
+            _state.Keep(package.Directory, cached);
             return FromState(verdict, cached);
         }
         FullyVerified++;
