@@ -108,8 +108,26 @@ public sealed class RecordStepProducts : SecureBuildTask
         }
         .Concat(Command).Concat(new[] { "|products" }).Concat(FullPaths(Products).OrderBy(p => p, StringComparer.Ordinal))
         .Concat(new[] { "|directories" }).Concat(ProductDirectories).Concat(new[] { "|subjects" }).Concat(FullPaths(Subjects))
-        .Concat(new[] { "|roots" }).Concat(ArtifactRoots.Select(r => r.ItemSpec + "=" + r.GetMetadata("Prefix") + "/" + r.GetMetadata("OutputFolder")))
+        .Concat(new[] { "|roots" }).Concat(RootsNaming())
         .Concat(new[] { "|excluded" }).Concat(ExcludeDirectories));
+
+    /// <summary>
+    /// The artifact roots that can name something of this call (a product, a fallback material, the project file): a
+    /// framework's own output folders name nothing of the restore step, so they do not make its calls differ.
+    /// </summary>
+    private IEnumerable<string> RootsNaming()
+    {
+        var named = FullPaths(Products).Concat(FullPaths(FallbackMaterials)).Concat(ProductDirectories.Select(Path.GetFullPath))
+            .Concat(string.IsNullOrEmpty(ProjectFile) ? Array.Empty<string>() : new[] { Path.GetFullPath(ProjectFile!) }).ToList();
+        foreach (var root in ArtifactRoots)
+        {
+            var folder = root.GetMetadata("FullPath").Replace('\\', '/').TrimEnd('/') + "/";
+            if (named.Any(n => n.Replace('\\', '/').StartsWith(folder, StringComparison.OrdinalIgnoreCase)))
+            {
+                yield return folder + "=" + root.GetMetadata("Prefix") + "/" + root.GetMetadata("OutputFolder");
+            }
+        }
+    }
 
     private bool Record()
     {
