@@ -149,13 +149,9 @@ internal static class ProvenanceInputs
         foreach (var name in names.Where(n => !ParameterAllowList.MayBeListed(n)).Distinct(StringComparer.OrdinalIgnoreCase))
         {
             var key = "SecureBuild.SB2600:" + name.ToUpperInvariant();
-            if (task.BuildEngine is IBuildEngine4 four)
+            if (!BuildState.FirstTime(task.BuildEngine, key))
             {
-                if (four.GetRegisteredTaskObject(key, RegisteredTaskObjectLifetime.Build) is not null)
-                {
-                    continue;
-                }
-                four.RegisterTaskObject(key, key, RegisteredTaskObjectLifetime.Build, allowEarlyCollection: false);
+                continue;
             }
             task.Log.LogWarning(null, "SB2600", null, null, 0, 0, 0, 0,
                 $"SecureBuildRecordProperty '{name}': the name says it holds a credential, so provenance records it by name only, never its value. " +
@@ -184,44 +180,27 @@ internal static class ProvenanceInputs
     private static IReadOnlyDictionary<string, string> GlobalProperties(IBuildEngine engine) =>
         engine is IBuildEngine6 six ? six.GetGlobalProperties() : new Dictionary<string, string>();
 
-    private static GitSource? DescribeGit(IBuildEngine engine, string rootDirectory)
-    {
-        var key = GitCacheKey + rootDirectory;
-        if (engine is IBuildEngine4 four && four.GetRegisteredTaskObject(key, RegisteredTaskObjectLifetime.Build) is GitSourceBox cached)
-        {
-            return cached.Source;
-        }
-        var source = Directory.Exists(Path.Combine(rootDirectory, ".git")) || File.Exists(Path.Combine(rootDirectory, ".git"))
-            ? GitSource.Describe(rootDirectory)
-            : null;
-        if (engine is IBuildEngine4 engine4)
-        {
-            engine4.RegisterTaskObject(key, new GitSourceBox(source), RegisteredTaskObjectLifetime.Build, allowEarlyCollection: false);
-        }
-        return source;
-    }
+    private static GitSource? DescribeGit(IBuildEngine engine, string rootDirectory) =>
+        BuildState.GetOrCreate(engine, GitCacheKey + rootDirectory, () => new GitSourceBox(
+            Directory.Exists(Path.Combine(rootDirectory, ".git")) || File.Exists(Path.Combine(rootDirectory, ".git"))
+                ? GitSource.Describe(rootDirectory)
+                : null)).Source;
 
     /// <summary>A urn:uuid naming this build (one per build and MSBuild node).</summary>
-    private static string BuildInvocationId(IBuildEngine engine)
-    {
-        const string key = "SecureBuild.InvocationId";
-        if (engine is IBuildEngine4 four)
-        {
-            if (four.GetRegisteredTaskObject(key, RegisteredTaskObjectLifetime.Build) is string existing)
-            {
-                return existing;
-            }
-            var created = "urn:uuid:" + Guid.NewGuid().ToString("D");
-            four.RegisterTaskObject(key, created, RegisteredTaskObjectLifetime.Build, allowEarlyCollection: false);
-            return created;
-        }
-        return "urn:uuid:" + Guid.NewGuid().ToString("D");
-    }
+    private static string BuildInvocationId(IBuildEngine engine) =>
+        BuildState.GetOrCreate(engine, "SecureBuild.InvocationId", () => new InvocationIdBox("urn:uuid:" + Guid.NewGuid().ToString("D"))).Value;
 
     private static string OperatingSystemName() =>
         System.Runtime.InteropServices.RuntimeInformation.IsOSPlatform(System.Runtime.InteropServices.OSPlatform.Windows) ? "windows" :
         System.Runtime.InteropServices.RuntimeInformation.IsOSPlatform(System.Runtime.InteropServices.OSPlatform.OSX) ? "macos" :
         System.Runtime.InteropServices.RuntimeInformation.IsOSPlatform(System.Runtime.InteropServices.OSPlatform.Linux) ? "linux" : "other";
+
+    private sealed class InvocationIdBox
+    {
+        public InvocationIdBox(string value) => Value = value;
+
+        public string Value { get; }
+    }
 
     private sealed class GitSourceBox
     {

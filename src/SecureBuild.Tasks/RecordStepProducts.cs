@@ -74,12 +74,63 @@ public sealed class RecordStepProducts : SecureBuildTask
     [Output]
     public string? LinkFile { get; set; }
 
+    /// <summary>The links this build and node recorded or confirmed, by <see cref="CallKey"/> (see BuildState for the lifetime).</summary>
+    internal const string RecordedThisBuildKey = "SecureBuild.RecordedLinks";
+
     protected override bool ExecuteCore()
     {
-        if (TryConfirmUnchanged())
+        // A multi-targeted project records its restore step in every target framework's build, with the same inputs:
+        // within one build (one snapshot: restore has run to completion before), the first call's link stands for the others.
+        var recorded = BuildState.GetOrCreate(BuildEngine, RecordedThisBuildKey, () => new System.Collections.Concurrent.ConcurrentDictionary<string, string>(StringComparer.Ordinal));
+        var callKey = CallKey();
+        if (recorded.TryGetValue(callKey, out var known) && File.Exists(known))
         {
+            LinkFile = known;
+            Log.LogMessage(MessageImportance.Normal, $"SecureBuild: {StepName} link is up to date: {known} (recorded earlier in this build)");
             return true;
         }
+        if (TryConfirmUnchanged() || Record())
+        {
+            if (!Log.HasLoggedErrors && LinkFile is not null)
+            {
+                recorded[callKey] = LinkFile;
+            }
+            return true;
+        }
+        return false;
+    }
+
+    /// <summary>Everything a call's link depends on besides the files themselves: the same key means the same link in one build.</summary>
+    private string CallKey() => string.Join("\u0000", new[]
+        {
+            StepName, Path.GetFullPath(MaterialsFile), Path.GetFullPath(LinkDirectory), SigningKey ?? "", DevelopmentKeyFile ?? "", RequireSigningKey ? "1" : "0",
+            WriteProvenance ? "1" : "0", ProjectFile ?? "", RootDirectory ?? "", ProjectDirectory, HashAlgorithms ?? "", HashCacheFile ?? "",
+        }
+        .Concat(Command).Concat(new[] { "|products" }).Concat(FullPaths(Products).OrderBy(p => p, StringComparer.Ordinal))
+        .Concat(new[] { "|directories" }).Concat(ProductDirectories).Concat(new[] { "|subjects" }).Concat(FullPaths(Subjects))
+        .Concat(new[] { "|roots" }).Concat(RootsNaming())
+        .Concat(new[] { "|excluded" }).Concat(ExcludeDirectories));
+
+    /// <summary>
+    /// The artifact roots that can name something of this call (a product, a fallback material, the project file): a
+    /// framework's own output folders name nothing of the restore step, so they do not make its calls differ.
+    /// </summary>
+    private IEnumerable<string> RootsNaming()
+    {
+        var named = FullPaths(Products).Concat(FullPaths(FallbackMaterials)).Concat(ProductDirectories.Select(Path.GetFullPath))
+            .Concat(string.IsNullOrEmpty(ProjectFile) ? Array.Empty<string>() : new[] { Path.GetFullPath(ProjectFile!) }).ToList();
+        foreach (var root in ArtifactRoots)
+        {
+            var folder = root.GetMetadata("FullPath").Replace('\\', '/').TrimEnd('/') + "/";
+            if (named.Any(n => n.Replace('\\', '/').StartsWith(folder, StringComparison.OrdinalIgnoreCase)))
+            {
+                yield return folder + "=" + root.GetMetadata("Prefix") + "/" + root.GetMetadata("OutputFolder");
+            }
+        }
+    }
+
+    private bool Record()
+    {
         StepFingerprint.Delete(StepFingerprint.LinkFingerprintFile(MaterialsFile));
         // The key file is read before the key is loaded: a key changing in between then changes this hash too.
         var keyFile = SigningKeyResolver.ExistingKeyFile(SigningKey, DevelopmentKeyFile, RequireSigningKey);

@@ -82,14 +82,10 @@ internal static class SigningKeyResolver
 
     private static void WarnOnce(IBuildEngine buildEngine, TaskLoggingHelper log, string message)
     {
-        if (buildEngine is IBuildEngine4 engine)
+        if (!BuildState.FirstTime(buildEngine, WarnedKey))
         {
-            if (engine.GetRegisteredTaskObject(WarnedKey, RegisteredTaskObjectLifetime.Build) is not null)
-            {
-                log.LogMessage(MessageImportance.Low, message);
-                return;
-            }
-            engine.RegisterTaskObject(WarnedKey, new object(), RegisteredTaskObjectLifetime.Build, allowEarlyCollection: false);
+            log.LogMessage(MessageImportance.Low, message);
+            return;
         }
         log.LogWarning(null, "SB2001", null, null, 0, 0, 0, 0, message);
     }

@@ -55,6 +55,9 @@ public sealed class VerifyDependencies : LockTask
 
     protected override bool RunsWhenOff => true;
 
+    /// <summary>The <see cref="ConfirmedFolders"/> of this build and node.</summary>
+    internal const string ConfirmedFoldersKey = "SecureBuild.ConfirmedFolders";
+
     protected override bool ExecuteCore()
     {
         if (string.IsNullOrWhiteSpace(ProjectAssetsFile) || !File.Exists(ProjectAssetsFile))
@@ -112,8 +115,10 @@ public sealed class VerifyDependencies : LockTask
 
         // 1. The NuGet cache: every package restore resolved (any graph, any RID), the downloads and the MSBuild SDKs.
         var verificationState = string.IsNullOrWhiteSpace(StateFile) ? PackageVerificationState.InMemory() : PackageVerificationState.Open(StateFile!);
+        // Folders another framework or project of this build already confirmed are not looked at again (see BuildState for the lifetime).
+        var confirmed = BuildState.GetOrCreate(BuildEngine, ConfirmedFoldersKey, () => new ConfirmedFolders());
         var verifier = new PackageFolderVerifier(NuGetPackageInspector.ContentHash,
-            VerifySignatures ? nupkg => NuGetPackageInspector.Signature(nupkg).ToText() : null, verificationState);
+            VerifySignatures ? nupkg => NuGetPackageInspector.Signature(nupkg).ToText() : null, verificationState, null, confirmed);
         phases.Mark("state");
         var toVerify = PackagesToVerify(assets, observation, lockModel);
         phases.Mark("to verify");
@@ -143,7 +148,7 @@ public sealed class VerifyDependencies : LockTask
                 {
                     continue;
                 }
-                var (sha, files) = DirectoryTreeDigest.Compute(pack.GetMetadata("Path"), verificationState);
+                var (sha, files) = DirectoryTreeDigest.Compute(pack.GetMetadata("Path"), verificationState, confirmed);
                 observation.Packs[RepositoryLock.PackageKey(id, pack.GetMetadata("NuGetPackageVersion"))] = new LockedPack { Sha256 = sha, Files = files };
             }
         }
@@ -213,7 +218,7 @@ public sealed class VerifyDependencies : LockTask
             return (ITaskItem)item;
         }).ToArray();
         phases.Mark("save");
-        Log.LogMessage(MessageImportance.Normal, $"SecureBuild: {verdicts.Count} packages verified in the cache in {cacheMs} ms ({verifier.FullyVerified} in full, the rest unchanged since they last passed; {verifier.AnsweredByStat} by lstat of their recorded files).");
+        Log.LogMessage(MessageImportance.Normal, $"SecureBuild: {verdicts.Count} packages verified in the cache in {cacheMs} ms ({verifier.FullyVerified} in full, the rest unchanged since they last passed; {verifier.AnsweredByStat} by lstat of their recorded files, {verifier.AnsweredByBuild} confirmed earlier in this build).");
         if (Log.HasLoggedErrors)
         {
             return false;
@@ -229,6 +234,7 @@ public sealed class VerifyDependencies : LockTask
         }
         if (lockModel is null)
         {
+            Log.LogMessage(MessageImportance.Low, "SecureBuild: VerifyDependencies phases: " + phases);
             return true;
         }
         // The SDK, global.json and tools were checked before restore; do not report their drift twice.

@@ -21,6 +21,12 @@ public sealed class VerifyLockBeforeRestore : LockTask
 
     protected override bool ExecuteCore()
     {
+        // Without a lock there is nothing to compare with: the environment is not even looked at (this runs once per framework).
+        var lockModel = Update ? null : LoadLock();
+        if (!Update && lockModel is null)
+        {
+            return !Log.HasLoggedErrors;
+        }
         var observation = ObserveEnvironment();
         observation.Project = ProjectKey;
         if (!string.IsNullOrWhiteSpace(TargetFramework))
@@ -34,7 +40,6 @@ public sealed class VerifyLockBeforeRestore : LockTask
             Log.LogMessage(MessageImportance.Low, $"SecureBuild: recorded {ProjectKey} ({TargetFramework}) references in {LockPath}.");
             return true;
         }
-        var lockModel = LoadLock();
         if (lockModel is null)
         {
             return !Log.HasLoggedErrors;

@@ -118,6 +118,32 @@ public sealed class LockTests
     }
 
     [Test]
+    public void A_multi_targeted_no_op_build_confirms_each_package_once_and_a_tampered_one_is_caught_by_every_framework_and_every_build()
+    {
+        // No lock (serilog's case): the cache is verified all the same. One node, so both frameworks share what the build confirmed.
+        var repo = new Repo("multi-tfm");
+        repo.Project.WithConsoleApp("App", extraProperties: "<TargetFramework></TargetFramework><TargetFrameworks>net8.0;net10.0</TargetFrameworks>", extraItems: Newtonsoft);
+        var first = repo.Build("-m:1");
+        Assert.That(first.ExitCode, Is.EqualTo(0), first.ToString());
+        var noOp = repo.Build("-m:1", "-v:n");
+        Assert.That(noOp.ExitCode, Is.EqualTo(0), noOp.ToString());
+        Assert.That(noOp.Output, Does.Match(@"packages verified in the cache in \d+ ms \(0 in full[^)]*, [1-9]\d* confirmed earlier in this build\)"),
+            "the second framework takes the first one's answer:\n" + noOp);
+
+        var dll = Path.Combine(repo.Packages, "newtonsoft.json", "13.0.3", "lib", "net6.0", "Newtonsoft.Json.dll");
+        File.AppendAllText(dll, "tampered");
+        var tampered = repo.Build("-m:1");
+        AssertFails(tampered, "SB1430", "lib/net6.0/Newtonsoft.Json.dll", "differs from the package");
+        foreach (var framework in new[] { "net8.0", "net10.0" })
+        {
+            Assert.That(tampered.Output.Split('\n').Any(l => l.Contains("error SB1430:", StringComparison.Ordinal) && l.Contains("TargetFramework=" + framework, StringComparison.Ordinal)),
+                Is.True, $"{framework} must report the tampered package too (a failure is never confirmed):\n{tampered}");
+        }
+        // The next build looks at the disk again: still caught.
+        AssertFails(repo.Build("-m:1"), "SB1430", "lib/net6.0/Newtonsoft.Json.dll");
+    }
+
+    [Test]
     public void A_package_version_bumped_in_the_project_is_drift_with_the_fix()
     {
         var repo = new Repo("bump").Locked();

@@ -178,6 +178,110 @@ public sealed class PackageFolderVerifierTests
         Assert.That(verdict.Signature, Is.EqualTo("signature-info"));
     }
 
+    [Test]
+    public void A_folder_another_project_of_the_process_verified_is_kept_in_this_projects_file_too()
+    {
+        // Two target frameworks of one project built in one MSBuild node: the second is answered from the memory the
+        // first left. Its own file must still record the folder, or the next build (a fresh node) verifies it in full.
+        var package = Extract("Shared.Package");
+        var first = PackageVerificationState.Open(Path.Combine(_root, "state-a", "packages.verified"));
+        Assert.That(Verifier(first).Verify(package).Ok, Is.True);
+        first.Save();
+        var secondFile = Path.Combine(_root, "state-b", "packages.verified");
+        var second = PackageVerificationState.Open(secondFile);
+        var verifier = Verifier(second);
+        var verdict = verifier.Verify(package);
+        Assert.That(verdict.Ok && verdict.FromCache, Is.True);
+        Assert.That(verifier.FullyVerified, Is.EqualTo(0));
+        second.Save(new[] { package.Directory });
+        Assert.That(File.Exists(secondFile), Is.True, "the second project's state was not written");
+        Assert.That(File.ReadAllText(secondFile), Does.Contain(package.Directory));
+    }
+
+    private static PackageFolderVerifier Verifier(PackageVerificationState state, ConfirmedFolders confirmed) =>
+        new(Hash, _ => "signature-info", state, () => Later, confirmed);
+
+    /// <summary>The state of a build that verified <paramref name="package"/>, written and read back as the next build's node sees it.</summary>
+    private PackageVerificationState PassedState(PackageToVerify package, string name)
+    {
+        var file = Path.Combine(_root, "state-" + name, "packages.verified");
+        var state = PackageVerificationState.Open(file);
+        Assert.That(Verifier(state).Verify(package).Ok, Is.True);
+        state.Save();
+        return PackageVerificationState.Open(file);
+    }
+
+    [Test]
+    public void Within_one_build_a_folder_confirmed_for_one_framework_is_not_looked_at_again_for_the_next()
+    {
+        var package = Extract("Build.Package");
+        var confirmed = new ConfirmedFolders();
+        var first = Verifier(PassedState(package, "net8"), confirmed);
+        Assert.That(first.Verify(package).Ok, Is.True);
+        Assert.That(first.AnsweredByBuild, Is.EqualTo(0));
+        Assert.That(confirmed.Count, Is.EqualTo(1));
+
+        var second = Verifier(PassedState(package, "net9"), confirmed);
+        var verdict = second.Verify(package);
+        Assert.That(verdict.Ok && verdict.FromCache, Is.True);
+        Assert.That((second.AnsweredByBuild, second.AnsweredByStat, second.FullyVerified), Is.EqualTo((1, 0, 0)));
+    }
+
+    [Test]
+    public void A_package_tampered_with_between_builds_is_caught_by_the_next_build_whatever_the_last_one_confirmed()
+    {
+        var package = Extract("Tampered.Package");
+        var state = PassedState(package, "tampered");
+        var lastBuild = new ConfirmedFolders();
+        Assert.That(Verifier(state, lastBuild).Verify(package).Ok, Is.True);
+        File.AppendAllText(Path.Combine(package.Directory, "lib", "net8.0", "Demo.dll"), "tampered");
+
+        // The next build starts with nothing confirmed (what the build engine's Build lifetime gives the task).
+        var nextBuild = new ConfirmedFolders();
+        var verifier = Verifier(state, nextBuild);
+        var verdict = verifier.Verify(package);
+        Assert.That(verdict.Problems.Select(p => p.Kind), Does.Contain(PackageProblemKind.Modified));
+        Assert.That(verifier.AnsweredByBuild, Is.EqualTo(0));
+        Assert.That(nextBuild.Count, Is.EqualTo(0), "a failure is never confirmed");
+        // Every later framework of that build verifies and reports it again.
+        var again = Verifier(state, nextBuild);
+        Assert.That(again.Verify(package).Ok, Is.False);
+        Assert.That(again.AnsweredByBuild, Is.EqualTo(0));
+    }
+
+    [Test]
+    public void What_a_build_confirmed_does_not_answer_for_another_expected_content_hash()
+    {
+        // Another project of the build (or a changed lock) expects another content hash of the same folder.
+        var package = Extract("Expected.Package");
+        var confirmed = new ConfirmedFolders();
+        Assert.That(Verifier(PassedState(package, "expected"), confirmed).Verify(package).Ok, Is.True);
+        var pinned = new PackageToVerify(package.Id, package.Version, package.Directory);
+        pinned.ExpectedContentHashes.Add(new KeyValuePair<string, string>("securebuild.lock.json", "c29tZXRoaW5nIGVsc2U="));
+        var verifier = Verifier(PackageVerificationState.InMemory(), confirmed);
+        var verdict = verifier.Verify(pinned);
+        Assert.That(verifier.AnsweredByBuild, Is.EqualTo(0));
+        Assert.That(verdict.Problems.Select(p => p.Kind), Does.Contain(PackageProblemKind.ContentHash));
+        Assert.That(ConfirmedFolders.KeyOf(pinned), Is.Not.EqualTo(ConfirmedFolders.KeyOf(package)));
+    }
+
+    [Test]
+    public void A_targeting_pack_confirmed_once_in_a_build_is_not_listed_again_and_a_changed_one_is_hashed_again_next_build()
+    {
+        var pack = Path.Combine(_root, "packs", "Demo.Ref", "8.0.0");
+        Directory.CreateDirectory(Path.Combine(pack, "ref"));
+        File.WriteAllText(Path.Combine(pack, "ref", "Demo.dll"), "reference");
+        var state = PackageVerificationState.InMemory();
+        var build = new ConfirmedFolders();
+        var (digest, files) = DirectoryTreeDigest.Compute(pack, state, build);
+        Assert.That(files, Is.EqualTo(1));
+        File.WriteAllText(Path.Combine(pack, "ref", "Other.dll"), "added during the build");
+        Assert.That(DirectoryTreeDigest.Compute(pack, state, build), Is.EqualTo((digest, 1)), "one build, one snapshot");
+        var next = DirectoryTreeDigest.Compute(pack, state, new ConfirmedFolders());
+        Assert.That(next.Files, Is.EqualTo(2));
+        Assert.That(next.Sha256, Is.Not.EqualTo(digest));
+    }
+
     /// <summary>A verifier whose folder passed, with the state written to a file and read back, as the next build sees it.</summary>
     private (PackageFolderVerifier Verifier, PackageToVerify Package) PassedAndReopened(string id = "Demo.Package")
     {

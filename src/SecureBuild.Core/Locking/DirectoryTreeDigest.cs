@@ -13,9 +13,18 @@ namespace SecureBuild.Core.Locking;
 /// </summary>
 public static class DirectoryTreeDigest
 {
-    public static (string Sha256, int Files) Compute(string directory, PackageVerificationState state)
+    /// <param name="directory">The folder (a targeting pack).</param>
+    /// <param name="state">Fingerprints of folders hashed before, by earlier builds.</param>
+    /// <param name="confirmed">What this build already confirmed: a pack confirmed once is not listed again in the same build.</param>
+    public static (string Sha256, int Files) Compute(string directory, PackageVerificationState state, ConfirmedFolders? confirmed = null)
     {
         var root = new DirectoryInfo(directory);
+        var key = "tree:" + root.FullName;
+        if (confirmed is not null && state.Get(key) is { } known && confirmed.Confirms(key, known) && Parse(known) is { } answer)
+        {
+            state.Keep(key, known);
+            return answer;
+        }
         var files = root.EnumerateFiles("*", SearchOption.AllDirectories)
             .Select(f => (Relative: f.FullName.Substring(root.FullName.Length).Replace('\\', '/').TrimStart('/'), Info: f))
             .OrderBy(f => f.Relative, StringComparer.Ordinal).ToList();
@@ -26,15 +35,12 @@ public static class DirectoryTreeDigest
                 .Append(info.LastWriteTimeUtc.Ticks.ToString(CultureInfo.InvariantCulture)).Append('\n');
         }
         var fingerprint = Crypto.Sha256Hex.Of(listing.ToString());
-        var key = "tree:" + root.FullName;
         var cached = state.Get(key);
-        if (cached is not null && cached.Fingerprint == fingerprint)
+        if (cached is not null && cached.Fingerprint == fingerprint && Parse(cached) is { } unchanged)
         {
-            var parts = cached.ContentHash.Split(':');
-            if (parts.Length == 2 && int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var count))
-            {
-                return (parts[0], count);
-            }
+            state.Keep(key, cached);
+            confirmed?.Add(key, cached);
+            return unchanged;
         }
         var text = new StringBuilder();
         using (var sha = SHA256.Create())
@@ -46,7 +52,15 @@ public static class DirectoryTreeDigest
             }
         }
         var digest = Crypto.Sha256Hex.Of(text.ToString());
-        state.Set(key, new PackageVerificationState.Entry(fingerprint, digest + ":" + files.Count.ToString(CultureInfo.InvariantCulture), null));
+        var entry = new PackageVerificationState.Entry(fingerprint, digest + ":" + files.Count.ToString(CultureInfo.InvariantCulture), null);
+        state.Set(key, entry);
+        confirmed?.Add(key, entry);
         return (digest, files.Count);
+    }
+
+    private static (string Sha256, int Files)? Parse(PackageVerificationState.Entry entry)
+    {
+        var parts = entry.ContentHash.Split(':');
+        return parts.Length == 2 && int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var count) ? (parts[0], count) : null;
     }
 }

@@ -116,13 +116,17 @@ public sealed class PackageFolderVerifier
     private readonly Func<string, string?>? _signature;
     private readonly PackageVerificationState _state;
     private readonly Func<DateTime> _utcNow;
+    private readonly ConfirmedFolders? _confirmed;
 
     /// <param name="contentHash">NuGet's content hash of a .nupkg file (base64 SHA-512 of the package without its signature).</param>
     /// <param name="signature">Inspects a .nupkg's signature into a string kept with the verdict; null: not inspected.</param>
     /// <param name="state">Fingerprints of folders that passed.</param>
     /// <param name="utcNow">The clock (tests pin it).</param>
-    public PackageFolderVerifier(Func<string, string> contentHash, Func<string, string?>? signature, PackageVerificationState state, Func<DateTime>? utcNow = null)
+    /// <param name="confirmed">What this build already confirmed (null: look at every folder).</param>
+    public PackageFolderVerifier(Func<string, string> contentHash, Func<string, string?>? signature, PackageVerificationState state, Func<DateTime>? utcNow = null,
+        ConfirmedFolders? confirmed = null)
     {
+        _confirmed = confirmed;
         _contentHash = contentHash;
         _signature = signature;
         _state = state;
@@ -134,6 +138,9 @@ public sealed class PackageFolderVerifier
 
     /// <summary>Number of packages answered from the state by lstat of their recorded paths, without listing the folder.</summary>
     public int AnsweredByStat { get; private set; }
+
+    /// <summary>Number of packages this build had already confirmed (for another target framework or project).</summary>
+    public int AnsweredByBuild { get; private set; }
 
     public PackageVerdict Verify(PackageToVerify package)
     {
@@ -152,11 +159,18 @@ public sealed class PackageFolderVerifier
             return verdict;
         }
         var cached = _state.Get(package.Directory);
+        var confirmedKey = _confirmed is null ? null : ConfirmedFolders.KeyOf(package);
+        if (cached is not null && confirmedKey is not null && _confirmed!.Confirms(confirmedKey, cached))
+        {
+            AnsweredByBuild++;
+            _state.Keep(package.Directory, cached);
+            return FromState(verdict, cached);
+        }
         if (cached?.PathList is { } recorded && FileStatus.Available &&
             StatFingerprint(package, recorded, out _) is { } quick && quick == cached.Fingerprint)
         {
             AnsweredByStat++;
-            return FromState(verdict, cached);
+            return Confirmed(package, confirmedKey, verdict, cached);
         }
         var entries = Scan(directory, verdict);
         if (!verdict.Ok)
@@ -186,19 +200,40 @@ public sealed class PackageFolderVerifier
         }
         if (cached is not null && fingerprint.Length > 0 && cached.Fingerprint == fingerprint)
         {
-            return FromState(verdict, cached);
+            return Confirmed(package, confirmedKey, verdict, cached);
         }
         FullyVerified++;
         VerifyFully(package, entries, verdict);
         if (verdict.Ok && verdict.ContentHash is not null && fingerprint.Length > 0 && _utcNow() - new DateTime(newestTicks, DateTimeKind.Utc) > RacyWindow)
         {
-            _state.Set(package.Directory, new PackageVerificationState.Entry(fingerprint, verdict.ContentHash, verdict.Signature, paths));
+            var entry = new PackageVerificationState.Entry(fingerprint, verdict.ContentHash, verdict.Signature, paths);
+            _state.Set(package.Directory, entry);
+            if (confirmedKey is not null)
+            {
+                _confirmed!.Add(confirmedKey, entry);
+            }
         }
         else
         {
             _state.Remove(package.Directory);
+            if (confirmedKey is not null)
+            {
+                _confirmed!.Remove(confirmedKey);
+            }
         }
         return verdict;
+    }
+
+    /// <summary>The state's entry still holds: kept in this project's state, remembered for the rest of the build, and the verdict.</summary>
+    private PackageVerdict Confirmed(PackageToVerify package, string? confirmedKey, PackageVerdict verdict, PackageVerificationState.Entry cached)
+    {
+        _state.Keep(package.Directory, cached);
+        var result = FromState(verdict, cached);
+        if (confirmedKey is not null && result.Ok)
+        {
+            _confirmed!.Add(confirmedKey, cached);
+        }
+        return result;
     }
 
     private static PackageVerdict FromState(PackageVerdict verdict, PackageVerificationState.Entry cached)

@@ -122,6 +122,20 @@ public sealed class PackageVerificationState
         _dirty = true;
     }
 
+    /// <summary>
+    /// Keeps an entry that still holds in this project's file. An entry another project of this process verified
+    /// (answered from the shared memory) is copied in, so the next build, in a fresh process, finds it here
+    /// instead of verifying the folder again in full.
+    /// </summary>
+    public void Keep(string directory, Entry entry)
+    {
+        if (!_entries.TryGetValue(directory, out var own) || !ReferenceEquals(own, entry))
+        {
+            _entries[directory] = entry;
+            _dirty = true;
+        }
+    }
+
     public void Remove(string directory)
     {
         _dirty |= _entries.Remove(directory);

@@ -76,6 +76,44 @@ public sealed class LinkFingerprintTests : TaskTestBase
     }
 
     [Test]
+    public void A_step_recorded_again_with_the_same_inputs_in_one_build_takes_the_first_link_and_the_next_build_looks_again()
+    {
+        // A multi-targeted project records its restore step once per target framework, with the same inputs.
+        var engine = new FakeBuildEngine();
+        Assert.That(Materials(engine, "restore", _source, ProjectFile).Execute(), Is.True, engine.Log);
+        RecordStepProducts Restore(FakeBuildEngine e)
+        {
+            var task = Products(e, "restore", _dll);
+            task.Command = _command;
+            task.SigningKey = BuildKey.PrivatePath;
+            Assert.That(task.Execute(), Is.True, e.Log);
+            return task;
+        }
+        var first = Restore(engine);
+        var link = Path.Combine(LinkDir, LinkName("restore", BuildKey.Key.Public));
+        Assert.That(first.LinkFile, Is.EqualTo(link));
+        var again = Restore(engine);
+        Assert.That(again.LinkFile, Is.EqualTo(link));
+        Assert.That(engine.Messages.Count(m => m.Message?.Contains("recorded earlier in this build") == true), Is.EqualTo(1), engine.Log);
+
+        // Another product list is another call: recorded, not taken from the first.
+        var other = Products(engine, "restore", _dll, _source);
+        other.Command = _command;
+        other.SigningKey = BuildKey.PrivatePath;
+        Assert.That(other.Execute(), Is.True, engine.Log);
+        Assert.That(engine.Messages.Count(m => m.Message?.Contains("recorded earlier in this build") == true), Is.EqualTo(1), engine.Log);
+
+        // The next build (a new engine: the Build lifetime ended) looks at the files again and sees the changed product.
+        File.WriteAllText(_dll, "assembly-2");
+        MakeOld(_dll, 5);
+        var next = new FakeBuildEngine();
+        Assert.That(Materials(next, "restore", _source, ProjectFile).Execute(), Is.True, next.Log);
+        var rebuilt = Restore(next);
+        Assert.That(next.Messages.Any(m => m.Message?.Contains("recorded earlier in this build") == true), Is.False, next.Log);
+        Assert.That(LoadLink(rebuilt.LinkFile!, BuildKey.Key.Public).Products.Values.Single()["sha256"], Is.EqualTo(Sha256(_dll)));
+    }
+
+    [Test]
     public void A_material_rewritten_with_the_same_size_gives_a_new_link()
     {
         BuildUntilFast();
