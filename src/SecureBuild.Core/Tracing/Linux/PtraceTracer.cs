@@ -244,12 +244,33 @@ public static class PtraceTracer
                 return task;
             }
 
-            // A task reported before the event that created it: ask /proc who it is.
-            int tgid = tid, ppid = 0;
+            // A task reported before the event that created it (its parent's clone/fork stop is still queued): ask
+            // /proc which thread group it belongs to. It is stopped, so its entry is there; if not, its events cannot be
+            // attributed to a known process: they are recorded under its own id and counted as dropped, not hidden.
+            if (Status(tid) is { } status)
+            {
+                return AddTask(tid, status.Tgid, status.ParentPid);
+            }
+
+            _recorder.DroppedEvents++;
+            return AddTask(tid, tid, 0);
+        }
+
+        /// <summary>Thread group id and parent process id of a live task, from /proc/TID/status; null when it is gone or has
+        /// exited (a zombie: its exit was reported to the tracer, its real parent has not reaped it yet).</summary>
+        private static (int Tgid, int ParentPid)? Status(int tid)
+        {
+            int? tgid = null;
+            int ppid = 0;
             try
             {
-                foreach (var line in File.ReadAllLines($"/proc/{tid}/status"))
+                foreach (var line in File.ReadAllLines($"/proc/{tid.ToString(CultureInfo.InvariantCulture)}/status"))
                 {
+                    if (line.StartsWith("State:", StringComparison.Ordinal) && line.Substring(6).Trim() is { Length: > 0 } state && (state[0] == 'Z' || state[0] == 'X'))
+                    {
+                        return null;
+                    }
+
                     if (line.StartsWith("Tgid:", StringComparison.Ordinal))
                     {
                         tgid = int.Parse(line.Substring(5).Trim(), CultureInfo.InvariantCulture);
@@ -262,9 +283,10 @@ public static class PtraceTracer
             }
             catch (Exception e) when (e is IOException || e is UnauthorizedAccessException || e is FormatException)
             {
+                return null;
             }
 
-            return AddTask(tid, tgid, ppid);
+            return tgid is { } id && id > 0 ? (id, ppid) : null;
         }
 
         private TaskState AddTask(int tid, int tgid, int parentPid)
@@ -329,7 +351,7 @@ public static class PtraceTracer
                 case LinuxNative.EventFork:
                 case LinuxNative.EventVfork:
                 case LinuxNative.EventClone:
-                    OnNewTask(task, ev);
+                    OnNewTask(task);
                     Resume(task, 0);
                     return;
                 case LinuxNative.EventExit:
@@ -369,7 +391,7 @@ public static class PtraceTracer
             LinuxNative.Ptrace(request, task.Tid, IntPtr.Zero, (IntPtr)signal); // ESRCH: it died meanwhile; its exit follows.
         }
 
-        private void OnNewTask(TaskState parent, int ev)
+        private void OnNewTask(TaskState parent)
         {
             if (LinuxNative.Ptrace(LinuxNative.PtraceGetEventMsg, parent.Tid, IntPtr.Zero, _info) != 0)
             {
@@ -380,11 +402,17 @@ public static class PtraceTracer
             int child = (int)Marshal.ReadInt64(_info);
             if (_tasks.ContainsKey(child))
             {
-                return;
+                return; // Its own first stop came first (Task read its thread group from /proc).
             }
 
-            bool thread = ev == LinuxNative.EventClone && Directory.Exists($"/proc/{parent.Tgid}/task/{child}");
-            AddTask(child, thread ? parent.Tgid : child, parent.Tgid);
+            // The child runs independently of this stop: by now it may have stopped, run and exited, its exit already
+            // reaped (then its id is gone and nothing is added: recording it again would invent a process that never
+            // was, or take a thread for one). Otherwise its thread group comes from /proc, not from guessing by event
+            // kind: a clone without CLONE_THREAD is a process, and CLONE_PARENT gives it another parent.
+            if (Status(child) is { } status)
+            {
+                AddTask(child, status.Tgid, status.Tgid == child ? status.ParentPid : parent.Tgid);
+            }
         }
 
         private TaskState OnExec(TaskState task)
