@@ -38,9 +38,9 @@ public class ThreadRaceTests : TracingFixture
             var log = Tracer.RunResult(Dir, command).Log;
             Assert.That(log.ExitCode, Is.EqualTo(0), "the program ran to its threaded exec of cat");
             // The program execs cat from a thread at its end: the thread group keeps its pid and runs cat.
-            var top = log.Processes.SingleOrDefault(p => p.Executable == "/bin/cat" && p.Arguments.Contains("x-exec"));
-            Assert.That(top, Is.Not.Null, $"run {run}: one cat process: " + string.Join("; ", log.Processes.Take(20).Select(p => $"{p.Pid}<{p.ParentPid} {p.Executable} [{string.Join(' ', p.Arguments)}]")));
-            top = top!;
+            var found = log.Processes.SingleOrDefault(p => p.Executable == "/bin/cat" && p.Arguments.Contains("x-exec"));
+            Assert.That(found, Is.Not.Null, $"run {run}: one cat process: " + string.Join("; ", log.Processes.Take(20).Select(p => $"{p.Pid}<{p.ParentPid} {p.Executable} [{string.Join(' ', p.Arguments)}]")));
+            var top = found!;
             var reads = log.Files.Where(f => f.Kind == FileAccessKind.Read).ToList();
             var missing = expected.Where(e => !reads.Any(f => f.Path == e)).Take(20).ToList();
             Assert.That(missing, Is.Empty, $"run {run}: files the program opened that the trace lacks");

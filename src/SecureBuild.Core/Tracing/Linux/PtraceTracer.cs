@@ -307,6 +307,12 @@ public static class PtraceTracer
             {
                 // A task never seen (an exec's old leader is not reported, so this is rare) ends nothing but a live process of that pid.
                 int tgid = _tasks.TryGetValue(tid, out var gone) ? gone.Tgid : tid;
+                if (gone is { AwaitingExit: true })
+                {
+                    // It died inside a traced call without a PTRACE_EVENT_EXIT stop: what the call did is unknown.
+                    _recorder.DroppedEvents++;
+                }
+
                 _tasks.Remove(tid);
                 if (tid == tgid)
                 {
@@ -360,6 +366,7 @@ public static class PtraceTracer
                         process.Exit = DateTimeOffset.UtcNow;
                     }
 
+                    OnExitDuringCall(task);
                     task.AwaitingExit = false;
                     Resume(task, 0);
                     return;
@@ -389,6 +396,63 @@ public static class PtraceTracer
         {
             int request = task.AwaitingExit ? LinuxNative.PtraceSyscall : LinuxNative.PtraceCont;
             LinuxNative.Ptrace(request, task.Tid, IntPtr.Zero, (IntPtr)signal); // ESRCH: it died meanwhile; its exit follows.
+        }
+
+        /// <summary>
+        /// A task stopped at PTRACE_EVENT_EXIT between a traced call's seccomp stop and its exit: another thread's
+        /// exit_group (or exec, or a SIGKILL) made it die there, and the kernel reports no syscall-exit stop to a task
+        /// with a fatal signal pending, though the call may have completed (a runtime thread opening an assembly while
+        /// the process exits). Its memory and fd table are still there at this stop: an open that succeeded left an fd
+        /// on the path, so it is recorded from that fd; a path not open, or another call, is counted as dropped.
+        /// </summary>
+        private void OnExitDuringCall(TaskState task)
+        {
+            var call = task.Pending;
+            if (!task.AwaitingExit || call == TracedSyscall.None)
+            {
+                return;
+            }
+
+            task.Pending = TracedSyscall.None;
+            if (TryOpenArguments(task, call, out int dirfd, out long pathArg, out _) && ResolvePath(task.Tid, dirfd, pathArg) is { } path)
+            {
+                if (!FileStatus.TryGetFollowingLinks(path, out _))
+                {
+                    return; // Nothing there: the open failed (a failed open is not recorded) or created nothing.
+                }
+
+                if (OpenDescriptor(task.Tid, path) is { } fd)
+                {
+                    OnOpened(task, call, fd);
+                    return;
+                }
+            }
+
+            _recorder.DroppedEvents++;
+        }
+
+        /// <summary>The lowest fd of the task that names <paramref name="path"/> (as /proc/TID/fd shows it), or null.</summary>
+        private static int? OpenDescriptor(int tid, string path)
+        {
+            string real = InputFile.RealPath(path) ?? path;
+            try
+            {
+                int? lowest = null;
+                foreach (var entry in Directory.EnumerateFileSystemEntries($"/proc/{tid.ToString(CultureInfo.InvariantCulture)}/fd"))
+                {
+                    if (int.TryParse(Path.GetFileName(entry), NumberStyles.None, CultureInfo.InvariantCulture, out int fd) &&
+                        InputFile.ReadLink(entry) is { } target && (target == path || target == real) && (lowest is null || fd < lowest))
+                    {
+                        lowest = fd;
+                    }
+                }
+
+                return lowest;
+            }
+            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
+            {
+                return null;
+            }
         }
 
         private void OnNewTask(TaskState parent)
