@@ -126,6 +126,29 @@ else
   status=1
 fi
 
+echo "== Tracing a build with the installed tool: events attributed to MSBuild tasks from the binary log"
+# The check that the native (Native AOT) tool reads binary logs: StructuredLogger fills MSBuild's event args by
+# reflection, which trimming broke once (SB4213 and no task attribution). A tiny project, built under the tool's trace.
+trace_dir="$repo/artifacts/trace-check"
+rm -rf "$trace_dir" && mkdir -p "$trace_dir/tiny"
+printf '<Project Sdk="Microsoft.NET.Sdk"><PropertyGroup><TargetFramework>net10.0</TargetFramework></PropertyGroup></Project>' > "$trace_dir/tiny/tiny.csproj"
+echo 'namespace Tiny; public static class One { public static int Value => 1; }' > "$trace_dir/tiny/One.cs"
+trace_output=$(cd "$trace_dir/tiny" && "$securebuild" trace --audit --out "$trace_dir/out" -- dotnet build -nologo -v q 2>&1); trace_status=$?
+if echo "$trace_output" | grep -q 'SB410[02]'; then
+  echo "$trace_output" | grep 'SB410[02]'
+  echo "   securebuild trace: NOT CHECKED (tracing is not possible on this machine)"
+else
+  # The attestation's payload (base64 in the DSSE envelope) names the task of each attributed event.
+  payload=$(sed -n 's/.*"payload":"\([^"]*\)".*/\1/p' "$trace_dir/out/build.trace.intoto.jsonl" 2>/dev/null | head -1 | base64 -d 2>/dev/null)
+  if [ $trace_status -eq 0 ] && ! echo "$trace_output" | grep -q SB4213 && echo "$payload" | grep -q '"task":"Csc"'; then
+    echo "   securebuild trace: PASSED ($(echo "$trace_output" | grep -o '[0-9]* of [0-9]* processes attributed.*'))"
+  else
+    echo "$trace_output"
+    echo "   securebuild trace: FAILED (no event attributed to the Csc task)"
+    status=1
+  fi
+fi
+
 echo
 echo "Packages:      artifacts/packages/ ($(cd "$packages" && ls *.nupkg | tr '\n' ' '))"
 echo "               built with SecureBuild.Sdk itself (bootstrap: artifacts/bootstrap/, not shipped)"

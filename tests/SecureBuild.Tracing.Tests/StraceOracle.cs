@@ -16,6 +16,12 @@ internal sealed partial class StraceOracle
     public HashSet<string> Opened { get; } = new(StringComparer.Ordinal);
     public HashSet<string> Connected { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>For a failure message: which process (pid, and the last program it executed before) first opened a path.</summary>
+    public Dictionary<string, string> OpenedBy { get; } = new(StringComparer.Ordinal);
+
+    private string _pid = "";
+    private string _process = "";
+
     public static StraceOracle Run(string workingDirectory, IReadOnlyList<string> command, IReadOnlyDictionary<string, string>? environment = null)
     {
         if (!File.Exists("/usr/bin/strace"))
@@ -61,6 +67,8 @@ internal sealed partial class StraceOracle
             var oracle = new StraceOracle();
             foreach (var file in Directory.GetFiles(outDir))
             {
+                oracle._pid = Path.GetExtension(file).TrimStart('.');
+                oracle._process = "pid " + oracle._pid;
                 foreach (var line in File.ReadLines(file))
                 {
                     oracle.Parse(line);
@@ -106,6 +114,7 @@ internal sealed partial class StraceOracle
         if (exec.Success)
         {
             Executed.Add(Unescape(exec.Groups[1].Value));
+            _process = $"pid {_pid} {Unescape(exec.Groups[1].Value)}";
             return;
         }
 
@@ -116,6 +125,7 @@ internal sealed partial class StraceOracle
             if (!path.EndsWith(" (deleted)", StringComparison.Ordinal))
             {
                 Opened.Add(path);
+                OpenedBy.TryAdd(path, _process);
             }
 
             return;

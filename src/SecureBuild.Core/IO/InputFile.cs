@@ -320,7 +320,7 @@ public static class InputFile
         return n <= 0 || n >= buffer.Length - 1 ? null : Encoding.UTF8.GetString(buffer, 0, (int)n);
     }
 
-    private static string? RealPath(string path)
+    internal static string? RealPath(string path)
     {
         var buffer = new byte[4097]; // PATH_MAX + 1
         if (RealPathNative(FileStatus.Utf8(path), buffer) == IntPtr.Zero)

@@ -244,12 +244,33 @@ public static class PtraceTracer
                 return task;
             }
 
-            // A task reported before the event that created it: ask /proc who it is.
-            int tgid = tid, ppid = 0;
+            // A task reported before the event that created it (its parent's clone/fork stop is still queued): ask
+            // /proc which thread group it belongs to. It is stopped, so its entry is there; if not, its events cannot be
+            // attributed to a known process: they are recorded under its own id and counted as dropped, not hidden.
+            if (Status(tid) is { } status)
+            {
+                return AddTask(tid, status.Tgid, status.ParentPid);
+            }
+
+            _recorder.DroppedEvents++;
+            return AddTask(tid, tid, 0);
+        }
+
+        /// <summary>Thread group id and parent process id of a live task, from /proc/TID/status; null when it is gone or has
+        /// exited (a zombie: its exit was reported to the tracer, its real parent has not reaped it yet).</summary>
+        private static (int Tgid, int ParentPid)? Status(int tid)
+        {
+            int? tgid = null;
+            int ppid = 0;
             try
             {
-                foreach (var line in File.ReadAllLines($"/proc/{tid}/status"))
+                foreach (var line in File.ReadAllLines($"/proc/{tid.ToString(CultureInfo.InvariantCulture)}/status"))
                 {
+                    if (line.StartsWith("State:", StringComparison.Ordinal) && line.Substring(6).Trim() is { Length: > 0 } state && (state[0] == 'Z' || state[0] == 'X'))
+                    {
+                        return null;
+                    }
+
                     if (line.StartsWith("Tgid:", StringComparison.Ordinal))
                     {
                         tgid = int.Parse(line.Substring(5).Trim(), CultureInfo.InvariantCulture);
@@ -262,9 +283,10 @@ public static class PtraceTracer
             }
             catch (Exception e) when (e is IOException || e is UnauthorizedAccessException || e is FormatException)
             {
+                return null;
             }
 
-            return AddTask(tid, tgid, ppid);
+            return tgid is { } id && id > 0 ? (id, ppid) : null;
         }
 
         private TaskState AddTask(int tid, int tgid, int parentPid)
@@ -285,6 +307,12 @@ public static class PtraceTracer
             {
                 // A task never seen (an exec's old leader is not reported, so this is rare) ends nothing but a live process of that pid.
                 int tgid = _tasks.TryGetValue(tid, out var gone) ? gone.Tgid : tid;
+                if (gone is { AwaitingExit: true })
+                {
+                    // It died inside a traced call without a PTRACE_EVENT_EXIT stop: what the call did is unknown.
+                    _recorder.DroppedEvents++;
+                }
+
                 _tasks.Remove(tid);
                 if (tid == tgid)
                 {
@@ -329,7 +357,7 @@ public static class PtraceTracer
                 case LinuxNative.EventFork:
                 case LinuxNative.EventVfork:
                 case LinuxNative.EventClone:
-                    OnNewTask(task, ev);
+                    OnNewTask(task);
                     Resume(task, 0);
                     return;
                 case LinuxNative.EventExit:
@@ -338,6 +366,7 @@ public static class PtraceTracer
                         process.Exit = DateTimeOffset.UtcNow;
                     }
 
+                    OnExitDuringCall(task);
                     task.AwaitingExit = false;
                     Resume(task, 0);
                     return;
@@ -369,7 +398,64 @@ public static class PtraceTracer
             LinuxNative.Ptrace(request, task.Tid, IntPtr.Zero, (IntPtr)signal); // ESRCH: it died meanwhile; its exit follows.
         }
 
-        private void OnNewTask(TaskState parent, int ev)
+        /// <summary>
+        /// A task stopped at PTRACE_EVENT_EXIT between a traced call's seccomp stop and its exit: another thread's
+        /// exit_group (or exec, or a SIGKILL) made it die there, and the kernel reports no syscall-exit stop to a task
+        /// with a fatal signal pending, though the call may have completed (a runtime thread opening an assembly while
+        /// the process exits). Its memory and fd table are still there at this stop: an open that succeeded left an fd
+        /// on the path, so it is recorded from that fd; a path not open, or another call, is counted as dropped.
+        /// </summary>
+        private void OnExitDuringCall(TaskState task)
+        {
+            var call = task.Pending;
+            if (!task.AwaitingExit || call == TracedSyscall.None)
+            {
+                return;
+            }
+
+            task.Pending = TracedSyscall.None;
+            if (TryOpenArguments(task, call, out int dirfd, out long pathArg, out _) && ResolvePath(task.Tid, dirfd, pathArg) is { } path)
+            {
+                if (!FileStatus.TryGetFollowingLinks(path, out _))
+                {
+                    return; // Nothing there: the open failed (a failed open is not recorded) or created nothing.
+                }
+
+                if (OpenDescriptor(task.Tid, path) is { } fd)
+                {
+                    OnOpened(task, call, fd);
+                    return;
+                }
+            }
+
+            _recorder.DroppedEvents++;
+        }
+
+        /// <summary>The lowest fd of the task that names <paramref name="path"/> (as /proc/TID/fd shows it), or null.</summary>
+        private static int? OpenDescriptor(int tid, string path)
+        {
+            string real = InputFile.RealPath(path) ?? path;
+            try
+            {
+                int? lowest = null;
+                foreach (var entry in Directory.EnumerateFileSystemEntries($"/proc/{tid.ToString(CultureInfo.InvariantCulture)}/fd"))
+                {
+                    if (int.TryParse(Path.GetFileName(entry), NumberStyles.None, CultureInfo.InvariantCulture, out int fd) &&
+                        InputFile.ReadLink(entry) is { } target && (target == path || target == real) && (lowest is null || fd < lowest))
+                    {
+                        lowest = fd;
+                    }
+                }
+
+                return lowest;
+            }
+            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
+            {
+                return null;
+            }
+        }
+
+        private void OnNewTask(TaskState parent)
         {
             if (LinuxNative.Ptrace(LinuxNative.PtraceGetEventMsg, parent.Tid, IntPtr.Zero, _info) != 0)
             {
@@ -380,11 +466,17 @@ public static class PtraceTracer
             int child = (int)Marshal.ReadInt64(_info);
             if (_tasks.ContainsKey(child))
             {
-                return;
+                return; // Its own first stop came first (Task read its thread group from /proc).
             }
 
-            bool thread = ev == LinuxNative.EventClone && Directory.Exists($"/proc/{parent.Tgid}/task/{child}");
-            AddTask(child, thread ? parent.Tgid : child, parent.Tgid);
+            // The child runs independently of this stop: by now it may have stopped, run and exited, its exit already
+            // reaped (then its id is gone and nothing is added: recording it again would invent a process that never
+            // was, or take a thread for one). Otherwise its thread group comes from /proc, not from guessing by event
+            // kind: a clone without CLONE_THREAD is a process, and CLONE_PARENT gives it another parent.
+            if (Status(child) is { } status)
+            {
+                AddTask(child, status.Tgid, status.Tgid == child ? status.ParentPid : parent.Tgid);
+            }
         }
 
         private TaskState OnExec(TaskState task)
