@@ -50,7 +50,7 @@ public class HermeticTests
             ["PATH"] = "/usr/bin:/bin", ["HOME"] = "/home/dev", ["SECRET_TOKEN"] = "s3cr3t", ["FEED_USER"] = "me", ["LANG"] = "C.UTF-8",
         };
         string parent = Directory.CreateTempSubdirectory("sb-hermetic-").FullName;
-        var plan = HermeticPlan.Create(new[] { "dotnet", "pack", "src/App.csproj", "-c", "Release", "-p:Version=1.2.3", "-o", "out", "-s", "feed" }, "/work/repo", caller, new[] { "FEED_USER" }, sandbox, parent);
+        var plan = HermeticPlan.Create(new[] { "dotnet", "pack", "src/App.csproj", "-c", "Release", "-p:Version=1.2.3", "-o", "out", "-s", "feed" }, "/src/repo", caller, new[] { "FEED_USER" }, sandbox, parent);
 
         Assert.That(plan.Restore.Arguments, Is.EqualTo(new[] { "restore", "src/App.csproj", "-p:Version=1.2.3", "-s", "feed" }));
         Assert.That(plan.Restore.Environment, Is.Null, "restore runs with the caller's environment and network");

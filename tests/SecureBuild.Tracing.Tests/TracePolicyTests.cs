@@ -7,15 +7,15 @@ namespace SecureBuild.Tracing.Tests;
 public class TracePolicyTests
 {
     private static readonly DateTimeOffset T0 = new(2026, 12, 7, 4, 0, 0, TimeSpan.Zero);
-    private const string Project = "/work/repo/App/App.csproj";
+    private const string Project = "/src/repo/App/App.csproj";
     private const string Packages = "/home/dev/.nuget/packages";
 
     private static TracePolicyContext Context() => new()
     {
         Home = "/home/dev",
-        RepositoryDirectory = "/work/repo",
-        ProjectDirectories = new[] { "/work/repo/App" },
-        ArtifactsDirectory = "/work/repo/artifacts",
+        RepositoryDirectory = "/src/repo",
+        ProjectDirectories = new[] { "/src/repo/App" },
+        ArtifactsDirectory = "/src/repo/artifacts",
         TempDirectories = new[] { "/tmp" },
         NuGetPackageFolders = new[] { Packages },
         DotnetRoots = new[] { "/usr/share/dotnet" },
@@ -24,7 +24,7 @@ public class TracePolicyTests
     };
 
     private static TracedProcess Proc(int pid, int ppid, string exe, double startSeconds, params string[] args) =>
-        new(pid, ppid, exe, null, new[] { exe }.Concat(args).ToList(), "/work/repo/App", T0.AddSeconds(startSeconds), T0.AddSeconds(30), 0, null);
+        new(pid, ppid, exe, null, new[] { exe }.Concat(args).ToList(), "/src/repo/App", T0.AddSeconds(startSeconds), T0.AddSeconds(30), 0, null);
 
     /// <summary>dotnet build (node 1, pid 100) runs Restore, then an evil package's target with Exec (sh, pid 200, starts curl 201), then Csc.</summary>
     private static (TraceLog Log, BuildTimeline Timeline) Build(IEnumerable<TracedFileAccess>? files = null, IEnumerable<TracedNetworkOperation>? network = null)
@@ -35,7 +35,7 @@ public class TracePolicyTests
             Proc(200, 100, "/bin/sh", 5.1, "/tmp/MSBuildTemp/tmp1.exec.cmd"),
             Proc(201, 200, "/usr/bin/curl", 5.2, "http://127.0.0.1:4711/"),
         };
-        var log = new TraceLog(new[] { "dotnet", "build" }, "/work/repo/App", T0, T0.AddSeconds(30), 0, null, processes,
+        var log = new TraceLog(new[] { "dotnet", "build" }, "/src/repo/App", T0, T0.AddSeconds(30), 0, null, processes,
             (files ?? Array.Empty<TracedFileAccess>()).ToList(), (network ?? Array.Empty<TracedNetworkOperation>()).ToList());
         var targets = $"{Packages}/evil.build/1.0.0/build/Evil.Build.targets";
         var timeline = new BuildTimeline(new[]
@@ -43,7 +43,7 @@ public class TracePolicyTests
             new TaskExecution(1, Project, "Restore", "RestoreTask", T0.AddSeconds(1), T0.AddSeconds(3), "/usr/share/dotnet/sdk/10.0.100/NuGet.targets", Array.Empty<string>(), Array.Empty<string>()),
             new TaskExecution(1, Project, "Steal", "Exec", T0.AddSeconds(5), T0.AddSeconds(6), targets, new[] { "curl http://127.0.0.1:4711/" }, Array.Empty<string>()),
             new TaskExecution(1, Project, "Sneak", "OpenSocket", T0.AddSeconds(7), T0.AddSeconds(8), targets, Array.Empty<string>(), Array.Empty<string>()),
-            new TaskExecution(1, Project, "CoreCompile", "Csc", T0.AddSeconds(9), T0.AddSeconds(12), "/usr/share/dotnet/sdk/10.0.100/Roslyn/Microsoft.CSharp.Core.targets", Array.Empty<string>(), new[] { "/work/repo/App/Program.cs" }),
+            new TaskExecution(1, Project, "CoreCompile", "Csc", T0.AddSeconds(9), T0.AddSeconds(12), "/usr/share/dotnet/sdk/10.0.100/Roslyn/Microsoft.CSharp.Core.targets", Array.Empty<string>(), new[] { "/src/repo/App/Program.cs" }),
         }, new[] { Packages });
         return (log, timeline);
     }
@@ -132,21 +132,21 @@ public class TracePolicyTests
         var (log, timeline) = Build(files: new[]
         {
             new TracedFileAccess(100, T0.AddSeconds(2), FileAccessKind.Create, $"{Packages}/newtonsoft.json/13.0.3/lib/a.dll", "aa"),
-            new TracedFileAccess(100, T0.AddSeconds(10), FileAccessKind.Write, "/work/repo/App/obj/Debug/App.dll", "bb"),
-            new TracedFileAccess(100, T0.AddSeconds(10), FileAccessKind.Write, "/work/repo/App/bin/Debug/App.dll", "bb"),
+            new TracedFileAccess(100, T0.AddSeconds(10), FileAccessKind.Write, "/src/repo/App/obj/Debug/App.dll", "bb"),
+            new TracedFileAccess(100, T0.AddSeconds(10), FileAccessKind.Write, "/src/repo/App/bin/Debug/App.dll", "bb"),
             new TracedFileAccess(100, T0.AddSeconds(10), FileAccessKind.Write, "/tmp/x", "cc"),
             new TracedFileAccess(100, T0.AddSeconds(10), FileAccessKind.Write, "/dev/null", null),
             new TracedFileAccess(100, T0.AddSeconds(10), FileAccessKind.Write, "/proc/100/oom_score_adj", null),
-            new TracedFileAccess(100, T0.AddSeconds(7.5), FileAccessKind.Write, "/work/repo/App/../Lib/Lib.cs", "dd"),
+            new TracedFileAccess(100, T0.AddSeconds(7.5), FileAccessKind.Write, "/src/repo/App/../Lib/Lib.cs", "dd"),
             new TracedFileAccess(100, T0.AddSeconds(10), FileAccessKind.Create, $"{Packages}/evil.build/1.0.0/planted", "ee"),
-            new TracedFileAccess(100, T0.AddSeconds(10), FileAccessKind.Rename, "/work/repo/App/obj/a.tmp", null, "/work/repo/App/Program.cs"),
+            new TracedFileAccess(100, T0.AddSeconds(10), FileAccessKind.Rename, "/src/repo/App/obj/a.tmp", null, "/src/repo/App/Program.cs"),
         });
         var findings = Evaluate(log, timeline).Where(f => f.Kind == TraceFindingKind.FileWrite).Select(f => f.Event).ToList();
         Assert.That(findings, Is.EquivalentTo(new[]
         {
-            "write /work/repo/Lib/Lib.cs",
+            "write /src/repo/Lib/Lib.cs",
             $"create {Packages}/evil.build/1.0.0/planted",
-            "rename /work/repo/App/obj/a.tmp -> /work/repo/App/Program.cs",
+            "rename /src/repo/App/obj/a.tmp -> /src/repo/App/Program.cs",
         }));
     }
 
@@ -176,13 +176,13 @@ public class TracePolicyTests
     [Test]
     public void A_clean_build_has_no_finding()
     {
-        var log = new TraceLog(new[] { "dotnet", "build" }, "/work/repo/App", T0, T0.AddSeconds(30), 0, null,
+        var log = new TraceLog(new[] { "dotnet", "build" }, "/src/repo/App", T0, T0.AddSeconds(30), 0, null,
             new[] { Proc(100, 0, "/usr/share/dotnet/dotnet", 0, "build"), Proc(300, 100, "/usr/share/dotnet/dotnet", 9.5, "exec", "/usr/share/dotnet/sdk/10.0.100/Roslyn/bincore/csc.dll") },
             new[]
             {
-                new TracedFileAccess(300, T0.AddSeconds(10), FileAccessKind.Read, "/work/repo/App/Program.cs", "aa"),
+                new TracedFileAccess(300, T0.AddSeconds(10), FileAccessKind.Read, "/src/repo/App/Program.cs", "aa"),
                 new TracedFileAccess(300, T0.AddSeconds(10), FileAccessKind.Read, "/usr/share/dotnet/packs/Microsoft.NETCore.App.Ref/10.0.0/ref/net10.0/System.Runtime.dll", "aa"),
-                new TracedFileAccess(300, T0.AddSeconds(11), FileAccessKind.Create, "/work/repo/App/obj/Debug/net10.0/App.dll", "bb"),
+                new TracedFileAccess(300, T0.AddSeconds(11), FileAccessKind.Create, "/src/repo/App/obj/Debug/net10.0/App.dll", "bb"),
             },
             new[] { new TracedNetworkOperation(100, T0.AddSeconds(2), NetworkOperation.Connect, "inet", "192.0.2.10", 443, true) });
         var (_, timeline) = Build();
@@ -195,12 +195,12 @@ public class TracePolicyTests
     [Test]
     public void A_file_the_compiler_read_that_no_input_declares_is_an_undeclared_input()
     {
-        var log = new TraceLog(new[] { "dotnet", "build" }, "/work/repo/App", T0, T0.AddSeconds(30), 0, null,
+        var log = new TraceLog(new[] { "dotnet", "build" }, "/src/repo/App", T0, T0.AddSeconds(30), 0, null,
             new[] { Proc(100, 0, "/usr/share/dotnet/dotnet", 0, "build"), Proc(300, 100, "/usr/share/dotnet/dotnet", 9.5, "exec", "csc.dll") },
             new[]
             {
-                new TracedFileAccess(300, T0.AddSeconds(10), FileAccessKind.Read, "/work/repo/App/Program.cs", "aa"),
-                new TracedFileAccess(300, T0.AddSeconds(10), FileAccessKind.Read, "/work/repo/notes/secret.txt", "aa"),
+                new TracedFileAccess(300, T0.AddSeconds(10), FileAccessKind.Read, "/src/repo/App/Program.cs", "aa"),
+                new TracedFileAccess(300, T0.AddSeconds(10), FileAccessKind.Read, "/src/repo/notes/secret.txt", "aa"),
                 new TracedFileAccess(300, T0.AddSeconds(10), FileAccessKind.Read, "/tmp/csc.rsp", "aa"),
             },
             Array.Empty<TracedNetworkOperation>());
@@ -208,7 +208,7 @@ public class TracePolicyTests
         var findings = new UndeclaredInputCheck(Context()).Check(log, TraceAttributor.Attribute(log, timeline));
         var finding = findings.Single();
         Assert.That(finding.Code, Is.EqualTo("SB4205"));
-        Assert.That(finding.Event, Is.EqualTo("read /work/repo/notes/secret.txt (not an input of Csc)"));
+        Assert.That(finding.Event, Is.EqualTo("read /src/repo/notes/secret.txt (not an input of Csc)"));
         Assert.That(finding.Activity.Target, Is.EqualTo("CoreCompile"));
     }
 

@@ -16,7 +16,7 @@ public static class SdkFeed
     public static string Version => Package.Version;
     public static string FeedDirectory => Package.FeedDirectory;
     public static string WorkRoot => Package.WorkRoot;
-    /// <summary>The Sigstore test data the repository keeps (a copy of the interop set, see its README); never ../shared.</summary>
+    /// <summary>The Sigstore test data the repository keeps (copied into the repository, see its README).</summary>
     public static string SigstoreTestData => Path.Combine(RepoRoot, "tests", "SecureBuild.Attestation.Tests", "TestData", "sigstore");
     /// <summary>The --tool-path the tool is installed into; <see cref="Executable"/> is the command in it.</summary>
     public static string ToolDirectory { get; private set; } = "";
