@@ -34,5 +34,23 @@ if [ "$files" -eq 0 ]; then
   status=1
 fi
 [ "$failed" -gt 0 ] && status=1
+if [ "$failed" -gt 0 ]; then
+  # Name each failed test with the first lines of its message, so the tail of the log says what failed.
+  for trx in "$results"/*.trx; do
+    python3 - "$trx" <<'PY' || true
+import sys, xml.etree.ElementTree as ET
+ns = {"t": "http://microsoft.com/schemas/VisualStudio/TeamTest/2010"}
+root = ET.parse(sys.argv[1]).getroot()
+for r in root.iter("{%s}UnitTestResult" % ns["t"]):
+    if r.get("outcome") not in ("Failed", "Error", "Timeout", "Aborted"):
+        continue
+    msg = r.find("t:Output/t:ErrorInfo/t:Message", ns)
+    text = (msg.text or "").strip().splitlines() if msg is not None else []
+    print("FAILED " + r.get("testName", "?"))
+    for line in text[:8]:
+        print("    " + line[:300])
+PY
+  done
+fi
 echo "$passed passed, $failed failed, $skipped skipped"
 exit $status
