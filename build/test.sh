@@ -49,6 +49,9 @@ for r in root.iter("{%s}UnitTestResult" % ns["t"]):
     print("FAILED " + r.get("testName", "?"))
     for line in text[:8]:
         print("    " + line[:300])
+    st = r.find("t:Output/t:ErrorInfo/t:StackTrace", ns)
+    for line in ((st.text or "").strip().splitlines() if st is not None else [])[:4]:
+        print("    " + line.strip()[:300])
 PY
   done
 fi
