@@ -92,11 +92,50 @@ public sealed class PropertyDefaultTests
     [Test]
     public void SecureBuildDeterministic_false_from_the_command_line_leaves_the_compiler_settings_to_the_project_and_the_NET_SDK()
     {
-        // From -p: or Directory.Build.props (evaluated before the SDK's props). Set in the project body it comes too late
-        // for SecureBuild.Reproducibility.props, which already set ContinuousIntegrationBuild (a known gap of the props).
+        // From -p: or Directory.Build.props, evaluated before the SDK's props.
         using var evaluation = SdkEvaluation.Evaluate(globalProperties:
             new Dictionary<string, string> { ["Configuration"] = "Release", ["CI"] = "true", ["SecureBuildDeterministic"] = "false" });
         Assert.That(evaluation.Property("ContinuousIntegrationBuild"), Is.Empty);
+    }
+
+    [Test]
+    public void SecureBuildDeterministic_false_in_the_project_body_takes_back_ContinuousIntegrationBuild_before_the_NET_SDK_reads_it()
+    {
+        // SecureBuild.Sdk wraps Microsoft.NET.Sdk: its Sdk.targets runs before the .NET SDK's targets and can undo the props.
+        using var evaluation = SdkEvaluation.Evaluate("<SecureBuildDeterministic>false</SecureBuildDeterministic>",
+            new Dictionary<string, string> { ["Configuration"] = "Release" });
+        Assert.Multiple(() =>
+        {
+            Assert.That(evaluation.Property("ContinuousIntegrationBuild"), Is.Empty);
+            Assert.That(evaluation.Property("DeterministicSourcePaths"), Is.Not.EqualTo("true"), "Roslyn's targets map source paths only in CI builds");
+        });
+    }
+
+    [Test]
+    public void SecureBuildDeterministic_false_in_the_body_of_a_project_with_SecureBuild_as_an_extra_Sdk_is_a_warning_SB2503()
+    {
+        // As <Sdk Name="SecureBuild.Sdk" /> next to Microsoft.NET.Sdk, the .NET SDK's targets are imported first and
+        // have read ContinuousIntegrationBuild: the SDK cannot take it back, so it says so.
+        var sdk = SdkEvaluation.SdkFolder;
+        using var evaluation = SdkEvaluation.EvaluateXml($$"""
+            <Project>
+              <Import Project="Sdk.props" Sdk="Microsoft.NET.Sdk" />
+              <Import Project="{{sdk}}/Sdk.props" />
+              <PropertyGroup>
+                <TargetFramework>net10.0</TargetFramework>
+                <SecureBuildDeterministic>false</SecureBuildDeterministic>
+              </PropertyGroup>
+              <Import Project="Sdk.targets" Sdk="Microsoft.NET.Sdk" />
+              <Import Project="{{sdk}}/Sdk.targets" />
+            </Project>
+            """, new Dictionary<string, string> { ["Configuration"] = "Release" });
+        evaluation.Run(out var log, "_SecureBuildCheckDeterminismOff");
+        Assert.That(log, Does.Contain("warning SB2503"));
+
+        using var fromCommandLine = SdkEvaluation.EvaluateXml(evaluation.Project.Xml.RawXml,
+            new Dictionary<string, string> { ["Configuration"] = "Release", ["SecureBuildDeterministic"] = "false" });
+        fromCommandLine.Run(out var quiet, "_SecureBuildCheckDeterminismOff");
+        Assert.That(quiet, Does.Not.Contain("SB2503"), "from -p: the props never turned ContinuousIntegrationBuild on");
     }
 
     [Test]

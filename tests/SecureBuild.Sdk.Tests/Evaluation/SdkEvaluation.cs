@@ -92,17 +92,23 @@ public sealed class SdkEvaluation : IDisposable
     /// Runs <paramref name="targets"/> of a fresh instance of the project in-process and returns it: for targets that
     /// only compute properties and items (no tool, no file written), the cheapest way to see what they resolve.
     /// </summary>
-    public ProjectInstance Run(params string[] targets)
+    public ProjectInstance Run(params string[] targets) => Run(out _, targets);
+
+    /// <summary>As <see cref="Run(string[])"/>, with what the build logged (normal verbosity) in <paramref name="log"/>.</summary>
+    /// <remarks>No logger type of our own: a class implementing an MSBuild interface would not load before MSBuildLocator
+    /// registers, and NUnit's discovery would then find no test in the assembly.</remarks>
+    public ProjectInstance Run(out string log, params string[] targets)
     {
         var instance = Project.CreateProjectInstance();
-        var log = new StringWriter();
-        var logger = new ConsoleLogger(LoggerVerbosity.Normal, log.Write, null, null);
+        var writer = new StringWriter();
+        var logger = new ConsoleLogger(LoggerVerbosity.Normal, writer.Write, null, null);
         bool ok;
         lock (BuildGate)
         {
             // One in-process build at a time: MSBuild's BuildManager is one per process.
             ok = instance.Build(targets, new ILogger[] { logger });
         }
+        log = writer.ToString();
         Assert.That(ok, Is.True, $"targets {string.Join(";", targets)} failed:\n{log}");
         return instance;
     }
