@@ -59,7 +59,9 @@ internal static class TraceCommand
         if (msbuild)
         {
             stderr.WriteLine($"{name}: MSBuild command: added -nodeReuse:false -p:UseSharedCompilation=false and DOTNET_CLI_USE_MSBUILD_SERVER=0, " +
-                "so that every MSBuild node and the compiler run inside the trace instead of in long-lived servers outside it.");
+                "so that every MSBuild node and the compiler run inside the trace instead of in long-lived servers outside it; " +
+                "and turned off the dotnet CLI's telemetry, workload update check and first-run experience (DOTNET_CLI_TELEMETRY_OPTOUT, " +
+                "DOTNET_CLI_WORKLOAD_UPDATE_NOTIFY_DISABLE, ...), whose connections and writes are not the build's.");
         }
 
         string outDir = Path.GetFullPath(outDirectory ?? Path.Combine("obj", "securebuild", "trace"));
@@ -114,8 +116,9 @@ internal static class TraceCommand
             return command;
         }
 
-        environment["DOTNET_CLI_USE_MSBUILD_SERVER"] = "0";
-        environment["MSBUILDDISABLENODEREUSE"] = "1";
+        // No MSBuild server or reused node (every node must be a child of the trace), and none of the CLI's own side
+        // activities (telemetry, the workload update check, first-run files): their connections and writes are not the build's.
+        Core.Processes.DotnetEnvironment.MakeQuiet(environment);
         var result = command.Take(2).Concat(new[] { "-nodeReuse:false", "-p:UseSharedCompilation=false" }).Concat(command.Skip(2)).ToList();
         return result;
     }

@@ -110,7 +110,11 @@ public class MaliciousBuildTests
         {
             environment[name] = value;
         }
-        var result = Tracer.RunResult(_root, BuildCommand(project, binlog, port), environment);
+        // The command and environment the trace verb would run (it turns off the CLI's own side activities: in this
+        // fresh HOME the CLI would otherwise look for workload updates on nuget.org from inside the in-proc node, at a
+        // random moment of the build, whatever this machine's environment says).
+        var command = SecureBuild.Cli.TraceCommand.MsBuildSwitches(BuildCommand(project, binlog, port), environment, out _);
+        var result = Tracer.RunResult(_root, command, environment);
         Assert.That(result.CommandExecuted, Is.True);
         return (result.Log, binlog);
     }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using SecureBuild.Core.Tracing;
 
 namespace SecureBuild.Tracing.Tests;
@@ -18,7 +17,7 @@ public class ThreadRaceTests : TracingFixture
     [Test]
     public void Opens_from_fresh_threads_forked_children_and_a_threaded_exec_are_all_recorded_and_attributed()
     {
-        string program = Compile();
+        string program = CProgram.Compile("threads-fork-exec", Dir, "-O1", "-pthread");
         var expected = new List<string>();
         for (int i = 0; i < Threads; i++)
         {
@@ -65,23 +64,5 @@ public class ThreadRaceTests : TracingFixture
         var ours = Tracer.RunResult(Dir, command).Log.Files.Select(f => f.Path).ToHashSet(StringComparer.Ordinal);
         Assert.That(oracle.Opened.Where(p => p.StartsWith(Dir, StringComparison.Ordinal) && !ours.Contains(p)), Is.Empty, "files strace saw opened and we did not");
         Assert.That(oracle.Opened.Count(p => p.StartsWith(Dir, StringComparison.Ordinal)), Is.EqualTo(expected.Count + 1), "strace saw every open too");
-    }
-
-    /// <summary>Compiles Programs/threads-fork-exec.c with the system's C compiler into the test's directory.</summary>
-    private string Compile()
-    {
-        string cc = new[] { "/usr/bin/cc", "/usr/bin/gcc" }.FirstOrDefault(File.Exists) ?? throw new InconclusiveException("no C compiler (apt-get install gcc).");
-        string output = Path.Combine(Dir, "threads-fork-exec");
-        var start = new ProcessStartInfo(cc) { RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (var a in new[] { "-O1", "-pthread", "-o", output, Path.Combine(TestContext.CurrentContext.TestDirectory, "Programs", "threads-fork-exec.c") })
-        {
-            start.ArgumentList.Add(a);
-        }
-
-        using var process = Process.Start(start)!;
-        string errors = process.StandardError.ReadToEnd();
-        Assert.That(process.WaitForExit(120_000), "the C compiler finished");
-        Assert.That(process.ExitCode, Is.EqualTo(0), errors);
-        return output;
     }
 }

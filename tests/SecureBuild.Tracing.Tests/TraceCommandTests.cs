@@ -88,7 +88,8 @@ public class TraceCommandTests : TracingFixture
         var (exit, _, err) = Trace("trace", "--", "dotnet", "msbuild", "-version");
 
         Assert.That(exit, Is.EqualTo(0));
-        Assert.That(err, Does.Contain("added -nodeReuse:false -p:UseSharedCompilation=false and DOTNET_CLI_USE_MSBUILD_SERVER=0"));
+        Assert.That(err, Does.Contain("added -nodeReuse:false -p:UseSharedCompilation=false and DOTNET_CLI_USE_MSBUILD_SERVER=0")
+            .And.Contain("turned off the dotnet CLI's telemetry, workload update check"));
         var log = TraceLogJson.Read(File.ReadAllBytes(Path.Combine(Dir, "obj", "securebuild", "trace", "trace.json")));
         // -bl: the binary log attribution reads (added because the command had none).
         Assert.That(log.Processes.Single(p => p.ParentPid == 0).Arguments, Is.EqualTo(new[]
@@ -107,6 +108,8 @@ public class TraceCommandTests : TracingFixture
         }));
         Assert.That(test);
         Assert.That(env["DOTNET_CLI_USE_MSBUILD_SERVER"], Is.EqualTo("0"));
+        // The CLI's own network calls (telemetry, the workload update check a fresh HOME triggers) are not the build's.
+        Assert.That((env["DOTNET_CLI_TELEMETRY_OPTOUT"], env["DOTNET_CLI_WORKLOAD_UPDATE_NOTIFY_DISABLE"]), Is.EqualTo(("1", "true")));
         var other = new Dictionary<string, string>();
         Assert.That(TraceCommand.MsBuildSwitches(new[] { "dotnet", "run" }, other, out bool run), Is.EqualTo(new[] { "dotnet", "run" }));
         Assert.That(run, Is.False);
