@@ -35,6 +35,8 @@ public static class CliApplication
         root.Subcommands.Add(ReproCommands.CreateCompare(stdout, stderr));
         root.Subcommands.Add(TraceCommand.Create(stdout, stderr));
         root.Subcommands.Add(InspectCommand.Create(stdout, stderr));
+        root.Subcommands.Add(TrustCommand.Create(stdout, stderr));
+        root.Subcommands.Add(TufCommand.Create(stdout, stderr));
         return root;
     }
 
