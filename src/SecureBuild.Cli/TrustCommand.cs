@@ -103,13 +103,14 @@ internal static class TrustCommand
             return Guard(name, stderr, () =>
             {
                 string? rootPath = parse.GetValue(root);
-                byte[] initial = rootPath is null ? SigstoreTrustedRootSource.EmbeddedPublicGoodRoot() : InputFile.ReadAllBytes(rootPath, InputKind.Metadata);
-                if (rootPath is null && metadataUrl != SigstoreTrustedRootSource.PublicGoodMetadataUrl && !File.Exists(Path.Combine(cacheDir, "metadata", "root.json")))
+                bool cached = File.Exists(Path.Combine(cacheDir, "metadata", "root.json"));
+                if (rootPath is null && metadataUrl != SigstoreTrustedRootSource.PublicGoodMetadataUrl && !cached)
                 {
                     stderr.WriteLine($"{name}: SB5211: the embedded root is the public-good instance's; {metadataUrl} needs its own initial root. Give --root ROOT.json (obtained out of band).");
                     return CliApplication.Usage;
                 }
 
+                byte[]? initial = cached ? null : rootPath is null ? SigstoreTrustedRootSource.EmbeddedPublicGoodRoot() : InputFile.ReadAllBytes(rootPath, InputKind.Metadata);
                 using var fetcher = new TufFetcher();
                 var result = SigstoreTrustedRootSource.Update(metadataUrl, parse.GetValue(targetsUrl), cacheDir, initial, clock, fetcher);
                 stdout.WriteLine($"OK: {metadataUrl}: root version {result.RootVersion}, timestamp version {result.TimestampVersion} (valid until {TufRepositoryTime(result.TimestampExpires)})");

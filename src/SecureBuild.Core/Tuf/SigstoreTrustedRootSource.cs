@@ -24,7 +24,7 @@ public static class SigstoreTrustedRootSource
     /// <summary>The embedded initial root of the public-good instance (root version 15).</summary>
     public static byte[] EmbeddedPublicGoodRoot()
     {
-        using var stream = typeof(SigstoreTrustedRootSource).Assembly.GetManifestResourceStream("SecureBuild.Core.Tuf.sigstore-public-good.root.json")
+        using var stream = typeof(SigstoreTrustedRootSource).Assembly.GetManifestResourceStream("SecureBuild.Core.Tuf.sigstore-public-good-root.json")
             ?? throw new InvalidOperationException("the embedded Sigstore root is missing from the assembly");
         using var copy = new MemoryStream();
         stream.CopyTo(copy);
@@ -51,15 +51,20 @@ public static class SigstoreTrustedRootSource
 
     /// <summary>
     /// Refreshes the TUF metadata in <paramref name="cacheDirectory"/> (starting from <paramref name="initialRoot"/> when
-    /// the cache has no root yet) and downloads trusted_root.json and the signing config.
+    /// the cache has no root yet; a cached root is never replaced by it, as that would roll the root back) and downloads trusted_root.json and the signing config.
     /// </summary>
     /// <exception cref="TufException">Any refusal.</exception>
-    public static SigstoreTrustUpdate Update(string metadataUrl, string? targetBaseUrl, string cacheDirectory, byte[] initialRoot, Func<DateTimeOffset>? clock = null, ITufFetcher? fetcher = null)
+    public static SigstoreTrustUpdate Update(string metadataUrl, string? targetBaseUrl, string cacheDirectory, byte[]? initialRoot, Func<DateTimeOffset>? clock = null, ITufFetcher? fetcher = null)
     {
         string metadataDir = Path.Combine(cacheDirectory, "metadata");
         string targetsDir = Path.Combine(cacheDirectory, "targets");
         if (!File.Exists(Path.Combine(metadataDir, "root.json")))
         {
+            if (initialRoot is null)
+            {
+                throw new TufException(TufException.LocalState, $"{cacheDirectory} has no trusted root and none was given.", "Give the repository's initial root.json (--root).");
+            }
+
             Directory.CreateDirectory(metadataDir);
             AtomicFile.WriteAllBytes(Path.Combine(metadataDir, "root.json"), initialRoot);
         }

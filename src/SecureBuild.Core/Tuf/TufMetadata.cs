@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.RegularExpressions;
 using SecureBuild.Core.Crypto;
 using SecureBuild.Core.InToto.Verification;
 using SecureBuild.Core.Json;
@@ -286,16 +287,22 @@ public abstract class TufMetadata
         }
     }
 
+    private static readonly Regex TimePattern = new(@"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$", RegexOptions.CultureInvariant);
+
     internal static DateTimeOffset ParseTime(string text, string path)
     {
-        // TUF writes "YYYY-MM-DDTHH:MM:SSZ"; Sigstore's first root has fractional seconds and an offset, which
-        // python-tuf and tuf-js accept as well.
-        if (text.Length >= 20 && text[10] == 'T' && DateTimeOffset.TryParseExact(text,
-                new[] { "yyyy-MM-dd'T'HH:mm:ssK", "yyyy-MM-dd'T'HH:mm:ss.FFFFFFFK" },
-                CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal, out var time)
-            && (text.EndsWith("Z", StringComparison.Ordinal) || text[text.Length - 6] is '+' or '-'))
+        // TUF writes "YYYY-MM-DDTHH:MM:SSZ"; Sigstore's first roots have fractional seconds (up to nanoseconds) and an
+        // offset, which python-tuf and tuf-js accept as well. .NET parses at most 7 fraction digits: the rest is cut.
+        var match = TimePattern.Match(text);
+        if (match.Success)
         {
-            return time;
+            string fraction = match.Groups[2].Success ? "." + (match.Groups[2].Value.Length > 7 ? match.Groups[2].Value.Substring(0, 7) : match.Groups[2].Value) : "";
+            string zone = match.Groups[3].Value == "Z" ? "+00:00" : match.Groups[3].Value;
+            if (DateTimeOffset.TryParseExact(match.Groups[1].Value + fraction + zone, new[] { "yyyy-MM-dd'T'HH:mm:sszzz", "yyyy-MM-dd'T'HH:mm:ss.FFFFFFFzzz" },
+                    CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal, out var time))
+            {
+                return time;
+            }
         }
 
         throw Fail($"{path} '{StrictJson.Clip(text)}' is not an RFC 3339 time such as 2030-01-01T00:00:00Z.");

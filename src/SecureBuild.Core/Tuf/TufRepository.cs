@@ -378,7 +378,7 @@ public sealed class TufRepository
     private static byte[] SignAndCheck(JsonMap signed, IEnumerable<SigningKey> signers, TufRootMetadata root, string role)
     {
         var envelope = SignEnvelope(signed, new JsonList(), signers.ToList(), root.Roles[role].KeyIds);
-        byte[] bytes = JsonText.WriteUtf8(envelope);
+        byte[] bytes = TufMetadataWriter.Write(envelope);
         var parsed = TufMetadata.Parse(bytes, role, role + ".json");
         try
         {
@@ -394,34 +394,14 @@ public sealed class TufRepository
 
     private static JsonMap SignEnvelope(JsonMap signed, JsonList existing, List<SigningKey> signers, IReadOnlyList<string> allowedKeyIds)
     {
-        byte[] canonical = TufMetadata.Canonical(signed);
-        var signatures = new List<JsonMap>();
-        foreach (var sig in existing.OfType<JsonMap>())
-        {
-            signatures.Add(sig);
-        }
-
-        bool any = false;
-        foreach (var key in signers)
-        {
-            string id = TufKey.KeyIdOf(key.Public);
-            if (!allowedKeyIds.Contains(id, StringComparer.Ordinal))
-            {
-                continue;
-            }
-
-            signatures.RemoveAll(s => s["keyid"] is JsonString k && k.Value == id);
-            signatures.Add(new JsonMap { { "keyid", id }, { "sig", Hex.Encode(key.Sign(canonical)) } });
-            any = true;
-        }
-
-        if (!any && signers.Count > 0)
+        var usable = signers.Where(k => allowedKeyIds.Contains(TufKey.KeyIdOf(k.Public), StringComparer.Ordinal)).ToList();
+        if (usable.Count == 0 && signers.Count > 0)
         {
             throw new TufException(TufException.WrongKey, $"none of the keys given ({string.Join(", ", signers.Select(s => TufKey.KeyIdOf(s.Public)))}) is a key allowed to sign this metadata.",
                 $"Sign with one of: {string.Join(", ", allowedKeyIds)}.");
         }
 
-        return new JsonMap { { "signatures", new JsonList(signatures.Select(s => (JsonItem)s)) }, { "signed", signed } };
+        return TufMetadataWriter.Envelope(signed, existing.OfType<JsonMap>(), usable);
     }
 
     private static IReadOnlyList<string> KeyIdsOf(JsonMap rootSigned, string role) =>
@@ -436,7 +416,7 @@ public sealed class TufRepository
     private void WriteStaged(string name, JsonMap envelope)
     {
         Directory.CreateDirectory(Staged);
-        AtomicFile.WriteAllBytes(Path.Combine(Staged, name), JsonText.WriteUtf8(envelope));
+        AtomicFile.WriteAllBytes(Path.Combine(Staged, name), TufMetadataWriter.Write(envelope));
     }
 
     internal static string Time(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture);
