@@ -18,8 +18,9 @@ public static class TrustRepositoryTarget
             : trimmed + "/targets";
     }
 
+    /// <summary>A refreshed client for the repository (its trusted metadata cached in <paramref name="cacheDirectory"/>).</summary>
     /// <exception cref="TufException">Any refusal; SB5211 when there is no root to start from.</exception>
-    public static byte[] Fetch(string metadataUrl, string? targetsUrl, string? initialRootPath, string? cacheDirectory, string target, Func<DateTimeOffset> clock, ITufFetcher? fetcher = null)
+    public static TufClient Open(string metadataUrl, string? targetsUrl, string? initialRootPath, string? cacheDirectory, Func<DateTimeOffset> clock, ITufFetcher fetcher)
     {
         string cache = cacheDirectory ?? SigstoreTrustedRootSource.DefaultCacheDirectory(metadataUrl);
         string metadataDir = Path.Combine(cache, "metadata");
@@ -28,7 +29,7 @@ public static class TrustRepositoryTarget
             if (initialRootPath is null)
             {
                 throw new TufException(TufException.LocalState, $"no trusted root for {metadataUrl} is cached in {cache}.",
-                    "Give the repository's root.json, obtained out of band from its owners (--root), for the first use.");
+                    "Give the repository's root.json, obtained out of band from its owners (--root / --trust-root), for the first use.");
             }
 
             byte[] initial = InputFile.ReadAllBytes(initialRootPath, InputKind.Metadata);
@@ -36,26 +37,31 @@ public static class TrustRepositoryTarget
             AtomicFile.WriteAllBytes(Path.Combine(metadataDir, "root.json"), initial);
         }
 
-        var ownFetcher = fetcher is null ? new TufFetcher() : null;
-        try
+        var client = new TufClient(new TufClientOptions
         {
-            var client = new TufClient(new TufClientOptions
-            {
-                MetadataBaseUrl = metadataUrl,
-                TargetBaseUrl = targetsUrl ?? DefaultTargetsUrl(metadataUrl),
-                MetadataDirectory = metadataDir,
-                Clock = clock,
-                Fetcher = fetcher ?? ownFetcher,
-            });
-            client.Refresh();
-            var info = client.FindTarget(target)
-                ?? throw new TufException(TufException.TargetNotFound, $"no role trusted for '{target}' in {metadataUrl} lists it.",
-                    "Check the target name (`securebuild trust add --name`) and that the repository was published.");
-            return client.DownloadTarget(info);
-        }
-        finally
-        {
-            ownFetcher?.Dispose();
-        }
+            MetadataBaseUrl = metadataUrl,
+            TargetBaseUrl = targetsUrl ?? DefaultTargetsUrl(metadataUrl),
+            MetadataDirectory = metadataDir,
+            Clock = clock,
+            Fetcher = fetcher,
+        });
+        client.Refresh();
+        return client;
+    }
+
+    /// <summary>One target through a refreshed client: found by the delegation search, length and hashes checked.</summary>
+    public static byte[] Fetch(TufClient client, string target)
+    {
+        var info = client.FindTarget(target)
+            ?? throw new TufException(TufException.TargetNotFound, $"no role of the trust repository trusted for '{target}' lists it.",
+                "Check the target name (`securebuild trust add --name`) and that the repository was published.");
+        return client.DownloadTarget(info);
+    }
+
+    /// <exception cref="TufException">Any refusal; SB5211 when there is no root to start from.</exception>
+    public static byte[] Fetch(string metadataUrl, string? targetsUrl, string? initialRootPath, string? cacheDirectory, string target, Func<DateTimeOffset> clock)
+    {
+        using var fetcher = new TufFetcher();
+        return Fetch(Open(metadataUrl, targetsUrl, initialRootPath, cacheDirectory, clock, fetcher), target);
     }
 }
