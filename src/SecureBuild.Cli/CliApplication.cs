@@ -37,6 +37,7 @@ public static class CliApplication
         root.Subcommands.Add(InspectCommand.Create(stdout, stderr));
         root.Subcommands.Add(TrustCommand.Create(stdout, stderr));
         root.Subcommands.Add(TufCommand.Create(stdout, stderr));
+        root.Subcommands.Add(SvidCommand.Create(stdout, stderr));
         return root;
     }
 
