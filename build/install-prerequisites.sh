@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the main job and the tests need beyond the .NET SDK: Debian's reference in-toto
 # (in-toto-verify, the oracle our links are checked against), git, openssl, and Node.js with npm
-# (for the sigstore-js bundle oracle), strace (the runtime trace's oracle), and on linux-x64 the native toolchain Native AOT links the
+# (for the sigstore-js bundle oracle and the tuf-js TUF client oracle, pinned by its package-lock.json), strace (the runtime trace's oracle), and on linux-x64 the native toolchain Native AOT links the
 # securebuild tool with (clang or gcc, zlib headers). Idempotent; quiet when all is there.
 set -euo pipefail
 need=()
@@ -22,4 +22,11 @@ if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+# tuf-js, the reference TUF client the TUF tests compare SecureBuild's client and repository tooling with
+# (tests/SecureBuild.Tuf.Tests/oracle, versions pinned by its package-lock.json).
+oracle="$(cd "$(dirname "$0")/.." && pwd)/tests/SecureBuild.Tuf.Tests/oracle"
+if [ -f "$oracle/package-lock.json" ] && [ ! -f "$oracle/node_modules/tuf-js/package.json" ]; then
+  echo "Installing the tuf-js oracle (npm ci)..."
+  (cd "$oracle" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 fi

@@ -4,6 +4,7 @@ using SecureBuild.Core.Attestation;
 using SecureBuild.Core.Crypto;
 using SecureBuild.Core.Sigstore;
 using SecureBuild.Core.IO;
+using SecureBuild.Core.Tuf;
 
 namespace SecureBuild.Cli;
 
@@ -20,7 +21,9 @@ internal static class BundleCommand
     private static Command CreateVerify(TextWriter stdout, TextWriter stderr)
     {
         var bundleFile = new Option<string>("--bundle") { Description = "The Sigstore bundle to verify.", Required = true };
-        var trustedRoot = new Option<string>("--trusted-root") { Description = "The trusted_root.json holding the trusted CAs, logs and timestamp authorities (no TUF, no network).", Required = true };
+        var trustedRoot = new Option<string>("--trusted-root") { Description = "The trusted_root.json holding the trusted CAs, logs and timestamp authorities (no TUF, no network)." };
+        var fromTuf = new Option<bool>("--trusted-root-from-tuf") { Description = "Use the TUF-verified trusted_root.json that `securebuild trust update` cached (checked again offline; refused when stale) instead of --trusted-root." };
+        var tufCache = new Option<string>("--tuf-cache") { Description = "With --trusted-root-from-tuf: the cache `trust update --cache-dir` wrote. Default: the public-good instance's default cache." };
         var key = new Option<string>("--key") { Description = "Public key (PEM or securesystemslib JSON) for a key-signed (publicKey hint) bundle." };
         var identity = new Option<string>("--certificate-identity") { Description = "Expected certificate identity (SAN), exact match, for certificate bundles." };
         var issuer = new Option<string>("--certificate-oidc-issuer") { Description = "Expected OIDC issuer of the certificate, exact match." };
@@ -36,7 +39,7 @@ internal static class BundleCommand
         };
         var command = new Command("verify", "Verify a Sigstore bundle offline. Exit 0 verified, 1 not verified, 2 usage or unreadable input.")
         {
-            bundleFile, trustedRoot, key, identity, issuer, payloadType, at, tlogThreshold, strictKeyHint, noSubjectCheck, artifact,
+            bundleFile, trustedRoot, fromTuf, tufCache, key, identity, issuer, payloadType, at, tlogThreshold, strictKeyHint, noSubjectCheck, artifact,
         };
         command.SetAction(parse =>
         {
@@ -53,6 +56,12 @@ internal static class BundleCommand
             if (keyPath is not null && (id is not null || iss is not null))
             {
                 stderr.WriteLine($"{name}: --key and --certificate-identity/--certificate-oidc-issuer exclude each other.");
+                return CliApplication.Usage;
+            }
+
+            if ((parse.GetValue(trustedRoot) is null) == !parse.GetValue(fromTuf))
+            {
+                stderr.WriteLine($"{name}: give either --trusted-root FILE or --trusted-root-from-tuf.");
                 return CliApplication.Usage;
             }
 
@@ -89,7 +98,9 @@ internal static class BundleCommand
             byte[] rootBytes;
             try
             {
-                rootBytes = InputFile.ReadAllBytes(parse.GetValue(trustedRoot)!, InputKind.TrustedRoot);
+                rootBytes = parse.GetValue(fromTuf)
+                    ? SigstoreTrustedRootSource.LoadCachedTrustedRoot(parse.GetValue(tufCache) ?? SigstoreTrustedRootSource.DefaultCacheDirectory(SigstoreTrustedRootSource.PublicGoodMetadataUrl), DateTimeOffset.UtcNow)
+                    : InputFile.ReadAllBytes(parse.GetValue(trustedRoot)!, InputKind.TrustedRoot);
                 if (keyPath is not null)
                 {
                     options.PublicKey = PublicKey.Load(keyPath);
@@ -102,6 +113,11 @@ internal static class BundleCommand
                 }
 
                 bundleBytes = InputFile.ReadAllBytes(parse.GetValue(bundleFile)!, InputKind.Bundle);
+            }
+            catch (TufException e)
+            {
+                stderr.WriteLine($"{name}: {e.Message}");
+                return CliApplication.Usage;
             }
             catch (Exception e) when (e is IOException || e is UnauthorizedAccessException || e is KeyFormatException || e is FormatException)
             {
@@ -118,7 +134,7 @@ internal static class BundleCommand
             }
             catch (SigstoreFormatException e)
             {
-                stdout.WriteLine($"FAIL: {parse.GetValue(bundleFile)}: cannot verify against {parse.GetValue(trustedRoot)}: {e.Message}");
+                stdout.WriteLine($"FAIL: {parse.GetValue(bundleFile)}: cannot verify against {parse.GetValue(trustedRoot) ?? "the TUF-verified trusted root"}: {e.Message}");
                 return CliApplication.Failure;
             }
 

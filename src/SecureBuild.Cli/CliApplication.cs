@@ -35,6 +35,9 @@ public static class CliApplication
         root.Subcommands.Add(ReproCommands.CreateCompare(stdout, stderr));
         root.Subcommands.Add(TraceCommand.Create(stdout, stderr));
         root.Subcommands.Add(InspectCommand.Create(stdout, stderr));
+        root.Subcommands.Add(TrustCommand.Create(stdout, stderr));
+        root.Subcommands.Add(TufCommand.Create(stdout, stderr));
+        root.Subcommands.Add(SvidCommand.Create(stdout, stderr));
         return root;
     }
 

@@ -3,6 +3,7 @@ using System.Globalization;
 using SecureBuild.Core.Crypto;
 using SecureBuild.Core.InToto.Verification;
 using SecureBuild.Core.IO;
+using SecureBuild.Core.Tuf;
 
 namespace SecureBuild.Cli;
 
@@ -32,10 +33,11 @@ internal static class VerifyCommand
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Print each check, dropped links and warnings." };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "Print only the failure." };
         var timeout = new Option<string>("--inspection-timeout") { Description = "Seconds an inspection command may run (default 10, as in in-toto)." };
+        var trust = TrustRepositoryOptions.Create();
 
         var command = new Command("verify", "Verify a supply chain against an in-toto layout (like in-toto-verify, with the same verdicts). Inspections run in the current directory.")
         {
-            layout, layoutKeys, keyTypes, linkDir, gpg, gpgHome, verbose, quiet, timeout,
+            layout, layoutKeys, keyTypes, linkDir, gpg, gpgHome, verbose, quiet, timeout, trust.Url, trust.Root, trust.Cache,
         };
         command.SetAction(parse =>
         {
@@ -81,6 +83,17 @@ internal static class VerifyCommand
                 inspectionTimeout = TimeSpan.FromSeconds(seconds);
             }
 
+            TrustRepositoryOptions.Source? policy;
+            try
+            {
+                policy = trust.Open(parse);
+            }
+            catch (TufException e)
+            {
+                stderr.WriteLine($"{me}: the trust repository: {e.Message}");
+                return TrustRepositoryOptions.ExitCode(e);
+            }
+
             var keys = new List<PublicKey>();
             for (int i = 0; i < keyFiles.Length; i++)
             {
@@ -94,12 +107,17 @@ internal static class VerifyCommand
                 PublicKey key;
                 try
                 {
-                    key = PublicKey.Load(keyFiles[i]);
+                    key = policy is null ? PublicKey.Load(keyFiles[i]) : PublicKey.Parse(System.Text.Encoding.UTF8.GetString(policy.Fetch(keyFiles[i])), $"{keyFiles[i]} (from the trust repository)");
                 }
                 catch (KeyFormatException e)
                 {
                     stderr.WriteLine($"{me}: layout key {keyFiles[i]}: {e.Code}: {e.Message} {e.Fix}");
                     return CliApplication.Usage;
+                }
+                catch (TufException e)
+                {
+                    stderr.WriteLine($"{me}: layout key {keyFiles[i]} from the trust repository: {e.Message}");
+                    return TrustRepositoryOptions.ExitCode(e);
                 }
 
                 if (key.KeyTypeName != expected)
@@ -116,13 +134,24 @@ internal static class VerifyCommand
             byte[] layoutBytes;
             try
             {
-                if (!InputFile.Exists(layoutPath))
+                if (policy is not null)
+                {
+                    layoutBytes = policy.Fetch(layoutPath);
+                }
+                else if (!InputFile.Exists(layoutPath))
                 {
                     stderr.WriteLine($"{me}: the layout file {layoutPath} does not exist.");
                     return CliApplication.Usage;
                 }
-
-                layoutBytes = InputFile.ReadAllBytes(layoutPath, InputKind.Layout, limit: LayoutVerifierOptions.DefaultMaxMetadataFileBytes);
+                else
+                {
+                    layoutBytes = InputFile.ReadAllBytes(layoutPath, InputKind.Layout, limit: LayoutVerifierOptions.DefaultMaxMetadataFileBytes);
+                }
+            }
+            catch (TufException e)
+            {
+                stderr.WriteLine($"{me}: the layout {layoutPath} from the trust repository: {e.Message}");
+                return TrustRepositoryOptions.ExitCode(e);
             }
             catch (InputFileException e) when (e.Problem == InputFileProblem.TooLarge)
             {

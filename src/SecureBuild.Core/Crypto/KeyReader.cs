@@ -688,6 +688,23 @@ internal static class KeyReader
         return new PublicKey(KeyType.Ed25519, publicHex, Wrap(() => new Ed25519PublicKeyParameters(bytes), source, "ed25519 public key"));
     }
 
+    /// <summary>
+    /// A NIST P-256 public key given as the hex of its uncompressed SEC1 point (04 || X || Y), as early TUF metadata
+    /// (keytype "ecdsa-sha2-nistp256", e.g. Sigstore's roots 1 to 4) stores it. The hex is kept as PublicValue.
+    /// </summary>
+    internal static PublicKey PublicFromEcPointHex(string pointHex, string source)
+    {
+        if (pointHex.Length != 130 || !Hex.TryDecode(pointHex, out byte[] bytes) || bytes[0] != 0x04)
+        {
+            throw Malformed(source, "\"keyval.public\" of an ecdsa-sha2-nistp256 key must be 130 hex characters: an uncompressed P-256 point (04 || X || Y)");
+        }
+
+        var domain = KeyAlgorithms.P256Domain();
+        var point = Wrap(() => domain.Curve.DecodePoint(bytes), source, "P-256 public point");
+        var named = Wrap(() => new ECPublicKeyParameters("EC", point, KeyAlgorithms.P256Oid), source, "P-256 public point");
+        return new PublicKey(KeyType.Ecdsa, pointHex, named);
+    }
+
     private static string RequiredString(JsonMap obj, string name, string source, string? displayName = null)
     {
         if (!obj.TryGetValue(name, out var node))

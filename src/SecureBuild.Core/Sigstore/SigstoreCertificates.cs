@@ -154,7 +154,7 @@ internal static class SigstoreCertificates
         return null;
     }
 
-    private static bool SignedBy(X509Certificate cert, X509Certificate issuer)
+    public static bool SignedBy(X509Certificate cert, X509Certificate issuer)
     {
         try
         {
@@ -167,18 +167,18 @@ internal static class SigstoreCertificates
         }
     }
 
+    /// <summary>The entries of the Subject Alternative Name extension (none when it is absent).</summary>
+    public static GeneralName[] SubjectAlternativeNameEntries(X509Certificate cert)
+    {
+        var ext = cert.GetExtensionValue(X509Extensions.SubjectAlternativeName);
+        return ext is null ? Array.Empty<GeneralName>() : GeneralNames.GetInstance(Asn1Object.FromByteArray(ext.GetOctets())).GetNames();
+    }
+
     /// <summary>The Subject Alternative Names: URIs, e-mail addresses, DNS names and Fulcio's otherName usernames.</summary>
     public static List<string> SubjectAlternativeNames(X509Certificate cert)
     {
         var result = new List<string>();
-        var ext = cert.GetExtensionValue(X509Extensions.SubjectAlternativeName);
-        if (ext is null)
-        {
-            return result;
-        }
-
-        var names = GeneralNames.GetInstance(Asn1Object.FromByteArray(ext.GetOctets()));
-        foreach (var name in names.GetNames())
+        foreach (var name in SubjectAlternativeNameEntries(cert))
         {
             switch (name.TagNo)
             {
