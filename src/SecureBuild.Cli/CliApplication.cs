@@ -35,6 +35,8 @@ public static class CliApplication
         root.Subcommands.Add(ReproCommands.CreateCompare(stdout, stderr));
         root.Subcommands.Add(TraceCommand.Create(stdout, stderr));
         root.Subcommands.Add(InspectCommand.Create(stdout, stderr));
+        root.Subcommands.Add(InitCommand.Create(stdout, stderr));
+        root.Subcommands.Add(PipelineCommand.Create(stdout, stderr));
         return root;
     }
 
