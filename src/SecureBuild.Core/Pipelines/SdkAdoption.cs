@@ -94,7 +94,8 @@ public static class SdkAdoption
         if (!force)
         {
             return FileEdit.Kept(PipelineCodes.SdkVersionDiffers,
-                $"global.json pins {SdkName} to {JsonItem.Describe(sdkMap[SdkName])}, not {version}; kept. Run with --force to pin {version}, or keep yours and regenerate nothing.");
+                $"global.json pins {SdkName} to {(sdkMap[SdkName] is JsonString pinned ? pinned.Value : JsonItem.Describe(sdkMap[SdkName]))}, not {version} (this tool's version); kept. " +
+                $"Run init with --force to pin {version}, or run the securebuild tool of the pinned version.");
         }
 
         return FileEdit.Change(JsonTextEdit.ReplaceValue(text, ours, quoted));
