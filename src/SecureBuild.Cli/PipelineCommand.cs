@@ -8,7 +8,7 @@ namespace SecureBuild.Cli;
 
 /// <summary>
 /// `securebuild pipeline check FILE...`: lints GitHub Actions workflows for the hardening rules of the generated one
-/// (Core's <see cref="WorkflowChecker"/>; SB5500–SB5507). Exit 0 no finding, 1 findings, 2 a file that is not a
+/// (Core's <see cref="WorkflowChecker"/>; SB5500–SB5507, SB5509). Exit 0 no finding, 1 findings, 2 a file that is not a
 /// readable workflow (SB5508).
 /// </summary>
 internal static class PipelineCommand

@@ -47,6 +47,7 @@ jobs:
       - run: echo publish
         env:
           KEY: ${{ secrets.NUGET_KEY }}
+      - run: cosign sign-blob --yes out.nupkg
 
 """;
 
@@ -68,6 +69,9 @@ jobs:
         yield return Case("SB5504", "a job without timeout", "    timeout-minutes: 30\n", "", "jobs.build");
         yield return Case("SB5505", "no concurrency group", "concurrency:\n  group: ci-${{ github.ref }}\n  cancel-in-progress: true\n", "", "concurrency");
         yield return Case("SB5506", "checkout keeping the token", "        with:\n          persist-credentials: false\n", "", "jobs.build.steps[0]");
+        yield return Case("SB5509", "keyless signing without an OIDC token", "    permissions:\n      id-token: write\n", "    permissions:\n      contents: read\n", "jobs.publish.steps[1]");
+        yield return Case("SB5509", "actions/attest without an OIDC token", "    permissions:\n      id-token: write\n", "    permissions:\n      contents: read\n", "jobs.publish.steps[1]",
+            "      - run: cosign sign-blob --yes out.nupkg\n", "      - uses: actions/attest-build-provenance@e8998f949152b193b063cb0ec769d69d929409be\n        with:\n          subject-path: out.nupkg\n");
         yield return Case("SB5507", "a PR title expanded in a script", "      - run: echo \"$TITLE\"\n", "      - run: echo \"${{ github.event.pull_request.title }}\"\n", "jobs.build.steps[2]");
     }
 
@@ -97,6 +101,16 @@ jobs:
         var (exit, stdout, _) = Check(broken);
         Assert.That(exit, Is.EqualTo(1));
         Assert.That(stdout, Does.Contain($": {code}: {where}: "));
+    }
+
+    [Test]
+    public void Signing_with_a_stored_key_needs_no_OIDC_token()
+    {
+        var keyed = Clean.Replace("    permissions:\n      id-token: write\n", "    permissions:\n      contents: read\n")
+            .Replace("cosign sign-blob --yes out.nupkg", "cosign sign-blob --key env://COSIGN_KEY --yes out.nupkg");
+        Assert.That(keyed, Does.Contain("--key env://"));
+        var findings = WorkflowChecker.Check(GeneratedYaml.Parse(keyed));
+        Assert.That(findings, Is.Empty, string.Join("\n", findings.Select(f => f.Format("w.yml"))));
     }
 
     [TestCaseSource(typeof(GeneratedPipelineOracleTests), nameof(GeneratedPipelineOracleTests.Settings))]

@@ -68,4 +68,7 @@ public static class PipelineCodes
 
     /// <summary>The file is not a readable GitHub Actions workflow.</summary>
     public const string UnreadableWorkflow = "SB5508";
+
+    /// <summary>A keyless signing step (actions/attest*, cosign sign/attest without --key) in a job without id-token: write.</summary>
+    public const string SigningWithoutOidc = "SB5509";
 }

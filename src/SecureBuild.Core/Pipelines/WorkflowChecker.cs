@@ -17,6 +17,9 @@ public static class WorkflowChecker
         @"\$\{\{\s*[^}]*(github\.event\.(issue|pull_request|comment|review|review_comment|discussion|discussion_comment|pages|commits|head_commit|workflow_run)[^}]*\.(title|body|message|name|label|ref|email|head_branch|default_branch)\b|github\.head_ref)",
         RegexOptions.CultureInvariant);
 
+    private static readonly Regex CosignSign = new(@"\bcosign\s+(sign|attest)(-blob)?\b", RegexOptions.CultureInvariant);
+    private static readonly Regex CosignKey = new(@"\s--key[\s=]", RegexOptions.CultureInvariant);
+
     /// <summary>Every finding in the workflow <paramref name="root"/>, in rule order then document order.</summary>
     /// <exception cref="PipelineException">SB5508: the document is not a workflow (no mapping, no jobs mapping).</exception>
     public static IReadOnlyList<PipelineFinding> Check(WorkflowNode root)
@@ -37,6 +40,7 @@ public static class WorkflowChecker
         findings.AddRange(MissingConcurrency(workflow, all));
         findings.AddRange(PersistedCredentials(all));
         findings.AddRange(ScriptInjection(all));
+        findings.AddRange(SigningWithoutOidc(workflow, all));
         return findings;
     }
 
@@ -217,6 +221,33 @@ public static class WorkflowChecker
                     yield return new PipelineFinding(PipelineCodes.ScriptInjection, step["run"]!.Line, $"jobs.{job.Name}.steps[{index}]",
                         $"'{match.Value}...' is expanded into the script: whoever writes that text (a title, a branch name) writes shell code.",
                         "Pass it through env: (e.g. env: { TITLE: ${{ github.event.pull_request.title }} }) and use \"$TITLE\" in the script.");
+                }
+            }
+        }
+    }
+
+    /// <summary>SB5509: keyless signing (actions/attest*, cosign sign/attest without --key) needs the job's OIDC token; without id-token: write the step fails at run time.</summary>
+    private static IEnumerable<PipelineFinding> SigningWithoutOidc(WorkflowMap workflow, IEnumerable<Job> jobs)
+    {
+        var top = workflow["permissions"];
+        foreach (var job in jobs)
+        {
+            var permissions = job.Map["permissions"] ?? top;
+            bool oidc = permissions is WorkflowScalar { Value: "write-all" } || (permissions as WorkflowMap)?.Text("id-token") == "write";
+            if (oidc)
+            {
+                continue;
+            }
+
+            foreach (var (step, index) in job.Steps)
+            {
+                var uses = step.Text("uses") ?? string.Empty;
+                var run = step.Text("run") ?? string.Empty;
+                if (uses.StartsWith("actions/attest", StringComparison.Ordinal) || (CosignSign.IsMatch(run) && !CosignKey.IsMatch(run)))
+                {
+                    yield return new PipelineFinding(PipelineCodes.SigningWithoutOidc, step.Line, $"jobs.{job.Name}.steps[{index}]",
+                        "this step signs keyless, but the job may not request an OIDC token (no id-token: write), so there is no identity to sign with.",
+                        "Give this signing job, and only it, permissions: { id-token: write } (plus attestations: write for actions/attest).");
                 }
             }
         }
