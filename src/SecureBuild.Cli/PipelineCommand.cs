@@ -7,9 +7,10 @@ using YamlDotNet.RepresentationModel;
 namespace SecureBuild.Cli;
 
 /// <summary>
-/// `securebuild pipeline check FILE...`: lints GitHub Actions workflows for the hardening rules of the generated one
-/// (Core's <see cref="WorkflowChecker"/>; SB5500–SB5507, SB5509). Exit 0 no finding, 1 findings, 2 a file that is not a
-/// readable workflow (SB5508).
+/// `securebuild pipeline check FILE...`: lints GitHub Actions workflows and Tekton files for the hardening rules of the
+/// generated ones (Core's <see cref="WorkflowChecker"/>, SB5500–SB5507 and SB5509; <see cref="TektonChecker"/>,
+/// SB5520–SB5525). A file with a tekton.dev document is a Tekton file. Exit 0 no finding, 1 findings, 2 a file that is
+/// not a readable workflow or Tekton file (SB5508).
 /// </summary>
 internal static class PipelineCommand
 {
@@ -21,8 +22,8 @@ internal static class PipelineCommand
 
     public static Command Create(TextWriter stdout, TextWriter stderr)
     {
-        var files = new Argument<string[]>("WORKFLOW") { Description = "GitHub Actions workflow files (.github/workflows/*.yml).", Arity = ArgumentArity.OneOrMore };
-        var check = new Command("check", "Lint GitHub Actions workflows: actions pinned by commit SHA, least permissions, no pull_request_target checkout of untrusted code, no secrets or OIDC in build jobs, timeouts, concurrency, no persisted credentials, no script injection. Exit 0 clean, 1 findings, 2 unreadable.")
+        var files = new Argument<string[]>("WORKFLOW") { Description = "GitHub Actions workflow files (.github/workflows/*.yml) or Tekton files (.tekton/*.yaml).", Arity = ArgumentArity.OneOrMore };
+        var check = new Command("check", "Lint GitHub Actions workflows (actions pinned by commit SHA, least permissions, no pull_request_target checkout of untrusted code, no secrets or OIDC in build jobs, OIDC for signing jobs, timeouts, concurrency, no persisted credentials, no script injection) and Tekton files (Chains type hints, images pinned by digest, non-root read-only unprivileged steps). Exit 0 clean, 1 findings, 2 unreadable.")
         {
             files,
         };
@@ -34,7 +35,8 @@ internal static class PipelineCommand
                 IReadOnlyList<PipelineFinding> findings;
                 try
                 {
-                    findings = WorkflowChecker.Check(Read(file));
+                    var documents = ReadDocuments(file);
+                    findings = TektonChecker.IsTekton(documents) ? TektonChecker.Check(documents) : WorkflowChecker.Check(Single(documents));
                 }
                 catch (PipelineException e)
                 {
@@ -63,7 +65,14 @@ internal static class PipelineCommand
 
     /// <summary>Parses one workflow file into Core's tree.</summary>
     /// <exception cref="PipelineException">SB5508: unreadable, not YAML, several documents, duplicate keys, or too large.</exception>
-    internal static WorkflowNode Read(string path)
+    internal static WorkflowNode Read(string path) => Single(ReadDocuments(path));
+
+    private static WorkflowNode Single(IReadOnlyList<WorkflowNode> documents) =>
+        documents.Count == 1 ? documents[0] : throw Unreadable($"holds {documents.Count} YAML documents; a workflow is exactly one");
+
+    /// <summary>Parses every YAML document of a file (a Tekton file holds several) into Core's trees.</summary>
+    /// <exception cref="PipelineException">SB5508: unreadable, not YAML, duplicate keys, or too large (the node bound is for the whole file).</exception>
+    internal static IReadOnlyList<WorkflowNode> ReadDocuments(string path)
     {
         string text;
         try
@@ -90,13 +99,14 @@ internal static class PipelineCommand
             throw Unreadable($"is not a valid workflow ({e.Message})");
         }
 
-        if (stream.Documents.Count != 1)
+        int budget = MaxNodes;
+        var documents = new List<WorkflowNode>();
+        foreach (var document in stream.Documents)
         {
-            throw Unreadable($"holds {stream.Documents.Count} YAML documents; a workflow is exactly one");
+            documents.Add(Convert(document.RootNode, ref budget, 0));
         }
 
-        int budget = MaxNodes;
-        return Convert(stream.Documents[0].RootNode, ref budget, 0);
+        return documents;
     }
 
     private static WorkflowNode Convert(YamlNode node, ref int budget, int depth)
@@ -139,5 +149,5 @@ internal static class PipelineCommand
     }
 
     private static PipelineException Unreadable(string what) =>
-        new(PipelineCodes.UnreadableWorkflow, $"the file {what}.", "Give a GitHub Actions workflow file (one YAML document with a jobs mapping).");
+        new(PipelineCodes.UnreadableWorkflow, $"the file {what}.", "Give a GitHub Actions workflow file (one YAML document with a jobs mapping) or a Tekton file (tekton.dev resources).");
 }

@@ -37,17 +37,46 @@ internal static class PipelineOracles
     }
 }
 
-/// <summary>YAML text parsed by the checker's own reader (`securebuild pipeline check`).</summary>
+/// <summary>YAML text parsed by the checker's own reader, and `securebuild pipeline check` run on it.</summary>
 internal static class GeneratedYaml
 {
-    public static WorkflowNode Parse(string yaml)
+    /// <summary>The one document of a workflow (SB5508 for several).</summary>
+    public static WorkflowNode Parse(string yaml) => InFile(yaml, PipelineCommand.Read);
+
+    /// <summary>Every document of a file (a Tekton file holds several).</summary>
+    public static IReadOnlyList<WorkflowNode> ParseAll(string yaml) => InFile(yaml, PipelineCommand.ReadDocuments);
+
+    /// <summary>`securebuild pipeline check` on a file holding <paramref name="yaml"/>: exit code, stdout, stderr.</summary>
+    public static (int Exit, string Out, string Err) Check(string yaml) => InFile(yaml, file =>
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        var exit = CliApplication.Run(new[] { "pipeline", "check", file }, stdout, stderr);
+        return (exit, stdout.ToString(), stderr.ToString());
+    });
+
+    /// <summary>
+    /// The <paramref name="findings"/> of <paramref name="broken"/> are all of rule <paramref name="code"/>, one of them at
+    /// <paramref name="where"/>, each with a line, a cause and a fix; `pipeline check` exits 1 and prints it.
+    /// </summary>
+    public static void AssertOnlyRule(IReadOnlyList<PipelineFinding> findings, string broken, string code, string where)
+    {
+        Assert.That(findings.Select(f => f.Code).Distinct(), Is.EqualTo(new[] { code }), string.Join("\n", findings.Select(f => f.Format("p.yml"))));
+        Assert.That(findings.Select(f => f.Where), Does.Contain(where));
+        Assert.That(findings.All(f => f.Cause.Length > 20 && f.Fix.Length > 10 && f.Line > 0));
+        var (exit, stdout, _) = Check(broken);
+        Assert.That(exit, Is.EqualTo(1));
+        Assert.That(stdout, Does.Contain($": {code}: {where}: "));
+    }
+
+    private static T InFile<T>(string yaml, Func<string, T> use)
     {
         var dir = ScratchDirectory.Create("securebuild-pipeline-yaml");
         try
         {
             var file = Path.Combine(dir, "p.yml");
             File.WriteAllText(file, yaml);
-            return PipelineCommand.Read(file);
+            return use(file);
         }
         finally
         {

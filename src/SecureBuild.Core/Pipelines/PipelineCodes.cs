@@ -2,7 +2,7 @@ namespace SecureBuild.Core.Pipelines;
 
 /// <summary>
 /// The SB codes of `securebuild init` (SB540x), `securebuild compare`'s verification summary (SB545x) and
-/// `securebuild pipeline check` (SB550x). Causes and fixes: README.md, "Pipelines as code".
+/// `securebuild pipeline check` (SB550x GitHub Actions, SB552x Tekton). Causes and fixes: README.md, "Pipelines as code".
 /// </summary>
 public static class PipelineCodes
 {
@@ -71,4 +71,22 @@ public static class PipelineCodes
 
     /// <summary>A keyless signing step (actions/attest*, cosign sign/attest without --key) in a job without id-token: write.</summary>
     public const string SigningWithoutOidc = "SB5509";
+
+    /// <summary>A Tekton result named like a Chains type hint that Chains cannot read: wrong case or type, an object without uri/digest, half a pair.</summary>
+    public const string TektonHintShape = "SB5520";
+
+    /// <summary>A Tekton Task or Pipeline that builds but has no Chains output hint among its results: its provenance names no artifact.</summary>
+    public const string TektonNoSubject = "SB5521";
+
+    /// <summary>A Tekton step, sidecar or stepTemplate image not pinned by digest.</summary>
+    public const string TektonUnpinnedImage = "SB5522";
+
+    /// <summary>A Tekton step that may run as root (no runAsNonRoot: true and no non-zero runAsUser, or runAsUser: 0).</summary>
+    public const string TektonRunsAsRoot = "SB5523";
+
+    /// <summary>A Tekton step whose root file system is writable (readOnlyRootFilesystem not true).</summary>
+    public const string TektonWritableRoot = "SB5524";
+
+    /// <summary>A Tekton step that is privileged or may escalate privileges (allowPrivilegeEscalation not false).</summary>
+    public const string TektonPrivileged = "SB5525";
 }
