@@ -114,6 +114,30 @@ jobs:
         Assert.That(findings, Is.Empty, string.Join("\n", findings.Select(f => f.Format("securebuild.yml"))));
     }
 
+    [TestCase(4, "compare can never pass")]
+    [TestCase(0, "below 1")]
+    public void A_compare_threshold_the_matrix_cannot_meet_is_SB5510(int k, string message)
+    {
+        var generated = GitHubWorkflow.Generate(GeneratedPipelineOracleTests.Make(new[] { "ubuntu-24.04", "ubuntu-22.04", "container" }, 2));
+        Assert.That(generated, Does.Contain("compare --threshold 2 "));
+        var broken = generated.Replace("compare --threshold 2 ", $"compare --threshold {k} ");
+        GeneratedYaml.AssertOnlyRule(WorkflowChecker.Check(GeneratedYaml.Parse(broken)), broken, "SB5510", "jobs.compare.steps[4]");
+        Assert.That(GeneratedYaml.Check(broken).Out, Does.Contain(message));
+    }
+
+    [TestCase("        include:\n", "        builder: [a, b, c]\n        include:\n", "3 builders and an include: not counted")]
+    [TestCase("      matrix:\n        include:\n", "      matrix: ${{ fromJSON(needs.plan.outputs.builders) }}\n      x:\n        include:\n", "an expression matrix")]
+    [TestCase("    needs: build\n    runs-on: ubuntu-24.04\n    timeout-minutes: 15\n    permissions:\n      contents: read\n", "    runs-on: ubuntu-24.04\n    timeout-minutes: 15\n    permissions:\n      contents: read\n", "no needs")]
+    public void A_threshold_is_not_judged_when_the_builders_cannot_be_counted(string from, string to, string why)
+    {
+        var generated = GitHubWorkflow.Generate(GeneratedPipelineOracleTests.Make(new[] { "ubuntu-24.04", "ubuntu-22.04" }, 2));
+        Assert.That(generated, Does.Contain(from), why);
+        var edited = generated.Replace(from, to).Replace("compare --threshold 2 ", "compare --threshold 3 ");
+        Assert.That(WorkflowChecker.Check(GeneratedYaml.Parse(edited)).Where(f => f.Code == "SB5510"), Is.Empty, why);
+        var counted = generated.Replace("compare --threshold 2 ", "compare --threshold 3 ");
+        Assert.That(WorkflowChecker.Check(GeneratedYaml.Parse(counted)).Select(f => f.Code), Is.EqualTo(new[] { "SB5510" }), "the same k is judged where the builders can be counted");
+    }
+
     [TestCase("jobs: [\n", "not valid YAML")]
     [TestCase("a: 1\na: 2\n", "Duplicate key")]
     [TestCase("a: &a [*a]\n", "refers to itself")]

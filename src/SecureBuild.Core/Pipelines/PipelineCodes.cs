@@ -72,6 +72,9 @@ public static class PipelineCodes
     /// <summary>A keyless signing step (actions/attest*, cosign sign/attest without --key) in a job without id-token: write.</summary>
     public const string SigningWithoutOidc = "SB5509";
 
+    /// <summary>securebuild compare --threshold K in a job that needs fewer than K builders (or K below 1).</summary>
+    public const string ImpossibleThreshold = "SB5510";
+
     /// <summary>A Tekton result named like a Chains type hint that Chains cannot read: wrong case or type, an object without uri/digest, half a pair.</summary>
     public const string TektonHintShape = "SB5520";
 

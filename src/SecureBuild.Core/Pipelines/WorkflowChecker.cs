@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.RegularExpressions;
 
 namespace SecureBuild.Core.Pipelines;
@@ -18,6 +19,7 @@ public static class WorkflowChecker
         RegexOptions.CultureInvariant);
 
     private static readonly Regex CosignSign = new(@"\bcosign\s+(sign|attest)(-blob)?\b", RegexOptions.CultureInvariant);
+    private static readonly Regex CompareThreshold = new(@"\bsecurebuild[""']?\s+compare\b[^\n]*?--threshold[\s=]+[""']?(\d+)\b", RegexOptions.CultureInvariant);
     private static readonly Regex CosignKey = new(@"\s--key[\s=]", RegexOptions.CultureInvariant);
 
     /// <summary>Every finding in the workflow <paramref name="root"/>, in rule order then document order.</summary>
@@ -41,6 +43,7 @@ public static class WorkflowChecker
         findings.AddRange(PersistedCredentials(all));
         findings.AddRange(ScriptInjection(all));
         findings.AddRange(SigningWithoutOidc(workflow, all));
+        findings.AddRange(ImpossibleThreshold(all));
         return findings;
     }
 
@@ -251,6 +254,71 @@ public static class WorkflowChecker
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// SB5510: `securebuild compare --threshold K` in a job that needs fewer than K builders (the matrix entries of the
+    /// jobs it needs, where they can be counted without running the workflow) or K below 1: compare can never pass, or
+    /// passes on no agreement.
+    /// </summary>
+    private static IEnumerable<PipelineFinding> ImpossibleThreshold(IReadOnlyList<Job> jobs)
+    {
+        foreach (var job in jobs)
+        {
+            var needs = job.Map["needs"] switch
+            {
+                WorkflowScalar s => new[] { s.Value },
+                WorkflowList l => l.Items.OfType<WorkflowScalar>().Select(i => i.Value).ToArray(),
+                _ => Array.Empty<string>(),
+            };
+            foreach (var (step, index) in job.Steps)
+            {
+                // A script joins continued lines before the match: the options may stand on the next line.
+                var match = CompareThreshold.Match((step.Text("run") ?? string.Empty).Replace("\\\n", " "));
+                if (!match.Success || !int.TryParse(match.Groups[1].Value, NumberStyles.None, CultureInfo.InvariantCulture, out var k))
+                {
+                    continue;
+                }
+
+                var sizes = needs.Select(n => jobs.FirstOrDefault(j => j.Name == n) is { } needed ? MatrixSize(needed.Map) : null).ToList();
+                int? builders = needs.Length > 0 && sizes.All(size => size is not null) ? sizes.Sum() : null;
+                if (k < 1 || (builders is { } n && k > n))
+                {
+                    yield return new PipelineFinding(PipelineCodes.ImpossibleThreshold, step["run"]!.Line, $"jobs.{job.Name}.steps[{index}]",
+                        k < 1 ? $"securebuild compare --threshold {k}: a threshold below 1 asks no builder to agree."
+                              : $"securebuild compare --threshold {k}, but the jobs it needs ({string.Join(", ", needs)}) run only {builders} builder(s): compare can never pass.",
+                        "Make k at most the number of builders (and at least 2 for an independent check), e.g. securebuild init --threshold K --force.");
+                }
+            }
+        }
+    }
+
+    /// <summary>How many runs a job's matrix makes, when that can be counted from the text (1 without a matrix); null when it depends on expressions, exclude or include mixed with axes.</summary>
+    private static int? MatrixSize(WorkflowMap job)
+    {
+        if ((job["strategy"] as WorkflowMap)?["matrix"] is not { } matrix)
+        {
+            return job["strategy"] is null || job["strategy"] is WorkflowMap ? 1 : null;
+        }
+
+        if (matrix is not WorkflowMap axes || axes["exclude"] is not null)
+        {
+            return null;
+        }
+
+        var dimensions = axes.Entries.Where(e => e.Key != "include").ToList();
+        var include = axes["include"];
+        if (dimensions.Count == 0)
+        {
+            return include is WorkflowList entries ? entries.Items.Count : null;
+        }
+
+        if (include is not null || dimensions.Any(d => d.Value is not WorkflowList))
+        {
+            return null;
+        }
+
+        return dimensions.Aggregate(1, (product, d) => product * ((WorkflowList)d.Value).Items.Count);
     }
 
     private static IEnumerable<(WorkflowNode Node, string Where)> SecretUses(Job job, WorkflowNode? workflowEnv)
