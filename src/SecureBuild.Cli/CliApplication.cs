@@ -38,6 +38,8 @@ public static class CliApplication
         root.Subcommands.Add(TrustCommand.Create(stdout, stderr));
         root.Subcommands.Add(TufCommand.Create(stdout, stderr));
         root.Subcommands.Add(SvidCommand.Create(stdout, stderr));
+        root.Subcommands.Add(InitCommand.Create(stdout, stderr));
+        root.Subcommands.Add(PipelineCommand.Create(stdout, stderr));
         return root;
     }
 

@@ -37,7 +37,7 @@ internal static class LockCommand
         return command;
     }
 
-    private static int Run(TextWriter stdout, TextWriter stderr, bool update, bool pinSdk, string? project, string? rootOption, string[] properties)
+    internal static int Run(TextWriter stdout, TextWriter stderr, bool update, bool pinSdk, string? project, string? rootOption, string[] properties)
     {
         const string me = "securebuild lock";
         var projectPath = project is null ? null : Path.GetFullPath(project);

@@ -200,9 +200,14 @@ internal static class ReproCommands
         var keys = new Option<string[]>("--key") { Description = "Public key of a trusted builder (repeat the option for each).", Required = true };
         var threshold = new Option<int>("--threshold") { Description = "How many builders (distinct keys) must attest the same digest for each subject.", DefaultValueFactory = _ => 2 };
         var subjects = new Option<string[]>("--subject") { Description = "Only these subject names must agree (repeat the option for each; default: every subject named)." };
-        var command = new Command("compare", "Check that k of n builders (distinct keys) agree on the digests of their attestations' subjects. Exit 0 agreed, 1 not, 2 usage or unreadable input.")
+        var policy = new Option<string>("--policy") { Description = "The verification policy (securebuild/policy.json, written by `securebuild init`): its threshold applies, and the summary records its digest." };
+        var vsa = new Option<string>("--vsa") { Description = "Write the SLSA verification summary (https://slsa.dev/verification_summary/v1) here: an in-toto Statement, or a signed DSSE line with --vsa-key. Needs --resource-uri." };
+        var vsaPredicate = new Option<string>("--vsa-predicate") { Description = "Also write the summary's predicate alone here (for signers that take a predicate, e.g. actions/attest)." };
+        var vsaKey = new Option<string>("--vsa-key") { Description = "Private key that signs the summary (DSSE, .intoto.jsonl)." };
+        var resourceUri = new Option<string>("--resource-uri") { Description = "What was verified, for the summary (e.g. git+https://github.com/ORG/REPO@COMMIT)." };
+        var command = new Command("compare", "Check that k of n builders (distinct keys) agree on the digests of their attestations' subjects; optionally write a SLSA verification summary. Exit 0 agreed, 1 not, 2 usage or unreadable input.")
         {
-            files, keys, threshold, subjects,
+            files, keys, threshold, subjects, policy, vsa, vsaPredicate, vsaKey, resourceUri,
         };
         command.SetAction(parse =>
         {
@@ -255,6 +260,12 @@ internal static class ReproCommands
             }
 
             int k = parse.GetValue(threshold);
+            var summaryOptions = new SummaryOptions(parse.GetValue(vsa), parse.GetValue(vsaPredicate), parse.GetValue(vsaKey), parse.GetValue(resourceUri), parse.GetValue(policy));
+            if (!summaryOptions.Prepare(parse.GetResult(threshold) is { Implicit: false }, ref k, stderr))
+            {
+                return CliApplication.Usage;
+            }
+
             if (k < 1 || k > trusted.Select(t => t.KeyId).Distinct().Count())
             {
                 stderr.WriteLine($"securebuild compare: --threshold must be between 1 and the number of distinct --key values ({trusted.Select(t => t.KeyId).Distinct().Count()}).");
@@ -262,6 +273,10 @@ internal static class ReproCommands
             }
 
             var result = AttestationAgreement.Evaluate(inputs, trusted, k, parse.GetValue(subjects));
+            if (!summaryOptions.Write(result, k, parse.GetValue(files)!, stdout, stderr))
+            {
+                return CliApplication.Usage;
+            }
             foreach (var ignored in result.Ignored)
             {
                 stderr.WriteLine($"ignored: {ignored}");

@@ -1,0 +1,120 @@
+using SecureBuild.Cli;
+using SecureBuild.Core.Attestation;
+using SecureBuild.Core.Crypto;
+using SecureBuild.Core.Json;
+using SecureBuild.Core.Reproducibility;
+using SecureBuild.Reproducibility.Tests.Infrastructure;
+
+namespace SecureBuild.Reproducibility.Tests;
+
+/// <summary>
+/// `securebuild compare --policy --vsa`: the SLSA verification summary the generated pipelines publish (issue #14):
+/// PASSED with the agreed subjects, the policy's and every input's digest; FAILED when builders disagree; signed with
+/// --vsa-key; a policy that contradicts the command line or cannot be met is SB5450.
+/// </summary>
+public sealed class VerificationSummaryTests
+{
+    private const string Policy = "{\n \"builders\": [\n  \"ubuntu-24.04\",\n  \"ubuntu-22.04\",\n  \"container\"\n ],\n \"format\": \"securebuild-policy/v1\",\n \"threshold\": 2\n}\n";
+
+    [Test]
+    public void Agreement_writes_a_PASSED_summary_naming_the_outputs_the_policy_and_each_input()
+    {
+        using var dir = new TempDirectory();
+        var (keys, files) = Builders(dir, new string('a', 64), new string('a', 64), new string('b', 64));
+        var policy = dir.Write("securebuild/policy.json", Policy);
+        var vsa = Path.Combine(dir.Path, "out", "vsa.json");
+        var predicate = Path.Combine(dir.Path, "out", "vsa.predicate.json");
+        var result = Run(keys.Concat(new[] { "--policy", policy, "--vsa", vsa, "--vsa-predicate", predicate, "--resource-uri", "git+https://example.invalid/repo@abc" }).Concat(files));
+        Assert.That(result.Exit, Is.EqualTo(0), result.Out + result.Err);
+
+        var statement = InTotoStatement.Parse(File.ReadAllBytes(vsa));
+        Assert.That(statement.PredicateType, Is.EqualTo("https://slsa.dev/verification_summary/v1"));
+        Assert.That(statement.Subjects.Single().Name, Is.EqualTo("App.1.0.0.nupkg"));
+        Assert.That(statement.Subjects.Single().Digest["sha256"], Is.EqualTo(new string('a', 64)), "the digest two of three agreed on");
+        var p = statement.Predicate!;
+        Assert.That(((JsonString)p["verificationResult"]).Value, Is.EqualTo("PASSED"));
+        Assert.That(((JsonString)p["resourceUri"]).Value, Is.EqualTo("git+https://example.invalid/repo@abc"));
+        Assert.That(((JsonString)((JsonMap)((JsonMap)p["policy"])["digest"])["sha256"]).Value, Is.EqualTo(Sha256Hex.Of(File.ReadAllBytes(policy))));
+        var inputs = ((JsonList)p["inputAttestations"]).Cast<JsonMap>().ToList();
+        Assert.That(inputs, Has.Count.EqualTo(3));
+        Assert.That(((JsonString)((JsonMap)inputs[2]["digest"])["sha256"]).Value, Is.EqualTo(Sha256Hex.Of(File.ReadAllBytes(files[2]))));
+        Assert.That(JsonParser.Parse(File.ReadAllBytes(predicate)) is JsonMap alone && JsonItem.DeepEquals(alone, p), "--vsa-predicate is the predicate alone");
+    }
+
+    [Test]
+    public void Disagreement_fails_and_the_summary_says_FAILED()
+    {
+        using var dir = new TempDirectory();
+        var (keys, files) = Builders(dir, new string('a', 64), new string('b', 64), new string('c', 64));
+        var vsa = Path.Combine(dir.Path, "vsa.json");
+        var result = Run(keys.Concat(new[] { "--threshold", "2", "--vsa", vsa, "--resource-uri", "git+x" }).Concat(files));
+        Assert.That(result.Exit, Is.EqualTo(1));
+        var statement = InTotoStatement.Parse(File.ReadAllBytes(vsa));
+        Assert.That(((JsonString)statement.Predicate!["verificationResult"]).Value, Is.EqualTo("FAILED"));
+        Assert.That(((JsonList)statement.Predicate!["verifiedLevels"]).Count, Is.EqualTo(0));
+    }
+
+    [Test]
+    public void With_a_key_the_summary_is_a_signed_envelope()
+    {
+        using var dir = new TempDirectory();
+        var (keys, files) = Builders(dir, new string('a', 64), new string('a', 64));
+        var signer = SigningKey.Generate(KeyType.Ed25519);
+        var keyFile = dir.Write("vsa.key", signer.ExportPrivate());
+        var vsa = Path.Combine(dir.Path, "vsa.intoto.jsonl");
+        var result = Run(keys.Concat(new[] { "--threshold", "2", "--vsa", vsa, "--vsa-key", keyFile, "--resource-uri", "git+x" }).Concat(files));
+        Assert.That(result.Exit, Is.EqualTo(0), result.Err);
+        var envelope = DsseEnvelope.Parse(File.ReadAllText(vsa).Trim());
+        Assert.That(envelope.Verify(signer.Public, DsseEnvelope.InTotoPayloadType).Verified);
+        Assert.That(InTotoStatement.Parse(envelope.Payload).PredicateType, Is.EqualTo(VerificationSummary.PredicateType));
+    }
+
+    [TestCase("{\"builders\":[\"a\"],\"format\":\"securebuild-policy/v1\",\"threshold\":2}", new string[0], "requires 2 of 1 builder(s)")]
+    [TestCase("{\"builders\":[\"a\",\"b\"],\"format\":\"securebuild-policy/v1\",\"threshold\":2,\"extra\":1}", new string[0], "unknown member \"extra\"")]
+    [TestCase("{\"builders\":[\"a\",\"b\"],\"format\":\"other\",\"threshold\":2}", new string[0], "securebuild-policy/v1")]
+    [TestCase("not json", new string[0], "not strict JSON")]
+    [TestCase(Policy, new[] { "--threshold", "3" }, "contradicts the policy")]
+    public void A_policy_that_cannot_be_applied_is_SB5450(string policy, string[] extra, string reason)
+    {
+        using var dir = new TempDirectory();
+        var (keys, files) = Builders(dir, new string('a', 64), new string('a', 64), new string('a', 64));
+        var result = Run(keys.Concat(new[] { "--policy", dir.Write("policy.json", policy) }).Concat(extra).Concat(files));
+        Assert.That(result.Exit, Is.EqualTo(2), result.Out);
+        Assert.That(result.Err, Does.Contain("SB5450").Or.Contain("contradicts"));
+        Assert.That(result.Err, Does.Contain(reason));
+    }
+
+    [Test]
+    public void A_summary_needs_a_resource_uri_and_a_key_needs_a_summary()
+    {
+        using var dir = new TempDirectory();
+        var (keys, files) = Builders(dir, new string('a', 64), new string('a', 64));
+        Assert.That(Run(keys.Concat(new[] { "--threshold", "2", "--vsa", Path.Combine(dir.Path, "v.json") }).Concat(files)).Exit, Is.EqualTo(2));
+        Assert.That(Run(keys.Concat(new[] { "--threshold", "2", "--vsa-key", "k" }).Concat(files)).Exit, Is.EqualTo(2));
+    }
+
+    /// <summary>One builder per digest: its key and its provenance attestation for App.1.0.0.nupkg.</summary>
+    private static (List<string> KeyOptions, List<string> Files) Builders(TempDirectory dir, params string[] digests)
+    {
+        var keys = new List<string>();
+        var files = new List<string>();
+        for (int i = 0; i < digests.Length; i++)
+        {
+            var key = SigningKey.Generate(KeyType.Ed25519);
+            keys.Add("--key");
+            keys.Add(dir.Write($"b{i}/builder.key.pub", key.ExportPublic()));
+            var input = AgreementTests.Attest(key, AttestationAgreement.SlsaProvenanceV1, digests[i]);
+            files.Add(dir.Write($"b{i}/pack.provenance.intoto.jsonl", JsonText.Write(input.Envelope.ToJson(), indented: false) + "\n"));
+        }
+
+        return (keys, files);
+    }
+
+    private static (int Exit, string Out, string Err) Run(IEnumerable<string> args)
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        var exit = CliApplication.Run(new[] { "compare" }.Concat(args).ToArray(), stdout, stderr);
+        return (exit, stdout.ToString(), stderr.ToString());
+    }
+}
