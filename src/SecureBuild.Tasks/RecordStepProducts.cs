@@ -134,14 +134,14 @@ public sealed class RecordStepProducts : SecureBuildTask
         StepFingerprint.Delete(StepFingerprint.LinkFingerprintFile(MaterialsFile));
         // The key file is read before the key is loaded: a key changing in between then changes this hash too.
         var keyFile = SigningKeyResolver.ExistingKeyFile(SigningKey, DevelopmentKeyFile, RequireSigningKey);
-        var keyHash = keyFile is null ? null : TryHashFile(keyFile);
+        var keyHash = keyFile is null ? null : LinkConfirmation.TryHashFile(keyFile);
         var key = SigningKeyResolver.Resolve(SigningKey, DevelopmentKeyFile, RequireSigningKey, BuildEngine, Log);
         if (key is null)
         {
             return false;
         }
         var recorder = CreateRecorder(loadCache: true, out var cache, out var settings);
-        var materialsStat = MaterialsState();
+        var materialsStat = LinkConfirmation.MaterialsState(MaterialsFile, StepName);
         var materials = StepRecorder.ReadPendingMaterials(MaterialsFile, StepName);
         if (materials is null)
         {
@@ -170,9 +170,13 @@ public sealed class RecordStepProducts : SecureBuildTask
         if (keyFile is not null && keyHash is not null && materialsStat is not null && productsStat is not null)
         {
             var companions = Companions(key.KeyId).Where(File.Exists).ToList();
-            var inputs = Inputs(keyFile, keyHash, key.KeyId, settings, link.Command, materialsStat, productsStat,
-                path, Core.Crypto.Sha256Hex.Of(linkBytes), companions);
-            StepFingerprint.WriteLink(MaterialsFile, new LinkFingerprint(inputs, Path.GetFullPath(path), key.KeyId, companions));
+            var inputs = new LinkInputs
+            {
+                Code = CodeVersion, StepName = StepName, Command = link.Command, KeyFile = keyFile, KeyHash = keyHash, KeyId = key.KeyId, Settings = settings,
+                MaterialsFile = MaterialsFile, MaterialsState = materialsStat, ProductsStat = productsStat, LinkPath = path,
+                LinkHash = Core.Crypto.Sha256Hex.Of(linkBytes), WritesProvenance = WriteProvenance, Companions = companions,
+            };
+            StepFingerprint.WriteLink(MaterialsFile, new LinkFingerprint(inputs.Hash(), Path.GetFullPath(path), key.KeyId, companions));
         }
         Log.LogMessage(MessageImportance.Normal,
             written
@@ -200,62 +204,37 @@ public sealed class RecordStepProducts : SecureBuildTask
     }
 
     /// <summary>
-    /// The no-op build's path: when the fingerprint the last signed or confirmed link left shows that no
-    /// material, product, key, command, setting, SDK or the link itself changed since, the link stands as it
-    /// is, without loading the key, parsing the materials, hashing, canonicalizing or verifying. Any doubt
-    /// (no fingerprint, a file written too recently to trust its time, a missing file) takes the slow path.
+    /// The no-op build's path (<see cref="LinkConfirmation"/>): the link stands when nothing it records changed since it
+    /// was signed or confirmed; any doubt takes the slow path.
     /// </summary>
     private bool TryConfirmUnchanged()
     {
-        LinkFingerprint? fingerprint;
-        string? keyFile;
-        try
+        var keyFile = SigningKeyResolver.ExistingKeyFile(SigningKey, DevelopmentKeyFile, RequireSigningKey);
+        var fingerprint = LinkConfirmation.Confirm(MaterialsFile, StepName, keyFile, stored =>
         {
-            fingerprint = StepFingerprint.ReadLink(MaterialsFile);
-            keyFile = SigningKeyResolver.ExistingKeyFile(SigningKey, DevelopmentKeyFile, RequireSigningKey);
-            var materialsStat = MaterialsState();
-            if (fingerprint is null || keyFile is null || materialsStat is null ||
-                !File.Exists(fingerprint.LinkPath) || !fingerprint.Companions.All(File.Exists))
-            {
-                return false;
-            }
             var recorder = CreateRecorder(loadCache: false, out _, out var settings);
             var productsStat = StepFingerprint.OfFiles(recorder.Resolve(FullPaths(Products), ProductDirectories), recorder.Missing, DateTime.UtcNow, settings);
-            var keyHash = TryHashFile(keyFile);
-            if (productsStat is null || keyHash is null)
+            return productsStat is null ? null : new LinkInputs
             {
-                return false;
-            }
-            var inputs = Inputs(keyFile, keyHash, fingerprint.KeyId, settings, ResolvedCommand(recorder.Namer), materialsStat, productsStat,
-                fingerprint.LinkPath, Core.Crypto.Sha256Hex.OfFile(fingerprint.LinkPath), fingerprint.Companions);
-            if (!string.Equals(inputs, fingerprint.Inputs, StringComparison.Ordinal))
-            {
-                return false;
-            }
-        }
-        catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
+                Code = CodeVersion, Command = ResolvedCommand(recorder.Namer), Settings = settings, ProductsStat = productsStat, WritesProvenance = WriteProvenance,
+            };
+        });
+        if (fingerprint is null)
         {
             return false;
         }
         if (string.IsNullOrWhiteSpace(SigningKey))
         {
-            SigningKeyResolver.WarnDevelopmentKeyUsed(BuildEngine, Log, keyFile, fingerprint.KeyId);
+            SigningKeyResolver.WarnDevelopmentKeyUsed(BuildEngine, Log, keyFile!, fingerprint.KeyId);
         }
         LinkFile = fingerprint.LinkPath;
         Log.LogMessage(MessageImportance.Normal, $"SecureBuild: {StepName} link is up to date: {fingerprint.LinkPath} (nothing it records changed)");
         return true;
     }
 
-    /// <summary>
-    /// The materials as the link fingerprint knows them: their stat hash and the hash of the pending-materials
-    /// file (read before the materials are parsed); null when no stat was recorded with them.
-    /// </summary>
-    private string? MaterialsState()
-    {
-        var stat = StepFingerprint.ReadStat(MaterialsFile, StepName);
-        var pending = stat is null || !File.Exists(MaterialsFile) ? null : TryHashFile(MaterialsFile);
-        return stat is null || pending is null ? null : stat.Hash + ":" + pending;
-    }
+    /// <summary>The recording code's identity: a rebuilt task or Core assembly records links anew.</summary>
+    private static readonly string CodeVersion = typeof(RecordStepProducts).Assembly.ManifestModule.ModuleVersionId.ToString("N") + "/" +
+        typeof(StepRecorder).Assembly.ManifestModule.ModuleVersionId.ToString("N");
 
     private List<string> ResolvedCommand(ArtifactNamer namer) =>
         ParameterAllowList.ForProperties(RecordProperties.Select(i => i.ItemSpec), namer.NamePathsIn)
@@ -268,39 +247,6 @@ public sealed class RecordStepProducts : SecureBuildTask
         if (WriteProvenance)
         {
             yield return Path.GetFullPath(Path.Combine(LinkDirectory, StepAttestations.ProvenanceFileName(StepName)));
-        }
-    }
-
-    /// <summary>Everything the link (and whether its companions are rewritten) depends on, as one hash.</summary>
-    private string Inputs(string keyFile, string keyHash, string keyId, string settings, IEnumerable<string> command,
-        string materialsStat, string productsStat, string linkPath, string linkHash, IEnumerable<string> companions)
-    {
-        var lines = new List<string>
-        {
-            "tasks\t" + typeof(RecordStepProducts).Assembly.ManifestModule.ModuleVersionId.ToString("N"),
-            "core\t" + typeof(StepRecorder).Assembly.ManifestModule.ModuleVersionId.ToString("N"),
-            "step\t" + StepName,
-            "command\t" + string.Join("\u0000", command),
-            "key\t" + keyFile + "\t" + keyHash + "\t" + keyId,
-            "settings\t" + settings,
-            "materials\t" + MaterialsFile + "\t" + materialsStat,
-            "products\t" + productsStat,
-            "link\t" + Path.GetFullPath(linkPath) + "\t" + linkHash,
-            "provenance\t" + (WriteProvenance ? "yes" : "no"),
-        };
-        lines.AddRange(companions.Select(c => "companion\t" + c));
-        return Core.Crypto.Sha256Hex.Of(string.Join("\n", lines));
-    }
-
-    private static string? TryHashFile(string path)
-    {
-        try
-        {
-            return Core.Crypto.Sha256Hex.OfFile(path);
-        }
-        catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
-        {
-            return null;
         }
     }
 

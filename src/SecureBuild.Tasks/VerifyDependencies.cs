@@ -1,8 +1,6 @@
-using System.Security.Cryptography;
 using Microsoft.Build.Framework;
 using SecureBuild.Core.Json;
 using SecureBuild.Core.Locking;
-using SecureBuild.Core.Provenance;
 
 namespace SecureBuild.Tasks;
 
@@ -38,6 +36,15 @@ public sealed class VerifyDependencies : LockTask
 
     /// <summary>Where folders that passed are remembered (empty: this build only).</summary>
     public string? StateFile { get; set; }
+
+    /// <summary>
+    /// Share verified folders between builds of this user (SecureBuildShareVerifiedPackages): a clean build confirms a
+    /// package by lstat of its entries instead of re-hashing it, when an earlier build verified it (see UserVerificationStore).
+    /// </summary>
+    public bool ShareVerifiedFolders { get; set; }
+
+    /// <summary>Where the shared entries live (SecureBuildVerifiedPackagesDir); empty: the per-user default.</summary>
+    public string? SharedStateDirectory { get; set; }
 
     /// <summary>Where the verification statement goes (the attestation directory); empty: none is written.</summary>
     public string? AttestationDirectory { get; set; }
@@ -84,75 +91,40 @@ public sealed class VerifyDependencies : LockTask
         observation.Packages = RepositoryLock.Sorted<LockedPackage>();
         observation.Packs = RepositoryLock.Sorted<LockedPack>();
         observation.Signers = RepositoryLock.Sorted<LockedSigner>();
+        var packs = TargetingPacks.Select(p => new TargetingPackFolder(p.GetMetadata("NuGetPackageId"), p.GetMetadata("NuGetPackageVersion"), p.GetMetadata("Path"))).ToList();
         var locked = new HashSet<string>(StringComparer.Ordinal); // "id/version" the lock pins for this framework
         if (framework is not null)
         {
             observation.Framework = framework;
-            var state = new LockedFramework
-            {
-                Packages = Filter(assets.FrameworkPackages.TryGetValue(framework, out var p) ? p : null),
-                Downloads = Filter(assets.Downloads.TryGetValue(framework, out var d) ? d : null),
-                Packs = RepositoryLock.Sorted<string>(),
-            };
-            observation.FrameworkState = state;
-            foreach (var kv in state.Packages.Concat(state.Downloads))
-            {
-                locked.Add(RepositoryLock.PackageKey(kv.Key, kv.Value));
-            }
-            foreach (var pack in TargetingPacks)
-            {
-                var id = pack.GetMetadata("NuGetPackageId");
-                var version = pack.GetMetadata("NuGetPackageVersion");
-                var path = pack.GetMetadata("Path");
-                if (string.IsNullOrEmpty(id) || string.IsNullOrEmpty(version) || string.IsNullOrEmpty(path) || !Directory.Exists(path) ||
-                    PackageSources.IsRuntimeSpecific(id))
-                {
-                    continue;
-                }
-                state.Packs[id.ToLowerInvariant()] = version;
-            }
+            observation.FrameworkState = DependencyVerification.ObserveFramework(assets, framework, packs, out locked);
         }
 
-        // 1. The NuGet cache: every package restore resolved (any graph, any RID), the downloads and the MSBuild SDKs.
-        var verificationState = string.IsNullOrWhiteSpace(StateFile) ? PackageVerificationState.InMemory() : PackageVerificationState.Open(StateFile!);
-        // Folders another framework or project of this build already confirmed are not looked at again (see BuildState for the lifetime).
+        // The folders that passed before: this project's obj/ state, the user's store behind it, and what this build
+        // already confirmed (another framework or project; see BuildState for the lifetime).
+        var store = UserStore();
+        var verificationState = string.IsNullOrWhiteSpace(StateFile) ? PackageVerificationState.InMemory(store) : PackageVerificationState.Open(StateFile!, store);
         var confirmed = BuildState.GetOrCreate(BuildEngine, ConfirmedFoldersKey, () => new ConfirmedFolders());
-        var verifier = new PackageFolderVerifier(NuGetPackageInspector.ContentHash,
-            VerifySignatures ? nupkg => NuGetPackageInspector.Signature(nupkg).ToText() : null, verificationState, null, confirmed);
+        var verification = new DependencyVerification(verificationState, confirmed, NuGetPackageInspector.ContentHash,
+            VerifySignatures ? nupkg => NuGetPackageInspector.Signature(nupkg).ToText() : null);
         phases.Mark("state");
-        var toVerify = PackagesToVerify(assets, observation, lockModel);
+        var toVerify = DependencyVerification.PackagesToVerify(assets, observation.MSBuildSdks!.Keys, lockModel, PackagesDirectory);
         phases.Mark("to verify");
-        var verdicts = new List<PackageVerdict>();
-        if (VerifyPackageCache)
+
+        // 1. The NuGet cache: every package restore resolved (any graph, any RID), the downloads and the MSBuild SDKs.
+        var verdicts = VerifyPackageCache ? verification.VerifyCache(toVerify) : new List<PackageVerdict>();
+        foreach (var problem in verdicts.SelectMany(v => v.Problems))
         {
-            foreach (var package in toVerify)
-            {
-                var verdict = verifier.Verify(package);
-                verdicts.Add(verdict);
-                foreach (var problem in verdict.Problems)
-                {
-                    Error(problem.Code, problem.Message + ".");
-                }
-            }
+            Error(problem.Code, problem.Message + ".");
         }
         var cacheMs = started.ElapsedMilliseconds;
         phases.Mark("cache");
 
-        // 2. Targeting packs, hashed as folders.
-        if (observation.FrameworkState?.Packs is { } packs)
+        // 2. Targeting packs, hashed as folders: only the lock records them, so without one (and not updating it) their
+        // digests would be computed for nothing (every file of every pack listed again in each no-op build).
+        if (lockModel is not null || Update)
         {
-            foreach (var pack in TargetingPacks)
-            {
-                var id = pack.GetMetadata("NuGetPackageId");
-                if (id.Length == 0 || !packs.ContainsKey(id.ToLowerInvariant()))
-                {
-                    continue;
-                }
-                var (sha, files) = DirectoryTreeDigest.Compute(pack.GetMetadata("Path"), verificationState, confirmed);
-                observation.Packs[RepositoryLock.PackageKey(id, pack.GetMetadata("NuGetPackageVersion"))] = new LockedPack { Sha256 = sha, Files = files };
-            }
+            verification.HashPacks(packs, observation);
         }
-
         phases.Mark("packs");
 
         // 3. Signatures against the trust policy.
@@ -163,54 +135,13 @@ public sealed class VerifyDependencies : LockTask
             trusted.AddRange(lockModel.Signers.Select(s => new TrustedSigner(s.Key, s.Value.Kind, null)));
         }
         var signatureVerdicts = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var verdict in verdicts.Where(v => v.Ok))
+        foreach (var outcome in DependencyVerification.EvaluateSignatures(verdicts, trusted, RequireSignedPackages, locked, observation))
         {
-            var key = verdict.Package.Key;
-            var info = PackageSignatureInfo.FromText(verdict.Signature);
-            var lockedPackage = new LockedPackage { ContentHash = verdict.ContentHash!, Signature = info?.ToLocked() };
-            if (locked.Contains(key))
-            {
-                observation.Packages[key] = lockedPackage;
-            }
-            if (observation.MSBuildSdks!.ContainsKey(key))
-            {
-                observation.MSBuildSdks[key] = lockedPackage;
-            }
-            if (info is null)
-            {
-                continue;
-            }
-            if (info.Author is not null)
-            {
-                observation.Signers[info.Author] = new LockedSigner { Kind = "author", Subject = info.AuthorSubject ?? "" };
-            }
-            if (info.Repository is not null)
-            {
-                observation.Signers[info.Repository] = new LockedSigner { Kind = "repository", Subject = info.RepositorySubject ?? "" };
-            }
-            var (finding, message) = SignaturePolicy.Evaluate($"{verdict.Package.Id} {verdict.Package.Version}", info, trusted, RequireSignedPackages);
-            signatureVerdicts[key] = finding.ToString().ToLowerInvariant();
-            switch (finding)
-            {
-                case SignatureFinding.Invalid:
-                    Error("SB1442", message + ".");
-                    break;
-                case SignatureFinding.UnsignedNotAllowed:
-                    Error("SB1440", message + ".");
-                    break;
-                case SignatureFinding.Untrusted when Strict || Update:
-                    Error("SB1441", message + ".");
-                    break;
-                case SignatureFinding.Untrusted:
-                    Warning("SB2441", message + ".");
-                    break;
-                default:
-                    Log.LogMessage(MessageImportance.Low, "SecureBuild: " + message + ".");
-                    break;
-            }
+            signatureVerdicts[outcome.PackageKey] = outcome.Finding.ToString().ToLowerInvariant();
+            Report(outcome);
         }
         phases.Mark("signatures");
-        verificationState.Save(toVerify.Select(p => p.Directory).Concat(TargetingPacks.Select(p => "tree:" + new DirectoryInfo(p.GetMetadata("Path")).FullName)));
+        verificationState.Save(DependencyVerification.FoldersInUse(toVerify, packs));
         VerifiedPackages = verdicts.Select(v =>
         {
             var item = new Microsoft.Build.Utilities.TaskItem(v.Package.Key);
@@ -218,7 +149,8 @@ public sealed class VerifyDependencies : LockTask
             return (ITaskItem)item;
         }).ToArray();
         phases.Mark("save");
-        Log.LogMessage(MessageImportance.Normal, $"SecureBuild: {verdicts.Count} packages verified in the cache in {cacheMs} ms ({verifier.FullyVerified} in full, the rest unchanged since they last passed; {verifier.AnsweredByStat} by lstat of their recorded files, {verifier.AnsweredByBuild} confirmed earlier in this build).");
+        var verifier = verification.Verifier;
+        Log.LogMessage(MessageImportance.Normal, $"SecureBuild: {verdicts.Count} packages verified in the cache in {cacheMs} ms ({verifier.FullyVerified} in full, the rest unchanged since they last passed; {verifier.AnsweredByStat} by lstat of their recorded files, {verificationState.FromUserStore} of all known from the user's verified-folders store, {verifier.AnsweredByBuild} confirmed earlier in this build).");
         if (Log.HasLoggedErrors)
         {
             return false;
@@ -254,57 +186,37 @@ public sealed class VerifyDependencies : LockTask
         return !Log.HasLoggedErrors;
     }
 
-    private static SortedDictionary<string, string> Filter(SortedDictionary<string, string>? map)
+    private UserVerificationStore? UserStore()
     {
-        var result = RepositoryLock.Sorted<string>();
-        foreach (var kv in map ?? new SortedDictionary<string, string>())
+        if (!ShareVerifiedFolders)
         {
-            if (!PackageSources.IsRuntimeSpecific(kv.Key))
-            {
-                result[kv.Key] = kv.Value;
-            }
+            return null;
         }
-        return result;
+        var directory = string.IsNullOrWhiteSpace(SharedStateDirectory) ? UserVerificationStore.DefaultDirectory(Environment.GetEnvironmentVariable) : SharedStateDirectory;
+        return directory is null ? null : new UserVerificationStore(directory);
     }
 
-    private List<PackageToVerify> PackagesToVerify(ProjectAssets assets, LockObservation observation, RepositoryLock? lockModel)
+    /// <summary>A signature outcome as the build reports it: an invalid or (when required) missing signature is always an error, an untrusted one in strict mode and when updating.</summary>
+    private void Report(SignatureOutcome outcome)
     {
-        var folders = assets.PackageFolders.Count > 0 ? assets.PackageFolders : new List<string> { PackagesDirectory ?? "" };
-        var result = new SortedDictionary<string, PackageToVerify>(StringComparer.Ordinal);
-        void Add(string id, string version, string? relative, string? assetsHash)
+        switch (outcome.Finding)
         {
-            var key = RepositoryLock.PackageKey(id, version);
-            if (result.ContainsKey(key))
-            {
-                return;
-            }
-            relative ??= id.ToLowerInvariant() + "/" + version.ToLowerInvariant();
-            var directory = folders.Select(f => Path.Combine(f, relative)).FirstOrDefault(Directory.Exists) ?? Path.Combine(folders[0], relative);
-            var package = new PackageToVerify(id, version, Path.GetFullPath(directory));
-            if (assetsHash is not null)
-            {
-                package.ExpectedContentHashes.Add(new KeyValuePair<string, string>("project.assets.json", assetsHash));
-            }
-            if (lockModel is not null && (lockModel.Packages.TryGetValue(key, out var l) || lockModel.MSBuildSdks.TryGetValue(key, out l)))
-            {
-                package.ExpectedContentHashes.Add(new KeyValuePair<string, string>(RepositoryLock.DefaultFileName, l.ContentHash));
-            }
-            result[key] = package;
+            case SignatureFinding.Invalid:
+                Error("SB1442", outcome.Message + ".");
+                break;
+            case SignatureFinding.UnsignedNotAllowed:
+                Error("SB1440", outcome.Message + ".");
+                break;
+            case SignatureFinding.Untrusted when Strict || Update:
+                Error("SB1441", outcome.Message + ".");
+                break;
+            case SignatureFinding.Untrusted:
+                Warning("SB2441", outcome.Message + ".");
+                break;
+            default:
+                Log.LogMessage(MessageImportance.Low, "SecureBuild: " + outcome.Message + ".");
+                break;
         }
-        foreach (var library in assets.Libraries.Values)
-        {
-            Add(library.Id, library.Version, library.Path, library.ContentHash);
-        }
-        foreach (var download in assets.Downloads.Values.SelectMany(d => d))
-        {
-            Add(download.Key, download.Value, null, null);
-        }
-        foreach (var sdk in observation.MSBuildSdks!.Keys)
-        {
-            var slash = sdk.IndexOf('/');
-            Add(sdk.Substring(0, slash), sdk.Substring(slash + 1), null, null);
-        }
-        return result.Values.ToList();
     }
 
     /// <summary>
@@ -323,42 +235,8 @@ public sealed class VerifyDependencies : LockTask
             return;
         }
         var lockName = Relative(LockPath);
-        var lockDigest = StepAttestations.Sha256Of(LockPath);
-        var packages = new JsonList(verdicts.OrderBy(v => v.Package.Key, StringComparer.Ordinal).Select(v =>
-        {
-            var o = new JsonMap
-            {
-                ["name"] = "@nuget/" + v.Package.Key,
-                ["contentHash"] = v.ContentHash ?? "",
-                ["cache"] = v.Ok ? "verified" : "failed",
-            };
-            if (signatures.TryGetValue(v.Package.Key, out var s))
-            {
-                o["signature"] = s;
-            }
-            return (JsonItem)o;
-        }));
-        var statement = new JsonMap
-        {
-            ["_type"] = ProvenanceStatement.StatementType,
-            ["subject"] = new JsonList(new Subject(lockName, lockDigest).ToJson()),
-            ["predicateType"] = "https://securebuild.dev/attestation/dependency-verification/v1",
-            ["predicate"] = new JsonMap
-            {
-                ["project"] = ProjectKey,
-                ["framework"] = TargetFramework ?? "",
-                ["mode"] = Strict ? "strict" : "warn",
-                ["lock"] = new JsonMap { ["name"] = lockName, ["digest"] = new JsonMap { ["sha256"] = lockDigest["sha256"] } },
-                ["verdicts"] = new JsonMap
-                {
-                    ["lock"] = differences.Count == 0 ? "match" : "drift",
-                    ["packageCache"] = verdicts.All(v => v.Ok) ? (VerifyPackageCache ? "verified" : "skipped") : "failed",
-                    ["signatures"] = !VerifySignatures ? "skipped" : signatures.Values.Any(v => v is "invalid" or "untrusted" or "unsignednotallowed") ? "failed" : "accepted",
-                },
-                ["drift"] = new JsonList(differences.Select(d => (JsonItem)d.Description)),
-                ["packages"] = packages,
-            },
-        };
+        var statement = DependencyStatement.Create(ProjectKey, TargetFramework, Strict, lockName, StepAttestations.Sha256Of(LockPath), verdicts, signatures, differences,
+            VerifyPackageCache, VerifySignatures);
         var path = Path.Combine(AttestationDirectory, $"{StatementName}.{key.KeyId.Substring(0, 8)}.intoto.jsonl");
         var text = JsonText.Write(statement, indented: false);
         if (File.Exists(path) && StatementCache.Matches(StateFile, StatementName, text))

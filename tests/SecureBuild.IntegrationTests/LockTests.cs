@@ -20,7 +20,8 @@ public sealed class LockTests
         {
             Project = new TestProject("lock-" + name).WithConsoleApp("App", extraItems: extraItems);
             Packages = Project.Path(".packages");
-            Environment = new Dictionary<string, string?> { ["NUGET_PACKAGES"] = Packages, ["SecureBuildSigningKey"] = null, ["ContinuousIntegrationBuild"] = null, ["CI"] = null };
+            // Its own per-user cache too: the verified-folders store (see the user-store test) stays with the test.
+            Environment = new Dictionary<string, string?> { ["NUGET_PACKAGES"] = Packages, ["XDG_CACHE_HOME"] = Project.Path(".user-cache"), ["SecureBuildSigningKey"] = null, ["ContinuousIntegrationBuild"] = null, ["CI"] = null };
         }
 
         public TestProject Project { get; }
@@ -140,6 +141,42 @@ public sealed class LockTests
                 Is.True, $"{framework} must report the tampered package too (a failure is never confirmed):\n{tampered}");
         }
         // The next build looks at the disk again: still caught.
+        AssertFails(repo.Build("-m:1"), "SB1430", "lib/net6.0/Newtonsoft.Json.dll");
+    }
+
+    [Test]
+    public void A_clean_build_confirms_packages_from_the_user_store_without_rehashing_them_and_a_package_tampered_after_is_still_caught()
+    {
+        var repo = new Repo("user-store");
+        void Clean()
+        {
+            // What `git clean -xdf` leaves: no obj/, no bin/; the NuGet cache and the user's cache stay.
+            foreach (var folder in new[] { "App/obj", "App/bin" }.Select(repo.Project.Path).Where(Directory.Exists))
+            {
+                Directory.Delete(folder, recursive: true);
+            }
+        }
+        Assert.That(repo.Build("-m:1").ExitCode, Is.EqualTo(0));
+        // A second build keeps what the first could not (folders extracted within two seconds of their verification).
+        var noOp = repo.Build("-m:1");
+        Assert.That(noOp.ExitCode, Is.EqualTo(0), noOp.ToString());
+        Assert.That(Directory.GetFiles(repo.Project.Path(".user-cache/securebuild/verified-folders"), "*.entry"), Is.Not.Empty);
+
+        Clean();
+        var clean = repo.Build("-m:1", "-v:n");
+        Assert.That(clean.ExitCode, Is.EqualTo(0), clean.ToString());
+        Assert.That(clean.Output, Does.Match(@"packages verified in the cache in \d+ ms \(0 in full, [^)]*[1-9]\d* of all known from the user's verified-folders store"),
+            "a clean build confirms what the last build verified by lstat:\n" + clean);
+
+        Clean();
+        var dll = Path.Combine(repo.Packages, "newtonsoft.json", "13.0.3", "lib", "net6.0", "Newtonsoft.Json.dll");
+        var written = File.GetLastWriteTimeUtc(dll);
+        var bytes = File.ReadAllBytes(dll);
+        bytes[bytes.Length / 2] ^= 1;
+        File.WriteAllBytes(dll, bytes);
+        File.SetLastWriteTimeUtc(dll, written); // same size, same write time: only the ctime changed
+        AssertFails(repo.Build("-m:1"), "SB1430", "lib/net6.0/Newtonsoft.Json.dll", "differs from the package");
+        Clean();
         AssertFails(repo.Build("-m:1"), "SB1430", "lib/net6.0/Newtonsoft.Json.dll");
     }
 

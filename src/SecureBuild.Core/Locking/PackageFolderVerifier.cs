@@ -159,6 +159,12 @@ public sealed class PackageFolderVerifier
             return verdict;
         }
         var cached = _state.Get(package.Directory);
+        if (cached is not null && _signature is not null && cached.Signature is null)
+        {
+            // It passed in a build that did not inspect signatures (SecureBuildVerifyPackageSignatures=false, here or in
+            // another repository sharing the user store): that answer says nothing about the signature asked for now.
+            cached = null;
+        }
         var confirmedKey = _confirmed is null ? null : ConfirmedFolders.KeyOf(package);
         if (cached is not null && confirmedKey is not null && _confirmed!.Confirms(confirmedKey, cached))
         {

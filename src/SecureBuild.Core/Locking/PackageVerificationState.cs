@@ -9,17 +9,27 @@ namespace SecureBuild.Core.Locking;
 /// or pack folder that passed, with its content hash (or tree digest) and signature summary. Kept in
 /// obj/ per project, and shared in memory by every project an MSBuild node builds. A missing,
 /// unreadable or foreign file starts empty: it is only a cache, never a source of trust on its own
-/// (a changed folder has another fingerprint and is verified again in full).
+/// (a changed folder has another fingerprint and is verified again in full). With a <see cref="UserVerificationStore"/>,
+/// a folder this file does not know is looked up there (what another build of this user verified), and every folder
+/// that passes or fails is written to or deleted from it too.
 /// </summary>
 public sealed class PackageVerificationState
 {
     private const string Header = "securebuild-package-state 2";
     private static readonly ConcurrentDictionary<string, Entry> Shared = new(StringComparer.Ordinal);
     private readonly string? _file;
+    private readonly UserVerificationStore? _store;
     private readonly Dictionary<string, Entry> _entries = new(StringComparer.Ordinal);
     private bool _dirty;
 
-    private PackageVerificationState(string? file) => _file = file;
+    private PackageVerificationState(string? file, UserVerificationStore? store)
+    {
+        _file = file;
+        _store = store;
+    }
+
+    /// <summary>How many entries came from the <see cref="UserVerificationStore"/>.</summary>
+    public int FromUserStore { get; private set; }
 
     /// <summary>One folder that passed.</summary>
     public sealed class Entry
@@ -70,11 +80,13 @@ public sealed class PackageVerificationState
         public string? Signature { get; }
     }
 
-    public static PackageVerificationState InMemory() => new(null);
+    public static PackageVerificationState InMemory(UserVerificationStore? store = null) => new(null, store);
 
-    public static PackageVerificationState Open(string file)
+    /// <param name="file">This project's state (obj/).</param>
+    /// <param name="store">The per-user store consulted for folders the file does not know; null: none.</param>
+    public static PackageVerificationState Open(string file, UserVerificationStore? store = null)
     {
-        var state = new PackageVerificationState(file);
+        var state = new PackageVerificationState(file, store);
         try
         {
             if (File.Exists(file))
@@ -87,10 +99,9 @@ public sealed class PackageVerificationState
                     string? line;
                     while ((line = reader.ReadLine()) is not null)
                     {
-                        var f = line.Split('\t');
-                        if (f.Length == 5 && f[0].Length == 64)
+                        if (TryParseLine(line, out var key, out var entry))
                         {
-                            state._entries[f[3]] = Entry.Read(f[0], f[1], f[2].Length == 0 ? null : Unescape(f[2]), f[4]);
+                            state._entries[key] = entry;
                         }
                     }
                 }
@@ -112,7 +123,17 @@ public sealed class PackageVerificationState
             return entry;
         }
         // Another project in this process verified it (the fingerprint decides whether it still holds).
-        return _file is not null && Shared.TryGetValue(directory, out var shared) ? shared : null;
+        if (_file is not null && Shared.TryGetValue(directory, out var shared))
+        {
+            return shared;
+        }
+        // Another build of this user verified it (a clean build: obj/ is gone); again the fingerprint decides.
+        if (_store?.Read(directory) is { } stored)
+        {
+            FromUserStore++;
+            return stored;
+        }
+        return null;
     }
 
     public void Set(string directory, Entry entry)
@@ -120,6 +141,7 @@ public sealed class PackageVerificationState
         _entries[directory] = entry;
         Shared[directory] = entry;
         _dirty = true;
+        _store?.Write(directory, entry);
     }
 
     /// <summary>
@@ -140,6 +162,7 @@ public sealed class PackageVerificationState
     {
         _dirty |= _entries.Remove(directory);
         Shared.TryRemove(directory, out _);
+        _store?.Delete(directory);
     }
 
     /// <summary>Keeps only these folders (what the project uses now) and writes the file if anything changed.</summary>
@@ -162,12 +185,31 @@ public sealed class PackageVerificationState
         text.Append(Header).Append('\n');
         foreach (var kv in _entries.OrderBy(e => e.Key, StringComparer.Ordinal))
         {
-            text.Append(kv.Value.Fingerprint).Append('\t').Append(kv.Value.ContentHash).Append('\t')
-                .Append(Escape(kv.Value.Signature ?? "")).Append('\t').Append(kv.Key).Append('\t')
-                .Append(kv.Value.PathList is { } paths ? Escape(paths) : "").Append('\n');
+            text.Append(FormatLine(kv.Key, kv.Value));
         }
         AtomicFile.WriteAllBytes(_file, new UTF8Encoding(false).GetBytes(text.ToString()));
         _dirty = false;
+    }
+
+    /// <summary>One entry as a line of the file: fingerprint, content hash, signature, key, paths (tab-separated, escaped).</summary>
+    internal static string FormatLine(string key, Entry entry) =>
+        new StringBuilder().Append(entry.Fingerprint).Append('\t').Append(entry.ContentHash).Append('\t')
+            .Append(Escape(entry.Signature ?? "")).Append('\t').Append(key).Append('\t')
+            .Append(entry.PathList is { } paths ? Escape(paths) : "").Append('\n').ToString();
+
+    /// <summary>Reads a line <see cref="FormatLine"/> wrote; false for anything else.</summary>
+    internal static bool TryParseLine(string line, out string key, out Entry entry)
+    {
+        var f = line.Split('\t');
+        if (f.Length == 5 && f[0].Length == 64 && f[1].Length > 0 && f[3].Length > 0)
+        {
+            key = f[3];
+            entry = Entry.Read(f[0], f[1], f[2].Length == 0 ? null : Unescape(f[2]), f[4]);
+            return true;
+        }
+        key = "";
+        entry = null!;
+        return false;
     }
 
     private static string Escape(string s) => s.Replace("\\", "\\\\").Replace("\t", "\\t").Replace("\n", "\\n");
