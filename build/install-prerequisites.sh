@@ -23,3 +23,17 @@ if [ ${#need[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
 fi
+# The Sigstore oracle and local stand-in (sigstore-js, @sigstore/mock), pinned by the tests' package-lock.json, installed
+# where tests/SecureBuild.Attestation.Tests looks for them ($TMPDIR/securebuild-sigstore-oracle-<lock hash>); the tests
+# run the same `npm ci` themselves when this was skipped.
+sigstore_data="$(cd "$(dirname "$0")/.." && pwd)/tests/SecureBuild.Attestation.Tests/TestData/sigstore"
+if [ -f "$sigstore_data/package-lock.json" ] && command -v npm >/dev/null 2>&1; then
+  lock_hash=$(sha256sum "$sigstore_data/package-lock.json" | cut -c1-16)
+  oracle_dir="${TMPDIR:-/tmp}"; oracle_dir="${oracle_dir%/}/securebuild-sigstore-oracle-$lock_hash"
+  if [ ! -f "$oracle_dir/node_modules/@sigstore/sign/package.json" ] || [ ! -f "$oracle_dir/node_modules/@sigstore/mock/package.json" ]; then
+    echo "Installing the Sigstore oracle (npm ci) into $oracle_dir..."
+    mkdir -p "$oracle_dir"
+    cp "$sigstore_data/package.json" "$sigstore_data/package-lock.json" "$oracle_dir/"
+    (cd "$oracle_dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  fi
+fi

@@ -125,13 +125,15 @@ internal static class Oracle
             string hash = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(lockBytes)).Substring(0, 16).ToLowerInvariant();
             string dir = Path.Combine(Path.GetTempPath(), "securebuild-sigstore-oracle-" + hash);
             System.IO.Directory.CreateDirectory(dir);
-            foreach (string f in new[] { "package.json", "package-lock.json", "verify-with-sigstore-js.mjs" })
+            foreach (string f in new[] { "package.json", "package-lock.json", "verify-with-sigstore-js.mjs", "sign-with-sigstore-js.mjs", "local-sigstore-mock-server.mjs" })
             {
                 File.Copy(Path.Combine(source, f), Path.Combine(dir, f), overwrite: true);
                 File.SetAttributes(Path.Combine(dir, f), FileAttributes.Normal);
             }
 
-            if (!File.Exists(Path.Combine(dir, "node_modules", "@sigstore", "verify", "package.json")))
+            if (!File.Exists(Path.Combine(dir, "node_modules", "@sigstore", "verify", "package.json"))
+                || !File.Exists(Path.Combine(dir, "node_modules", "@sigstore", "sign", "package.json"))
+                || !File.Exists(Path.Combine(dir, "node_modules", "@sigstore", "mock", "package.json")))
             {
                 var (exit, stdout, stderr) = TestData.Run("npm", new[] { "ci", "--no-audit", "--no-fund", "--loglevel=error" }, dir);
                 if (exit != 0)
