@@ -17,8 +17,11 @@ public sealed class KeylessBundle
 
     public SigstoreBundle Bundle { get; }
 
-    /// <summary>SB5022 text when the log upload failed and was optional (the bundle then has no log entry), else null.</summary>
+    /// <summary>Why the bundle has no log entry (the upload failed and was optional: warning SB5022), else null.</summary>
     public string? Warning { get; }
+
+    /// <summary>The code of <see cref="Warning"/>: SB5022.</summary>
+    public string WarningCode => KeylessException.RekorSkipped;
 }
 
 /// <summary>
@@ -134,7 +137,7 @@ public sealed class KeylessSigner : IDisposable
         }
         catch (KeylessException e) when (_settings.TransparencyLog == TransparencyLogMode.Optional && (e.Code == KeylessException.RekorFailed || e.Code == KeylessException.RekorBadResponse))
         {
-            warning = $"{KeylessException.RekorSkipped}: the bundle was written without a transparency-log entry because the upload failed ({e.Code}: {e.Message}); verifiers need --tlog-threshold 0 and a signing time from a timestamp authority. Set SecureBuildTransparencyLog=required to fail instead.";
+            warning = $"the bundle was written without a transparency-log entry because the upload failed ({e.Code}: {e.Message}); verifiers need --tlog-threshold 0 and a signing time from a timestamp authority. Set SecureBuildTransparencyLog=required to fail instead.";
         }
 
         var bundle = Bundle(entries, timestamps, message, envelope);

@@ -1,5 +1,6 @@
 using System.Text;
 using SecureBuild.Core.Identity;
+using SecureBuild.TestSupport.Sigstore;
 
 namespace SecureBuild.Attestation.Tests.Keyless;
 

@@ -5,6 +5,7 @@ using SecureBuild.Core.Attestation;
 using SecureBuild.Core.Identity;
 using SecureBuild.Core.Json;
 using SecureBuild.Core.Sigstore;
+using SecureBuild.TestSupport.Sigstore;
 
 namespace SecureBuild.Attestation.Tests.Keyless;
 
@@ -22,7 +23,7 @@ public sealed class KeylessSigningTests
     [OneTimeSetUp]
     public void Start()
     {
-        _standIn = SigstoreStandIn.Start();
+        _standIn = SigstoreStandIn.Start(TestData.Sigstore);
         _dir = TestData.NewTempDir("sbkeyless");
     }
 
@@ -211,7 +212,7 @@ public sealed class KeylessSigningTests
     [Test]
     public void An_upload_that_keeps_failing_is_SB5020_or_with_the_opt_out_a_bundle_without_a_log_entry()
     {
-        using var failing = SigstoreStandIn.Start("--fail-next-uploads", "100");
+        using var failing = SigstoreStandIn.Start(TestData.Sigstore, "--fail-next-uploads", "100");
         var (_, statement) = Subject("down.dll");
         var sleeps = new List<TimeSpan>();
         using var http = new BoundedHttp(TimeSpan.FromSeconds(60));
@@ -227,7 +228,8 @@ public sealed class KeylessSigningTests
         {
             var made = signer.SignDsse(DsseEnvelope.InTotoPayloadType, statement);
             Assert.That(made.Bundle.TlogEntries, Is.Empty, "no log entry is claimed");
-            Assert.That(made.Warning, Does.StartWith("SB5022"));
+            Assert.That(made.Warning, Does.StartWith("the bundle was written without a transparency-log entry"));
+            Assert.That(made.WarningCode, Is.EqualTo("SB5022"));
             var result = new SigstoreVerifier(SigstoreTrustedRoot.Load(failing.TrustedRootPath)).Verify(made.Bundle, null, new SigstoreVerificationOptions
             {
                 CertificateIdentity = TestTokens.Workflow,
@@ -241,7 +243,7 @@ public sealed class KeylessSigningTests
     [Test]
     public void A_trusted_root_that_does_not_cover_the_services_is_SB5040()
     {
-        using var other = SigstoreStandIn.Start();
+        using var other = SigstoreStandIn.Start(TestData.Sigstore);
         using var http = new BoundedHttp(TimeSpan.FromSeconds(60));
         using var signer = KeylessSigner.Start(Settings(trustedRoot: other.TrustedRootPath), Token(), http);
         var e = Assert.Throws<KeylessException>(() => signer.SignArtifact(new byte[] { 7 }));
@@ -251,7 +253,7 @@ public sealed class KeylessSigningTests
     [Test]
     public void A_log_entry_integrated_outside_the_certificate_validity_is_refused_at_signing()
     {
-        using var skewed = SigstoreStandIn.Start("--log-clock-offset", "3600");
+        using var skewed = SigstoreStandIn.Start(TestData.Sigstore, "--log-clock-offset", "3600");
         using var http = new BoundedHttp(TimeSpan.FromSeconds(60));
         using var signer = KeylessSigner.Start(KeylessSettings.From(skewed.Url, skewed.Url, null, "required", null), Token(), http);
         var e = Assert.Throws<KeylessException>(() => signer.SignArtifact(new byte[] { 7 }));

@@ -4,6 +4,7 @@ using SecureBuild.Core.Attestation;
 using SecureBuild.Core.Identity;
 using SecureBuild.Core.Json;
 using SecureBuild.Core.Sigstore;
+using SecureBuild.TestSupport.Sigstore;
 
 namespace SecureBuild.Attestation.Tests.Keyless;
 
@@ -26,8 +27,8 @@ public sealed class KeylessVerificationTests
     [OneTimeSetUp]
     public void Start()
     {
-        _main = SigstoreStandIn.Start();
-        _other = SigstoreStandIn.Start("--log-clock-offset", "3600");
+        _main = SigstoreStandIn.Start(TestData.Sigstore);
+        _other = SigstoreStandIn.Start(TestData.Sigstore, "--log-clock-offset", "3600");
         _dir = TestData.NewTempDir("sbkeylessverify");
         _artifact = Path.Combine(_dir, "App.dll");
         File.WriteAllText(_artifact, "package bytes " + Guid.NewGuid());

@@ -2,14 +2,14 @@ using System.Diagnostics;
 using System.Text;
 using SecureBuild.Core.Json;
 
-namespace SecureBuild.Attestation.Tests.Keyless;
+namespace SecureBuild.TestSupport.Sigstore;
 
 /// <summary>
 /// The local Fulcio/Rekor/TSA stand-in (TestData/sigstore/local-sigstore-mock-server.mjs over @sigstore/mock), started
 /// on 127.0.0.1 with port 0 and stopped by <see cref="Dispose"/> (it also exits when its stdin closes, so a test run
 /// that dies does not leave it behind). Every wait is bounded.
 /// </summary>
-internal sealed class SigstoreStandIn : IDisposable
+public sealed class SigstoreStandIn : IDisposable
 {
     private readonly Process _process;
     private readonly string _dir;
@@ -34,9 +34,11 @@ internal sealed class SigstoreStandIn : IDisposable
 
     public string TrustedRootJson { get; }
 
-    public static SigstoreStandIn Start(params string[] options)
+    /// <param name="dataDirectory">The repository's Sigstore test data (package.json, package-lock.json, the scripts).</param>
+    /// <param name="options">The stand-in's options (--fail-next-uploads N, --log-clock-offset S).</param>
+    public static SigstoreStandIn Start(string dataDirectory, params string[] options)
     {
-        string oracle = Oracle.Directory_();
+        string oracle = SigstoreNodeTools.Install(dataDirectory);
         var psi = new ProcessStartInfo("node")
         {
             RedirectStandardInput = true,
@@ -74,7 +76,7 @@ internal sealed class SigstoreStandIn : IDisposable
         var announce = (JsonMap)JsonParser.Parse(firstLine.Result!);
         string url = ((JsonString)announce["url"]).Value;
         Assert.That(url, Does.StartWith("http://127.0.0.1:"));
-        return new SigstoreStandIn(process, url, TestData.NewTempDir("sbstandin"));
+        return new SigstoreStandIn(process, url, ScratchDirectory.Create("sbstandin"));
     }
 
     /// <summary>The trusted root as a JSON map to edit (for hostile-root tests).</summary>
@@ -106,7 +108,7 @@ internal sealed class SigstoreStandIn : IDisposable
         }
 
         _process.Dispose();
-        TestData.TryDelete(_dir);
+        ScratchDirectory.TryDelete(_dir);
     }
 
     private static void Kill(Process p)
@@ -129,7 +131,7 @@ internal sealed class SigstoreStandIn : IDisposable
 }
 
 /// <summary>OIDC tokens for tests: the stand-in decodes, it does not verify, so the signature part is a placeholder.</summary>
-internal static class TestTokens
+public static class TestTokens
 {
     public const string GitHubIssuer = "https://token.actions.githubusercontent.com";
     public const string Workflow = "https://github.com/acme/app/.github/workflows/build.yml@refs/heads/main";
