@@ -37,3 +37,18 @@ for dir in "$repo"/tests/SecureBuild.Pipelines.Tests/Interop/*/ "$repo"/tests/Se
     cp "$dir/package-lock.json" "$dir/node_modules/.securebuild-installed-lock"
   fi
 done
+
+# The Sigstore oracle and local stand-in (sigstore-js, @sigstore/mock), pinned by the tests' package-lock.json, installed
+# where tests/SecureBuild.Attestation.Tests looks for them ($TMPDIR/securebuild-sigstore-oracle-<lock hash>); the tests
+# run the same `npm ci` themselves when this was skipped.
+sigstore_data="$(cd "$(dirname "$0")/.." && pwd)/tests/SecureBuild.Attestation.Tests/TestData/sigstore"
+if [ -f "$sigstore_data/package-lock.json" ] && command -v npm >/dev/null 2>&1; then
+  lock_hash=$(sha256sum "$sigstore_data/package-lock.json" | cut -c1-16)
+  oracle_dir="${TMPDIR:-/tmp}"; oracle_dir="${oracle_dir%/}/securebuild-sigstore-oracle-$lock_hash"
+  if [ ! -f "$oracle_dir/node_modules/@sigstore/sign/package.json" ] || [ ! -f "$oracle_dir/node_modules/@sigstore/mock/package.json" ]; then
+    echo "Installing the Sigstore oracle (npm ci) into $oracle_dir..."
+    mkdir -p "$oracle_dir"
+    cp "$sigstore_data/package.json" "$sigstore_data/package-lock.json" "$oracle_dir/"
+    (cd "$oracle_dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  fi
+fi

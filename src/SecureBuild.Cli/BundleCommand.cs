@@ -25,8 +25,7 @@ internal static class BundleCommand
         var fromTuf = new Option<bool>("--trusted-root-from-tuf") { Description = "Use the TUF-verified trusted_root.json that `securebuild trust update` cached (checked again offline; refused when stale) instead of --trusted-root." };
         var tufCache = new Option<string>("--tuf-cache") { Description = "With --trusted-root-from-tuf: the cache `trust update --cache-dir` wrote. Default: the public-good instance's default cache." };
         var key = new Option<string>("--key") { Description = "Public key (PEM or securesystemslib JSON) for a key-signed (publicKey hint) bundle." };
-        var identity = new Option<string>("--certificate-identity") { Description = "Expected certificate identity (SAN), exact match, for certificate bundles." };
-        var issuer = new Option<string>("--certificate-oidc-issuer") { Description = "Expected OIDC issuer of the certificate, exact match." };
+        var identity = new CertificateIdentityOptions();
         var payloadType = new Option<string>("--payload-type") { Description = "Required DSSE payloadType (e.g. application/vnd.in-toto+json)." };
         var at = new Option<string>("--at") { Description = "Verification time ('now') as RFC 3339 (2026-01-01T00:00:00Z) or Unix seconds; default: the system clock. Signing certificates are always checked at the bundle's proven signing times." };
         var tlogThreshold = new Option<int>("--tlog-threshold") { Description = "Verified transparency-log entries required (0 accepts a key-signed bundle that was never logged).", DefaultValueFactory = _ => 1 };
@@ -39,23 +38,16 @@ internal static class BundleCommand
         };
         var command = new Command("verify", "Verify a Sigstore bundle offline. Exit 0 verified, 1 not verified, 2 usage or unreadable input.")
         {
-            bundleFile, trustedRoot, fromTuf, tufCache, key, identity, issuer, payloadType, at, tlogThreshold, strictKeyHint, noSubjectCheck, artifact,
+            bundleFile, trustedRoot, fromTuf, tufCache, key, payloadType, at, tlogThreshold, strictKeyHint, noSubjectCheck, artifact,
         };
+        identity.AddTo(command);
         command.SetAction(parse =>
         {
             const string name = "securebuild bundle verify";
             string? keyPath = parse.GetValue(key);
-            string? id = parse.GetValue(identity);
-            string? iss = parse.GetValue(issuer);
-            if (keyPath is null && (id is null || iss is null))
+            if (keyPath is not null && identity.AnyGiven(parse))
             {
-                stderr.WriteLine($"{name}: give --key for a key-signed bundle, or both --certificate-identity and --certificate-oidc-issuer.");
-                return CliApplication.Usage;
-            }
-
-            if (keyPath is not null && (id is not null || iss is not null))
-            {
-                stderr.WriteLine($"{name}: --key and --certificate-identity/--certificate-oidc-issuer exclude each other.");
+                stderr.WriteLine($"{name}: --key and --certificate-identity/--certificate-identity-regexp/--certificate-oidc-issuer exclude each other.");
                 return CliApplication.Usage;
             }
 
@@ -73,13 +65,17 @@ internal static class BundleCommand
 
             var options = new SigstoreVerificationOptions
             {
-                CertificateIdentity = id,
-                CertificateOidcIssuer = iss,
                 ExpectedPayloadType = parse.GetValue(payloadType),
                 TransparencyLogThreshold = parse.GetValue(tlogThreshold),
                 RequireKeyHintMatch = parse.GetValue(strictKeyHint),
                 RequireSubjectMatch = !parse.GetValue(noSubjectCheck),
             };
+            if (keyPath is null && identity.Apply(parse, options) is { } identityError)
+            {
+                stderr.WriteLine($"{name}: {identityError} (Or give --key for a key-signed bundle.)");
+                return CliApplication.Usage;
+            }
+
             string? atText = parse.GetValue(at);
             if (atText is not null)
             {
@@ -152,7 +148,7 @@ internal static class BundleCommand
             var result = new SigstoreVerifier(root).Verify(parsed, subject, options);
             if (!result.Verified)
             {
-                stdout.WriteLine($"FAIL: {parse.GetValue(bundleFile)}: {result.Failure}");
+                stdout.WriteLine($"FAIL: {parse.GetValue(bundleFile)}: {result.FailureCode}: {result.Failure}");
                 return CliApplication.Failure;
             }
 

@@ -17,15 +17,30 @@ internal static class ProvenanceCommand
         var provenance = new Command("provenance", "Check SLSA provenance written by SecureBuild.Sdk.");
         var artifact = new Option<string>("--artifact") { Description = "The file the provenance must be about (a .nupkg re-signed by a feed still matches by NuGet content hash).", Required = true };
         var file = new Option<string>("--provenance") { Description = "The provenance: a .intoto.jsonl (DSSE envelopes, one per line) or a .sigstore.json bundle.", Required = true };
-        var key = new Option<string>("--key") { Description = "The builder's public key (PEM or securesystemslib JSON).", Required = true };
+        var key = new Option<string>("--key") { Description = "The builder's public key (PEM or securesystemslib JSON), for key-signed provenance." };
+        var trustedRoot = new Option<string>("--trusted-root") { Description = "For keyless provenance (a .sigstore.json with a certificate): the trusted_root.json of the Sigstore instance that certified and logged it." };
+        var identity = new CertificateIdentityOptions();
+        var at = new Option<string>("--at") { Description = "Keyless: verification time ('now') as RFC 3339 or Unix seconds; default: the system clock." };
         var builderId = new Option<string>("--builder-id") { Description = "Required runDetails.builder.id (exact)." };
         var sourceUri = new Option<string>("--source-uri") { Description = "Required source repository, e.g. git+https://github.com/acme/app (with or without git+, .git)." };
         var verify = new Command("verify", "Verify signature, subject digest, builder and source of SLSA provenance. Exit 0 verified, 1 failed, 2 usage or unreadable input.")
         {
-            artifact, file, key, builderId, sourceUri,
+            artifact, file, key, builderId, sourceUri, trustedRoot, at,
         };
+        identity.AddTo(verify);
         verify.SetAction(parse =>
         {
+            if (parse.GetValue(key) is null)
+            {
+                return VerifyKeyless(parse, file, artifact, trustedRoot, identity, at, builderId, sourceUri, stdout, stderr);
+            }
+
+            if (identity.AnyGiven(parse) || parse.GetValue(trustedRoot) is not null)
+            {
+                stderr.WriteLine("securebuild provenance verify: --key and the keyless options (--trusted-root, --certificate-identity...) exclude each other.");
+                return CliApplication.Usage;
+            }
+
             PublicKey publicKey;
             List<DsseEnvelope> envelopes;
             Dictionary<string, string> digests;
@@ -59,6 +74,83 @@ internal static class ProvenanceCommand
         });
         provenance.Subcommands.Add(verify);
         return provenance;
+    }
+
+    /// <summary>A keyless .sigstore.json: the bundle verified offline against the trusted root, then the provenance claims.</summary>
+    private static int VerifyKeyless(ParseResult parse, Option<string> file, Option<string> artifact, Option<string> trustedRoot,
+        CertificateIdentityOptions identity, Option<string> at, Option<string> builderId, Option<string> sourceUri, TextWriter stdout, TextWriter stderr)
+    {
+        const string name = "securebuild provenance verify";
+        string path = parse.GetValue(file)!;
+        if (parse.GetValue(trustedRoot) is not { } rootPath)
+        {
+            stderr.WriteLine($"{name}: give --key for key-signed provenance, or --trusted-root with --certificate-identity (or --certificate-identity-regexp) and --certificate-oidc-issuer for a keyless .sigstore.json.");
+            return CliApplication.Usage;
+        }
+
+        var options = new SigstoreVerificationOptions
+        {
+            ExpectedPayloadType = DsseEnvelope.InTotoPayloadType,
+            RequireSubjectMatch = false, // the claims check below matches the artifact (a re-signed .nupkg by its content hash)
+        };
+        if (identity.Apply(parse, options) is { } identityError)
+        {
+            stderr.WriteLine($"{name}: {identityError}");
+            return CliApplication.Usage;
+        }
+
+        if (parse.GetValue(at) is { } atText)
+        {
+            if (!BundleCommand.TryParseTime(atText, out var time))
+            {
+                stderr.WriteLine($"{name}: --at '{atText}' is not an RFC 3339 time (2026-01-01T00:00:00Z) or Unix seconds.");
+                return CliApplication.Usage;
+            }
+
+            options.VerificationTime = time;
+        }
+
+        if (!path.EndsWith(SigstoreBundleWriter.FileSuffix, StringComparison.OrdinalIgnoreCase))
+        {
+            stderr.WriteLine($"{name}: keyless provenance is a Sigstore bundle ({SigstoreBundleWriter.FileSuffix}); {path} is not one. For a .intoto.jsonl give --key.");
+            return CliApplication.Usage;
+        }
+
+        SigstoreTrustedRoot root;
+        SigstoreBundle bundle;
+        Dictionary<string, string> digests;
+        try
+        {
+            root = SigstoreTrustedRoot.Load(rootPath);
+            bundle = SigstoreBundle.Load(path);
+            digests = Digests(parse.GetValue(artifact)!);
+        }
+        catch (Exception e) when (e is IOException || e is UnauthorizedAccessException || e is SigstoreFormatException || e is InvalidDataException)
+        {
+            stderr.WriteLine($"securebuild provenance verify: SB3020: {e.Message}");
+            return CliApplication.Usage;
+        }
+
+        var result = new SigstoreVerifier(root).Verify(bundle, null, options);
+        if (!result.Verified)
+        {
+            stderr.WriteLine($"FAILED: {result.FailureCode}: {result.Failure}");
+            return CliApplication.Failure;
+        }
+
+        var claims = ProvenanceVerifier.VerifyClaims(result.Statement!, digests, parse.GetValue(builderId), parse.GetValue(sourceUri));
+        if (!claims.Passed)
+        {
+            foreach (var failure in claims.Failures)
+            {
+                stderr.WriteLine($"FAILED: {failure}");
+            }
+
+            return CliApplication.Failure;
+        }
+
+        stdout.WriteLine($"PASSED: {Path.GetFileName(parse.GetValue(artifact))} is a subject of SLSA provenance signed by {string.Join(", ", result.SubjectAlternativeNames)} (issuer {result.OidcIssuer}), logged and certified as the trusted root requires.");
+        return CliApplication.Success;
     }
 
     private static List<DsseEnvelope> ReadEnvelopes(string path)

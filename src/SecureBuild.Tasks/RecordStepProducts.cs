@@ -43,6 +43,12 @@ public sealed class RecordStepProducts : SecureBuildTask
     /// <summary>Also write SLSA provenance for this step's outputs.</summary>
     public bool WriteProvenance { get; set; }
 
+    /// <summary>
+    /// Keyless signing settings (ItemSpec Signing, FulcioUrl, RekorUrl, TimestampUrl, TrustedRoot, TransparencyLog,
+    /// IdentityTokenFile; metadata Value): with Signing=keyless the provenance bundle and each .nupkg's bundle are signed keyless.
+    /// </summary>
+    public ITaskItem[] SigningSettings { get; set; } = Array.Empty<ITaskItem>();
+
     /// <summary>The outputs provenance is about; empty: every product.</summary>
     public ITaskItem[] Subjects { get; set; } = Array.Empty<ITaskItem>();
 
@@ -89,7 +95,19 @@ public sealed class RecordStepProducts : SecureBuildTask
             Log.LogMessage(MessageImportance.Normal, $"SecureBuild: {StepName} link is up to date: {known} (recorded earlier in this build)");
             return true;
         }
-        if (TryConfirmUnchanged() || Record())
+        bool done;
+        try
+        {
+            KeylessSigning.For(SigningSettings, LogCodedWarning)?.Dispose(); // an unknown SecureBuildSigning fails every step (SB5050)
+            done = TryConfirmUnchanged() || Record();
+        }
+        catch (Core.Identity.KeylessException e)
+        {
+            LogCodedError(e.Code, $"{StepName}: keyless signing failed: {e.Message}. {e.Fix}");
+            return false;
+        }
+
+        if (done)
         {
             if (!Log.HasLoggedErrors && LinkFile is not null)
             {
@@ -105,6 +123,7 @@ public sealed class RecordStepProducts : SecureBuildTask
         {
             StepName, Path.GetFullPath(MaterialsFile), Path.GetFullPath(LinkDirectory), SigningKey ?? "", DevelopmentKeyFile ?? "", RequireSigningKey ? "1" : "0",
             WriteProvenance ? "1" : "0", ProjectFile ?? "", RootDirectory ?? "", ProjectDirectory, HashAlgorithms ?? "", HashCacheFile ?? "",
+            KeylessSigning.Describe(SigningSettings),
         }
         .Concat(Command).Concat(new[] { "|products" }).Concat(FullPaths(Products).OrderBy(p => p, StringComparer.Ordinal))
         .Concat(new[] { "|directories" }).Concat(ProductDirectories).Concat(new[] { "|subjects" }).Concat(FullPaths(Subjects))
@@ -172,7 +191,7 @@ public sealed class RecordStepProducts : SecureBuildTask
             var companions = Companions(key.KeyId).Where(File.Exists).ToList();
             var inputs = new LinkInputs
             {
-                Code = CodeVersion, StepName = StepName, Command = link.Command, KeyFile = keyFile, KeyHash = keyHash, KeyId = key.KeyId, Settings = settings,
+                Code = CodeVersion, StepName = StepName, Command = link.Command, KeyFile = keyFile, KeyHash = keyHash, KeyId = key.KeyId, Settings = settings, Signing = KeylessSigning.Describe(SigningSettings),
                 MaterialsFile = MaterialsFile, MaterialsState = materialsStat, ProductsStat = productsStat, LinkPath = path,
                 LinkHash = Core.Crypto.Sha256Hex.Of(linkBytes), WritesProvenance = WriteProvenance, Companions = companions,
             };
@@ -216,7 +235,7 @@ public sealed class RecordStepProducts : SecureBuildTask
             var productsStat = StepFingerprint.OfFiles(recorder.Resolve(FullPaths(Products), ProductDirectories), recorder.Missing, DateTime.UtcNow, settings);
             return productsStat is null ? null : new LinkInputs
             {
-                Code = CodeVersion, Command = ResolvedCommand(recorder.Namer), Settings = settings, ProductsStat = productsStat, WritesProvenance = WriteProvenance,
+                Code = CodeVersion, Command = ResolvedCommand(recorder.Namer), Settings = settings, Signing = KeylessSigning.Describe(SigningSettings), ProductsStat = productsStat, WritesProvenance = WriteProvenance,
             };
         });
         if (fingerprint is null)
@@ -296,9 +315,20 @@ public sealed class RecordStepProducts : SecureBuildTask
         provenance.Byproducts.Add(ProvenanceStatement.Resource(name: Path.GetFileName(linkPath), digest: StepAttestations.Sha256Of(linkPath),
             annotations: null));
         ((JsonMap)provenance.Byproducts[0])["mediaType"] = "application/vnd.in-toto.link+json";
+        using var keyless = KeylessSigning.For(SigningSettings, LogCodedWarning);
         StepAttestations.WriteEnvelope(provenance.ToJson(), key, provenancePath,
-            Path.Combine(LinkDirectory, StepAttestations.ProvenanceBundleFileName(StepName)));
+            Path.Combine(LinkDirectory, StepAttestations.ProvenanceBundleFileName(StepName)), keyless);
         Log.LogMessage(MessageImportance.Normal, $"SecureBuild: {StepName} provenance -> {provenancePath} ({provenance.Subjects.Count} subjects)");
+        if (keyless is not null)
+        {
+            foreach (var package in FullPaths(Subjects).Concat(FullPaths(Products)).Distinct(StringComparer.Ordinal)
+                .Where(p => (p.EndsWith(".nupkg", StringComparison.OrdinalIgnoreCase) || p.EndsWith(".snupkg", StringComparison.OrdinalIgnoreCase)) && File.Exists(p)))
+            {
+                Log.LogMessage(MessageImportance.Normal, $"SecureBuild: {StepName} package signature -> {keyless.SignFile(package)}");
+            }
+
+            Log.LogMessage(MessageImportance.Normal, $"SecureBuild: {StepName} signed keyless as {keyless.Identity} ({keyless.RoundTrips} requests to Fulcio, Rekor and the TSA)");
+        }
     }
 
     /// <summary>A subject; a .nupkg also gets NuGet's content hash (SHA-512 of the unsigned package), which survives repository signing.</summary>

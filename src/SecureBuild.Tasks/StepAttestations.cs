@@ -49,16 +49,23 @@ internal static class StepAttestations
 
     /// <summary>
     /// Signs <paramref name="statement"/>, every URL in it without credentials, into a one-line DSSE envelope file and, when
-    /// <paramref name="bundlePath"/> is given, into a Sigstore bundle v0.3 (public-key hint), atomically.
+    /// <paramref name="bundlePath"/> is given, into a Sigstore bundle v0.3 (public-key hint, or keyless), atomically.
     /// </summary>
-    public static void WriteEnvelope(JsonMap statement, SigningKey key, string path, string? bundlePath = null)
+    /// <param name="statement">The statement.</param>
+    /// <param name="key">Signs the envelope file (and the bundle unless <paramref name="keyless"/> is given).</param>
+    /// <param name="path">The one-line DSSE envelope file.</param>
+    /// <param name="bundlePath">The Sigstore bundle, or null for none.</param>
+    /// <param name="keyless">SecureBuildSigning=keyless: the bundle gets a Fulcio certificate and a Rekor entry instead of a key hint.</param>
+    public static void WriteEnvelope(JsonMap statement, SigningKey key, string path, string? bundlePath = null, KeylessSigning? keyless = null)
     {
         // Whoever built the statement, no URL credential is signed into it (a remote, a CI server URL, a feed).
         var payload = JsonText.WriteUtf8(UrlRedaction.RedactAll(statement), indented: false);
         payload = payload.Take(payload.Length - 1).ToArray(); // the payload is the statement without the file's trailing newline
         if (bundlePath is not null)
         {
-            SigstoreBundleWriter.Save(SigstoreBundleWriter.SignDsse(DsseEnvelope.InTotoPayloadType, payload, key), bundlePath);
+            SigstoreBundleWriter.Save(keyless is null
+                ? SigstoreBundleWriter.SignDsse(DsseEnvelope.InTotoPayloadType, payload, key)
+                : keyless.SignDsse(DsseEnvelope.InTotoPayloadType, payload), bundlePath);
         }
         var envelope = DsseEnvelope.Sign(DsseEnvelope.InTotoPayloadType, payload, key);
         var line = JsonText.Write(envelope.ToJson(), indented: false).TrimEnd('\n') + "\n";

@@ -89,61 +89,11 @@ internal static class TestData
     }
 }
 
-/// <summary>
-/// The sigstore-js oracle (verify-with-sigstore-js.mjs) installed into a private, writable folder: the shared
-/// folder is never written. node_modules is cached per package-lock.json hash under the temp directory.
-/// </summary>
+/// <summary>The sigstore-js oracle (verify-with-sigstore-js.mjs), installed by SecureBuild.TestSupport's SigstoreNodeTools.</summary>
 internal static class Oracle
 {
-    private static readonly object Gate = new();
-    private static string? _dir;
-    private static string? _unavailable;
-
-    /// <summary>The folder holding the oracle and its node_modules; fails when node/npm are missing (build/install-prerequisites.sh installs them).</summary>
-    public static string Directory_()
-    {
-        lock (Gate)
-        {
-            if (_dir is not null)
-            {
-                return _dir;
-            }
-
-            if (_unavailable is not null)
-            {
-                Assert.Fail(_unavailable);
-            }
-
-            if (!TestData.OnPath("node") || !TestData.OnPath("npm"))
-            {
-                _unavailable = "node/npm are not installed: the sigstore-js oracle cannot run. Run build/install-prerequisites.sh (it installs Debian's nodejs and npm).";
-                Assert.Fail(_unavailable);
-            }
-
-            string source = TestData.Sigstore;
-            byte[] lockBytes = File.ReadAllBytes(Path.Combine(source, "package-lock.json"));
-            string hash = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(lockBytes)).Substring(0, 16).ToLowerInvariant();
-            string dir = Path.Combine(Path.GetTempPath(), "securebuild-sigstore-oracle-" + hash);
-            System.IO.Directory.CreateDirectory(dir);
-            foreach (string f in new[] { "package.json", "package-lock.json", "verify-with-sigstore-js.mjs" })
-            {
-                File.Copy(Path.Combine(source, f), Path.Combine(dir, f), overwrite: true);
-                File.SetAttributes(Path.Combine(dir, f), FileAttributes.Normal);
-            }
-
-            if (!File.Exists(Path.Combine(dir, "node_modules", "@sigstore", "verify", "package.json")))
-            {
-                var (exit, stdout, stderr) = TestData.Run("npm", new[] { "ci", "--no-audit", "--no-fund", "--loglevel=error" }, dir);
-                if (exit != 0)
-                {
-                    Assert.Fail($"npm ci for the sigstore-js oracle failed (exit {exit}):\n{stdout}\n{stderr}");
-                }
-            }
-
-            _dir = dir;
-            return dir;
-        }
-    }
+    /// <summary>The folder holding the oracle, the signer, the stand-in and their node_modules.</summary>
+    public static string Directory_() => SecureBuild.TestSupport.Sigstore.SigstoreNodeTools.Install(TestData.Sigstore);
 
     /// <summary>Runs the oracle's single-bundle mode; returns its exit code (0 verified, 1 not, 2 usage) and output.</summary>
     public static (int Exit, string Out, string Err) Verify(params string[] args)

@@ -1,11 +1,13 @@
+using SecureBuild.Core.Diagnostics;
+
 namespace SecureBuild.Core.Crypto;
 
 /// <summary>
-/// A key file could not be used. <see cref="Code"/> is a stable diagnostic code, <see cref="Exception.Message"/>
-/// names the file and says what was wrong, <see cref="Fix"/> is one sentence telling the user what to do.
+/// A key file could not be used. <see cref="CodedException.Code"/> is a stable diagnostic code, <see cref="Exception.Message"/>
+/// names the file and says what was wrong, <see cref="CodedException.Fix"/> is one sentence telling the user what to do.
 /// Messages never contain private key material.
 /// </summary>
-public sealed class KeyFormatException : Exception
+public sealed class KeyFormatException : CodedException
 {
     /// <summary>SB1001: the key file does not exist.</summary>
     public const string NotFound = "SB1001";
@@ -29,17 +31,7 @@ public sealed class KeyFormatException : Exception
     public const string PrivateKeyGiven = "SB1703";
 
     public KeyFormatException(string code, string message, string fix, Exception? innerException = null)
-        : base(message, innerException)
+        : base(code, message, fix, innerException)
     {
-        Code = code ?? throw new ArgumentNullException(nameof(code));
-        Fix = fix ?? throw new ArgumentNullException(nameof(fix));
     }
-
-    /// <summary>SB1001 .. SB1006, SB1703, or the bounded reader's SB1700 .. SB1702.</summary>
-    public string Code { get; }
-
-    /// <summary>One sentence: what the user should do.</summary>
-    public string Fix { get; }
-
-    public override string ToString() => $"{Code}: {Message} {Fix}";
 }

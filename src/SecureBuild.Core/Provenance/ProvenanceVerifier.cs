@@ -40,7 +40,6 @@ public static class ProvenanceVerifier
     {
         var failures = new List<string>();
         InTotoStatement? statement = null;
-        JsonMap? predicate = null;
         var signatureFailures = new List<string>();
         foreach (var envelope in envelopes)
         {
@@ -66,7 +65,6 @@ public static class ProvenanceVerifier
                 continue;
             }
             statement = candidate;
-            predicate = candidate.Predicate;
             break;
         }
         if (statement is null)
@@ -77,6 +75,29 @@ public static class ProvenanceVerifier
             return new ProvenanceVerification(failures, null);
         }
 
+        return VerifyClaims(statement, artifactDigests, expectedBuilderId, expectedSourceUri);
+    }
+
+    /// <summary>
+    /// The checks after the signature: the statement is SLSA provenance v1, the artifact is a subject, and the builder
+    /// and source are the expected ones. For a statement whose signature was verified elsewhere (a keyless bundle).
+    /// </summary>
+    public static ProvenanceVerification VerifyClaims(InTotoStatement statement, IReadOnlyDictionary<string, string> artifactDigests,
+        string? expectedBuilderId = null, string? expectedSourceUri = null)
+    {
+        if (statement is null)
+        {
+            throw new ArgumentNullException(nameof(statement));
+        }
+
+        var failures = new List<string>();
+        if (statement.PredicateType != SlsaProvenanceV1)
+        {
+            failures.Add($"the signed statement's predicateType is '{statement.PredicateType}', not '{SlsaProvenanceV1}'");
+            return new ProvenanceVerification(failures, statement);
+        }
+
+        var predicate = statement.Predicate;
         if (!artifactDigests.Any(d => statement.HasSubjectDigest(d.Key, d.Value)))
         {
             failures.Add("the artifact is not a subject of the provenance: its " +

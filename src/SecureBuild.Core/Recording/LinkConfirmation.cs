@@ -28,6 +28,8 @@ public sealed class LinkInputs
     public string LinkPath { get; set; } = "";
     public string LinkHash { get; set; } = "";
     public bool WritesProvenance { get; set; }
+    /// <summary>How the step signs (key, or keyless with its services): a switch re-signs the step.</summary>
+    public string Signing { get; set; } = "";
     public IEnumerable<string> Companions { get; set; } = Array.Empty<string>();
 
     public string Hash()
@@ -43,6 +45,7 @@ public sealed class LinkInputs
             "products\t" + ProductsStat,
             "link\t" + Path.GetFullPath(LinkPath) + "\t" + LinkHash,
             "provenance\t" + (WritesProvenance ? "yes" : "no"),
+            "signing\t" + Signing,
         };
         lines.AddRange(Companions.Select(c => "companion\t" + c));
         return Crypto.Sha256Hex.Of(string.Join("\n", lines));

@@ -309,7 +309,9 @@ public sealed class SigstoreBundle
     private static TransparencyLogEntry ReadEntry(JsonItem node, string path, string version)
     {
         var e = Strict(StrictJson.AsObject(node, path, Fail), path, "logIndex", "logId", "kindVersion", "integratedTime", "inclusionPromise", "inclusionProof", "canonicalizedBody");
-        long logIndex = StrictJson.ReqNonNegativeInt64(e, "logIndex", path, Fail);
+        // proto3 JSON leaves out a field at its default value: an absent log index is 0 (sigstore-js writes a
+        // one-leaf log's proof that way), as protobuf-specs parsers read it.
+        long logIndex = StrictJson.OptNonNegativeInt64(e, "logIndex", path, Fail) ?? 0;
         byte[] logId = NonEmpty(StrictJson.ReqBytes(Strict(StrictJson.ReqObject(e, "logId", path, Fail), path + ".logId", "keyId"), "keyId", path + ".logId", Fail), path + ".logId.keyId");
         var kv = Strict(StrictJson.ReqObject(e, "kindVersion", path, Fail), path + ".kindVersion", "kind", "version");
         string kind = StrictJson.ReqString(kv, "kind", path + ".kindVersion", Fail);
@@ -328,7 +330,7 @@ public sealed class SigstoreBundle
         {
             string pp = path + ".inclusionProof";
             Strict(proofObj, pp, "logIndex", "rootHash", "treeSize", "hashes", "checkpoint");
-            long index = StrictJson.ReqNonNegativeInt64(proofObj, "logIndex", pp, Fail);
+            long index = StrictJson.OptNonNegativeInt64(proofObj, "logIndex", pp, Fail) ?? 0;
             byte[] rootHash = StrictJson.ReqBytes(proofObj, "rootHash", pp, Fail);
             long treeSize = StrictJson.ReqNonNegativeInt64(proofObj, "treeSize", pp, Fail);
             var hashes = new List<byte[]>();

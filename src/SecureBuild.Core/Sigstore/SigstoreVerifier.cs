@@ -17,6 +17,12 @@ public sealed class SigstoreVerificationOptions
     /// <summary>Expected certificate SAN (exact match) for certificate bundles.</summary>
     public string? CertificateIdentity { get; set; }
 
+    /// <summary>
+    /// A .NET regular expression one certificate SAN must match, instead of <see cref="CertificateIdentity"/>. Like
+    /// cosign's --certificate-identity-regexp it is searched, not anchored: write ^...$ to match the whole SAN.
+    /// </summary>
+    public string? CertificateIdentityRegexp { get; set; }
+
     /// <summary>Expected OIDC issuer (Fulcio extension 1.3.6.1.4.1.57264.1.8, or legacy .1.1), exact match.</summary>
     public string? CertificateOidcIssuer { get; set; }
 
@@ -157,6 +163,9 @@ public sealed class SigstoreVerificationResult
     /// <summary>Why verification failed (null when verified).</summary>
     public string? Failure { get; }
 
+    /// <summary>The SB code of the failure (<see cref="SigstoreVerificationCodes"/>), null when verified.</summary>
+    public string? FailureCode { get; internal set; }
+
     /// <summary>What was checked, in order (also on failure: the checks that passed before it).</summary>
     public IReadOnlyList<string> Checks { get; }
 
@@ -212,14 +221,14 @@ public sealed class SigstoreVerifier
         }
         catch (VerificationFailure f)
         {
-            var result = new SigstoreVerificationResult(false, f.Message, run.Checks);
+            var result = new SigstoreVerificationResult(false, f.Message, run.Checks) { FailureCode = f.Code };
             run.Fill(result);
             return result;
         }
         catch (Exception e) when (e is not OutOfMemoryException && e is not StackOverflowException)
         {
             // Malformed input that slipped past the checks (e.g. unusual ASN.1): never a pass.
-            return new SigstoreVerificationResult(false, $"verification failed on malformed data ({e.GetType().Name}: {e.Message})", run.Checks);
+            return new SigstoreVerificationResult(false, $"verification failed on malformed data ({e.GetType().Name}: {e.Message})", run.Checks) { FailureCode = SigstoreVerificationCodes.Other };
         }
     }
 
@@ -236,10 +245,13 @@ public sealed class SigstoreVerifier
 
     private sealed class VerificationFailure : Exception
     {
-        public VerificationFailure(string message)
+        public VerificationFailure(string message, string code = SigstoreVerificationCodes.Other)
             : base(message)
         {
+            Code = code;
         }
+
+        public string Code { get; }
     }
 
     private sealed class Run
@@ -349,9 +361,9 @@ public sealed class SigstoreVerifier
                 throw Fail("a public key was given, but the bundle is signed with a certificate; verify it with an identity and issuer instead");
             }
 
-            if (string.IsNullOrEmpty(_options.CertificateIdentity) || string.IsNullOrEmpty(_options.CertificateOidcIssuer))
+            if ((string.IsNullOrEmpty(_options.CertificateIdentity) && string.IsNullOrEmpty(_options.CertificateIdentityRegexp)) || string.IsNullOrEmpty(_options.CertificateOidcIssuer))
             {
-                throw Fail("the bundle is signed with a certificate: an expected certificate identity and OIDC issuer are required");
+                throw Fail("the bundle is signed with a certificate: an expected certificate identity (or identity pattern) and OIDC issuer are required");
             }
 
             _leaf = SigstoreCertificates.Parse(_bundle.Certificates[0], "the signing certificate", m => new VerificationFailure(m));
@@ -385,7 +397,7 @@ public sealed class SigstoreVerifier
                 var t = Rfc3161Timestamps.Verify(_bundle.Rfc3161Timestamps[i], _bundle.SignatureBytes, _root.TimestampAuthorities, _now, out string error);
                 if (t is null)
                 {
-                    throw Fail($"timestamp {i + 1}: {error}");
+                    throw Fail(SigstoreVerificationCodes.NoSigningTime, $"timestamp {i + 1}: {error}");
                 }
 
                 times.Add(t.Value);
@@ -413,7 +425,7 @@ public sealed class SigstoreVerifier
                 var logs = _root.TransparencyLogs.Where(l => ByteArrays.Equal(l.LogId, entry.LogId)).ToList();
                 if (logs.Count == 0)
                 {
-                    throw Fail($"{what} comes from a log that is not in the trusted root (log ID {Convert.ToBase64String(entry.LogId)})");
+                    throw Fail(SigstoreVerificationCodes.LogKey, $"{what} comes from a log that is not in the trusted root (log ID {Convert.ToBase64String(entry.LogId)})");
                 }
 
                 // The log key must be valid at the time the entry was made: its integrated time, or (Rekor v2, which has
@@ -430,7 +442,7 @@ public sealed class SigstoreVerifier
                 if (logs.Count == 0)
                 {
                     var any = _root.TransparencyLogs.First(l => ByteArrays.Equal(l.LogId, entry.LogId));
-                    throw Fail($"{what}: the key of log {any.BaseUrl} is valid {any.ValidFor}, which does not cover the entry's time ({string.Join(", ", entryTimes.Select(SigstoreTime.Format))})");
+                    throw Fail(SigstoreVerificationCodes.LogKey, $"{what}: the key of log {any.BaseUrl} is valid {any.ValidFor}, which does not cover the entry's time ({string.Join(", ", entryTimes.Select(SigstoreTime.Format))})");
                 }
 
                 bool promised = false;
@@ -444,7 +456,7 @@ public sealed class SigstoreVerifier
                     byte[] payload = SignedEntryTimestamp.Payload(entry);
                     if (!logs.Any(l => l.Key is not null && l.Key.Verify(payload, entry.SignedEntryTimestamp)))
                     {
-                        throw Fail($"{what}: the signed entry timestamp (inclusion promise) does not verify with the log's key");
+                        throw Fail(SigstoreVerificationCodes.LogKey, $"{what}: the signed entry timestamp (inclusion promise) does not verify with the log's key");
                     }
 
                     promised = true;
@@ -468,13 +480,13 @@ public sealed class SigstoreVerifier
 
                 if (!promised && !proven)
                 {
-                    throw Fail($"{what} has neither a signed entry timestamp nor an inclusion proof with a checkpoint: its inclusion in the log cannot be verified offline");
+                    throw Fail(SigstoreVerificationCodes.InclusionProof, $"{what} has neither a signed entry timestamp nor an inclusion proof with a checkpoint: its inclusion in the log cannot be verified offline");
                 }
 
                 string? bodyError = RekorBody.Check(entry, _bundle, leafDer, _signerKey!.SpkiDer);
                 if (bodyError is not null)
                 {
-                    throw Fail($"{what}: {bodyError}");
+                    throw Fail(SigstoreVerificationCodes.EntryBody, $"{what}: {bodyError}");
                 }
 
                 Checks.Add($"{what}: entry body matches the bundle");
@@ -488,7 +500,7 @@ public sealed class SigstoreVerifier
 
             if (verified < _options.TransparencyLogThreshold)
             {
-                throw Fail(_bundle.TlogEntries.Count == 0
+                throw Fail(SigstoreVerificationCodes.NoSigningTime, _bundle.TlogEntries.Count == 0
                     ? $"the bundle has no transparency log entry, and {_options.TransparencyLogThreshold} verified entr{(_options.TransparencyLogThreshold == 1 ? "y is" : "ies are")} required"
                     : $"only {verified} transparency log entries verified, {_options.TransparencyLogThreshold} required");
             }
@@ -497,33 +509,33 @@ public sealed class SigstoreVerifier
         private void VerifyInclusionProof(TransparencyLogEntry entry, InclusionProof proof, List<TransparencyLogInstance> logs, string what)
         {
             var checkpoint = SignedCheckpoint.TryParse(proof.Checkpoint!, out string parseError)
-                ?? throw Fail($"{what}: the checkpoint is malformed: {parseError}");
+                ?? throw Fail(SigstoreVerificationCodes.InclusionProof, $"{what}: the checkpoint is malformed: {parseError}");
             var signer = logs.FirstOrDefault(checkpoint.IsSignedBy);
             if (signer is null)
             {
-                throw Fail($"{what}: no signature on the checkpoint verifies with the key of the log that made the entry ({logs[0].BaseUrl})");
+                throw Fail(SigstoreVerificationCodes.LogKey, $"{what}: no signature on the checkpoint verifies with the key of the log that made the entry ({logs[0].BaseUrl})");
             }
 
             string host = signer.HostName;
             if (checkpoint.Origin != host && !checkpoint.Origin.StartsWith(host + " - ", StringComparison.Ordinal))
             {
-                throw Fail($"{what}: the checkpoint's origin \"{checkpoint.Origin}\" is not the log {host}");
+                throw Fail(SigstoreVerificationCodes.InclusionProof, $"{what}: the checkpoint's origin \"{checkpoint.Origin}\" is not the log {host}");
             }
 
             if (checkpoint.Size != proof.TreeSize)
             {
-                throw Fail($"{what}: the checkpoint is for tree size {checkpoint.Size}, the inclusion proof for {proof.TreeSize}");
+                throw Fail(SigstoreVerificationCodes.InclusionProof, $"{what}: the checkpoint is for tree size {checkpoint.Size}, the inclusion proof for {proof.TreeSize}");
             }
 
             if (!ByteArrays.Equal(checkpoint.RootHash, proof.RootHash))
             {
-                throw Fail($"{what}: the checkpoint's root hash differs from the inclusion proof's root hash");
+                throw Fail(SigstoreVerificationCodes.InclusionProof, $"{what}: the checkpoint's root hash differs from the inclusion proof's root hash");
             }
 
             string? merkleError = Merkle.VerifyInclusion(proof.LogIndex, proof.TreeSize, Merkle.LeafHash(entry.CanonicalizedBody), proof.Hashes, proof.RootHash);
             if (merkleError is not null)
             {
-                throw Fail($"{what}: {merkleError}");
+                throw Fail(SigstoreVerificationCodes.InclusionProof, $"{what}: {merkleError}");
             }
 
             Checks.Add($"{what}: inclusion proof verified against the signed checkpoint ({signer.BaseUrl}, tree size {proof.TreeSize})");
@@ -535,7 +547,7 @@ public sealed class SigstoreVerifier
                 ?? (_bundle.MaterialKind == VerificationMaterialKind.PublicKey && _options.TransparencyLogThreshold == 0 ? 0 : 1);
             if (_timestamps.Count < required)
             {
-                throw Fail(_timestamps.Count == 0
+                throw Fail(SigstoreVerificationCodes.NoSigningTime, _timestamps.Count == 0
                     ? "the bundle proves no signing time: it has no verified signed entry timestamp and no RFC 3161 timestamp (Rekor v2 entries need a timestamp authority's timestamp)"
                     : $"only {_timestamps.Count} verified timestamps, {required} required");
             }
@@ -556,6 +568,11 @@ public sealed class SigstoreVerifier
             List<X509Certificate>? path = null;
             foreach (var ts in _timestamps)
             {
+                if (!SigstoreCertificates.ValidAt(_leaf, ts.Time))
+                {
+                    throw Fail(SigstoreVerificationCodes.CertificateNotValidAtSigning, $"the signing certificate {SigstoreCertificates.Describe(_leaf)} was not valid when the signature was made: it is valid {SigstoreCertificates.Validity(_leaf)}, the signing time is {ts}");
+                }
+
                 var problems = new List<string>();
                 List<X509Certificate>? found = null;
                 foreach (var ca in _root.CertificateAuthorities)
@@ -578,7 +595,7 @@ public sealed class SigstoreVerifier
 
                 if (found is null)
                 {
-                    throw Fail($"the signing certificate {SigstoreCertificates.Describe(_leaf)} (valid {SigstoreCertificates.Validity(_leaf)}) does not chain to a trusted certificate authority at the signing time {ts}: "
+                    throw Fail(SigstoreVerificationCodes.UntrustedCertificate, $"the signing certificate {SigstoreCertificates.Describe(_leaf)} (valid {SigstoreCertificates.Validity(_leaf)}) does not chain to a trusted certificate authority at the signing time {ts}: "
                         + (problems.Count == 0 ? "the trusted root has no certificate authorities" : string.Join("; ", problems)));
                 }
 
@@ -595,7 +612,7 @@ public sealed class SigstoreVerifier
             int scts = SigstoreCertificates.VerifyEmbeddedScts(_leaf, path[1], _root.CtLogs, sctProblems);
             if (scts < _options.CtLogThreshold)
             {
-                throw Fail($"the signing certificate has {scts} verified certificate-transparency timestamps (SCTs), {_options.CtLogThreshold} required"
+                throw Fail(SigstoreVerificationCodes.Sct, $"the signing certificate has {scts} verified certificate-transparency timestamps (SCTs), {_options.CtLogThreshold} required"
                     + (sctProblems.Count > 0 ? ": " + string.Join("; ", sctProblems) : string.Empty));
             }
 
@@ -642,7 +659,7 @@ public sealed class SigstoreVerifier
 
                 if (!ok)
                 {
-                    throw Fail("the signature over the artifact does not verify with the signing " + (_leaf is null ? "key" : "certificate's key"));
+                    throw Fail(SigstoreVerificationCodes.Signature, "the signature over the artifact does not verify with the signing " + (_leaf is null ? "key" : "certificate's key"));
                 }
 
                 Checks.Add("artifact signature verified");
@@ -652,7 +669,7 @@ public sealed class SigstoreVerifier
             var env = _bundle.DsseEnvelope!;
             if (!key.Verify(env.Pae(), env.Signatures[0].Signature))
             {
-                throw Fail("the DSSE envelope signature does not verify with the signing " + (_leaf is null ? "key" : "certificate's key")
+                throw Fail(SigstoreVerificationCodes.Signature, "the DSSE envelope signature does not verify with the signing " + (_leaf is null ? "key" : "certificate's key")
                     + " (the signature, the payload or the payloadType was changed)");
             }
 
@@ -666,17 +683,30 @@ public sealed class SigstoreVerifier
                 return;
             }
 
-            if (!_sans.Contains(_options.CertificateIdentity!, StringComparer.Ordinal))
+            string found = _sans.Count == 0 ? "missing" : string.Join(", ", _sans.Select(s => "\"" + s + "\""));
+            string identity;
+            if (!string.IsNullOrEmpty(_options.CertificateIdentity))
             {
-                throw Fail($"the certificate identity is {(_sans.Count == 0 ? "missing" : string.Join(", ", _sans.Select(s => "\"" + s + "\"")))}, expected \"{_options.CertificateIdentity}\" (exact match)");
+                identity = _options.CertificateIdentity!;
+                if (!_sans.Contains(identity, StringComparer.Ordinal))
+                {
+                    throw Fail(SigstoreVerificationCodes.Identity, $"the certificate identity is {found}, expected \"{identity}\" (exact match)");
+                }
+            }
+            else
+            {
+                var pattern = IdentityPattern.Compile(_options.CertificateIdentityRegexp!, out string? patternError)
+                    ?? throw Fail(SigstoreVerificationCodes.BadIdentityPattern, patternError!);
+                identity = _sans.FirstOrDefault(s => IdentityPattern.Matches(pattern, s))
+                    ?? throw Fail(SigstoreVerificationCodes.Identity, $"the certificate identity is {found}, which does not match the pattern /{_options.CertificateIdentityRegexp}/");
             }
 
             if (!string.Equals(_issuer, _options.CertificateOidcIssuer, StringComparison.Ordinal))
             {
-                throw Fail($"the certificate's OIDC issuer is {(_issuer is null ? "missing" : "\"" + _issuer + "\"")}, expected \"{_options.CertificateOidcIssuer}\"");
+                throw Fail(SigstoreVerificationCodes.Issuer, $"the certificate's OIDC issuer is {(_issuer is null ? "missing" : "\"" + _issuer + "\"")}, expected \"{_options.CertificateOidcIssuer}\"");
             }
 
-            Checks.Add($"identity \"{_options.CertificateIdentity}\" issued by \"{_issuer}\"");
+            Checks.Add($"identity \"{identity}\" issued by \"{_issuer}\"");
         }
 
         private void VerifySubject()
@@ -720,5 +750,7 @@ public sealed class SigstoreVerifier
         }
 
         private static VerificationFailure Fail(string message) => new(message);
+
+        private static VerificationFailure Fail(string code, string message) => new(message, code);
     }
 }
