@@ -112,5 +112,9 @@ public sealed class BuiltLibrary
 public sealed class BuiltLibraryCleanup
 {
     [OneTimeTearDown]
-    public void DeleteBuiltLibrary() => BuiltLibrary.Delete();
+    public void DeleteBuiltLibrary()
+    {
+        BuiltLibrary.Delete();
+        SdkBuiltPackage.Delete();
+    }
 }
