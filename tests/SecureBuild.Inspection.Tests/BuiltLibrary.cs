@@ -112,9 +112,5 @@ public sealed class BuiltLibrary
 public sealed class BuiltLibraryCleanup
 {
     [OneTimeTearDown]
-    public void DeleteBuiltLibrary()
-    {
-        BuiltLibrary.Delete();
-        SdkBuiltPackage.Delete();
-    }
+    public void DeleteBuiltLibrary() => BuiltLibrary.Delete();
 }
