@@ -7,7 +7,8 @@ using SecureBuild.Core.Json;
 namespace SecureBuild.Cli;
 
 /// <summary>
-/// `securebuild inspect PACKAGE.nupkg|DIR [--links DIR] [--key PUB] [--baseline OLD.nupkg] [--format text|json|html]`:
+/// `securebuild inspect PACKAGE.nupkg|DIR [--links DIR] [--key PUB] [--baseline OLD.nupkg|Id@Version | --baseline-from-cache]
+/// [--policy FILE] [--format text|json|html]` (and `--print-policy`):
 /// accounts for every file of a package by the build's links and lists what the package can do (Core/Inspection).
 /// Exit 0 when nothing fails the default policy, 1 when something does (an unaccounted or unreadable file), 2 when an
 /// input cannot be read.
@@ -16,20 +17,46 @@ internal static class InspectCommand
 {
     public static Command Create(TextWriter stdout, TextWriter stderr)
     {
-        var input = new Argument<string>("package") { Description = "The .nupkg to inspect, or a folder (a publish output)." };
+        var input = new Argument<string?>("package") { Description = "The .nupkg to inspect, or a folder (a publish output).", Arity = ArgumentArity.ZeroOrOne };
         var links = new Option<string>("--links") { Description = "The build's attestations folder (its *.link files): every file must be a product or a material of a recorded step." };
         var keys = new Option<string[]>("--key") { Description = "Public key the links must be signed by (repeatable); without it the links are not signature-checked.", AllowMultipleArgumentsPerToken = true };
-        var baseline = new Option<string>("--baseline") { Description = "The previous release (.nupkg or folder): capabilities new in this release are reported." };
+        var baseline = new Option<string>("--baseline") { Description = "The previous release (.nupkg, folder, or PackageId@Version from the NuGet global packages folder): capabilities new in this release are reported." };
+        var baselineFromCache = new Option<bool>("--baseline-from-cache") { Description = "Take as baseline the highest earlier release of the package's id in the NuGet global packages folder (NUGET_PACKAGES, else ~/.nuget/packages)." };
+        var policy = new Option<string>("--policy") { Description = "A policy file (docs/inspect-policy.md): which findings fail, warn or are allowed." };
+        var printPolicy = new Option<bool>("--print-policy") { Description = "Print the effective policy (the default, or --policy's with every default filled in) as JSON and exit." };
         var attestation = new Option<string>("--attestation") { Description = "Also write the result as a signed in-toto statement (DSSE, .intoto.jsonl) to this file; needs --signing-key." };
         var signingKey = new Option<string>("--signing-key") { Description = "Private key that signs the --attestation." };
         var format = new Option<string>("--format") { Description = "Output format: text (default), json, or html (one self-contained page).", DefaultValueFactory = _ => "text" };
         format.AcceptOnlyFromAmong("text", "json", "html");
         var command = new Command("inspect", "Account for every file of a package by the build's in-toto links, and list what the package can do to its consumers.")
         {
-            input, links, keys, baseline, format, attestation, signingKey,
+            input, links, keys, baseline, baselineFromCache, policy, printPolicy, format, attestation, signingKey,
         };
         command.SetAction(parse =>
         {
+            InspectionPolicy effectivePolicy;
+            try
+            {
+                effectivePolicy = parse.GetValue(policy) is { } policyPath ? InspectionPolicy.Load(policyPath) : InspectionPolicy.Default;
+            }
+            catch (InspectionException e)
+            {
+                stderr.WriteLine($"securebuild inspect: {e.Message}");
+                return CliApplication.Usage;
+            }
+
+            if (parse.GetValue(printPolicy))
+            {
+                stdout.Write(JsonText.Write(effectivePolicy.ToJson(), indented: true).TrimEnd('\n') + "\n");
+                return CliApplication.Success;
+            }
+
+            if (parse.GetValue(input) is not { } package)
+            {
+                stderr.WriteLine($"securebuild inspect: {InspectionCodes.InspectUsage}: no package given: name the .nupkg or publish folder to inspect (or use --print-policy).");
+                return CliApplication.Usage;
+            }
+
             var attestationPath = parse.GetValue(attestation);
             var signingKeyPath = parse.GetValue(signingKey);
             if ((attestationPath is null) != (signingKeyPath is null))
@@ -43,9 +70,12 @@ internal static class InspectCommand
             {
                 var options = new InspectionOptions
                 {
-                    Input = parse.GetValue(input)!,
+                    Input = package,
                     LinksDirectory = parse.GetValue(links),
                     Baseline = parse.GetValue(baseline),
+                    BaselineFromCache = parse.GetValue(baselineFromCache),
+                    PackagesFolder = PackagesFolder(),
+                    Policy = effectivePolicy,
                     LinkKeys = (parse.GetValue(keys) ?? Array.Empty<string>()).Select(PublicKey.Load).ToList(),
                 };
                 report = PackageInspector.Inspect(options);
@@ -80,6 +110,26 @@ internal static class InspectCommand
             return report.Failed ? CliApplication.Failure : CliApplication.Success;
         });
         return command;
+    }
+
+    /// <summary>NuGet's global packages folder as NuGet finds it: NUGET_PACKAGES, else ~/.nuget/packages.</summary>
+    private static string PackagesFolder()
+    {
+        var environment = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var name in new[] { "NUGET_PACKAGES", "HOME" })
+        {
+            if (Environment.GetEnvironmentVariable(name) is { Length: > 0 } value)
+            {
+                environment[name] = value;
+            }
+        }
+
+        if (!environment.ContainsKey("HOME"))
+        {
+            environment["HOME"] = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+        }
+
+        return SecureBuild.Core.Hermetic.HermeticPlan.PackagesFolder(environment);
     }
 
     private static bool WriteAttestation(InspectionReport report, string path, string keyPath, TextWriter stderr)

@@ -213,7 +213,9 @@ public sealed class InTotoStatement
     public string SignToJsonLine(Crypto.SigningKey key) =>
         JsonText.Write(DsseEnvelope.Sign(DsseEnvelope.InTotoPayloadType, ToPayload(), key).ToJson(), indented: false) + "\n";
 
-    private static ResourceDescriptor ReadDescriptor(JsonItem node, string path)
+    /// <summary>A ResourceDescriptor at <paramref name="path"/> (a subject, or one inside a predicate such as the link predicate's materials).</summary>
+    /// <exception cref="AttestationFormatException">Not a well-formed ResourceDescriptor.</exception>
+    internal static ResourceDescriptor ReadDescriptor(JsonItem node, string path)
     {
         var obj = StrictJson.AsObject(node, path, Fail);
         string? name = StrictJson.OptString(obj, "name", path, Fail);

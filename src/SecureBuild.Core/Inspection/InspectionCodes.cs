@@ -89,4 +89,19 @@ public static class InspectionCodes
 
     /// <summary>The attestation cannot be written, or the signing key cannot be read (exit 2).</summary>
     public const string AttestationNotWritten = "SB4343";
+
+    /// <summary>The policy file cannot be read or is not a valid policy (exit 2; a build error).</summary>
+    public const string BadPolicy = "SB4344";
+
+    /// <summary>The baseline named as PackageId@Version (or found by --baseline-from-cache) is not in the NuGet global packages folder (exit 2).</summary>
+    public const string BaselineNotInCache = "SB4345";
+
+    /// <summary>The command line asks for something impossible (no package, two baselines) (exit 2).</summary>
+    public const string InspectUsage = "SB4346";
+
+    /// <summary>SecureBuildInspect: the package pack wrote is not there to inspect (a build error).</summary>
+    public const string NoPackageToInspect = "SB4347";
+
+    /// <summary>SecureBuildInspect: the report or the attestation beside the package cannot be written (a build error).</summary>
+    public const string InspectOutputNotWritten = "SB4348";
 }

@@ -38,6 +38,9 @@ public sealed class InspectionReport
 
     public string? Baseline { get; set; }
 
+    /// <summary>The policy the severities come from: "default" or the policy file's name.</summary>
+    public string Policy { get; set; } = InspectionPolicy.DefaultName;
+
     /// <summary>The SHA-256 of the package file (null for a folder), the same before and after it was read.</summary>
     public string? PackageSha256 { get; set; }
 
@@ -51,7 +54,7 @@ public sealed class InspectionReport
 
     public List<Finding> Findings { get; } = new();
 
-    /// <summary>True when a finding fails under the default policy (any error: an unaccounted file, an unreadable part).</summary>
+    /// <summary>True when a finding fails under the policy applied (any error: an unaccounted file, an unreadable part, a denied capability).</summary>
     public bool Failed => Findings.Any(f => f.Severity == FindingSeverity.Error);
 
     /// <summary>The findings in a stable order: severity (errors first), then code, path, subject.</summary>
@@ -107,6 +110,7 @@ public sealed class InspectionReport
             { "result", Failed ? "fail" : "pass" },
             { "steps", new JsonList(Steps.Select(s => (JsonItem)s)) },
             { "linksVerified", LinksVerified },
+            { "policy", Policy },
         };
         if (Baseline is not null)
         {
@@ -139,7 +143,8 @@ public sealed class InspectionReport
         var errors = Findings.Count(f => f.Severity == FindingSeverity.Error);
         text.Append(Failed ? $"FAIL: {errors} error(s)" : "PASS").Append(", ")
             .Append(Findings.Count(f => f.Severity == FindingSeverity.Warning)).Append(" warning(s), ")
-            .Append(Findings.Count(f => f.Severity == FindingSeverity.Info)).Append(" info\n");
+            .Append(Findings.Count(f => f.Severity == FindingSeverity.Info)).Append(" info")
+            .Append(Policy == InspectionPolicy.DefaultName ? string.Empty : $" (policy {Policy})").Append('\n');
         return text.ToString();
     }
 }

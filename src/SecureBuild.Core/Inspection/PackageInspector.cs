@@ -18,8 +18,20 @@ public sealed class InspectionOptions
     /// <summary>Keys the links must be signed by; empty: the links are not signature-checked (the report says so).</summary>
     public IReadOnlyList<PublicKey> LinkKeys { get; set; } = Array.Empty<PublicKey>();
 
-    /// <summary>The previous release to compare capabilities with; null: none.</summary>
+    /// <summary>
+    /// The previous release to compare capabilities with: a .nupkg, a folder, or <c>PackageId@Version</c> from
+    /// <see cref="PackagesFolder"/>; null: none (unless <see cref="BaselineFromCache"/>).
+    /// </summary>
     public string? Baseline { get; set; }
+
+    /// <summary>Take as baseline the highest release of the package's id below its version in <see cref="PackagesFolder"/>.</summary>
+    public bool BaselineFromCache { get; set; }
+
+    /// <summary>NuGet's global packages folder, for a baseline from the cache (the caller resolves NUGET_PACKAGES / ~/.nuget/packages).</summary>
+    public string? PackagesFolder { get; set; }
+
+    /// <summary>The policy that sets each finding's severity (<see cref="InspectionPolicy.Default"/> when null).</summary>
+    public InspectionPolicy? Policy { get; set; }
 
     /// <summary>The archive limits (the defaults of <see cref="ArchiveLimits"/> when null).</summary>
     public ArchiveLimits? Limits { get; set; }
@@ -60,12 +72,15 @@ public static class PackageInspector
         Account(report, files, isPackage, options);
         report.Findings.AddRange(Capabilities(files, isPackage));
 
-        if (options.Baseline is not null)
+        var baseline = BaselineOf(options, files);
+        if (baseline is not null)
         {
-            report.Baseline = options.Baseline;
-            var old = ReadFiles(options.Baseline, options.Limits, InspectionCodes.UnreadableBaseline);
-            report.Findings.AddRange(NewCapabilities(report.Findings, Capabilities(old, !Directory.Exists(options.Baseline))));
+            report.Baseline = baseline;
+            var old = ReadFiles(baseline, options.Limits, InspectionCodes.UnreadableBaseline);
+            report.Findings.AddRange(NewCapabilities(report.Findings, Capabilities(old, !Directory.Exists(baseline))));
         }
+
+        (options.Policy ?? InspectionPolicy.Default).Apply(report);
 
         return report;
     }
@@ -106,6 +121,28 @@ public static class PackageInspector
         }
 
         return findings;
+    }
+
+    /// <summary>The baseline file or folder: as given, or found in NuGet's global packages folder.</summary>
+    private static string? BaselineOf(InspectionOptions options, IReadOnlyList<PackageFile> files)
+    {
+        if (options.BaselineFromCache && options.Baseline is not null)
+        {
+            throw new InspectionException(InspectionCodes.InspectUsage, "give either --baseline or --baseline-from-cache, not both.");
+        }
+
+        var fromCache = options.BaselineFromCache || (options.Baseline is not null && NuGetCacheBaseline.IsPackageReference(options.Baseline));
+        if (!fromCache)
+        {
+            return options.Baseline;
+        }
+
+        if (string.IsNullOrEmpty(options.PackagesFolder))
+        {
+            throw new InspectionException(InspectionCodes.BaselineNotInCache, "no NuGet global packages folder is known to look for the baseline in: set NUGET_PACKAGES or HOME, or give --baseline FILE.");
+        }
+
+        return options.BaselineFromCache ? NuGetCacheBaseline.Previous(files, options.PackagesFolder!) : NuGetCacheBaseline.Resolve(options.Baseline!, options.PackagesFolder!);
     }
 
     private static string PackageDigest(string path)

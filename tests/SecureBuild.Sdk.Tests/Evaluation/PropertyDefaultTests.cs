@@ -24,6 +24,8 @@ public sealed class PropertyDefaultTests
         ("SecureBuildUseTaskHost", "false"),
         ("SecureBuildProvenance", "true"),
         ("SecureBuildInspectionTimeout", "10"),
+        ("SecureBuildInspect", "false"),
+        ("SecureBuildInspectWarnOnly", "false"),
         ("SecureBuildLockMode", "warn"),
         ("SecureBuildRequireLock", "false"),
         ("SecureBuildLockUpdate", "false"),

@@ -5,8 +5,10 @@ namespace SecureBuild.Sdk.Tests.Packaged;
 /// <summary>
 /// Once for every test in this namespace: packs SecureBuild.Sdk into a private feed, and builds the one shared fixture,
 /// a small multi-targeted library (net8.0;net10.0) with a .resx and a plain embedded resource, an analyzer package,
-/// an additional file, content and a packed readme, with `dotnet pack` and `dotnet publish -f net10.0`, each writing a
-/// binary log. The tests read those logs and the links; none builds again.
+/// an additional file, content and a packed readme, with `dotnet pack -p:SecureBuildInspect=true` and `dotnet publish -f
+/// net10.0`, each writing a binary log; then two `dotnet pack --no-build` into folders of their own, without recording
+/// pack again, under an inspection policy that denies what the package has (SB4325), failing and in warning mode. The
+/// tests read those logs, outputs and the links; none builds again.
 /// </summary>
 [SetUpFixture]
 public sealed class PackagedSdk
@@ -60,6 +62,31 @@ public sealed class BuiltLibrary
 
     public string PublishLog => Path.Combine(Directory, "publish.binlog");
 
+    /// <summary>The signing key the build used (SecureBuildSigningKey).</summary>
+    public string SigningKeyFile => Path.Combine(Directory, "..", "build.key");
+
+    /// <summary>The package `dotnet pack` wrote (and inspected).</summary>
+    public string Package => Path.Combine(ProjectDirectory, "bin", "Release", "Lib.1.0.0.nupkg");
+
+    /// <summary>The output folder of the pack under the denying policy (<see cref="DeniedPack"/>).</summary>
+    public string DeniedOutput => Path.Combine(Directory, "out-deny");
+
+    /// <summary>The output folder of the pack in warning mode (<see cref="WarnOnlyPack"/>).</summary>
+    public string WarnOnlyOutput => Path.Combine(Directory, "out-warn");
+
+    /// <summary>`dotnet pack --no-build` with SecureBuildInspectPolicy denying SB4325 (exit code and output).</summary>
+    public ProcessResult DeniedPack => ReadResult("pack-deny.log");
+
+    /// <summary>The same with SecureBuildInspectWarnOnly=true.</summary>
+    public ProcessResult WarnOnlyPack => ReadResult("pack-warn.log");
+
+    private ProcessResult ReadResult(string name)
+    {
+        var text = File.ReadAllText(Path.Combine(Directory, name));
+        var newline = text.IndexOf('\n');
+        return new ProcessResult(int.Parse(text.Substring(0, newline), System.Globalization.CultureInfo.InvariantCulture), text.Substring(newline + 1));
+    }
+
     public static IReadOnlyList<string> TargetFrameworks { get; } = new[] { "net8.0", "net10.0" };
 
     /// <summary>The link of <paramref name="step"/> the build signed (exactly one, whatever the key id).</summary>
@@ -86,12 +113,24 @@ public sealed class BuiltLibrary
         var key = Path.Combine(feed.WorkRoot, "build.key");
         File.WriteAllText(key, SigningKey.Generate(KeyType.Ed25519).ExportPrivate());
         var environment = new Dictionary<string, string?> { ["SecureBuildSigningKey"] = key };
-        var pack = Run.Process("dotnet", new[] { "pack", "Lib/Lib.csproj", "-c", "Release", "-bl:" + library.PackLog, "-nologo" },
+        var pack = Run.Process("dotnet", new[] { "pack", "Lib/Lib.csproj", "-c", "Release", "-bl:" + library.PackLog, "-nologo", "-p:SecureBuildInspect=true" },
             library.Directory, environment, TimeSpan.FromMinutes(10));
         Assert.That(pack.ExitCode, Is.EqualTo(0), "dotnet pack of the fixture library failed:\n" + pack.Output);
         var publish = Run.Process("dotnet", new[] { "publish", "Lib/Lib.csproj", "-c", "Release", "-f", "net10.0", "-bl:" + library.PublishLog, "-nologo" },
             library.Directory, environment, TimeSpan.FromMinutes(10));
         Assert.That(publish.ExitCode, Is.EqualTo(0), "dotnet publish of the fixture library failed:\n" + publish.Output);
+        // The pack link stays the first pack's (SecureBuildRecordPack=false): the other tests read it.
+        foreach (var (log, output, extra) in new[] { ("pack-deny.log", library.DeniedOutput, ""), ("pack-warn.log", library.WarnOnlyOutput, "-p:SecureBuildInspectWarnOnly=true") })
+        {
+            var arguments = new List<string> { "pack", "Lib/Lib.csproj", "-c", "Release", "--no-build", "-o", output, "-nologo", "-p:SecureBuildRecordPack=false",
+                "-p:SecureBuildInspect=true", "-p:SecureBuildInspectPolicy=../inspect-deny-strong-name.json" };
+            if (extra.Length > 0)
+            {
+                arguments.Add(extra);
+            }
+            var result = Run.Process("dotnet", arguments, library.Directory, environment, TimeSpan.FromMinutes(10));
+            File.WriteAllText(Path.Combine(library.Directory, log), result.ExitCode.ToString(System.Globalization.CultureInfo.InvariantCulture) + "\n" + result.Output);
+        }
         return library;
     }
 
@@ -150,5 +189,6 @@ public sealed class BuiltLibrary
         ("Lib/notes/additional.txt", "an additional file for analyzers\n"),
         ("Lib/content/settings.json", "{ \"greeting\": \"hello\" }\n"),
         ("Lib/README.md", "# Lib\n\nThe fixture of SecureBuild.Sdk.Tests.\n"),
+        ("inspect-deny-strong-name.json", """{ "schema": "https://securebuild.dev/inspect-policy/v1", "capabilities": { "SB4325": "deny" } }"""),
     };
 }
