@@ -43,8 +43,9 @@ internal static class TraceCommand
 
     // enforce: called with the trace and the exit code the verb would return; returns the final one (the policy).
     // environmentOverride: the command's whole environment (a hermetic step's) instead of this process's.
+    // platform: the machine as the support check sees it (tests: another operating system or architecture).
     internal static int Run(IReadOnlyList<string> command, string? outDirectory, TextWriter stdout, TextWriter stderr,
-        Func<TraceLog, int, int>? enforce = null, IReadOnlyDictionary<string, string>? environmentOverride = null)
+        Func<TraceLog, int, int>? enforce = null, IReadOnlyDictionary<string, string>? environmentOverride = null, TracePlatform? platform = null)
     {
         const string name = "securebuild trace";
         if (command.Count == 0)
@@ -68,7 +69,7 @@ internal static class TraceCommand
         TraceResult result;
         try
         {
-            PtraceTracer.EnsureSupported();
+            PtraceTracer.EnsureSupported(platform);
             result = PtraceTracer.Run(new TraceOptions { Command = traced, Launcher = Launcher(), Environment = environment });
         }
         catch (TraceException e)

@@ -1,6 +1,8 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using SecureBuild.Cli;
 using SecureBuild.Core.Tracing;
+using SecureBuild.Core.Tracing.Linux;
 
 namespace SecureBuild.Tracing.Tests;
 
@@ -91,10 +93,10 @@ public class TraceCommandTests : TracingFixture
         Assert.That(err, Does.Contain("added -nodeReuse:false -p:UseSharedCompilation=false and DOTNET_CLI_USE_MSBUILD_SERVER=0")
             .And.Contain("turned off the dotnet CLI's telemetry, workload update check"));
         var log = TraceLogJson.Read(File.ReadAllBytes(Path.Combine(Dir, "obj", "securebuild", "trace", "trace.json")));
-        // -bl: the binary log attribution reads (added because the command had none).
+        // -bl: the binary log attribution reads (added because the command had none), without copies of the imported files.
         Assert.That(log.Processes.Single(p => p.ParentPid == 0).Arguments, Is.EqualTo(new[]
         {
-            "dotnet", "msbuild", "-nodeReuse:false", "-p:UseSharedCompilation=false", "-version", $"-bl:{Path.Combine(Dir, "obj", "securebuild", "trace", "build.binlog")}",
+            "dotnet", "msbuild", "-nodeReuse:false", "-p:UseSharedCompilation=false", "-version", $"-bl:{Path.Combine(Dir, "obj", "securebuild", "trace", "build.binlog")};ProjectImports=None",
         }));
     }
 
@@ -166,6 +168,46 @@ public class TraceCommandTests : TracingFixture
 
         Assert.That(process.ExitCode, Is.EqualTo(125));
         Assert.That(err.Result, Does.Contain("SB4102"));
+        Assert.That(File.Exists(marker), Is.False, "never unconfined");
+    }
+
+    [TestCase(false, Architecture.X64, "SB4100: runtime tracing is available on Linux only")]
+    [TestCase(false, Architecture.Arm64, "SB4100: runtime tracing is available on Linux only")]
+    [TestCase(true, Architecture.Arm, "SB4101: the tracer decodes system calls on x86_64 and aarch64 only, not Arm")]
+    [TestCase(true, Architecture.X86, "SB4101: the tracer decodes system calls on x86_64 and aarch64 only, not X86")]
+    public void On_a_machine_the_tracer_does_not_support_it_exits_2_with_the_code_and_never_runs_the_command(bool linux, Architecture architecture, string message)
+    {
+        string marker = Path.Combine(Dir, "ran.txt");
+        var stderr = new StringWriter();
+        int exit = TraceCommand.Run(new[] { Tracer.System("touch"), marker }, "out", TextWriter.Null, stderr, platform: new TracePlatform(linux, architecture));
+
+        Assert.That(exit, Is.EqualTo(2));
+        Assert.That(stderr.ToString(), Does.StartWith("securebuild trace: " + message));
+        Assert.That(File.Exists(marker), Is.False, "never unconfined");
+        Assert.That(Directory.Exists(Path.Combine(Dir, "out")), Is.False, "no trace is written");
+    }
+
+    [Test]
+    public void Where_seccomp_filters_are_refused_it_fails_with_SB4103_and_never_runs_the_command()
+    {
+        // The verb runs below a filter that refuses seccomp() and prctl(PR_SET_SECCOMP) with EPERM, as a container's
+        // seccomp profile can: ptrace works, the launcher's filter cannot be installed.
+        string refuse = CProgram.Compile("refuse-seccomp", Dir);
+        string marker = Path.Combine(Dir, "ran.txt");
+        var launcher = TraceCommand.Launcher();
+        var start = new ProcessStartInfo(refuse) { WorkingDirectory = Dir, RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (var a in launcher.Take(launcher.Count - 1).Concat(new[] { "trace", "--", Tracer.System("touch"), marker }))
+        {
+            start.ArgumentList.Add(a);
+        }
+
+        using var process = Process.Start(start)!;
+        var err = process.StandardError.ReadToEndAsync();
+        process.StandardOutput.ReadToEnd();
+        Assert.That(process.WaitForExit(120_000), "finished");
+
+        Assert.That(err.Result, Does.Contain("SB4103: cannot install the seccomp filter (Operation not permitted)").And.Contain("seccomp=unconfined"));
+        Assert.That(process.ExitCode, Is.EqualTo(2));
         Assert.That(File.Exists(marker), Is.False, "never unconfined");
     }
 }

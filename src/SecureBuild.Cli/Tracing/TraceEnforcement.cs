@@ -163,7 +163,7 @@ public static class TraceEnforcement
             LockedToolCommands = tools,
             RunnerPrograms = options.RunnerPrograms,
             NetworkIsolated = options.Hermetic,
-            PackageSourceHosts = sources,
+            FindPackageSourceHosts = sources,
             Resolve = ResolveHost,
         };
     }
@@ -234,33 +234,34 @@ public static class TraceEnforcement
         }
     }
 
-    /// <summary>Tools and package source hosts of securebuild.lock.json; without a lock, NuGet's enabled sources.</summary>
-    private static (IReadOnlyList<string> Tools, IReadOnlyList<string> Hosts) LockedToolsAndSources(string repository, string workingDirectory)
+    /// <summary>Tools and package source hosts of securebuild.lock.json; without a lock, NuGet's enabled sources (asked
+    /// for only when the policy first needs them: `dotnet nuget list source` is a process of its own).</summary>
+    private static (IReadOnlyList<string> Tools, Func<IReadOnlyList<string>> Hosts) LockedToolsAndSources(string repository, string workingDirectory)
     {
         string lockPath = Path.Combine(repository, RepositoryLock.DefaultFileName);
-        IEnumerable<string> sources;
         IReadOnlyList<string> tools = Array.Empty<string>();
-        if (InputFile.Exists(lockPath))
+        if (!InputFile.Exists(lockPath))
         {
-            try
-            {
-                var lockModel = LockFile.Load(lockPath);
-                tools = lockModel.Tools.Values.SelectMany(t => t.Commands).Distinct(StringComparer.Ordinal).ToList();
-                sources = lockModel.Sources;
-            }
-            catch (Exception e) when (e is LockFormatException || e is IOException)
-            {
-                sources = Array.Empty<string>(); // the lock's own verification reports it; no host is allowed
-            }
+            return (tools, () => HostsOf(NuGetSources(workingDirectory)));
         }
-        else
+        IEnumerable<string> sources;
+        try
         {
-            sources = NuGetSources(workingDirectory);
+            var lockModel = LockFile.Load(lockPath);
+            tools = lockModel.Tools.Values.SelectMany(t => t.Commands).Distinct(StringComparer.Ordinal).ToList();
+            sources = lockModel.Sources;
         }
-        var hosts = sources.Select(s => Uri.TryCreate(s, UriKind.Absolute, out var uri) && (uri.Scheme == "https" || uri.Scheme == "http") ? uri.Host : null)
-            .Where(h => h is not null).Select(h => h!).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
-        return (tools, hosts);
+        catch (Exception e) when (e is LockFormatException || e is IOException)
+        {
+            sources = Array.Empty<string>(); // the lock's own verification reports it; no host is allowed
+        }
+        var hosts = HostsOf(sources);
+        return (tools, () => hosts);
     }
+
+    private static IReadOnlyList<string> HostsOf(IEnumerable<string> sources) =>
+        sources.Select(s => Uri.TryCreate(s, UriKind.Absolute, out var uri) && (uri.Scheme == "https" || uri.Scheme == "http") ? uri.Host : null)
+            .Where(h => h is not null).Select(h => h!).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
 
     private static IEnumerable<string> NuGetSources(string workingDirectory)
     {

@@ -144,7 +144,12 @@ internal sealed class TraceVerbOptions
         return exit != CliApplication.Success ? exit : result.ExitCode;
     };
 
-    /// <summary>A dotnet MSBuild verb gets -bl:OUT/LABEL.binlog unless the user asked for a binary log already.</summary>
+    /// <summary>
+    /// A dotnet MSBuild verb gets -bl:OUT/LABEL.binlog;ProjectImports=None unless the user asked for a binary log already.
+    /// ProjectImports=None: attribution needs the events, not copies of every imported .props/.targets file, and
+    /// collecting and compressing those costs a no-op build of ten projects about as much CPU as the build itself
+    /// (measured: 3.1 s user untraced, 5.0-7.5 s with -bl, 4.5-4.9 s with ProjectImports=None).
+    /// </summary>
     internal static IReadOnlyList<string> WithBinaryLog(IReadOnlyList<string> command, string outDir, string label)
     {
         bool dotnet = command.Count >= 2 && Path.GetFileName(command[0]) == "dotnet" && command[1] is "build" or "pack" or "publish" or "test" or "msbuild" or "restore";
@@ -152,7 +157,7 @@ internal sealed class TraceVerbOptions
         {
             return command;
         }
-        return command.Concat(new[] { $"-bl:{Path.Combine(outDir, label + ".binlog")}" }).ToList();
+        return command.Concat(new[] { $"-bl:{Path.Combine(outDir, label + ".binlog")};ProjectImports=None" }).ToList();
     }
 
     private static string? BinaryLogOf(IReadOnlyList<string> command)

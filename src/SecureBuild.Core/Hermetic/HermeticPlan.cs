@@ -94,9 +94,8 @@ public sealed class HermeticPlan
         Directory.CreateDirectory(home);
         env["HOME"] = home;
         env["DOTNET_CLI_HOME"] = home;
+        // A fresh HOME is a first run: no workload update check (it looks up a host; MakeQuiet), no tools folder added to PATH.
         DotnetEnvironment.MakeQuiet(env);
-        // A fresh HOME is a first run: no workload update check (it looks up a host), no tools folder added to PATH.
-        env["DOTNET_CLI_WORKLOAD_UPDATE_NOTIFY_DISABLE"] = "1";
         env["DOTNET_ADD_GLOBAL_TOOLS_TO_PATH"] = "false";
         // Restore filled the caller's packages folder; the fresh HOME must not hide it.
         env["NUGET_PACKAGES"] = PackagesFolder(environment);

@@ -26,6 +26,8 @@ public sealed class ParameterAllowList
         "SelfContained", "PublishTrimmed", "PublishSingleFile", "PublishReadyToRun", "PublishAot", "InvariantGlobalization",
         "SourceRevisionId", "RepositoryCommit", "RepositoryUrl", "PathMap", "RestoreSources", "RestoreLockedMode",
         "SOURCE_DATE_EPOCH", "_IsPacking", "_IsPublishing", "NuGetInteractive",
+        // The build was required to run traced / hermetically (and got this far, so it did: SecureBuild.Trace.targets).
+        "SecureBuildTrace", "SecureBuildHermetic",
     };
 
     /// <summary>

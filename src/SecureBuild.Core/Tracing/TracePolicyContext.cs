@@ -44,8 +44,23 @@ public sealed class TracePolicyContext
     /// <summary>Programs the runner itself starts around the command (the hermetic wrapper's loopback set-up).</summary>
     public IReadOnlyList<string> RunnerPrograms { get; init; } = Array.Empty<string>();
 
+    private Lazy<IReadOnlyList<string>> _packageSourceHosts = new(() => Array.Empty<string>());
+
     /// <summary>The package sources' hosts (from the lock, else NuGet's configured sources).</summary>
-    public IReadOnlyList<string> PackageSourceHosts { get; init; } = Array.Empty<string>();
+    public IReadOnlyList<string> PackageSourceHosts
+    {
+        get => _packageSourceHosts.Value;
+        init => _packageSourceHosts = new Lazy<IReadOnlyList<string>>(() => value);
+    }
+
+    /// <summary>
+    /// Finds <see cref="PackageSourceHosts"/> when a rule first needs them (a network operation in the restore phase):
+    /// without a lock the CLI asks NuGet (`dotnet nuget list source`, a process of its own), which most traces need not pay for.
+    /// </summary>
+    public Func<IReadOnlyList<string>> FindPackageSourceHosts
+    {
+        init => _packageSourceHosts = new Lazy<IReadOnlyList<string>>(value);
+    }
 
     /// <summary>
     /// The command ran in a network namespace with only loopback (--hermetic): a connection to anywhere else that

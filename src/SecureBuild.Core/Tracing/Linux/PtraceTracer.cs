@@ -40,17 +40,19 @@ public static class PtraceTracer
     /// <summary>The number of a Linux signal name as the trace records it ("SIGKILL" is 9), or 0.</summary>
     public static int SignalNumber(string name) => LinuxNative.SignalNumber(name);
 
-    /// <summary>Throws <see cref="TraceException"/> when this machine cannot trace at all (not Linux, other architecture).</summary>
-    public static void EnsureSupported()
+    /// <summary>Throws <see cref="TraceException"/> when the machine cannot trace at all (not Linux, other architecture);
+    /// <paramref name="platform"/> defaults to this one (<see cref="TracePlatform.Current"/>).</summary>
+    public static void EnsureSupported(TracePlatform? platform = null)
     {
-        if (!RuntimeInformation.IsOSPlatform(OSPlatform.Linux))
+        platform ??= TracePlatform.Current;
+        if (!platform.IsLinux)
         {
             throw new TraceException("SB4100", "runtime tracing is available on Linux only (it uses ptrace and seccomp-bpf); run the build on a Linux machine or container.");
         }
 
-        if (SyscallTable.ForCurrentArchitecture() is null)
+        if (SyscallTable.For(platform.Architecture) is null)
         {
-            throw new TraceException("SB4101", $"the tracer decodes system calls on x86_64 and aarch64 only, not {RuntimeInformation.ProcessArchitecture}; run the build on one of those.");
+            throw new TraceException("SB4101", $"the tracer decodes system calls on x86_64 and aarch64 only, not {platform.Architecture}; run the build on one of those.");
         }
     }
 

@@ -55,7 +55,10 @@ internal sealed class SyscallTable
     public TracedSyscall Lookup(long number) => _byNumber.TryGetValue(number, out var s) ? s : TracedSyscall.None;
 
     /// <summary>The table of the architecture this process runs on, or null when the tracer does not support it.</summary>
-    public static SyscallTable? ForCurrentArchitecture() => RuntimeInformation.ProcessArchitecture switch
+    public static SyscallTable? ForCurrentArchitecture() => For(RuntimeInformation.ProcessArchitecture);
+
+    /// <summary>The table of <paramref name="architecture"/>, or null when the tracer does not support it.</summary>
+    public static SyscallTable? For(Architecture architecture) => architecture switch
     {
         Architecture.X64 => X64,
         Architecture.Arm64 => Arm64,
