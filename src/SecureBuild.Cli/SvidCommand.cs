@@ -13,6 +13,7 @@ internal static class SvidCommand
     {
         var command = new Command("svid", "SPIFFE X.509-SVIDs (workload identity certificates).");
         command.Subcommands.Add(CreateVerify(stdout, stderr));
+        command.Subcommands.Add(CreateFetch(stdout, stderr));
         return command;
     }
 
@@ -42,15 +43,9 @@ internal static class SvidCommand
                 return CliApplication.Usage;
             }
 
-            if (parse.GetValue(maxTtl) is { } ttlText)
+            if (!TryMaxTtl(me, parse.GetValue(maxTtl), policy, stderr))
             {
-                if (!TryParseDuration(ttlText, out var ttl))
-                {
-                    stderr.WriteLine($"{me}: {SvidException.Unreadable}: --max-ttl '{ttlText}' is not a positive duration (e.g. 1h, 90m, 24h, 2d, or seconds).");
-                    return CliApplication.Usage;
-                }
-
-                policy.MaxTtl = ttl;
+                return CliApplication.Usage;
             }
 
             DateTimeOffset when = DateTimeOffset.UtcNow;
@@ -124,6 +119,101 @@ internal static class SvidCommand
             }
         });
         return command;
+    }
+
+    private static Command CreateFetch(TextWriter stdout, TextWriter stderr)
+    {
+        var socket = new Option<string>("--socket") { Description = $"The Workload API: unix:///path or tcp://IP:PORT. Default: ${WorkloadApiClient.EndpointVariable}." };
+        var output = new Option<string>("--out", "-o") { Description = "Directory to write svid.pem (chain, leaf first), svid.key (PKCS#8 PEM, owner-only) and bundle.pem.", Required = true };
+        var maxTtl = new Option<string>("--max-ttl") { Description = "Refuse an SVID valid for longer (default 24h)." };
+        var timeout = new Option<string>("--timeout") { Description = "Limit for the whole call (default 30s): an agent that never answers is cut off." };
+        var command = new Command("fetch", "Fetch this workload's X.509-SVID from the SPIFFE Workload API (FetchX509SVID), check it against its own bundle now, and write it as files to sign with. Exit 0 written, 1 refused, 2 usage or no usable answer.")
+        {
+            socket, output, maxTtl, timeout,
+        };
+        command.SetAction(parse =>
+        {
+            const string me = "securebuild svid fetch";
+            var policy = new SvidPolicy();
+            if (!TryMaxTtl(me, parse.GetValue(maxTtl), policy, stderr))
+            {
+                return CliApplication.Usage;
+            }
+
+            var limit = TimeSpan.FromSeconds(30);
+            if (parse.GetValue(timeout) is { } timeoutText && !TryParseDuration(timeoutText, out limit))
+            {
+                stderr.WriteLine($"{me}: {SvidException.Unreadable}: --timeout '{timeoutText}' is not a positive duration (e.g. 10s, 1m).");
+                return CliApplication.Usage;
+            }
+
+            WorkloadSvid svid;
+            IReadOnlyList<X509Certificate> chain, bundle;
+            try
+            {
+                svid = WorkloadApiClient.FetchX509Svids(parse.GetValue(socket), limit).Svids[0];
+                chain = SvidCertificates.ReadCertificates(svid.CertificatesDer, "the Workload API's x509_svid");
+                bundle = SvidCertificates.ReadCertificates(svid.BundleDer, "the Workload API's bundle");
+            }
+            catch (SvidException e)
+            {
+                stderr.WriteLine($"{me}: {e.Message}");
+                return CliApplication.Usage;
+            }
+
+            try
+            {
+                var id = SvidVerifier.Verify(chain, new Dictionary<string, IReadOnlyList<X509Certificate>>(StringComparer.Ordinal)
+                {
+                    [SpiffeId.TryParse(svid.SpiffeId, out var claimed, out _, out _) ? claimed!.TrustDomain : ""] = bundle,
+                }, DateTimeOffset.UtcNow, policy);
+                if (id.ToString() != svid.SpiffeId)
+                {
+                    throw new SvidException(SvidException.WorkloadApi, "workload-api",
+                        $"the Workload API says the SVID is {svid.SpiffeId}, but its certificate names {id}.", "The agent's answer is inconsistent: report it; nothing was written.");
+                }
+
+                string dir = Path.GetFullPath(parse.GetValue(output)!);
+                Directory.CreateDirectory(dir);
+                foreach (string name in new[] { "svid.pem", "svid.key", "bundle.pem" })
+                {
+                    File.Delete(Path.Combine(dir, name)); // the key is created owner-only, never over an older file's mode
+                }
+
+                var utf8 = new System.Text.UTF8Encoding(false);
+                AtomicFile.WriteAllOrNone(new (string, byte[], Func<string, Stream>?)[]
+                {
+                    (Path.Combine(dir, "svid.pem"), utf8.GetBytes(SvidCertificates.ToPem(chain)), null),
+                    (Path.Combine(dir, "svid.key"), utf8.GetBytes(SvidCertificates.PrivateKeyPem(svid.KeyDer)), KeygenCommand.OwnerOnly),
+                    (Path.Combine(dir, "bundle.pem"), utf8.GetBytes(SvidCertificates.ToPem(bundle)), null),
+                });
+                stdout.WriteLine($"OK: {id}, valid {Utc(chain[0].NotBefore)} .. {Utc(chain[0].NotAfter)} -> {dir}/svid.pem, svid.key, bundle.pem");
+                return CliApplication.Success;
+            }
+            catch (SvidException e)
+            {
+                stderr.WriteLine($"{me}: refused ({e.Rule}): {e.Message}");
+                return CliApplication.Failure;
+            }
+        });
+        return command;
+    }
+
+    private static bool TryMaxTtl(string me, string? text, SvidPolicy policy, TextWriter stderr)
+    {
+        if (text is null)
+        {
+            return true;
+        }
+
+        if (!TryParseDuration(text, out var ttl))
+        {
+            stderr.WriteLine($"{me}: {SvidException.Unreadable}: --max-ttl '{text}' is not a positive duration (e.g. 1h, 90m, 24h, 2d, or seconds).");
+            return false;
+        }
+
+        policy.MaxTtl = ttl;
+        return true;
     }
 
     private static string Utc(DateTime t) => t.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);

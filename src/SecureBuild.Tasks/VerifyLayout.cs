@@ -1,6 +1,7 @@
 using Microsoft.Build.Framework;
 using SecureBuild.Core.Crypto;
 using SecureBuild.Core.InToto.Verification;
+using SecureBuild.Core.Tuf;
 
 namespace SecureBuild.Tasks;
 
@@ -28,9 +29,26 @@ public sealed class VerifyLayout : CodedTask
 
     public int InspectionTimeoutSeconds { get; set; } = 10;
 
+    /// <summary>
+    /// The organisation's TUF repository (SecureBuildTrustRepository): when set, <see cref="Layout"/> and
+    /// <see cref="LayoutKeys"/> are its target names, fetched and verified through TUF, never read from disk.
+    /// </summary>
+    public string? TrustRepository { get; set; }
+
+    /// <summary>The repository's root.json for the first use (SecureBuildTrustRoot), obtained out of band.</summary>
+    public string? TrustRoot { get; set; }
+
+    /// <summary>The trusted-metadata cache (SecureBuildTrustCache); empty: one folder per repository under the user cache.</summary>
+    public string? TrustCache { get; set; }
+
     protected override bool ExecuteTask()
     {
         LayoutKeys = LayoutKeys.Where(k => !string.IsNullOrWhiteSpace(k)).ToArray();
+        if (!string.IsNullOrWhiteSpace(TrustRepository))
+        {
+            return VerifyFromTrustRepository();
+        }
+
         if (!File.Exists(Layout))
         {
             Log.LogError(null, "SB1101", null, null, 0, 0, 0, 0,
@@ -56,14 +74,62 @@ public sealed class VerifyLayout : CodedTask
                 return false;
             }
         }
-        var verifier = new LayoutVerifier(new LayoutVerifierOptions
+        return Report(Verifier().Verify(Layout, keys), Path.GetFileName(Layout));
+    }
+
+    /// <summary>The layout and its keys as targets of the trust repository: refreshed once, each target's length and hashes checked.</summary>
+    private bool VerifyFromTrustRepository()
+    {
+        if (LayoutKeys.Length == 0)
         {
-            LinkDirectory = LinkDirectory,
-            WorkingDirectory = string.IsNullOrWhiteSpace(RootDirectory) ? Core.Recording.RepositoryRoot.Find(ProjectDirectory) : RootDirectory!,
-            InspectionTimeout = TimeSpan.FromSeconds(InspectionTimeoutSeconds),
-            PersistInspectionLinks = false,
-        });
-        var result = verifier.Verify(Layout, keys);
+            Log.LogError(null, "SB1102", null, null, 0, 0, 0, 0,
+                "SecureBuildLayout is set but SecureBuildLayoutKeys is empty: name the public key(s) of the layout's owner(s) (target names of SecureBuildTrustRepository); a layout is only trusted when its owners' signatures verify.");
+            return false;
+        }
+
+        string repository = TrustRepository!.Trim();
+        string? root = string.IsNullOrWhiteSpace(TrustRoot) ? null : Path.GetFullPath(Path.Combine(ProjectDirectory, TrustRoot!.Trim()));
+        string? cache = string.IsNullOrWhiteSpace(TrustCache) ? null : Path.GetFullPath(Path.Combine(ProjectDirectory, TrustCache!.Trim()));
+        string what = $"SecureBuildLayout '{Layout}'";
+        try
+        {
+            using var fetcher = new TufFetcher();
+            var client = TrustRepositoryTarget.Open(repository, null, root, cache, () => DateTimeOffset.UtcNow, fetcher);
+            var keys = new List<PublicKey>();
+            foreach (var name in LayoutKeys.Select(k => k.Trim()))
+            {
+                what = $"SecureBuildLayoutKeys '{name}'";
+                var bytes = TrustRepositoryTarget.Fetch(client, name);
+                keys.Add(PublicKey.Parse(System.Text.Encoding.UTF8.GetString(bytes), $"{name} (from {repository})"));
+            }
+
+            what = $"SecureBuildLayout '{Layout}'";
+            var layout = TrustRepositoryTarget.Fetch(client, Layout);
+            return Report(Verifier().Verify(layout, Layout, keys), Layout);
+        }
+        catch (TufException e)
+        {
+            Log.LogError(null, e.Code, null, null, 0, 0, 0, 0,
+                $"{what} through the trust repository {repository} (SecureBuildTrustRepository): {e.Reason} {e.Fix} Nothing from it was used.");
+            return false;
+        }
+        catch (KeyFormatException e)
+        {
+            Log.LogError(null, e.Code, null, null, 0, 0, 0, 0, $"{what} from the trust repository {repository}: {e.Message} {e.Fix}");
+            return false;
+        }
+    }
+
+    private LayoutVerifier Verifier() => new(new LayoutVerifierOptions
+    {
+        LinkDirectory = LinkDirectory,
+        WorkingDirectory = string.IsNullOrWhiteSpace(RootDirectory) ? Core.Recording.RepositoryRoot.Find(ProjectDirectory) : RootDirectory!,
+        InspectionTimeout = TimeSpan.FromSeconds(InspectionTimeoutSeconds),
+        PersistInspectionLinks = false,
+    });
+
+    private bool Report(VerificationResult result, string layoutName)
+    {
         foreach (var warning in result.Warnings)
         {
             Log.LogWarning(null, "SB2100", null, null, 0, 0, 0, 0, $"in-toto layout: {warning.Message}");
@@ -74,7 +140,7 @@ public sealed class VerifyLayout : CodedTask
         }
         if (result.Passed)
         {
-            Log.LogMessage(MessageImportance.High, $"SecureBuild: links in {LinkDirectory} verified against {Path.GetFileName(Layout)} ({result.StepCount} steps, {result.LinkCount} links).");
+            Log.LogMessage(MessageImportance.High, $"SecureBuild: links in {LinkDirectory} verified against {layoutName} ({result.StepCount} steps, {result.LinkCount} links).");
             return true;
         }
         foreach (var failure in result.Failures)

@@ -89,6 +89,13 @@ public static class SvidCertificates
         return first < bytes.Length && bytes[first] == (byte)'{' ? ReadJwks(bytes, name) : ReadCertificates(bytes, name);
     }
 
+    /// <summary>Certificates as PEM text (a chain file or a bundle file).</summary>
+    public static string ToPem(IEnumerable<X509Certificate> certificates) =>
+        string.Concat(certificates.Select(c => Pem.Encode("CERTIFICATE", c.GetEncoded(), trailingNewline: true)));
+
+    /// <summary>A PKCS#8 DER private key (the Workload API's form) as PEM 'PRIVATE KEY', what <c>--key</c> options read.</summary>
+    public static string PrivateKeyPem(byte[] pkcs8Der) => Pem.Encode("PRIVATE KEY", pkcs8Der, trailingNewline: true);
+
     private static IReadOnlyList<X509Certificate> ReadJwks(byte[] bytes, string name)
     {
         if (bytes.Length > MaxBytes)

@@ -2,7 +2,7 @@ namespace SecureBuild.Core.Spiffe;
 
 /// <summary>
 /// An X.509-SVID or trust bundle that could not be read (SB5220), or an SVID refused by a rule of the SPIFFE
-/// standards or of the policy (SB5221..SB5230). <see cref="Rule"/> names the rule (the reason names of the SPIFFE
+/// standards or of the policy (SB5221..SB5230), or a Workload API failure (SB5231). <see cref="Rule"/> names the rule (the reason names of the SPIFFE
 /// interop cases: <c>multiple-uri-san</c>, <c>leaf-is-ca</c>, <c>expired</c>, ...).
 /// </summary>
 public sealed class SvidException : Exception
@@ -39,6 +39,9 @@ public sealed class SvidException : Exception
 
     /// <summary>A valid SVID, but not of an allowed SPIFFE ID.</summary>
     public const string NotAuthorized = "SB5230";
+
+    /// <summary>The SPIFFE Workload API could not be reached or gave no usable SVID (no socket, status error, timeout, broken answer).</summary>
+    public const string WorkloadApi = "SB5231";
 
     public SvidException(string code, string rule, string message, string fix)
         : base($"{code}: {message} {fix}")

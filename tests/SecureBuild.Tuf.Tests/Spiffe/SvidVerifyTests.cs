@@ -1,12 +1,4 @@
 using System.Text.Json;
-using Org.BouncyCastle.Asn1.X509;
-using Org.BouncyCastle.Crypto;
-using Org.BouncyCastle.Crypto.Generators;
-using Org.BouncyCastle.Crypto.Operators;
-using Org.BouncyCastle.Crypto.Parameters;
-using Org.BouncyCastle.Math;
-using Org.BouncyCastle.OpenSsl;
-using Org.BouncyCastle.Security;
 using Org.BouncyCastle.X509;
 using SecureBuild.Core.Spiffe;
 using SecureBuild.TestSupport;
@@ -21,7 +13,7 @@ namespace SecureBuild.Tuf.Tests.Spiffe;
 [NonParallelizable]
 public class SvidVerifyTests
 {
-    private static readonly string Root = Path.Combine(AppContext.BaseDirectory, "TestData", "spiffe");
+    private static readonly string Root = TestPki.Root;
 
     private static readonly JsonElement Set = JsonDocument.Parse(File.ReadAllText(Path.Combine(Root, "cases.json"))).RootElement;
 
@@ -121,7 +113,7 @@ public class SvidVerifyTests
     [Test]
     public void A_one_year_svid_is_refused_as_not_short_lived_unless_the_policy_allows_it()
     {
-        var leaf = IssueLeaf("spiffe://example.org/ci/build", ReferenceTime.AddHours(-1), ReferenceTime.AddYears(1));
+        var leaf = TestPki.IssueLeaf("spiffe://example.org/ci/build", ReferenceTime.AddHours(-1), ReferenceTime.AddYears(1)).Cert;
         var chain = new[] { leaf };
         var e = Assert.Throws<SvidException>(() => SvidVerifier.Verify(chain, Bundle(), ReferenceTime, new SvidPolicy()))!;
         Assert.That(e.Code, Is.EqualTo(SvidException.NotShortLived));
@@ -225,32 +217,6 @@ public class SvidVerifyTests
         {
             ScratchDirectory.TryDelete(dir);
         }
-    }
-
-    /// <summary>A leaf SVID issued by the set's example.org root CA (its test-only key).</summary>
-    private static X509Certificate IssueLeaf(string spiffeId, DateTimeOffset notBefore, DateTimeOffset notAfter)
-    {
-        var ca = SvidCertificates.ReadCertificates(File.ReadAllBytes(F("pki/ca/example.org-root.cert.pem")), "ca").Single();
-        AsymmetricKeyParameter caKey;
-        using (var reader = new StringReader(File.ReadAllText(F("pki/ca/example.org-root.key.pem"))))
-        {
-            caKey = (AsymmetricKeyParameter)new PemReader(reader).ReadObject();
-        }
-
-        var gen = new ECKeyPairGenerator();
-        gen.Init(new ECKeyGenerationParameters(Org.BouncyCastle.Asn1.Sec.SecObjectIdentifiers.SecP256r1, new SecureRandom()));
-        var pair = gen.GenerateKeyPair();
-        var builder = new X509V3CertificateGenerator();
-        builder.SetSerialNumber(BigInteger.ValueOf(0x3001));
-        builder.SetIssuerDN(ca.SubjectDN);
-        builder.SetSubjectDN(new X509Name("O=SecureBuild Test"));
-        builder.SetNotBefore(notBefore.UtcDateTime);
-        builder.SetNotAfter(notAfter.UtcDateTime);
-        builder.SetPublicKey(pair.Public);
-        builder.AddExtension(X509Extensions.BasicConstraints, true, new BasicConstraints(false));
-        builder.AddExtension(X509Extensions.KeyUsage, true, new KeyUsage(KeyUsage.DigitalSignature));
-        builder.AddExtension(X509Extensions.SubjectAlternativeName, false, new GeneralNames(new GeneralName(GeneralName.UniformResourceIdentifier, spiffeId)));
-        return builder.Generate(new Asn1SignatureFactory("SHA256WITHECDSA", caKey));
     }
 
     private static string Pem(X509Certificate cert) =>
