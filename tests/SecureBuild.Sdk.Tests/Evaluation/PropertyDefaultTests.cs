@@ -36,6 +36,8 @@ public sealed class PropertyDefaultTests
         ("SecureBuildReproducibleCommand", "pack"),
         ("SecureBuildReproducibleVariations", "all"),
         ("SecureBuildReproducibleKeep", "false"),
+        ("SecureBuildTrace", "off"),
+        ("SecureBuildHermetic", "false"),
     };
 
     [Test]
