@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runtime-trace overhead benchmark (issue #11): the generated 10-project solution built untraced, under
-# `securebuild trace`, and under strace with a seccomp-bpf prefilter (the peer baseline: what a filtered ptrace tracer
-# costs), clean and no-op, in one run with the variants alternating; ratios against the untraced build, and the
-# tracer's peak memory.
+# `securebuild trace`, under strace with a seccomp-bpf prefilter (the peer baseline: what a filtered ptrace tracer
+# costs), and untraced with the binary log that `securebuild trace` adds for attribution (-bl;ProjectImports=None:
+# MSBuild's own cost of the log, so traced/binlog is the tracer's share), clean and no-op, in one run with the
+# variants alternating; ratios against the untraced build, and the tracer's peak memory and CPU time.
 #
 # This is a benchmark, not a test: it never fails because of timings. It exits non-zero only when it cannot measure
 # (a build fails, the tool does not build, tracing is not permitted here).
@@ -83,6 +84,7 @@ CLEAN="find '$SOL/src' -type d \\( -name bin -o -name obj \\) -prune -exec rm -r
 UNTRACED="dotnet build '$SOL/Bench.slnx' $SWITCHES"
 TRACED="'$TOOL_EXE' trace --out '$WORK/trace' -- dotnet build '$SOL/Bench.slnx'"
 STRACE="strace -f --seccomp-bpf -e trace=execve,openat,connect -o /dev/null dotnet build '$SOL/Bench.slnx' $SWITCHES"
+BINLOG="dotnet build '$SOL/Bench.slnx' $SWITCHES '-bl:$WORK/untraced.binlog;ProjectImports=None'"
 
 bench_log "warm-up: restore and build once, then once traced (checks that tracing is permitted here)"
 dotnet restore "$SOL/Bench.slnx" >"$RESULTS_DIR/warmup-restore.log" 2>&1 \
@@ -93,7 +95,7 @@ eval "$TRACED" >"$RESULTS_DIR/warmup-traced.log" 2>&1 || { tail -n 30 "$RESULTS_
 LOADS=()
 run_scenario() { # scenario runs
   local scenario="$1" runs="$2" round warm out prep="" i
-  local -a names=(untraced traced strace) cmds order
+  local -a names=(untraced traced strace binlog) cmds order
   [ "$scenario" = clean ] && prep="$CLEAN"
   for ((round = 1; round <= runs; round++)); do
     LOADS+=("$(bench_load)")
@@ -101,9 +103,9 @@ run_scenario() { # scenario runs
     out="$RESULTS_DIR/rounds/$scenario-$round.json"
     cmds=()
     # Rotate the order every round so drift on the machine hits every variant alike.
-    for ((i = 0; i < 3; i++)); do
-      local name="${names[$(((i + round) % 3))]}" cmd
-      case "$name" in untraced) cmd="$UNTRACED" ;; traced) cmd="$TRACED" ;; strace) cmd="$STRACE" ;; esac
+    for ((i = 0; i < 4; i++)); do
+      local name="${names[$(((i + round) % 4))]}" cmd
+      case "$name" in untraced) cmd="$UNTRACED" ;; traced) cmd="$TRACED" ;; strace) cmd="$STRACE" ;; binlog) cmd="$BINLOG" ;; esac
       [ -n "$prep" ] && cmds+=(--prepare "$prep")
       cmds+=(-n "$name" "$cmd")
     done
@@ -125,35 +127,39 @@ eval "$CLEAN"
 eval "$TRACED" >"$RESULTS_DIR/traced-clean.log" 2>&1 || bench_die "traced clean build failed"
 eval "$TRACED" >"$RESULTS_DIR/traced-noop.log" 2>&1 || bench_die "traced no-op build failed"
 peak() { sed -n 's/.*tracer peak memory \([0-9]*\) MB.*/\1/p' "$1" | tail -n 1; }
+tracer_cpu() { sed -n 's/.*tracer .*CPU \([0-9.]*\) s.*/\1/p' "$1" | tail -n 1; }
 summary_line() { grep -h 'securebuild trace: [0-9]* processes' "$1" | tail -n 1 | sed 's/^securebuild trace: //; s/\.$//'; }
 
 stat() { jq -r --arg c "$2" --arg f "$3" '.results[] | select(.command == $c) | .[$f] // 0' "$RESULTS_DIR/$1.json"; }
 row() { # scenario runs
-  local um us tm ts sm ss uc tc sc
+  local um us tm ts sm ss bm uc tc sc bc
   um=$(stat "$1" untraced mean); us=$(stat "$1" untraced stddev)
   tm=$(stat "$1" traced mean); ts=$(stat "$1" traced stddev)
   sm=$(stat "$1" strace mean); ss=$(stat "$1" strace stddev)
+  bm=$(stat "$1" binlog mean)
   uc=$(jq -r '.results[] | select(.command == "untraced") | .user + .system' "$RESULTS_DIR/$1.json")
   tc=$(jq -r '.results[] | select(.command == "traced") | .user + .system' "$RESULTS_DIR/$1.json")
   sc=$(jq -r '.results[] | select(.command == "strace") | .user + .system' "$RESULTS_DIR/$1.json")
+  bc=$(jq -r '.results[] | select(.command == "binlog") | .user + .system' "$RESULTS_DIR/$1.json")
   awk -v s="$1" -v runs="$2" -v goal="$GOAL" -v um="$um" -v us="$us" -v tm="$tm" -v ts="$ts" -v sm="$sm" -v ss="$ss" \
-      -v uc="$uc" -v tc="$tc" -v sc="$sc" 'BEGIN {
+      -v bm="$bm" -v uc="$uc" -v tc="$tc" -v sc="$sc" -v bc="$bc" 'BEGIN {
     r = tm / um; rs = r * sqrt((us / um) ^ 2 + (ts / tm) ^ 2); q = sm / um; p = tm / sm
     verdict = (r <= goal ? "within goal" : "ABOVE goal") (p <= 1 ? ", <= strace" : ", SLOWER than strace")
-    printf "%-6s %4d  %6.2f ± %-5.2f  %6.2f ± %-5.2f  %6.2f ± %-5.2f  %5.3f ± %-5.3f  %5.3f  %5.3f  %5.3f/%5.3f  %s\n",
-      s, runs, um, us, tm, ts, sm, ss, r, rs, q, p, tc / uc, sc / uc, verdict
+    printf "%-6s %4d  %6.2f ± %-5.2f  %6.2f ± %-5.2f  %6.2f ± %-5.2f  %5.3f ± %-5.3f  %5.3f  %5.3f  %5.3f  %5.3f  %5.3f/%5.3f/%5.3f  %s\n",
+      s, runs, um, us, tm, ts, sm, ss, r, rs, q, p, bm / um, tm / bm, tc / uc, sc / uc, bc / uc, verdict
   }'
 }
 {
   echo
   echo "runtime trace overhead: ${#PROJECTS[@]}-project solution, .NET SDK $(dotnet --version), $(nproc) cores, $(strace -V | head -n 1), tool $TOOL_KIND"
   echo "wall-clock seconds, mean ± stddev; traced/untraced goal <= $GOAL and never slower than strace; cpu = (user+sys) ratios vs untraced"
-  printf '%-6s %4s  %-14s  %-14s  %-14s  %-13s  %-5s  %-5s  %-11s  %s\n' scenario runs "untraced (s)" "traced (s)" "strace (s)" \
-    "traced/untr." "str/u" "tr/st" "cpu tr/st" verdict
+  echo "bl/u: untraced with the binary log attribution needs (-bl;ProjectImports=None) vs untraced; tr/bl: traced vs that (the tracer's own share)"
+  printf '%-6s %4s  %-14s  %-14s  %-14s  %-13s  %-5s  %-5s  %-5s  %-5s  %-17s  %s\n' scenario runs "untraced (s)" "traced (s)" "strace (s)" \
+    "traced/untr." "str/u" "tr/st" "bl/u" "tr/bl" "cpu tr/st/bl" verdict
   row clean "$RUNS_CLEAN"
   row noop "$RUNS_NOOP"
-  echo "tracer: clean build $(summary_line "$RESULTS_DIR/traced-clean.log"); peak memory $(peak "$RESULTS_DIR/traced-clean.log") MB (goal < 300)"
-  echo "tracer: no-op build $(summary_line "$RESULTS_DIR/traced-noop.log"); peak memory $(peak "$RESULTS_DIR/traced-noop.log") MB"
+  echo "tracer: clean build $(summary_line "$RESULTS_DIR/traced-clean.log"); peak memory $(peak "$RESULTS_DIR/traced-clean.log") MB (goal < 300), tracer CPU $(tracer_cpu "$RESULTS_DIR/traced-clean.log") s"
+  echo "tracer: no-op build $(summary_line "$RESULTS_DIR/traced-noop.log"); peak memory $(peak "$RESULTS_DIR/traced-noop.log") MB, tracer CPU $(tracer_cpu "$RESULTS_DIR/traced-noop.log") s"
   bench_load_summary "${LOADS[@]}"
   echo "results: $RESULTS_DIR/ (clean.json, noop.json: hyperfine format; rounds/; logs)"
 } | tee "$RESULTS_DIR/summary.txt"

@@ -139,23 +139,25 @@ internal static class TraceCommand
                 "(gone before they could be read, or unreadable); both counts are in the trace.");
         }
 
-        stderr.WriteLine($"securebuild trace: trace written to {file}{PeakMemory()}");
+        stderr.WriteLine($"securebuild trace: trace written to {file}{TracerResources()}");
     }
 
-    /// <summary>"; tracer peak memory 85 MB" (VmHWM of this process), or nothing where /proc does not say.</summary>
-    private static string PeakMemory()
+    /// <summary>"; tracer peak memory 85 MB, CPU 0.24 s" (VmHWM and the CPU time of this process so far: the tracer's
+    /// own cost, not the command's), or less where /proc does not say.</summary>
+    private static string TracerResources()
     {
+        string cpu = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"CPU {System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds:0.00} s");
         try
         {
             var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
             var kb = line?.Substring(6).Trim().Split(' ')[0];
             return long.TryParse(kb, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long value)
-                ? $"; tracer peak memory {(value + 512) / 1024} MB"
-                : "";
+                ? $"; tracer peak memory {(value + 512) / 1024} MB, {cpu}"
+                : $"; tracer {cpu}";
         }
         catch (IOException)
         {
-            return "";
+            return $"; tracer {cpu}";
         }
     }
 

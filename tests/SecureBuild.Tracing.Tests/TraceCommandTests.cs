@@ -39,6 +39,8 @@ public class TraceCommandTests : TracingFixture
         string file = Path.Combine(Dir, "out dir", "trace.json");
         Assert.That(err, Does.Contain("securebuild trace: 1 processes, 1 distinct executables, 0 network peers, 1 files written"));
         Assert.That(err, Does.Contain(file));
+        // The tracer's own cost (the benchmark reads it): its peak memory and CPU time, never the command's.
+        Assert.That(err, Does.Match(@"; tracer peak memory [0-9]+ MB, CPU [0-9]+\.[0-9]{2} s"));
         var log = TraceLogJson.Read(File.ReadAllBytes(file));
         Assert.That(log.ExitCode, Is.EqualTo(7));
         Assert.That(log.Command, Is.EqualTo(new[] { Tracer.System("sh"), "-c", "echo data > written.txt; exit 7" }));

@@ -38,6 +38,8 @@ public sealed class PropertyDefaultTests
         ("SecureBuildReproducibleCommand", "pack"),
         ("SecureBuildReproducibleVariations", "all"),
         ("SecureBuildReproducibleKeep", "false"),
+        ("SecureBuildTrace", "off"),
+        ("SecureBuildHermetic", "false"),
     };
 
     [Test]
