@@ -16,6 +16,8 @@ command -v npm >/dev/null 2>&1 || need+=(npm)
 # Debian's strace: the oracle of the runtime trace's tests (tests/SecureBuild.Tracing.Tests); python3 runs their probes.
 [ "$(uname -s)" = Linux ] && { command -v strace >/dev/null 2>&1 || need+=(strace); }
 [ "$(uname -s)" = Linux ] && { [ -x /usr/bin/python3 ] || need+=(python3); }
+# Debian's docker-registry (distribution 2.8): the real OCI registry `securebuild attest push/pull` are tested against.
+[ "$(uname -s)" = Linux ] && { command -v docker-registry >/dev/null 2>&1 || need+=(docker-registry); }
 if [ "$(uname -s)-$(uname -m)" = "Linux-x86_64" ]; then
   command -v clang >/dev/null 2>&1 || command -v gcc >/dev/null 2>&1 || need+=(clang)
   [ -f /usr/include/zlib.h ] || need+=(zlib1g-dev)

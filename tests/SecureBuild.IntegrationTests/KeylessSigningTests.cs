@@ -1,5 +1,6 @@
 using SecureBuild.Core.Sigstore;
 using SecureBuild.IntegrationTests.Infrastructure;
+using SecureBuild.TestSupport.Oci;
 using SecureBuild.TestSupport.Sigstore;
 
 namespace SecureBuild.IntegrationTests;
@@ -58,6 +59,18 @@ public sealed class KeylessSigningTests
 
         var claims = SdkFeed.Securebuild(project.Directory, new[] { "provenance", "verify", "--artifact", nupkg, "--provenance", provenance, "--trusted-root", standIn.TrustedRootPath }.Concat(Identity()).ToArray());
         Assert.That(claims.ExitCode, Is.EqualTo(0), claims.ToString());
+
+        // Stored next to the package in a real registry and fetched back, the bundles still verify by identity.
+        using var registry = LocalRegistry.Start();
+        string repository = registry.Host + "/acme/app";
+        var push = SdkFeed.Securebuild(project.Directory, "attest", "push", "--registry", repository, "--subject", nupkg);
+        Assert.That(push.ExitCode, Is.EqualTo(0), push.ToString());
+        var pulled = project.Path("pulled");
+        var pull = SdkFeed.Securebuild(project.Directory, "attest", "pull", "--registry", repository, "--subject", nupkg, "-o", pulled);
+        Assert.That(pull.ExitCode, Is.EqualTo(0), pull.ToString());
+        Assert.That(File.ReadAllBytes(Path.Combine(pulled, "pack.provenance.sigstore.json")), Is.EqualTo(File.ReadAllBytes(provenance)));
+        var again = SdkFeed.Securebuild(project.Directory, new[] { "bundle", "verify", "--bundle", Path.Combine(pulled, Path.GetFileName(packageBundle)), "--trusted-root", standIn.TrustedRootPath }.Concat(Identity()).Append(nupkg).ToArray());
+        Assert.That(again.ExitCode, Is.EqualTo(0), again.ToString());
     }
 
     [Test]

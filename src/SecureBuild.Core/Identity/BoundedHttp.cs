@@ -7,13 +7,20 @@ namespace SecureBuild.Core.Identity;
 /// <summary>An HTTP answer read whole (at most the client's size cap).</summary>
 public sealed class HttpReply
 {
-    internal HttpReply(int status, byte[] body, string? location, string? contentType)
+    internal HttpReply(int status, byte[] body, string? location, string? contentType, IReadOnlyDictionary<string, string>? headers = null)
     {
         Status = status;
         Body = body;
         Location = location;
         ContentType = contentType;
+        Headers = headers ?? new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
     }
+
+    /// <summary>Every response and content header, by case-insensitive name (several values joined with ", ").</summary>
+    public IReadOnlyDictionary<string, string> Headers { get; }
+
+    /// <summary>The header's value, or null.</summary>
+    public string? Header(string name) => Headers.TryGetValue(name, out var v) ? v : null;
 
     public int Status { get; }
 
@@ -136,7 +143,13 @@ public sealed class BoundedHttp : IDisposable
             }
 
             string? location = response.Headers.Location?.ToString();
-            return new HttpReply((int)response.StatusCode, buffer.ToArray(), location, response.Content.Headers.ContentType?.MediaType);
+            var all = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+            foreach (var h in response.Headers.Concat(response.Content.Headers))
+            {
+                all[h.Key] = string.Join(", ", h.Value);
+            }
+
+            return new HttpReply((int)response.StatusCode, buffer.ToArray(), location, response.Content.Headers.ContentType?.MediaType, all);
         }
         catch (OperationCanceledException e)
         {

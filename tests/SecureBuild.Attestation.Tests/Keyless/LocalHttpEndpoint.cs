@@ -4,21 +4,33 @@ using System.Text;
 
 namespace SecureBuild.Attestation.Tests.Keyless;
 
+/// <summary>One answer: status, body, extra headers; <see cref="HugeLength"/> declares that many bytes and streams zeros until the client hangs up.</summary>
+internal sealed record Answer(int Status, byte[] Body, Dictionary<string, string>? Headers = null, long HugeLength = 0)
+{
+    public static Answer Json(int status, string body, Dictionary<string, string>? headers = null) => new(status, Encoding.UTF8.GetBytes(body), headers);
+}
+
 /// <summary>
-/// A tiny HTTP/1.1 endpoint on 127.0.0.1 (port 0) for the token-request flow: each request's head is handed to
-/// <c>respond</c>, which returns the status and body (null: accept and never answer, to test deadlines). Stopped by
-/// <see cref="Dispose"/>; every read is bounded.
+/// A tiny HTTP/1.1 endpoint on 127.0.0.1 (port 0) for the token-request flow and scripted registries: each request's
+/// head is handed to <c>respond</c>, which returns the answer (null: accept and never answer, to test deadlines).
+/// Request bodies are not read. Stopped by <see cref="Dispose"/>; every read and write is bounded.
 /// </summary>
 internal sealed class LocalHttpEndpoint : IDisposable
 {
     private readonly TcpListener _listener;
-    private readonly Func<string, (int Status, byte[] Body)?> _respond;
+    private readonly Func<string, Answer?> _respond;
     private readonly CancellationTokenSource _stop = new();
     private readonly List<TcpClient> _held = new();
     private readonly Task _loop;
 
     public LocalHttpEndpoint(Func<string, (int Status, byte[] Body)?> respond)
+        : this(head => respond(head) is { } a ? new Answer(a.Status, a.Body) : null, headersToo: true)
     {
+    }
+
+    private LocalHttpEndpoint(Func<string, Answer?> respond, bool headersToo)
+    {
+        _ = headersToo;
         _respond = respond;
         _listener = new TcpListener(IPAddress.Loopback, 0);
         _listener.Start();
@@ -27,6 +39,9 @@ internal sealed class LocalHttpEndpoint : IDisposable
     }
 
     public string Url { get; }
+
+    /// <summary>An endpoint whose answers carry headers too (or a huge declared length).</summary>
+    public static LocalHttpEndpoint Answering(Func<string, Answer?> respond) => new(respond, headersToo: true);
 
     /// <summary>The request heads received, in order.</summary>
     public List<string> Requests { get; } = new();
@@ -101,10 +116,22 @@ internal sealed class LocalHttpEndpoint : IDisposable
                 return;
             }
 
-            var (status, body) = answer.Value;
-            byte[] header = Encoding.ASCII.GetBytes($"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {body.Length}\r\nConnection: close\r\n\r\n");
-            await stream.WriteAsync(header, timeout.Token);
-            await stream.WriteAsync(body, timeout.Token);
+            var headers = new Dictionary<string, string>(answer.Headers ?? new(), StringComparer.OrdinalIgnoreCase);
+            headers.TryAdd("Content-Type", "application/json");
+            var text = new StringBuilder($"HTTP/1.1 {answer.Status} X\r\nContent-Length: {(answer.HugeLength > 0 ? answer.HugeLength : answer.Body.Length)}\r\nConnection: close\r\n");
+            foreach (var h in headers)
+            {
+                text.Append(h.Key).Append(": ").Append(h.Value).Append("\r\n");
+            }
+
+            await stream.WriteAsync(Encoding.ASCII.GetBytes(text.Append("\r\n").ToString()), timeout.Token);
+            var zeros = new byte[65536];
+            for (long sent = 0; sent < answer.HugeLength; sent += zeros.Length)
+            {
+                await stream.WriteAsync(zeros, timeout.Token); // throws once the client hangs up or the deadline passes
+            }
+
+            await stream.WriteAsync(answer.Body, timeout.Token);
             await stream.FlushAsync(timeout.Token);
             client.Dispose();
         }

@@ -68,6 +68,9 @@ server.listen(port, '127.0.0.1', async () => {
   const ca = await initializeCA(caKey, ctlog);
   const tlog = await initializeTLog(url, rekorKey, logClockOffset ? new Date(Date.now() + logClockOffset * 1000) : undefined);
   const tsa = await initializeTSA(tsaKey);
+  // @sigstore/mock stamps genTime with milliseconds, which DER writes without trailing zeros (.12Z, .5Z); sigstore-js
+  // parses only three-digit fractions ('invalid time'), so about one timestamp in ten would not verify there. Whole seconds.
+  tsa.getCurrentTime = () => new Date(Math.floor(Date.now() / 1000) * 1000);
   const fulcio = fulcioHandler(ca, { subjectClaim });
   const timestamp = tsaHandler(tsa);
   const entries = new Map(); // uuid -> response JSON text

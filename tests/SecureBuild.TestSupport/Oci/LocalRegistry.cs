@@ -1,0 +1,111 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+
+namespace SecureBuild.TestSupport.Oci;
+
+/// <summary>
+/// A throw-away OCI registry: Debian's docker-registry (distribution 2.8, no referrers API) on 127.0.0.1 with port 0
+/// (the port is read back from its log), no authentication, storage in a scratch folder. Stopped and deleted by
+/// <see cref="Dispose"/>; every wait is bounded.
+/// </summary>
+public sealed class LocalRegistry : IDisposable
+{
+    private readonly Process _process;
+    private readonly string _dir;
+
+    private LocalRegistry(Process process, string dir, int port)
+    {
+        _process = process;
+        _dir = dir;
+        Host = "127.0.0.1:" + port;
+    }
+
+    /// <summary>127.0.0.1:PORT.</summary>
+    public string Host { get; }
+
+    public string BaseUrl => "http://" + Host;
+
+    public static LocalRegistry Start()
+    {
+        string? binary = new[] { "/usr/bin/docker-registry", "/usr/sbin/docker-registry", "/usr/local/bin/docker-registry" }.FirstOrDefault(File.Exists);
+        if (binary is null)
+        {
+            Assert.Fail("docker-registry is not installed: the OCI tests need a real registry. Run build/install-prerequisites.sh (apt-get install docker-registry).");
+        }
+
+        string dir = ScratchDirectory.Create("sbregistry");
+        string data = Path.Combine(dir, "data");
+        Directory.CreateDirectory(data);
+        string config = Path.Combine(dir, "config.yml");
+        File.WriteAllText(config, $"version: 0.1\nlog:\n  level: info\n  formatter: text\nstorage:\n  filesystem:\n    rootdirectory: {data}\n  delete:\n    enabled: true\n"
+            + $"http:\n  addr: 127.0.0.1:0\n  secret: {Guid.NewGuid():N}\n");
+        var psi = new ProcessStartInfo(binary!)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        psi.ArgumentList.Add("serve");
+        psi.ArgumentList.Add(config);
+        var process = Process.Start(psi)!;
+        var listening = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var log = new System.Text.StringBuilder();
+        void OnLine(object? _, DataReceivedEventArgs e)
+        {
+            if (e.Data is null)
+            {
+                return;
+            }
+
+            lock (log)
+            {
+                log.AppendLine(e.Data);
+            }
+
+            var m = Regex.Match(e.Data, @"listening on 127\.0\.0\.1:(\d+)");
+            if (m.Success)
+            {
+                listening.TrySetResult(int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
+            }
+        }
+
+        process.OutputDataReceived += OnLine;
+        process.ErrorDataReceived += OnLine;
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        if (!listening.Task.Wait(TimeSpan.FromSeconds(60)))
+        {
+            Kill(process);
+            ScratchDirectory.TryDelete(dir);
+            lock (log)
+            {
+                Assert.Fail("docker-registry did not start within 60 s:\n" + log);
+            }
+        }
+
+        return new LocalRegistry(process, dir, listening.Task.Result);
+    }
+
+    public void Dispose()
+    {
+        Kill(_process);
+        _process.Dispose();
+        ScratchDirectory.TryDelete(_dir);
+    }
+
+    private static void Kill(Process p)
+    {
+        try
+        {
+            if (!p.HasExited)
+            {
+                p.Kill(entireProcessTree: true);
+                p.WaitForExit(10_000);
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            // already gone
+        }
+    }
+}
