@@ -59,14 +59,15 @@ public static class PackageInspector
     public static InspectionReport Inspect(InspectionOptions options)
     {
         var isPackage = !Directory.Exists(options.Input);
-        var digest = isPackage && File.Exists(options.Input) ? PackageDigest(options.Input) : null;
+        var digest = isPackage && File.Exists(options.Input) ? PackageDigests(options.Input) : default;
         var files = ReadFiles(options.Input, options.Limits, InspectionCodes.UnreadableInput);
-        if (digest is not null && PackageDigest(options.Input) != digest)
+        if (digest.Sha256 is not null && PackageDigests(options.Input).Sha256 != digest.Sha256)
         {
             throw new InspectionException(InspectionCodes.UnreadableInput, $"'{options.Input}' changed while it was inspected. Inspect a copy nothing writes to.");
         }
 
-        var report = new InspectionReport(options.Input, isPackage) { PackageSha256 = digest };
+        var signed = files.Any(f => f.Path == ".signature.p7s");
+        var report = new InspectionReport(options.Input, isPackage) { PackageSha256 = digest.Sha256, PackageSha512 = signed ? null : digest.Sha512 };
 
         report.Findings.AddRange(Duplicates(files));
         Account(report, files, isPackage, options);
@@ -145,11 +146,14 @@ public static class PackageInspector
         return options.BaselineFromCache ? NuGetCacheBaseline.Previous(files, options.PackagesFolder!) : NuGetCacheBaseline.Resolve(options.Baseline!, options.PackagesFolder!);
     }
 
-    private static string PackageDigest(string path)
+    private static (string? Sha256, string? Sha512) PackageDigests(string path)
     {
         try
         {
-            return Crypto.Sha256Hex.OfFile(path);
+            using var sha256 = System.Security.Cryptography.SHA256.Create();
+            using var sha512 = System.Security.Cryptography.SHA512.Create();
+            IO.InputFile.Hash(path, IO.InputKind.Artifact, null, sha256, sha512);
+            return (Crypto.Hex.Encode(sha256.Hash!), Crypto.Hex.Encode(sha512.Hash!));
         }
         catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
         {
