@@ -174,7 +174,11 @@ internal static class InspectCommand
             return CliApplication.Failure;
         }
 
-        stdout.WriteLine($"PASSED: {Path.GetFileName(package)} was inspected and passed, attested by a key given ({string.Join(", ", publicKeys.Select(k => k.KeyId.Substring(0, Math.Min(8, k.KeyId.Length))))}).");
+        var predicate = result.Statement!.Predicate;
+        var steps = predicate is not null && predicate.TryGetValue("steps", out var list) && list is JsonList stepList ? stepList.Count : 0;
+        var verified = predicate is not null && predicate.TryGetValue("linksVerified", out var flag) && flag is JsonBool { Value: true };
+        stdout.WriteLine($"PASSED: {Path.GetFileName(package)} was inspected and passed, attested by a key given ({string.Join(", ", publicKeys.Select(k => k.KeyId.Substring(0, Math.Min(8, k.KeyId.Length))))}); " +
+            (steps == 0 ? "no links were given to the inspection: its files were not accounted for." : $"accounted against {steps} links{(verified ? ", their signatures verified" : ", their signatures not checked")}."));
         return CliApplication.Success;
     }
 

@@ -68,6 +68,7 @@ public sealed class AttestationTests
 
         Assert.That(exit, Is.EqualTo(0), stderr);
         Assert.That(stdout, Does.StartWith("PASSED: Sample.Lib.1.0.0.nupkg was inspected and passed"));
+        Assert.That(stdout, Does.Contain("accounted against 2 links, their signatures not checked"), "the inspection was given the links but no --key");
     }
 
     [Test]
