@@ -26,11 +26,12 @@ internal static class InspectCommand
         var printPolicy = new Option<bool>("--print-policy") { Description = "Print the effective policy (the default, or --policy's with every default filled in) as JSON and exit." };
         var attestation = new Option<string>("--attestation") { Description = "Also write the result as a signed in-toto statement (DSSE, .intoto.jsonl) to this file; needs --signing-key." };
         var signingKey = new Option<string>("--signing-key") { Description = "Private key that signs the --attestation." };
+        var verifyAttestation = new Option<string>("--verify-attestation") { Description = "Check, before restoring the package, an inspection attestation (.intoto.jsonl or .sigstore.json) instead of inspecting: signed by a --key, about this package, and passed. Exit 0 passed, 1 not, 2 unreadable." };
         var format = new Option<string>("--format") { Description = "Output format: text (default), json, or html (one self-contained page).", DefaultValueFactory = _ => "text" };
         format.AcceptOnlyFromAmong("text", "json", "html");
         var command = new Command("inspect", "Account for every file of a package by the build's in-toto links, and list what the package can do to its consumers.")
         {
-            input, links, keys, baseline, baselineFromCache, policy, printPolicy, format, attestation, signingKey,
+            input, links, keys, baseline, baselineFromCache, policy, printPolicy, format, attestation, signingKey, verifyAttestation,
         };
         command.SetAction(parse =>
         {
@@ -55,6 +56,11 @@ internal static class InspectCommand
             {
                 stderr.WriteLine($"securebuild inspect: {InspectionCodes.InspectUsage}: no package given: name the .nupkg or publish folder to inspect (or use --print-policy).");
                 return CliApplication.Usage;
+            }
+
+            if (parse.GetValue(verifyAttestation) is { } verifyPath)
+            {
+                return VerifyAttestation(package, verifyPath, parse.GetValue(keys) ?? Array.Empty<string>(), stdout, stderr);
             }
 
             var attestationPath = parse.GetValue(attestation);
@@ -130,6 +136,50 @@ internal static class InspectCommand
         }
 
         return SecureBuild.Core.Hermetic.HermeticPlan.PackagesFolder(environment);
+    }
+
+    /// <summary>`--verify-attestation`: the consumer's check of an inspection attestation before restore.</summary>
+    private static int VerifyAttestation(string package, string attestationPath, IReadOnlyList<string> keyPaths, TextWriter stdout, TextWriter stderr)
+    {
+        if (keyPaths.Count == 0)
+        {
+            stderr.WriteLine($"securebuild inspect: {InspectionCodes.AttestationUnverifiable}: --verify-attestation needs the --key the attestation must be signed by.");
+            return CliApplication.Usage;
+        }
+
+        List<PublicKey> publicKeys;
+        List<SecureBuild.Core.Attestation.DsseEnvelope> envelopes;
+        Dictionary<string, string> digests;
+        try
+        {
+            publicKeys = keyPaths.Select(PublicKey.Load).ToList();
+            envelopes = EnvelopeFile.Read(attestationPath);
+            digests = ArtifactDigests.Of(package);
+        }
+        catch (Exception e) when (e is KeyFormatException || e is IOException || e is UnauthorizedAccessException || e is InvalidDataException ||
+            e is SecureBuild.Core.Attestation.AttestationFormatException || e is SecureBuild.Core.Sigstore.SigstoreFormatException)
+        {
+            stderr.WriteLine($"securebuild inspect: {InspectionCodes.AttestationUnverifiable}: the attestation cannot be checked: {e.Message}");
+            return CliApplication.Usage;
+        }
+
+        var result = InspectionAttestation.Verify(envelopes, publicKeys, digests);
+        if (!result.Passed)
+        {
+            foreach (var failure in result.Failures)
+            {
+                stderr.WriteLine($"FAILED: {failure}");
+            }
+
+            return CliApplication.Failure;
+        }
+
+        var predicate = result.Statement!.Predicate;
+        var steps = predicate is not null && predicate.TryGetValue("steps", out var list) && list is JsonList stepList ? stepList.Count : 0;
+        var verified = predicate is not null && predicate.TryGetValue("linksVerified", out var flag) && flag is JsonBool { Value: true };
+        stdout.WriteLine($"PASSED: {Path.GetFileName(package)} was inspected and passed, attested by a key given ({string.Join(", ", publicKeys.Select(k => k.KeyId.Substring(0, Math.Min(8, k.KeyId.Length))))}); " +
+            (steps == 0 ? "no links were given to the inspection: its files were not accounted for." : $"accounted against {steps} links{(verified ? ", their signatures verified" : ", their signatures not checked")}."));
+        return CliApplication.Success;
     }
 
     private static bool WriteAttestation(InspectionReport report, string path, string keyPath, TextWriter stderr)

@@ -1,6 +1,4 @@
 using System.CommandLine;
-using System.Security.Cryptography;
-using NuGet.Packaging;
 using SecureBuild.Core.Attestation;
 using SecureBuild.Core.Crypto;
 using SecureBuild.Core.Provenance;
@@ -47,8 +45,8 @@ internal static class ProvenanceCommand
             try
             {
                 publicKey = PublicKey.Load(parse.GetValue(key)!);
-                envelopes = ReadEnvelopes(parse.GetValue(file)!);
-                digests = Digests(parse.GetValue(artifact)!);
+                envelopes = EnvelopeFile.Read(parse.GetValue(file)!);
+                digests = ArtifactDigests.Of(parse.GetValue(artifact)!);
             }
             catch (KeyFormatException e)
             {
@@ -123,7 +121,7 @@ internal static class ProvenanceCommand
         {
             root = SigstoreTrustedRoot.Load(rootPath);
             bundle = SigstoreBundle.Load(path);
-            digests = Digests(parse.GetValue(artifact)!);
+            digests = ArtifactDigests.Of(parse.GetValue(artifact)!);
         }
         catch (Exception e) when (e is IOException || e is UnauthorizedAccessException || e is SigstoreFormatException || e is InvalidDataException)
         {
@@ -151,49 +149,5 @@ internal static class ProvenanceCommand
 
         stdout.WriteLine($"PASSED: {Path.GetFileName(parse.GetValue(artifact))} is a subject of SLSA provenance signed by {string.Join(", ", result.SubjectAlternativeNames)} (issuer {result.OidcIssuer}), logged and certified as the trusted root requires.");
         return CliApplication.Success;
-    }
-
-    private static List<DsseEnvelope> ReadEnvelopes(string path)
-    {
-        if (path.EndsWith(SigstoreBundleWriter.FileSuffix, StringComparison.OrdinalIgnoreCase))
-        {
-            var bundle = SigstoreBundle.Load(path);
-            return bundle.DsseEnvelope is { } envelope
-                ? new List<DsseEnvelope> { envelope }
-                : throw new InvalidDataException($"{path} is a Sigstore bundle without a DSSE envelope (a message signature cannot carry provenance).");
-        }
-        var lines = InputFile.ReadAllLines(path, InputKind.Bundle).Where(l => l.Trim().Length > 0).ToList();
-        if (lines.Count == 0)
-        {
-            throw new InvalidDataException($"{path} is empty.");
-        }
-        return lines.Select(DsseEnvelope.Parse).ToList();
-    }
-
-    /// <summary>sha256 and sha512 of the file; for a signed .nupkg, sha512 is NuGet's content hash (the package without its signature).</summary>
-    private static Dictionary<string, string> Digests(string path)
-    {
-        using var sha256 = SHA256.Create();
-        using var sha512 = SHA512.Create();
-        InputFile.Hash(path, InputKind.Artifact, null, sha256, sha512);
-        var digests = new Dictionary<string, string>(StringComparer.Ordinal)
-        {
-            ["sha256"] = Hex.Encode(sha256.Hash!),
-            ["sha512"] = Hex.Encode(sha512.Hash!),
-        };
-        if (path.EndsWith(".nupkg", StringComparison.OrdinalIgnoreCase))
-        {
-            using var stream = InputFile.OpenRead(path, InputKind.Artifact);
-            using (Core.Archives.ArchiveReader.Open(stream, path, leaveOpen: true))
-            {
-                // names and declared sizes checked before NuGet reads the package
-            }
-
-            stream.Position = 0;
-            using var reader = new PackageArchiveReader(stream);
-            var contentHash = reader.GetContentHash(CancellationToken.None);
-            digests["sha512"] = Hex.Encode(Convert.FromBase64String(contentHash));
-        }
-        return digests;
     }
 }

@@ -16,8 +16,10 @@ namespace SecureBuild.Tasks;
 public sealed class InspectPackage : CodedTask
 {
     /// <summary>The packages pack wrote (other items, such as the nuspec or a .snupkg, are ignored).</summary>
-    [Required]
     public ITaskItem[] Packages { get; set; } = Array.Empty<ITaskItem>();
+
+    /// <summary>A publish folder to inspect instead of packages (after publish); its report goes beside it, as &lt;folder&gt;.inspect.json.</summary>
+    public string? PublishDirectory { get; set; }
 
     /// <summary>The build's attestations folder.</summary>
     [Required]
@@ -41,9 +43,11 @@ public sealed class InspectPackage : CodedTask
 
     protected override bool ExecuteTask()
     {
-        var packages = Packages.Select(p => p.GetMetadata("FullPath"))
-            .Where(p => p.EndsWith(".nupkg", StringComparison.OrdinalIgnoreCase) && !p.EndsWith(".symbols.nupkg", StringComparison.OrdinalIgnoreCase))
-            .Distinct(StringComparer.Ordinal).ToList();
+        var packages = !string.IsNullOrWhiteSpace(PublishDirectory)
+            ? new List<string> { Path.GetFullPath(PublishDirectory!.Trim()).TrimEnd(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar) }
+            : Packages.Select(p => p.GetMetadata("FullPath"))
+                .Where(p => p.EndsWith(".nupkg", StringComparison.OrdinalIgnoreCase) && !p.EndsWith(".symbols.nupkg", StringComparison.OrdinalIgnoreCase))
+                .Distinct(StringComparer.Ordinal).ToList();
         if (packages.Count == 0)
         {
             LogCodedError(InspectionCodes.NoPackageToInspect, "SecureBuildInspect: pack reported no .nupkg to inspect. Run it with `dotnet pack` on a packable project, or drop -p:SecureBuildInspect=true.");
@@ -84,7 +88,7 @@ public sealed class InspectPackage : CodedTask
 
     private bool Inspect(string package, InspectionPolicy policy, SigningKey? key, List<ITaskItem> reports)
     {
-        if (!File.Exists(package))
+        if (!File.Exists(package) && !Directory.Exists(package))
         {
             LogCodedError(InspectionCodes.NoPackageToInspect, $"SecureBuildInspect: the package {package} pack reported is not there. Pack again; if something moves or deletes packages after pack, inspect before it does.");
             return false;
@@ -107,7 +111,7 @@ public sealed class InspectPackage : CodedTask
             return false;
         }
 
-        var stem = package.Substring(0, package.Length - ".nupkg".Length);
+        var stem = package.EndsWith(".nupkg", StringComparison.OrdinalIgnoreCase) ? package.Substring(0, package.Length - ".nupkg".Length) : package;
         var reportPath = stem + ".inspect.json";
         try
         {

@@ -38,6 +38,54 @@ public sealed class BadInputTests
         Assert.That(e.Message, Does.Contain("SB1903"));
     }
 
+    [Test]
+    public void A_real_2_GB_package_is_refused_by_its_declared_entry_size_before_it_is_hashed_or_read()
+    {
+        using var temp = new TempDirectory();
+        var package = Path.Combine(temp.Path, "big.nupkg");
+        const long size = (2L << 30) + 4096; // the bytes are there: a sparse file of 2 GB, not a small file that lies
+        using (var file = new FileStream(package, FileMode.CreateNew))
+        using (var writer = new BinaryWriter(file))
+        {
+            var name = System.Text.Encoding.ASCII.GetBytes("lib/net8.0/Big.dll");
+            writer.Write(0x04034B50u); writer.Write((ushort)20); writer.Write((ushort)0); writer.Write((ushort)0); writer.Write(0u);
+            writer.Write(0u); writer.Write((uint)size); writer.Write((uint)size); writer.Write((ushort)name.Length); writer.Write((ushort)0); writer.Write(name);
+            writer.Flush();
+            file.Seek(size, SeekOrigin.Current);
+            var directory = file.Position;
+            writer.Write(0x02014B50u); writer.Write((ushort)20); writer.Write((ushort)20); writer.Write((ushort)0); writer.Write((ushort)0); writer.Write(0u);
+            writer.Write(0u); writer.Write((uint)size); writer.Write((uint)size); writer.Write((ushort)name.Length); writer.Write((ushort)0); writer.Write((ushort)0);
+            writer.Write((ushort)0); writer.Write((ushort)0); writer.Write(0u); writer.Write(0u); writer.Write(name);
+            var directorySize = file.Position - directory;
+            writer.Write(0x06054B50u); writer.Write((ushort)0); writer.Write((ushort)0); writer.Write((ushort)1); writer.Write((ushort)1);
+            writer.Write((uint)directorySize); writer.Write((uint)directory); writer.Write((ushort)0);
+        }
+
+        Assert.That(new FileInfo(package).Length, Is.GreaterThan(2L << 30));
+
+        var (exit, stdout, stderr) = Cli.Run("inspect", package, "--format", "json");
+
+        Assert.That(exit, Is.EqualTo(2), stdout);
+        Assert.That(stderr, Does.Contain("SB4300").And.Contain("SB1902").And.Contain("lib/net8.0/Big.dll"));
+        Assert.That(stdout, Is.Empty);
+    }
+
+    [Test]
+    public void Files_beyond_what_one_package_may_keep_for_analysis_are_reported_not_analysed_and_fail()
+    {
+        using var temp = new TempDirectory();
+        var package = temp.Write("p.nupkg", Packages.Zip(
+            ("lib/net8.0/A.dll", Packages.SmallLibrary), ("lib/net8.0/B.dll", Packages.SmallLibrary), ("lib/net8.0/C.dll", Packages.SmallLibrary)));
+
+        var report = PackageInspector.Inspect(new InspectionOptions { Input = package, MaxAnalysedTotalBytes = Packages.SmallLibrary.Length + 1 });
+
+        var notAnalysed = report.Findings.Where(f => f.Code == InspectionCodes.UnreadableAssembly).ToList();
+        Assert.That(notAnalysed.Select(f => f.Path), Is.EqualTo(new[] { "lib/net8.0/B.dll", "lib/net8.0/C.dll" }));
+        Assert.That(notAnalysed.Select(f => f.Message), Has.All.Contain($"beyond the {Packages.SmallLibrary.Length + 1} bytes of a package analysed in all"));
+        Assert.That(report.Files.Select(f => f.File.Sha256), Has.All.EqualTo(report.Files[0].File.Sha256), "still hashed, so still accounted");
+        Assert.That(report.Failed, Is.True);
+    }
+
     [TestCase("../evil.targets")]
     [TestCase("build/../../evil.targets")]
     [TestCase("/etc/evil.targets")]

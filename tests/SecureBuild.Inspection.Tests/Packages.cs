@@ -36,6 +36,57 @@ public static class Packages
         return buffer.ToArray();
     }
 
+    /// <summary>
+    /// The zip with one more entry, stored, appended after the others without rewriting a byte of them, as a repository
+    /// signing a package appends `.signature.p7s` (the zip must have no archive comment).
+    /// </summary>
+    public static byte[] AppendStored(byte[] zip, string name, byte[] content)
+    {
+        var end = zip.Length - 22;
+        if (BitConverter.ToUInt32(zip, end) != 0x06054B50)
+        {
+            throw new ArgumentException("not a zip without an archive comment", nameof(zip));
+        }
+
+        var entries = BitConverter.ToUInt16(zip, end + 10);
+        var directorySize = BitConverter.ToInt32(zip, end + 12);
+        var directoryOffset = BitConverter.ToInt32(zip, end + 16);
+        var nameBytes = System.Text.Encoding.UTF8.GetBytes(name);
+        var crc = Crc32(content);
+        using var output = new MemoryStream();
+        using var writer = new BinaryWriter(output);
+        writer.Write(zip, 0, directoryOffset);
+        writer.Write(0x04034B50u); writer.Write((ushort)20); writer.Write((ushort)0); writer.Write((ushort)0);
+        writer.Write((ushort)0); writer.Write((ushort)0x21); writer.Write(crc); writer.Write(content.Length); writer.Write(content.Length);
+        writer.Write((ushort)nameBytes.Length); writer.Write((ushort)0); writer.Write(nameBytes); writer.Write(content);
+        var newDirectoryOffset = (int)output.Position;
+        writer.Write(zip, directoryOffset, directorySize);
+        writer.Write(0x02014B50u); writer.Write((ushort)20); writer.Write((ushort)20); writer.Write((ushort)0); writer.Write((ushort)0);
+        writer.Write((ushort)0); writer.Write((ushort)0x21); writer.Write(crc); writer.Write(content.Length); writer.Write(content.Length);
+        writer.Write((ushort)nameBytes.Length); writer.Write((ushort)0); writer.Write((ushort)0); writer.Write((ushort)0); writer.Write((ushort)0);
+        writer.Write(0u); writer.Write(directoryOffset); writer.Write(nameBytes);
+        var newDirectorySize = (int)output.Position - newDirectoryOffset;
+        writer.Write(0x06054B50u); writer.Write((ushort)0); writer.Write((ushort)0); writer.Write((ushort)(entries + 1)); writer.Write((ushort)(entries + 1));
+        writer.Write(newDirectorySize); writer.Write(newDirectoryOffset); writer.Write((ushort)0);
+        writer.Flush();
+        return output.ToArray();
+    }
+
+    private static uint Crc32(byte[] data)
+    {
+        var crc = 0xFFFFFFFFu;
+        foreach (var b in data)
+        {
+            crc ^= b;
+            for (var k = 0; k < 8; k++)
+            {
+                crc = (crc & 1) != 0 ? (crc >> 1) ^ 0xEDB88320u : crc >> 1;
+            }
+        }
+
+        return ~crc;
+    }
+
     /// <summary>A minimal nuspec.</summary>
     public static byte[] Nuspec(string id, string version, params string[] dependencies) => Text(
         $"""

@@ -213,6 +213,45 @@ public sealed class InTotoStatement
     public string SignToJsonLine(Crypto.SigningKey key) =>
         JsonText.Write(DsseEnvelope.Sign(DsseEnvelope.InTotoPayloadType, ToPayload(), key).ToJson(), indented: false) + "\n";
 
+    /// <summary>
+    /// The statement of the first of <paramref name="envelopes"/> that is signed by one of <paramref name="keys"/> (DSSE
+    /// payload type in-toto) and has <paramref name="predicateType"/>, or null; why each other envelope was passed over
+    /// is added to <paramref name="rejected"/>.
+    /// </summary>
+    public static InTotoStatement? FirstSigned(IEnumerable<DsseEnvelope> envelopes, IReadOnlyCollection<Crypto.PublicKey> keys, string predicateType, List<string> rejected)
+    {
+        foreach (var envelope in envelopes)
+        {
+            var check = envelope.Verify(keys, 1, DsseEnvelope.InTotoPayloadType);
+            if (!check.Verified)
+            {
+                rejected.Add(check.Failure ?? "signature does not verify");
+                continue;
+            }
+
+            InTotoStatement candidate;
+            try
+            {
+                candidate = Parse(envelope.Payload);
+            }
+            catch (AttestationFormatException e)
+            {
+                rejected.Add("the signed payload is not an in-toto Statement v1: " + e.Message);
+                continue;
+            }
+
+            if (candidate.PredicateType != predicateType)
+            {
+                rejected.Add($"the signed statement's predicateType is '{candidate.PredicateType}', not '{predicateType}'");
+                continue;
+            }
+
+            return candidate;
+        }
+
+        return null;
+    }
+
     /// <summary>A ResourceDescriptor at <paramref name="path"/> (a subject, or one inside a predicate such as the link predicate's materials).</summary>
     /// <exception cref="AttestationFormatException">Not a well-formed ResourceDescriptor.</exception>
     internal static ResourceDescriptor ReadDescriptor(JsonItem node, string path)

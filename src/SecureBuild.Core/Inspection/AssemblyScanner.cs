@@ -49,7 +49,7 @@ public static class AssemblyScanner
     {
         if (file.Content is null)
         {
-            return new[] { Unreadable(file, $"larger than {PackageFile.MaxAnalysedBytes} bytes, not analysed") };
+            return new[] { Unreadable(file, file.NotAnalysed + ", not analysed") };
         }
 
         var bytes = file.Content;

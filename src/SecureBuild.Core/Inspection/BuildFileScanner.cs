@@ -92,5 +92,5 @@ public static class BuildFileScanner
 
     internal static Finding TooLarge(PackageFile file) =>
         new(InspectionCodes.UnreadableXml, FindingSeverity.Error, file.Path, file.Path,
-            $"larger than {PackageFile.MaxAnalysedBytes} bytes: not analysed, so what it does cannot be known. Do not use the package.");
+            $"{file.NotAnalysed}: not analysed, so what it does cannot be known. Do not use the package.");
 }

@@ -104,4 +104,7 @@ public static class InspectionCodes
 
     /// <summary>SecureBuildInspect: the report or the attestation beside the package cannot be written (a build error).</summary>
     public const string InspectOutputNotWritten = "SB4348";
+
+    /// <summary>`--verify-attestation`: no --key, or the key, the attestation or the package cannot be read (exit 2).</summary>
+    public const string AttestationUnverifiable = "SB4349";
 }

@@ -44,6 +44,12 @@ public sealed class InspectionReport
     /// <summary>The SHA-256 of the package file (null for a folder), the same before and after it was read.</summary>
     public string? PackageSha256 { get; set; }
 
+    /// <summary>
+    /// The SHA-512 of the package file when it carries no signature (<c>.signature.p7s</c>), else null: for an unsigned
+    /// package that is NuGet's content hash, which stays the same when a repository signs the package later.
+    /// </summary>
+    public string? PackageSha512 { get; set; }
+
     /// <summary>The steps of the links read.</summary>
     public List<string> Steps { get; } = new();
 

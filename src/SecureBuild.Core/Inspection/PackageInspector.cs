@@ -35,6 +35,9 @@ public sealed class InspectionOptions
 
     /// <summary>The archive limits (the defaults of <see cref="ArchiveLimits"/> when null).</summary>
     public ArchiveLimits? Limits { get; set; }
+
+    /// <summary>At most this many bytes of one package's files are kept for analysis (<see cref="PackageFile.MaxAnalysedTotalBytes"/>).</summary>
+    public long MaxAnalysedTotalBytes { get; set; } = PackageFile.MaxAnalysedTotalBytes;
 }
 
 /// <summary>
@@ -59,14 +62,21 @@ public static class PackageInspector
     public static InspectionReport Inspect(InspectionOptions options)
     {
         var isPackage = !Directory.Exists(options.Input);
-        var digest = isPackage && File.Exists(options.Input) ? PackageDigest(options.Input) : null;
-        var files = ReadFiles(options.Input, options.Limits, InspectionCodes.UnreadableInput);
-        if (digest is not null && PackageDigest(options.Input) != digest)
+        if (isPackage && File.Exists(options.Input))
+        {
+            // Names and declared sizes first: a crafted archive (a 2 GB entry, a bomb) is refused before its bytes are hashed.
+            ReadFiles(options.Input, options, InspectionCodes.UnreadableInput, checkOnly: true);
+        }
+
+        var digest = isPackage && File.Exists(options.Input) ? PackageDigests(options.Input, sha512: true) : default;
+        var files = ReadFiles(options.Input, options, InspectionCodes.UnreadableInput);
+        if (digest.Sha256 is not null && PackageDigests(options.Input, sha512: false).Sha256 != digest.Sha256)
         {
             throw new InspectionException(InspectionCodes.UnreadableInput, $"'{options.Input}' changed while it was inspected. Inspect a copy nothing writes to.");
         }
 
-        var report = new InspectionReport(options.Input, isPackage) { PackageSha256 = digest };
+        var signed = files.Any(f => f.Path == ".signature.p7s");
+        var report = new InspectionReport(options.Input, isPackage) { PackageSha256 = digest.Sha256, PackageSha512 = signed ? null : digest.Sha512 };
 
         report.Findings.AddRange(Duplicates(files));
         Account(report, files, isPackage, options);
@@ -76,7 +86,7 @@ public static class PackageInspector
         if (baseline is not null)
         {
             report.Baseline = baseline;
-            var old = ReadFiles(baseline, options.Limits, InspectionCodes.UnreadableBaseline);
+            var old = ReadFiles(baseline, options, InspectionCodes.UnreadableBaseline);
             report.Findings.AddRange(NewCapabilities(report.Findings, Capabilities(old, !Directory.Exists(baseline))));
         }
 
@@ -145,11 +155,14 @@ public static class PackageInspector
         return options.BaselineFromCache ? NuGetCacheBaseline.Previous(files, options.PackagesFolder!) : NuGetCacheBaseline.Resolve(options.Baseline!, options.PackagesFolder!);
     }
 
-    private static string PackageDigest(string path)
+    private static (string? Sha256, string? Sha512) PackageDigests(string path, bool sha512)
     {
         try
         {
-            return Crypto.Sha256Hex.OfFile(path);
+            using var sha256Hash = System.Security.Cryptography.SHA256.Create();
+            using var sha512Hash = System.Security.Cryptography.SHA512.Create();
+            IO.InputFile.Hash(path, IO.InputKind.Artifact, null, sha512 ? new System.Security.Cryptography.HashAlgorithm[] { sha256Hash, sha512Hash } : new System.Security.Cryptography.HashAlgorithm[] { sha256Hash });
+            return (Crypto.Hex.Encode(sha256Hash.Hash!), sha512 ? Crypto.Hex.Encode(sha512Hash.Hash!) : null);
         }
         catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
         {
@@ -157,7 +170,7 @@ public static class PackageInspector
         }
     }
 
-    private static List<PackageFile> ReadFiles(string input, ArchiveLimits? limits, string code)
+    private static List<PackageFile> ReadFiles(string input, InspectionOptions options, string code, bool checkOnly = false)
     {
         if (!File.Exists(input) && !Directory.Exists(input))
         {
@@ -166,7 +179,13 @@ public static class PackageInspector
 
         try
         {
-            return PackageFile.Read(input, limits);
+            if (checkOnly)
+            {
+                ArchiveReader.Check(input, options.Limits);
+                return new List<PackageFile>();
+            }
+
+            return PackageFile.Read(input, options.Limits, options.MaxAnalysedTotalBytes);
         }
         catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
         {

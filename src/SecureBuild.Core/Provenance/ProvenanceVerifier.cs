@@ -4,23 +4,6 @@ using SecureBuild.Core.Json;
 
 namespace SecureBuild.Core.Provenance;
 
-/// <summary>The outcome of <see cref="ProvenanceVerifier"/>: passed, or the reasons it did not.</summary>
-public sealed class ProvenanceVerification
-{
-    internal ProvenanceVerification(IReadOnlyList<string> failures, InTotoStatement? statement)
-    {
-        Failures = failures;
-        Statement = statement;
-    }
-
-    public bool Passed => Failures.Count == 0;
-
-    public IReadOnlyList<string> Failures { get; }
-
-    /// <summary>The statement whose signature verified (null when none did).</summary>
-    public InTotoStatement? Statement { get; }
-}
-
 /// <summary>
 /// Checks SLSA provenance for one artifact, like slsa-verifier: a DSSE envelope signed by the
 /// trusted key, an in-toto Statement v1 with predicate SLSA provenance v1, the artifact's digest
@@ -35,44 +18,18 @@ public static class ProvenanceVerifier
     /// <param name="artifactDigests">Digests of the artifact (algorithm to lowercase hex); one match with a subject suffices.</param>
     /// <param name="expectedBuilderId">runDetails.builder.id must equal this, when given.</param>
     /// <param name="expectedSourceUri">The source repository (with or without "git+"), when given.</param>
-    public static ProvenanceVerification Verify(IEnumerable<DsseEnvelope> envelopes, PublicKey key,
+    public static StatementVerification Verify(IEnumerable<DsseEnvelope> envelopes, PublicKey key,
         IReadOnlyDictionary<string, string> artifactDigests, string? expectedBuilderId = null, string? expectedSourceUri = null)
     {
         var failures = new List<string>();
-        InTotoStatement? statement = null;
         var signatureFailures = new List<string>();
-        foreach (var envelope in envelopes)
-        {
-            var check = envelope.Verify(key, DsseEnvelope.InTotoPayloadType);
-            if (!check.Verified)
-            {
-                signatureFailures.Add(check.Failure ?? "signature does not verify");
-                continue;
-            }
-            InTotoStatement candidate;
-            try
-            {
-                candidate = InTotoStatement.Parse(envelope.Payload);
-            }
-            catch (AttestationFormatException e)
-            {
-                signatureFailures.Add("the signed payload is not an in-toto Statement v1: " + e.Message);
-                continue;
-            }
-            if (candidate.PredicateType != SlsaProvenanceV1)
-            {
-                signatureFailures.Add($"the signed statement's predicateType is '{candidate.PredicateType}', not '{SlsaProvenanceV1}'");
-                continue;
-            }
-            statement = candidate;
-            break;
-        }
+        var statement = InTotoStatement.FirstSigned(envelopes, new[] { key }, SlsaProvenanceV1, signatureFailures);
         if (statement is null)
         {
             failures.Add(signatureFailures.Count == 0
                 ? "the file holds no DSSE envelope"
                 : $"no SLSA provenance signed by key {key.KeyId} was found: {string.Join("; ", signatureFailures.Distinct())}");
-            return new ProvenanceVerification(failures, null);
+            return new StatementVerification(failures, null);
         }
 
         return VerifyClaims(statement, artifactDigests, expectedBuilderId, expectedSourceUri);
@@ -82,7 +39,7 @@ public static class ProvenanceVerifier
     /// The checks after the signature: the statement is SLSA provenance v1, the artifact is a subject, and the builder
     /// and source are the expected ones. For a statement whose signature was verified elsewhere (a keyless bundle).
     /// </summary>
-    public static ProvenanceVerification VerifyClaims(InTotoStatement statement, IReadOnlyDictionary<string, string> artifactDigests,
+    public static StatementVerification VerifyClaims(InTotoStatement statement, IReadOnlyDictionary<string, string> artifactDigests,
         string? expectedBuilderId = null, string? expectedSourceUri = null)
     {
         if (statement is null)
@@ -94,7 +51,7 @@ public static class ProvenanceVerifier
         if (statement.PredicateType != SlsaProvenanceV1)
         {
             failures.Add($"the signed statement's predicateType is '{statement.PredicateType}', not '{SlsaProvenanceV1}'");
-            return new ProvenanceVerification(failures, statement);
+            return new StatementVerification(failures, statement);
         }
 
         var predicate = statement.Predicate;
@@ -122,7 +79,7 @@ public static class ProvenanceVerifier
                 failures.Add($"source is '{source ?? "(none)"}', expected '{expectedSourceUri}'");
             }
         }
-        return new ProvenanceVerification(failures, statement);
+        return new StatementVerification(failures, statement);
     }
 
     private static bool SameSource(string recorded, string expected)

@@ -110,4 +110,20 @@ public sealed class InspectAfterPackBuildTests
         Assert.That(pack.Output, Does.Contain("warning SB4325").And.Not.Contain("error SB4325"));
         Assert.That(File.Exists(Path.Combine(library.WarnOnlyOutput, "Lib.1.0.0.inspect.json")), Is.True);
     }
+
+    [Test]
+    public void Publish_wrote_a_passing_report_beside_the_publish_folder_with_every_published_file_accounted_for()
+    {
+        var library = PackagedSdk.Library;
+        var publish = Path.Combine(library.ProjectDirectory, "bin", "Release", "net10.0", "publish");
+        var report = Report(publish + ".inspect.json");
+
+        Assert.That(((JsonString)report["kind"]).Value, Is.EqualTo("folder"));
+        Assert.That(((JsonString)report["result"]).Value, Is.EqualTo("pass"));
+        var files = ((JsonList)report["files"]).Cast<JsonMap>().ToList();
+        Assert.That(files.Select(f => ((JsonString)f["path"]).Value), Is.EquivalentTo(Directory.GetFiles(publish, "*", SearchOption.AllDirectories)
+            .Select(f => Path.GetRelativePath(publish, f).Replace('\\', '/'))));
+        Assert.That(files.Where(f => !f.ContainsKey("accountedBy")).Select(f => ((JsonString)f["path"]).Value), Is.Empty);
+        Assert.That(File.Exists(publish + ".inspect.intoto.jsonl"), Is.True, "signed with SecureBuildSigningKey");
+    }
 }

@@ -6,7 +6,7 @@ namespace SecureBuild.Sdk.Tests.Packaged;
 /// Once for every test in this namespace: packs SecureBuild.Sdk into a private feed, and builds the one shared fixture,
 /// a small multi-targeted library (net8.0;net10.0) with a .resx and a plain embedded resource, an analyzer package,
 /// an additional file, content and a packed readme, with `dotnet pack -p:SecureBuildInspect=true` and `dotnet publish -f
-/// net10.0`, each writing a binary log; then two `dotnet pack --no-build` into folders of their own, without recording
+/// net10.0 -p:SecureBuildInspect=true`, each writing a binary log; then two `dotnet pack --no-build` into folders of their own, without recording
 /// pack again, under an inspection policy that denies what the package has (SB4325), failing and in warning mode. The
 /// tests read those logs, outputs and the links; none builds again.
 /// </summary>
@@ -116,7 +116,7 @@ public sealed class BuiltLibrary
         var pack = Run.Process("dotnet", new[] { "pack", "Lib/Lib.csproj", "-c", "Release", "-bl:" + library.PackLog, "-nologo", "-p:SecureBuildInspect=true" },
             library.Directory, environment, TimeSpan.FromMinutes(10));
         Assert.That(pack.ExitCode, Is.EqualTo(0), "dotnet pack of the fixture library failed:\n" + pack.Output);
-        var publish = Run.Process("dotnet", new[] { "publish", "Lib/Lib.csproj", "-c", "Release", "-f", "net10.0", "-bl:" + library.PublishLog, "-nologo" },
+        var publish = Run.Process("dotnet", new[] { "publish", "Lib/Lib.csproj", "-c", "Release", "-f", "net10.0", "-bl:" + library.PublishLog, "-nologo", "-p:SecureBuildInspect=true" },
             library.Directory, environment, TimeSpan.FromMinutes(10));
         Assert.That(publish.ExitCode, Is.EqualTo(0), "dotnet publish of the fixture library failed:\n" + publish.Output);
         // The pack link stays the first pack's (SecureBuildRecordPack=false): the other tests read it.
