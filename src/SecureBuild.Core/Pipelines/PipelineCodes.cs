@@ -42,6 +42,12 @@ public static class PipelineCodes
     /// <summary>compare --vsa: the verification summary cannot be written.</summary>
     public const string VsaUnwritable = "SB5451";
 
+    /// <summary>The organisation policy (--org-policy) cannot be read, is not securebuild-org-policy/v1, or has an unknown or ill-typed member.</summary>
+    public const string OrgPolicyUnusable = "SB5452";
+
+    /// <summary>The pipeline's builders, threshold or engine fall short of the organisation policy.</summary>
+    public const string OrgPolicyViolated = "SB5453";
+
     /// <summary>An action or reusable workflow not pinned by a full commit SHA.</summary>
     public const string UnpinnedAction = "SB5500";
 
