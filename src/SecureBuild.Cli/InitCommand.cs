@@ -1,7 +1,7 @@
 using System.CommandLine;
 using SecureBuild.Core.Locking;
 using SecureBuild.Core.Pipelines;
-using SecureBuild.Core.Processes;
+using SecureBuild.Core.Provenance;
 using SecureBuild.Core.Recording;
 
 namespace SecureBuild.Cli;
@@ -175,20 +175,10 @@ internal static class InitCommand
     /// <summary>SB5409 for each pipeline or build-definition file git reports as changed and not committed (nothing when git or the work tree is missing).</summary>
     private static IEnumerable<string> Uncommitted(string repo, IEnumerable<CiEngine> engines)
     {
-        var paths = engines.Select(CiEngines.DefinitionPath).Concat(new[] { PipelineSettings.PolicyPath, "global.json", "Directory.Build.props", RepositoryLock.DefaultFileName }).ToList();
-        var outcome = new ProcessRunner().Run(new ProcessSpec("git", new[] { "status", "--porcelain", "--untracked-files=all", "--" }.Concat(paths), repo)
+        var paths = engines.Select(CiEngines.DefinitionPath).Concat(new[] { PipelineSettings.PolicyPath, "global.json", "Directory.Build.props", RepositoryLock.DefaultFileName });
+        foreach (var (path, untracked) in GitSource.Uncommitted(repo, paths, TimeSpan.FromSeconds(30)) ?? Array.Empty<(string, bool)>())
         {
-            Timeout = TimeSpan.FromSeconds(30),
-            CaptureStandardOutput = true,
-        });
-        if (!outcome.Exited || outcome.ExitCode != 0)
-        {
-            yield break;
-        }
-
-        foreach (var line in outcome.StandardOutput.Split('\n').Where(l => l.Length > 3))
-        {
-            yield return $"{PipelineCodes.Uncommitted}: {line.Substring(3).Trim()} {(line.StartsWith("??", StringComparison.Ordinal) ? "is not committed" : "has changes git has not committed")}: a pipeline or build definition changes only through a reviewed commit. Commit it, or restore it with `git checkout -- FILE`.";
+            yield return $"{PipelineCodes.Uncommitted}: {path} {(untracked ? "is not committed" : "has changes git has not committed")}: a pipeline or build definition changes only through a reviewed commit. Commit it, or restore it with `git checkout -- FILE`.";
         }
     }
 
