@@ -288,6 +288,11 @@ internal static class ReproCommands
                 stderr.WriteLine($"ignored: {ignored}");
             }
 
+            foreach (var shared in result.SharedWorkers)
+            {
+                stdout.WriteLine($"SHARED WORKER: {shared}");
+            }
+
             foreach (var conflict in result.Conflicts)
             {
                 stdout.WriteLine($"CONFLICT: {conflict}");
@@ -295,8 +300,9 @@ internal static class ReproCommands
 
             foreach (var subject in result.Subjects)
             {
-                var best = subject.Value.OrderByDescending(d => d.Value.Count).First();
-                stdout.WriteLine($"{(best.Value.Count >= k ? "agreed" : "short ")} {best.Value.Count}/{k}  {subject.Key}  {best.Key}");
+                var best = subject.Value.OrderByDescending(d => result.Independent(d.Value)).First();
+                var count = result.Independent(best.Value);
+                stdout.WriteLine($"{(count >= k ? "agreed" : "short ")} {count}/{k}  {subject.Key}  {best.Key}");
             }
 
             if (!result.Passed)

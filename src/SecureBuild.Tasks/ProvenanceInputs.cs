@@ -98,6 +98,7 @@ internal static class ProvenanceInputs
         internalParameters["osDescription"] = System.Runtime.InteropServices.RuntimeInformation.OSDescription;
         internalParameters["architecture"] = System.Runtime.InteropServices.RuntimeInformation.OSArchitecture.ToString().ToLowerInvariant();
         internalParameters["ci"] = ci.System;
+        internalParameters["worker"] = WorkerIdentity.Describe(environment, ci);
         var recordedEnvironment = ParameterAllowList.ForEnvironment(extra, namer.NamePathsIn).Record(environment);
         internalParameters["environment"] = ValuesJson(recordedEnvironment);
         internalParameters["withheldEnvironment"] = NamesJson(recordedEnvironment);

@@ -125,7 +125,7 @@ public sealed class RecordStepProducts : SecureBuildTask
             return true;
         }
 
-        LogCodedError("SB5410",
+        LogCodedError(Core.Pipelines.PipelineCodes.DefinitionUncommittedInCi,
             $"this {ci.System} build has changes git has not committed to {string.Join(", ", uncommitted.Select(f => f.Path))}: " +
             "build and pipeline definitions change only through source control, and provenance would name a commit that is not what was built. " +
             "Commit the change (through review), or make the CI job start from a clean checkout; a step must not edit these files.");

@@ -36,6 +36,9 @@ public static class PipelineCodes
     /// <summary>init --check: a pipeline or build-definition file has changes git has not committed.</summary>
     public const string Uncommitted = "SB5409";
 
+    /// <summary>A CI build whose build or pipeline definition files have changes git has not committed (raised by the SDK where provenance is written).</summary>
+    public const string DefinitionUncommittedInCi = "SB5410";
+
     /// <summary>compare --policy: the policy cannot be read or contradicts --threshold / the keys given.</summary>
     public const string PolicyUnusable = "SB5450";
 

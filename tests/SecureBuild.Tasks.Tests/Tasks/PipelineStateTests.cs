@@ -15,8 +15,10 @@ public sealed class PipelineStateTests : TaskTestBase
     public void Provenance_records_each_definition_file_with_its_digest_and_that_it_is_committed()
     {
         var (engine, dll) = CommittedRepository();
-        var products = Provenance(engine, dll, new Dictionary<string, string> { ["GITHUB_ACTIONS"] = "true" });
+        var products = Provenance(engine, dll, new Dictionary<string, string> { ["GITHUB_ACTIONS"] = "true", ["RUNNER_ENVIRONMENT"] = "self-hosted" });
         Assert.That(products.Execute(), Is.True, engine.Log);
+        var worker = (JsonMap)((JsonMap)((JsonMap)((JsonMap)Statement()["predicate"])["buildDefinition"])["internalParameters"])["worker"];
+        Assert.That(((JsonString)worker["runner"]).Value, Is.EqualTo("self-hosted"), "the worker kind is recorded");
 
         var definitions = Definitions();
         Assert.That(definitions.Keys, Is.EqualTo(new[] { ".github/workflows/securebuild.yml", ".tekton/securebuild.yaml", "Directory.Build.props", "NuGet.Config", "azure-pipelines.yml", "global.json", "securebuild/policy.json" }));
@@ -87,11 +89,13 @@ public sealed class PipelineStateTests : TaskTestBase
         return products;
     }
 
+    private JsonMap Statement() =>
+        (JsonMap)JsonParser.Parse(DsseEnvelope.Parse(File.ReadAllText(Path.Combine(LinkDir, "compile.provenance.intoto.jsonl")).Trim()).Payload);
+
     /// <summary>The definition files the compile provenance names: path to (kind, sha256, committed).</summary>
     private Dictionary<string, (string Kind, string Sha256, bool? Committed)> Definitions()
     {
-        var provenance = (JsonMap)JsonParser.Parse(DsseEnvelope.Parse(File.ReadAllText(Path.Combine(LinkDir, "compile.provenance.intoto.jsonl")).Trim()).Payload);
-        var dependencies = (JsonList)((JsonMap)((JsonMap)provenance["predicate"])["buildDefinition"])["resolvedDependencies"];
+        var dependencies = (JsonList)((JsonMap)((JsonMap)Statement()["predicate"])["buildDefinition"])["resolvedDependencies"];
         return dependencies.Cast<JsonMap>()
             .Where(d => d.TryGetValue("annotations", out var a) && ((JsonMap)a).TryGetValue("kind", out var k) && ((JsonString)k).Value.EndsWith("-definition", StringComparison.Ordinal))
             .ToDictionary(d => ((JsonString)d["name"]).Value, d =>
