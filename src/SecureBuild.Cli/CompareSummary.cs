@@ -104,9 +104,10 @@ internal sealed class SummaryOptions
 
     /// <summary>
     /// The organisation policy's rules (--org-policy) for this verification: the distinct builder keys and the threshold,
-    /// and with --policy the builders it names (self-hosted ones). False after an SB5453 line per violation was written.
+    /// and with --policy the builders it names (self-hosted ones), and the runners the builders' provenance names
+    /// (a self-hosted worker). False after an SB5453 line per violation was written.
     /// </summary>
-    public bool MeetsOrgPolicy(int keys, int threshold, TextWriter stderr)
+    public bool MeetsOrgPolicy(int keys, int threshold, AgreementResult result, TextWriter stderr)
     {
         if (_org is null)
         {
@@ -117,6 +118,12 @@ internal sealed class SummaryOptions
         if (_builders is not null)
         {
             violations.AddRange(_org.Violations(_builders, threshold, null).Where(v => !violations.Contains(v)));
+        }
+
+        var selfHosted = result.Runners.Where(r => r.Value == "self-hosted").Select(r => r.Key.Substring(0, Math.Min(8, r.Key.Length))).ToList();
+        if (!_org.AllowSelfHosted && selfHosted.Count > 0)
+        {
+            violations.Add($"the provenance of the key(s) {string.Join(", ", selfHosted)} says a self-hosted runner built it, which the organisation policy does not allow (a self-hosted runner keeps state between builds)");
         }
 
         foreach (var violation in violations)

@@ -273,12 +273,12 @@ internal static class ReproCommands
                 return CliApplication.Usage;
             }
 
-            if (!summaryOptions.MeetsOrgPolicy(trusted.Select(t => t.KeyId).Distinct().Count(), k, stderr))
+            var result = AttestationAgreement.Evaluate(inputs, trusted, k, parse.GetValue(subjects));
+            if (!summaryOptions.MeetsOrgPolicy(trusted.Select(t => t.KeyId).Distinct().Count(), k, result, stderr))
             {
                 return CliApplication.Failure;
             }
 
-            var result = AttestationAgreement.Evaluate(inputs, trusted, k, parse.GetValue(subjects));
             if (!summaryOptions.Write(result, k, parse.GetValue(files)!, stdout, stderr))
             {
                 return CliApplication.Usage;

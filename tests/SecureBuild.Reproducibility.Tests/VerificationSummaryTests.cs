@@ -104,6 +104,24 @@ public sealed class VerificationSummaryTests
     }
 
     [Test]
+    public void A_self_hosted_runner_named_by_provenance_fails_an_organisation_policy_without_self_hosted()
+    {
+        using var dir = new TempDirectory();
+        var (keys, files) = Builders(dir, new string('a', 64), new string('a', 64));
+        var key = SigningKey.Generate(KeyType.Ed25519);
+        keys.AddRange(new[] { "--key", dir.Write("b9/builder.key.pub", key.ExportPublic()) });
+        var predicate = new JsonMap { ["buildDefinition"] = new JsonMap { ["internalParameters"] = new JsonMap { ["worker"] = new JsonMap { ["runner"] = "self-hosted" } } } };
+        var input = AgreementTests.Attest(key, AttestationAgreement.SlsaProvenanceV1, new string('a', 64), predicate);
+        files.Add(dir.Write("b9/pack.provenance.intoto.jsonl", JsonText.Write(input.Envelope.ToJson(), indented: false) + "\n"));
+
+        var org = dir.Write("org.json", "{\"format\":\"securebuild-org-policy/v1\",\"allowSelfHosted\":false}");
+        var result = Run(keys.Concat(new[] { "--threshold", "2", "--org-policy", org }).Concat(files));
+        Assert.That(result.Exit, Is.EqualTo(1), result.Out);
+        Assert.That(result.Err, Does.Contain("SB5453").And.Contain(key.KeyId.Substring(0, 8)).And.Contain("self-hosted runner built it"));
+        Assert.That(Run(keys.Concat(new[] { "--threshold", "2" }).Concat(files)).Exit, Is.EqualTo(0), "without the organisation policy the same builds pass");
+    }
+
+    [Test]
     public void Verification_that_meets_the_organisation_policy_passes()
     {
         using var dir = new TempDirectory();

@@ -35,19 +35,21 @@ public static class WorkerIdentity
     }
 
     /// <summary>"machine/boot" of a provenance predicate's internalParameters.worker, or null when it does not say both.</summary>
-    public static string? Of(JsonMap? predicate)
-    {
-        if (predicate is null || !predicate.TryGetValue("buildDefinition", out var definition) || definition is not JsonMap d ||
-            !d.TryGetValue("internalParameters", out var parameters) || parameters is not JsonMap p ||
-            !p.TryGetValue("worker", out var worker) || worker is not JsonMap w)
-        {
-            return null;
-        }
-
-        return w.TryGetValue("machine", out var m) && m is JsonString machine && w.TryGetValue("boot", out var b) && b is JsonString boot
+    public static string? Of(JsonMap? predicate) =>
+        Worker(predicate) is { } w && w.TryGetValue("machine", out var m) && m is JsonString machine && w.TryGetValue("boot", out var b) && b is JsonString boot
             ? machine.Value + "/" + boot.Value
             : null;
-    }
+
+    /// <summary>The runner kind of a provenance predicate's internalParameters.worker, or null.</summary>
+    public static string? RunnerOf(JsonMap? predicate) =>
+        Worker(predicate) is { } w && w.TryGetValue("runner", out var r) && r is JsonString runner ? runner.Value : null;
+
+    private static JsonMap? Worker(JsonMap? predicate) =>
+        predicate is not null && predicate.TryGetValue("buildDefinition", out var definition) && definition is JsonMap d &&
+        d.TryGetValue("internalParameters", out var parameters) && parameters is JsonMap p &&
+        p.TryGetValue("worker", out var worker) && worker is JsonMap w
+            ? w
+            : null;
 
     private static string Runner(IReadOnlyDictionary<string, string> environment, CiContext ci)
     {

@@ -42,6 +42,9 @@ public sealed class AgreementResult
     /// <summary>Keys whose provenance says they ran on the same worker (machine and boot), so they count once.</summary>
     public List<string> SharedWorkers { get; } = new();
 
+    /// <summary>Key id → the runner kind its provenance names (internalParameters.worker.runner: github-hosted, self-hosted, ...), where it names one.</summary>
+    public Dictionary<string, string> Runners { get; } = new(StringComparer.Ordinal);
+
     /// <summary>Key id → the worker its provenance names (machine/boot hash), where it names one.</summary>
     internal Dictionary<string, string> Workers { get; } = new(StringComparer.Ordinal);
 
@@ -105,6 +108,12 @@ public static class AttestationAgreement
             if (statement.PredicateType == SlsaProvenanceV1 && !result.Workers.ContainsKey(signer.KeyId) && Provenance.WorkerIdentity.Of(statement.Predicate) is { } worker)
             {
                 result.Workers[signer.KeyId] = worker;
+            }
+
+            if (statement.PredicateType == SlsaProvenanceV1 && Provenance.WorkerIdentity.RunnerOf(statement.Predicate) is { } runner &&
+                (!result.Runners.TryGetValue(signer.KeyId, out _) || runner == "self-hosted"))
+            {
+                result.Runners[signer.KeyId] = runner; // one self-hosted build of a key is enough to say so
             }
 
             foreach (var subject in statement.Subjects)
