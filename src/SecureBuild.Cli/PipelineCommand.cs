@@ -9,7 +9,7 @@ namespace SecureBuild.Cli;
 /// <summary>
 /// `securebuild pipeline check FILE...`: lints GitHub Actions workflows and Tekton files for the hardening rules of the
 /// generated ones (Core's <see cref="WorkflowChecker"/>, SB5500–SB5507, SB5509 and SB5510; <see cref="TektonChecker"/>,
-/// SB5520–SB5525). A file with a tekton.dev document is a Tekton file. Exit 0 no finding, 1 findings, 2 a file that is
+/// SB5520–SB5526). A file with a tekton.dev document is a Tekton file. Exit 0 no finding, 1 findings, 2 a file that is
 /// not a readable workflow or Tekton file (SB5508).
 /// </summary>
 internal static class PipelineCommand

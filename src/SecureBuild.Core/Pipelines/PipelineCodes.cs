@@ -101,4 +101,7 @@ public static class PipelineCodes
 
     /// <summary>A Tekton step that is privileged or may escalate privileges (allowPrivilegeEscalation not false).</summary>
     public const string TektonPrivileged = "SB5525";
+
+    /// <summary>A Tekton compare task whose threshold param is below 1 or above the number of builders it lists.</summary>
+    public const string TektonImpossibleThreshold = "SB5526";
 }
