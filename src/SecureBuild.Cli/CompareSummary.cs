@@ -8,7 +8,8 @@ namespace SecureBuild.Cli;
 
 /// <summary>
 /// `securebuild compare`'s verification summary options: --policy (threshold from the policy, its digest recorded),
-/// --vsa / --vsa-predicate / --vsa-key (the SLSA verification summary, unsigned or signed), --resource-uri.
+/// --org-policy (the organisation's floor: builders, threshold, self-hosted), --vsa / --vsa-predicate / --vsa-key (the
+/// SLSA verification summary, unsigned or signed), --resource-uri.
 /// </summary>
 internal sealed class SummaryOptions
 {
@@ -18,11 +19,15 @@ internal sealed class SummaryOptions
     private readonly string? _keyPath;
     private readonly string? _resourceUri;
     private readonly string? _policyPath;
+    private readonly string? _orgPolicyPath;
     private SigningKey? _key;
+    private OrgPolicy? _org;
+    private IReadOnlyList<PipelineBuilder>? _builders;
     private (string Uri, string Sha256)? _policy;
 
-    public SummaryOptions(string? vsa, string? predicate, string? keyPath, string? resourceUri, string? policyPath)
+    public SummaryOptions(string? vsa, string? predicate, string? keyPath, string? resourceUri, string? policyPath, string? orgPolicyPath = null)
     {
+        _orgPolicyPath = orgPolicyPath;
         _vsa = vsa;
         _predicate = predicate;
         _keyPath = keyPath;
@@ -58,7 +63,21 @@ internal sealed class SummaryOptions
                 }
 
                 threshold = policy.Threshold;
+                _builders = policy.Builders.Select(PipelineBuilder.Parse).ToList();
                 _policy = (_policyPath.Replace('\\', '/'), Sha256Hex.Of(InputFile.ReadAllBytes(_policyPath, InputKind.Metadata)));
+            }
+            catch (PipelineException e)
+            {
+                stderr.WriteLine($"{Me}: {e.Message}");
+                return false;
+            }
+        }
+
+        if (_orgPolicyPath is not null)
+        {
+            try
+            {
+                _org = OrgPolicy.Load(_orgPolicyPath);
             }
             catch (PipelineException e)
             {
@@ -81,6 +100,38 @@ internal sealed class SummaryOptions
         }
 
         return true;
+    }
+
+    /// <summary>
+    /// The organisation policy's rules (--org-policy) for this verification: the distinct builder keys and the threshold,
+    /// and with --policy the builders it names (self-hosted ones), and the runners the builders' provenance names
+    /// (a self-hosted worker). False after an SB5453 line per violation was written.
+    /// </summary>
+    public bool MeetsOrgPolicy(int keys, int threshold, AgreementResult result, TextWriter stderr)
+    {
+        if (_org is null)
+        {
+            return true;
+        }
+
+        var violations = _org.Violations(keys, threshold).ToList();
+        if (_builders is not null)
+        {
+            violations.AddRange(_org.Violations(_builders, threshold, null).Where(v => !violations.Contains(v)));
+        }
+
+        var selfHosted = result.Runners.Where(r => r.Value == "self-hosted").Select(r => r.Key.Substring(0, Math.Min(8, r.Key.Length))).ToList();
+        if (!_org.AllowSelfHosted && selfHosted.Count > 0)
+        {
+            violations.Add($"the provenance of the key(s) {string.Join(", ", selfHosted)} says a self-hosted runner built it, which the organisation policy does not allow (a self-hosted runner keeps state between builds)");
+        }
+
+        foreach (var violation in violations)
+        {
+            stderr.WriteLine($"{Me}: {PipelineCodes.OrgPolicyViolated}: {violation}. Nothing was verified and no summary written: build on more or other builders, or raise the threshold in a reviewed commit.");
+        }
+
+        return violations.Count == 0;
     }
 
     /// <summary>Writes the summary (when asked); false after an SB5451 line was written.</summary>

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using SecureBuild.Core.Locking;
 using SecureBuild.Core.Pipelines;
-using SecureBuild.Core.Processes;
+using SecureBuild.Core.Provenance;
 using SecureBuild.Core.Recording;
 
 namespace SecureBuild.Cli;
@@ -11,7 +11,8 @@ namespace SecureBuild.Cli;
 /// repository (global.json pin, Directory.Build.props), writes the lock (through `securebuild lock`), the verification
 /// policy and the CI definition. Idempotent; never overwrites a user's file without --force; prints what it did.
 /// --check writes nothing and reports drift (SB5407) and uncommitted pipeline files (SB5409). Exit codes: 0 done / in
-/// sync, 1 something kept, drifted or the lock failed, 2 usage or a file init cannot edit.
+/// sync, 1 something kept, drifted or the lock failed, 2 usage or a file init cannot edit. --org-policy holds the
+/// settings to the organisation's floor (SB5453: exit 2 before anything is written; with --check, exit 1).
 /// </summary>
 internal static class InitCommand
 {
@@ -31,22 +32,38 @@ internal static class InitCommand
         var threshold = new Option<int?>("--threshold") { Description = "How many builders must agree on every output (default: the policy's, else 2)." };
         var branch = new Option<string>("--branch") { Description = "The branch whose pushes are built and signed.", DefaultValueFactory = _ => "main" };
         var root = new Option<string?>("--root") { Description = "The repository root (default: the nearest directory holding .git, else global.json)." };
+        var orgPolicy = new Option<string?>("--org-policy")
+        {
+            Description = "The organisation's policy file (securebuild-org-policy/v1): the threshold defaults to its minimum, and settings below it are refused (with --check: reported).",
+        };
         var command = new Command("init", "Set up SecureBuild in a repository: pin and adopt the SDK, write the lock, the verification policy and a hardened CI pipeline.")
         {
-            ci, force, dryRun, check, noLock, builders, threshold, branch, root,
+            ci, force, dryRun, check, noLock, builders, threshold, branch, root, orgPolicy,
         };
         command.SetAction(parse =>
         {
             var repo = Path.GetFullPath(parse.GetValue(root) ?? RepositoryRoot.Find(Directory.GetCurrentDirectory()));
             try
             {
-                var settings = Settings(repo, parse.GetValue(builders) ?? Array.Empty<string>(), parse.GetValue(threshold), parse.GetValue(branch)!);
+                var org = parse.GetValue(orgPolicy) is { } orgPath ? OrgPolicy.Load(orgPath) : null;
+                var settings = Settings(repo, parse.GetValue(builders) ?? Array.Empty<string>(), parse.GetValue(threshold), parse.GetValue(branch)!, parse.GetValue(check) ? null : org);
                 if (parse.GetValue(check))
                 {
-                    return Check(repo, parse.GetValue(ci), settings, stdout, stderr);
+                    return Check(repo, parse.GetValue(ci), settings, org, stdout, stderr);
                 }
 
                 var engine = Engine(repo, parse.GetValue(ci));
+                var violations = org?.Violations(settings.Builders, settings.Threshold, engine) ?? Array.Empty<string>();
+                foreach (var violation in violations)
+                {
+                    stderr.WriteLine($"{Me}: {OrgViolation(violation)}");
+                }
+
+                if (violations.Count > 0)
+                {
+                    return CliApplication.Usage;
+                }
+
                 return Run(repo, engine, settings, parse.GetValue(force), parse.GetValue(dryRun), parse.GetValue(noLock), stdout, stderr);
             }
             catch (PipelineException e)
@@ -118,7 +135,7 @@ internal static class InitCommand
         return CliApplication.Success;
     }
 
-    private static int Check(string repo, string? ci, PipelineSettings settings, TextWriter stdout, TextWriter stderr)
+    private static int Check(string repo, string? ci, PipelineSettings settings, OrgPolicy? org, TextWriter stdout, TextWriter stderr)
     {
         var engines = ci is not null
             ? new[] { CiEngines.Parse(ci) }
@@ -137,6 +154,10 @@ internal static class InitCommand
 
         findings = findings.Distinct(StringComparer.Ordinal).ToList();
         findings.AddRange(Uncommitted(repo, engines));
+        if (org is not null)
+        {
+            findings.AddRange(engines.SelectMany(e => org.Violations(settings.Builders, settings.Threshold, e)).Distinct(StringComparer.Ordinal).Select(OrgViolation));
+        }
         foreach (var finding in findings)
         {
             stderr.WriteLine($"{Me}: {finding}");
@@ -154,20 +175,10 @@ internal static class InitCommand
     /// <summary>SB5409 for each pipeline or build-definition file git reports as changed and not committed (nothing when git or the work tree is missing).</summary>
     private static IEnumerable<string> Uncommitted(string repo, IEnumerable<CiEngine> engines)
     {
-        var paths = engines.Select(CiEngines.DefinitionPath).Concat(new[] { PipelineSettings.PolicyPath, "global.json", "Directory.Build.props", RepositoryLock.DefaultFileName }).ToList();
-        var outcome = new ProcessRunner().Run(new ProcessSpec("git", new[] { "status", "--porcelain", "--untracked-files=all", "--" }.Concat(paths), repo)
+        var paths = engines.Select(CiEngines.DefinitionPath).Concat(new[] { PipelineSettings.PolicyPath, "global.json", "Directory.Build.props", RepositoryLock.DefaultFileName });
+        foreach (var (path, untracked) in GitSource.Uncommitted(repo, paths, TimeSpan.FromSeconds(30)) ?? Array.Empty<(string, bool)>())
         {
-            Timeout = TimeSpan.FromSeconds(30),
-            CaptureStandardOutput = true,
-        });
-        if (!outcome.Exited || outcome.ExitCode != 0)
-        {
-            yield break;
-        }
-
-        foreach (var line in outcome.StandardOutput.Split('\n').Where(l => l.Length > 3))
-        {
-            yield return $"{PipelineCodes.Uncommitted}: {line.Substring(3).Trim()} {(line.StartsWith("??", StringComparison.Ordinal) ? "is not committed" : "has changes git has not committed")}: a pipeline or build definition changes only through a reviewed commit. Commit it, or restore it with `git checkout -- FILE`.";
+            yield return $"{PipelineCodes.Uncommitted}: {path} {(untracked ? "is not committed" : "has changes git has not committed")}: a pipeline or build definition changes only through a reviewed commit. Commit it, or restore it with `git checkout -- FILE`.";
         }
     }
 
@@ -189,8 +200,14 @@ internal static class InitCommand
             "Choose one with --ci github, --ci tekton or --ci azure.");
     }
 
-    /// <summary>The builders and threshold: the options, else the existing policy's, else the defaults.</summary>
-    private static PipelineSettings Settings(string repo, string[] builderSpecs, int? threshold, string branch)
+    private static string OrgViolation(string violation) =>
+        $"{PipelineCodes.OrgPolicyViolated}: {violation}. Change --builder / --threshold / --ci to meet the organisation policy (init --force rewrites the pipeline and policy).";
+
+    /// <summary>
+    /// The builders and threshold: the options, else the existing policy's, else the defaults; with an organisation
+    /// policy and no --threshold, a threshold below its minimum is raised to it where the builders allow.
+    /// </summary>
+    private static PipelineSettings Settings(string repo, string[] builderSpecs, int? threshold, string branch, OrgPolicy? org)
     {
         var settings = new PipelineSettings { Branch = branch, SecureBuildVersion = ToolVersion() };
         VerificationPolicy? policy = null;
@@ -210,6 +227,11 @@ internal static class InitCommand
         }
 
         settings.Threshold = threshold ?? policy?.Threshold ?? Math.Min(2, settings.Builders.Count);
+        if (org is not null && threshold is null && settings.Threshold < org.MinThreshold && org.MinThreshold <= settings.Builders.Count)
+        {
+            settings.Threshold = org.MinThreshold;
+        }
+
         settings.Validate();
         return settings;
     }

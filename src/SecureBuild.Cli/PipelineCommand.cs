@@ -8,8 +8,8 @@ namespace SecureBuild.Cli;
 
 /// <summary>
 /// `securebuild pipeline check FILE...`: lints GitHub Actions workflows and Tekton files for the hardening rules of the
-/// generated ones (Core's <see cref="WorkflowChecker"/>, SB5500–SB5507 and SB5509; <see cref="TektonChecker"/>,
-/// SB5520–SB5525). A file with a tekton.dev document is a Tekton file. Exit 0 no finding, 1 findings, 2 a file that is
+/// generated ones (Core's <see cref="WorkflowChecker"/>, SB5500–SB5507, SB5509 and SB5510; <see cref="TektonChecker"/>,
+/// SB5520–SB5526). A file with a tekton.dev document is a Tekton file. Exit 0 no finding, 1 findings, 2 a file that is
 /// not a readable workflow or Tekton file (SB5508).
 /// </summary>
 internal static class PipelineCommand
@@ -23,7 +23,7 @@ internal static class PipelineCommand
     public static Command Create(TextWriter stdout, TextWriter stderr)
     {
         var files = new Argument<string[]>("WORKFLOW") { Description = "GitHub Actions workflow files (.github/workflows/*.yml) or Tekton files (.tekton/*.yaml).", Arity = ArgumentArity.OneOrMore };
-        var check = new Command("check", "Lint GitHub Actions workflows (actions pinned by commit SHA, least permissions, no pull_request_target checkout of untrusted code, no secrets or OIDC in build jobs, OIDC for signing jobs, timeouts, concurrency, no persisted credentials, no script injection) and Tekton files (Chains type hints, images pinned by digest, non-root read-only unprivileged steps). Exit 0 clean, 1 findings, 2 unreadable.")
+        var check = new Command("check", "Lint GitHub Actions workflows (actions pinned by commit SHA, least permissions, no pull_request_target checkout of untrusted code, no secrets or OIDC in build jobs, OIDC for signing jobs, timeouts, concurrency, no persisted credentials, no script injection, a compare threshold the builders can meet) and Tekton files (Chains type hints, images pinned by digest, non-root read-only unprivileged steps). Exit 0 clean, 1 findings, 2 unreadable.")
         {
             files,
         };

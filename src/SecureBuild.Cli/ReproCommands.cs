@@ -200,6 +200,7 @@ internal static class ReproCommands
         var keys = new Option<string[]>("--key") { Description = "Public key of a trusted builder (repeat the option for each).", Required = true };
         var threshold = new Option<int>("--threshold") { Description = "How many builders (distinct keys) must attest the same digest for each subject.", DefaultValueFactory = _ => 2 };
         var subjects = new Option<string[]>("--subject") { Description = "Only these subject names must agree (repeat the option for each; default: every subject named)." };
+        var orgPolicy = new Option<string>("--org-policy") { Description = "The organisation's policy (securebuild-org-policy/v1): too few builder keys, a lower threshold or (with --policy) a self-hosted builder fail the verification (SB5453)." };
         var policy = new Option<string>("--policy") { Description = "The verification policy (securebuild/policy.json, written by `securebuild init`): its threshold applies, and the summary records its digest." };
         var vsa = new Option<string>("--vsa") { Description = "Write the SLSA verification summary (https://slsa.dev/verification_summary/v1) here: an in-toto Statement, or a signed DSSE line with --vsa-key. Needs --resource-uri." };
         var vsaPredicate = new Option<string>("--vsa-predicate") { Description = "Also write the summary's predicate alone here (for signers that take a predicate, e.g. actions/attest)." };
@@ -207,7 +208,7 @@ internal static class ReproCommands
         var resourceUri = new Option<string>("--resource-uri") { Description = "What was verified, for the summary (e.g. git+https://github.com/ORG/REPO@COMMIT)." };
         var command = new Command("compare", "Check that k of n builders (distinct keys) agree on the digests of their attestations' subjects; optionally write a SLSA verification summary. Exit 0 agreed, 1 not, 2 usage or unreadable input.")
         {
-            files, keys, threshold, subjects, policy, vsa, vsaPredicate, vsaKey, resourceUri,
+            files, keys, threshold, subjects, policy, orgPolicy, vsa, vsaPredicate, vsaKey, resourceUri,
         };
         command.SetAction(parse =>
         {
@@ -260,7 +261,7 @@ internal static class ReproCommands
             }
 
             int k = parse.GetValue(threshold);
-            var summaryOptions = new SummaryOptions(parse.GetValue(vsa), parse.GetValue(vsaPredicate), parse.GetValue(vsaKey), parse.GetValue(resourceUri), parse.GetValue(policy));
+            var summaryOptions = new SummaryOptions(parse.GetValue(vsa), parse.GetValue(vsaPredicate), parse.GetValue(vsaKey), parse.GetValue(resourceUri), parse.GetValue(policy), parse.GetValue(orgPolicy));
             if (!summaryOptions.Prepare(parse.GetResult(threshold) is { Implicit: false }, ref k, stderr))
             {
                 return CliApplication.Usage;
@@ -273,6 +274,11 @@ internal static class ReproCommands
             }
 
             var result = AttestationAgreement.Evaluate(inputs, trusted, k, parse.GetValue(subjects));
+            if (!summaryOptions.MeetsOrgPolicy(trusted.Select(t => t.KeyId).Distinct().Count(), k, result, stderr))
+            {
+                return CliApplication.Failure;
+            }
+
             if (!summaryOptions.Write(result, k, parse.GetValue(files)!, stdout, stderr))
             {
                 return CliApplication.Usage;
@@ -282,6 +288,11 @@ internal static class ReproCommands
                 stderr.WriteLine($"ignored: {ignored}");
             }
 
+            foreach (var shared in result.SharedWorkers)
+            {
+                stdout.WriteLine($"SHARED WORKER: {shared}");
+            }
+
             foreach (var conflict in result.Conflicts)
             {
                 stdout.WriteLine($"CONFLICT: {conflict}");
@@ -289,8 +300,9 @@ internal static class ReproCommands
 
             foreach (var subject in result.Subjects)
             {
-                var best = subject.Value.OrderByDescending(d => d.Value.Count).First();
-                stdout.WriteLine($"{(best.Value.Count >= k ? "agreed" : "short ")} {best.Value.Count}/{k}  {subject.Key}  {best.Key}");
+                var best = subject.Value.OrderByDescending(d => result.Independent(d.Value)).First();
+                var count = result.Independent(best.Value);
+                stdout.WriteLine($"{(count >= k ? "agreed" : "short ")} {count}/{k}  {subject.Key}  {best.Key}");
             }
 
             if (!result.Passed)

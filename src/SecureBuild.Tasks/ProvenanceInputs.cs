@@ -98,6 +98,7 @@ internal static class ProvenanceInputs
         internalParameters["osDescription"] = System.Runtime.InteropServices.RuntimeInformation.OSDescription;
         internalParameters["architecture"] = System.Runtime.InteropServices.RuntimeInformation.OSArchitecture.ToString().ToLowerInvariant();
         internalParameters["ci"] = ci.System;
+        internalParameters["worker"] = WorkerIdentity.Describe(environment, ci);
         var recordedEnvironment = ParameterAllowList.ForEnvironment(extra, namer.NamePathsIn).Record(environment);
         internalParameters["environment"] = ValuesJson(recordedEnvironment);
         internalParameters["withheldEnvironment"] = NamesJson(recordedEnvironment);
@@ -117,6 +118,18 @@ internal static class ProvenanceInputs
             }
             deps.Add(ProvenanceStatement.Resource(name: "source", uri: sourceUri, digest: new Dictionary<string, string> { ["gitCommit"] = sourceCommit }, annotations: annotations));
         }
+        // The pipeline state: every build and pipeline definition file with its digest and whether it is committed.
+        foreach (var file in git is null ? Array.Empty<BuildDefinitionFile>() : DescribeDefinitions(task.BuildEngine, rootDirectory))
+        {
+            var annotations = new JsonMap { ["kind"] = file.Kind };
+            if (file.Committed is { } committed)
+            {
+                annotations["committed"] = committed;
+            }
+
+            deps.Add(ProvenanceStatement.Resource(name: file.Path, digest: new Dictionary<string, string> { ["sha256"] = file.Sha256 }, annotations: annotations));
+        }
+
         if (!string.IsNullOrEmpty(task.SdkVersion))
         {
             deps.Add(ProvenanceStatement.Resource(name: "dotnet-sdk", uri: $"pkg:generic/dotnet-sdk@{task.SdkVersion}"));
@@ -186,6 +199,13 @@ internal static class ProvenanceInputs
                 ? GitSource.Describe(rootDirectory)
                 : null)).Source;
 
+    /// <summary>The build and pipeline definition files of the repository at <paramref name="rootDirectory"/> (asked once per build and node).</summary>
+    internal static IReadOnlyList<BuildDefinitionFile> DescribeDefinitions(IBuildEngine engine, string rootDirectory) =>
+        BuildState.GetOrCreate(engine, "SecureBuild.BuildDefinitions:" + rootDirectory, () => new DefinitionsBox(BuildDefinitions.Describe(rootDirectory, inGitWorkTree: true))).Files;
+
+    /// <summary>True when the repository at <paramref name="rootDirectory"/> is a git work tree git can describe.</summary>
+    internal static bool IsGitWorkTree(IBuildEngine engine, string rootDirectory) => DescribeGit(engine, rootDirectory) is not null;
+
     /// <summary>A urn:uuid naming this build (one per build and MSBuild node).</summary>
     private static string BuildInvocationId(IBuildEngine engine) =>
         BuildState.GetOrCreate(engine, "SecureBuild.InvocationId", () => new InvocationIdBox("urn:uuid:" + Guid.NewGuid().ToString("D"))).Value;
@@ -194,6 +214,13 @@ internal static class ProvenanceInputs
         System.Runtime.InteropServices.RuntimeInformation.IsOSPlatform(System.Runtime.InteropServices.OSPlatform.Windows) ? "windows" :
         System.Runtime.InteropServices.RuntimeInformation.IsOSPlatform(System.Runtime.InteropServices.OSPlatform.OSX) ? "macos" :
         System.Runtime.InteropServices.RuntimeInformation.IsOSPlatform(System.Runtime.InteropServices.OSPlatform.Linux) ? "linux" : "other";
+
+    private sealed class DefinitionsBox
+    {
+        public DefinitionsBox(IReadOnlyList<BuildDefinitionFile> files) => Files = files;
+
+        public IReadOnlyList<BuildDefinitionFile> Files { get; }
+    }
 
     private sealed class InvocationIdBox
     {

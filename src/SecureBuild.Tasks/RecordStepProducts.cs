@@ -95,6 +95,11 @@ public sealed class RecordStepProducts : SecureBuildTask
             Log.LogMessage(MessageImportance.Normal, $"SecureBuild: {StepName} link is up to date: {known} (recorded earlier in this build)");
             return true;
         }
+        if (WriteProvenance && !DefinitionsCommittedInCi())
+        {
+            return false;
+        }
+
         bool done;
         try
         {
@@ -117,6 +122,38 @@ public sealed class RecordStepProducts : SecureBuildTask
         }
         return false;
     }
+
+    /// <summary>
+    /// SB5410: a CI build (CiContext sees a CI system) whose build or pipeline definition files have changes git has not
+    /// committed: the provenance would name a commit that is not what was built, and the pipeline would have changed
+    /// outside source control. Local builds record the state (committed: false) and go on.
+    /// </summary>
+    private bool DefinitionsCommittedInCi()
+    {
+        var ci = CiContext.Detect(Environment());
+        var root = RepositoryRootDirectory;
+        if (ci.System == "local" || !ProvenanceInputs.IsGitWorkTree(BuildEngine, root))
+        {
+            return true;
+        }
+
+        var uncommitted = ProvenanceInputs.DescribeDefinitions(BuildEngine, root).Where(f => f.Committed == false).ToList();
+        if (uncommitted.Count == 0)
+        {
+            return true;
+        }
+
+        LogCodedError(Core.Pipelines.PipelineCodes.DefinitionUncommittedInCi,
+            $"this {ci.System} build has changes git has not committed to {string.Join(", ", uncommitted.Select(f => f.Path))}: " +
+            "build and pipeline definitions change only through source control, and provenance would name a commit that is not what was built. " +
+            "Commit the change (through review), or make the CI job start from a clean checkout; a step must not edit these files.");
+        return false;
+    }
+
+    private Dictionary<string, string> Environment() =>
+        EnvironmentSource().GroupBy(p => p.Key, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First().Value, StringComparer.Ordinal);
+
+    private string RepositoryRootDirectory => string.IsNullOrWhiteSpace(RootDirectory) ? RepositoryRoot.Find(ProjectDirectory) : RootDirectory!;
 
     /// <summary>Everything a call's link depends on besides the files themselves: the same key means the same link in one build.</summary>
     private string CallKey() => string.Join("\u0000", new[]
@@ -297,10 +334,8 @@ public sealed class RecordStepProducts : SecureBuildTask
         var subjectNames = Subjects.Length == 0
             ? new HashSet<string>(products.Keys, StringComparer.Ordinal)
             : new HashSet<string>(FullPaths(Subjects).Select(recorder.Namer.Name), StringComparer.Ordinal);
-        var environment = EnvironmentSource()
-            .GroupBy(p => p.Key, StringComparer.Ordinal)
-            .ToDictionary(g => g.Key, g => g.First().Value, StringComparer.Ordinal);
-        var root = string.IsNullOrWhiteSpace(RootDirectory) ? RepositoryRoot.Find(ProjectDirectory) : RootDirectory!;
+        var environment = Environment();
+        var root = RepositoryRootDirectory;
         var provenance = ProvenanceInputs.Create(this, recorder.Namer, environment, root,
             StepFingerprint.ReadStat(MaterialsFile, StepName)?.StartedOn ?? StepRecorder.ReadPendingStartedOn(MaterialsFile), DateTimeOffset.UtcNow);
         foreach (var product in products.Where(p => subjectNames.Contains(p.Key)))

@@ -188,6 +188,40 @@ public sealed class InitTests
     }
 
     [Test]
+    public void The_organisation_policy_raises_the_default_threshold_and_refuses_settings_below_it()
+    {
+        using var repo = new Repo(".github");
+        repo.Write("org/org.json", "{\"format\":\"securebuild-org-policy/v1\",\"minBuilders\":3,\"minThreshold\":3,\"allowSelfHosted\":false,\"engines\":[\"github\",\"tekton\"]}");
+        var org = repo.Path("org/org.json");
+        var before = repo.Snapshot();
+        foreach (var (options, reason) in new[]
+        {
+            (new[] { "--threshold", "2" }, "a threshold of 2, but the organisation policy requires at least 3"),
+            (new[] { "--builder", "ubuntu-24.04", "--builder", "ubuntu-22.04" }, "2 builder(s), but the organisation policy requires at least 3"),
+            (new[] { "--builder", "ubuntu-24.04", "--builder", "ubuntu-22.04", "--builder", "self-hosted:linux" }, "self-hosted:linux are self-hosted"),
+            (new[] { "--ci", "azure" }, "the CI engine azure is not one the organisation policy allows (github, tekton)"),
+        })
+        {
+            var refused = repo.Init(new[] { "--no-lock", "--org-policy", org }.Concat(options).ToArray());
+            Assert.That(refused.Exit, Is.EqualTo(2), string.Join(" ", options));
+            Assert.That(refused.Err, Does.Contain("SB5453").And.Contain(reason));
+            Assert.That(repo.Snapshot(), Is.EqualTo(before), "nothing written below the organisation's floor");
+        }
+
+        var done = repo.Init("--no-lock", "--org-policy", org);
+        Assert.That(done.Exit, Is.EqualTo(0), done.Err);
+        Assert.That(repo.Read("securebuild/policy.json"), Does.Contain("\"threshold\": 3"), "the default 2 of 3 raised to the organisation's 3");
+        repo.Git("add", "-A");
+        repo.Git("-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-q", "-m", "init");
+        Assert.That(repo.Init("--check", "--org-policy", org).Exit, Is.EqualTo(0));
+
+        repo.Write("org/org.json", "{\"format\":\"securebuild-org-policy/v1\",\"minBuilders\":4}");
+        var stricter = repo.Init("--check", "--org-policy", org);
+        Assert.That(stricter.Exit, Is.EqualTo(1));
+        Assert.That(stricter.Err, Does.Contain("SB5453: 3 builder(s), but the organisation policy requires at least 4"));
+    }
+
+    [Test]
     public void Check_without_any_pipeline_says_to_run_init()
     {
         using var repo = new Repo(".github");

@@ -138,6 +138,19 @@ spec:
         }), string.Join("\n", findings.Select(f => f.Format("run.yaml"))));
     }
 
+    [TestCase(3, "lists only 2: it can never pass")]
+    [TestCase(0, "asks no builder to agree")]
+    public void A_compare_threshold_the_builders_cannot_meet_is_SB5526(int k, string message)
+    {
+        var generated = TektonPipeline.Generate(GeneratedPipelineOracleTests.Make(new[] { "ubuntu-24.04", "ubuntu-22.04" }, 2));
+        Assert.That(generated, Does.Contain("        - name: threshold\n          value: \"2\"\n"));
+        var broken = generated.Replace("        - name: threshold\n          value: \"2\"\n", $"        - name: threshold\n          value: \"{k}\"\n");
+        GeneratedYaml.AssertOnlyRule(TektonChecker.Check(GeneratedYaml.ParseAll(broken)), broken, "SB5526", "Pipeline/securebuild.spec.tasks[2]");
+        Assert.That(GeneratedYaml.Check(broken).Out, Does.Contain(message));
+        var atRunTime = generated.Replace("          value: \"2\"\n", "          value: $(params.threshold)\n");
+        Assert.That(TektonChecker.Check(GeneratedYaml.ParseAll(atRunTime)), Is.Empty, "a value given at run time is not judged");
+    }
+
     [TestCaseSource(typeof(GeneratedPipelineOracleTests), nameof(GeneratedPipelineOracleTests.Settings))]
     public void The_generated_Tekton_file_passes_every_rule(string[] builders, int k)
     {

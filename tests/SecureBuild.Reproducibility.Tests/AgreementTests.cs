@@ -27,6 +27,34 @@ public sealed class AgreementTests
     private static readonly PublicKey[] Trusted = { Alice.Public, Bob.Public, Carol.Public };
 
     [Test]
+    public void Two_keys_on_one_worker_count_as_one_builder()
+    {
+        JsonMap Provenance(string machine, string boot) => new()
+        {
+            ["buildDefinition"] = new JsonMap { ["internalParameters"] = new JsonMap { ["worker"] = new JsonMap { ["runner"] = "self-hosted", ["machine"] = machine, ["boot"] = boot } } },
+        };
+
+        var shared = AttestationAgreement.Evaluate(new[]
+        {
+            Attest(Alice, AttestationAgreement.SlsaProvenanceV1, Sha1, Provenance("sha256:m1", "sha256:b1")),
+            Attest(Bob, AttestationAgreement.SlsaProvenanceV1, Sha1, Provenance("sha256:m1", "sha256:b1")),
+        }, Trusted, 2);
+        Assert.That(shared.Passed, Is.False, "two keys claiming independence on one running machine are one builder");
+        Assert.That(shared.SharedWorkers.Single(), Does.Contain(Alice.KeyId.Substring(0, 8)).And.Contain(Bob.KeyId.Substring(0, 8)).And.Contain("one worker"));
+        Assert.That(shared.Failures, Has.Some.Contains("only 1 independent builder(s) (2 keys"));
+        Assert.That(shared.Failures, Has.Some.Contains("at most 1 of the required 2"));
+
+        var rebooted = AttestationAgreement.Evaluate(new[]
+        {
+            Attest(Alice, AttestationAgreement.SlsaProvenanceV1, Sha1, Provenance("sha256:m1", "sha256:b1")),
+            Attest(Bob, AttestationAgreement.SlsaProvenanceV1, Sha1, Provenance("sha256:m1", "sha256:b2")),
+            Attest(Carol, AttestationAgreement.SlsaProvenanceV1, Sha1),
+        }, Trusted, 3);
+        Assert.That(rebooted.Passed, Is.True, "another boot (a fresh VM from one image) and a build that names no worker are other builders: " + string.Join("; ", rebooted.Failures));
+        Assert.That(rebooted.SharedWorkers, Is.Empty);
+    }
+
+    [Test]
     public void Two_of_three_builders_agreeing_pass_and_the_third_is_a_conflict()
     {
         var result = AttestationAgreement.Evaluate(new[]

@@ -84,6 +84,70 @@ public sealed class VerificationSummaryTests
         Assert.That(result.Err, Does.Contain(reason));
     }
 
+    [TestCase("{\"format\":\"securebuild-org-policy/v1\",\"minBuilders\":4}", "", "3 builder(s), but the organisation policy requires at least 4")]
+    [TestCase("{\"format\":\"securebuild-org-policy/v1\",\"minThreshold\":3}", "", "a threshold of 2, but the organisation policy requires at least 3")]
+    [TestCase("{\"format\":\"securebuild-org-policy/v1\",\"allowSelfHosted\":false}", "self-hosted:linux", "self-hosted:linux are self-hosted")]
+    public void Verification_below_the_organisation_policy_fails_with_SB5453_and_writes_no_summary(string org, string extraBuilder, string reason)
+    {
+        using var dir = new TempDirectory();
+        var (keys, files) = Builders(dir, new string('a', 64), new string('a', 64), new string('a', 64));
+        var policy = dir.Write("securebuild/policy.json", extraBuilder.Length == 0 ? Policy : Policy.Replace("  \"container\"\n", $"  \"{extraBuilder}\"\n"));
+        var vsa = Path.Combine(dir.Path, "vsa.json");
+        var common = keys.Concat(new[] { "--policy", policy, "--vsa", vsa, "--resource-uri", "git+x" }).ToList();
+        Assert.That(Run(common.Concat(files)).Exit, Is.EqualTo(0), "the same verification passes without the organisation policy");
+        File.Delete(vsa);
+
+        var result = Run(common.Concat(new[] { "--org-policy", dir.Write("org.json", org) }).Concat(files));
+        Assert.That(result.Exit, Is.EqualTo(1), result.Out);
+        Assert.That(result.Err, Does.Contain("SB5453").And.Contain(reason));
+        Assert.That(File.Exists(vsa), Is.False, "no summary for a verification the organisation does not accept");
+    }
+
+    [Test]
+    public void A_self_hosted_runner_named_by_provenance_fails_an_organisation_policy_without_self_hosted()
+    {
+        using var dir = new TempDirectory();
+        var (keys, files) = Builders(dir, new string('a', 64), new string('a', 64));
+        var key = SigningKey.Generate(KeyType.Ed25519);
+        keys.AddRange(new[] { "--key", dir.Write("b9/builder.key.pub", key.ExportPublic()) });
+        var predicate = new JsonMap { ["buildDefinition"] = new JsonMap { ["internalParameters"] = new JsonMap { ["worker"] = new JsonMap { ["runner"] = "self-hosted" } } } };
+        var input = AgreementTests.Attest(key, AttestationAgreement.SlsaProvenanceV1, new string('a', 64), predicate);
+        files.Add(dir.Write("b9/pack.provenance.intoto.jsonl", JsonText.Write(input.Envelope.ToJson(), indented: false) + "\n"));
+
+        var org = dir.Write("org.json", "{\"format\":\"securebuild-org-policy/v1\",\"allowSelfHosted\":false}");
+        var result = Run(keys.Concat(new[] { "--threshold", "2", "--org-policy", org }).Concat(files));
+        Assert.That(result.Exit, Is.EqualTo(1), result.Out);
+        Assert.That(result.Err, Does.Contain("SB5453").And.Contain(key.KeyId.Substring(0, 8)).And.Contain("self-hosted runner built it"));
+        Assert.That(Run(keys.Concat(new[] { "--threshold", "2" }).Concat(files)).Exit, Is.EqualTo(0), "without the organisation policy the same builds pass");
+    }
+
+    [Test]
+    public void Verification_that_meets_the_organisation_policy_passes()
+    {
+        using var dir = new TempDirectory();
+        var (keys, files) = Builders(dir, new string('a', 64), new string('a', 64), new string('a', 64));
+        var org = dir.Write("org.json", "{\"format\":\"securebuild-org-policy/v1\",\"minBuilders\":3,\"minThreshold\":2,\"allowSelfHosted\":false,\"engines\":[\"github\"]}");
+        var result = Run(keys.Concat(new[] { "--policy", dir.Write("securebuild/policy.json", Policy), "--org-policy", org }).Concat(files));
+        Assert.That(result.Exit, Is.EqualTo(0), result.Err);
+    }
+
+    [TestCase("{\"format\":\"securebuild-org-policy/v1\",\"maxBuilders\":4}", "unknown member \"maxBuilders\"")]
+    [TestCase("{\"format\":\"securebuild-policy/v1\"}", "securebuild-org-policy/v1")]
+    [TestCase("{\"format\":\"securebuild-org-policy/v1\",\"minThreshold\":\"2\"}", "\"minThreshold\" that is not a whole number")]
+    [TestCase("{\"format\":\"securebuild-org-policy/v1\",\"minThreshold\":0}", "\"minThreshold\" that is not a whole number")]
+    [TestCase("{\"format\":\"securebuild-org-policy/v1\",\"minThreshold\":3,\"minBuilders\":2}", "minThreshold above minBuilders")]
+    [TestCase("{\"format\":\"securebuild-org-policy/v1\",\"allowSelfHosted\":\"no\"}", "not true or false")]
+    [TestCase("{\"format\":\"securebuild-org-policy/v1\",\"engines\":[\"jenkins\"]}", "\"engines\"")]
+    [TestCase("[]", "not a JSON object")]
+    public void An_organisation_policy_that_cannot_be_applied_is_SB5452(string org, string reason)
+    {
+        using var dir = new TempDirectory();
+        var (keys, files) = Builders(dir, new string('a', 64), new string('a', 64));
+        var result = Run(keys.Concat(new[] { "--threshold", "2", "--org-policy", dir.Write("org.json", org) }).Concat(files));
+        Assert.That(result.Exit, Is.EqualTo(2), result.Out);
+        Assert.That(result.Err, Does.Contain("SB5452").And.Contain(reason));
+    }
+
     [Test]
     public void A_summary_needs_a_resource_uri_and_a_key_needs_a_summary()
     {

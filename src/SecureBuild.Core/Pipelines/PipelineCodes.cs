@@ -36,11 +36,20 @@ public static class PipelineCodes
     /// <summary>init --check: a pipeline or build-definition file has changes git has not committed.</summary>
     public const string Uncommitted = "SB5409";
 
+    /// <summary>A CI build whose build or pipeline definition files have changes git has not committed (raised by the SDK where provenance is written).</summary>
+    public const string DefinitionUncommittedInCi = "SB5410";
+
     /// <summary>compare --policy: the policy cannot be read or contradicts --threshold / the keys given.</summary>
     public const string PolicyUnusable = "SB5450";
 
     /// <summary>compare --vsa: the verification summary cannot be written.</summary>
     public const string VsaUnwritable = "SB5451";
+
+    /// <summary>The organisation policy (--org-policy) cannot be read, is not securebuild-org-policy/v1, or has an unknown or ill-typed member.</summary>
+    public const string OrgPolicyUnusable = "SB5452";
+
+    /// <summary>The pipeline's builders, threshold or engine fall short of the organisation policy.</summary>
+    public const string OrgPolicyViolated = "SB5453";
 
     /// <summary>An action or reusable workflow not pinned by a full commit SHA.</summary>
     public const string UnpinnedAction = "SB5500";
@@ -92,4 +101,7 @@ public static class PipelineCodes
 
     /// <summary>A Tekton step that is privileged or may escalate privileges (allowPrivilegeEscalation not false).</summary>
     public const string TektonPrivileged = "SB5525";
+
+    /// <summary>A Tekton compare task whose threshold param is below 1 or above the number of builders it lists.</summary>
+    public const string TektonImpossibleThreshold = "SB5526";
 }

@@ -8,7 +8,7 @@ namespace SecureBuild.Core.Pipelines;
 /// tekton.dev Task, Pipeline, TaskRun or PipelineRun (inline task and pipeline specs included). Chains type hints that
 /// Chains would not read (SB5520), a build Task or Pipeline that gives Chains no subject (SB5521), images not pinned by
 /// digest (SB5522), steps that may run as root (SB5523), a writable root file system (SB5524) and privilege escalation
-/// (SB5525). The generated file passes every rule (a test holds it to that).
+/// (SB5525), a compare threshold the builders cannot meet (SB5526). The generated file passes every rule (a test holds it to that).
 /// </summary>
 public static class TektonChecker
 {
@@ -178,12 +178,40 @@ public static class TektonChecker
             }
         }
 
+        foreach (var (task, path) in tasks)
+        {
+            if (ImpossibleThreshold(task, path) is { } finding)
+            {
+                yield return finding;
+            }
+        }
+
         if (builds && !HasSubject(results))
         {
             yield return new PipelineFinding(PipelineCodes.TektonNoSubject, spec.Line, where,
                 "this Pipeline builds, but none of its results is a Chains output hint: without deep inspection Tekton Chains reads only the PipelineRun's results, so its provenance names no built artifact.",
                 "Surface the build task's hint as a pipeline result: { name: outputs-ARTIFACT_OUTPUTS, type: object, value: $(tasks.TASK.results.outputs-ARTIFACT_OUTPUTS[*]) }.");
         }
+    }
+
+    /// <summary>
+    /// SB5526: a pipeline task running `securebuild compare` (params threshold and builders, as the generated
+    /// securebuild-compare Task takes them) with a threshold below 1 or above the number of builders listed.
+    /// </summary>
+    private static PipelineFinding? ImpossibleThreshold(WorkflowMap task, string path)
+    {
+        var parameters = (task["params"] as WorkflowList)?.Items.OfType<WorkflowMap>().ToList() ?? new List<WorkflowMap>();
+        var threshold = parameters.FirstOrDefault(p => p.Text("name") == "threshold");
+        var builders = parameters.FirstOrDefault(p => p.Text("name") == "builders")?["value"] as WorkflowList;
+        if (threshold?.Text("value") is not { } text || builders is null ||
+            !int.TryParse(text.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var k) || (k >= 1 && k <= builders.Items.Count))
+        {
+            return null; // not the compare task, or a value set at run time ($(params...)): not judged
+        }
+
+        return new PipelineFinding(PipelineCodes.TektonImpossibleThreshold, threshold.Line, path,
+            k < 1 ? $"the compare task's threshold {k} asks no builder to agree." : $"the compare task requires {k} builders to agree, but lists only {builders.Items.Count}: it can never pass.",
+            "Make the threshold at most the number of builders (securebuild init --ci tekton --threshold K --force regenerates the pipeline).");
     }
 
     /// <summary>SB5520: a result named like a Chains hint that Chains cannot read: wrong case, wrong type, an object without uri/digest, half a pair.</summary>

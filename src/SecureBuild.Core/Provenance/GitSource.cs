@@ -44,6 +44,49 @@ public sealed class GitSource
         };
     }
 
+    /// <summary>
+    /// Which of <paramref name="paths"/> (relative to <paramref name="directory"/>, a work tree) git reports as changed
+    /// against HEAD or untracked (not ignored): path and whether it is untracked. Null when git cannot answer (not a work
+    /// tree, git missing).
+    /// </summary>
+    public static IReadOnlyList<(string Path, bool Untracked)>? Uncommitted(string directory, IEnumerable<string> paths, TimeSpan? timeout = null)
+    {
+        var list = paths.ToList();
+        if (list.Count == 0)
+        {
+            return Array.Empty<(string, bool)>();
+        }
+
+        // Porcelain paths are relative to the top of the work tree, whatever the directory: strip its prefix. -z: no quoting.
+        var limit = timeout ?? TimeSpan.FromSeconds(20);
+        var prefix = Git(directory, limit, "rev-parse", "--show-prefix")?.Trim();
+        var status = prefix is null ? null : Git(directory, limit, new[] { "status", "--porcelain", "-z", "--untracked-files=all", "--" }.Concat(list).ToArray());
+        if (status is null)
+        {
+            return null;
+        }
+
+        var found = new List<(string, bool)>();
+        var entries = status.Split('\0');
+        for (int i = 0; i < entries.Length; i++)
+        {
+            var entry = entries[i];
+            if (entry.Length < 4)
+            {
+                continue;
+            }
+
+            var path = entry.Substring(3);
+            found.Add((path.StartsWith(prefix!, StringComparison.Ordinal) ? path.Substring(prefix!.Length) : path, entry.StartsWith("??", StringComparison.Ordinal)));
+            if (entry[0] is 'R' or 'C')
+            {
+                i++; // a rename or copy is followed by its source path
+            }
+        }
+
+        return found;
+    }
+
     /// <summary>A remote URL as a source URI without credentials: "git+https://host/path".</summary>
     public static string? NormalizeRemote(string? remote)
     {

@@ -38,12 +38,25 @@ public sealed class AgreementResult
 
     /// <summary>Distinct keys whose attestations were counted.</summary>
     public SortedSet<string> Builders { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Keys whose provenance says they ran on the same worker (machine and boot), so they count once.</summary>
+    public List<string> SharedWorkers { get; } = new();
+
+    /// <summary>Key id → the runner kind its provenance names (internalParameters.worker.runner: github-hosted, self-hosted, ...), where it names one.</summary>
+    public Dictionary<string, string> Runners { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Key id → the worker its provenance names (machine/boot hash), where it names one.</summary>
+    internal Dictionary<string, string> Workers { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>How many independent builders <paramref name="keys"/> are: keys on one worker count once.</summary>
+    public int Independent(IEnumerable<string> keys) => keys.Select(k => Workers.TryGetValue(k, out var w) ? "worker:" + w : "key:" + k).Distinct(StringComparer.Ordinal).Count();
 }
 
 /// <summary>
 /// k-of-n agreement between builders: SLSA provenance and reproducibility attestations (DSSE, in-toto Statement v1)
 /// from different builders are verified against trusted keys; a subject is confirmed when at least k distinct keys
-/// attest the same digest for its name. Subjects a reproducibility attestation marks as not reproduced, and
+/// attest the same digest for its name (keys whose provenance names the same worker, machine and boot, count once).
+/// Subjects a reproducibility attestation marks as not reproduced, and
 /// attestations with the verdict not-reproducible, are not counted.
 /// </summary>
 public static class AttestationAgreement
@@ -92,6 +105,17 @@ public static class AttestationAgreement
             }
 
             result.Builders.Add(signer.KeyId);
+            if (statement.PredicateType == SlsaProvenanceV1 && !result.Workers.ContainsKey(signer.KeyId) && Provenance.WorkerIdentity.Of(statement.Predicate) is { } worker)
+            {
+                result.Workers[signer.KeyId] = worker;
+            }
+
+            if (statement.PredicateType == SlsaProvenanceV1 && Provenance.WorkerIdentity.RunnerOf(statement.Predicate) is { } runner &&
+                (!result.Runners.TryGetValue(signer.KeyId, out _) || runner == "self-hosted"))
+            {
+                result.Runners[signer.KeyId] = runner; // one self-hosted build of a key is enough to say so
+            }
+
             foreach (var subject in statement.Subjects)
             {
                 if (subject.Name is null)
@@ -122,9 +146,17 @@ public static class AttestationAgreement
             }
         }
 
-        if (result.Builders.Count < threshold)
+        foreach (var shared in result.Workers.GroupBy(w => w.Value, StringComparer.Ordinal).Where(g => g.Count() > 1))
         {
-            result.Failures.Add($"only {result.Builders.Count} distinct trusted builder key(s) signed usable attestations; {threshold} required");
+            result.SharedWorkers.Add($"the keys {string.Join(", ", shared.Select(w => w.Key.Substring(0, Math.Min(8, w.Key.Length))))} ran on one worker (machine and boot {Short(shared.Key)}): they count as one builder");
+        }
+
+        int independent = result.Independent(result.Builders);
+        if (independent < threshold)
+        {
+            result.Failures.Add(independent == result.Builders.Count
+                ? $"only {result.Builders.Count} distinct trusted builder key(s) signed usable attestations; {threshold} required"
+                : $"only {independent} independent builder(s) ({result.Builders.Count} keys, some on one worker) signed usable attestations; {threshold} required");
         }
 
         var names = requiredSubjects is { Count: > 0 } ? requiredSubjects.ToList() : result.Subjects.Keys.ToList();
@@ -141,10 +173,10 @@ public static class AttestationAgreement
                 result.Conflicts.Add($"{name}: " + string.Join("; ", digests.Select(d => $"{Short(d.Key)} by {d.Value.Count} key(s)")));
             }
 
-            var best = digests.OrderByDescending(d => d.Value.Count).First();
-            if (best.Value.Count < threshold)
+            var best = digests.OrderByDescending(d => result.Independent(d.Value)).First();
+            if (result.Independent(best.Value) < threshold)
             {
-                result.Failures.Add($"{name}: at most {best.Value.Count} of the required {threshold} builders agree on a digest ({Short(best.Key)})");
+                result.Failures.Add($"{name}: at most {result.Independent(best.Value)} of the required {threshold} builders agree on a digest ({Short(best.Key)})");
             }
         }
 

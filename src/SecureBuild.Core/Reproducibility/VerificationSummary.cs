@@ -36,9 +36,9 @@ public static class VerificationSummary
         var subjects = new List<ResourceDescriptor>();
         foreach (var subject in result.Subjects)
         {
-            var best = subject.Value.OrderByDescending(d => d.Value.Count).ThenBy(d => d.Key, StringComparer.Ordinal).First();
-            // A PASSED summary vouches only for what k builders agreed on; a FAILED one names every output it looked at.
-            if (result.Passed && best.Value.Count < threshold)
+            var best = subject.Value.OrderByDescending(d => result.Independent(d.Value)).ThenBy(d => d.Key, StringComparer.Ordinal).First();
+            // A PASSED summary vouches only for what k independent builders agreed on; a FAILED one names every output it looked at.
+            if (result.Passed && result.Independent(best.Value) < threshold)
             {
                 continue;
             }

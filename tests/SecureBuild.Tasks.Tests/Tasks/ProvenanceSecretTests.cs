@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Microsoft.Build.Utilities;
 using SecureBuild.Core.Attestation;
 using SecureBuild.Core.Json;
@@ -110,18 +109,4 @@ public sealed class ProvenanceSecretTests : TaskTestBase
     private static string Str(JsonMap json, string key) => ((JsonString)json[key]).Value;
 
     private static IEnumerable<string> Names(JsonMap json, string key) => ((JsonList)json[key]).Select(n => ((JsonString)n).Value);
-
-    private void Git(params string[] arguments)
-    {
-        var start = new ProcessStartInfo("git") { WorkingDirectory = Root, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-        using var process = Process.Start(start)!;
-        var error = process.StandardError.ReadToEndAsync();
-        process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
-        Assert.That(process.ExitCode, Is.EqualTo(0), error.Result);
-    }
 }

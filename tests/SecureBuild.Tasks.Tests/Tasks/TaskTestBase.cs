@@ -63,6 +63,22 @@ public abstract class TaskTestBase
         ExcludeDirectories = new[] { LinkDir },
     };
 
+    /// <summary>Runs git in the repository root; fails the test when git does.</summary>
+    protected void Git(params string[] arguments)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo("git") { WorkingDirectory = Root, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var error = process.StandardError.ReadToEndAsync();
+        process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        Assert.That(process.ExitCode, Is.EqualTo(0), error.Result);
+    }
+
     protected static Link LoadLink(string path, PublicKey key)
     {
         Assert.That(File.Exists(path), Is.True, $"expected the link {path}");
