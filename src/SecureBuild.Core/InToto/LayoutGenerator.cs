@@ -221,7 +221,7 @@ public static class LayoutGenerator
         // By name: files changed in place (not "created", so CREATE would not take them), and files created next to the
         // sources (packages.lock.json): the next build reads and rewrites them, so ALLOW, not CREATE.
         var byDirectory = CreatedProductDirectories(link, projectDir);
-        foreach (var name in link.Products.Keys.Where(n => ProductDirectory(n, projectDir) is null || link.Materials.ContainsKey(n)))
+        foreach (var name in link.Products.Keys.Where(n => ProductDirectory(n, projectDir) is null || link.Materials.ContainsKey(n)).OrderBy(n => n, StringComparer.Ordinal))
         {
             rules.Add(new[] { "ALLOW", EscapeGlob(name) });
         }

@@ -60,7 +60,7 @@ public sealed class LinkEvidence
                 $"links folder '{directory}' does not exist. Give the attestations folder the build wrote (SecureBuildAttestationDir, by default bin/<Configuration>/attestations/).");
         }
 
-        var files = Directory.EnumerateFiles(directory, "*.link").OrderBy(f => f, StringComparer.Ordinal).ToList();
+        var files = LinkFile.FindIn(directory);
         if (files.Count == 0)
         {
             throw new InspectionException(InspectionCodes.UnreadableLinks,
@@ -74,10 +74,9 @@ public sealed class LinkEvidence
             Link link;
             try
             {
-                block = Metablock.Load(file);
-                link = Link.FromJson(block.Signed);
+                (_, block, link) = LinkFile.Read(file);
             }
-            catch (Exception e) when (e is InTotoFormatException || e is JsonFormatException)
+            catch (InTotoFormatException e)
             {
                 throw new InspectionException(InspectionCodes.UnreadableLinks, $"{file} is not an in-toto link ({e.Message}). Remove it from the folder or rebuild.", e);
             }
@@ -109,9 +108,10 @@ public sealed class LinkEvidence
         return evidence;
     }
 
-    private void Index(Link link, SortedDictionary<string, IReadOnlyDictionary<string, string>> artifacts, bool isProduct)
+    private void Index(Link link, ArtifactMap artifacts, bool isProduct)
     {
-        foreach (var artifact in artifacts)
+        // In path order, whatever the file's order: the first path with a digest is the one a finding names.
+        foreach (var artifact in artifacts.OrderBy(a => a.Key, StringComparer.Ordinal))
         {
             if (artifact.Value.TryGetValue("sha256", out var digest) && !_byDigest.ContainsKey(digest.ToLowerInvariant()))
             {
