@@ -346,16 +346,11 @@ public enum LayoutPolicy
 }
 
 /// <summary>The links of one project and the prefix its step names get in a layout for several projects.</summary>
-public sealed class ProjectLinks
+/// <param name="Prefix">"" for a layout of one project, else the link directory relative to the verifier's link directory, with a trailing "/".</param>
+/// <param name="Links">The project's links.</param>
+public sealed record ProjectLinks(string Prefix, IReadOnlyList<Link> Links)
 {
-    public ProjectLinks(string prefix, IReadOnlyList<Link> links)
-    {
-        Prefix = prefix ?? throw new ArgumentNullException(nameof(prefix));
-        Links = links ?? throw new ArgumentNullException(nameof(links));
-    }
+    public string Prefix { get; } = Prefix ?? throw new ArgumentNullException(nameof(Prefix));
 
-    /// <summary>"" for a layout of one project, else the link directory relative to the verifier's link directory, with a trailing "/".</summary>
-    public string Prefix { get; }
-
-    public IReadOnlyList<Link> Links { get; }
+    public IReadOnlyList<Link> Links { get; } = Links ?? throw new ArgumentNullException(nameof(Links));
 }

@@ -794,15 +794,8 @@ public sealed class LayoutVerifier
         }
     }
 
-    private sealed class StepLinks
+    private sealed record StepLinks(Step Step)
     {
-        public StepLinks(Step step)
-        {
-            Step = step;
-        }
-
-        public Step Step { get; }
-
         public List<LoadedLink> Loaded { get; } = new();
 
         public List<LoadedLink> Verified { get; } = new();
