@@ -56,16 +56,15 @@ internal static class LayoutCommand
                         return CliApplication.Usage;
                     }
                     var links = new List<Link>();
-                    foreach (var file in Directory.EnumerateFiles(dir, "*.link").OrderBy(f => f, StringComparer.Ordinal))
+                    foreach (var file in LinkFile.FindIn(dir))
                     {
                         Metablock block;
                         Link link;
                         try
                         {
-                            block = Metablock.Load(file);
-                            link = Link.FromJson(block.Signed);
+                            (_, block, link) = LinkFile.Read(file);
                         }
-                        catch (Exception e) when (e is InTotoFormatException || e is JsonFormatException)
+                        catch (InTotoFormatException e)
                         {
                             stderr.WriteLine($"securebuild layout new: SB3014: {file} is not an in-toto link: {e.Message.Replace(file + ": ", "")}");
                             return CliApplication.Usage;

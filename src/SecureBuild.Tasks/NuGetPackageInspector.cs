@@ -93,6 +93,6 @@ internal static class NuGetPackageInspector
             return null;
         }
         using var sha = SHA256.Create();
-        return string.Concat(sha.ComputeHash(certificate.RawData).Select(b => b.ToString("X2", System.Globalization.CultureInfo.InvariantCulture)));
+        return Core.Crypto.Hex.Encode(sha.ComputeHash(certificate.RawData)).ToUpperInvariant();
     }
 }

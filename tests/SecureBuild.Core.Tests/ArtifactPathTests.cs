@@ -1,5 +1,5 @@
 using System.Text;
-using SecureBuild.Core.InToto.Verification;
+using SecureBuild.Core.InToto;
 
 namespace SecureBuild.Core.Tests;
 

@@ -273,8 +273,8 @@ public sealed class BuildShapeTests
         return (SecureBuild.Core.Json.JsonMap)((SecureBuild.Core.Json.JsonMap)SecureBuild.Core.Json.JsonParser.Parse(payload))["predicate"];
     }
 
-    private static string Flatten(SortedDictionary<string, IReadOnlyDictionary<string, string>> map) =>
-        string.Join("\n", map.Select(a => a.Key + " " + string.Join(",", a.Value.OrderBy(d => d.Key).Select(d => d.Key + "=" + d.Value))));
+    private static string Flatten(ArtifactMap map) =>
+        string.Join("\n", map.OrderBy(a => a.Key, StringComparer.Ordinal).Select(a => a.Key + " " + string.Join(",", a.Value.OrderBy(d => d.Key).Select(d => d.Key + "=" + d.Value))));
 
     private static void Git(string directory, params string[] arguments)
     {

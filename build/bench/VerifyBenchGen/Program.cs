@@ -33,7 +33,7 @@ string NewHash()
 }
 
 string[] steps = { "checkout", "restore", "compile", "test", "pack" };
-var current = Link.NewArtifactMap();
+var current = new SortedDictionary<string, IReadOnlyDictionary<string, string>>(StringComparer.Ordinal);
 for (int i = 0; i < n; i++)
 {
     current[$"src/dir{i % 97:D2}/file{i:D6}.cs"] = new Dictionary<string, string> { ["sha256"] = NewHash() };
@@ -49,7 +49,7 @@ for (int s = 0; s < steps.Length; s++)
 {
     var key = functionaries[s % functionaries.Length];
     var materials = current;
-    var products = Link.NewArtifactMap();
+    var products = new SortedDictionary<string, IReadOnlyDictionary<string, string>>(StringComparer.Ordinal);
     int k = 0;
     foreach (var kv in materials)
     {

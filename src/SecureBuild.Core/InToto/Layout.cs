@@ -1,11 +1,16 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 using SecureBuild.Core.Crypto;
+using SecureBuild.Core.InToto.Verification;
 using SecureBuild.Core.Json;
 
 namespace SecureBuild.Core.InToto;
 
-/// <summary>The "signed" part of a classic in-toto v0.9 layout (_type, expires, readme, keys, steps, inspect).</summary>
+/// <summary>
+/// The "signed" part of a classic in-toto v0.9 layout (_type, expires, readme, keys, steps, inspect). The one layout
+/// model: SecureBuild writes it, the strict reader (<see cref="StrictInTotoReader"/>) and the verifier's
+/// reference-compatible reader both read into it.
+/// </summary>
 public sealed class Layout
 {
     /// <summary>The only accepted "expires" format (in-toto rejects fractions and offsets).</summary>
@@ -25,6 +30,40 @@ public sealed class Layout
 
     /// <summary>The layout's "inspect" list.</summary>
     public List<Inspection> Inspect { get; set; } = new();
+
+    /// <summary>
+    /// keyid -> key object, as written when the reference reader read the layout (it is signed as written, and may
+    /// hold keys SecureBuild cannot use, such as GPG keys, which <see cref="Keys"/> has no form for); otherwise the
+    /// key objects of <see cref="Keys"/>.
+    /// </summary>
+    internal JsonMap KeyObjects
+    {
+        get
+        {
+            if (_keyObjects is not null)
+            {
+                return _keyObjects;
+            }
+
+            var keys = new JsonMap();
+            foreach (var kv in Keys)
+            {
+                keys.Add(kv.Key, kv.Value.ToKeyObject());
+            }
+
+            return keys;
+        }
+
+        set => _keyObjects = value;
+    }
+
+    private JsonMap? _keyObjects;
+
+    /// <summary>
+    /// "expires" as written, or null when the reference reader found none (in-toto then signs and uses "now + 1
+    /// month", which <see cref="Expires"/> holds, and the layout never counts as expired).
+    /// </summary>
+    internal string? ExpiresText { get; set; }
 
     /// <summary>Adds (or replaces) a functionary key under its keyid and returns the keyid.</summary>
     public string AddKey(PublicKey key)
@@ -77,114 +116,117 @@ public sealed class Layout
         };
     }
 
-    /// <summary>Strict: every field present, no extra fields, right types, keys consistent with their keyids.</summary>
+    /// <summary>Strict: every field present, no extra fields, right types, keys consistent with their keyids (<see cref="StrictInTotoReader.ReadLayout"/>).</summary>
     /// <exception cref="InTotoFormatException">Wrong shape.</exception>
-    public static Layout FromJson(JsonMap signed)
+    public static Layout FromJson(JsonMap signed) => StrictInTotoReader.ReadLayout(signed);
+}
+
+/// <summary>
+/// What a step and an inspection share (in-toto's SupplyChainItem): a name, unique within the layout, and the artifact
+/// rules for the materials and products of its link.
+/// </summary>
+public abstract class SupplyChainItem
+{
+    private List<IReadOnlyList<string>> _expectedMaterials = new();
+    private List<IReadOnlyList<string>> _expectedProducts = new();
+    private List<ArtifactRule>? _materialRules;
+    private List<ArtifactRule>? _productRules;
+
+    private protected SupplyChainItem(string name)
     {
-        if (signed is null)
+        Name = name ?? throw new ArgumentNullException(nameof(name));
+    }
+
+    public string Name { get; set; }
+
+    /// <summary>Artifact rules, each a list of strings such as ["MATCH", "src/*", "WITH", "PRODUCTS", "FROM", "restore"].</summary>
+    public List<IReadOnlyList<string>> ExpectedMaterials
+    {
+        get => _expectedMaterials;
+        set
         {
-            throw new ArgumentNullException(nameof(signed));
+            _expectedMaterials = value ?? throw new ArgumentNullException(nameof(value));
+            _materialRules = null;
         }
+    }
 
-        const string path = "layout";
-        StrictInTotoFields.ExpectType(signed, path, "layout");
-        StrictInTotoFields.ExactFields(signed, path, "_type", "expires", "inspect", "keys", "readme", "steps");
-        var layout = new Layout
+    /// <inheritdoc cref="ExpectedMaterials"/>
+    public List<IReadOnlyList<string>> ExpectedProducts
+    {
+        get => _expectedProducts;
+        set
         {
-            Expires = ParseExpires(StrictInTotoFields.String(signed, "expires", path)),
-            Readme = StrictInTotoFields.String(signed, "readme", path),
-        };
-
-        foreach (var kv in StrictInTotoFields.Object(signed, "keys", path))
-        {
-            if (kv.Value is not JsonMap keyObject)
-            {
-                throw new InTotoFormatException($"layout.keys[\"{kv.Key}\"]: expected a key object, found {StrictInTotoFields.Describe(kv.Value)}.");
-            }
-
-            // Both are optional for securesystemslib, but ToJson always writes them: require them so that
-            // FromJson -> ToJson never changes the signed bytes.
-            foreach (string required in new[] { "keyid", "keyid_hash_algorithms" })
-            {
-                if (!keyObject.ContainsKey(required))
-                {
-                    throw new InTotoFormatException($"layout.keys[\"{kv.Key}\"]: required field \"{required}\" is missing.");
-                }
-            }
-
-            PublicKey key;
-            try
-            {
-                key = PublicKey.FromKeyObject(keyObject);
-            }
-            catch (KeyFormatException e)
-            {
-                throw new InTotoFormatException($"layout.keys[\"{kv.Key}\"]: {e.Message}", e);
-            }
-
-            if (key.KeyId != kv.Key)
-            {
-                throw new InTotoFormatException($"layout.keys[\"{kv.Key}\"]: the key's keyid is {key.KeyId}; the map key must equal it.");
-            }
-
-            layout.Keys.Add(kv.Key, key);
+            _expectedProducts = value ?? throw new ArgumentNullException(nameof(value));
+            _productRules = null;
         }
+    }
 
-        var names = new HashSet<string>(StringComparer.Ordinal);
-        var steps = StrictInTotoFields.Array(signed, "steps", path);
-        for (int i = 0; i < steps.Count; i++)
-        {
-            var step = Step.FromJson(steps[i], $"layout.steps[{i}]");
-            if (!names.Add(step.Name))
-            {
-                throw new InTotoFormatException($"layout.steps[{i}]: the name \"{step.Name}\" is used twice (step and inspection names share one namespace).");
-            }
+    /// <summary>
+    /// The parsed <see cref="ExpectedMaterials"/>: as the reference reader parsed them (it reports bad rules as it
+    /// reads), or parsed now.
+    /// </summary>
+    /// <exception cref="FormatException">A rule that does not parse.</exception>
+    internal List<ArtifactRule> MaterialRules => _materialRules ?? _expectedMaterials.Select(ArtifactRule.Parse).ToList();
 
-            layout.Steps.Add(step);
-        }
+    /// <summary>The parsed <see cref="ExpectedProducts"/> (see <see cref="MaterialRules"/>).</summary>
+    /// <exception cref="FormatException">A rule that does not parse.</exception>
+    internal List<ArtifactRule> ProductRules => _productRules ?? _expectedProducts.Select(ArtifactRule.Parse).ToList();
 
-        var inspect = StrictInTotoFields.Array(signed, "inspect", path);
-        for (int i = 0; i < inspect.Count; i++)
-        {
-            var inspection = Inspection.FromJson(inspect[i], $"layout.inspect[{i}]");
-            if (!names.Add(inspection.Name))
-            {
-                throw new InTotoFormatException($"layout.inspect[{i}]: the name \"{inspection.Name}\" is used twice (step and inspection names share one namespace).");
-            }
-
-            layout.Inspect.Add(inspection);
-        }
-
-        return layout;
+    /// <summary>Sets both rule lists with the parsed form the reader already made of them.</summary>
+    internal void SetRules((List<IReadOnlyList<string>> Written, List<ArtifactRule> Parsed) materials, (List<IReadOnlyList<string>> Written, List<ArtifactRule> Parsed) products)
+    {
+        ExpectedMaterials = materials.Written;
+        ExpectedProducts = products.Written;
+        _materialRules = materials.Parsed;
+        _productRules = products.Parsed;
     }
 }
 
 /// <summary>A layout step.</summary>
-public sealed class Step
+public sealed class Step : SupplyChainItem
 {
+    private List<string> _expectedCommand = new();
+    private JsonList? _expectedCommandAsWritten;
+
     public Step()
+        : this("")
     {
     }
 
     public Step(string name)
+        : base(name)
     {
-        Name = name;
     }
-
-    public string Name { get; set; } = "";
 
     /// <summary>Keyids of the functionaries authorized for this step.</summary>
     public List<string> PubKeys { get; set; } = new();
 
-    public int Threshold { get; set; } = 1;
+    /// <summary>How many functionaries must have performed the step (the strict reader allows 1 to int.MaxValue).</summary>
+    public long Threshold { get; set; } = 1;
 
-    public List<string> ExpectedCommand { get; set; } = new();
+    public List<string> ExpectedCommand
+    {
+        get => _expectedCommand;
+        set
+        {
+            _expectedCommand = value ?? throw new ArgumentNullException(nameof(value));
+            _expectedCommandAsWritten = null;
+        }
+    }
 
-    /// <summary>Artifact rules, each a list of strings such as ["MATCH", "src/*", "WITH", "PRODUCTS", "FROM", "restore"].</summary>
-    public List<IReadOnlyList<string>> ExpectedMaterials { get; set; } = new();
-
-    /// <inheritdoc cref="ExpectedMaterials"/>
-    public List<IReadOnlyList<string>> ExpectedProducts { get; set; } = new();
+    /// <summary>
+    /// "expected_command" as written when the reference reader read the step (in-toto 1.3.1 only requires a list; it
+    /// compares it to a link's command with Python's ==); otherwise the JSON of <see cref="ExpectedCommand"/>.
+    /// </summary>
+    internal JsonList ExpectedCommandAsWritten
+    {
+        get => _expectedCommandAsWritten ?? StrictInTotoFields.ToJson(_expectedCommand);
+        set
+        {
+            _expectedCommand = StrictInTotoFields.Texts(value);
+            _expectedCommandAsWritten = value;
+        }
+    }
 
     public JsonMap ToJson() => new()
     {
@@ -194,59 +236,51 @@ public sealed class Step
         { "expected_products", StrictInTotoFields.ToJson(ExpectedProducts) },
         { "name", Name },
         { "pubkeys", StrictInTotoFields.ToJson(PubKeys) },
-        { "threshold", (long)Threshold },
+        { "threshold", Threshold },
     };
 
-    public static Step FromJson(JsonMap json) => FromJson(json, "step");
-
-    internal static Step FromJson(JsonItem node, string path)
-    {
-        if (node is not JsonMap json)
-        {
-            throw new InTotoFormatException($"{path}: expected a step object, found {StrictInTotoFields.Describe(node)}.");
-        }
-
-        StrictInTotoFields.ExpectType(json, path, "step");
-        StrictInTotoFields.ExactFields(json, path, "_type", "expected_command", "expected_materials", "expected_products", "name", "pubkeys", "threshold");
-        long threshold = StrictInTotoFields.Integer(json, "threshold", path);
-        if (threshold < 1 || threshold > int.MaxValue)
-        {
-            throw new InTotoFormatException($"{path}.threshold: must be a positive integer, found {threshold}.");
-        }
-
-        return new Step
-        {
-            Name = StrictInTotoFields.String(json, "name", path),
-            PubKeys = StrictInTotoFields.StringList(json, "pubkeys", path),
-            Threshold = (int)threshold,
-            ExpectedCommand = StrictInTotoFields.StringList(json, "expected_command", path),
-            ExpectedMaterials = StrictInTotoFields.Rules(json, "expected_materials", path),
-            ExpectedProducts = StrictInTotoFields.Rules(json, "expected_products", path),
-        };
-    }
+    public static Step FromJson(JsonMap json) => StrictInTotoReader.ReadStep(json, "step");
 }
 
 /// <summary>A layout inspection (a command the verifier runs).</summary>
-public sealed class Inspection
+public sealed class Inspection : SupplyChainItem
 {
+    private List<string> _run = new();
+    private JsonList? _runAsWritten;
+
     public Inspection()
+        : this("")
     {
     }
 
     public Inspection(string name)
+        : base(name)
     {
-        Name = name;
     }
 
-    public string Name { get; set; } = "";
+    public List<string> Run
+    {
+        get => _run;
+        set
+        {
+            _run = value ?? throw new ArgumentNullException(nameof(value));
+            _runAsWritten = null;
+        }
+    }
 
-    public List<string> Run { get; set; } = new();
-
-    /// <inheritdoc cref="Step.ExpectedMaterials"/>
-    public List<IReadOnlyList<string>> ExpectedMaterials { get; set; } = new();
-
-    /// <inheritdoc cref="Step.ExpectedMaterials"/>
-    public List<IReadOnlyList<string>> ExpectedProducts { get; set; } = new();
+    /// <summary>
+    /// "run" as written when the reference reader read the inspection (in-toto 1.3.1 only requires a list; an element
+    /// that is not a string fails when the inspection runs); otherwise the JSON of <see cref="Run"/>.
+    /// </summary>
+    internal JsonList RunAsWritten
+    {
+        get => _runAsWritten ?? StrictInTotoFields.ToJson(_run);
+        set
+        {
+            _run = StrictInTotoFields.Texts(value);
+            _runAsWritten = value;
+        }
+    }
 
     public JsonMap ToJson() => new()
     {
@@ -257,23 +291,5 @@ public sealed class Inspection
         { "run", StrictInTotoFields.ToJson(Run) },
     };
 
-    public static Inspection FromJson(JsonMap json) => FromJson(json, "inspection");
-
-    internal static Inspection FromJson(JsonItem node, string path)
-    {
-        if (node is not JsonMap json)
-        {
-            throw new InTotoFormatException($"{path}: expected an inspection object, found {StrictInTotoFields.Describe(node)}.");
-        }
-
-        StrictInTotoFields.ExpectType(json, path, "inspection");
-        StrictInTotoFields.ExactFields(json, path, "_type", "expected_materials", "expected_products", "name", "run");
-        return new Inspection
-        {
-            Name = StrictInTotoFields.String(json, "name", path),
-            Run = StrictInTotoFields.StringList(json, "run", path),
-            ExpectedMaterials = StrictInTotoFields.Rules(json, "expected_materials", path),
-            ExpectedProducts = StrictInTotoFields.Rules(json, "expected_products", path),
-        };
-    }
+    public static Inspection FromJson(JsonMap json) => StrictInTotoReader.ReadInspection(json, "inspection");
 }

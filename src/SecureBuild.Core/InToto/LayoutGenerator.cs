@@ -221,7 +221,7 @@ public static class LayoutGenerator
         // By name: files changed in place (not "created", so CREATE would not take them), and files created next to the
         // sources (packages.lock.json): the next build reads and rewrites them, so ALLOW, not CREATE.
         var byDirectory = CreatedProductDirectories(link, projectDir);
-        foreach (var name in link.Products.Keys.Where(n => ProductDirectory(n, projectDir) is null || link.Materials.ContainsKey(n)))
+        foreach (var name in link.Products.Keys.Where(n => ProductDirectory(n, projectDir) is null || link.Materials.ContainsKey(n)).OrderBy(n => n, StringComparer.Ordinal))
         {
             rules.Add(new[] { "ALLOW", EscapeGlob(name) });
         }
@@ -346,16 +346,11 @@ public enum LayoutPolicy
 }
 
 /// <summary>The links of one project and the prefix its step names get in a layout for several projects.</summary>
-public sealed class ProjectLinks
+/// <param name="Prefix">"" for a layout of one project, else the link directory relative to the verifier's link directory, with a trailing "/".</param>
+/// <param name="Links">The project's links.</param>
+public sealed record ProjectLinks(string Prefix, IReadOnlyList<Link> Links)
 {
-    public ProjectLinks(string prefix, IReadOnlyList<Link> links)
-    {
-        Prefix = prefix ?? throw new ArgumentNullException(nameof(prefix));
-        Links = links ?? throw new ArgumentNullException(nameof(links));
-    }
+    public string Prefix { get; } = Prefix ?? throw new ArgumentNullException(nameof(Prefix));
 
-    /// <summary>"" for a layout of one project, else the link directory relative to the verifier's link directory, with a trailing "/".</summary>
-    public string Prefix { get; }
-
-    public IReadOnlyList<Link> Links { get; }
+    public IReadOnlyList<Link> Links { get; } = Links ?? throw new ArgumentNullException(nameof(Links));
 }

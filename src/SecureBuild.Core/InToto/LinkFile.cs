@@ -1,5 +1,6 @@
 using SecureBuild.Core.Crypto;
 using SecureBuild.Core.IO;
+using SecureBuild.Core.Json;
 
 namespace SecureBuild.Core.InToto;
 
@@ -26,6 +27,29 @@ public static class LinkFile
         }
 
         return $"{stepName}.{keyId.Substring(0, 8).ToLowerInvariant()}.link";
+    }
+
+    /// <summary>The "*.link" files of <paramref name="directory"/>, in ordinal order of their paths.</summary>
+    public static IReadOnlyList<string> FindIn(string directory) =>
+        Directory.EnumerateFiles(directory, "*.link").OrderBy(f => f, StringComparer.Ordinal).ToList();
+
+    /// <summary>
+    /// Reads a link file with the strict reader (what SecureBuild signs): the envelope, for checking its signatures,
+    /// and the link. Nothing is verified here.
+    /// </summary>
+    /// <exception cref="InTotoFormatException">Not JSON, not a metablock or not a link (the message names the file).</exception>
+    /// <exception cref="IOException">The file cannot be read.</exception>
+    public static SignedLink Read(string path)
+    {
+        var block = Metablock.Load(path);
+        try
+        {
+            return new SignedLink(path, block, StrictInTotoReader.ReadLink(block.Signed));
+        }
+        catch (JsonFormatException e)
+        {
+            throw new InTotoFormatException($"{path}: {e.Message}", e);
+        }
     }
 
     /// <summary>
@@ -56,3 +80,9 @@ public static class LinkFile
         return path;
     }
 }
+
+/// <summary>A link file as read by <see cref="LinkFile.Read"/>: its path, the signed envelope and the link in it.</summary>
+/// <param name="Path">The file.</param>
+/// <param name="Block">The envelope (signatures and the signed JSON).</param>
+/// <param name="Link">The link (the strict reader's).</param>
+public sealed record SignedLink(string Path, Metablock Block, Link Link);

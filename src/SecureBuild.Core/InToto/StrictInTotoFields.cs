@@ -113,6 +113,18 @@ internal static class StrictInTotoFields
         return result;
     }
 
+    /// <summary>Each element's text: a string as it is, anything else as its JSON (for lists in-toto leaves untyped).</summary>
+    public static List<string> Texts(JsonList list)
+    {
+        var result = new List<string>(list.Count);
+        foreach (var item in list)
+        {
+            result.Add(item is JsonString s ? s.Value : JsonText.Write(item, indented: false).TrimEnd('\n'));
+        }
+
+        return result;
+    }
+
     public static JsonList ToJson(IEnumerable<string> strings) => new(strings.Select(s => (JsonItem)s));
 
     public static JsonList ToJson(IEnumerable<IReadOnlyList<string>> rules) => new(rules.Select(r => (JsonItem)ToJson(r)));

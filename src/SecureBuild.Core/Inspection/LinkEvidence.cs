@@ -185,7 +185,7 @@ public sealed class LinkEvidence
         var link = new Link(name);
         foreach (var subject in statement.Subjects)
         {
-            link.Products[subject.Name ?? subject.Uri ?? string.Empty] = subject.Digest;
+            link.Products[subject.Name ?? subject.Uri ?? string.Empty] = HashDict.From(subject.Digest);
         }
 
         var materials = StrictJson.OptArray(predicate, "materials", "predicate", Fail) ?? new JsonList();
@@ -201,15 +201,16 @@ public sealed class LinkEvidence
                 throw Fail(e.Message);
             }
 
-            link.Materials[material.Name ?? material.Uri ?? string.Empty] = material.Digest;
+            link.Materials[material.Name ?? material.Uri ?? string.Empty] = HashDict.From(material.Digest);
         }
 
         return link;
     }
 
-    private void Index(Link link, SortedDictionary<string, IReadOnlyDictionary<string, string>> artifacts, bool isProduct)
+    private void Index(Link link, ArtifactMap artifacts, bool isProduct)
     {
-        foreach (var artifact in artifacts)
+        // In path order, whatever the file's order: the first path with a digest is the one a finding names.
+        foreach (var artifact in artifacts.OrderBy(a => a.Key, StringComparer.Ordinal))
         {
             if (artifact.Value.TryGetValue("sha256", out var digest) && !_byDigest.ContainsKey(digest.ToLowerInvariant()))
             {

@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Text;
-using SecureBuild.Core.InToto.Verification;
+using SecureBuild.Core.InToto;
 using SecureBuild.Core.Internal;
 
 namespace SecureBuild.Core.Json;

@@ -251,17 +251,5 @@ public sealed class FileHashCache
         _ => throw new ArgumentException($"'{name}' is not a supported hash algorithm."),
     };
 
-    private sealed class Entry
-    {
-        public Entry(long length, long ticks, Dictionary<string, string> digests)
-        {
-            Length = length;
-            Ticks = ticks;
-            Digests = digests;
-        }
-
-        public long Length { get; }
-        public long Ticks { get; }
-        public Dictionary<string, string> Digests { get; }
-    }
+    private sealed record Entry(long Length, long Ticks, Dictionary<string, string> Digests);
 }

@@ -5,19 +5,9 @@ using SecureBuild.Core.Json;
 namespace SecureBuild.Core.Reproducibility;
 
 /// <summary>One attestation considered by <see cref="AttestationAgreement"/>.</summary>
-public sealed class AttestationInput
-{
-    public AttestationInput(string source, DsseEnvelope envelope)
-    {
-        Source = source;
-        Envelope = envelope;
-    }
-
-    /// <summary>Where it came from (file name and line), for messages.</summary>
-    public string Source { get; }
-
-    public DsseEnvelope Envelope { get; }
-}
+/// <param name="Source">Where it came from (file name and line), for messages.</param>
+/// <param name="Envelope">The signed attestation.</param>
+public sealed record AttestationInput(string Source, DsseEnvelope Envelope);
 
 /// <summary>The verdict of a k-of-n comparison.</summary>
 public sealed class AgreementResult

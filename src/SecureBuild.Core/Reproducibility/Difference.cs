@@ -51,56 +51,21 @@ public enum ArtifactStatus
 }
 
 /// <summary>One output file compared.</summary>
-public sealed class ComparedArtifact
-{
-    public ComparedArtifact(string path, string kind, ArtifactStatus status, string? leftSha256, string? rightSha256, long? leftSize, long? rightSize)
-    {
-        Path = path;
-        Kind = kind;
-        Status = status;
-        LeftSha256 = leftSha256;
-        RightSha256 = rightSha256;
-        LeftSize = leftSize;
-        RightSize = rightSize;
-    }
-
-    public string Path { get; }
-
-    /// <summary>assembly, pdb, nupkg, zip, json, text, binary.</summary>
-    public string Kind { get; }
-
-    public ArtifactStatus Status { get; }
-
-    public string? LeftSha256 { get; }
-
-    public string? RightSha256 { get; }
-
-    public long? LeftSize { get; }
-
-    public long? RightSize { get; }
-}
+/// <param name="Path">The file's path inside the outputs.</param>
+/// <param name="Kind">assembly, pdb, nupkg, zip, json, text, binary.</param>
+/// <param name="Status">Identical, different, or only on one side.</param>
+/// <param name="LeftSha256">The left file's SHA-256 (hex), when there is one.</param>
+/// <param name="RightSha256">The right file's SHA-256 (hex), when there is one.</param>
+/// <param name="LeftSize">The left file's size.</param>
+/// <param name="RightSize">The right file's size.</param>
+public sealed record ComparedArtifact(string Path, string Kind, ArtifactStatus Status, string? LeftSha256, string? RightSha256, long? LeftSize, long? RightSize);
 
 /// <summary>A value that was deliberately varied between the builds (from `securebuild rebuild`), so differences can be traced to it.</summary>
-public sealed class KnownVariation
-{
-    public KnownVariation(string name, string left, string right, string cause = "environment-value")
-    {
-        Name = name;
-        Left = left;
-        Right = right;
-        CauseId = cause;
-    }
-
-    /// <summary>e.g. <c>build path</c>, <c>USER</c>, <c>HOME</c>, <c>TZ</c>.</summary>
-    public string Name { get; }
-
-    public string Left { get; }
-
-    public string Right { get; }
-
-    /// <summary>The cause to report when an output contains this value: <c>environment-value</c> or an absolute-path cause.</summary>
-    public string CauseId { get; }
-}
+/// <param name="Name">e.g. <c>build path</c>, <c>USER</c>, <c>HOME</c>, <c>TZ</c>.</param>
+/// <param name="Left">The value in the first build.</param>
+/// <param name="Right">The value in the second build.</param>
+/// <param name="CauseId">The cause to report when an output contains this value: <c>environment-value</c> or an absolute-path cause.</param>
+public sealed record KnownVariation(string Name, string Left, string Right, string CauseId = "environment-value");
 
 /// <summary>Everything a comparison found.</summary>
 public sealed class DiffReport

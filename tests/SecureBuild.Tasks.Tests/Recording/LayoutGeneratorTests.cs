@@ -101,7 +101,7 @@ public sealed class LayoutGeneratorTests
     private static readonly SigningKey FunctionaryKey = SigningKey.Generate(KeyType.Ed25519);
     private static readonly SigningKey OwnerKey = SigningKey.Generate(KeyType.Ed25519);
 
-    private static IReadOnlyDictionary<string, string> H(string content) =>
+    private static Dictionary<string, string> H(string content) =>
         new Dictionary<string, string> { ["sha256"] = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(content))).ToLowerInvariant() };
 
     /// <summary>A step of App/App.csproj; every artifact's digest is derived from its name, so a product and its later use agree.</summary>

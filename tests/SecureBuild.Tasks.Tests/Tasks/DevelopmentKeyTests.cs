@@ -146,7 +146,7 @@ public sealed class DevelopmentKeyTests : TaskTestBase
                 try
                 {
                     barrier.SignalAndWait();
-                    if (SigningKeyResolver.EnsureDevelopmentKey(path))
+                    if (Core.Crypto.SigningKeyResolver.EnsureDevelopmentKey(path))
                     {
                         Interlocked.Increment(ref created);
                     }

@@ -145,7 +145,7 @@ public sealed class LayoutVerifier
 
 
         // in_toto_verify(layout, keys, link_dir, step_name): returns the summary link.
-        private LinkModel VerifyLayout(MetadataFile layoutFile, List<InTotoVerificationKey> keys, string linkDir, string stepName, IReadOnlyList<string> subPath)
+        private Link VerifyLayout(MetadataFile layoutFile, List<InTotoVerificationKey> keys, string linkDir, string stepName, IReadOnlyList<string> subPath)
         {
             using var cancel = new CancellationTokenSource();
             try
@@ -166,7 +166,7 @@ public sealed class LayoutVerifier
         // in-toto-golang's InTotoVerify, step by step: each step below is one function with its contract, called in
         // the reference's order. Every step either returns normally or throws a VerificationAbort; none of them
         // passes a chain that a later step would have to re-check.
-        private LinkModel VerifyLayoutCore(MetadataFile layoutFile, List<InTotoVerificationKey> keys, string linkDir, string stepName, IReadOnlyList<string> subPath, CancellationToken cancel)
+        private Link VerifyLayoutCore(MetadataFile layoutFile, List<InTotoVerificationKey> keys, string linkDir, string stepName, IReadOnlyList<string> subPath, CancellationToken cancel)
         {
             var layout = layoutFile.Layout!;
             string where = subPath.Count == 0 ? "" : $" (sublayout of step '{string.Join("' > '", subPath)}')";
@@ -229,7 +229,7 @@ public sealed class LayoutVerifier
         {
             _log.Add($"Verifying layout expiration{where}...");
             var now = _o.Clock();
-            if (layoutFile.Layout!.Expires is { } expires && expires < now)
+            if (layoutFile.Layout!.ExpiresText is not null && layoutFile.Layout.Expires < now)
             {
                 throw new VerificationAbort(new VerificationFailure(FailureKind.LayoutExpiredError,
                     $"Layout expired: {layoutFile.File}{where} expired on {layoutFile.Layout.ExpiresText}; it is now {Layout.FormatExpires(now)}.")
@@ -245,7 +245,7 @@ public sealed class LayoutVerifier
         /// (FormatError); a step with fewer files than its threshold aborts (LinkNotFoundError) before any link
         /// signature is looked at. Returns the loaded links of each step, nothing verified yet.
         /// </summary>
-        private List<StepLinks> LoadLinksForLayout(LayoutModel layout, LinkPrefetch prefetch, string linkDir, string where)
+        private List<StepLinks> LoadLinksForLayout(Layout layout, LinkPrefetch prefetch, string linkDir, string where)
         {
             _log.Add($"Reading link metadata files from {linkDir}{where}...");
             var chain = new List<StepLinks>();
@@ -389,18 +389,18 @@ public sealed class LayoutVerifier
             {
                 foreach (var loaded in links.Verified)
                 {
-                    var command = loaded.Model.Command;
-                    if (!PythonValues.Equal(command, links.Step.ExpectedCommand))
+                    var command = loaded.Model.CommandAsWritten;
+                    if (!PythonValues.Equal(command, links.Step.ExpectedCommandAsWritten))
                     {
                         _warnings.Add(new VerificationWarning(
-                            $"Run command '{PyRepr(command)}' differs from expected command '{PyRepr(links.Step.ExpectedCommand)}' ({LinkFileName(links.Step.Name, loaded.KeyId)}, step '{links.Step.Name}'{where}; in-toto only warns).",
+                            $"Run command '{PyRepr(command)}' differs from expected command '{PyRepr(links.Step.ExpectedCommandAsWritten)}' ({LinkFileName(links.Step.Name, loaded.KeyId)}, step '{links.Step.Name}'{where}; in-toto only warns).",
                             links.Step.Name, loaded.File.File));
                     }
 
                     if (loaded.File.Link is { } l && l.NameText != links.Step.Name && !IsPrefixedStepName(links.Step.Name, l.NameText))
                     {
                         _warnings.Add(new VerificationWarning(
-                            $"{loaded.File.File} is used for step '{links.Step.Name}' but its name is {(l.NameText is null ? JsonItem.Describe(l.Name) : "'" + l.NameText + "'")} (in-toto-verify does not check link names).",
+                            $"{loaded.File.File} is used for step '{links.Step.Name}' but its name is {(l.NameText is null ? JsonItem.Describe(l.NameAsWritten) : "'" + l.NameText + "'")} (in-toto-verify does not check link names).",
                             links.Step.Name, loaded.File.File));
                     }
                 }
@@ -454,9 +454,9 @@ public sealed class LayoutVerifier
         /// Between steps 7 and 8 (in-toto's reduce_chain_links): one link per step, the first verified one in pubkeys
         /// order. A step left without any (threshold 0 or less) aborts with a FormatError where in-toto-verify crashes.
         /// </summary>
-        private static Dictionary<string, LinkModel> ReduceChainToOneLinkPerStep(List<StepLinks> chain, string where)
+        private static Dictionary<string, Link> ReduceChainToOneLinkPerStep(List<StepLinks> chain, string where)
         {
-            var reduced = new Dictionary<string, LinkModel>(StringComparer.Ordinal);
+            var reduced = new Dictionary<string, Link>(StringComparer.Ordinal);
             foreach (var links in chain)
             {
                 if (links.Verified.Count == 0)
@@ -478,13 +478,13 @@ public sealed class LayoutVerifier
         /// Step 8. Applies every step's expected_materials, then its expected_products, in layout order, to the reduced
         /// links; the first artifact a rule set leaves disallowed or unmatched aborts (RuleVerificationError).
         /// </summary>
-        private void VerifyStepRules(LayoutModel layout, Dictionary<string, LinkModel> reduced, string where)
+        private void VerifyStepRules(Layout layout, Dictionary<string, Link> reduced, string where)
         {
             _log.Add($"Verifying step rules{where}...");
             foreach (var step in layout.Steps)
             {
-                RuleEngine.VerifyItem(step.Name, "step", "materials", step.ExpectedMaterials, reduced);
-                RuleEngine.VerifyItem(step.Name, "step", "products", step.ExpectedProducts, reduced);
+                RuleEngine.VerifyItem(step.Name, "step", "materials", step.MaterialRules, reduced);
+                RuleEngine.VerifyItem(step.Name, "step", "products", step.ProductRules, reduced);
             }
         }
 
@@ -493,9 +493,9 @@ public sealed class LayoutVerifier
         /// a later inspection) and returns the step links together with one link per inspection. A command that cannot
         /// start, times out or exits non-zero aborts.
         /// </summary>
-        private Dictionary<string, LinkModel> RunInspections(LayoutModel layout, Dictionary<string, LinkModel> reduced, string where)
+        private Dictionary<string, Link> RunInspections(Layout layout, Dictionary<string, Link> reduced, string where)
         {
-            var combined = new Dictionary<string, LinkModel>(reduced, StringComparer.Ordinal);
+            var combined = new Dictionary<string, Link>(reduced, StringComparer.Ordinal);
             foreach (var inspection in layout.Inspect)
             {
                 _log.Add($"Executing command for inspection '{inspection.Name}'...");
@@ -509,13 +509,13 @@ public sealed class LayoutVerifier
         /// Step 10. Applies every inspection's expected_materials, then expected_products, to the step and inspection
         /// links, like step 8.
         /// </summary>
-        private void VerifyInspectionRules(LayoutModel layout, Dictionary<string, LinkModel> combined, string where)
+        private void VerifyInspectionRules(Layout layout, Dictionary<string, Link> combined, string where)
         {
             _log.Add($"Verifying inspection rules{where}...");
             foreach (var inspection in layout.Inspect)
             {
-                RuleEngine.VerifyItem(inspection.Name, "inspection", "materials", inspection.ExpectedMaterials, combined);
-                RuleEngine.VerifyItem(inspection.Name, "inspection", "products", inspection.ExpectedProducts, combined);
+                RuleEngine.VerifyItem(inspection.Name, "inspection", "materials", inspection.MaterialRules, combined);
+                RuleEngine.VerifyItem(inspection.Name, "inspection", "products", inspection.ProductRules, combined);
             }
         }
 
@@ -524,9 +524,9 @@ public sealed class LayoutVerifier
         /// <paramref name="stepName"/>: the first step's materials and the last step's products, byproducts and
         /// command. A layout without steps gives an empty link named null.
         /// </summary>
-        private static LinkModel SummaryLink(LayoutModel layout, Dictionary<string, LinkModel> reduced, string stepName)
+        private static Link SummaryLink(Layout layout, Dictionary<string, Link> reduced, string stepName)
         {
-            var summary = new LinkModel { Name = new JsonString(stepName) };
+            var summary = new Link(stepName);
             if (layout.Steps.Count > 0)
             {
                 var first = reduced[layout.Steps[0].Name];
@@ -534,17 +534,17 @@ public sealed class LayoutVerifier
                 summary.Materials = first.Materials;
                 summary.Products = last.Products;
                 summary.Byproducts = last.Byproducts;
-                summary.Command = last.Command;
+                summary.CommandAsWritten = last.CommandAsWritten;
             }
             else
             {
-                summary.Name = JsonNull.Instance;
+                summary.NameAsWritten = JsonNull.Instance;
             }
 
             return summary;
         }
 
-        private DroppedLink? CheckLink(StepModel step, LoadedLink loaded, List<string> usedMainKeyIds)
+        private DroppedLink? CheckLink(Step step, LoadedLink loaded, List<string> usedMainKeyIds)
         {
             string fileName = LinkFileName(step.Name, loaded.KeyId);
             var load = loaded.Load;
@@ -567,30 +567,27 @@ public sealed class LayoutVerifier
             if (_o.RequireLinkNameMatch && loaded.File.Link is { } link && link.NameText != step.Name)
             {
                 return new DroppedLink(step.Name, loaded.KeyId, loaded.File.File, DropReason.NameMismatch,
-                    $"{fileName}: its name is {(link.NameText is null ? JsonItem.Describe(link.Name) : "'" + link.NameText + "'")}, not '{step.Name}'.");
+                    $"{fileName}: its name is {(link.NameText is null ? JsonItem.Describe(link.NameAsWritten) : "'" + link.NameText + "'")}, not '{step.Name}'.");
             }
 
             usedMainKeyIds.Add(load.Key!.KeyId);
             return null;
         }
 
-        private LinkModel RunInspection(InspectionModel inspection, string where)
+        private Link RunInspection(Inspection inspection, string where)
         {
             var command = new List<string>();
-            if (inspection.Run is JsonList run)
+            foreach (var part in inspection.RunAsWritten)
             {
-                foreach (var part in run)
-                {
-                    command.Add(part is JsonString s && s.Value.IndexOf('\0') < 0
-                        ? s.Value
-                        : throw new VerificationAbort(new VerificationFailure(FailureKind.FormatError,
-                            $"Inspection '{inspection.Name}'{where}: every element of \"run\" must be a string without NUL characters.") { Step = inspection.Name }));
-                }
+                command.Add(part is JsonString s && s.Value.IndexOf('\0') < 0
+                    ? s.Value
+                    : throw new VerificationAbort(new VerificationFailure(FailureKind.FormatError,
+                        $"Inspection '{inspection.Name}'{where}: every element of \"run\" must be a string without NUL characters.") { Step = inspection.Name }));
             }
 
             var outcome = _o.InspectionRunner.Run(new InspectionRequest(inspection.Name, command, _o.WorkingDirectory, _o.InspectionTimeout))
                 ?? throw new InvalidOperationException("The inspection runner returned nothing.");
-            string shown = PyRepr(inspection.Run);
+            string shown = PyRepr(inspection.RunAsWritten);
             if (outcome.StartError is not null)
             {
                 throw new VerificationAbort(new VerificationFailure(FailureKind.OSError,
@@ -624,12 +621,12 @@ public sealed class LayoutVerifier
                     inspection.Name));
             }
 
-            var link = new LinkModel
+            var link = new Link
             {
-                Name = new JsonString(inspection.Name),
+                Name = inspection.Name,
                 Materials = ToMap(outcome.Materials),
                 Products = ToMap(outcome.Products),
-                Command = inspection.Run,
+                CommandAsWritten = inspection.RunAsWritten,
                 Byproducts = command.Count == 0
                     ? JsonMap.Build()
                     : JsonMap.Build(("return-value", new JsonNumber((outcome.ReturnValue ?? -1).ToString(CultureInfo.InvariantCulture), true)), ("stderr", new JsonString("")), ("stdout", new JsonString(""))),
@@ -662,7 +659,7 @@ public sealed class LayoutVerifier
                     {
                         { "_type", "link" },
                         { "byproducts", link.Byproducts },
-                        { "command", link.Command },
+                        { "command", link.CommandAsWritten },
                         { "environment", new JsonMap() },
                         { "materials", link.Materials.ToJson() },
                         { "name", inspection.Name },
@@ -797,15 +794,8 @@ public sealed class LayoutVerifier
         }
     }
 
-    private sealed class StepLinks
+    private sealed record StepLinks(Step Step)
     {
-        public StepLinks(StepModel step)
-        {
-            Step = step;
-        }
-
-        public StepModel Step { get; }
-
         public List<LoadedLink> Loaded { get; } = new();
 
         public List<LoadedLink> Verified { get; } = new();
@@ -826,9 +816,9 @@ public sealed class LayoutVerifier
         public MetadataFile File => Load.File!;
 
         /// <summary>For a sublayout: its summary link, once verified.</summary>
-        public LinkModel? Summary { get; set; }
+        public Link? Summary { get; set; }
 
-        public LinkModel Model => Summary ?? File.Link ?? new LinkModel();
+        public Link Model => Summary ?? File.Link ?? new Link();
     }
 
     /// <summary>
@@ -843,7 +833,7 @@ public sealed class LayoutVerifier
         private readonly Dictionary<(string Step, string KeyId), Item> _byKey = new();
         private int _next;
 
-        public LinkPrefetch(LayoutModel layout, string layoutFile, string linkDir, long max, Func<DateTimeOffset> clock, CancellationToken cancel)
+        public LinkPrefetch(Layout layout, string layoutFile, string linkDir, long max, Func<DateTimeOffset> clock, CancellationToken cancel)
         {
             var items = new List<Item>();
             foreach (var step in layout.Steps)
@@ -856,7 +846,7 @@ public sealed class LayoutVerifier
                     }
 
                     string path = PathJoin.Join(linkDir, LinkFileName(step.Name, keyId));
-                    var keyObject = layout.Keys.Get(keyId) as JsonMap;
+                    var keyObject = layout.KeyObjects.Get(keyId) as JsonMap;
                     var item = new Item(() => LinkLoad.Run(path, keyId, keyObject, layoutFile, max, clock, cancel));
                     items.Add(item);
                     _byKey[(step.Name, keyId)] = item;

@@ -8,8 +8,10 @@ namespace SecureBuild.Core.InToto.Verification;
 
 /// <summary>
 /// The reference-compatible in-toto reader (what in-toto-verify would accept), beside the strict reader for what
-/// SecureBuild signs (<see cref="Link.FromJson"/>, <see cref="Layout.FromJson"/>). It reads link and layout files the
-/// way in-toto 1.3.1's <c>Metablock.load</c> does: missing fields get their
+/// SecureBuild signs (<see cref="StrictInTotoReader"/>); both read into the one model (<see cref="Link"/>,
+/// <see cref="Layout"/>, <see cref="Step"/>, <see cref="Inspection"/>, <see cref="ArtifactMap"/>), this one keeping
+/// values in-toto leaves untyped as written (the model's internal "AsWritten" members). It reads link and layout
+/// files the way in-toto 1.3.1's <c>Metablock.load</c> does: missing fields get their
 /// defaults, unknown fields are dropped, and the signed bytes are the canonical JSON of the rebuilt model (so a field
 /// added after signing is ignored, and a field removed after signing is re-added with its default, which breaks the
 /// signature). Where the reference validates, we validate the same things and report a FormatError. Where Python's
@@ -119,21 +121,23 @@ internal static class ReferenceMetadataReader
         return result;
     }
 
-    private static (LinkModel Link, JsonMap Signable) ReadLink(JsonMap signed, string file)
+    private static (Link Link, JsonMap Signable) ReadLink(JsonMap signed, string file)
     {
-        var link = new LinkModel();
         JsonItem name = signed.Get("name") ?? JsonNull.Instance;
         JsonItem materials = signed.Get("materials") ?? Empty();
         JsonItem products = signed.Get("products") ?? Empty();
         JsonItem byproducts = signed.Get("byproducts") ?? Empty();
         JsonItem command = signed.Get("command") ?? EmptyList();
         JsonItem environment = signed.Get("environment") ?? Empty();
-        link.Name = name;
-        link.Materials = ReadArtifacts(materials, file, "materials");
-        link.Products = ReadArtifacts(products, file, "products");
-        link.Byproducts = byproducts is JsonMap ? byproducts : throw VerificationAbort.Format($"{file}: Invalid Link: field `byproducts` must be an object, found {Describe(byproducts)}.", file);
-        link.Command = command is JsonList ? command : throw VerificationAbort.Format($"{file}: Invalid Link: field `command` must be a list, found {Describe(command)}.", file);
-        link.Environment = environment is JsonMap ? environment : throw VerificationAbort.Format($"{file}: Invalid Link: field `environment` must be an object, found {Describe(environment)}.", file);
+        var link = new Link
+        {
+            NameAsWritten = name,
+            Materials = ReadArtifacts(materials, file, "materials"),
+            Products = ReadArtifacts(products, file, "products"),
+            Byproducts = byproducts as JsonMap ?? throw VerificationAbort.Format($"{file}: Invalid Link: field `byproducts` must be an object, found {Describe(byproducts)}.", file),
+            CommandAsWritten = command as JsonList ?? throw VerificationAbort.Format($"{file}: Invalid Link: field `command` must be a list, found {Describe(command)}.", file),
+            Environment = environment as JsonMap ?? throw VerificationAbort.Format($"{file}: Invalid Link: field `environment` must be an object, found {Describe(environment)}.", file),
+        };
         var signable = JsonMap.Build(
             ("_type", new JsonString("link")),
             ("byproducts", byproducts),
@@ -198,9 +202,9 @@ internal static class ReferenceMetadataReader
         return map;
     }
 
-    private static (LayoutModel Layout, JsonMap Signable) ReadLayout(JsonMap signed, string file, Func<DateTimeOffset> clock)
+    private static (Layout Layout, JsonMap Signable) ReadLayout(JsonMap signed, string file, Func<DateTimeOffset> clock)
     {
-        var layout = new LayoutModel();
+        var layout = new Layout();
         var names = new HashSet<string>(StringComparer.Ordinal);
 
         JsonItem steps = signed.Get("steps") ?? throw VerificationAbort.Format($"{file}: the layout has no \"steps\" list (in-toto-verify crashes with TypeError here).", file);
@@ -230,14 +234,15 @@ internal static class ReferenceMetadataReader
                 throw VerificationAbort.Format($"{where}: there is already a step or inspection named '{name}' (names must be unique within a layout).", file);
             }
 
-            var step = new StepModel(name);
+            var step = new Step(name);
             JsonItem em = so.Get("expected_materials") ?? EmptyList();
             JsonItem ep = so.Get("expected_products") ?? EmptyList();
             JsonItem pubkeys = so.Get("pubkeys") ?? EmptyList();
             JsonItem command = so.Get("expected_command") ?? EmptyList();
             JsonItem threshold = so.Get("threshold") ?? new JsonNumber(1);
-            step.ExpectedMaterials = ReadRules(em, $"{where} (step '{name}') expected_materials", file);
-            step.ExpectedProducts = ReadRules(ep, $"{where} (step '{name}') expected_products", file);
+            step.SetRules(
+                ReadRules(em, $"{where} (step '{name}') expected_materials", file),
+                ReadRules(ep, $"{where} (step '{name}') expected_products", file));
             if (pubkeys is not JsonList pk)
             {
                 throw VerificationAbort.Format($"{where} (step '{name}'): \"pubkeys\" must be a list of keyids, found {Describe(pubkeys)}.", file);
@@ -250,9 +255,8 @@ internal static class ReferenceMetadataReader
                     : throw VerificationAbort.Format($"{where} (step '{name}'): \"pubkeys\" must hold hex keyids only.", file));
             }
 
-            step.ExpectedCommand = command is JsonList
-                ? command
-                : throw VerificationAbort.Format($"{where} (step '{name}'): \"expected_command\" must be a list, found {Describe(command)}.", file);
+            step.ExpectedCommandAsWritten = command as JsonList
+                ?? throw VerificationAbort.Format($"{where} (step '{name}'): \"expected_command\" must be a list, found {Describe(command)}.", file);
             step.Threshold = threshold is JsonNumber { IsInteger: true } tn
                 ? ParseInteger(tn.RawText)
                 : throw VerificationAbort.Format($"{where} (step '{name}'): \"threshold\" must be an integer, found {Describe(threshold)}.", file);
@@ -282,15 +286,15 @@ internal static class ReferenceMetadataReader
                 throw VerificationAbort.Format($"{where}: there is already a step or inspection named '{name}' (names must be unique within a layout).", file);
             }
 
-            var inspection = new InspectionModel(name);
+            var inspection = new Inspection(name);
             JsonItem em = io.Get("expected_materials") ?? EmptyList();
             JsonItem ep = io.Get("expected_products") ?? EmptyList();
             JsonItem run = io.Get("run") ?? EmptyList();
-            inspection.ExpectedMaterials = ReadRules(em, $"{where} (inspection '{name}') expected_materials", file);
-            inspection.ExpectedProducts = ReadRules(ep, $"{where} (inspection '{name}') expected_products", file);
-            inspection.Run = run is JsonList
-                ? run
-                : throw VerificationAbort.Format($"{where} (inspection '{name}'): \"run\" must be a list, found {Describe(run)}.", file);
+            inspection.SetRules(
+                ReadRules(em, $"{where} (inspection '{name}') expected_materials", file),
+                ReadRules(ep, $"{where} (inspection '{name}') expected_products", file));
+            inspection.RunAsWritten = run as JsonList
+                ?? throw VerificationAbort.Format($"{where} (inspection '{name}'): \"run\" must be a list, found {Describe(run)}.", file);
             layout.Inspect.Add(inspection);
             signableInspect.Add(JsonMap.Build(
                 ("_type", new JsonString("inspection")),
@@ -301,25 +305,24 @@ internal static class ReferenceMetadataReader
         }
 
         JsonItem keys = signed.Get("keys") ?? Empty();
-        layout.Keys = keys is JsonMap ko ? ko : throw VerificationAbort.Format($"{file}: layout \"keys\" must be an object (keyid -> key), found {Describe(keys)}.", file);
-        foreach (var key in layout.Keys)
+        layout.KeyObjects = keys as JsonMap ?? throw VerificationAbort.Format($"{file}: layout \"keys\" must be an object (keyid -> key), found {Describe(keys)}.", file);
+        foreach (var key in layout.KeyObjects)
         {
             CheckPublicKeyObject(key.Key, key.Value, file);
         }
 
         JsonItem readme = signed.Get("readme") ?? new JsonString("");
-        if (readme is not JsonString)
-        {
-            throw VerificationAbort.Format($"{file}: layout \"readme\" must be a string, found {Describe(readme)}.", file);
-        }
+        layout.Readme = readme is JsonString readmeText
+            ? readmeText.Value
+            : throw VerificationAbort.Format($"{file}: layout \"readme\" must be a string, found {Describe(readme)}.", file);
 
         JsonItem? expires = signed.Get("expires");
         if (expires is null || PythonValues.IsFalsy(expires))
         {
             // in-toto replaces a missing/empty expiry with "now + 1 month", which then is what the signature must cover.
             var later = clock().ToUniversalTime().AddMonths(1);
-            expires = new JsonString(later.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture));
-            layout.Expires = null;
+            expires = new JsonString(Layout.FormatExpires(later));
+            layout.Expires = Layout.ParseExpires(((JsonString)expires).Value);
             layout.ExpiresText = null;
         }
         else if (expires is JsonString es)
@@ -365,13 +368,14 @@ internal static class ReferenceMetadataReader
         return ns.Value;
     }
 
-    private static List<ArtifactRule> ReadRules(JsonItem node, string where, string file)
+    private static (List<IReadOnlyList<string>> Written, List<ArtifactRule> Parsed) ReadRules(JsonItem node, string where, string file)
     {
         if (node is not JsonList array)
         {
             throw VerificationAbort.Format($"{where} must be a list of rules, found {Describe(node)}.", file);
         }
 
+        var written = new List<IReadOnlyList<string>>(array.Count);
         var rules = new List<ArtifactRule>(array.Count);
         for (int i = 0; i < array.Count; i++)
         {
@@ -389,6 +393,7 @@ internal static class ReferenceMetadataReader
             try
             {
                 rules.Add(ArtifactRule.Parse(parts));
+                written.Add(parts);
             }
             catch (FormatException e)
             {
@@ -396,7 +401,7 @@ internal static class ReferenceMetadataReader
             }
         }
 
-        return rules;
+        return (written, rules);
     }
 
     // securesystemslib PUBLIC_KEY_SCHEMA (or a GPG key, which is accepted here and refused when used).

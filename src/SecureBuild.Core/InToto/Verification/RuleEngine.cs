@@ -36,7 +36,7 @@ internal static class RuleEngine
 
     /// <exception cref="VerificationAbort">RuleVerificationError, or FormatError where the reference crashes.</exception>
     [MethodImpl(Jit.AggressiveOptimization)]
-    public static void VerifyItem(string itemName, string itemKind, string side, List<ArtifactRule> rules, Dictionary<string, LinkModel> links)
+    public static void VerifyItem(string itemName, string itemKind, string side, List<ArtifactRule> rules, Dictionary<string, Link> links)
     {
         var link = links[itemName];
         var artifacts = link.Side(side);
@@ -85,7 +85,7 @@ internal static class RuleEngine
     }
 
     [MethodImpl(Jit.AggressiveOptimization)]
-    private static List<int> Consume(ArtifactRule rule, ArtifactMap artifacts, bool[] queued, LinkModel link, string side, Dictionary<string, LinkModel> links, string itemName, string itemKind)
+    private static List<int> Consume(ArtifactRule rule, ArtifactMap artifacts, bool[] queued, Link link, string side, Dictionary<string, Link> links, string itemName, string itemKind)
     {
         switch (rule.Type)
         {
@@ -114,7 +114,7 @@ internal static class RuleEngine
 
     // Keeps the positions whose path underwent the change (looked up by the hash code the side's map already has).
     [MethodImpl(Jit.AggressiveOptimization)]
-    private static List<int> KeepWhere(List<int> positions, ArtifactMap artifacts, LinkModel link, Change change)
+    private static List<int> KeepWhere(List<int> positions, ArtifactMap artifacts, Link link, Change change)
     {
         var materials = link.Materials;
         var products = link.Products;
@@ -172,7 +172,7 @@ internal static class RuleEngine
     }
 
     [MethodImpl(Jit.AggressiveOptimization)]
-    private static List<int> Match(ArtifactRule rule, ArtifactMap source, bool[] queued, Dictionary<string, LinkModel> links, string itemName, string itemKind, string side)
+    private static List<int> Match(ArtifactRule rule, ArtifactMap source, bool[] queued, Dictionary<string, Link> links, string itemName, string itemKind, string side)
     {
         var consumed = ConsumedList();
         if (!links.TryGetValue(rule.DestinationName, out var dest))
@@ -289,7 +289,7 @@ internal static class RuleEngine
         return consumed;
     }
 
-    private static VerificationAbort DisallowFailure(string itemName, string itemKind, string side, List<ArtifactRule> rules, int r, List<string> hits, Dictionary<string, LinkModel> links)
+    private static VerificationAbort DisallowFailure(string itemName, string itemKind, string side, List<ArtifactRule> rules, int r, List<string> hits, Dictionary<string, Link> links)
     {
         hits.Sort(StringComparer.Ordinal);
         var rule = rules[r];
@@ -316,7 +316,7 @@ internal static class RuleEngine
         });
     }
 
-    private static VerificationAbort RequireFailure(string itemName, string itemKind, string side, List<ArtifactRule> rules, int r, Dictionary<string, LinkModel> links)
+    private static VerificationAbort RequireFailure(string itemName, string itemKind, string side, List<ArtifactRule> rules, int r, Dictionary<string, Link> links)
     {
         var rule = rules[r];
         string f = rule.PatternText;
@@ -345,7 +345,7 @@ internal static class RuleEngine
     }
 
     // Replays rules[0..limit) and returns the index of the rule that consumed 'artifact', or -1.
-    private static int FindConsumer(string artifact, string itemName, string side, List<ArtifactRule> rules, int limit, Dictionary<string, LinkModel> links)
+    private static int FindConsumer(string artifact, string itemName, string side, List<ArtifactRule> rules, int limit, Dictionary<string, Link> links)
     {
         var link = links[itemName];
         var artifacts = link.Side(side);
@@ -374,7 +374,7 @@ internal static class RuleEngine
     }
 
     // Why an artifact that reached rule 'limit' was not consumed by the rules before it.
-    private static string Explain(string artifact, string itemName, string side, List<ArtifactRule> rules, int limit, Dictionary<string, LinkModel> links)
+    private static string Explain(string artifact, string itemName, string side, List<ArtifactRule> rules, int limit, Dictionary<string, Link> links)
     {
         var link = links[itemName];
         var reasons = new List<string>();
