@@ -65,6 +65,8 @@ public sealed class BuiltLibrary
                 <Authors>test</Authors>
                 <PackageReadmeFile>README.md</PackageReadmeFile>
                 <Deterministic>true</Deterministic>
+                <!-- as a CI build maps it (SourceLink does from the git root; there is no repository here) -->
+                <PathMap>$(MSBuildProjectDirectory)=/_/</PathMap>
                 <GenerateDocumentationFile>false</GenerateDocumentationFile>
               </PropertyGroup>
               <ItemGroup>

@@ -111,6 +111,28 @@ public sealed class CapabilityTests
         Assert.That(report.Findings.Select(f => f.Code), Does.Not.Contain(InspectionCodes.NotDeterministic));
     }
 
+    [TestCase("/home/alice/src/P/obj/Release/net8.0/P.pdb", true)]
+    [TestCase(@"C:\agent\_work\1\s\P\obj\Release\P.pdb", true)]
+    [TestCase(@"\\build01\share\P\obj\P.pdb", true)]
+    [TestCase("/_/src/P/obj/Release/net8.0/P.pdb", false)]
+    [TestCase("/_1/P/obj/Release/P.pdb", false)]
+    [TestCase("P.pdb", false)]
+    public void An_assembly_whose_PDB_path_names_the_build_machine_s_folder_is_reported_with_the_path(string pdbPath, bool reported)
+    {
+        using var temp = new TempDirectory();
+        var report = Inspect(temp, Packages.Zip(("lib/net8.0/P.dll", Packages.Assembly("P", "public class C {}", deterministic: true, pdbPath: pdbPath))));
+
+        var findings = report.Findings.Where(f => f.Code == InspectionCodes.MachinePath).ToList();
+        Assert.That(findings, Has.Count.EqualTo(reported ? 1 : 0));
+        if (reported)
+        {
+            Assert.That(findings[0].Message, Does.Contain("P.pdb").And.Not.Contain("alice").And.Not.Contain("agent").And.Not.Contain("build01"), "names the file, not the machine's folder");
+        }
+
+        Assert.That(report.Findings.Select(f => f.Code), Does.Not.Contain(InspectionCodes.NotDeterministic), "deterministic either way: the path is another matter");
+        Assert.That(report.Failed, Is.False, "a build-quality note, allowed by the built-in policy");
+    }
+
     [Test]
     public void An_obfuscator_marker_is_named_and_a_look_alike_in_another_namespace_is_not()
     {

@@ -115,12 +115,15 @@ public static class Packages
     public static byte[] Text(string text) => System.Text.Encoding.UTF8.GetBytes(text);
 
     /// <summary>Compiles <paramref name="code"/> into a library.</summary>
-    public static byte[] Assembly(string name, string code, bool deterministic = true)
+    public static byte[] Assembly(string name, string code, bool deterministic = true, string? pdbPath = null)
     {
         var compilation = CSharpCompilation.Create(name, new[] { CSharpSyntaxTree.ParseText(code) }, References,
             new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, deterministic: deterministic, allowUnsafe: true));
         using var dll = new MemoryStream();
-        var emit = compilation.Emit(dll, options: new Microsoft.CodeAnalysis.Emit.EmitOptions(debugInformationFormat: Microsoft.CodeAnalysis.Emit.DebugInformationFormat.Embedded));
+        // An embedded PDB's CodeView entry holds only the file name; a separate PDB's holds the path as given.
+        using var pdb = pdbPath is null ? null : new MemoryStream();
+        var format = pdbPath is null ? Microsoft.CodeAnalysis.Emit.DebugInformationFormat.Embedded : Microsoft.CodeAnalysis.Emit.DebugInformationFormat.PortablePdb;
+        var emit = compilation.Emit(dll, pdb, options: new Microsoft.CodeAnalysis.Emit.EmitOptions(debugInformationFormat: format, pdbFilePath: pdbPath));
         if (!emit.Success)
         {
             throw new InvalidOperationException(string.Join("\n", emit.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error)));

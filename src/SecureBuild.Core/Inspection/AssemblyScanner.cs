@@ -171,14 +171,56 @@ public static class AssemblyScanner
             }
         }
 
-        if (!pe.ReadDebugDirectory().Any(d => d.Type == DebugDirectoryEntryType.Reproducible))
+        // A deterministic compilation writes the Reproducible entry: its MVID and time stamp are then a hash of the
+        // content, not a random GUID and the clock.
+        var debugDirectory = pe.ReadDebugDirectory();
+        if (!debugDirectory.Any(d => d.Type == DebugDirectoryEntryType.Reproducible))
         {
             findings.Add(new Finding(InspectionCodes.NotDeterministic, FindingSeverity.Info, path, "deterministic",
-                "was not compiled deterministically (no Reproducible debug directory entry): it cannot be rebuilt bit for bit"));
+                "was not compiled deterministically (no Reproducible debug directory entry; its MVID is not a content hash): it cannot be rebuilt bit for bit"));
+        }
+
+        if (MachinePdbPath(pe, debugDirectory) is { } pdbPath)
+        {
+            // The folder itself is not repeated: reports and attestations name no machine's path (not even the builder's).
+            findings.Add(new Finding(InspectionCodes.MachinePath, FindingSeverity.Info, path, "pdb path",
+                $"records a folder of the build machine in its PDB path (an absolute path to {pdbPath}, not mapped to /_/ as ContinuousIntegrationBuild does): its bytes depend on where it was checked out"));
         }
 
         return findings;
     }
+
+    /// <summary>
+    /// The PDB file name when the CodeView entry's path is an absolute path of the build machine: not a bare file name and not
+    /// below a PathMap root (/_/, /_1/, ...) that deterministic CI builds map the source and output folders to.
+    /// </summary>
+    private static string? MachinePdbPath(PEReader pe, IEnumerable<DebugDirectoryEntry> debugDirectory)
+    {
+        foreach (var entry in debugDirectory.Where(d => d.Type == DebugDirectoryEntryType.CodeView))
+        {
+            string pdbPath;
+            try
+            {
+                pdbPath = pe.ReadCodeViewDebugDirectoryData(entry).Path;
+            }
+            catch (BadImageFormatException)
+            {
+                continue; // a malformed entry says nothing about the machine
+            }
+
+            var windowsRooted = pdbPath.Length >= 3 && char.IsLetter(pdbPath[0]) && pdbPath[1] == ':' && (pdbPath[2] == '\\' || pdbPath[2] == '/');
+            var rooted = pdbPath.StartsWith("/", StringComparison.Ordinal) || pdbPath.StartsWith("\\\\", StringComparison.Ordinal) || windowsRooted;
+            if (rooted && !PathMapRoot.IsMatch(pdbPath))
+            {
+                var name = pdbPath.Substring(pdbPath.LastIndexOfAny(new[] { '/', '\\' }) + 1);
+                return name.Length > 260 ? name.Substring(0, 260) + "…" : name;
+            }
+        }
+
+        return null;
+    }
+
+    private static readonly Regex PathMapRoot = new(@"^/_\d*/", RegexOptions.CultureInvariant);
 
     private static IEnumerable<string> Addresses(MetadataReader metadata)
     {

@@ -72,6 +72,9 @@ public static class InspectionCodes
     /// <summary>A file named like an assembly is not a readable PE/metadata file (fails).</summary>
     public const string UnreadableAssembly = "SB4327";
 
+    /// <summary>An assembly records the build machine's folder (its PDB path is not mapped to /_/).</summary>
+    public const string MachinePath = "SB4329";
+
     /// <summary>An assembly carries an obfuscator's marker attribute.</summary>
     public const string Obfuscated = "SB4328";
 

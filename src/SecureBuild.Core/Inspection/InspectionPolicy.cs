@@ -34,9 +34,9 @@ public sealed class InspectionPolicy
         InspectionCodes.InstallScript,
     };
 
-    /// <summary>The codes "capabilities" may name: the capabilities and the two build-quality notes.</summary>
+    /// <summary>The codes "capabilities" may name: the capabilities and the three build-quality notes.</summary>
     public static readonly IReadOnlyList<string> ConfigurableCodes = PackageInspector.CapabilityCodes
-        .Concat(new[] { InspectionCodes.NotStrongNamed, InspectionCodes.NotDeterministic })
+        .Concat(new[] { InspectionCodes.NotStrongNamed, InspectionCodes.NotDeterministic, InspectionCodes.MachinePath })
         .OrderBy(c => c, StringComparer.Ordinal).ToList();
 
     private InspectionPolicy(string name, bool requireAccounting, IReadOnlyList<string> allowUnaccounted,
