@@ -182,11 +182,40 @@ public abstract class SupplyChainItem
     }
 }
 
+/// <summary>
+/// A command list of a step or inspection: the strings the model works with, and the JSON list as the reference reader
+/// read it (in-toto only requires a list), which setting the strings forgets.
+/// </summary>
+internal sealed class CommandField
+{
+    private List<string> _texts = new();
+    private JsonList? _asWritten;
+
+    public List<string> Texts
+    {
+        get => _texts;
+        set
+        {
+            _texts = value ?? throw new ArgumentNullException(nameof(value));
+            _asWritten = null;
+        }
+    }
+
+    public JsonList AsWritten
+    {
+        get => _asWritten ?? StrictInTotoFields.ToJson(_texts);
+        set
+        {
+            _texts = StrictInTotoFields.Texts(value);
+            _asWritten = value;
+        }
+    }
+}
+
 /// <summary>A layout step.</summary>
 public sealed class Step : SupplyChainItem
 {
-    private List<string> _expectedCommand = new();
-    private JsonList? _expectedCommandAsWritten;
+    private readonly CommandField _expectedCommand = new();
 
     public Step()
         : this("")
@@ -206,12 +235,8 @@ public sealed class Step : SupplyChainItem
 
     public List<string> ExpectedCommand
     {
-        get => _expectedCommand;
-        set
-        {
-            _expectedCommand = value ?? throw new ArgumentNullException(nameof(value));
-            _expectedCommandAsWritten = null;
-        }
+        get => _expectedCommand.Texts;
+        set => _expectedCommand.Texts = value;
     }
 
     /// <summary>
@@ -220,12 +245,8 @@ public sealed class Step : SupplyChainItem
     /// </summary>
     internal JsonList ExpectedCommandAsWritten
     {
-        get => _expectedCommandAsWritten ?? StrictInTotoFields.ToJson(_expectedCommand);
-        set
-        {
-            _expectedCommand = StrictInTotoFields.Texts(value);
-            _expectedCommandAsWritten = value;
-        }
+        get => _expectedCommand.AsWritten;
+        set => _expectedCommand.AsWritten = value;
     }
 
     public JsonMap ToJson() => new()
@@ -245,8 +266,7 @@ public sealed class Step : SupplyChainItem
 /// <summary>A layout inspection (a command the verifier runs).</summary>
 public sealed class Inspection : SupplyChainItem
 {
-    private List<string> _run = new();
-    private JsonList? _runAsWritten;
+    private readonly CommandField _run = new();
 
     public Inspection()
         : this("")
@@ -260,12 +280,8 @@ public sealed class Inspection : SupplyChainItem
 
     public List<string> Run
     {
-        get => _run;
-        set
-        {
-            _run = value ?? throw new ArgumentNullException(nameof(value));
-            _runAsWritten = null;
-        }
+        get => _run.Texts;
+        set => _run.Texts = value;
     }
 
     /// <summary>
@@ -274,12 +290,8 @@ public sealed class Inspection : SupplyChainItem
     /// </summary>
     internal JsonList RunAsWritten
     {
-        get => _runAsWritten ?? StrictInTotoFields.ToJson(_run);
-        set
-        {
-            _run = StrictInTotoFields.Texts(value);
-            _runAsWritten = value;
-        }
+        get => _run.AsWritten;
+        set => _run.AsWritten = value;
     }
 
     public JsonMap ToJson() => new()
