@@ -30,6 +30,7 @@ public static class CliApplication
         root.Subcommands.Add(VerifyCommand.Create(stdout, stderr));
         root.Subcommands.Add(BundleCommand.Create(stdout, stderr));
         root.Subcommands.Add(AttestCommand.Create(stdout, stderr));
+        root.Subcommands.Add(VerifyImageCommand.Create(stdout, stderr));
         root.Subcommands.Add(LockCommand.Create(stdout, stderr));
         root.Subcommands.Add(ReproCommands.CreateDiff(stdout, stderr));
         root.Subcommands.Add(ReproCommands.CreateRebuild(stdout, stderr));

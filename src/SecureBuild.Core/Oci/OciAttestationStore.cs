@@ -47,6 +47,7 @@ public static class OciAttestationStore
     public const string BundleMediaType = SigstoreBundle.MediaTypeV03;
     public const string FileArtifactType = "application/vnd.securebuild.file.v1";
     public const string DsseLayerMediaType = "application/vnd.dsse.envelope.v1+json";
+    public const string SimpleSigningMediaType = "application/vnd.dev.cosign.simplesigning.v1+json";
     private const string TitleAnnotation = "org.opencontainers.image.title";
     private static readonly byte[] Empty = Encoding.ASCII.GetBytes("{}");
 
@@ -200,6 +201,43 @@ public static class OciAttestationStore
         }
 
         return (bundles, envelopes);
+    }
+
+    /// <summary>
+    /// cosign's legacy image signatures for <paramref name="subjectDigest"/> (tag <c>sha256-HEX.sig</c>): each layer's
+    /// simple-signing payload (digest-checked) and its base64 signature annotation. Empty when there is no such tag.
+    /// </summary>
+    public static List<(byte[] Payload, byte[] Signature)> PullCosignSignatures(OciRegistryClient registry, string subjectDigest)
+    {
+        var result = new List<(byte[], byte[])>();
+        var sig = registry.GetManifest(ReferrersTag(subjectDigest) + ".sig");
+        if (sig is null)
+        {
+            return result;
+        }
+
+        foreach (var layer in Manifests(ParseMap(sig.Value.Bytes, "the cosign signatures of " + subjectDigest), "layers").Where(l => Text(l, "mediaType") == SimpleSigningMediaType))
+        {
+            string? signature = layer.TryGetValue("annotations", out var a) && a is JsonMap ann ? Text(ann, "dev.cosignproject.cosign/signature") : null;
+            byte[] decoded;
+            try
+            {
+                decoded = Convert.FromBase64String(signature ?? string.Empty);
+            }
+            catch (FormatException)
+            {
+                decoded = Array.Empty<byte>();
+            }
+
+            if (decoded.Length == 0)
+            {
+                continue; // no signature to check: counts for nothing
+            }
+
+            result.Add((registry.GetBlob(Descriptor(layer, "the cosign signatures")), decoded));
+        }
+
+        return result;
     }
 
     /// <summary>The referrers tag schema's tag for a digest: sha256:HEX -> sha256-HEX.</summary>

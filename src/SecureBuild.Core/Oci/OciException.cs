@@ -3,8 +3,8 @@ using SecureBuild.Core.Diagnostics;
 namespace SecureBuild.Core.Oci;
 
 /// <summary>
-/// Storing or fetching attestations in an OCI registry failed. <see cref="CodedException.Code"/> is a stable
-/// SB5150..SB5169 code; <see cref="IsUsage"/> says whether the cause is the command line or an unreachable registry
+/// Storing or fetching attestations in an OCI registry, or checking an image against a policy, failed.
+/// <see cref="CodedException.Code"/> is a stable SB5150..SB5158 (registry) or SB5160..SB5169 (image policy) code; <see cref="IsUsage"/> says whether the cause is the command line or an unreachable registry
 /// (exit 2) rather than a registry that refused or answered something that does not hold up (exit 1).
 /// </summary>
 public sealed class OciException : CodedException
@@ -36,11 +36,29 @@ public sealed class OciException : CodedException
     /// <summary>SB5158: a manifest, index or bundle from the registry is malformed or is about another subject.</summary>
     public const string Malformed = "SB5158";
 
+    /// <summary>SB5160: the image policy file is unreadable or not a valid policy (also: its trusted root or a key).</summary>
+    public const string PolicyInvalid = "SB5160";
+
+    /// <summary>SB5161: the image is named by a tag, not pinned by digest.</summary>
+    public const string NotPinned = "SB5161";
+
+    /// <summary>SB5162: the image's registry/repository is not in the policy's allowedRegistries.</summary>
+    public const string RegistryNotAllowed = "SB5162";
+
+    /// <summary>SB5163: a rule's attestors did not sign the image (no signature verifies with the identities or keys required).</summary>
+    public const string SignatureMissing = "SB5163";
+
+    /// <summary>SB5164: an attestation a rule requires (by predicate type) is missing or not signed by its attestors.</summary>
+    public const string AttestationMissing = "SB5164";
+
+    /// <summary>SB5165: the registry has no manifest with the image's digest.</summary>
+    public const string ImageNotFound = "SB5165";
+
     public OciException(string code, string message, string fix, Exception? inner = null)
         : base(code, message, fix, inner)
     {
     }
 
     /// <summary>Exit 2 (usage, unreadable input, unreachable registry) rather than 1 (refused or not verified).</summary>
-    public bool IsUsage => Code == Unreachable || Code == BadReference || Code == BadInput;
+    public bool IsUsage => Code == Unreachable || Code == BadReference || Code == BadInput || Code == PolicyInvalid;
 }

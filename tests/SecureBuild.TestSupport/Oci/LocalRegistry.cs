@@ -25,6 +25,16 @@ public sealed class LocalRegistry : IDisposable
 
     public string BaseUrl => "http://" + Host;
 
+    /// <summary>The registry's filesystem storage (blobs under docker/registry/v2/blobs/sha256/HH/HEX/data), for tamper tests.</summary>
+    public string StorageDirectory => Path.Combine(_dir, "data");
+
+    /// <summary>The file holding the blob or manifest with <paramref name="digest"/> (sha256:HEX) in storage.</summary>
+    public string BlobPath(string digest)
+    {
+        string hex = digest.Substring("sha256:".Length);
+        return Path.Combine(StorageDirectory, "docker", "registry", "v2", "blobs", "sha256", hex.Substring(0, 2), hex, "data");
+    }
+
     public static LocalRegistry Start()
     {
         string? binary = new[] { "/usr/bin/docker-registry", "/usr/sbin/docker-registry", "/usr/local/bin/docker-registry" }.FirstOrDefault(File.Exists);
