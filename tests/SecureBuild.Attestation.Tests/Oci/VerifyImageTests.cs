@@ -49,14 +49,7 @@ public sealed class VerifyImageTests
     private OciRegistryClient Client(string repository) => new(OciRepository.Parse(_registry.Host + "/" + repository), _http, _ => null);
 
     /// <summary>Pushes a small image (unique config) and returns its manifest digest.</summary>
-    private string PushImage(string repository)
-    {
-        var client = Client(repository);
-        var config = client.PushBlob("application/vnd.oci.image.config.v1+json", Encoding.UTF8.GetBytes("{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{\"Labels\":{\"id\":\"" + Guid.NewGuid() + "\"}},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]}}"));
-        byte[] image = Encoding.UTF8.GetBytes("{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"config\":" + JsonText.Write(config.ToJson()).Trim() + ",\"layers\":[]}");
-        client.PushManifest("latest", OciRegistryClient.ManifestMediaType, image);
-        return "sha256:" + Sha256Hex.Of(image);
-    }
+    private string PushImage(string repository) => LocalRegistry.PushTestImage(Client(repository));
 
     private static byte[] Statement(string repository, string digest, string predicateType) => Encoding.UTF8.GetBytes(
         "{\"_type\":\"https://in-toto.io/Statement/v1\",\"subject\":[{\"name\":\"" + repository + "\",\"digest\":{\"sha256\":\"" + digest.Substring(7) + "\"}}],\"predicateType\":\""

@@ -35,6 +35,20 @@ public sealed class LocalRegistry : IDisposable
         return Path.Combine(StorageDirectory, "docker", "registry", "v2", "blobs", "sha256", hex.Substring(0, 2), hex, "data");
     }
 
+    /// <summary>
+    /// Pushes a small image with a unique config (no layers) to <paramref name="repository"/> under <paramref name="tag"/>
+    /// through <paramref name="client"/> (a client for this registry's repository) and returns its manifest digest.
+    /// </summary>
+    public static string PushTestImage(SecureBuild.Core.Oci.OciRegistryClient client, string tag = "latest")
+    {
+        var config = client.PushBlob("application/vnd.oci.image.config.v1+json", System.Text.Encoding.UTF8.GetBytes(
+            "{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{\"Labels\":{\"id\":\"" + Guid.NewGuid() + "\"}},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]}}"));
+        byte[] image = System.Text.Encoding.UTF8.GetBytes("{\"schemaVersion\":2,\"mediaType\":\"" + SecureBuild.Core.Oci.OciRegistryClient.ManifestMediaType + "\",\"config\":"
+            + SecureBuild.Core.Json.JsonText.Write(config.ToJson()).Trim() + ",\"layers\":[]}");
+        client.PushManifest(tag, SecureBuild.Core.Oci.OciRegistryClient.ManifestMediaType, image);
+        return "sha256:" + SecureBuild.Core.Crypto.Sha256Hex.Of(image);
+    }
+
     public static LocalRegistry Start()
     {
         string? binary = new[] { "/usr/bin/docker-registry", "/usr/sbin/docker-registry", "/usr/local/bin/docker-registry" }.FirstOrDefault(File.Exists);
