@@ -232,6 +232,35 @@ public class ProcessRunnerTests
 
         Assert.That(RunBounded(spec).Output, Is.EqualTo("0027\nset\n"));
     }
+
+    [Test]
+    public void Standard_input_reaches_the_child_and_is_closed()
+    {
+        var spec = Shell("cat; echo end");
+        spec.StandardInput = System.Text.Encoding.UTF8.GetBytes("registry.example:5000\nsecond line");
+        spec.CaptureStandardOutput = true;
+        var outcome = RunBounded(spec);
+        Assert.That(outcome.ExitCode, Is.EqualTo(0), outcome.Output);
+        Assert.That(outcome.StandardOutput, Is.EqualTo("registry.example:5000\nsecond lineend\n"));
+    }
+
+    [Test]
+    public void Without_standard_input_the_child_reads_end_of_file()
+    {
+        var spec = Shell("cat; echo done");
+        spec.CaptureStandardOutput = true;
+        Assert.That(RunBounded(spec).StandardOutput, Is.EqualTo("done\n"));
+    }
+
+    [Test]
+    public void A_child_that_never_reads_a_large_input_does_not_block_the_runner_and_the_timeout_holds()
+    {
+        var spec = Shell("sleep 30");
+        spec.StandardInput = new byte[4 * 1024 * 1024];
+        spec.Timeout = TimeSpan.FromSeconds(1);
+        var outcome = RunBounded(spec);
+        Assert.That(outcome.TimedOut, Is.True);
+    }
 }
 
 internal static class ProcessSpecExtensions

@@ -15,7 +15,7 @@ public interface IProcessRunner
 /// The one runner for every child process the product starts (builds, git, in-toto inspections, the lock's
 /// <c>dotnet</c> calls), with the same limits everywhere:
 /// <list type="bullet">
-/// <item>stdin is empty; stdout and stderr are read to the end on two threads and kept in bounded text
+/// <item>stdin is empty, or holds <see cref="ProcessSpec.StandardInput"/>; stdout and stderr are read to the end on two threads and kept in bounded text
 /// (<see cref="ProcessSpec.OutputLimit"/>), so neither a chatty child nor a full pipe can exhaust memory or block;</item>
 /// <item>the child runs in a session of its own on Unix (<see cref="ProcessTree"/>), and at the timeout or on
 /// cancellation the whole tree is killed, not just the first process;</item>
@@ -82,7 +82,7 @@ public sealed class ProcessRunner : IProcessRunner
         {
             var pipes = new[] { ProcessTree.PipeOf(process.StandardOutput.BaseStream), ProcessTree.PipeOf(process.StandardError.BaseStream) }
                 .Where(p => p is not null).Select(p => p!).ToList();
-            CloseInput(process);
+            WriteInput(process, spec.StandardInput);
             var readers = new[]
             {
                 Reader(process.StandardOutput.BaseStream, line =>
@@ -211,16 +211,34 @@ public sealed class ProcessRunner : IProcessRunner
         return System.Environment.GetEnvironmentVariable("PATH"); // as Process.Start does when the child has none
     }
 
-    private static void CloseInput(Process process)
+    /// <summary>Closes stdin, after writing <paramref name="input"/> on a background thread when there is any.</summary>
+    private static void WriteInput(Process process, byte[]? input)
     {
-        try
+        void Write()
         {
-            process.StandardInput.Close();
+            try
+            {
+                if (input is { Length: > 0 })
+                {
+                    process.StandardInput.BaseStream.Write(input, 0, input.Length);
+                    process.StandardInput.BaseStream.Flush();
+                }
+
+                process.StandardInput.Close();
+            }
+            catch (Exception e) when (e is IOException || e is ObjectDisposedException || e is InvalidOperationException)
+            {
+                // The child exited (or was killed) before reading all of stdin.
+            }
         }
-        catch (IOException)
+
+        if (input is not { Length: > 0 })
         {
-            // The child exited before reading stdin.
+            Write();
+            return;
         }
+
+        new Thread(Write) { IsBackground = true, Name = "SecureBuild process input" }.Start();
     }
 
     /// <summary>Reads a stream to its end on a background thread, passing on whole lines (without "\n" or "\r\n").</summary>

@@ -33,6 +33,12 @@ public sealed class ProcessSpec
     /// <summary>Unix umask (octal, e.g. "0002") for the child; null keeps the current one.</summary>
     public string? Umask { get; set; }
 
+    /// <summary>
+    /// Bytes written to the child's stdin (then closed), from another thread so a child that does not read them
+    /// cannot block the caller; null: stdin is empty. The timeout covers the writing.
+    /// </summary>
+    public byte[]? StandardInput { get; set; }
+
     /// <summary>Called with every line the child writes (stdout and stderr), from another thread.</summary>
     public Action<string>? OnLine { get; set; }
 
