@@ -4,7 +4,7 @@ namespace SecureBuild.Core.Oci;
 
 /// <summary>
 /// Storing or fetching attestations in an OCI registry, or checking an image against a policy, failed.
-/// <see cref="CodedException.Code"/> is a stable SB5150..SB5158 (registry) or SB5160..SB5169 (image policy) code; <see cref="IsUsage"/> says whether the cause is the command line or an unreachable registry
+/// <see cref="CodedException.Code"/> is a stable SB5150..SB5158 (registry), SB5160..SB5166 (image policy) or SB5167 (credential helper) code; <see cref="IsUsage"/> says whether the cause is the command line or an unreachable registry
 /// (exit 2) rather than a registry that refused or answered something that does not hold up (exit 1).
 /// </summary>
 public sealed class OciException : CodedException
@@ -54,11 +54,14 @@ public sealed class OciException : CodedException
     /// <summary>SB5165: the registry has no manifest with the image's digest.</summary>
     public const string ImageNotFound = "SB5165";
 
+    /// <summary>SB5167: a docker credential helper (credHelpers/credsStore) cannot be run, failed, timed out or answered no credentials.</summary>
+    public const string CredentialHelperFailed = "SB5167";
+
     public OciException(string code, string message, string fix, Exception? inner = null)
         : base(code, message, fix, inner)
     {
     }
 
     /// <summary>Exit 2 (usage, unreadable input, unreachable registry) rather than 1 (refused or not verified).</summary>
-    public bool IsUsage => Code == Unreachable || Code == BadReference || Code == BadInput || Code == PolicyInvalid;
+    public bool IsUsage => Code == Unreachable || Code == BadReference || Code == BadInput || Code == PolicyInvalid || Code == CredentialHelperFailed;
 }

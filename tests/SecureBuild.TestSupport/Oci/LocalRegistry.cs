@@ -49,7 +49,9 @@ public sealed class LocalRegistry : IDisposable
         return "sha256:" + SecureBuild.Core.Crypto.Sha256Hex.Of(image);
     }
 
-    public static LocalRegistry Start()
+    /// <param name="htpasswd">With a user and password: the registry requires HTTP Basic authentication (distribution's
+    /// htpasswd auth; the password is stored bcrypt-hashed, as htpasswd -B writes it).</param>
+    public static LocalRegistry Start((string User, string Password)? htpasswd = null)
     {
         string? binary = new[] { "/usr/bin/docker-registry", "/usr/sbin/docker-registry", "/usr/local/bin/docker-registry" }.FirstOrDefault(File.Exists);
         if (binary is null)
@@ -63,6 +65,15 @@ public sealed class LocalRegistry : IDisposable
         string config = Path.Combine(dir, "config.yml");
         File.WriteAllText(config, $"version: 0.1\nlog:\n  level: info\n  formatter: text\nstorage:\n  filesystem:\n    rootdirectory: {data}\n  delete:\n    enabled: true\n"
             + $"http:\n  addr: 127.0.0.1:0\n  secret: {Guid.NewGuid():N}\n");
+        if (htpasswd is { } account)
+        {
+            byte[] salt = new byte[16];
+            System.Security.Cryptography.RandomNumberGenerator.Fill(salt);
+            string users = Path.Combine(dir, "htpasswd");
+            File.WriteAllText(users, account.User + ":" + Org.BouncyCastle.Crypto.Generators.OpenBsdBCrypt.Generate("2a", account.Password.ToCharArray(), salt, 4) + "\n");
+            File.AppendAllText(config, $"auth:\n  htpasswd:\n    realm: securebuild-test\n    path: {users}\n");
+        }
+
         var psi = new ProcessStartInfo(binary!)
         {
             RedirectStandardOutput = true,
