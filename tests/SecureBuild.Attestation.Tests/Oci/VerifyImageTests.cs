@@ -85,11 +85,13 @@ public sealed class VerifyImageTests
         return $"{_registry.Host}/{repository}@{digest}";
     }
 
-    private string Policy(string? allowed = null, string subject = TestTokens.Workflow, bool requireProvenance = true, string? entries = null)
+    private static string Keyless(string subject) => "{\"keyless\":{\"subject\":\"" + subject + "\",\"issuer\":\"" + TestTokens.GitHubIssuer + "\"}}";
+
+    private string Policy(string? allowed = null, string subject = TestTokens.Workflow, bool requireProvenance = true, string? entries = null, int? count = null, string? imageReferences = null)
     {
-        string attestors = "[{\"entries\":[" + (entries ?? "{\"keyless\":{\"subject\":\"" + subject + "\",\"issuer\":\"" + TestTokens.GitHubIssuer + "\"}}") + "]}]";
+        string attestors = "[{" + (count is null ? string.Empty : "\"count\":" + count + ",") + "\"entries\":[" + (entries ?? Keyless(subject)) + "]}]";
         string policy = "{\"schemaVersion\":1,\"allowedRegistries\":[\"" + (allowed ?? _registry.Host + "/acme/*") + "\"],\"trustedRoot\":" + JsonText.Write(new JsonString(_sigstore.TrustedRootPath)).Trim()
-            + ",\"rules\":[{\"name\":\"acme-signed\",\"imageReferences\":[\"" + _registry.Host + "/acme/*\"],\"attestors\":" + attestors
+            + ",\"rules\":[{\"name\":\"acme-signed\",\"imageReferences\":[\"" + (imageReferences ?? _registry.Host + "/acme/*") + "\"],\"attestors\":" + attestors
             + (requireProvenance ? ",\"attestations\":[{\"type\":\"" + Slsa + "\"}]" : string.Empty) + "}]}";
         string path = Path.Combine(_dir, "policy-" + Guid.NewGuid().ToString("N") + ".json");
         File.WriteAllText(path, policy);
@@ -114,6 +116,21 @@ public sealed class VerifyImageTests
         Assert.That(run.Exit, Is.EqualTo(0), run.Out + run.Err);
         Assert.That(run.Out, Does.Contain("OK: " + image + ": allowed by rule(s) 'acme-signed'"));
         Assert.That(run.Out, Does.Contain("found 2 Sigstore bundle(s)"));
+    }
+
+    [Test]
+    public void Count_entries_of_an_attestor_set_must_have_signed_and_a_rule_that_does_not_match_does_not_apply()
+    {
+        string image = SignedImage("acme/count", withProvenance: false);
+        string entries = Keyless("https://github.com/evil/app/.github/workflows/build.yml@refs/heads/main") + "," + Keyless(TestTokens.Workflow);
+        Assert.That(TestData.Cli("verify-image", image, "--policy", Policy(requireProvenance: false, entries: entries, count: 1)).Exit, Is.EqualTo(0));
+        var all = TestData.Cli("verify-image", image, "--policy", Policy(requireProvenance: false, entries: entries));
+        Refused(all, "SB5163");
+        Assert.That(all.Err, Does.Contain("1 of the required 2"));
+
+        var unmatched = TestData.Cli("verify-image", $"{_registry.Host}/acme/count@{PushImage("acme/count")}", "--policy", Policy(imageReferences: "*/other/*"));
+        Assert.That(unmatched.Exit, Is.EqualTo(0), unmatched.Err);
+        Assert.That(unmatched.Out, Does.Contain("no rule of the policy applies"));
     }
 
     [Test]
@@ -209,6 +226,21 @@ public sealed class VerifyImageTests
         // A key-signed Sigstore bundle with a provenance attestation, stored as a referrer.
         Attach("acme/keysig", digest, SigstoreBundleWriter.SignDsse(DsseEnvelope.InTotoPayloadType, Statement("acme/keysig", digest, Slsa), key));
         Assert.That(TestData.Cli("verify-image", image, "--policy", Policy(entries: entry)).Exit, Is.EqualTo(0));
+
+        // With the referrers index gone, the attestation is still found as a DSSE envelope under cosign's .att tag.
+        using (var raw = new System.Net.Http.HttpClient())
+        {
+            string tag = "sha256-" + digest.Substring(7);
+            using var head = new System.Net.Http.HttpRequestMessage(System.Net.Http.HttpMethod.Head, $"{_registry.BaseUrl}/v2/acme/keysig/manifests/{tag}");
+            head.Headers.TryAddWithoutValidation("Accept", OciRegistryClient.IndexMediaType);
+            string indexDigest = raw.Send(head).Headers.GetValues("Docker-Content-Digest").Single();
+            using var delete = new System.Net.Http.HttpRequestMessage(System.Net.Http.HttpMethod.Delete, $"{_registry.BaseUrl}/v2/acme/keysig/manifests/{indexDigest}");
+            Assert.That((int)raw.Send(delete).StatusCode, Is.EqualTo(202));
+        }
+
+        var fromAtt = TestData.Cli("verify-image", image, "--policy", Policy(entries: entry));
+        Assert.That(fromAtt.Exit, Is.EqualTo(0), fromAtt.Out + fromAtt.Err);
+        Assert.That(fromAtt.Out, Does.Contain("found 0 Sigstore bundle(s), 1 other cosign .att envelope(s)"));
 
         // Another key signed nothing here; without ignoreTlog the unlogged signatures do not count either.
         var stranger = SigningKey.Generate(KeyType.Ecdsa);
