@@ -214,6 +214,33 @@ public class KeyErrorTests
         Assert.That(e.Message, Does.Contain("enc-ed25519"));
     }
 
+    /// <summary>
+    /// BouncyCastle's modulus validation (a Miller-Rabin test that it is composite) costs tens of milliseconds, so a
+    /// validated RSA key is kept for the process: the same key parsed again is the same parameters, not validated again.
+    /// A modulus that fails validation is never kept: a prime one (2^2203 - 1, a Mersenne prime) is SB1005 every time.
+    /// </summary>
+    [Test]
+    public void An_RSA_public_key_is_validated_once_and_a_prime_modulus_is_refused_every_time()
+    {
+        using var rsa = System.Security.Cryptography.RSA.Create(3072);
+        string pem = rsa.ExportSubjectPublicKeyInfoPem();
+        var first = PublicKey.Parse(pem, "rsa");
+        var second = PublicKey.Parse(pem, "rsa again");
+        Assert.That(second.Parameters, Is.SameAs(first.Parameters));
+        Assert.That(second.KeyId, Is.EqualTo(first.KeyId));
+
+        var prime = Org.BouncyCastle.Math.BigInteger.One.ShiftLeft(2203).Subtract(Org.BouncyCastle.Math.BigInteger.One);
+        var spki = new Org.BouncyCastle.Asn1.X509.SubjectPublicKeyInfo(
+            new Org.BouncyCastle.Asn1.X509.AlgorithmIdentifier(Org.BouncyCastle.Asn1.Pkcs.PkcsObjectIdentifiers.RsaEncryption, Org.BouncyCastle.Asn1.DerNull.Instance),
+            new Org.BouncyCastle.Asn1.X509.RsaPublicKeyStructure(prime, Org.BouncyCastle.Math.BigInteger.ValueOf(65537)));
+        string primePem = Pem.Encode("PUBLIC KEY", spki.GetDerEncoded(), trailingNewline: true);
+        for (int i = 0; i < 2; i++)
+        {
+            var e = ExpectCode("SB1005", () => PublicKey.Parse(primePem, "prime"));
+            Assert.That(e.InnerException?.Message, Does.Contain("not composite"));
+        }
+    }
+
     private static AsymmetricCipherKeyPair DotNetToBouncy(System.Security.Cryptography.RSA rsa)
     {
         var p = rsa.ExportParameters(true);

@@ -2,7 +2,6 @@ using SecureBuild.Core.Attestation;
 using SecureBuild.Core.Crypto;
 using SecureBuild.Core.Inspection;
 using SecureBuild.Core.Json;
-using SecureBuild.Reproducibility.Tests.Infrastructure;
 
 namespace SecureBuild.Inspection.Tests;
 

@@ -1,6 +1,5 @@
 using SecureBuild.Core.Inspection;
 using SecureBuild.Testing.Fuzz;
-using SecureBuild.Reproducibility.Tests.Infrastructure;
 
 namespace SecureBuild.Inspection.Tests;
 

@@ -1,5 +1,4 @@
 using SecureBuild.Core.Inspection;
-using SecureBuild.Reproducibility.Tests.Infrastructure;
 
 namespace SecureBuild.Inspection.Tests;
 

@@ -1,5 +1,4 @@
 using SecureBuild.Core.Processes;
-using SecureBuild.Reproducibility.Tests.Infrastructure;
 using SecureBuild.TestSupport;
 
 namespace SecureBuild.Inspection.Tests;

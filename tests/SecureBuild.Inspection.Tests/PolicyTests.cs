@@ -1,7 +1,6 @@
 using System.IO.Compression;
 using SecureBuild.Core.Inspection;
 using SecureBuild.Core.Json;
-using SecureBuild.Reproducibility.Tests.Infrastructure;
 
 namespace SecureBuild.Inspection.Tests;
 

@@ -158,6 +158,8 @@ public class TraceCommandTests : TracingFixture
         string marker = Path.Combine(Dir, "ran.txt");
         var launcher = TraceCommand.Launcher();
         var start = new ProcessStartInfo(launcher[0]) { RedirectStandardError = true, RedirectStandardOutput = true };
+        // Nothing will attach: waiting the default 30 s proves no more than waiting 1 s.
+        start.Environment[TraceLauncher.AttachTimeoutVariable] = "1";
         foreach (var a in launcher.Skip(1).Concat(new[] { Tracer.System("touch"), marker }))
         {
             start.ArgumentList.Add(a);
@@ -169,9 +171,22 @@ public class TraceCommandTests : TracingFixture
         Assert.That(process.WaitForExit(120_000), "finished");
 
         Assert.That(process.ExitCode, Is.EqualTo(125));
-        Assert.That(err.Result, Does.Contain("SB4102"));
+        Assert.That(err.Result, Does.Contain("SB4102: the tracer did not attach to the command within 1 seconds; nothing was run."));
         Assert.That(File.Exists(marker), Is.False, "never unconfined");
     }
+
+    [TestCase(null, 30)]
+    [TestCase("", 30)]
+    [TestCase("1", 1)]
+    [TestCase("300", 300)]
+    [TestCase("0", 30)]
+    [TestCase("301", 30)]
+    [TestCase("-5", 30)]
+    [TestCase(" 7", 30)]
+    [TestCase("1e3", 30)]
+    [TestCase("99999999999999999999", 30)]
+    public void The_launcher_s_attach_bound_is_1_to_300_seconds_else_30(string? value, int expected) =>
+        Assert.That(TraceLauncher.AttachTimeoutSeconds(value), Is.EqualTo(expected));
 
     [TestCase(false, Architecture.X64, "SB4100: runtime tracing is available on Linux only")]
     [TestCase(false, Architecture.Arm64, "SB4100: runtime tracing is available on Linux only")]

@@ -261,7 +261,11 @@ internal static class KeyReader
 
         if (oid.Equals(PkcsObjectIdentifiers.RsaEncryption))
         {
-            var rsa = (RsaKeyParameters)Wrap(() => PublicKeyFactory.CreateKey(spki), source, what);
+            var rsa = Wrap(() =>
+            {
+                var numbers = RsaPublicKeyStructure.GetInstance(spki.ParsePublicKey());
+                return KeyAlgorithms.RsaPublic(numbers.Modulus, numbers.PublicExponent);
+            }, source, what);
             CheckRsaSize(rsa.Modulus, source);
             string value = pemText is null ? KeyAlgorithms.RsaPublicPem(rsa) : ExtractRsaPublicPem(pemText) ?? KeyAlgorithms.RsaPublicPem(rsa);
             return new PublicKey(KeyType.Rsa, value, rsa);
@@ -422,7 +426,7 @@ internal static class KeyReader
             throw Malformed(source, "the RSA private key's parts (modulus, primes, exponents) do not belong together; the key is damaged");
         }
 
-        var pub = new RsaKeyParameters(false, rsa.Modulus, rsa.PublicExponent);
+        var pub = KeyAlgorithms.RsaPublic(rsa.Modulus, rsa.PublicExponent);
         return new KeyMaterial(new PublicKey(KeyType.Rsa, KeyAlgorithms.RsaPublicPem(pub), pub), rsa);
     }
 

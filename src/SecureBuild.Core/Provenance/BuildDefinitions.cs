@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using SecureBuild.Core.Crypto;
 using SecureBuild.Core.IO;
 using SecureBuild.Core.Recording;
 
@@ -79,7 +80,7 @@ public static class BuildDefinitions
     {
         using var sha = SHA256.Create();
         InputFile.Hash(path, InputKind.Metadata, null, sha);
-        return string.Concat(sha.Hash!.Select(b => b.ToString("x2", System.Globalization.CultureInfo.InvariantCulture)));
+        return Hex.Encode(sha.Hash!);
     }
 
     /// <summary>The repository-relative name as it is on disk, found in any case as NuGet finds nuget.config (NuGet.Config), or null.</summary>

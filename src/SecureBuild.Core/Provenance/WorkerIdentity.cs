@@ -1,5 +1,4 @@
-using System.Security.Cryptography;
-using System.Text;
+using SecureBuild.Core.Crypto;
 using SecureBuild.Core.Json;
 
 namespace SecureBuild.Core.Provenance;
@@ -70,9 +69,7 @@ public static class WorkerIdentity
             return null;
         }
 
-        using var sha = SHA256.Create();
-        var hash = sha.ComputeHash(Encoding.UTF8.GetBytes(HashDomain + trimmed));
-        return "sha256:" + string.Concat(hash.Select(x => x.ToString("x2", System.Globalization.CultureInfo.InvariantCulture)));
+        return "sha256:" + Sha256Hex.Of(HashDomain + trimmed);
     }
 
     private static string? ReadSystemFile(string path)

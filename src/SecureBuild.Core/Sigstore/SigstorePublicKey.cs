@@ -58,7 +58,7 @@ internal sealed class SigstorePublicKey
         if (keyDetails is not null && keyDetails.StartsWith("PKCS1_RSA", StringComparison.Ordinal))
         {
             var rsa = RsaPublicKeyStructure.GetInstance(Asn1Object.FromByteArray(der));
-            key = new RsaKeyParameters(false, rsa.Modulus, rsa.PublicExponent);
+            key = KeyAlgorithms.RsaPublic(rsa.Modulus, rsa.PublicExponent);
         }
         else
         {

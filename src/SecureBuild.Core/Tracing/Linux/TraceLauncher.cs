@@ -27,6 +27,13 @@ public static class TraceLauncher
     /// <summary>The hidden verb's name.</summary>
     public const string Verb = "__trace-exec";
 
+    /// <summary>
+    /// The environment variable that bounds how long the launcher waits for the tracer to attach, in whole seconds
+    /// (1 to 300; anything else is the default, 30). The tracer attaches within milliseconds; the bound only decides
+    /// how soon a launcher that nothing traces gives up (the tests use 1 s instead of waiting 30).
+    /// </summary>
+    public const string AttachTimeoutVariable = "SECUREBUILD_TRACE_ATTACH_SECONDS";
+
     /// <summary>Runs the launcher; returns only on failure (the exit code to use).</summary>
     public static int Run(IReadOnlyList<string> command, TextWriter stderr)
     {
@@ -68,9 +75,10 @@ public static class TraceLauncher
         // Warm the execve stub: the call below must not need the JIT once the filter is in place.
         LinuxNative.Execve(IntPtr.Zero, IntPtr.Zero, IntPtr.Zero);
 
-        if (!WaitForTracer(TimeSpan.FromSeconds(30)))
+        int attachSeconds = AttachTimeoutSeconds(Environment.GetEnvironmentVariable(AttachTimeoutVariable));
+        if (!WaitForTracer(TimeSpan.FromSeconds(attachSeconds)))
         {
-            stderr.WriteLine("securebuild trace: SB4102: the tracer did not attach to the command within 30 seconds; nothing was run.");
+            stderr.WriteLine($"securebuild trace: SB4102: the tracer did not attach to the command within {attachSeconds} seconds; nothing was run.");
             return SetupFailed;
         }
 
@@ -114,6 +122,10 @@ public static class TraceLauncher
 
         return null;
     }
+
+    /// <summary>The attach bound <see cref="AttachTimeoutVariable"/> gives: 1 to 300 whole seconds, else 30.</summary>
+    public static int AttachTimeoutSeconds(string? value) =>
+        int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int seconds) && seconds >= 1 && seconds <= 300 ? seconds : 30;
 
     private static bool WaitForTracer(TimeSpan limit)
     {

@@ -1,6 +1,6 @@
-namespace SecureBuild.Reproducibility.Tests.Infrastructure;
+namespace SecureBuild.TestSupport;
 
-/// <summary>A directory deleted when disposed.</summary>
+/// <summary>A scratch directory (<see cref="ScratchDirectory"/>) deleted when disposed, with a helper to write files into it.</summary>
 public sealed class TempDirectory : IDisposable
 {
     public TempDirectory(string? parent = null)
@@ -21,17 +21,5 @@ public sealed class TempDirectory : IDisposable
         return full;
     }
 
-    public void Dispose()
-    {
-        try
-        {
-            Directory.Delete(Path, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-        catch (UnauthorizedAccessException)
-        {
-        }
-    }
+    public void Dispose() => ScratchDirectory.TryDelete(Path);
 }
