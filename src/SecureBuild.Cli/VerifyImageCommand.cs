@@ -17,7 +17,7 @@ internal static class VerifyImageCommand
     public static Command Create(TextWriter stdout, TextWriter stderr)
     {
         var image = new Argument<string>("image") { Description = "The image: HOST[:PORT]/REPOSITORY@sha256:HEX (a tag is refused: pin by digest)." };
-        var policy = new Option<string>("--policy") { Description = "The image policy (JSON; README.md, \"Image policy\").", Required = true };
+        var policy = new Option<string>("--policy") { Description = "The image policy (JSON; docs/image-policy.md).", Required = true };
         var trustedRoot = new Option<string>("--trusted-root") { Description = "The trusted_root.json for keyless signers (default: the policy's \"trustedRoot\")." };
         var command = new Command("verify-image", "Check an image's registry, signatures and attestations against a policy before it is used (Kyverno verifyImages rules; signatures from OCI referrers and cosign's .sig/.att tags). Exit 0 allowed, 1 refused, 2 usage or unreachable.")
         {

@@ -105,7 +105,7 @@ public sealed class ImagePolicyRule
 
 /// <summary>
 /// The image policy `securebuild verify-image --policy` and <c>SecureBuildBaseImagePolicy</c> apply (documented in
-/// README.md, "Image policy"): the registries images may come from, and Kyverno verifyImages rules. Keys and the
+/// docs/image-policy.md): the registries images may come from, and Kyverno verifyImages rules. Keys and the
 /// trusted root are named relative to the policy file.
 /// </summary>
 public sealed class ImagePolicy
@@ -214,7 +214,7 @@ public sealed class ImagePolicy
     }
 
     internal static OciException Invalid(string path, string message) =>
-        new(OciException.PolicyInvalid, $"the image policy {path}: {message.TrimEnd('.')}", "Fix the policy file (README.md, \"Image policy\", describes every field).");
+        new(OciException.PolicyInvalid, $"the image policy {path}: {message.TrimEnd('.')}", "Fix the policy file (docs/image-policy.md describes every field).");
 
     private static List<GlobPattern> Patterns(JsonList list, string at, Func<string, Exception> fail)
     {
