@@ -105,6 +105,14 @@ public sealed class GeneratedPipelineRunTests
 
         Assert.That(workers[0].Select(Machine).Distinct(), Is.Not.EquivalentTo(workers[1].Select(Machine).Distinct()));
 
+        // A consumer checks the first builder's package provenance: a hosted runner, and the recorded build and pipeline
+        // definitions are the files of the built commit in the repository, built from a clean tree.
+        var upload = Path.Combine(_root, "artifacts", "build-" + _matrix[0]["builder"]);
+        var packProvenance = Directory.GetFiles(upload, "pack.provenance.intoto.jsonl", SearchOption.AllDirectories).Single();
+        var verify = SdkFeed.Securebuild(_repository, "provenance", "verify", "--artifact", Path.Combine(upload, "packages", "App.1.0.0.nupkg"),
+            "--provenance", packProvenance, "--key", Path.Combine(upload, "builder.key.pub"), "--reject-self-hosted", "--repository", _repository);
+        Assert.That(verify.ExitCode, Is.EqualTo(0), verify.Output);
+        Assert.That(verify.Output, Does.Contain("PASSED"));
 
         // The sign job: download the first builder's outputs and the summary, then attest the summary for the agreed packages.
         var packages = Directory.GetFiles(Path.Combine(_root, "artifacts", "build-" + _matrix[0]["builder"], "packages"), "*.nupkg");
