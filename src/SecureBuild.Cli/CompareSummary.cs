@@ -19,15 +19,14 @@ internal sealed class SummaryOptions
     private readonly string? _keyPath;
     private readonly string? _resourceUri;
     private readonly string? _policyPath;
-    private readonly string? _orgPolicyPath;
+    private readonly OrgPolicy? _org;
     private SigningKey? _key;
-    private OrgPolicy? _org;
     private IReadOnlyList<PipelineBuilder>? _builders;
     private (string Uri, string Sha256)? _policy;
 
-    public SummaryOptions(string? vsa, string? predicate, string? keyPath, string? resourceUri, string? policyPath, string? orgPolicyPath = null)
+    public SummaryOptions(string? vsa, string? predicate, string? keyPath, string? resourceUri, string? policyPath, OrgPolicy? org = null)
     {
-        _orgPolicyPath = orgPolicyPath;
+        _org = org;
         _vsa = vsa;
         _predicate = predicate;
         _keyPath = keyPath;
@@ -65,19 +64,6 @@ internal sealed class SummaryOptions
                 threshold = policy.Threshold;
                 _builders = policy.Builders.Select(PipelineBuilder.Parse).ToList();
                 _policy = (_policyPath.Replace('\\', '/'), Sha256Hex.Of(InputFile.ReadAllBytes(_policyPath, InputKind.Metadata)));
-            }
-            catch (PipelineException e)
-            {
-                stderr.WriteLine($"{Me}: {e.Message}");
-                return false;
-            }
-        }
-
-        if (_orgPolicyPath is not null)
-        {
-            try
-            {
-                _org = OrgPolicy.Load(_orgPolicyPath);
             }
             catch (PipelineException e)
             {

@@ -1,4 +1,6 @@
 using System.CommandLine;
+using System.Reflection;
+using SecureBuild.Core.Tuf;
 using SecureBuild.Core.Locking;
 using SecureBuild.Core.Pipelines;
 using SecureBuild.Core.Provenance;
@@ -34,18 +36,29 @@ internal static class InitCommand
         var root = new Option<string?>("--root") { Description = "The repository root (default: the nearest directory holding .git, else global.json)." };
         var orgPolicy = new Option<string?>("--org-policy")
         {
-            Description = "The organisation's policy file (securebuild-org-policy/v1): the threshold defaults to its minimum, and settings below it are refused (with --check: reported).",
+            Description = "The organisation's policy (securebuild-org-policy/v1), a file or, with --trust-repo, a target of the organisation's TUF repository: the threshold defaults to its minimum, and settings below it are refused (with --check: reported).",
         };
+        var trust = TrustRepositoryOptions.Create();
         var command = new Command("init", "Set up SecureBuild in a repository: pin and adopt the SDK, write the lock, the verification policy and a hardened CI pipeline.")
         {
-            ci, force, dryRun, check, noLock, builders, threshold, branch, root, orgPolicy,
+            ci, force, dryRun, check, noLock, builders, threshold, branch, root, orgPolicy, trust.Url, trust.Root, trust.Cache,
         };
         command.SetAction(parse =>
         {
             var repo = Path.GetFullPath(parse.GetValue(root) ?? RepositoryRoot.Find(Directory.GetCurrentDirectory()));
             try
             {
-                var org = parse.GetValue(orgPolicy) is { } orgPath ? OrgPolicy.Load(orgPath) : null;
+                OrgPolicy? org;
+                try
+                {
+                    org = parse.GetValue(orgPolicy) is { } orgPath ? trust.LoadOrgPolicy(parse, orgPath) : null;
+                }
+                catch (TufException e)
+                {
+                    stderr.WriteLine($"{Me}: the organisation policy from the trust repository: {e.Message}");
+                    return TrustRepositoryOptions.ExitCode(e);
+                }
+
                 var settings = Settings(repo, parse.GetValue(builders) ?? Array.Empty<string>(), parse.GetValue(threshold), parse.GetValue(branch)!, parse.GetValue(check) ? null : org);
                 if (parse.GetValue(check))
                 {
@@ -236,6 +249,19 @@ internal static class InitCommand
         return settings;
     }
 
-    /// <summary>This tool's version: the SDK and tool version the repository is pinned to.</summary>
-    internal static string ToolVersion() => typeof(InitCommand).Assembly.GetName().Version is { } v ? $"{v.Major}.{v.Minor}.{v.Build}" : "0.1.0";
+    /// <summary>
+    /// This tool's package version (a prerelease label included, a "+commit" suffix not): the SDK and tool version the
+    /// repository is pinned to. The assembly version would drop the label and pin a version that was never published.
+    /// </summary>
+    internal static string ToolVersion()
+    {
+        var informational = typeof(InitCommand).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion;
+        if (string.IsNullOrEmpty(informational))
+        {
+            return typeof(InitCommand).Assembly.GetName().Version is { } v ? $"{v.Major}.{v.Minor}.{v.Build}" : "0.1.0";
+        }
+
+        var plus = informational!.IndexOf('+');
+        return plus >= 0 ? informational.Substring(0, plus) : informational;
+    }
 }

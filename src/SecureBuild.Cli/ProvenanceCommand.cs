@@ -21,16 +21,30 @@ internal static class ProvenanceCommand
         var at = new Option<string>("--at") { Description = "Keyless: verification time ('now') as RFC 3339 or Unix seconds; default: the system clock." };
         var builderId = new Option<string>("--builder-id") { Description = "Required runDetails.builder.id (exact)." };
         var sourceUri = new Option<string>("--source-uri") { Description = "Required source repository, e.g. git+https://github.com/acme/app (with or without git+, .git)." };
-        var verify = new Command("verify", "Verify signature, subject digest, builder and source of SLSA provenance. Exit 0 verified, 1 failed, 2 usage or unreadable input.")
+        var rejectSelfHosted = new Option<bool>("--reject-self-hosted") { Description = "Fail (SB5411) unless the provenance says a hosted single-use runner built it (internalParameters.worker.runner github-hosted or tekton-pod)." };
+        var requireFresh = new Option<bool>("--require-fresh-worker") { Description = "Fail (SB5412) unless the provenance says the worker was fresh: no obj/ from an earlier build, no cached package, no leftover MSBuild node or compiler server." };
+        var repository = new Option<string>("--repository") { Description = "A clone of the built repository (the build's root folder): the recorded build and pipeline definition files must equal its files at the built commit (SB5413), the work tree must have been clean (SB5414)." };
+        var verify = new Command("verify", "Verify signature, subject digest, builder and source of SLSA provenance, and optionally the worker and the pipeline state. Exit 0 verified, 1 failed, 2 usage or unreadable input.")
         {
-            artifact, file, key, builderId, sourceUri, trustedRoot, at,
+            artifact, file, key, builderId, sourceUri, trustedRoot, at, rejectSelfHosted, requireFresh, repository,
         };
         identity.AddTo(verify);
         verify.SetAction(parse =>
         {
+            var policy = new ProvenancePolicy
+            {
+                Worker = new WorkerPolicy { RejectSelfHosted = parse.GetValue(rejectSelfHosted), RequireFreshWorker = parse.GetValue(requireFresh) },
+                Repository = parse.GetValue(repository),
+            };
+            if (policy.Repository is { } clone && !Directory.Exists(clone))
+            {
+                stderr.WriteLine($"securebuild provenance verify: {DefinitionVerification.CannotCheckCode}: --repository {clone} is not a folder. Give the clone the build was made from.");
+                return CliApplication.Usage;
+            }
+
             if (parse.GetValue(key) is null)
             {
-                return VerifyKeyless(parse, file, artifact, trustedRoot, identity, at, builderId, sourceUri, stdout, stderr);
+                return VerifyKeyless(parse, file, artifact, trustedRoot, identity, at, builderId, sourceUri, policy, stdout, stderr);
             }
 
             if (identity.AnyGiven(parse) || parse.GetValue(trustedRoot) is not null)
@@ -58,7 +72,7 @@ internal static class ProvenanceCommand
                 stderr.WriteLine($"securebuild provenance verify: SB3020: {e.Message}");
                 return CliApplication.Usage;
             }
-            var result = ProvenanceVerifier.Verify(envelopes, publicKey, digests, parse.GetValue(builderId), parse.GetValue(sourceUri));
+            var result = ProvenanceVerifier.Verify(envelopes, publicKey, digests, parse.GetValue(builderId), parse.GetValue(sourceUri), policy);
             if (!result.Passed)
             {
                 foreach (var failure in result.Failures)
@@ -76,7 +90,7 @@ internal static class ProvenanceCommand
 
     /// <summary>A keyless .sigstore.json: the bundle verified offline against the trusted root, then the provenance claims.</summary>
     private static int VerifyKeyless(ParseResult parse, Option<string> file, Option<string> artifact, Option<string> trustedRoot,
-        CertificateIdentityOptions identity, Option<string> at, Option<string> builderId, Option<string> sourceUri, TextWriter stdout, TextWriter stderr)
+        CertificateIdentityOptions identity, Option<string> at, Option<string> builderId, Option<string> sourceUri, ProvenancePolicy policy, TextWriter stdout, TextWriter stderr)
     {
         const string name = "securebuild provenance verify";
         string path = parse.GetValue(file)!;
@@ -136,7 +150,7 @@ internal static class ProvenanceCommand
             return CliApplication.Failure;
         }
 
-        var claims = ProvenanceVerifier.VerifyClaims(result.Statement!, digests, parse.GetValue(builderId), parse.GetValue(sourceUri));
+        var claims = ProvenanceVerifier.VerifyClaims(result.Statement!, digests, parse.GetValue(builderId), parse.GetValue(sourceUri), policy);
         if (!claims.Passed)
         {
             foreach (var failure in claims.Failures)

@@ -1,4 +1,6 @@
 using System.CommandLine;
+using SecureBuild.Core.Pipelines;
+using SecureBuild.Core.Tuf;
 using SecureBuild.Core.Attestation;
 using SecureBuild.Core.Crypto;
 using SecureBuild.Core.Processes;
@@ -200,15 +202,16 @@ internal static class ReproCommands
         var keys = new Option<string[]>("--key") { Description = "Public key of a trusted builder (repeat the option for each).", Required = true };
         var threshold = new Option<int>("--threshold") { Description = "How many builders (distinct keys) must attest the same digest for each subject.", DefaultValueFactory = _ => 2 };
         var subjects = new Option<string[]>("--subject") { Description = "Only these subject names must agree (repeat the option for each; default: every subject named)." };
-        var orgPolicy = new Option<string>("--org-policy") { Description = "The organisation's policy (securebuild-org-policy/v1): too few builder keys, a lower threshold or (with --policy) a self-hosted builder fail the verification (SB5453)." };
+        var orgPolicy = new Option<string>("--org-policy") { Description = "The organisation's policy (securebuild-org-policy/v1), a file or, with --trust-repo, a target of the organisation's TUF repository: too few builder keys, a lower threshold or (with --policy) a self-hosted builder fail the verification (SB5453)." };
         var policy = new Option<string>("--policy") { Description = "The verification policy (securebuild/policy.json, written by `securebuild init`): its threshold applies, and the summary records its digest." };
         var vsa = new Option<string>("--vsa") { Description = "Write the SLSA verification summary (https://slsa.dev/verification_summary/v1) here: an in-toto Statement, or a signed DSSE line with --vsa-key. Needs --resource-uri." };
         var vsaPredicate = new Option<string>("--vsa-predicate") { Description = "Also write the summary's predicate alone here (for signers that take a predicate, e.g. actions/attest)." };
         var vsaKey = new Option<string>("--vsa-key") { Description = "Private key that signs the summary (DSSE, .intoto.jsonl)." };
         var resourceUri = new Option<string>("--resource-uri") { Description = "What was verified, for the summary (e.g. git+https://github.com/ORG/REPO@COMMIT)." };
+        var trust = TrustRepositoryOptions.Create();
         var command = new Command("compare", "Check that k of n builders (distinct keys) agree on the digests of their attestations' subjects; optionally write a SLSA verification summary. Exit 0 agreed, 1 not, 2 usage or unreadable input.")
         {
-            files, keys, threshold, subjects, policy, orgPolicy, vsa, vsaPredicate, vsaKey, resourceUri,
+            files, keys, threshold, subjects, policy, orgPolicy, vsa, vsaPredicate, vsaKey, resourceUri, trust.Url, trust.Root, trust.Cache,
         };
         command.SetAction(parse =>
         {
@@ -261,7 +264,23 @@ internal static class ReproCommands
             }
 
             int k = parse.GetValue(threshold);
-            var summaryOptions = new SummaryOptions(parse.GetValue(vsa), parse.GetValue(vsaPredicate), parse.GetValue(vsaKey), parse.GetValue(resourceUri), parse.GetValue(policy), parse.GetValue(orgPolicy));
+            OrgPolicy? org;
+            try
+            {
+                org = parse.GetValue(orgPolicy) is { } orgPath ? trust.LoadOrgPolicy(parse, orgPath) : null;
+            }
+            catch (PipelineException e)
+            {
+                stderr.WriteLine($"securebuild compare: {e.Message}");
+                return CliApplication.Usage;
+            }
+            catch (TufException e)
+            {
+                stderr.WriteLine($"securebuild compare: the organisation policy from the trust repository: {e.Message}");
+                return TrustRepositoryOptions.ExitCode(e);
+            }
+
+            var summaryOptions = new SummaryOptions(parse.GetValue(vsa), parse.GetValue(vsaPredicate), parse.GetValue(vsaKey), parse.GetValue(resourceUri), parse.GetValue(policy), org);
             if (!summaryOptions.Prepare(parse.GetResult(threshold) is { Implicit: false }, ref k, stderr))
             {
                 return CliApplication.Usage;

@@ -45,6 +45,17 @@ internal sealed class TrustRepositoryOptions
             : new Source(TrustRepositoryTarget.Open(url!, null, parse.GetValue(Root), parse.GetValue(Cache), () => DateTimeOffset.UtcNow, SharedFetcher));
     }
 
+    /// <summary>
+    /// The organisation policy named by <paramref name="argument"/>: a target of the trust repository when one is given
+    /// (--trust-repo or $SECUREBUILD_TRUST_REPOSITORY), else a file.
+    /// </summary>
+    /// <exception cref="TufException">The repository could not be trusted or reached, or refused the target.</exception>
+    /// <exception cref="SecureBuild.Core.Pipelines.PipelineException">SB5452: the policy is unusable.</exception>
+    public SecureBuild.Core.Pipelines.OrgPolicy LoadOrgPolicy(ParseResult parse, string argument) =>
+        Open(parse) is { } source
+            ? SecureBuild.Core.Pipelines.OrgPolicy.Parse(source.Fetch(argument), $"{argument} (from the trust repository)")
+            : SecureBuild.Core.Pipelines.OrgPolicy.Load(argument);
+
     /// <summary>A refreshed client of the trust repository.</summary>
     internal sealed class Source
     {

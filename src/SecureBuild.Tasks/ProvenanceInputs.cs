@@ -1,5 +1,6 @@
 using System.Reflection;
 using Microsoft.Build.Framework;
+using SecureBuild.Core.Processes;
 using SecureBuild.Core.Provenance;
 using SecureBuild.Core.Recording;
 
@@ -56,6 +57,8 @@ internal static class ProvenanceInputs
             Packs = task.Packs.Select(p => new PackReference(p.GetMetadata("NuGetPackageId"), p.GetMetadata("NuGetPackageVersion"), p.GetMetadata("Kind"))).ToList(),
             StartedOn = startedOn,
             FinishedOn = finishedOn,
+            Processes = () => BuildState.GetOrCreate(task.BuildEngine, "SecureBuild.ProcessTable", () => new ProcessTableBox(ProcessTable.Current())).Table,
+            Workspace = IntermediateFolder(task.MaterialsFile),
         });
     }
 
@@ -95,6 +98,25 @@ internal static class ProvenanceInputs
     private static string BuildInvocationId(IBuildEngine engine) =>
         BuildState.GetOrCreate(engine, "SecureBuild.InvocationId", () => new InvocationIdBox("urn:uuid:" + Guid.NewGuid().ToString("D"))).Value;
 
+    /// <summary>The project's intermediate folder: the parent of the "securebuild" state folder the step's materials file is in.</summary>
+    private static string? IntermediateFolder(string materialsFile)
+    {
+        if (string.IsNullOrWhiteSpace(materialsFile))
+        {
+            return null;
+        }
+
+        for (var folder = Path.GetDirectoryName(Path.GetFullPath(materialsFile)); !string.IsNullOrEmpty(folder); folder = Path.GetDirectoryName(folder))
+        {
+            if (string.Equals(Path.GetFileName(folder), "securebuild", StringComparison.Ordinal))
+            {
+                return Path.GetDirectoryName(folder);
+            }
+        }
+
+        return null;
+    }
+
     // Classes, not records: the net472 task assembly has no IsExternalInit for init-only members.
     private sealed class InvocationIdBox
     {
@@ -108,6 +130,13 @@ internal static class ProvenanceInputs
         public DefinitionsBox(IReadOnlyList<BuildDefinitionFile> files) => Files = files;
 
         public IReadOnlyList<BuildDefinitionFile> Files { get; }
+    }
+
+    private sealed class ProcessTableBox
+    {
+        public ProcessTableBox(ProcessTable? table) => Table = table;
+
+        public ProcessTable? Table { get; }
     }
 
     private sealed class GitSourceBox

@@ -1,4 +1,5 @@
 using SecureBuild.Cli;
+using SecureBuild.Core.Crypto;
 using SecureBuild.Core.Pipelines;
 using SecureBuild.TestSupport;
 
@@ -219,6 +220,41 @@ public sealed class InitTests
         var stricter = repo.Init("--check", "--org-policy", org);
         Assert.That(stricter.Exit, Is.EqualTo(1));
         Assert.That(stricter.Err, Does.Contain("SB5453: 3 builder(s), but the organisation policy requires at least 4"));
+    }
+
+    [Test]
+    public void The_organisation_policy_can_come_from_the_organisations_TUF_repository()
+    {
+        using var repo = new Repo(".github");
+        var key = repo.Path("tuf/repo.key");
+        repo.Write("tuf/repo.key", SigningKey.Generate(KeyType.Ed25519).ExportPrivate());
+        repo.Write("tuf/org.json", "{\"format\":\"securebuild-org-policy/v1\",\"minBuilders\":3,\"minThreshold\":3}");
+        var tuf = repo.Path("tuf/repo");
+        foreach (var args in new[]
+        {
+            new[] { "trust", "init", "--repo", tuf, "--root-key", key, "--targets-key", key, "--snapshot-key", key, "--timestamp-key", key },
+            new[] { "trust", "add", "--repo", tuf, repo.Path("tuf/org.json"), "--name", "policies/org.json", "--key", key },
+            new[] { "trust", "publish", "--repo", tuf, "--snapshot-key", key, "--timestamp-key", key },
+        })
+        {
+            var stdout = new StringWriter();
+            var stderr = new StringWriter();
+            Assert.That(CliApplication.Run(args, stdout, stderr), Is.EqualTo(0), stdout + stderr.ToString());
+        }
+
+        var metadata = Path.Combine(tuf, "metadata");
+        var trust = new[] { "--trust-repo", metadata, "--trust-root", Path.Combine(metadata, "1.root.json"), "--trust-cache", repo.Path("tuf-cache") };
+        var refused = repo.Init(new[] { "--no-lock", "--threshold", "2", "--org-policy", "policies/org.json" }.Concat(trust).ToArray());
+        Assert.That(refused.Exit, Is.EqualTo(2), refused.Err);
+        Assert.That(refused.Err, Does.Contain("SB5453").And.Contain("a threshold of 2, but the organisation policy requires at least 3"));
+
+        var unlisted = repo.Init(new[] { "--no-lock", "--org-policy", "policies/other.json" }.Concat(trust).ToArray());
+        Assert.That(unlisted.Exit, Is.EqualTo(1));
+        Assert.That(unlisted.Err, Does.Contain("SB5208").And.Contain("policies/other.json"));
+
+        var done = repo.Init(new[] { "--no-lock", "--org-policy", "policies/org.json" }.Concat(trust).ToArray());
+        Assert.That(done.Exit, Is.EqualTo(0), done.Err);
+        Assert.That(repo.Read("securebuild/policy.json"), Does.Contain("\"threshold\": 3"), "the organisation's floor, read through TUF");
     }
 
     [Test]

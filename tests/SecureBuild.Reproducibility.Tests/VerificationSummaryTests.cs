@@ -131,6 +131,50 @@ public sealed class VerificationSummaryTests
         Assert.That(result.Exit, Is.EqualTo(0), result.Err);
     }
 
+    [Test]
+    public void The_organisation_policy_can_be_a_target_of_the_organisations_TUF_repository()
+    {
+        using var dir = new TempDirectory();
+        var (keys, files) = Builders(dir, new string('a', 64), new string('a', 64), new string('a', 64));
+        var (metadata, served) = TrustRepository(dir, "policies/org.json", "{\"format\":\"securebuild-org-policy/v1\",\"minBuilders\":4}");
+        var trust = new[] { "--trust-repo", metadata, "--trust-root", Path.Combine(metadata, "1.root.json"), "--trust-cache", Path.Combine(dir.Path, "cache") };
+        var common = keys.Concat(new[] { "--threshold", "2", "--org-policy", "policies/org.json" }).Concat(trust).ToList();
+
+        var fromRepository = Run(common.Concat(files));
+        Assert.That(fromRepository.Exit, Is.EqualTo(1), fromRepository.Out + fromRepository.Err);
+        Assert.That(fromRepository.Err, Does.Contain("SB5453").And.Contain("3 builder(s), but the organisation policy requires at least 4"),
+            "the policy was read through TUF: there is no local file policies/org.json");
+
+        // The served file changed behind the repository's back (same length, other bytes): refused, nothing verified.
+        File.WriteAllText(served, File.ReadAllText(served).Replace("\"minBuilders\":4", "\"minBuilders\":1", StringComparison.Ordinal));
+        var tampered = Run(common.Concat(files));
+        Assert.That(tampered.Exit, Is.EqualTo(1), tampered.Out + tampered.Err);
+        Assert.That(tampered.Err, Does.Contain("SB5209").And.Contain("policies/org.json"));
+        Assert.That(tampered.Out, Does.Not.Contain("PASSED"));
+    }
+
+    /// <summary>An organisation TUF repository (trust init/add/publish) serving <paramref name="content"/> as <paramref name="target"/>: its metadata folder and the served file.</summary>
+    internal static (string Metadata, string Served) TrustRepository(TempDirectory dir, string target, string content)
+    {
+        var key = dir.Write("tuf/repo.key", SigningKey.Generate(KeyType.Ed25519).ExportPrivate());
+        var repo = Path.Combine(dir.Path, "tuf", "repo");
+        var file = dir.Write("tuf/org.json", content);
+        foreach (var args in new[]
+        {
+            new[] { "trust", "init", "--repo", repo, "--root-key", key, "--targets-key", key, "--snapshot-key", key, "--timestamp-key", key },
+            new[] { "trust", "add", "--repo", repo, file, "--name", target, "--key", key },
+            new[] { "trust", "publish", "--repo", repo, "--snapshot-key", key, "--timestamp-key", key },
+        })
+        {
+            var stdout = new StringWriter();
+            var stderr = new StringWriter();
+            Assert.That(CliApplication.Run(args, stdout, stderr), Is.EqualTo(0), stdout + stderr.ToString());
+        }
+
+        var served = Directory.GetFiles(Path.Combine(repo, "targets"), "*org.json", SearchOption.AllDirectories).Single();
+        return (Path.Combine(repo, "metadata"), served);
+    }
+
     [TestCase("{\"format\":\"securebuild-org-policy/v1\",\"maxBuilders\":4}", "unknown member \"maxBuilders\"")]
     [TestCase("{\"format\":\"securebuild-policy/v1\"}", "securebuild-org-policy/v1")]
     [TestCase("{\"format\":\"securebuild-org-policy/v1\",\"minThreshold\":\"2\"}", "\"minThreshold\" that is not a whole number")]

@@ -85,7 +85,9 @@ jobs:
           "$tool/securebuild" keygen --type ed25519 -o "$(Agent.TempDirectory)/builder.key"
           mkdir -p "$out"
           cp "$(Agent.TempDirectory)/builder.key.pub" "$out/builder.key.pub"
-          args=(pack -c Release -o "$out/packages" -p:ContinuousIntegrationBuild=true
+          SOURCE_DATE_EPOCH="$(git log -1 --format=%ct)"
+          export SOURCE_DATE_EPOCH
+          args=(pack -c Release -o "$out/packages" -p:ContinuousIntegrationBuild=true -p:SecureBuildShareVerifiedPackages=false
                 -p:SecureBuildSigningKey="$(Agent.TempDirectory)/builder.key" -p:SecureBuildRequireSigningKey=true)
           if [ "$TRACE" = "true" ]; then "$tool/securebuild" trace --out "$out/trace" -- dotnet "${args[@]}"; else dotnet "${args[@]}"; fi
           find . -path '*/bin/Release/attestations/*' -type f | while IFS= read -r f; do

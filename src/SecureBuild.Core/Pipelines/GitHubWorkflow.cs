@@ -91,7 +91,12 @@ jobs:
           SECUREBUILD_TRACE: ${{ matrix.trace }}
         run: |
           set -euo pipefail
+          # The commit's time dates the package entries; read here, outside the trace, rather than by git inside it.
+          SOURCE_DATE_EPOCH="$(git log -1 --format=%ct)"
+          export SOURCE_DATE_EPOCH
+          # A single-use worker keeps no per-user store of verified packages: nothing may outlive the job.
           args=(pack -c Release -o "$RUNNER_TEMP/out/packages" -p:ContinuousIntegrationBuild=true
+                -p:SecureBuildShareVerifiedPackages=false
                 -p:SecureBuildSigningKey="$RUNNER_TEMP/builder.key" -p:SecureBuildRequireSigningKey=true)
           if [ "$SECUREBUILD_TRACE" = "true" ]; then
             "$RUNNER_TEMP/securebuild-tool/securebuild" trace --out "$RUNNER_TEMP/out/trace" -- dotnet "${args[@]}"

@@ -39,18 +39,31 @@ public sealed class OrgPolicy
     /// <exception cref="PipelineException">SB5452: unreadable, not the format, an unknown member, or a value of the wrong kind.</exception>
     public static OrgPolicy Load(string path)
     {
-        JsonMap root;
+        byte[] bytes;
         try
         {
-            root = JsonParser.Parse(InputFile.ReadAllBytes(path, InputKind.Metadata)) as JsonMap ?? throw Bad(path, "is not a JSON object");
-        }
-        catch (JsonFormatException e)
-        {
-            throw Bad(path, $"is not strict JSON ({e.Message})");
+            bytes = InputFile.ReadAllBytes(path, InputKind.Metadata);
         }
         catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
         {
             throw Bad(path, $"cannot be read ({e.Message})");
+        }
+
+        return Parse(bytes, path);
+    }
+
+    /// <summary>Checks an organisation policy given as bytes (e.g. a target of the organisation's TUF repository), named <paramref name="path"/> in messages.</summary>
+    /// <exception cref="PipelineException">SB5452: not the format, an unknown member, or a value of the wrong kind.</exception>
+    public static OrgPolicy Parse(byte[] bytes, string path)
+    {
+        JsonMap root;
+        try
+        {
+            root = JsonParser.Parse(bytes) as JsonMap ?? throw Bad(path, "is not a JSON object");
+        }
+        catch (JsonFormatException e)
+        {
+            throw Bad(path, $"is not strict JSON ({e.Message})");
         }
 
         foreach (var key in root.Keys)

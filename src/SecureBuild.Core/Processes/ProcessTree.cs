@@ -206,9 +206,8 @@ internal static class ProcessTree
     {
         try
         {
-            // "pid (comm) state ppid pgrp session ...": comm may hold spaces and parentheses, so read after the last ')'.
-            string stat = File.ReadAllText(Path.Combine(procDirectory, "stat"));
-            string[] fields = stat.Substring(stat.LastIndexOf(')') + 1).Split(new[] { ' ' }, StringSplitOptions.RemoveEmptyEntries);
+            // "pid (comm) state ppid pgrp session ...".
+            string[] fields = ProcessTable.StatFields(File.ReadAllText(Path.Combine(procDirectory, "stat")));
             return fields.Length > 3 && int.TryParse(fields[3], NumberStyles.Integer, CultureInfo.InvariantCulture, out int session) ? session : null;
         }
         catch (Exception e) when (e is IOException || e is UnauthorizedAccessException || e is ArgumentOutOfRangeException)

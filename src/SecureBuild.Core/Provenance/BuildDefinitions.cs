@@ -76,6 +76,20 @@ public static class BuildDefinitions
         return found.Select(f => new BuildDefinitionFile(f.Path, f.Kind, Sha256(System.IO.Path.Combine(root, f.Path)), changed is null ? null : !changed.Contains(f.Path))).ToList();
     }
 
+    /// <summary>
+    /// True when <paramref name="relative"/> (from the root, with '/') names a file <see cref="Describe"/> would record:
+    /// a build-definition file (any case) or a YAML file of the pipeline folders. To pick them from a listing of a commit.
+    /// </summary>
+    public static bool IsDefinitionPath(string relative)
+    {
+        var slash = relative.LastIndexOf('/');
+        var folder = slash < 0 ? string.Empty : relative.Substring(0, slash);
+        var name = relative.Substring(slash + 1);
+        return BuildFiles.Any(b => string.Equals(b, relative, StringComparison.OrdinalIgnoreCase)) ||
+               ((folder is ".github/workflows" or ".tekton") && IsYaml(name)) ||
+               (folder.Length == 0 && name.StartsWith("azure-pipelines", StringComparison.Ordinal) && IsYaml(name));
+    }
+
     private static string Sha256(string path)
     {
         using var sha = SHA256.Create();

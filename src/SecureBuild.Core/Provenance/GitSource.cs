@@ -116,15 +116,27 @@ public sealed class GitSource
         return null; // a local path or something unknown: say nothing rather than leak a machine path
     }
 
-    private static string? Git(string directory, TimeSpan timeout, params string[] arguments)
+    /// <summary>Runs git in <paramref name="directory"/> without prompts or optional locks, standard output captured (up to 4 MiB).</summary>
+    internal static ProcessOutcome Run(string directory, TimeSpan timeout, IDictionary<string, string>? environment, params string[] arguments)
     {
-        var outcome = new ProcessRunner().Run(new ProcessSpec("git", arguments, directory)
+        var added = new Dictionary<string, string> { ["GIT_TERMINAL_PROMPT"] = "0", ["GIT_OPTIONAL_LOCKS"] = "0" };
+        foreach (var pair in environment ?? new Dictionary<string, string>())
+        {
+            added[pair.Key] = pair.Value;
+        }
+
+        return new ProcessRunner().Run(new ProcessSpec("git", arguments, directory)
         {
             Timeout = timeout,
             CaptureStandardOutput = true,
-            OutputLimit = 1024 * 1024,
-            AddedEnvironment = new Dictionary<string, string> { ["GIT_TERMINAL_PROMPT"] = "0", ["GIT_OPTIONAL_LOCKS"] = "0" },
+            OutputLimit = 4 * 1024 * 1024,
+            AddedEnvironment = added,
         });
+    }
+
+    private static string? Git(string directory, TimeSpan timeout, params string[] arguments)
+    {
+        var outcome = Run(directory, timeout, null, arguments);
         if (outcome.TimedOut)
         {
             // Without an answer the provenance would silently lose its source or call a clean tree dirty.

@@ -7,12 +7,16 @@ namespace SecureBuild.Core.Provenance;
 /// <summary>A NuGet package a project resolved, with NuGet's content hash (SHA-512 of the package without its signature).</summary>
 public sealed class ResolvedPackage
 {
-    public ResolvedPackage(string id, string version, string? contentHashBase64)
+    public ResolvedPackage(string id, string version, string? contentHashBase64, string? directory = null)
     {
         Id = id;
         Version = version;
         ContentHashBase64 = contentHashBase64;
+        Directory = directory;
     }
+
+    /// <summary>Where restore extracted the package (the assets file's first package folder and the library's path), when it says.</summary>
+    public string? Directory { get; }
 
     public string Id { get; }
     public string Version { get; }
@@ -60,6 +64,8 @@ public static class NuGetAssets
         {
             return result;
         }
+        // The first package folder is the global packages folder restore extracted into; the others are fallbacks.
+        var packageFolder = root.TryGetValue("packageFolders", out var folders) && folders is JsonMap folderMap ? folderMap.Select(f => f.Key).FirstOrDefault() : null;
         foreach (var library in libraries)
         {
             if (library.Value is not JsonMap details ||
@@ -73,7 +79,10 @@ public static class NuGetAssets
                 continue;
             }
             var hash = details.TryGetValue("sha512", out var sha) && sha is JsonString s ? s.Value : null;
-            result.Add(new ResolvedPackage(library.Key.Substring(0, slash), library.Key.Substring(slash + 1), hash));
+            var path = details.TryGetValue("path", out var p) && p is JsonString ps && ps.Value.Length > 0 && packageFolder is not null
+                ? System.IO.Path.Combine(packageFolder, ps.Value)
+                : null;
+            result.Add(new ResolvedPackage(library.Key.Substring(0, slash), library.Key.Substring(slash + 1), hash, path));
         }
         return result.OrderBy(p => p.Id, StringComparer.OrdinalIgnoreCase).ThenBy(p => p.Version, StringComparer.Ordinal).ToList();
     }

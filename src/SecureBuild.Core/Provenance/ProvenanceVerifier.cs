@@ -18,8 +18,9 @@ public static class ProvenanceVerifier
     /// <param name="artifactDigests">Digests of the artifact (algorithm to lowercase hex); one match with a subject suffices.</param>
     /// <param name="expectedBuilderId">runDetails.builder.id must equal this, when given.</param>
     /// <param name="expectedSourceUri">The source repository (with or without "git+"), when given.</param>
+    /// <param name="policy">What is demanded of the worker and the pipeline state, when given.</param>
     public static StatementVerification Verify(IEnumerable<DsseEnvelope> envelopes, PublicKey key,
-        IReadOnlyDictionary<string, string> artifactDigests, string? expectedBuilderId = null, string? expectedSourceUri = null)
+        IReadOnlyDictionary<string, string> artifactDigests, string? expectedBuilderId = null, string? expectedSourceUri = null, ProvenancePolicy? policy = null)
     {
         var failures = new List<string>();
         var signatureFailures = new List<string>();
@@ -32,15 +33,16 @@ public static class ProvenanceVerifier
             return new StatementVerification(failures, null);
         }
 
-        return VerifyClaims(statement, artifactDigests, expectedBuilderId, expectedSourceUri);
+        return VerifyClaims(statement, artifactDigests, expectedBuilderId, expectedSourceUri, policy);
     }
 
     /// <summary>
     /// The checks after the signature: the statement is SLSA provenance v1, the artifact is a subject, and the builder
-    /// and source are the expected ones. For a statement whose signature was verified elsewhere (a keyless bundle).
+    /// and source are the expected ones, and the <paramref name="policy"/> holds (the worker; the pipeline state against
+    /// the repository). For a statement whose signature was verified elsewhere (a keyless bundle).
     /// </summary>
     public static StatementVerification VerifyClaims(InTotoStatement statement, IReadOnlyDictionary<string, string> artifactDigests,
-        string? expectedBuilderId = null, string? expectedSourceUri = null)
+        string? expectedBuilderId = null, string? expectedSourceUri = null, ProvenancePolicy? policy = null)
     {
         if (statement is null)
         {
@@ -79,6 +81,16 @@ public static class ProvenanceVerifier
                 failures.Add($"source is '{source ?? "(none)"}', expected '{expectedSourceUri}'");
             }
         }
+
+        if (policy is not null)
+        {
+            failures.AddRange(policy.Worker.Check(predicate));
+            if (policy.Repository is not null)
+            {
+                failures.AddRange(DefinitionVerification.Check(predicate, policy.Repository));
+            }
+        }
+
         return new StatementVerification(failures, statement);
     }
 
@@ -117,4 +129,14 @@ public static class ProvenanceVerifier
         }
         return current is JsonString s ? s.Value : null;
     }
+}
+
+/// <summary>What a verifier demands beyond signature, subject, builder and source (issue #14).</summary>
+public sealed class ProvenancePolicy
+{
+    /// <summary>The rules for the worker that built it.</summary>
+    public WorkerPolicy Worker { get; set; } = new();
+
+    /// <summary>A clone of the built repository (the folder the build used as its root): the recorded definitions must equal its files at the built commit.</summary>
+    public string? Repository { get; set; }
 }

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using SecureBuild.Core.Json;
+using SecureBuild.Core.Processes;
 using SecureBuild.Core.Recording;
 
 namespace SecureBuild.Core.Provenance;
@@ -74,6 +75,12 @@ public sealed class StepProvenanceInputs
     public DateTimeOffset? StartedOn { get; set; }
 
     public DateTimeOffset FinishedOn { get; set; }
+
+    /// <summary>The machine's processes as this build sees them (null: worker freshness "unknown"); see <see cref="WorkerFreshness"/>.</summary>
+    public Func<ProcessTable?> Processes { get; set; } = () => null;
+
+    /// <summary>The project's intermediate folder (obj/), whose files from before the build make the workspace "reused".</summary>
+    public string? Workspace { get; set; }
 }
 
 /// <summary>
@@ -109,9 +116,12 @@ public static class StepProvenance
 
         var sourceUri = inputs.Git?.RepositoryUri ?? ci.SourceUri;
         var sourceCommit = inputs.Git?.Commit ?? ci.SourceCommit;
+        var packages = !string.IsNullOrEmpty(inputs.ProjectAssetsFile) && File.Exists(inputs.ProjectAssetsFile)
+            ? NuGetAssets.ReadPackages(inputs.ProjectAssetsFile!)
+            : Array.Empty<ResolvedPackage>();
         AddExternalParameters(statement.ExternalParameters, inputs, sourceUri, sourceCommit);
-        AddInternalParameters(statement.InternalParameters, inputs, ci);
-        AddResolvedDependencies(statement.ResolvedDependencies, inputs, sourceUri, sourceCommit);
+        AddInternalParameters(statement.InternalParameters, inputs, ci, packages);
+        AddResolvedDependencies(statement.ResolvedDependencies, inputs, sourceUri, sourceCommit, packages);
         return statement;
     }
 
@@ -166,7 +176,7 @@ public static class StepProvenance
     }
 
     // internalParameters: what the builder chose.
-    private static void AddInternalParameters(JsonMap internalParameters, StepProvenanceInputs inputs, CiContext ci)
+    private static void AddInternalParameters(JsonMap internalParameters, StepProvenanceInputs inputs, CiContext ci, IReadOnlyList<ResolvedPackage> packages)
     {
         internalParameters["sdkVersion"] = inputs.SdkVersion ?? "";
         internalParameters["msbuildVersion"] = inputs.MSBuildVersion ?? "";
@@ -175,14 +185,18 @@ public static class StepProvenance
         internalParameters["osDescription"] = RuntimeInformation.OSDescription;
         internalParameters["architecture"] = RuntimeInformation.OSArchitecture.ToString().ToLowerInvariant();
         internalParameters["ci"] = ci.System;
-        internalParameters["worker"] = WorkerIdentity.Describe(inputs.Environment, ci);
+        var worker = WorkerIdentity.Describe(inputs.Environment, ci);
+        var freshness = WorkerFreshness.Describe(inputs.Processes(), inputs.Workspace, packages.Where(p => p.Directory is not null).Select(p => p.Directory!));
+        worker["fresh"] = WorkerFreshness.IsFresh(freshness);
+        worker["freshness"] = freshness;
+        internalParameters["worker"] = worker;
         var recordedEnvironment = ParameterAllowList.ForEnvironment(inputs.RecordProperties, inputs.Namer.NamePathsIn).Record(inputs.Environment);
         internalParameters["environment"] = ValuesJson(recordedEnvironment);
         internalParameters["withheldEnvironment"] = NamesJson(recordedEnvironment);
     }
 
     // resolvedDependencies: source, SDK, this SDK, packages, packs.
-    private static void AddResolvedDependencies(JsonList deps, StepProvenanceInputs inputs, string? sourceUri, string? sourceCommit)
+    private static void AddResolvedDependencies(JsonList deps, StepProvenanceInputs inputs, string? sourceUri, string? sourceCommit, IReadOnlyList<ResolvedPackage> packages)
     {
         if (sourceCommit is not null)
         {
@@ -217,15 +231,12 @@ public static class StepProvenance
         }
 
         deps.Add(ProvenanceStatement.Resource(name: "SecureBuild.Sdk", uri: $"pkg:nuget/SecureBuild.Sdk@{inputs.SdkPackageVersion}"));
-        if (!string.IsNullOrEmpty(inputs.ProjectAssetsFile) && File.Exists(inputs.ProjectAssetsFile))
+        foreach (var package in packages)
         {
-            foreach (var package in NuGetAssets.ReadPackages(inputs.ProjectAssetsFile!))
-            {
-                var hex = package.ContentHashSha512Hex;
-                deps.Add(ProvenanceStatement.Resource(uri: package.Purl,
-                    digest: hex is null ? null : new Dictionary<string, string> { ["sha512"] = hex },
-                    annotations: new JsonMap { ["kind"] = "package" }));
-            }
+            var hex = package.ContentHashSha512Hex;
+            deps.Add(ProvenanceStatement.Resource(uri: package.Purl,
+                digest: hex is null ? null : new Dictionary<string, string> { ["sha512"] = hex },
+                annotations: new JsonMap { ["kind"] = "package" }));
         }
 
         foreach (var pack in inputs.Packs

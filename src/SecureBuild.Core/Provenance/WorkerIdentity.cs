@@ -43,7 +43,8 @@ public static class WorkerIdentity
     public static string? RunnerOf(JsonMap? predicate) =>
         Worker(predicate) is { } w && w.TryGetValue("runner", out var r) && r is JsonString runner ? runner.Value : null;
 
-    private static JsonMap? Worker(JsonMap? predicate) =>
+    /// <summary>A provenance predicate's internalParameters.worker, or null.</summary>
+    public static JsonMap? Worker(JsonMap? predicate) =>
         predicate is not null && predicate.TryGetValue("buildDefinition", out var definition) && definition is JsonMap d &&
         d.TryGetValue("internalParameters", out var parameters) && parameters is JsonMap p &&
         p.TryGetValue("worker", out var worker) && worker is JsonMap w

@@ -60,6 +60,31 @@ public sealed class PipelineStateTests : TaskTestBase
         Assert.That(BuildDefinitions.Describe(ProjectDir, inGitWorkTree: false).Single().Committed, Is.Null);
     }
 
+    [Test]
+    public void A_build_over_an_earlier_builds_obj_folder_is_flagged_as_a_reused_workspace_and_a_first_one_is_not()
+    {
+        var (engine, dll) = CommittedRepository();
+        Assert.That(Provenance(engine, dll, new Dictionary<string, string> { ["CI"] = "true" }).Execute(), Is.True, engine.Log);
+        var first = Freshness();
+        Assert.That(((JsonString)first["workspace"]).Value, Is.EqualTo("fresh"), "obj/ holds only what this build wrote");
+        Assert.That(first.ContainsKey("leftoverProcesses"), Is.True, "the machine's MSBuild nodes and compiler servers are looked at");
+
+        // What an earlier build left: a file in obj/ older than the running build (this test's process).
+        var leftover = Dir.Write("repo/App/obj/App.AssemblyInfoInputs.cache", "earlier");
+        File.SetLastWriteTimeUtc(leftover, DateTime.UtcNow.AddDays(-1));
+        File.Delete(Path.Combine(LinkDir, "compile.provenance.intoto.jsonl"));
+        var again = new FakeBuildEngine();
+        Assert.That(Materials(again, "compile", Dir.Path("repo/App/Program.cs")).Execute(), Is.True, again.Log);
+        Assert.That(Provenance(again, dll, new Dictionary<string, string> { ["CI"] = "true" }).Execute(), Is.True, again.Log);
+        var second = Freshness();
+        Assert.That(((JsonString)second["workspace"]).Value, Is.EqualTo("reused"));
+        var worker = (JsonMap)((JsonMap)((JsonMap)((JsonMap)Statement()["predicate"])["buildDefinition"])["internalParameters"])["worker"];
+        Assert.That(((JsonBool)worker["fresh"]).Value, Is.False);
+    }
+
+    private JsonMap Freshness() =>
+        (JsonMap)((JsonMap)((JsonMap)((JsonMap)((JsonMap)Statement()["predicate"])["buildDefinition"])["internalParameters"])["worker"])["freshness"];
+
     /// <summary>A committed git repository with every kind of definition file; the engine and a compiled output.</summary>
     private (FakeBuildEngine Engine, string Dll) CommittedRepository()
     {
