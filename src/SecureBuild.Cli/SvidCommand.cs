@@ -22,7 +22,7 @@ internal static class SvidCommand
     private static Command CreateVerify(TextWriter stdout, TextWriter stderr)
     {
         var cert = new Argument<string>("cert") { Description = "The SVID: PEM or DER certificates, leaf first, then intermediates." };
-        var options = new TrustOptions("Check validity at this time (RFC 3339 or Unix seconds), e.g. when the signature was made. Default: now.");
+        var options = new SvidTrustOptions("Check validity at this time (RFC 3339 or Unix seconds), e.g. when the signature was made. Default: now.");
         var command = new Command("verify", "Verify an X.509-SVID: one URI SAN with a SPIFFE ID, leaf not a CA, key usage, a path to the bundle of its own trust domain, valid at --at, short-lived, an allowed ID. Exit 0 valid, 1 refused (naming the rule), 2 unreadable or usage.")
         {
             cert,
@@ -62,7 +62,7 @@ internal static class SvidCommand
     {
         var signature = new Argument<string>("signature") { Description = "A Sigstore bundle signed with an X.509-SVID (x509CertificateChain), as SecureBuildSigning=spiffe writes them." };
         var artifact = new Option<string>("--artifact") { Description = "The signed file, for a bundle that signs an artifact (a .nupkg's .sigstore.json)." };
-        var options = new TrustOptions("When the signature was made (RFC 3339 or Unix seconds): the SVID must have been valid then. SVIDs are short-lived, so name the build's time when checking later. Default: now.");
+        var options = new SvidTrustOptions("When the signature was made (RFC 3339 or Unix seconds): the SVID must have been valid then. SVIDs are short-lived, so name the build's time when checking later. Default: now.");
         var command = new Command("verify-signature", "Verify a signature made with an X.509-SVID: the chain it carries checked as `svid verify` checks an SVID at --at, and the signature with the SVID's key. Exit 0 valid (prints the signer's SPIFFE ID), 1 refused (naming the rule), 2 unreadable or usage.")
         {
             signature, artifact,
@@ -120,62 +120,6 @@ internal static class SvidCommand
         {
             stderr.WriteLine($"{me}: {e.Message}");
             return CliApplication.Usage;
-        }
-    }
-
-    /// <summary>The trust options of the verifying commands: the bundle, its trust domain, allowed IDs, the lifetime limit, the time.</summary>
-    private sealed class TrustOptions
-    {
-        private readonly Option<string> _bundle = new("--bundle") { Description = "The trust bundle of the SVID's trust domain: PEM, concatenated DER or a SPIFFE JWK Set.", Required = true };
-        private readonly Option<string[]> _spiffeId = new("--spiffe-id") { Description = "An allowed SPIFFE ID, exact or spiffe://TD/PATH/* for any ID below PATH (repeatable).", AllowMultipleArgumentsPerToken = true };
-        private readonly Option<string> _trustDomain = new("--trust-domain") { Description = "The bundle's trust domain. Default: the trust domain of --spiffe-id, else the one the bundle's CAs name." };
-        private readonly Option<string> _maxTtl = new("--max-ttl") { Description = "Longest validity period of the leaf (e.g. 1h, 90m, 24h, 2d; default 24h): an SVID valid longer is not short-lived." };
-        private readonly Option<string> _at;
-
-        public TrustOptions(string atDescription) => _at = new Option<string>("--at") { Description = atDescription };
-
-        public void AddTo(Command command)
-        {
-            command.Options.Add(_bundle);
-            command.Options.Add(_spiffeId);
-            command.Options.Add(_trustDomain);
-            command.Options.Add(_maxTtl);
-            command.Options.Add(_at);
-        }
-
-        public bool TryRead(ParseResult parse, string me, TextWriter stderr, out SvidPolicy policy, out DateTimeOffset when, out Dictionary<string, IReadOnlyList<X509Certificate>> bundles)
-        {
-            policy = new SvidPolicy();
-            when = DateTimeOffset.UtcNow;
-            bundles = new Dictionary<string, IReadOnlyList<X509Certificate>>(StringComparer.Ordinal);
-            try
-            {
-                policy.AllowedIds = (parse.GetValue(_spiffeId) ?? Array.Empty<string>()).Select(SpiffePattern.Parse).ToList();
-            }
-            catch (FormatException e)
-            {
-                stderr.WriteLine($"{me}: {SvidException.Unreadable}: --spiffe-id {e.Message}");
-                return false;
-            }
-
-            if (!TryMaxTtl(me, parse.GetValue(_maxTtl), policy, stderr))
-            {
-                return false;
-            }
-
-            if (parse.GetValue(_at) is { } atText && !BundleCommand.TryParseTime(atText, out when))
-            {
-                stderr.WriteLine($"{me}: {SvidException.Unreadable}: --at '{atText}' is not an RFC 3339 time (2026-01-01T00:00:00Z) or Unix seconds.");
-                return false;
-            }
-
-            if (!TryTrustBundle(me, parse.GetValue(_bundle)!, parse.GetValue(_trustDomain), policy, stderr, out var domain, out var cas))
-            {
-                return false;
-            }
-
-            bundles[domain] = cas;
-            return true;
         }
     }
 
@@ -245,7 +189,7 @@ internal static class SvidCommand
     }
 
     /// <summary>Reads --bundle and decides its trust domain (--trust-domain, else --spiffe-id's, else the one its CAs name).</summary>
-    private static bool TryTrustBundle(string me, string bundlePath, string? trustDomain, SvidPolicy policy, TextWriter stderr, out string domain, out IReadOnlyList<X509Certificate> cas)
+    internal static bool TryTrustBundle(string me, string bundlePath, string? trustDomain, SvidPolicy policy, TextWriter stderr, out string domain, out IReadOnlyList<X509Certificate> cas)
     {
         domain = "";
         try
@@ -285,7 +229,7 @@ internal static class SvidCommand
         return true;
     }
 
-    private static bool TryMaxTtl(string me, string? text, SvidPolicy policy, TextWriter stderr)
+    internal static bool TryMaxTtl(string me, string? text, SvidPolicy policy, TextWriter stderr)
     {
         if (text is null)
         {
@@ -302,7 +246,7 @@ internal static class SvidCommand
         return true;
     }
 
-    private static string Utc(DateTime t) => t.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+    internal static string Utc(DateTime t) => t.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
 
     /// <summary>1h, 90m, 3600s, 2d, or plain seconds; positive.</summary>
     internal static bool TryParseDuration(string text, out TimeSpan value)

@@ -181,4 +181,32 @@ public class SvidSigningTests
         Assert.That(code, Is.EqualTo(2), output);
         Assert.That(output, Does.Contain("SB5220"));
     }
+
+    [Test]
+    public void Provenance_verify_checks_an_svid_signed_provenance_and_names_the_signer_or_both_ids()
+    {
+        string artifact = Path.Combine(_dir, "App.dll");
+        File.WriteAllText(artifact, "assembly");
+        string statement = "{\"_type\":\"https://in-toto.io/Statement/v1\",\"subject\":[{\"name\":\"App.dll\",\"digest\":{\"sha256\":\""
+            + Sha256Hex.OfFile(artifact) + "\"}}],\"predicateType\":\"" + Core.Provenance.ProvenanceVerifier.SlsaProvenanceV1
+            + "\",\"predicate\":{\"buildDefinition\":{},\"runDetails\":{\"builder\":{\"id\":\"https://ci.example/builder\"}}}}";
+        string provenance = Path.Combine(_dir, "compile.provenance.sigstore.json");
+        SigstoreBundleWriter.Save(Signer().SignDsse(DsseEnvelope.InTotoPayloadType, Encoding.UTF8.GetBytes(statement)), provenance);
+        string bundle = Path.Combine(_dir, "bundle.pem");
+
+        var (code, output) = SigstoreTufTests.Cli("provenance", "verify", "--artifact", artifact, "--provenance", provenance,
+            "--spiffe-bundle", bundle, "--spiffe-id", "spiffe://example.org/ci/*", "--builder-id", "https://ci.example/builder");
+        Assert.That(code, Is.EqualTo(0), output);
+        Assert.That(output, Does.Contain("signed by " + Workload));
+
+        (code, output) = SigstoreTufTests.Cli("provenance", "verify", "--artifact", artifact, "--provenance", provenance,
+            "--spiffe-bundle", bundle, "--spiffe-id", "spiffe://example.org/release/signer");
+        Assert.That(code, Is.EqualTo(1), output);
+        Assert.That(output, Does.Contain("SB5230").And.Contain(Workload).And.Contain("spiffe://example.org/release/signer"));
+
+        File.WriteAllText(artifact, "another assembly");
+        (code, output) = SigstoreTufTests.Cli("provenance", "verify", "--artifact", artifact, "--provenance", provenance, "--spiffe-bundle", bundle);
+        Assert.That(code, Is.EqualTo(1), output);
+        Assert.That(output, Does.Contain("not a subject"));
+    }
 }
