@@ -147,7 +147,7 @@ internal static class LayoutCommand
                     foreach (var step in created.Steps)
                     {
                         var role = roleFile.RoleOf(step.Name)!;
-                        stdout.WriteLine($"  {step.Name}: role {role.Name}, {role.Threshold} of {string.Join(", ", step.PubKeys.Select(k => k.Substring(0, 8)))}");
+                        stdout.WriteLine($"  {step.Name}: role {role}");
                     }
                 }
                 if (projects.Count > 1)

@@ -77,15 +77,15 @@ public class LayoutRolesCliTests
     private (int Code, string Stdout, string Stderr) Run(params string[] args) => Cli.Run(_dir, args);
 
     private (int Code, string Stdout, string Stderr) Verify() =>
-        Run("verify", "-l", "app.layout", "-k", "keys/owner.pub", "-t", "ed25519", "-d", "links");
+        Run("verify", "-l", "app.layout", "-k", "keys/owner.pub", "-t", "ed25519", "-d", "links", "--roles", "roles.json");
 
     [Test]
     public void The_roles_give_each_step_its_functionaries_and_threshold_and_the_layout_verifies()
     {
         var (code, stdout, stderr) = Run("layout", "new", "--roles", "roles.json", "--sign", "keys/owner.key", "--link-dir", "links", "-o", "app.layout");
         Assert.That(code, Is.EqualTo(0), stderr);
-        Assert.That(stdout, Does.Contain("compile: role builder, 1 of " + Builder.KeyId.Substring(0, 8)));
-        Assert.That(stdout, Does.Contain("pack: role packager, 2 of"));
+        Assert.That(stdout, Does.Contain($"compile: role builder (1 of keys/builder.pub ({Builder.KeyId.Substring(0, 8)}))"));
+        Assert.That(stdout, Does.Contain("pack: role packager (2 of keys/packager"));
 
         var layout = Layout.FromJson(Metablock.Load(Path.Combine(_dir, "app.layout")).Signed);
         var pack = layout.Steps.Single(s => s.Name == "pack");
@@ -96,6 +96,8 @@ public class LayoutRolesCliTests
 
         var verified = Verify();
         Assert.That(verified.Code, Is.EqualTo(0), verified.Stdout + verified.Stderr);
+        Assert.That(verified.Stdout, Does.Contain($"compile: role builder, performed by keys/builder.pub ({Builder.KeyId.Substring(0, 8)})"));
+        Assert.That(verified.Stdout, Does.Contain("pack: role packager, performed by keys/packager").And.Contain(Packager1.KeyId.Substring(0, 8)).And.Contain(Packager2.KeyId.Substring(0, 8)));
 
         // The packager's threshold is 2: one packager's link is not enough.
         WriteLinks(Builder, Packager1);
@@ -107,7 +109,9 @@ public class LayoutRolesCliTests
         WriteLinks(Packager1, Packager1, Packager2);
         verified = Verify();
         Assert.That(verified.Code, Is.Not.EqualTo(0), verified.Stdout + verified.Stderr);
-        Assert.That(verified.Stdout + verified.Stderr, Does.Contain("compile"));
+        Assert.That(verified.Stderr, Does.Contain("step:      compile"));
+        Assert.That(verified.Stderr, Does.Contain(Packager1.KeyId.Substring(0, 8)), "the key that signed outside the role is named");
+        Assert.That(verified.Stderr, Does.Contain("role:      builder (1 of keys/builder.pub"), "and the role with its functionaries");
     }
 
     [Test]

@@ -29,11 +29,12 @@ public sealed class RolesException : CodedException
 /// <summary>One role: who may perform it (public keys) and how many of them must.</summary>
 public sealed class Role
 {
-    public Role(string name, IReadOnlyList<PublicKey> keys, int threshold)
+    public Role(string name, IReadOnlyList<PublicKey> keys, int threshold, IReadOnlyDictionary<string, string>? keyFiles = null)
     {
         Name = name;
         Keys = keys;
         Threshold = threshold;
+        KeyFiles = keyFiles ?? new Dictionary<string, string>();
     }
 
     public string Name { get; }
@@ -41,6 +42,17 @@ public sealed class Role
     public IReadOnlyList<PublicKey> Keys { get; }
 
     public int Threshold { get; }
+
+    /// <summary>The file each key was read from (as the roles file names it), by key id.</summary>
+    public IReadOnlyDictionary<string, string> KeyFiles { get; }
+
+    /// <summary>A key id as a report names it: the key file and the id's first 8 characters.</summary>
+    public string Describe(string keyId) =>
+        KeyFiles.TryGetValue(keyId, out var file) ? $"{file} ({keyId.Substring(0, Math.Min(8, keyId.Length))})" : keyId;
+
+    /// <summary>The role in one line: its name, functionaries and threshold.</summary>
+    public override string ToString() =>
+        $"{Name} ({Threshold} of {string.Join(", ", Keys.Select(k => k.KeyId).Distinct(StringComparer.Ordinal).Select(Describe))})";
 }
 
 /// <summary>
@@ -193,6 +205,7 @@ public sealed class LayoutRoles
     {
         StrictJson.AllowedFields(obj, p, fail, "functionaries", "threshold");
         var keys = new List<PublicKey>();
+        var files = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var item in StrictJson.ReqArray(obj, "functionaries", p, fail))
         {
             if (item is not JsonString text || text.Value.Length == 0)
@@ -209,7 +222,9 @@ public sealed class LayoutRoles
 
             try
             {
-                keys.Add(PublicKey.Load(Path.Combine(dir, text.Value)));
+                var key = PublicKey.Load(Path.Combine(dir, text.Value));
+                keys.Add(key);
+                files[key.KeyId] = text.Value;
             }
             catch (KeyFormatException e)
             {
@@ -224,7 +239,7 @@ public sealed class LayoutRoles
             throw fail($"{p}: the threshold {threshold} must be between 1 and the number of distinct keys ({distinct}) of the role '{name}'.");
         }
 
-        return new Role(name, keys, (int)threshold);
+        return new Role(name, keys, (int)threshold, files);
     }
 
     private static RolesException Bad(string message) =>
