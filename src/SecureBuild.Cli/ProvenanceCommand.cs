@@ -3,6 +3,7 @@ using SecureBuild.Core.Attestation;
 using SecureBuild.Core.Crypto;
 using SecureBuild.Core.Provenance;
 using SecureBuild.Core.Sigstore;
+using SecureBuild.Core.Spiffe;
 using SecureBuild.Core.IO;
 
 namespace SecureBuild.Cli;
@@ -18,7 +19,8 @@ internal static class ProvenanceCommand
         var key = new Option<string>("--key") { Description = "The builder's public key (PEM or securesystemslib JSON), for key-signed provenance." };
         var trustedRoot = new Option<string>("--trusted-root") { Description = "For keyless provenance (a .sigstore.json with a certificate): the trusted_root.json of the Sigstore instance that certified and logged it." };
         var identity = new CertificateIdentityOptions();
-        var at = new Option<string>("--at") { Description = "Keyless: verification time ('now') as RFC 3339 or Unix seconds; default: the system clock." };
+        var at = new Option<string>("--at") { Description = "Keyless: verification time ('now') as RFC 3339 or Unix seconds; default: the system clock. SPIFFE: when the provenance was signed (the SVID must have been valid then)." };
+        var spiffe = new SvidTrustOptions("--spiffe-bundle", at);
         var builderId = new Option<string>("--builder-id") { Description = "Required runDetails.builder.id (exact)." };
         var sourceUri = new Option<string>("--source-uri") { Description = "Required source repository, e.g. git+https://github.com/acme/app (with or without git+, .git)." };
         var rejectSelfHosted = new Option<bool>("--reject-self-hosted") { Description = "Fail (SB5411) unless the provenance says a hosted single-use runner built it (internalParameters.worker.runner github-hosted or tekton-pod)." };
@@ -29,6 +31,7 @@ internal static class ProvenanceCommand
             artifact, file, key, builderId, sourceUri, trustedRoot, at, rejectSelfHosted, requireFresh, repository,
         };
         identity.AddTo(verify);
+        spiffe.AddTo(verify);
         verify.SetAction(parse =>
         {
             var policy = new ProvenancePolicy
@@ -40,6 +43,17 @@ internal static class ProvenanceCommand
             {
                 stderr.WriteLine($"securebuild provenance verify: {DefinitionVerification.CannotCheckCode}: --repository {clone} is not a folder. Give the clone the build was made from.");
                 return CliApplication.Usage;
+            }
+
+            if (spiffe.Given(parse))
+            {
+                if (parse.GetValue(key) is not null || identity.AnyGiven(parse) || parse.GetValue(trustedRoot) is not null)
+                {
+                    stderr.WriteLine("securebuild provenance verify: --spiffe-bundle (an SVID-signed bundle) excludes --key and the keyless options.");
+                    return CliApplication.Usage;
+                }
+
+                return VerifySpiffe(parse, file, artifact, spiffe, builderId, sourceUri, policy, stdout, stderr);
             }
 
             if (parse.GetValue(key) is null)
@@ -75,17 +89,73 @@ internal static class ProvenanceCommand
             var result = ProvenanceVerifier.Verify(envelopes, publicKey, digests, parse.GetValue(builderId), parse.GetValue(sourceUri), policy);
             if (!result.Passed)
             {
-                foreach (var failure in result.Failures)
-                {
-                    stderr.WriteLine($"FAILED: {failure}");
-                }
-                return CliApplication.Failure;
+                return Failed(result, stderr);
             }
             stdout.WriteLine($"PASSED: {Path.GetFileName(parse.GetValue(artifact))} is a subject of SLSA provenance signed by {publicKey.KeyId}.");
             return CliApplication.Success;
         });
         provenance.Subcommands.Add(verify);
         return provenance;
+    }
+
+    /// <summary>
+    /// A .sigstore.json signed with an X.509-SVID (SecureBuildSigning=spiffe): the SVID checked by the SPIFFE rules at
+    /// --at against the trust domain's bundle and the allowed IDs, the signature, then the provenance claims.
+    /// </summary>
+    private static int VerifySpiffe(ParseResult parse, Option<string> file, Option<string> artifact, SvidTrustOptions spiffe,
+        Option<string> builderId, Option<string> sourceUri, ProvenancePolicy provenancePolicy, TextWriter stdout, TextWriter stderr)
+    {
+        const string name = "securebuild provenance verify";
+        if (!spiffe.TryRead(parse, name, stderr, out var policy, out var signedAt, out var trust))
+        {
+            return CliApplication.Usage;
+        }
+
+        SigstoreBundle bundle;
+        Dictionary<string, string> digests;
+        try
+        {
+            bundle = SigstoreBundle.Load(parse.GetValue(file)!);
+            digests = ArtifactDigests.Of(parse.GetValue(artifact)!);
+        }
+        catch (Exception e) when (e is IOException || e is UnauthorizedAccessException || e is SigstoreFormatException || e is InvalidDataException)
+        {
+            stderr.WriteLine($"{name}: SB3020: {e.Message}");
+            return CliApplication.Usage;
+        }
+
+        SvidSignature signed;
+        InTotoStatement statement;
+        try
+        {
+            signed = SvidSignatures.Verify(bundle, trust, signedAt, policy);
+            if (signed.Envelope is null || signed.Envelope.PayloadType != DsseEnvelope.InTotoPayloadType)
+            {
+                stderr.WriteLine($"FAILED: {SvidException.Signature}: the bundle does not sign an in-toto statement (DSSE {DsseEnvelope.InTotoPayloadType}).");
+                return CliApplication.Failure;
+            }
+
+            statement = InTotoStatement.Parse(signed.Envelope.Payload);
+        }
+        catch (SvidException e)
+        {
+            stderr.WriteLine($"FAILED: {e.Message}");
+            return e.Code == SvidException.Unreadable ? CliApplication.Usage : CliApplication.Failure;
+        }
+        catch (AttestationFormatException e)
+        {
+            stderr.WriteLine($"FAILED: the signed payload is not an in-toto statement: {e.Message}");
+            return CliApplication.Failure;
+        }
+
+        var claims = ProvenanceVerifier.VerifyClaims(statement, digests, parse.GetValue(builderId), parse.GetValue(sourceUri), provenancePolicy);
+        if (!claims.Passed)
+        {
+            return Failed(claims, stderr);
+        }
+
+        stdout.WriteLine($"PASSED: {Path.GetFileName(parse.GetValue(artifact))} is a subject of SLSA provenance signed by {signed.Id} (X.509-SVID valid {SvidCommand.Utc(signed.Leaf.NotBefore)} .. {SvidCommand.Utc(signed.Leaf.NotAfter)}, checked at {SvidCommand.Utc(signedAt.UtcDateTime)}).");
+        return CliApplication.Success;
     }
 
     /// <summary>A keyless .sigstore.json: the bundle verified offline against the trusted root, then the provenance claims.</summary>
@@ -153,15 +223,20 @@ internal static class ProvenanceCommand
         var claims = ProvenanceVerifier.VerifyClaims(result.Statement!, digests, parse.GetValue(builderId), parse.GetValue(sourceUri), policy);
         if (!claims.Passed)
         {
-            foreach (var failure in claims.Failures)
-            {
-                stderr.WriteLine($"FAILED: {failure}");
-            }
-
-            return CliApplication.Failure;
+            return Failed(claims, stderr);
         }
 
         stdout.WriteLine($"PASSED: {Path.GetFileName(parse.GetValue(artifact))} is a subject of SLSA provenance signed by {string.Join(", ", result.SubjectAlternativeNames)} (issuer {result.OidcIssuer}), logged and certified as the trusted root requires.");
         return CliApplication.Success;
+    }
+
+    private static int Failed(StatementVerification verification, TextWriter stderr)
+    {
+        foreach (var failure in verification.Failures)
+        {
+            stderr.WriteLine($"FAILED: {failure}");
+        }
+
+        return CliApplication.Failure;
     }
 }

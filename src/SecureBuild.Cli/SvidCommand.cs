@@ -2,17 +2,19 @@ using System.CommandLine;
 using System.Globalization;
 using Org.BouncyCastle.X509;
 using SecureBuild.Core.IO;
+using SecureBuild.Core.Sigstore;
 using SecureBuild.Core.Spiffe;
 
 namespace SecureBuild.Cli;
 
-/// <summary>`securebuild svid verify`: one X.509-SVID checked by the SPIFFE standards and a short-lived policy.</summary>
+/// <summary>`securebuild svid verify|verify-signature|fetch`: X.509-SVIDs checked by the SPIFFE standards and a short-lived policy, signatures made with them, and the Workload API.</summary>
 internal static class SvidCommand
 {
     public static Command Create(TextWriter stdout, TextWriter stderr)
     {
         var command = new Command("svid", "SPIFFE X.509-SVIDs (workload identity certificates).");
         command.Subcommands.Add(CreateVerify(stdout, stderr));
+        command.Subcommands.Add(CreateVerifySignature(stdout, stderr));
         command.Subcommands.Add(CreateFetch(stdout, stderr));
         return command;
     }
@@ -20,105 +22,105 @@ internal static class SvidCommand
     private static Command CreateVerify(TextWriter stdout, TextWriter stderr)
     {
         var cert = new Argument<string>("cert") { Description = "The SVID: PEM or DER certificates, leaf first, then intermediates." };
-        var bundle = new Option<string>("--bundle") { Description = "The trust bundle of the SVID's trust domain: PEM, concatenated DER or a SPIFFE JWK Set.", Required = true };
-        var spiffeId = new Option<string[]>("--spiffe-id") { Description = "An allowed SPIFFE ID, exact or spiffe://TD/PATH/* for any ID below PATH (repeatable).", AllowMultipleArgumentsPerToken = true };
-        var trustDomain = new Option<string>("--trust-domain") { Description = "The bundle's trust domain. Default: the trust domain of --spiffe-id, else the one the bundle's CAs name." };
-        var maxTtl = new Option<string>("--max-ttl") { Description = "Longest validity period of the leaf (e.g. 1h, 90m, 24h, 2d; default 24h): an SVID valid longer is not short-lived." };
-        var at = new Option<string>("--at") { Description = "Check validity at this time (RFC 3339 or Unix seconds), e.g. when the signature was made. Default: now." };
+        var options = new SvidTrustOptions("Check validity at this time (RFC 3339 or Unix seconds), e.g. when the signature was made. Default: now.");
         var command = new Command("verify", "Verify an X.509-SVID: one URI SAN with a SPIFFE ID, leaf not a CA, key usage, a path to the bundle of its own trust domain, valid at --at, short-lived, an allowed ID. Exit 0 valid, 1 refused (naming the rule), 2 unreadable or usage.")
         {
-            cert, bundle, spiffeId, trustDomain, maxTtl, at,
+            cert,
         };
+        options.AddTo(command);
         command.SetAction(parse =>
         {
             const string me = "securebuild svid verify";
-            var policy = new SvidPolicy();
-            try
-            {
-                policy.AllowedIds = (parse.GetValue(spiffeId) ?? Array.Empty<string>()).Select(SpiffePattern.Parse).ToList();
-            }
-            catch (FormatException e)
-            {
-                stderr.WriteLine($"{me}: {SvidException.Unreadable}: --spiffe-id {e.Message}");
-                return CliApplication.Usage;
-            }
-
-            if (!TryMaxTtl(me, parse.GetValue(maxTtl), policy, stderr))
-            {
-                return CliApplication.Usage;
-            }
-
-            DateTimeOffset when = DateTimeOffset.UtcNow;
-            if (parse.GetValue(at) is { } atText && !BundleCommand.TryParseTime(atText, out when))
-            {
-                stderr.WriteLine($"{me}: {SvidException.Unreadable}: --at '{atText}' is not an RFC 3339 time (2026-01-01T00:00:00Z) or Unix seconds.");
-                return CliApplication.Usage;
-            }
-
             IReadOnlyList<X509Certificate> chain;
-            IReadOnlyList<X509Certificate> cas;
             string certPath = parse.GetValue(cert)!;
-            string bundlePath = parse.GetValue(bundle)!;
             try
             {
                 chain = SvidCertificates.ReadCertificates(InputFile.ReadAllBytes(certPath, InputKind.Metadata), certPath);
-                cas = SvidCertificates.ReadBundle(InputFile.ReadAllBytes(bundlePath, InputKind.Metadata), bundlePath);
             }
-            catch (InputFileException e)
-            {
-                stderr.WriteLine($"{me}: {e.Message}");
-                return CliApplication.Usage;
-            }
-            catch (SvidException e)
+            catch (Exception e) when (e is InputFileException || e is SvidException)
             {
                 stderr.WriteLine($"{me}: {e.Message}");
                 return CliApplication.Usage;
             }
 
-            string? domain = parse.GetValue(trustDomain);
-            if (domain is not null)
+            if (!options.TryRead(parse, me, stderr, out var policy, out var when, out var bundles))
             {
-                domain = SpiffeId.NormalizeTrustDomain(domain);
-                if (domain is null)
-                {
-                    stderr.WriteLine($"{me}: {SvidException.Unreadable}: --trust-domain '{parse.GetValue(trustDomain)}' is not a trust domain name (lower case a-z 0-9 . - _).");
-                    return CliApplication.Usage;
-                }
-            }
-            else
-            {
-                var fromIds = policy.AllowedIds.Select(p => p.Id.TrustDomain).Distinct().ToList();
-                var fromCas = cas.Select(SvidVerifier.CaTrustDomain).Where(d => d is not null).Distinct().ToList();
-                domain = fromIds.Count == 1 ? fromIds[0] : fromIds.Count == 0 && fromCas.Count == 1 ? fromCas[0] : null;
-                if (domain is null)
-                {
-                    stderr.WriteLine($"{me}: {SvidException.Unreadable}: cannot tell which trust domain the bundle {bundlePath} is for"
-                        + (fromIds.Count > 1 ? $" (--spiffe-id names {string.Join(", ", fromIds)})" : " (its CAs name none, or several)")
-                        + ". Give --trust-domain.");
-                    return CliApplication.Usage;
-                }
+                return CliApplication.Usage;
             }
 
-            try
+            return Refusals(me, stderr, () =>
             {
-                var bundles = new Dictionary<string, IReadOnlyList<X509Certificate>>(StringComparer.Ordinal) { [domain] = cas };
                 var id = SvidVerifier.Verify(chain, bundles, when, policy);
                 var leaf = chain[0];
-                stdout.WriteLine($"OK: {id} (trust domain {domain}), valid {Utc(leaf.NotBefore)} .. {Utc(leaf.NotAfter)}, checked at {Utc(when.UtcDateTime)}");
-                return CliApplication.Success;
-            }
-            catch (SvidException e) when (e.Code != SvidException.Unreadable)
-            {
-                stderr.WriteLine($"{me}: refused ({e.Rule}): {e.Message}");
-                return CliApplication.Failure;
-            }
-            catch (SvidException e)
-            {
-                stderr.WriteLine($"{me}: {e.Message}");
-                return CliApplication.Usage;
-            }
+                stdout.WriteLine($"OK: {id} (trust domain {id.TrustDomain}), valid {Utc(leaf.NotBefore)} .. {Utc(leaf.NotAfter)}, checked at {Utc(when.UtcDateTime)}");
+            });
         });
         return command;
+    }
+
+    private static Command CreateVerifySignature(TextWriter stdout, TextWriter stderr)
+    {
+        var signature = new Argument<string>("signature") { Description = "A Sigstore bundle signed with an X.509-SVID (x509CertificateChain), as SecureBuildSigning=spiffe writes them." };
+        var artifact = new Option<string>("--artifact") { Description = "The signed file, for a bundle that signs an artifact (a .nupkg's .sigstore.json)." };
+        var options = new SvidTrustOptions("When the signature was made (RFC 3339 or Unix seconds): the SVID must have been valid then. SVIDs are short-lived, so name the build's time when checking later. Default: now.");
+        var command = new Command("verify-signature", "Verify a signature made with an X.509-SVID: the chain it carries checked as `svid verify` checks an SVID at --at, and the signature with the SVID's key. Exit 0 valid (prints the signer's SPIFFE ID), 1 refused (naming the rule), 2 unreadable or usage.")
+        {
+            signature, artifact,
+        };
+        options.AddTo(command);
+        command.SetAction(parse =>
+        {
+            const string me = "securebuild svid verify-signature";
+            string path = parse.GetValue(signature)!;
+            SigstoreBundle bundle;
+            byte[]? artifactBytes = null;
+            try
+            {
+                bundle = SigstoreBundle.Load(path);
+                if (parse.GetValue(artifact) is { } artifactPath)
+                {
+                    artifactBytes = InputFile.ReadAllBytes(artifactPath, InputKind.Artifact);
+                }
+            }
+            catch (Exception e) when (e is InputFileException || e is SigstoreFormatException)
+            {
+                stderr.WriteLine($"{me}: {SvidException.Unreadable}: {e.Message}");
+                return CliApplication.Usage;
+            }
+
+            if (!options.TryRead(parse, me, stderr, out var policy, out var when, out var bundles))
+            {
+                return CliApplication.Usage;
+            }
+
+            return Refusals(me, stderr, () =>
+            {
+                var verified = SvidSignatures.Verify(bundle, bundles, when, policy, artifactBytes);
+                string what = verified.Envelope is { } envelope ? $"DSSE {envelope.PayloadType}" : "artifact";
+                stdout.WriteLine($"OK: {what} signed by {verified.Id}, SVID valid {Utc(verified.Leaf.NotBefore)} .. {Utc(verified.Leaf.NotAfter)}, checked at {Utc(when.UtcDateTime)}");
+            });
+        });
+        return command;
+    }
+
+    /// <summary>Runs a check: exit 0, 1 for a refusal naming its rule, 2 for unreadable input (SB5220).</summary>
+    private static int Refusals(string me, TextWriter stderr, Action check)
+    {
+        try
+        {
+            check();
+            return CliApplication.Success;
+        }
+        catch (SvidException e) when (e.Code != SvidException.Unreadable)
+        {
+            stderr.WriteLine($"{me}: refused ({e.Rule}): {e.Message}");
+            return CliApplication.Failure;
+        }
+        catch (SvidException e)
+        {
+            stderr.WriteLine($"{me}: {e.Message}");
+            return CliApplication.Usage;
+        }
     }
 
     private static Command CreateFetch(TextWriter stdout, TextWriter stderr)
@@ -148,11 +150,10 @@ internal static class SvidCommand
             }
 
             WorkloadSvid svid;
-            IReadOnlyList<X509Certificate> chain, bundle;
+            IReadOnlyList<X509Certificate> bundle;
             try
             {
                 svid = WorkloadApiClient.FetchX509Svids(parse.GetValue(socket), limit).Svids[0];
-                chain = SvidCertificates.ReadCertificates(svid.CertificatesDer, "the Workload API's x509_svid");
                 bundle = SvidCertificates.ReadCertificates(svid.BundleDer, "the Workload API's bundle");
             }
             catch (SvidException e)
@@ -161,18 +162,12 @@ internal static class SvidCommand
                 return CliApplication.Usage;
             }
 
-            try
+            return Refusals(me, stderr, () =>
             {
-                var id = SvidVerifier.Verify(chain, new Dictionary<string, IReadOnlyList<X509Certificate>>(StringComparer.Ordinal)
-                {
-                    [SpiffeId.TryParse(svid.SpiffeId, out var claimed, out _, out _) ? claimed!.TrustDomain : ""] = bundle,
-                }, DateTimeOffset.UtcNow, policy);
-                if (id.ToString() != svid.SpiffeId)
-                {
-                    throw new SvidException(SvidException.WorkloadApi, "workload-api",
-                        $"the Workload API says the SVID is {svid.SpiffeId}, but its certificate names {id}.", "The agent's answer is inconsistent: report it; nothing was written.");
-                }
-
+                // The SVID checked against its own bundle now, the agent's ID against the certificate's, the key against the leaf.
+                var signer = SvidSigner.FromWorkloadApi(svid, policy, DateTimeOffset.UtcNow);
+                var id = signer.Id;
+                var chain = signer.Chain;
                 string dir = Path.GetFullPath(parse.GetValue(output)!);
                 Directory.CreateDirectory(dir);
                 foreach (string name in new[] { "svid.pem", "svid.key", "bundle.pem" })
@@ -188,18 +183,53 @@ internal static class SvidCommand
                     (Path.Combine(dir, "bundle.pem"), utf8.GetBytes(SvidCertificates.ToPem(bundle)), null),
                 });
                 stdout.WriteLine($"OK: {id}, valid {Utc(chain[0].NotBefore)} .. {Utc(chain[0].NotAfter)} -> {dir}/svid.pem, svid.key, bundle.pem");
-                return CliApplication.Success;
-            }
-            catch (SvidException e)
-            {
-                stderr.WriteLine($"{me}: refused ({e.Rule}): {e.Message}");
-                return CliApplication.Failure;
-            }
+            });
         });
         return command;
     }
 
-    private static bool TryMaxTtl(string me, string? text, SvidPolicy policy, TextWriter stderr)
+    /// <summary>Reads --bundle and decides its trust domain (--trust-domain, else --spiffe-id's, else the one its CAs name).</summary>
+    internal static bool TryTrustBundle(string me, string bundlePath, string? trustDomain, SvidPolicy policy, TextWriter stderr, out string domain, out IReadOnlyList<X509Certificate> cas)
+    {
+        domain = "";
+        try
+        {
+            cas = SvidCertificates.ReadBundle(InputFile.ReadAllBytes(bundlePath, InputKind.Metadata), bundlePath);
+        }
+        catch (Exception e) when (e is InputFileException || e is SvidException)
+        {
+            cas = Array.Empty<X509Certificate>();
+            stderr.WriteLine($"{me}: {e.Message}");
+            return false;
+        }
+
+        if (trustDomain is not null)
+        {
+            domain = SpiffeId.NormalizeTrustDomain(trustDomain) ?? "";
+            if (domain.Length == 0)
+            {
+                stderr.WriteLine($"{me}: {SvidException.Unreadable}: --trust-domain '{trustDomain}' is not a trust domain name (lower case a-z 0-9 . - _).");
+                return false;
+            }
+
+            return true;
+        }
+
+        var fromIds = policy.AllowedIds.Select(p => p.Id.TrustDomain).Distinct().ToList();
+        var fromCas = cas.Select(SvidVerifier.CaTrustDomain).Where(d => d is not null).Distinct().ToList();
+        domain = (fromIds.Count == 1 ? fromIds[0] : fromIds.Count == 0 && fromCas.Count == 1 ? fromCas[0] : null) ?? "";
+        if (domain.Length == 0)
+        {
+            stderr.WriteLine($"{me}: {SvidException.Unreadable}: cannot tell which trust domain the bundle {bundlePath} is for"
+                + (fromIds.Count > 1 ? $" (--spiffe-id names {string.Join(", ", fromIds)})" : " (its CAs name none, or several)")
+                + ". Give --trust-domain.");
+            return false;
+        }
+
+        return true;
+    }
+
+    internal static bool TryMaxTtl(string me, string? text, SvidPolicy policy, TextWriter stderr)
     {
         if (text is null)
         {
@@ -216,7 +246,7 @@ internal static class SvidCommand
         return true;
     }
 
-    private static string Utc(DateTime t) => t.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+    internal static string Utc(DateTime t) => t.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
 
     /// <summary>1h, 90m, 3600s, 2d, or plain seconds; positive.</summary>
     internal static bool TryParseDuration(string text, out TimeSpan value)

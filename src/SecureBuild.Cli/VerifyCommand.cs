@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using SecureBuild.Core.Crypto;
+using SecureBuild.Core.InToto;
 using SecureBuild.Core.InToto.Verification;
 using SecureBuild.Core.IO;
 using SecureBuild.Core.Tuf;
@@ -34,10 +35,11 @@ internal static class VerifyCommand
         var quiet = new Option<bool>("--quiet", "-q") { Description = "Print only the failure." };
         var timeout = new Option<string>("--inspection-timeout") { Description = "Seconds an inspection command may run (default 10, as in in-toto)." };
         var trust = TrustRepositoryOptions.Create();
+        var roles = new Option<string>("--roles") { Description = "The roles file the layout was made from (securebuild-roles/v1): the report names each step's role and the functionaries that performed it." };
 
         var command = new Command("verify", "Verify a supply chain against an in-toto layout (like in-toto-verify, with the same verdicts). Inspections run in the current directory.")
         {
-            layout, layoutKeys, keyTypes, linkDir, gpg, gpgHome, verbose, quiet, timeout, trust.Url, trust.Root, trust.Cache,
+            layout, layoutKeys, keyTypes, linkDir, gpg, gpgHome, verbose, quiet, timeout, trust.Url, trust.Root, trust.Cache, roles,
         };
         command.SetAction(parse =>
         {
@@ -170,8 +172,24 @@ internal static class VerifyCommand
                 WorkingDirectory = Directory.GetCurrentDirectory(),
                 InspectionTimeout = inspectionTimeout,
             };
+            LayoutRoles? roleFile = null;
+            try
+            {
+                roleFile = parse.GetValue(roles) is { } rolesPath ? LayoutRoles.Load(rolesPath) : null;
+            }
+            catch (RolesException e)
+            {
+                stderr.WriteLine($"{me}: {e.Code}: {e.Message} {e.Fix}");
+                return CliApplication.Usage;
+            }
+
             var result = new LayoutVerifier(options).Verify(layoutBytes, layoutPath, keys);
             Report(result, layoutPath, isVerbose, isQuiet, stdout, stderr);
+            if (roleFile is not null)
+            {
+                ReportRoles(result, roleFile, parse.GetValue(linkDir) ?? ".", isQuiet, stdout, stderr);
+            }
+
             return result.Passed ? CliApplication.Success : CliApplication.Failure;
         });
         return command;
@@ -243,6 +261,65 @@ internal static class VerifyCommand
         if (result.Passed && !quiet)
         {
             stdout.WriteLine($"{me}: PASSED: {layoutPath} ({result.StepCount} step(s), {result.InspectionCount} inspection(s), {result.LinkCount} link(s) verified)");
+        }
+    }
+
+    /// <summary>
+    /// With --roles: each step whose links were checked, its role and the functionaries whose links count for it; for
+    /// a failed step, its role (so a link signed outside the role is named next to the role's own functionaries).
+    /// </summary>
+    private static void ReportRoles(VerificationResult result, LayoutRoles roles, string linkDir, bool quiet, TextWriter stdout, TextWriter stderr)
+    {
+        foreach (var failure in result.Failures.Where(f => f.Step is not null && f.SublayoutPath.Count == 0))
+        {
+            var role = roles.RoleOf(failure.Step!);
+            stderr.WriteLine($"  role:      {role?.ToString() ?? "(none in the roles file)"}");
+            foreach (var (file, keyId) in StepLinksOutside(role, linkDir, failure.Step!))
+            {
+                stderr.WriteLine($"  outside the role: {file} is signed by {keyId}, which is not a functionary of the role");
+            }
+        }
+
+        if (quiet || !result.Passed)
+        {
+            return;
+        }
+
+        foreach (var step in result.PerformedBy)
+        {
+            var role = roles.RoleOf(step.Key);
+            string by = string.Join(", ", step.Value.Select(k => role?.Describe(k) ?? k));
+            stdout.WriteLine($"  {step.Key}: role {role?.Name ?? "(none in the roles file)"}, performed by {by}");
+        }
+    }
+
+    /// <summary>The step's link files in the link directory signed by keys that are not the role's (in-toto only looks for the role's).</summary>
+    private static IEnumerable<(string File, string KeyId)> StepLinksOutside(Role? role, string linkDir, string step)
+    {
+        string prefix = Path.GetFileName(step) + ".";
+        string dir = Path.Combine(linkDir, Path.GetDirectoryName(step) ?? "");
+        var inRole = new HashSet<string>(role?.Keys.Select(k => k.KeyId) ?? Array.Empty<string>(), StringComparer.Ordinal);
+        if (!Directory.Exists(dir))
+        {
+            yield break;
+        }
+
+        foreach (string file in LinkFile.FindIn(dir).Where(f => Path.GetFileName(f).StartsWith(prefix, StringComparison.Ordinal)))
+        {
+            Metablock block;
+            try
+            {
+                block = Metablock.Load(file);
+            }
+            catch (Exception e) when (e is InTotoFormatException || e is Core.Json.JsonFormatException || e is IOException || e is UnauthorizedAccessException)
+            {
+                continue;
+            }
+
+            foreach (var signature in block.Signatures.Where(sig => !inRole.Contains(sig.KeyId)))
+            {
+                yield return (Path.GetFileName(file), signature.KeyId);
+            }
         }
     }
 }

@@ -111,6 +111,11 @@ public sealed class RecordStepProducts : SecureBuildTask
             LogCodedError(e.Code, $"{StepName}: keyless signing failed: {e.Message}. {e.Fix}");
             return false;
         }
+        catch (Core.Spiffe.SvidException e)
+        {
+            LogCodedError(e.Code, $"{StepName}: SPIFFE signing failed: {e.Reason} {e.Fix}");
+            return false;
+        }
 
         if (done)
         {
@@ -362,7 +367,7 @@ public sealed class RecordStepProducts : SecureBuildTask
                 Log.LogMessage(MessageImportance.Normal, $"SecureBuild: {StepName} package signature -> {keyless.SignFile(package)}");
             }
 
-            Log.LogMessage(MessageImportance.Normal, $"SecureBuild: {StepName} signed keyless as {keyless.Identity} ({keyless.RoundTrips} requests to Fulcio, Rekor and the TSA)");
+            Log.LogMessage(MessageImportance.Normal, $"SecureBuild: {StepName} {keyless.Summary}");
         }
     }
 

@@ -43,6 +43,15 @@ public sealed class SvidException : Exception
     /// <summary>The SPIFFE Workload API could not be reached or gave no usable SVID (no socket, status error, timeout, broken answer).</summary>
     public const string WorkloadApi = "SB5231";
 
+    /// <summary>The SVID's private key cannot sign for it (unreadable, not the leaf's key, or RSA-PSS only).</summary>
+    public const string SigningKey = "SB5232";
+
+    /// <summary>A signature that is not an SVID signature (no certificate chain) or that does not verify with the SVID's key.</summary>
+    public const string Signature = "SB5233";
+
+    /// <summary>SecureBuildSigning=spiffe settings that cannot work: some SVID files but not all, or the Workload API under .NET Framework MSBuild.</summary>
+    public const string SigningSettings = "SB5234";
+
     public SvidException(string code, string rule, string message, string fix)
         : base($"{code}: {message} {fix}")
     {

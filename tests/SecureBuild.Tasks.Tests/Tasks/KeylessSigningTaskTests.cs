@@ -1,5 +1,4 @@
 using Microsoft.Build.Framework;
-using Microsoft.Build.Utilities;
 using SecureBuild.Tasks.Tests.Infrastructure;
 
 namespace SecureBuild.Tasks.Tests.Tasks;
@@ -7,23 +6,7 @@ namespace SecureBuild.Tasks.Tests.Tasks;
 /// <summary>RecordStepProducts with SecureBuildSigning=keyless: the settings reach Core and its SB codes fail the step.</summary>
 public sealed class KeylessSigningTaskTests : TaskTestBase
 {
-    private static ITaskItem Setting(string name, string value)
-    {
-        var item = new TaskItem(name);
-        item.SetMetadata("Value", value);
-        return item;
-    }
-
-    private RecordStepProducts Step(FakeBuildEngine engine, params ITaskItem[] settings)
-    {
-        var source = Dir.Write("repo/App/Program.cs", "class P {}");
-        Assert.That(Materials(engine, "compile", source, ProjectFile).Execute(), Is.True, engine.Log);
-        var dll = Dir.Write("repo/App/bin/Release/App.dll", "assembly");
-        var step = Products(engine, "compile", dll);
-        step.WriteProvenance = true;
-        step.SigningSettings = settings;
-        return step;
-    }
+    private RecordStepProducts Step(FakeBuildEngine engine, params ITaskItem[] settings) => SignedCompileStep(engine, settings);
 
     [Test]
     public void An_unknown_signing_mode_is_SB5050()

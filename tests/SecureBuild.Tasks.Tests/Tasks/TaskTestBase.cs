@@ -37,6 +37,26 @@ public abstract class TaskTestBase
 
     protected static ITaskItem[] Items(params string[] paths) => paths.Select(p => (ITaskItem)new TaskItem(p)).ToArray();
 
+    /// <summary>One of the signing settings the targets pass as <c>SigningSettings</c> (ItemSpec = name, metadata Value).</summary>
+    protected static ITaskItem Setting(string name, string value)
+    {
+        var item = new TaskItem(name);
+        item.SetMetadata("Value", value);
+        return item;
+    }
+
+    /// <summary>The compile step of the fake project with its materials recorded, writing provenance signed per <paramref name="settings"/>.</summary>
+    protected RecordStepProducts SignedCompileStep(FakeBuildEngine engine, params ITaskItem[] settings)
+    {
+        var source = Dir.Write("repo/App/Program.cs", "class P {}");
+        Assert.That(Materials(engine, "compile", source, ProjectFile).Execute(), Is.True, engine.Log);
+        var dll = Dir.Write("repo/App/bin/Release/App.dll", "assembly");
+        var step = Products(engine, "compile", dll);
+        step.WriteProvenance = true;
+        step.SigningSettings = settings;
+        return step;
+    }
+
     protected RecordStepMaterials Materials(IBuildEngine engine, string step, params string[] files) => new()
     {
         BuildEngine = engine,

@@ -1,14 +1,8 @@
-using Org.BouncyCastle.Asn1.X509;
 using Org.BouncyCastle.Crypto;
-using Org.BouncyCastle.Crypto.Generators;
-using Org.BouncyCastle.Crypto.Operators;
-using Org.BouncyCastle.Crypto.Parameters;
-using Org.BouncyCastle.Math;
 using Org.BouncyCastle.OpenSsl;
-using Org.BouncyCastle.Pkcs;
-using Org.BouncyCastle.Security;
 using Org.BouncyCastle.X509;
 using SecureBuild.Core.Spiffe;
+using SecureBuild.TestSupport.Spiffe;
 
 namespace SecureBuild.Tuf.Tests.Spiffe;
 
@@ -34,20 +28,6 @@ internal static class TestPki
             caKey = (AsymmetricKeyParameter)new PemReader(reader).ReadObject();
         }
 
-        var gen = new ECKeyPairGenerator();
-        gen.Init(new ECKeyGenerationParameters(Org.BouncyCastle.Asn1.Sec.SecObjectIdentifiers.SecP256r1, new SecureRandom()));
-        var pair = gen.GenerateKeyPair();
-        var builder = new X509V3CertificateGenerator();
-        builder.SetSerialNumber(BigInteger.ValueOf(0x3001));
-        builder.SetIssuerDN(ca.SubjectDN);
-        builder.SetSubjectDN(new X509Name("O=SecureBuild Test"));
-        builder.SetNotBefore(notBefore.UtcDateTime);
-        builder.SetNotAfter(notAfter.UtcDateTime);
-        builder.SetPublicKey(pair.Public);
-        builder.AddExtension(X509Extensions.BasicConstraints, true, new BasicConstraints(false));
-        builder.AddExtension(X509Extensions.KeyUsage, true, new KeyUsage(KeyUsage.DigitalSignature));
-        builder.AddExtension(X509Extensions.SubjectAlternativeName, false, new GeneralNames(new GeneralName(GeneralName.UniformResourceIdentifier, spiffeId)));
-        var cert = builder.Generate(new Asn1SignatureFactory("SHA256WITHECDSA", caKey));
-        return (cert, PrivateKeyInfoFactory.CreatePrivateKeyInfo(pair.Private).GetEncoded());
+        return SvidTestPki.IssueLeaf(ca, caKey, spiffeId, notBefore, notAfter);
     }
 }

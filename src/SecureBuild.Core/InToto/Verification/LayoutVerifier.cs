@@ -58,6 +58,7 @@ public sealed class LayoutVerifier
         private readonly LayoutVerifierOptions _o;
         private readonly List<VerificationWarning> _warnings = new();
         private readonly List<DroppedLink> _dropped = new();
+        private readonly Dictionary<string, IReadOnlyList<string>> _performedBy = new(StringComparer.Ordinal);
         private readonly List<string> _log = new();
         private readonly List<LinkPrefetch> _prefetches = new();
         private int _linkCount;
@@ -126,7 +127,7 @@ public sealed class LayoutVerifier
         public VerificationResult Finish(VerificationFailure? failure)
         {
             var failures = failure is null ? Array.Empty<VerificationFailure>() : new[] { failure };
-            return new VerificationResult(failures, _warnings, _dropped, _log, _steps, _inspections, _linkCount);
+            return new VerificationResult(failures, _warnings, _dropped, _log, _steps, _inspections, _linkCount) { PerformedBy = _performedBy };
         }
 
         /// <summary>Returns null when the file cannot be opened (in-toto treats that like a missing file).</summary>
@@ -351,6 +352,10 @@ public sealed class LayoutVerifier
                 }
 
                 _linkCount += links.Verified.Count;
+                if (where.Length == 0)
+                {
+                    _performedBy[step.Name] = links.Verified.Select(l => l.KeyId).Distinct(StringComparer.Ordinal).ToList();
+                }
             }
         }
 

@@ -183,4 +183,10 @@ public sealed class VerificationResult
 
     /// <summary>Link files counted towards thresholds, over all (sub)layouts.</summary>
     public int LinkCount { get; }
+
+    /// <summary>
+    /// For each step of the root layout whose link signatures were checked: the key ids of the functionaries whose
+    /// links count for it (a step checked before a failure stopped verification is listed; later ones are not).
+    /// </summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<string>> PerformedBy { get; internal set; } = new Dictionary<string, IReadOnlyList<string>>();
 }

@@ -1,0 +1,72 @@
+using Microsoft.Build.Framework;
+using Org.BouncyCastle.X509;
+using SecureBuild.Core.Sigstore;
+using SecureBuild.Core.Spiffe;
+using SecureBuild.Tasks.Tests.Infrastructure;
+using SecureBuild.TestSupport.Spiffe;
+
+namespace SecureBuild.Tasks.Tests.Tasks;
+
+/// <summary>
+/// RecordStepProducts with SecureBuildSigning=spiffe: the provenance bundle is signed with the workload's X.509-SVID
+/// (its chain in the bundle), and an SVID that cannot sign fails the step with its SB code and writes no bundle.
+/// </summary>
+public sealed class SpiffeSigningTaskTests : TaskTestBase
+{
+    private const string Builder = "spiffe://ci.example/builder/linux";
+    private static readonly SvidTestPki Pki = SvidTestPki.Create("ci.example");
+
+    private string Bundle => Path.Combine(LinkDir, "compile.provenance.sigstore.json");
+
+    private RecordStepProducts Step(FakeBuildEngine engine, params ITaskItem[] settings) =>
+        SignedCompileStep(engine, new[] { Setting("Signing", "spiffe") }.Concat(settings).ToArray());
+
+    private ITaskItem[] SvidFiles(TimeSpan lifetime)
+    {
+        var (chain, key, bundle) = Pki.WriteSvid(Dir.Path("svid"), Builder, lifetime);
+        return new[] { Setting("SvidFile", chain), Setting("SvidKeyFile", key), Setting("SvidBundleFile", bundle) };
+    }
+
+    [Test]
+    public void The_provenance_is_signed_with_the_svid_and_verifies_as_the_builder()
+    {
+        var engine = new FakeBuildEngine();
+        Assert.That(Step(engine, SvidFiles(TimeSpan.FromHours(1))).Execute(), Is.True, engine.Log);
+        Assert.That(engine.Log, Does.Contain("signed with the X.509-SVID of " + Builder));
+
+        var bundle = SigstoreBundle.Load(Bundle);
+        Assert.That(bundle.MaterialKind, Is.EqualTo(VerificationMaterialKind.X509CertificateChain));
+        var trust = new Dictionary<string, IReadOnlyList<X509Certificate>>(StringComparer.Ordinal) { ["ci.example"] = new[] { Pki.Ca } };
+        var verified = SvidSignatures.Verify(bundle, trust, DateTimeOffset.UtcNow, new SvidPolicy { AllowedIds = new[] { SpiffePattern.Parse("spiffe://ci.example/builder/*") } });
+        Assert.That(verified.Id.ToString(), Is.EqualTo(Builder));
+        Assert.That(verified.Envelope!.PayloadType, Is.EqualTo("application/vnd.in-toto+json"));
+    }
+
+    [Test]
+    public void A_long_lived_svid_fails_the_step_and_writes_no_bundle()
+    {
+        var engine = new FakeBuildEngine();
+        Assert.That(Step(engine, SvidFiles(TimeSpan.FromDays(365))).Execute(), Is.False);
+        Assert.That(engine.Errors.Select(e => e.Code), Is.EqualTo(new[] { SvidException.NotShortLived }));
+        Assert.That(engine.Errors.Single().Message, Does.StartWith("compile: SPIFFE signing failed:"));
+        Assert.That(File.Exists(Bundle), Is.False);
+    }
+
+    [Test]
+    public void Some_but_not_all_svid_files_is_SB5234_naming_the_missing_one()
+    {
+        var engine = new FakeBuildEngine();
+        Assert.That(Step(engine, SvidFiles(TimeSpan.FromHours(1)).Take(2).ToArray()).Execute(), Is.False);
+        Assert.That(engine.Errors.Select(e => e.Code), Is.EqualTo(new[] { SvidException.SigningSettings }));
+        Assert.That(engine.Errors.Single().Message, Does.Contain("missing: SecureBuildSvidBundleFile"));
+    }
+
+    [Test]
+    public void No_workload_api_listening_is_SB5231_and_no_bundle()
+    {
+        var engine = new FakeBuildEngine();
+        Assert.That(Step(engine, Setting("SpiffeEndpoint", "unix://" + Dir.Path("no-agent.sock"))).Execute(), Is.False);
+        Assert.That(engine.Errors.Select(e => e.Code), Is.EqualTo(new[] { SvidException.WorkloadApi }));
+        Assert.That(File.Exists(Bundle), Is.False);
+    }
+}
