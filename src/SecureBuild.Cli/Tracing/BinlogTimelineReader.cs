@@ -85,9 +85,16 @@ public static class BinlogTimelineReader
 
     private static void AddPackageFolders(IEnumerable? properties, BuildTimelineBuilder timeline)
     {
+        // StructuredLogger hands properties over as its string dictionary (KeyValuePair) or, in older formats, as DictionaryEntry.
         foreach (var entry in properties ?? Array.Empty<object>())
         {
-            if (entry is DictionaryEntry { Key: string name, Value: string value } && (name == "NuGetPackageRoot" || name == "NuGetPackageFolders"))
+            var (name, value) = entry switch
+            {
+                DictionaryEntry { Key: string k, Value: string v } => (k, v),
+                KeyValuePair<string, string> kv => (kv.Key, kv.Value),
+                _ => ("", ""),
+            };
+            if (name == "NuGetPackageRoot" || name == "NuGetPackageFolders")
             {
                 timeline.PackageFolders(value);
             }
