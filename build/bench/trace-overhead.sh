@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Runtime-trace overhead benchmark (issue #11): the generated 10-project solution built untraced, under
 # `securebuild trace`, under strace with a seccomp-bpf prefilter (the peer baseline: what a filtered ptrace tracer
-# costs), and untraced with the binary log that `securebuild trace` adds for attribution (-bl;ProjectImports=None:
-# MSBuild's own cost of the log, so traced/binlog is the tracer's share), clean and no-op, in one run with the
-# variants alternating; ratios against the untraced build, and the tracer's peak memory and CPU time.
+# costs), and untraced with a binary log (-bl;ProjectImports=None: what `securebuild trace` added for attribution
+# before it had its own logger, and what a user's -bl costs; the verb then reads that log instead), clean and no-op,
+# in one run with the variants alternating; ratios against the untraced build, and the tracer's peak memory and CPU.
 #
 # This is a benchmark, not a test: it never fails because of timings. It exits non-zero only when it cannot measure
 # (a build fails, the tool does not build, tracing is not permitted here).
@@ -153,7 +153,7 @@ row() { # scenario runs
   echo
   echo "runtime trace overhead: ${#PROJECTS[@]}-project solution, .NET SDK $(dotnet --version), $(nproc) cores, $(strace -V | head -n 1), tool $TOOL_KIND"
   echo "wall-clock seconds, mean ± stddev; traced/untraced goal <= $GOAL and never slower than strace; cpu = (user+sys) ratios vs untraced"
-  echo "bl/u: untraced with the binary log attribution needs (-bl;ProjectImports=None) vs untraced; tr/bl: traced vs that (the tracer's own share)"
+  echo "bl/u: untraced with a binary log (-bl;ProjectImports=None: the verb's attribution before its logger, a user's -bl) vs untraced; tr/bl: traced vs that"
   printf '%-6s %4s  %-14s  %-14s  %-14s  %-13s  %-5s  %-5s  %-5s  %-5s  %-17s  %s\n' scenario runs "untraced (s)" "traced (s)" "strace (s)" \
     "traced/untr." "str/u" "tr/st" "bl/u" "tr/bl" "cpu tr/st/bl" verdict
   row clean "$RUNS_CLEAN"

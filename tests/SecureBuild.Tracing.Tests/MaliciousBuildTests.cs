@@ -104,6 +104,9 @@ public class MaliciousBuildTests
     private (TraceLog, string) TracedBuild(string project, int port)
     {
         string binlog = Path.Combine(_root, project + ".binlog");
+        // The trace logger too, as the verb adds it when the command has no -bl: the same build attributed both ways.
+        string attribution = AttributionLogOf(project);
+        Directory.CreateDirectory(Path.GetDirectoryName(attribution)!);
         var environment = System.Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
             .ToDictionary(e => (string)e.Key, e => (string?)e.Value ?? "");
         foreach (var (name, value) in Environment())
@@ -113,11 +116,15 @@ public class MaliciousBuildTests
         // The command and environment the trace verb would run (it turns off the CLI's own side activities: in this
         // fresh HOME the CLI would otherwise look for workload updates on nuget.org from inside the in-proc node, at a
         // random moment of the build, whatever this machine's environment says).
-        var command = SecureBuild.Cli.TraceCommand.MsBuildSwitches(BuildCommand(project, binlog, port), environment, out _);
+        var command = SecureBuild.Cli.TraceCommand.MsBuildSwitches(
+            BuildCommand(project, binlog, port).Append(TraceVerbOptions.LoggerArgument(TraceVerbOptions.LoggerAssembly, attribution, taskInputs: false)).ToList(), environment, out _);
         var result = Tracer.RunResult(_root, command, environment);
         Assert.That(result.CommandExecuted, Is.True);
         return (result.Log, binlog);
     }
+
+    /// <summary>In the project's obj/ (where a build may write; the verb writes it under its --out).</summary>
+    private string AttributionLogOf(string project) => Path.Combine(_root, project, "obj", "attribution.jsonl");
 
     private Dictionary<string, string> Environment() => new()
     {
@@ -130,10 +137,11 @@ public class MaliciousBuildTests
         ["MSBUILDDISABLENODEREUSE"] = "1",
     };
 
-    private TraceEnforcementResult Enforce(TraceLog log, string binlog, bool audit, string outDir) =>
+    private TraceEnforcementResult Enforce(TraceLog log, string binlog, bool audit, string outDir, string? attributionLog = null) =>
         TraceEnforcement.Run(log, new TraceEnforcementOptions
         {
             BinaryLog = binlog,
+            AttributionLog = attributionLog, // read instead of the binary log when given
             Audit = audit,
             OutputDirectory = outDir,
             SigningKey = _key,
@@ -194,6 +202,43 @@ public class MaliciousBuildTests
     }
 
     [Test]
+    public void The_trace_logger_attributes_every_event_as_the_binary_log_does()
+    {
+        // The same traced builds, attributed once from MSBuild's binary log and once from the trace logger's log (what
+        // the verb adds when the command has no -bl): the same timeline, so the same findings, processes and tasks.
+        foreach (var (log, binlog) in new[] { (_evil, _evilBinlog), (_clean, _cleanBinlog) })
+        {
+            string attribution = AttributionLogOf(Path.GetFileNameWithoutExtension(binlog));
+            var fromBinlog = Enforce(log, binlog, audit: true, Path.Combine(_root, "out-same-binlog"));
+            var fromLogger = Enforce(log, binlog, audit: true, Path.Combine(_root, "out-same-logger"), attribution);
+
+            var expected = BinlogTimelineReader.Read(binlog);
+            var actual = AttributionLogReader.Read(attribution).Timeline;
+            Assert.That(actual.Tasks, Has.Count.EqualTo(expected.Tasks.Count).And.Count.GreaterThan(100));
+            int compilers = 0;
+            for (int i = 0; i < expected.Tasks.Count; i++)
+            {
+                var (e, a) = (expected.Tasks[i], actual.Tasks[i]);
+                Assert.That((a.NodeId, a.Project, a.Target, a.Task, a.Start, a.End, a.TargetFile), Is.EqualTo((e.NodeId, e.Project, e.Target, e.Task, e.Start, e.End, e.TargetFile)), $"task {i}");
+                Assert.That(a.CommandLines, Is.EqualTo(e.CommandLines), $"task {i} ({e.Task}) command lines");
+                if (e.Task is "Csc")
+                {
+                    // Without MSBuild's task input logging (off for a build: it costs a third more CPU), the compiler's
+                    // inputs come from its command line: every file the binary log names as an input is there.
+                    Assert.That(a.DeclaredInputs, Is.SupersetOf(e.DeclaredInputs.Where(File.Exists)), $"task {i} ({e.Task}) inputs");
+                    compilers++;
+                }
+            }
+            Assert.That(compilers, Is.GreaterThan(0));
+            Assert.That(actual.PackageFolders, Is.EquivalentTo(expected.PackageFolders).And.Contains(Path.Combine(_root, "packages")));
+            Assert.That(fromLogger.Report.Findings.Select(f => f.Describe()), Is.EqualTo(fromBinlog.Report.Findings.Select(f => f.Describe())));
+            Assert.That(log.Processes.Select(p => fromLogger.Attribution.OfProcess(p.Pid)), Is.EqualTo(log.Processes.Select(p => fromBinlog.Attribution.OfProcess(p.Pid))));
+        }
+        Assert.That(Enforce(_evil, _evilBinlog, audit: false, Path.Combine(_root, "out-logger"), AttributionLogOf("App")).Report.Findings.Select(f => f.Code).Distinct(),
+            Is.SupersetOf(new[] { "SB4201", "SB4202", "SB4203", "SB4204", "SB4205" }));
+    }
+
+    [Test]
     public void Audit_reports_the_same_findings_without_failing_and_the_signed_attestation_holds_them()
     {
         string outDir = Path.Combine(_root, "out-audit");
@@ -242,7 +287,9 @@ public class MaliciousBuildTests
             exit = SecureBuild.Cli.CliApplication.Run(new[] { "trace", "--out", outDir, "--key", _key, "--", "dotnet", "build", "Clean/Clean.csproj", "-m:1" }, stdout, stderr);
             Assert.That(exit, Is.EqualTo(0), stderr.ToString());
             Assert.That(stdout.ToString(), Does.Contain("policy: pass"));
-            Assert.That(File.Exists(Path.Combine(outDir, "build.binlog")), Is.True, "the verb added -bl");
+            Assert.That(File.Exists(Path.Combine(outDir, "build.attribution.jsonl")), Is.True, "the verb added its logger");
+            Assert.That(File.Exists(Path.Combine(outDir, "build.binlog")), Is.False, "and no binary log");
+            Assert.That(stdout.ToString(), Does.Match(@"[1-9][0-9]* of [0-9]+ processes attributed to MSBuild \([0-9]+ nodes, [1-9][0-9]* tasks"));
             Assert.That(File.Exists(Path.Combine(outDir, "build.trace.intoto.jsonl")), Is.True);
         }
         finally

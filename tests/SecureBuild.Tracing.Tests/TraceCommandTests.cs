@@ -95,10 +95,13 @@ public class TraceCommandTests : TracingFixture
         Assert.That(err, Does.Contain("added -nodeReuse:false -p:UseSharedCompilation=false and DOTNET_CLI_USE_MSBUILD_SERVER=0")
             .And.Contain("turned off the dotnet CLI's telemetry, workload update check"));
         var log = TraceLogJson.Read(File.ReadAllBytes(Path.Combine(Dir, "obj", "securebuild", "trace", "trace.json")));
-        // -bl: the binary log attribution reads (added because the command had none), without copies of the imported files.
+        // The trace logger (added because the command had no binary log of its own), shipped next to the tool.
+        string logger = Path.Combine(AppContext.BaseDirectory, "SecureBuild.TraceLogger.dll");
+        Assert.That(File.Exists(logger), Is.True, "the logger assembly is copied next to the tool");
         Assert.That(log.Processes.Single(p => p.ParentPid == 0).Arguments, Is.EqualTo(new[]
         {
-            "dotnet", "msbuild", "-nodeReuse:false", "-p:UseSharedCompilation=false", "-version", $"-bl:{Path.Combine(Dir, "obj", "securebuild", "trace", "build.binlog")};ProjectImports=None",
+            "dotnet", "msbuild", "-nodeReuse:false", "-p:UseSharedCompilation=false", "-version",
+            $"-logger:SecureBuild.TraceLogger.AttributionLogger,\"{logger}\";\"{Path.Combine(Dir, "obj", "securebuild", "trace", "build.attribution.jsonl")}\"",
         }));
     }
 

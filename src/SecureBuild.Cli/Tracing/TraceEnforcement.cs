@@ -19,8 +19,11 @@ public sealed class TraceEnforcementOptions
     /// <summary>Report findings as warnings without failing (--audit).</summary>
     public bool Audit { get; init; }
 
-    /// <summary>The build's binary log (the trace verb adds -bl when the user did not).</summary>
+    /// <summary>The build's binary log (the user's -bl; the verb adds one only when its logger is missing).</summary>
     public string? BinaryLog { get; init; }
+
+    /// <summary>The trace logger's log (the verb adds the logger when the user gave no -bl); read instead of <see cref="BinaryLog"/>.</summary>
+    public string? AttributionLog { get; init; }
 
     /// <summary>Where the attestation goes (--out); null: next to the step links the command wrote, else the working directory.</summary>
     public string? OutputDirectory { get; init; }
@@ -55,7 +58,7 @@ public sealed class TraceEnforcementResult
 }
 
 /// <summary>
-/// After the command ran under the tracer: attributes the trace to MSBuild tasks (binary log), holds it to the policy,
+/// After the command ran under the tracer: attributes the trace to MSBuild tasks (the trace logger's log, or the binary log), holds it to the policy,
 /// cross-checks the compiler's, packer's and publisher's reads against their declared inputs and the step links,
 /// writes the signed runtime-trace attestation and prints the summary. One entry point the trace verb calls.
 /// </summary>
@@ -80,16 +83,25 @@ public static class TraceEnforcement
         }
 
         var timeline = BuildTimeline.Empty;
-        if (options.BinaryLog is not null)
+        try
         {
-            try
+            if (options.AttributionLog is not null)
+            {
+                var read = AttributionLogReader.Read(options.AttributionLog, PackageFolders(env));
+                timeline = read.Timeline;
+                if (read.Warning is not null)
+                {
+                    stderr.WriteLine($"securebuild trace: warning {read.Warning}");
+                }
+            }
+            else if (options.BinaryLog is not null)
             {
                 timeline = BinlogTimelineReader.Read(options.BinaryLog, PackageFolders(env));
             }
-            catch (BinlogException e)
-            {
-                stderr.WriteLine($"securebuild trace: warning {e.Message}");
-            }
+        }
+        catch (Exception e) when (e is BinlogException || e is AttributionLogException)
+        {
+            stderr.WriteLine($"securebuild trace: warning {e.Message}");
         }
         var attribution = TraceAttributor.Attribute(log, timeline);
         var context = Context(log, timeline, options, env);
@@ -129,9 +141,12 @@ public static class TraceEnforcement
         {
             outputs.Add(Path.GetFullPath(options.OutputDirectory));
         }
-        if (options.BinaryLog is not null)
+        foreach (var buildLog in new[] { options.BinaryLog, options.AttributionLog })
         {
-            outputs.Add(Path.GetFullPath(options.BinaryLog)); // the log the trace verb asked for
+            if (buildLog is not null)
+            {
+                outputs.Add(Path.GetFullPath(buildLog)); // the log attribution reads
+            }
         }
         var dotnetRoots = new List<string>();
         foreach (var exe in log.Processes.Where(p => Path.GetFileName(p.Executable) == "dotnet").Select(p => p.Executable).Distinct())

@@ -7,7 +7,7 @@ namespace SecureBuild.Cli.Tracing;
 
 /// <summary>
 /// The trace verb's enforcement options (--policy, --audit, --hermetic, --env, --key) and what they do around one
-/// traced run: an MSBuild command gets -bl (when the user gave none) so its events can be attributed; after the run
+/// traced run: an MSBuild command gets the trace logger (when the user gave no -bl) so its events can be attributed; after the run
 /// <see cref="TraceEnforcement"/> holds the trace to the policy and writes the signed runtime-trace attestation;
 /// --hermetic traces restore first, then the command in the sandbox (<see cref="HermeticPlan"/>), each enforced.
 /// </summary>
@@ -70,7 +70,7 @@ internal sealed class TraceVerbOptions
                 stderr.WriteLine($"{name}: {HermeticPlan.UnsupportedCode}: --env names what passes into a hermetic step; it needs --hermetic.");
                 return CliApplication.Usage;
             }
-            return TraceCommand.Run(WithBinaryLog(command, outDir, "build"), outDirectory, stdout, stderr, Enforce(enforcement, outDir, "build", stdout, stderr));
+            return TraceCommand.Run(WithAttributionLog(command, outDir, "build", stderr), outDirectory, stdout, stderr, Enforce(enforcement, outDir, "build", stdout, stderr));
         }
         return RunHermetic(command, outDir, outDirectory, passed, enforcement, stdout, stderr);
     }
@@ -83,7 +83,7 @@ internal sealed class TraceVerbOptions
         HermeticPlan plan;
         try
         {
-            var switched = TraceCommand.MsBuildSwitches(WithBinaryLog(command, outDir, "build"), new Dictionary<string, string>(environment), out _);
+            var switched = TraceCommand.MsBuildSwitches(WithAttributionLog(command, outDir, "build", stderr), new Dictionary<string, string>(environment), out _);
             plan = HermeticPlan.Create(switched, Directory.GetCurrentDirectory(), environment, passed, HermeticSandbox.Probe(new ProcessRunner()), Path.GetTempPath());
         }
         catch (HermeticUnavailableException e)
@@ -95,7 +95,7 @@ internal sealed class TraceVerbOptions
         {
             stderr.WriteLine($"{name}: --hermetic: restore first, with the network; then '{string.Join(" ", command)}' with no network, a reduced environment and a fresh HOME.");
             var restore = new[] { plan.Restore.FileName }.Concat(plan.Restore.Arguments).ToList();
-            int restored = TraceCommand.Run(WithBinaryLog(restore, outDir, "restore"), Path.Combine(outDir, "restore"), stdout, stderr, Enforce(enforcement, outDir, "restore", stdout, stderr));
+            int restored = TraceCommand.Run(WithAttributionLog(restore, outDir, "restore", stderr), Path.Combine(outDir, "restore"), stdout, stderr, Enforce(enforcement, outDir, "restore", stdout, stderr));
             if (restored != CliApplication.Success)
             {
                 return restored;
@@ -129,7 +129,11 @@ internal sealed class TraceVerbOptions
     /// <summary>After the trace: the policy, the attestation, the summary; the command's own failure keeps its exit code.</summary>
     private static Func<TraceLog, int, int> Enforce(TraceEnforcementOptions options, string outDir, string label, TextWriter stdout, TextWriter stderr) => (log, exit) =>
     {
-        var binlog = BinaryLogOf(log.Command) ?? Path.Combine(outDir, label + ".binlog");
+        // The user's binary log when the command wrote one; else the trace logger's log; else the binary log the verb
+        // added because the logger was missing.
+        string? binlog = BinaryLogOf(log.Command) ?? Path.Combine(outDir, label + ".binlog");
+        string attribution = AttributionLogPath(outDir, label);
+        bool logger = BinaryLogOf(log.Command) is null && log.Command.Any(a => a.StartsWith(LoggerSwitch, StringComparison.Ordinal));
         var result = TraceEnforcement.Run(log, new TraceEnforcementOptions
         {
             PolicyFile = options.PolicyFile,
@@ -139,23 +143,84 @@ internal sealed class TraceVerbOptions
             Hermetic = options.Hermetic,
             RunnerPrograms = options.RunnerPrograms,
             StepName = options.StepName,
-            BinaryLog = File.Exists(binlog) ? binlog : null,
+            AttributionLog = logger ? attribution : null,
+            BinaryLog = !logger && File.Exists(binlog) ? binlog : null,
         }, stdout, stderr);
         return exit != CliApplication.Success ? exit : result.ExitCode;
     };
 
+    /// <summary>The -logger: switch's start for the trace logger (its type name).</summary>
+    internal const string LoggerSwitch = "-logger:SecureBuild.TraceLogger.AttributionLogger,";
+
+    /// <summary>SB4235: the trace logger's assembly is not next to the tool; the verb falls back to MSBuild's binary log.</summary>
+    public const string LoggerMissingCode = "SB4235";
+
+    /// <summary>The trace logger's assembly, shipped next to the tool's executable (SecureBuild.Cli.csproj copies it there).</summary>
+    internal static string LoggerAssembly => Path.Combine(AppContext.BaseDirectory, "SecureBuild.TraceLogger.dll");
+
+    /// <summary>The -logger: argument that makes MSBuild load the trace logger writing <paramref name="log"/>; quoted, as MSBuild splits the switch at ',' and ';' outside quotes.</summary>
+    /// <param name="assembly">SecureBuild.TraceLogger.dll.</param>
+    /// <param name="log">The file the logger writes.</param>
+    /// <param name="taskInputs">Have MSBuild log every task's inputs (the logger's "v=diag;"): what PackTask and a
+    /// publish Copy were given, for the undeclared-input check; the compiler's are on its command line without them.</param>
+    internal static string LoggerArgument(string assembly, string log, bool taskInputs) =>
+        $"{LoggerSwitch}\"{assembly}\";\"{(taskInputs ? "v=diag;" : "")}{log}\"";
+
     /// <summary>
-    /// A dotnet MSBuild verb gets -bl:OUT/LABEL.binlog;ProjectImports=None unless the user asked for a binary log already.
-    /// ProjectImports=None: attribution needs the events, not copies of every imported .props/.targets file, and
-    /// collecting and compressing those costs a no-op build of ten projects about as much CPU as the build itself
-    /// (measured: 3.1 s user untraced, 5.0-7.5 s with -bl, 4.5-4.9 s with ProjectImports=None).
+    /// True when the command packs or publishes (dotnet pack/publish, a Pack or Publish target, GeneratePackageOnBuild):
+    /// PackTask's and a publish Copy's inputs are known only from MSBuild's task input logging, which costs a no-op
+    /// build of ten projects about a third more CPU, so a plain build or test does without it.
     /// </summary>
-    internal static IReadOnlyList<string> WithBinaryLog(IReadOnlyList<string> command, string outDir, string label)
+    internal static bool NeedsTaskInputs(IReadOnlyList<string> command)
+    {
+        if (command.Count >= 2 && command[1] is "pack" or "publish")
+        {
+            return true;
+        }
+        return command.Skip(2).Any(a =>
+        {
+            string lower = a.ToLowerInvariant();
+            bool target = lower.StartsWith("-t:", StringComparison.Ordinal) || lower.StartsWith("/t:", StringComparison.Ordinal)
+                || lower.StartsWith("-target:", StringComparison.Ordinal) || lower.StartsWith("/target:", StringComparison.Ordinal)
+                || lower.StartsWith("--target:", StringComparison.Ordinal);
+            return (target && (lower.Contains("pack") || lower.Contains("publish"))) || lower.Contains("generatepackageonbuild=true");
+        });
+    }
+
+    internal static string AttributionLogPath(string outDir, string label) => Path.Combine(outDir, label + ".attribution.jsonl");
+
+    /// <summary>
+    /// A dotnet MSBuild verb gets the trace logger (SecureBuild.TraceLogger.dll, next to the tool), which writes
+    /// OUT/LABEL.attribution.jsonl: what attribution needs and nothing else. When the user asked for a binary log,
+    /// the command is left alone and attribution reads that log. MSBuild's binary log used to be added instead; it
+    /// records every message, property and item and compresses them, which made a traced no-op build of ten projects
+    /// about a quarter slower than an untraced one (build/bench/trace-overhead.sh). Only when the logger's assembly is
+    /// missing (a damaged installation) does the verb add -bl:OUT/LABEL.binlog;ProjectImports=None, and says so.
+    /// </summary>
+    internal static IReadOnlyList<string> WithAttributionLog(IReadOnlyList<string> command, string outDir, string label, TextWriter stderr)
     {
         bool dotnet = command.Count >= 2 && Path.GetFileName(command[0]) == "dotnet" && command[1] is "build" or "pack" or "publish" or "test" or "msbuild" or "restore";
         if (!dotnet || BinaryLogOf(command) is not null)
         {
             return command;
+        }
+        string assembly = LoggerAssembly;
+        string log = AttributionLogPath(outDir, label);
+        if (File.Exists(assembly) && !assembly.Contains('"') && !log.Contains('"'))
+        {
+            try
+            {
+                Directory.CreateDirectory(outDir); // the logger creates its file; MSBuild stops the build when a logger cannot start
+                return command.Concat(new[] { LoggerArgument(assembly, log, NeedsTaskInputs(command)) }).ToList();
+            }
+            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
+            {
+                // The trace cannot be written there either: SB4107 after the run says so.
+            }
+        }
+        else
+        {
+            stderr.WriteLine($"securebuild trace: warning {LoggerMissingCode}: the trace logger {assembly} is missing (or its path holds a '\"'); attributing from MSBuild's binary log instead, which slows the build down. Reinstall the tool.");
         }
         return command.Concat(new[] { $"-bl:{Path.Combine(outDir, label + ".binlog")};ProjectImports=None" }).ToList();
     }

@@ -4,7 +4,7 @@ using System.Linq;
 
 namespace SecureBuild.Core.Tracing;
 
-// Which MSBuild project / target / task caused each event of a TraceLog. The CLI reads the build's binary log (with
+// Which MSBuild project / target / task caused each event of a TraceLog. The CLI reads the trace logger's log or the build's binary log (with
 // MSBuild.StructuredLogger: MSBuild knowledge stays out of Core) into a BuildTimeline; TraceAttributor matches the
 // trace against it. Nothing here knows MSBuild exists: a timeline is plain data (tasks with node ids and times).
 
@@ -84,7 +84,7 @@ public sealed record NuGetPackageIdentity(string Id, string Version)
     }
 }
 
-/// <summary>One task that ran, from the build's binary log.</summary>
+/// <summary>One task that ran, from the build's log (the trace logger's, or a binary log).</summary>
 /// <param name="NodeId">The MSBuild node it ran on.</param>
 /// <param name="Project">The project file.</param>
 /// <param name="Target">The target it ran in.</param>
@@ -105,7 +105,7 @@ public sealed record TaskExecution(
     IReadOnlyList<string> CommandLines,
     IReadOnlyList<string> DeclaredInputs);
 
-/// <summary>What the binary log says about the build: every task with its node and times, the projects and the package folders.</summary>
+/// <summary>What the build's log says about the build: every task with its node and times, the projects and the package folders.</summary>
 public sealed class BuildTimeline
 {
     public BuildTimeline(IEnumerable<TaskExecution> tasks, IEnumerable<string> packageFolders)

@@ -20,7 +20,7 @@ namespace SecureBuild.Core.Tracing;
 /// </summary>
 public static class TraceAttributor
 {
-    /// <summary>Clock slack between the binary log's timestamps and the tracer's (both wall clock, taken in different processes).</summary>
+    /// <summary>Clock slack between the build log's timestamps and the tracer's (both wall clock, taken in different processes).</summary>
     public static readonly TimeSpan Slack = TimeSpan.FromMilliseconds(20);
 
     public static TraceAttribution Attribute(TraceLog log, BuildTimeline timeline)

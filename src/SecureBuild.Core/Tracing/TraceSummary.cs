@@ -19,7 +19,7 @@ public static class TraceSummary
         // The tracer's own summary counts processes, peers and files; this one says what attribution and the policy made of them.
         int attributed = log.Processes.Count(p => attribution.OfProcess(p.Pid).IsKnown || attribution.Nodes.ContainsKey(p.Pid));
         int tasks = attribution.Timeline.Tasks.Count;
-        stdout.WriteLine($"securebuild trace: {attributed} of {log.Processes.Count} processes attributed to MSBuild ({attribution.Nodes.Count} nodes, {tasks} tasks in the binary log).");
+        stdout.WriteLine($"securebuild trace: {attributed} of {log.Processes.Count} processes attributed to MSBuild ({attribution.Nodes.Count} nodes, {tasks} tasks in the build's log).");
         string severity = report.Audit ? "warning" : "error";
         foreach (var finding in report.Findings.Take(MaxListed))
         {

@@ -8,7 +8,7 @@ namespace SecureBuild.Core.Tracing;
 /// <summary>
 /// Cross-checks what the compiler, packer and publisher actually read against what their step declared: a file read
 /// by such a task (or by a process it started: csc, an analyzer or source generator inside it) that is neither one of
-/// the task's inputs in the binary log nor, when the step has an in-toto link, one of the link's materials, is an
+/// the task's inputs in the build's log nor, when the step has an in-toto link, one of the link's materials, is an
 /// undeclared input (SB4205). The link is incomplete, or something read what it should not.
 /// Files of the toolchain are not judged: the dotnet installation, system folders (/usr, /lib, /etc, /proc, /sys,
 /// /dev, /run), temporary files (response files), and files of a NuGet package the task was given an input of (an
