@@ -15,8 +15,12 @@ namespace SecureBuild.Tasks;
 /// </summary>
 public sealed class DownloadFile : CodedTask
 {
-    /// <summary>Lock settings per project file, registered by <see cref="RegisterLockSettings"/> earlier in the build.</summary>
-    internal static readonly ConcurrentDictionary<string, LockSettings> Settings = new(StringComparer.Ordinal);
+    /// <summary>
+    /// Lock settings per project file, registered by <see cref="RegisterLockSettings"/> earlier in this build and node
+    /// (see <see cref="BuildState"/> for the lifetime: never a static, which a reused node would carry into the next build).
+    /// </summary>
+    internal static ConcurrentDictionary<string, LockSettings> Settings(IBuildEngine? engine) =>
+        BuildState.GetOrCreate(engine, "SecureBuild.LockSettings", () => new ConcurrentDictionary<string, LockSettings>(StringComparer.Ordinal));
 
     [Required]
     public string SourceUrl { get; set; } = "";
@@ -78,7 +82,7 @@ public sealed class DownloadFile : CodedTask
     private bool Check(string file)
     {
         var projectFile = BuildEngine.ProjectFileOfTaskNode ?? "";
-        if (!Settings.TryGetValue(Path.GetFullPath(projectFile), out var settings))
+        if (!Settings(BuildEngine).TryGetValue(Path.GetFullPath(projectFile), out var settings))
         {
             // Not registered yet (a download before BeforeBuild): what the command line says, else the defaults.
             var global = (BuildEngine as IBuildEngine6)?.GetGlobalProperties() ?? new Dictionary<string, string>();
@@ -154,7 +158,7 @@ public sealed class RegisterLockSettings : LockTask
 
     protected override bool ExecuteCore()
     {
-        DownloadFile.Settings[Path.GetFullPath(ProjectFile)] = new DownloadFile.LockSettings(LockPath, Root, Mode, Update);
+        DownloadFile.Settings(BuildEngine)[Path.GetFullPath(ProjectFile)] = new DownloadFile.LockSettings(LockPath, Root, Mode, Update);
         return true;
     }
 }

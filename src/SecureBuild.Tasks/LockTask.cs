@@ -19,8 +19,14 @@ public abstract class LockTask : CodedTask
     /// <summary>The repository root; empty: the nearest directory above the project holding .git (else global.json).</summary>
     public string? RootDirectory { get; set; }
 
-    [Required]
+    /// <summary>The project file (else from <see cref="Settings"/>).</summary>
     public string ProjectFile { get; set; } = "";
+
+    /// <summary>
+    /// The project's settings, resolved once per project (the SDK's <c>_SecureBuildSettings</c> item, see
+    /// <see cref="RecordingSettings"/>): fills every shared parameter this task was not given itself.
+    /// </summary>
+    public ITaskItem? Settings { get; set; }
 
     /// <summary>strict (drift is an error), warn (drift is a warning) or off.</summary>
     public string Mode { get; set; } = "warn";
@@ -63,6 +69,24 @@ public abstract class LockTask : CodedTask
         {
             return true;
         }
+        try
+        {
+            if (SettingsItem.Read(Settings) is { } settings)
+            {
+                ApplySettings(settings);
+            }
+            ProjectFile = SettingsItem.Required(ProjectFile, GetType().Name, nameof(ProjectFile));
+        }
+        catch (SecureBuildTaskException e)
+        {
+            Error(e.Code, e.Message);
+            return false;
+        }
+        catch (RecordingSettingsException e)
+        {
+            Error(e.Code, e.Message);
+            return false;
+        }
         Root = Path.GetFullPath(string.IsNullOrWhiteSpace(RootDirectory) ? RepositoryRoot.Find(Path.GetDirectoryName(Path.GetFullPath(ProjectFile))!) : RootDirectory!);
         LockPath = string.IsNullOrWhiteSpace(LockFile) ? Path.Combine(Root, RepositoryLock.DefaultFileName) : Path.GetFullPath(LockFile!);
         ProjectKey = Relative(ProjectFile);
@@ -88,6 +112,14 @@ public abstract class LockTask : CodedTask
     }
 
     protected abstract bool ExecuteCore();
+
+    /// <summary>Takes from the project's settings every parameter this task was not given itself.</summary>
+    protected virtual void ApplySettings(RecordingSettings settings)
+    {
+        ProjectFile = SettingsItem.Or(ProjectFile, settings.ProjectFile) ?? "";
+        RootDirectory = SettingsItem.Or(RootDirectory, settings.RootDirectory);
+        SdkVersion = SettingsItem.Or(SdkVersion, settings.SdkVersion);
+    }
 
     internal void Error(string code, string message) => Log.LogError(null, code, null, null, 0, 0, 0, 0, message);
 

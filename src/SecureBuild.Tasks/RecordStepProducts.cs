@@ -36,8 +36,7 @@ public sealed class RecordStepProducts : SecureBuildTask
     /// <summary>When true, a missing SigningKey is an error instead of a development-key warning.</summary>
     public bool RequireSigningKey { get; set; }
 
-    /// <summary>The directory the link is written to.</summary>
-    [Required]
+    /// <summary>The directory the link is written to (else from <see cref="SecureBuildTask.Settings"/>).</summary>
     public string LinkDirectory { get; set; } = "";
 
     /// <summary>Also write SLSA provenance for this step's outputs.</summary>
@@ -83,8 +82,26 @@ public sealed class RecordStepProducts : SecureBuildTask
     /// <summary>The links this build and node recorded or confirmed, by <see cref="CallKey"/> (see BuildState for the lifetime).</summary>
     internal const string RecordedThisBuildKey = "SecureBuild.RecordedLinks";
 
+    protected override void ApplySettings(RecordingSettings settings)
+    {
+        base.ApplySettings(settings);
+        LinkDirectory = SettingsItem.Or(LinkDirectory, settings.LinkDirectory) ?? "";
+        ProjectFile = SettingsItem.Or(ProjectFile, settings.ProjectFile);
+        SigningKey = SettingsItem.Or(SigningKey, settings.SigningKey);
+        DevelopmentKeyFile = SettingsItem.Or(DevelopmentKeyFile, settings.DevelopmentKeyFile);
+        RequireSigningKey |= settings.RequireSigningKey;
+        SdkVersion = SettingsItem.Or(SdkVersion, settings.SdkVersion);
+        MSBuildVersion = SettingsItem.Or(MSBuildVersion, settings.MSBuildVersion);
+        RuntimeVersion = SettingsItem.Or(RuntimeVersion, settings.RuntimeVersion);
+        if (SigningSettings.Length == 0)
+        {
+            SigningSettings = SettingsItem.SigningItems(settings);
+        }
+    }
+
     protected override bool ExecuteCore()
     {
+        LinkDirectory = SettingsItem.Required(LinkDirectory, nameof(RecordStepProducts), nameof(LinkDirectory));
         // A multi-targeted project records its restore step in every target framework's build, with the same inputs:
         // within one build (one snapshot: restore has run to completion before), the first call's link stands for the others.
         var recorded = BuildState.GetOrCreate(BuildEngine, RecordedThisBuildKey, () => new System.Collections.Concurrent.ConcurrentDictionary<string, string>(StringComparer.Ordinal));
@@ -336,16 +353,13 @@ public sealed class RecordStepProducts : SecureBuildTask
         {
             return;
         }
-        var subjectNames = Subjects.Length == 0
-            ? new HashSet<string>(products.Keys, StringComparer.Ordinal)
-            : new HashSet<string>(FullPaths(Subjects).Select(recorder.Namer.Name), StringComparer.Ordinal);
         var environment = Environment();
         var root = RepositoryRootDirectory;
         var provenance = ProvenanceInputs.Create(this, recorder.Namer, environment, root,
             StepFingerprint.ReadStat(MaterialsFile, StepName)?.StartedOn ?? StepRecorder.ReadPendingStartedOn(MaterialsFile), DateTimeOffset.UtcNow);
-        foreach (var product in products.Where(p => subjectNames.Contains(p.Key)))
+        foreach (var subject in StepProvenance.Subjects(products, FullPaths(Subjects).ToList(), FullPaths(Products), recorder.Namer))
         {
-            provenance.Subjects.Add(NuGetSubject(product.Key, product.Value, FullPaths(Subjects).Concat(FullPaths(Products))));
+            provenance.Subjects.Add(subject);
         }
         if (provenance.Subjects.Count == 0)
         {
@@ -369,27 +383,5 @@ public sealed class RecordStepProducts : SecureBuildTask
 
             Log.LogMessage(MessageImportance.Normal, $"SecureBuild: {StepName} {keyless.Summary}");
         }
-    }
-
-    /// <summary>A subject; a .nupkg also gets NuGet's content hash (SHA-512 of the unsigned package), which survives repository signing.</summary>
-    private Subject NuGetSubject(string name, IReadOnlyDictionary<string, string> digest, IEnumerable<string> candidates)
-    {
-        if (!name.EndsWith(".nupkg", StringComparison.OrdinalIgnoreCase))
-        {
-            return new Subject(name, digest);
-        }
-        var file = candidates.FirstOrDefault(c => name.EndsWith("/" + Path.GetFileName(c), StringComparison.Ordinal) || name == Path.GetFileName(c));
-        if (file is null || !File.Exists(file))
-        {
-            return new Subject(name, digest);
-        }
-        using var sha512 = System.Security.Cryptography.SHA512.Create();
-        Core.IO.InputFile.Hash(file, Core.IO.InputKind.Artifact, null, sha512);
-        var hash = sha512.Hash!;
-        var withContent = new Dictionary<string, string>(digest.ToDictionary(d => d.Key, d => d.Value), StringComparer.Ordinal)
-        {
-            ["sha512"] = string.Concat(hash.Select(b => b.ToString("x2", System.Globalization.CultureInfo.InvariantCulture))),
-        };
-        return new Subject(name, withContent, new JsonMap { ["nugetContentHash"] = Convert.ToBase64String(hash) });
     }
 }

@@ -10,9 +10,14 @@ public abstract class SecureBuildTask : CodedTask
     /// nearest directory above the project holding .git), else the project directory.</summary>
     public string? RootDirectory { get; set; }
 
-    /// <summary>The project directory, used when no root directory is given.</summary>
-    [Required]
+    /// <summary>The project directory, used when no root directory is given (else from <see cref="Settings"/>).</summary>
     public string ProjectDirectory { get; set; } = "";
+
+    /// <summary>
+    /// The project's settings, resolved once per project (the SDK's <c>_SecureBuildSettings</c> item, see
+    /// <see cref="Core.Recording.RecordingSettings"/>): fills every shared parameter this task was not given itself.
+    /// </summary>
+    public ITaskItem? Settings { get; set; }
 
     /// <summary>Other roots; each item is a directory with a <c>Prefix</c> metadata (e.g. "@nuget").</summary>
     public ITaskItem[] ArtifactRoots { get; set; } = Array.Empty<ITaskItem>();
@@ -38,9 +43,19 @@ public abstract class SecureBuildTask : CodedTask
     {
         try
         {
+            if (SettingsItem.Read(Settings) is { } settings)
+            {
+                ApplySettings(settings);
+            }
+            ProjectDirectory = SettingsItem.Required(ProjectDirectory, GetType().Name, nameof(ProjectDirectory));
             return ExecuteCore() && !Log.HasLoggedErrors;
         }
         catch (SecureBuildTaskException e)
+        {
+            LogCodedError(e.Code, e.Message);
+            return false;
+        }
+        catch (Core.Recording.RecordingSettingsException e)
         {
             LogCodedError(e.Code, e.Message);
             return false;
@@ -58,6 +73,18 @@ public abstract class SecureBuildTask : CodedTask
     }
 
     protected abstract bool ExecuteCore();
+
+    /// <summary>Takes from the project's settings every parameter this task was not given itself.</summary>
+    protected virtual void ApplySettings(Core.Recording.RecordingSettings settings)
+    {
+        ProjectDirectory = SettingsItem.Or(ProjectDirectory, settings.ProjectDirectory) ?? "";
+        RootDirectory = SettingsItem.Or(RootDirectory, settings.RootDirectory);
+        HashAlgorithms = SettingsItem.Or(HashAlgorithms, settings.HashAlgorithms);
+        if (ExcludeDirectories.Length == 0)
+        {
+            ExcludeDirectories = settings.ExcludeDirectories.ToArray();
+        }
+    }
 
     /// <summary>Builds the recorder for this project's settings.</summary>
     protected StepRecorder CreateRecorder(out FileHashCache cache) => CreateRecorder(loadCache: true, out cache, out _);

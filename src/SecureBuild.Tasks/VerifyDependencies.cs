@@ -1,6 +1,7 @@
 using Microsoft.Build.Framework;
 using SecureBuild.Core.Json;
 using SecureBuild.Core.Locking;
+using SecureBuild.Core.Recording;
 
 namespace SecureBuild.Tasks;
 
@@ -64,6 +65,14 @@ public sealed class VerifyDependencies : LockTask
 
     /// <summary>The <see cref="ConfirmedFolders"/> of this build and node.</summary>
     internal const string ConfirmedFoldersKey = "SecureBuild.ConfirmedFolders";
+
+    protected override void ApplySettings(RecordingSettings settings)
+    {
+        base.ApplySettings(settings);
+        SigningKey = SettingsItem.Or(SigningKey, settings.SigningKey);
+        DevelopmentKeyFile = SettingsItem.Or(DevelopmentKeyFile, settings.DevelopmentKeyFile);
+        RequireSigningKey |= settings.RequireSigningKey;
+    }
 
     protected override bool ExecuteCore()
     {

@@ -159,4 +159,52 @@ public sealed class StepProvenanceTests
         Assert.That(((JsonString)statement.InternalParameters["sdkVersion"]).Value, Is.EqualTo(""));
         Assert.That(statement.BuilderVersion.ContainsKey("dotnet-sdk"), Is.False);
     }
+
+    [Test]
+    public void A_nupkg_subject_gets_the_sha512_of_its_bytes_and_nugets_content_hash_and_other_subjects_keep_their_digests()
+    {
+        var package = Path.Combine(_dir, "out", "App.1.0.0.nupkg");
+        Directory.CreateDirectory(Path.GetDirectoryName(package)!);
+        var bytes = new byte[] { 0x50, 0x4b, 0x03, 0x04, 1, 2, 3 };
+        File.WriteAllBytes(package, bytes);
+        var expected = System.Security.Cryptography.SHA512.HashData(bytes);
+        var recorded = new Dictionary<string, string> { ["sha256"] = "aa" };
+
+        var subject = StepProvenance.SubjectOf("out/App.1.0.0.nupkg", recorded, new[] { Path.Combine(_dir, "other.dll"), package });
+
+        Assert.That(subject.Digest, Is.EqualTo(new Dictionary<string, string> { ["sha256"] = "aa", ["sha512"] = Convert.ToHexString(expected).ToLowerInvariant() }));
+        Assert.That(((JsonString)subject.Annotations!["nugetContentHash"]).Value, Is.EqualTo(Convert.ToBase64String(expected)));
+        Assert.That(recorded.Count, Is.EqualTo(1), "the recorded digests are not changed");
+
+        var dll = StepProvenance.SubjectOf("out/App.dll", recorded, new[] { package });
+        Assert.That(dll.Digest, Is.SameAs(recorded));
+        Assert.That(dll.Annotations, Is.Null);
+        var absent = StepProvenance.SubjectOf("out/Gone.1.0.0.nupkg", recorded, new[] { Path.Combine(_dir, "out", "Gone.1.0.0.nupkg") });
+        Assert.That(absent.Digest, Is.SameAs(recorded), "a package that is not there keeps the recorded digests");
+        Assert.That(absent.Annotations, Is.Null);
+        var otherName = StepProvenance.SubjectOf("out/MyApp.1.0.0.nupkg", recorded, new[] { package });
+        Assert.That(otherName.Annotations, Is.Null, "a file is matched by its whole name, not a suffix of it");
+    }
+
+    [Test]
+    public void Subjects_are_every_product_without_named_outputs_else_only_the_named_ones()
+    {
+        var namer = new ArtifactNamer(_dir);
+        var package = Path.Combine(_dir, "App.1.0.0.nupkg");
+        File.WriteAllBytes(package, new byte[] { 1 });
+        var nuspec = Path.Combine(_dir, "App.nuspec");
+        var products = new SortedDictionary<string, IReadOnlyDictionary<string, string>>(StringComparer.Ordinal)
+        {
+            ["App.1.0.0.nupkg"] = new Dictionary<string, string> { ["sha256"] = "01" },
+            ["App.nuspec"] = new Dictionary<string, string> { ["sha256"] = "02" },
+        };
+
+        var all = StepProvenance.Subjects(products, Array.Empty<string>(), new[] { package, nuspec }, namer);
+        var named = StepProvenance.Subjects(products, new[] { package }, new[] { package, nuspec }, namer);
+
+        Assert.That(all.Select(s => s.Name), Is.EqualTo(new[] { "App.1.0.0.nupkg", "App.nuspec" }));
+        Assert.That(all[0].Digest.ContainsKey("sha512"), Is.True, "a product package is read from the product files");
+        Assert.That(named.Select(s => s.Name), Is.EqualTo(new[] { "App.1.0.0.nupkg" }));
+        Assert.That(named[0].Digest.ContainsKey("sha512"), Is.True);
+    }
 }

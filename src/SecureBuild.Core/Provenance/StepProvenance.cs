@@ -1,4 +1,6 @@
 using System.Runtime.InteropServices;
+using SecureBuild.Core.Crypto;
+using SecureBuild.Core.IO;
 using SecureBuild.Core.Json;
 using SecureBuild.Core.Processes;
 using SecureBuild.Core.Recording;
@@ -123,6 +125,70 @@ public static class StepProvenance
         AddInternalParameters(statement.InternalParameters, inputs, ci, packages);
         AddResolvedDependencies(statement.ResolvedDependencies, inputs, sourceUri, sourceCommit, packages);
         return statement;
+    }
+
+    /// <summary>
+    /// The subjects of a step's provenance: the products named by <paramref name="subjectFiles"/> (every product when
+    /// it is empty), each with its recorded digests; a .nupkg also gets NuGet's content hash (see <see cref="SubjectOf"/>).
+    /// </summary>
+    /// <param name="products">The step's recorded products: artifact name and digests.</param>
+    /// <param name="subjectFiles">Full paths of the outputs provenance is about; empty: every product.</param>
+    /// <param name="productFiles">Full paths of the step's product files (where a .nupkg subject is read from).</param>
+    /// <param name="namer">Names <paramref name="subjectFiles"/> as the link names the products.</param>
+    public static IReadOnlyList<Subject> Subjects(
+        IEnumerable<KeyValuePair<string, IReadOnlyDictionary<string, string>>> products,
+        IReadOnlyCollection<string> subjectFiles,
+        IEnumerable<string> productFiles,
+        ArtifactNamer namer)
+    {
+        if (products is null || subjectFiles is null || productFiles is null || namer is null)
+        {
+            throw new ArgumentNullException(products is null ? nameof(products) : subjectFiles is null ? nameof(subjectFiles) : productFiles is null ? nameof(productFiles) : nameof(namer));
+        }
+
+        var chosen = new HashSet<string>(subjectFiles.Select(namer.Name), StringComparer.Ordinal);
+        var candidates = subjectFiles.Concat(productFiles).ToList();
+        return products
+            .Where(p => subjectFiles.Count == 0 || chosen.Contains(p.Key))
+            .Select(p => SubjectOf(p.Key, p.Value, candidates))
+            .ToList();
+    }
+
+    /// <summary>
+    /// One subject. A .nupkg found among <paramref name="candidateFiles"/> (by file name) also gets <c>sha512</c> of its bytes
+    /// and the annotation <c>nugetContentHash</c> (the same digest in base64, as NuGet writes it), which survives repository
+    /// signing; anything else, or a package that is not there, keeps <paramref name="digest"/> as recorded.
+    /// </summary>
+    /// <exception cref="IOException">The package cannot be read.</exception>
+    public static Subject SubjectOf(string name, IReadOnlyDictionary<string, string> digest, IEnumerable<string> candidateFiles)
+    {
+        if (name is null || digest is null || candidateFiles is null)
+        {
+            throw new ArgumentNullException(name is null ? nameof(name) : digest is null ? nameof(digest) : nameof(candidateFiles));
+        }
+
+        if (!name.EndsWith(".nupkg", StringComparison.OrdinalIgnoreCase))
+        {
+            return new Subject(name, digest);
+        }
+
+        var file = candidateFiles.FirstOrDefault(c => name.EndsWith("/" + Path.GetFileName(c), StringComparison.Ordinal) || name == Path.GetFileName(c));
+        if (file is null || !File.Exists(file))
+        {
+            return new Subject(name, digest);
+        }
+
+        using var sha512 = System.Security.Cryptography.SHA512.Create();
+        InputFile.Hash(file, InputKind.Artifact, null, sha512);
+        var hash = sha512.Hash!;
+        var withContent = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var pair in digest)
+        {
+            withContent[pair.Key] = pair.Value;
+        }
+
+        withContent["sha512"] = Hex.Encode(hash);
+        return new Subject(name, withContent, new JsonMap { ["nugetContentHash"] = Convert.ToBase64String(hash) });
     }
 
     /// <summary>The names among <paramref name="recordProperties"/> whose values provenance never records (they look like credentials), once each.</summary>

@@ -72,6 +72,23 @@ public sealed class ResolvedSettingsTests
     }
 
     [Test]
+    public void The_shared_settings_are_one_item_whose_metadata_are_what_the_tasks_read()
+    {
+        using var evaluation = SdkEvaluation.Evaluate("<SecureBuildSigningKey>../keys/build.key</SecureBuildSigningKey><SecureBuildSigning>keyless</SecureBuildSigning>");
+        var instance = evaluation.Run(ResolveSettings);
+        var settings = instance.GetItems("_SecureBuildSettings").ToList();
+        Assert.That(settings, Has.Count.EqualTo(1), "resolved once per project, passed as one item");
+        var item = settings[0];
+        var custom = item.Metadata.Select(m => m.Name).ToList();
+        Assert.That(custom, Is.EquivalentTo(SecureBuild.Core.Recording.RecordingSettings.Names), "the targets and RecordingSettings name the same settings");
+        Assert.That(item.GetMetadataValue("LinkDirectory"), Is.EqualTo(instance.GetPropertyValue("SecureBuildAttestationDir")));
+        Assert.That(Normalize(item.GetMetadataValue("SigningKey")), Is.EqualTo(Normalize(evaluation.Directory) + "/keys/build.key"));
+        Assert.That(item.GetMetadataValue("Signing"), Is.EqualTo("keyless"));
+        Assert.That(item.GetMetadataValue("ProjectFile"), Is.EqualTo(instance.FullPath));
+        Assert.That(item.GetMetadataValue("RequireSigningKey"), Is.EqualTo("false"));
+    }
+
+    [Test]
     public void Clean_removes_the_links_attestations_and_recording_state_and_nothing_else()
     {
         // SecureBuildClean runs after Clean (see SdkImportTests); here it runs alone, in-process: it only deletes files.
