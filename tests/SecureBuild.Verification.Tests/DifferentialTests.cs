@@ -6,7 +6,8 @@ namespace SecureBuild.Verification.Tests;
 
 /// <summary>
 /// Differential test: seeded random supply chains (<see cref="ChainGenerator"/>) written to disk and verified by our
-/// LayoutVerifier and by /usr/bin/in-toto-verify. Verdicts must be equal, and so must the failure kind when both
+/// LayoutVerifier and by /usr/bin/in-toto-verify (forked from a <see cref="ReferenceServer"/> per worker, so Python's
+/// start-up and imports are paid once per worker, not per case). Verdicts must be equal, and so must the failure kind when both
 /// fail (Python crashes such as KeyError count as FormatError). On a mismatch the seed and the kept case directory
 /// are printed; rerun one seed with SECUREBUILD_DIFF_SEED=&lt;seed&gt; (SECUREBUILD_DIFF_CASES sets the count,
 /// SECUREBUILD_DIFF_BASE_SEED the first seed).
@@ -28,6 +29,7 @@ public class DifferentialTests
         var mismatches = new ConcurrentBag<string>();
         var verdicts = new ConcurrentDictionary<string, int>();
         int kept = 0;
+        using var reference = new ReferenceServer.Pool();
 
         Parallel.ForEach(seeds, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(2, Environment.ProcessorCount) }, seed =>
         {
@@ -37,7 +39,7 @@ public class DifferentialTests
             try
             {
                 generated = ChainGenerator.Generate(seed, dir, keys);
-                outcome = Both.Run(dir, generated.LayoutKeys);
+                outcome = Both.Run(dir, generated.LayoutKeys, reference: reference);
             }
             catch (Exception e)
             {
