@@ -16,7 +16,8 @@ internal static class Both
     /// <summary>
     /// <paramref name="keys"/>: layout public key files relative to <paramref name="caseDir"/> with their type.
     /// <paramref name="linkDir"/> and <paramref name="layout"/> are relative to the case dir too; both tools run in
-    /// <c>caseDir/cwd</c>. <paramref name="reference"/>: forked in-toto-verify runs instead of one process each.
+    /// <c>caseDir/cwd</c>. in-toto-verify runs forked from <paramref name="reference"/>
+    /// (by default the assembly's <see cref="ReferenceServer.Shared"/>) rather than started afresh.
     /// </summary>
     public static Outcome Run(string caseDir, IReadOnlyList<(string Path, string Type)> keys, string layout = "root.layout",
         string linkDir = "links", string cwd = "final", Action<LayoutVerifierOptions>? configure = null,
@@ -36,9 +37,7 @@ internal static class Both
             string refCwd = Path.Combine(refDir, cwd);
             Directory.CreateDirectory(refCwd);
             var refKeys = keys.Select(k => (Path.Combine(rel, k.Path), k.Type)).ToList();
-            var verdict = reference is null
-                ? Reference.Verify(refCwd, Path.Combine(rel, layout), refKeys, Path.Combine(rel, linkDir))
-                : reference.Verify(refCwd, Path.Combine(rel, layout), refKeys, Path.Combine(rel, linkDir));
+            var verdict = (reference ?? ReferenceServer.Shared).Verify(refCwd, Path.Combine(rel, layout), refKeys, Path.Combine(rel, linkDir));
             return new Outcome(Ours.ToVerdict(result), result, verdict);
         }
         finally

@@ -89,6 +89,9 @@ internal sealed class ReferenceServer : IDisposable
             replies.flush()
         """;
 
+    /// <summary>The servers <see cref="Both.Run"/> uses by default; <see cref="ReferenceServerCleanUp"/> stops them.</summary>
+    public static Pool Shared { get; } = new();
+
     private static readonly TimeSpan CaseTimeout = TimeSpan.FromMinutes(2);
     private readonly Process _process;
     private readonly string _scratch;
