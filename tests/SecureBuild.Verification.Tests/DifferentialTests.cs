@@ -6,7 +6,8 @@ namespace SecureBuild.Verification.Tests;
 
 /// <summary>
 /// Differential test: seeded random supply chains (<see cref="ChainGenerator"/>) written to disk and verified by our
-/// LayoutVerifier and by /usr/bin/in-toto-verify. Verdicts must be equal, and so must the failure kind when both
+/// LayoutVerifier and by /usr/bin/in-toto-verify (forked from the <see cref="ReferenceServer"/>s of its workers, so Python's
+/// start-up and imports are paid once per worker, not per case). Verdicts must be equal, and so must the failure kind when both
 /// fail (Python crashes such as KeyError count as FormatError). On a mismatch the seed and the kept case directory
 /// are printed; rerun one seed with SECUREBUILD_DIFF_SEED=&lt;seed&gt; (SECUREBUILD_DIFF_CASES sets the count,
 /// SECUREBUILD_DIFF_BASE_SEED the first seed).

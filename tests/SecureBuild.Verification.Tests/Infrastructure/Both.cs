@@ -16,10 +16,12 @@ internal static class Both
     /// <summary>
     /// <paramref name="keys"/>: layout public key files relative to <paramref name="caseDir"/> with their type.
     /// <paramref name="linkDir"/> and <paramref name="layout"/> are relative to the case dir too; both tools run in
-    /// <c>caseDir/cwd</c>.
+    /// <c>caseDir/cwd</c>. in-toto-verify runs forked from <paramref name="reference"/>
+    /// (by default the assembly's <see cref="ReferenceServer.Shared"/>) rather than started afresh.
     /// </summary>
     public static Outcome Run(string caseDir, IReadOnlyList<(string Path, string Type)> keys, string layout = "root.layout",
-        string linkDir = "links", string cwd = "final", Action<LayoutVerifierOptions>? configure = null)
+        string linkDir = "links", string cwd = "final", Action<LayoutVerifierOptions>? configure = null,
+        ReferenceServer.Pool? reference = null)
     {
         string oursDir = caseDir + ".ours";
         string refDir = caseDir + ".ref";
@@ -34,9 +36,9 @@ internal static class Both
                 Path.Combine(rel, linkDir), configure: configure);
             string refCwd = Path.Combine(refDir, cwd);
             Directory.CreateDirectory(refCwd);
-            var reference = Reference.Verify(refCwd, Path.Combine(rel, layout),
-                keys.Select(k => (Path.Combine(rel, k.Path), k.Type)).ToList(), Path.Combine(rel, linkDir));
-            return new Outcome(Ours.ToVerdict(result), result, reference);
+            var refKeys = keys.Select(k => (Path.Combine(rel, k.Path), k.Type)).ToList();
+            var verdict = (reference ?? ReferenceServer.Shared).Verify(refCwd, Path.Combine(rel, layout), refKeys, Path.Combine(rel, linkDir));
+            return new Outcome(Ours.ToVerdict(result), result, verdict);
         }
         finally
         {

@@ -54,15 +54,36 @@ internal static class Reference
     public static Verdict Verify(string cwd, string layout, IReadOnlyList<(string Path, string Type)> keys, string linkDir)
     {
         EnsureInstalled();
+        var (code, output) = RunProcess(Tool, Arguments(layout, keys, linkDir), cwd, TimeSpan.FromMinutes(2));
+        return ToVerdict(code, output);
+    }
+
+    /// <summary>in-toto-verify's arguments for <see cref="Verify"/>.</summary>
+    public static List<string> Arguments(string layout, IReadOnlyList<(string Path, string Type)> keys, string linkDir)
+    {
         var args = new List<string> { "--layout", layout, "--layout-keys" };
         args.AddRange(keys.Select(k => k.Path));
         args.Add("--key-types");
         args.AddRange(keys.Select(k => k.Type));
         args.Add("--link-dir");
         args.Add(linkDir);
-        var (code, output) = RunProcess(Tool, args, cwd, TimeSpan.FromMinutes(2));
+        return args;
+    }
+
+    /// <summary>The verdict of an in-toto-verify run: its exit code and the exception name of its error line.</summary>
+    public static Verdict ToVerdict(int code, string output)
+    {
         var m = ErrorLine.Match(output);
         return new Verdict(code, code == 0 ? "" : m.Success ? m.Groups[1].Value : "?", output);
+    }
+
+    /// <summary>The reference runs without the caller's IN_TOTO_* settings.</summary>
+    public static void RemoveInTotoVariables(ProcessStartInfo psi)
+    {
+        foreach (var name in psi.Environment.Keys.Where(k => k.StartsWith("IN_TOTO_", StringComparison.Ordinal)).ToList())
+        {
+            psi.Environment.Remove(name);
+        }
     }
 
     /// <summary>Maps a reference exception name onto our FailureKind names (Python crashes count as FormatError).</summary>
@@ -90,11 +111,7 @@ internal static class Reference
             psi.ArgumentList.Add(a);
         }
 
-        foreach (var name in psi.Environment.Keys.Where(k => k.StartsWith("IN_TOTO_", StringComparison.Ordinal)).ToList())
-        {
-            psi.Environment.Remove(name);
-        }
-
+        RemoveInTotoVariables(psi);
         using var p = Process.Start(psi)!;
         p.StandardInput.Close();
         var stdout = p.StandardOutput.ReadToEndAsync();
