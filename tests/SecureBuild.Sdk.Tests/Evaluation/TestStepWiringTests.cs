@@ -37,6 +37,18 @@ public sealed class TestStepWiringTests
     }
 
     [Test]
+    public void Under_Microsoft_Testing_Platform_dotnet_test_warns_that_the_step_is_not_recorded()
+    {
+        using var evaluation = SdkEvaluation.Evaluate(TestProject + "<IsTestingPlatformApplication>true</IsTestingPlatformApplication>");
+        var target = evaluation.Project.Targets["_SecureBuildWarnTestNotRecorded"];
+
+        Assert.That(target.AfterTargets, Is.EqualTo("_MTPBuild"));
+        Assert.That(target.Tasks.Single().Parameters["Code"], Is.EqualTo("SB5464"));
+        evaluation.Run(out var log, "_SecureBuildWarnTestNotRecorded");
+        Assert.That(log, Does.Contain("SB5464"));
+    }
+
+    [Test]
     public void Without_a_logger_the_sdk_adds_a_trx_logger_writing_into_obj()
     {
         using var evaluation = SdkEvaluation.Evaluate(TestProject);
