@@ -21,6 +21,12 @@ public sealed class WriteTestResultAttestation : SecureBuildTask
     /// <summary>The test assemblies the step recorded as materials (each result's assembly must be one of them).</summary>
     public ITaskItem[] TestAssemblies { get; set; } = Array.Empty<ITaskItem>();
 
+    /// <summary>
+    /// Referenced projects' assemblies the step recorded where their compile wrote them (ItemSpec), with metadata
+    /// <c>Copy</c>: the copy next to the test assembly, which the run loaded. A copy that differs is SB5465.
+    /// </summary>
+    public ITaskItem[] CopiedMaterials { get; set; } = Array.Empty<ITaskItem>();
+
     /// <summary>Files that configured the run (project file, run settings): configuration ResourceDescriptors with their digest.</summary>
     public ITaskItem[] ConfigurationFiles { get; set; } = Array.Empty<ITaskItem>();
 
@@ -60,6 +66,7 @@ public sealed class WriteTestResultAttestation : SecureBuildTask
         {
             report = TrxReport.Read(ResultsFile);
             CheckAssemblies(report);
+            CheckCopies();
         }
         catch (TestResultException e)
         {
@@ -131,6 +138,29 @@ public sealed class WriteTestResultAttestation : SecureBuildTask
                 $"the results file {ResultsFile} has results from {string.Join(", ", foreign)}, which the test step did not record " +
                 $"(it recorded {string.Join(", ", FullPaths(TestAssemblies))}).",
                 "Run the tests of one project per `dotnet test` invocation and let the SDK write the results file (do not point several runs at one LogFileName).");
+        }
+    }
+
+    /// <summary>
+    /// SB5465: the step names a referenced project's assembly by compile's name for it, so the copy the run loaded must be
+    /// those bytes; otherwise the attestation would vouch for an assembly the tests never ran.
+    /// </summary>
+    private void CheckCopies()
+    {
+        foreach (var item in CopiedMaterials)
+        {
+            var source = item.GetMetadata("FullPath");
+            var copy = item.GetMetadata("Copy");
+            if (string.IsNullOrEmpty(copy) || !File.Exists(source) || !File.Exists(copy) || Normalize(source) == Normalize(Path.GetFullPath(copy)))
+            {
+                continue;
+            }
+            if (Core.Crypto.Sha256Hex.OfFile(source) != Core.Crypto.Sha256Hex.OfFile(copy))
+            {
+                throw new TestResultException(TestResultException.CopyDiffers,
+                    $"the tests loaded {Path.GetFullPath(copy)}, which differs from {source}, the output of the referenced project the test step records.",
+                    "Build the test project (not only `dotnet test --no-build`) after the referenced project changed, so the copy next to the test assembly is the referenced project's output.");
+            }
         }
     }
 

@@ -14,6 +14,9 @@ public sealed class TestResultException : CodedException
     /// <summary>The results file names a test assembly the step did not record as a material.</summary>
     public const string ForeignAssembly = "SB5463";
 
+    /// <summary>A referenced project's assembly next to the test assembly differs from the output the step records.</summary>
+    public const string CopyDiffers = "SB5465";
+
     public TestResultException(string code, string message, string fix, Exception? innerException = null)
         : base(code, message, fix, innerException)
     {
