@@ -31,10 +31,14 @@ public static class LayoutGenerator
     private static int Rank(string name) =>
         name == "restore" ? 0 :
         name == "compile" || name.StartsWith("compile-", StringComparison.Ordinal) ? 1 :
-        name == "pack" ? 2 :
-        name == "publish" || name.StartsWith("publish-", StringComparison.Ordinal) ? 3 : 4;
+        name == "test" || name.StartsWith("test-", StringComparison.Ordinal) ? 2 :
+        name == "pack" ? 3 :
+        name == "publish" || name.StartsWith("publish-", StringComparison.Ordinal) ? 4 : 5;
 
-    /// <summary>The order steps are chained in: restore, compile*, pack, publish*, then any other by name.</summary>
+    /// <summary>
+    /// The order steps are chained in: restore, compile*, test* (the tests run on compile's outputs, before anything
+    /// ships them), pack, publish*, then any other by name.
+    /// </summary>
     public static IReadOnlyList<Link> OrderSteps(IEnumerable<Link> links)
     {
         return links.GroupBy(l => l.Name, StringComparer.Ordinal)

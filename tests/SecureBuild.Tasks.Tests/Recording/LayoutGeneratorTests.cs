@@ -48,6 +48,33 @@ public sealed class LayoutGeneratorTests
     }
 
     [Test]
+    public void The_test_step_comes_after_compile_and_before_pack_and_must_read_exactly_compiles_outputs()
+    {
+        var names = LayoutGenerator.OrderSteps(new[] { L("pack"), L("test-net10.0"), L("test"), L("compile"), L("restore"), L("tests") }).Select(l => l.Name);
+        Assert.That(names, Is.EqualTo(new[] { "restore", "compile", "test", "test-net10.0", "pack", "tests" }));
+
+        var layout = Create(
+            L("restore", new[] { "Tests/Tests.csproj" }, new[] { "Tests/obj/project.assets.json" }),
+            L("compile", new[] { "Tests/obj/project.assets.json", "Tests/Calc.cs" }, new[] { "Tests/bin/Release/net10.0/Tests.dll" }),
+            L("test", new[] { "Tests/bin/Release/net10.0/Tests.dll" }, new[] { "Tests/obj/Release/net10.0/securebuild/test.trx" }));
+        var test = layout.Steps.Single(s => s.Name == "test");
+
+        Assert.That(layout.Steps.Select(s => s.Name), Is.EqualTo(new[] { "restore", "compile", "test" }));
+        Assert.That(test.ExpectedMaterials.Select(Rule), Is.EqualTo(new[]
+        {
+            new[] { "MATCH", "*", "WITH", "PRODUCTS", "FROM", "compile" },
+            new[] { "MATCH", "*", "WITH", "PRODUCTS", "FROM", "restore" },
+            new[] { "DISALLOW", "Tests/bin/Release/net10.0/Tests.dll" },
+            new[] { "DISALLOW", "*" },
+        }));
+        Assert.That(test.ExpectedProducts.Select(Rule), Is.EqualTo(new[]
+        {
+            new[] { "CREATE", "Tests/obj/Release/net10.0/securebuild/*" },
+            new[] { "DISALLOW", "*" },
+        }));
+    }
+
+    [Test]
     public void A_step_recorded_twice_appears_once()
     {
         var first = L("compile", products: new[] { "first.dll" });
