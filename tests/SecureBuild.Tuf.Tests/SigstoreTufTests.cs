@@ -152,8 +152,17 @@ public class SigstoreTufTests
         (code, output) = Cli("trust", "update", "--metadata-url", _server.Url, "--cache-dir", cache, "--reference-time", "2026-08-27T00:00:00Z");
         Assert.That(code, Is.EqualTo(0), output);
         var warm = _server.Requests.Skip(before).ToList();
-        Assert.That(warm, Is.EqualTo(new[] { "/16.root.json", "/timestamp.json", $"/targets/{Sha256Hex.OfFile(Path.Combine(Data, "targets", "trusted_root.json"))}.trusted_root.json", $"/targets/{Sha256Hex.OfFile(Path.Combine(Data, "targets", "signing_config.v0.2.json"))}.signing_config.v0.2.json" }),
-            "a warm cache with nothing new fetches the next root probe, the timestamp and the two targets, no snapshot or targets metadata");
+        Assert.That(warm, Is.EqualTo(new[] { "/16.root.json", "/timestamp.json" }),
+            "a warm cache with nothing new fetches the next root probe and the timestamp: no snapshot or targets metadata, and the cached targets match their hashes");
+
+        // A cached target that no longer matches its hashes is downloaded again, and only that one.
+        string cachedRoot = Path.Combine(cache, "targets", "trusted_root.json");
+        File.WriteAllText(cachedRoot, File.ReadAllText(cachedRoot).Replace("rekor", "r3kor"));
+        before = _server.Requests.Count;
+        (code, output) = Cli("trust", "update", "--metadata-url", _server.Url, "--cache-dir", cache, "--reference-time", "2026-08-27T00:00:00Z");
+        Assert.That(code, Is.EqualTo(0), output);
+        Assert.That(_server.Requests.Skip(before), Is.EqualTo(new[] { "/16.root.json", "/timestamp.json", $"/targets/{Sha256Hex.OfFile(Path.Combine(Data, "targets", "trusted_root.json"))}.trusted_root.json" }));
+        Assert.That(File.ReadAllBytes(cachedRoot), Is.EqualTo(File.ReadAllBytes(Path.Combine(Data, "targets", "trusted_root.json"))));
 
         (code, output) = Cli("trust", "update", "--metadata-url", _server.Url, "--cache-dir", cache);
         Assert.That(code, Is.EqualTo(1), output);

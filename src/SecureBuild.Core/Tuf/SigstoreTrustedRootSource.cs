@@ -82,19 +82,28 @@ public static class SigstoreTrustedRootSource
             ?? throw new TufException(TufException.TargetNotFound, $"the repository at {metadataUrl} has no target '{TrustedRootTarget}'.", "Point --metadata-url at a Sigstore TUF repository.");
         Directory.CreateDirectory(targetsDir);
         string trustedRootPath = Path.Combine(targetsDir, TrustedRootTarget);
-        AtomicFile.WriteAllBytes(trustedRootPath, client.DownloadTarget(trustedRoot));
+        KeepOrDownload(client, trustedRoot, trustedRootPath);
         string? signingConfigPath = null;
         foreach (string name in SigningConfigTargets)
         {
             if (client.FindTarget(name) is { } config)
             {
                 signingConfigPath = Path.Combine(targetsDir, name);
-                AtomicFile.WriteAllBytes(signingConfigPath, client.DownloadTarget(config));
+                KeepOrDownload(client, config, signingConfigPath);
                 break;
             }
         }
 
         return new SigstoreTrustUpdate(client.Root.Version, client.Timestamp!.Version, trustedRootPath, signingConfigPath, client.Timestamp.Expires);
+    }
+
+    /// <summary>The cached copy when it already matches the target's length and hashes (nothing new), else a download.</summary>
+    private static void KeepOrDownload(TufClient client, TufTargetFile target, string path)
+    {
+        if (TufClient.ReadCachedTarget(target, path) is null)
+        {
+            AtomicFile.WriteAllBytes(path, client.DownloadTarget(target));
+        }
     }
 
     /// <summary>

@@ -177,6 +177,35 @@ public sealed class TufClient
         return bytes;
     }
 
+    /// <summary>
+    /// The bytes of <paramref name="path"/> when it is already a correct copy of <paramref name="target"/> (its length
+    /// and every hash match, TUF 5.7), so it need not be downloaded again; null when it is missing or differs.
+    /// </summary>
+    public static byte[]? ReadCachedTarget(TufTargetFile target, string path)
+    {
+        if (target is null)
+        {
+            throw new ArgumentNullException(nameof(target));
+        }
+
+        if (!File.Exists(path) || new FileInfo(path).Length != target.Length)
+        {
+            return null;
+        }
+
+        try
+        {
+            byte[] bytes = InputFile.ReadAllBytes(path, InputKind.Metadata, limit: target.Length);
+            CheckLengthAndHashes(bytes, target.Length, target.Hashes, $"target '{target.Path}'", TufException.TargetMismatch);
+            return bytes;
+        }
+        catch (Exception e) when (e is TufException || e is IOException || e is UnauthorizedAccessException)
+        {
+            // A damaged or replaced cached copy is not used: the caller downloads the target again.
+            return null;
+        }
+    }
+
     /// <summary>A target's path as a safe relative file path (no empty, '.' or '..' parts, no backslash).</summary>
     public static string SafeRelativePath(string targetPath)
     {
@@ -229,13 +258,18 @@ public sealed class TufClient
 
     private void LoadTimestamp()
     {
-        if (ReadLocal("timestamp.json", _options.TimestampMaxLength) is { } local)
-        {
-            TryLocal(() => UpdateTimestamp(local));
-        }
-
+        byte[]? local = ReadLocal("timestamp.json", _options.TimestampMaxLength);
+        bool localTrusted = local is not null && TryLocal(() => UpdateTimestamp(local));
         byte[] bytes = _fetcher.Fetch(Join(_options.MetadataBaseUrl, "timestamp.json"), _options.TimestampMaxLength)
             ?? throw Missing("timestamp.json");
+        // Nothing new (the common case): the fetched file is byte for byte the local one, which was just parsed and
+        // its signatures and expiry checked against the current root, so checking it again could only repeat the same
+        // verdict; it is the same version, which UpdateTimestamp keeps as it is.
+        if (localTrusted && bytes.AsSpan().SequenceEqual(local))
+        {
+            return;
+        }
+
         if (UpdateTimestamp(bytes))
         {
             WriteLocal("timestamp.json", bytes);
