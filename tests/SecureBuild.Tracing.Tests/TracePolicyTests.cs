@@ -10,8 +10,9 @@ public class TracePolicyTests
     private const string Project = "/src/repo/App/App.csproj";
     private const string Packages = "/home/dev/.nuget/packages";
 
-    private static TracePolicyContext Context() => new()
+    private static TracePolicyContext Context(IReadOnlyList<string>? secureBuildState = null) => new()
     {
+        SecureBuildStateDirectories = secureBuildState ?? Array.Empty<string>(),
         Home = "/home/dev",
         RepositoryDirectory = "/src/repo",
         ProjectDirectories = new[] { "/src/repo/App" },
@@ -151,6 +152,35 @@ public class TracePolicyTests
     }
 
     [Test]
+    public void The_sdks_own_verification_store_may_be_written_where_the_traced_commands_environment_puts_it()
+    {
+        var (log, timeline) = Build(files: new[]
+        {
+            new TracedFileAccess(100, T0.AddSeconds(10), FileAccessKind.Create, "/home/dev/.cache/securebuild/verified-folders/ab.entry", "aa"),
+            new TracedFileAccess(100, T0.AddSeconds(10), FileAccessKind.Create, "/srv/cache/securebuild/verified-folders/cd.entry", "bb"),
+            new TracedFileAccess(100, T0.AddSeconds(10), FileAccessKind.Write, "/home/dev/.cache/other/x", "cc"),
+        });
+        var attribution = TraceAttributor.Attribute(log, timeline);
+        List<string> Writes(Dictionary<string, string> env)
+        {
+            var context = Context(SecureBuild.Cli.Tracing.TraceEnforcement.SecureBuildStateDirectories(env));
+            return new TracePolicyEvaluator(TracePolicy.Default, context).Evaluate(log, attribution)
+                .Where(f => f.Kind == TraceFindingKind.FileWrite).Select(f => f.Event).ToList();
+        }
+
+        Assert.That(Writes(new() { ["HOME"] = "/home/dev" }), Is.EquivalentTo(new[]
+        {
+            "create /srv/cache/securebuild/verified-folders/cd.entry",
+            "write /home/dev/.cache/other/x",
+        }));
+        Assert.That(Writes(new() { ["HOME"] = "/home/dev", ["XDG_CACHE_HOME"] = "/srv/cache" }), Is.EquivalentTo(new[]
+        {
+            "create /home/dev/.cache/securebuild/verified-folders/ab.entry",
+            "write /home/dev/.cache/other/x",
+        }));
+    }
+
+    [Test]
     public void Reads_of_secrets_other_users_nuget_configs_and_other_processes_environments_are_flagged()
     {
         var (log, timeline) = Build(files: new[]
@@ -210,6 +240,28 @@ public class TracePolicyTests
         Assert.That(finding.Code, Is.EqualTo("SB4205"));
         Assert.That(finding.Event, Is.EqualTo("read /src/repo/notes/secret.txt (not an input of Csc)"));
         Assert.That(finding.Activity.Target, Is.EqualTo("CoreCompile"));
+    }
+
+    [Test]
+    public void A_git_a_short_task_started_belongs_to_that_task_not_to_the_packer_starting_within_the_clock_slack()
+    {
+        // The commit-time task runs git for 6 ms; PackTask starts 4 ms after it ends, within the 20 ms slack of git's start.
+        var commitTime = new TaskExecution(1, Project, "_SecureBuildDeterministicTimestamp", "CommitTime", T0.AddSeconds(5), T0.AddSeconds(5.008), "/sdk/SecureBuild.Reproducibility.targets", Array.Empty<string>(), Array.Empty<string>());
+        var pack = new TaskExecution(1, Project, "GenerateNuspec", "PackTask", T0.AddSeconds(5.012), T0.AddSeconds(6), "/usr/share/dotnet/sdk/10.0.100/NuGet.Build.Tasks.Pack.targets", Array.Empty<string>(), new[] { "/src/repo/App/bin/Release/net10.0/App.dll" });
+        var timeline = new BuildTimeline(new[] { commitTime, pack }, new[] { Packages });
+        var log = new TraceLog(new[] { "dotnet", "pack" }, "/src/repo/App", T0, T0.AddSeconds(30), 0, null,
+            new[] { Proc(100, 0, "/usr/share/dotnet/dotnet", 0, "pack"), Proc(400, 100, "/usr/bin/git", 5.001, "log", "-1", "--format=%ct") },
+            new[]
+            {
+                new TracedFileAccess(400, T0.AddSeconds(5.002), FileAccessKind.Read, "/src/repo/.git/HEAD", "aa"),
+                new TracedFileAccess(400, T0.AddSeconds(5.003), FileAccessKind.Read, "/home/dev/.gitconfig", "bb"),
+                new TracedFileAccess(100, T0.AddSeconds(5.5), FileAccessKind.Read, "/src/repo/notes/secret.txt", "cc"),
+            },
+            Array.Empty<TracedNetworkOperation>());
+        var attribution = TraceAttributor.Attribute(log, timeline);
+        Assert.That(attribution.OfProcess(400).Task, Is.EqualTo("CommitTime"));
+        var findings = new UndeclaredInputCheck(Context()).Check(log, attribution);
+        Assert.That(findings.Select(f => f.Event), Is.EqualTo(new[] { "read /src/repo/notes/secret.txt (not an input of PackTask)" }), "the packer's own reads are still judged");
     }
 
     [Test]

@@ -175,12 +175,20 @@ public static class TraceEnforcement
             TempDirectories = temp,
             NuGetPackageFolders = timeline.PackageFolders.Concat(PackageFolders(env)).Distinct(StringComparer.Ordinal).ToList(),
             DotnetRoots = dotnetRoots.Distinct(StringComparer.Ordinal).ToList(),
+            SecureBuildStateDirectories = SecureBuildStateDirectories(env),
             LockedToolCommands = tools,
             RunnerPrograms = options.RunnerPrograms,
             NetworkIsolated = options.Hermetic,
             FindPackageSourceHosts = sources,
             Resolve = ResolveHost,
         };
+    }
+
+    /// <summary>Where the SDK keeps its per-user state in the traced command's environment: the verification store's folder.</summary>
+    public static IReadOnlyList<string> SecureBuildStateDirectories(IReadOnlyDictionary<string, string> env)
+    {
+        var store = UserVerificationStore.DefaultDirectory(name => env.TryGetValue(name, out var value) ? value : null);
+        return store is null || Path.GetDirectoryName(Path.GetFullPath(store)) is not { } folder ? Array.Empty<string>() : new[] { folder };
     }
 
     /// <summary>NuGet's global packages folder: NUGET_PACKAGES, else ~/.nuget/packages.</summary>

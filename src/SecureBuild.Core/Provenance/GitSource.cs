@@ -45,6 +45,18 @@ public sealed class GitSource
     }
 
     /// <summary>
+    /// The committer time of HEAD in seconds since 1970 (<c>git log -1 --format=%ct</c>), or null when
+    /// <paramref name="directory"/> is not in a work tree with a commit, git is missing, or git does not answer in time.
+    /// </summary>
+    public static long? CommitTime(string directory, TimeSpan timeout)
+    {
+        var outcome = Run(directory, timeout, null, "log", "-1", "--format=%ct");
+        return outcome.Exited && outcome.ExitCode == 0
+            && long.TryParse(outcome.StandardOutput.Trim(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long seconds)
+            ? seconds : null;
+    }
+
+    /// <summary>
     /// Which of <paramref name="paths"/> (relative to <paramref name="directory"/>, a work tree) git reports as changed
     /// against HEAD or untracked (not ignored): path and whether it is untracked. Null when git cannot answer (not a work
     /// tree, git missing).

@@ -12,7 +12,8 @@ namespace SecureBuild.Core.Tracing;
 /// worker; node 1, the in-proc node) and the worker nodes (<c>-nodemode:1</c>), numbered 2, 3, ... in the order they
 /// started, as MSBuild numbers the nodes it creates;</item>
 /// <item>a process that is not a node belongs to the task that started it: walk its parents up to a node; the task
-/// running on that node when the node's child started is the one (ToolTask, Exec). When tasks overlap there (a task
+/// running on that node when the node's child started is the one (ToolTask, Exec), a task holding that start exactly
+/// before one holding it only within the clock slack. When tasks overlap there (a task
 /// that yields), the one whose logged command line names the child's program wins, else the innermost;</item>
 /// <item>an event of a node process itself (an inline task, a task that opens a socket) belongs to the task running
 /// on that node at the time of the event.</item>
@@ -207,7 +208,14 @@ public sealed class TraceAttribution
         {
             return null;
         }
-        var candidates = tasks.Where(t => t.Start - TraceAttributor.Slack <= child.Start && child.Start <= t.End + TraceAttributor.Slack).ToList();
+        // A task whose span holds the child's start exactly wins over one that holds it only within the clock slack:
+        // a short Exec (git log) ends and the next target's task (PackTask) starts within milliseconds, and the
+        // child belongs to the task that started it, not to the one that merely started next.
+        var candidates = tasks.Where(t => t.Start <= child.Start && child.Start <= t.End).ToList();
+        if (candidates.Count == 0)
+        {
+            candidates = tasks.Where(t => t.Start - TraceAttributor.Slack <= child.Start && child.Start <= t.End + TraceAttributor.Slack).ToList();
+        }
         if (candidates.Count == 0)
         {
             return null;

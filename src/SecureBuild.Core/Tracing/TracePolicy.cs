@@ -86,7 +86,7 @@ public sealed class TracePolicy
         },
         // NuGet checks folder permissions on Unix with `sh -c umask` and `ls -ld FOLDER`.
         new[] { "@dotnet", "@git", "@locked-tools", "sh -c umask", "ls -ld" },
-        new[] { "@project-obj", "@project-bin", "@artifacts", "@output", "@temp", "@devices", "@own-proc", "@dotnet-state", "~/.dotnet", "~/.securebuild", "~/.local/share/NuGet" },
+        new[] { "@project-obj", "@project-bin", "@artifacts", "@output", "@temp", "@devices", "@own-proc", "@dotnet-state", "@securebuild-state", "~/.dotnet", "~/.securebuild", "~/.local/share/NuGet" },
         new[] { "@nuget-packages", "~/.nuget/NuGet" },
         new[] { "~/.ssh", "~/.aws", "~/.azure", "~/.config/gcloud", "~/.config/gh", "~/.docker/config.json", "~/.git-credentials", "~/.netrc", "@other-users-nuget-config", "@other-proc-environ" },
         undeclaredInputs: true);
@@ -216,7 +216,7 @@ public static class TracePolicyTokens
 
     public static readonly IReadOnlyCollection<string> Paths = new[]
     {
-        "@project-obj", "@project-bin", "@artifacts", "@output", "@temp", "@devices", "@own-proc", "@dotnet-state", "@nuget-packages",
+        "@project-obj", "@project-bin", "@artifacts", "@output", "@temp", "@devices", "@own-proc", "@dotnet-state", "@securebuild-state", "@nuget-packages",
         "@other-users-nuget-config", "@other-proc-environ",
     };
 }

@@ -38,6 +38,12 @@ public sealed class TracePolicyContext
     /// <summary>The dotnet installations in use (the host, the SDK, the runtime).</summary>
     public IReadOnlyList<string> DotnetRoots { get; init; } = Array.Empty<string>();
 
+    /// <summary>
+    /// The SDK's own per-user state folders (the verification store's <c>securebuild/</c> folder under
+    /// <c>$XDG_CACHE_HOME</c> of the traced command, else <c>~/.cache</c>): the SDK writes its verified-folder entries there.
+    /// </summary>
+    public IReadOnlyList<string> SecureBuildStateDirectories { get; init; } = Array.Empty<string>();
+
     /// <summary>Commands of the tools in the lock (securebuild.lock.json "tools").</summary>
     public IReadOnlyList<string> LockedToolCommands { get; init; } = Array.Empty<string>();
 
@@ -88,6 +94,7 @@ public sealed class TracePolicyContext
         "@nuget-packages" => NuGetPackageFolders,
         // The SDK's own state inside its installation (workload and telemetry metadata written on first use).
         "@dotnet-state" => DotnetRoots.Select(d => Combine(d, "metadata")),
+        "@securebuild-state" => SecureBuildStateDirectories,
         _ => Array.Empty<string>(),
     };
 
