@@ -11,33 +11,14 @@ namespace SecureBuild.Core.Oci;
 /// Who may sign an image: a Fulcio certificate identity (cosign's <c>--certificate-identity[-regexp]</c> and
 /// <c>--certificate-oidc-issuer</c>; Kyverno's <c>keyless</c>) or a public key (Kyverno's <c>keys</c>).
 /// </summary>
-public sealed class ImageAttestor
+/// <param name="Description">For reports: "keyless SUBJECT (ISSUER)" or "key KEYID".</param>
+/// <param name="Subject">The certificate identity, exactly (keyless).</param>
+/// <param name="SubjectRegExp">The certificate identity, as a regular expression (keyless).</param>
+/// <param name="Issuer">The OIDC issuer of the certificate (keyless).</param>
+/// <param name="Key">The trusted key (null for a keyless attestor).</param>
+/// <param name="IgnoreTlog">A key attestor that accepts signatures without a transparency-log entry (Kyverno's rekor.ignoreTlog).</param>
+public sealed record ImageAttestor(string Description, string? Subject, string? SubjectRegExp, string? Issuer, PublicKey? Key, bool IgnoreTlog)
 {
-    internal ImageAttestor(string description, string? subject, string? subjectRegExp, string? issuer, PublicKey? key, bool ignoreTlog)
-    {
-        Description = description;
-        Subject = subject;
-        SubjectRegExp = subjectRegExp;
-        Issuer = issuer;
-        Key = key;
-        IgnoreTlog = ignoreTlog;
-    }
-
-    /// <summary>For reports: "keyless SUBJECT (ISSUER)" or "key KEYID".</summary>
-    public string Description { get; }
-
-    public string? Subject { get; }
-
-    public string? SubjectRegExp { get; }
-
-    public string? Issuer { get; }
-
-    /// <summary>The trusted key (null for a keyless attestor).</summary>
-    public PublicKey? Key { get; }
-
-    /// <summary>A key attestor that accepts signatures without a transparency-log entry (Kyverno's rekor.ignoreTlog).</summary>
-    public bool IgnoreTlog { get; }
-
     public bool IsKeyless => Key is null;
 
     /// <summary>The verifier options that express this attestor.</summary>
@@ -52,53 +33,15 @@ public sealed class ImageAttestor
     };
 }
 
-/// <summary>Kyverno's attestor set: <see cref="Count"/> of the <see cref="Entries"/> must have signed.</summary>
-public sealed class ImageAttestorSet
-{
-    internal ImageAttestorSet(int count, IReadOnlyList<ImageAttestor> entries)
-    {
-        Count = count;
-        Entries = entries;
-    }
-
-    public int Count { get; }
-
-    public IReadOnlyList<ImageAttestor> Entries { get; }
-}
+/// <summary>Kyverno's attestor set: <paramref name="Count"/> of the <paramref name="Entries"/> must have signed.</summary>
+public sealed record ImageAttestorSet(int Count, IReadOnlyList<ImageAttestor> Entries);
 
 /// <summary>An attestation the image must carry: its in-toto predicate type, signed by the attestor sets.</summary>
-public sealed class ImageAttestationRequirement
-{
-    internal ImageAttestationRequirement(string predicateType, IReadOnlyList<ImageAttestorSet> attestors)
-    {
-        PredicateType = predicateType;
-        Attestors = attestors;
-    }
-
-    public string PredicateType { get; }
-
-    public IReadOnlyList<ImageAttestorSet> Attestors { get; }
-}
+public sealed record ImageAttestationRequirement(string PredicateType, IReadOnlyList<ImageAttestorSet> Attestors);
 
 /// <summary>Kyverno's verifyImages rule: the images it applies to, who must have signed them, which attestations they need.</summary>
-public sealed class ImagePolicyRule
+public sealed record ImagePolicyRule(string Name, IReadOnlyList<GlobPattern> ImageReferences, IReadOnlyList<ImageAttestorSet> Attestors, IReadOnlyList<ImageAttestationRequirement> Attestations)
 {
-    internal ImagePolicyRule(string name, IReadOnlyList<GlobPattern> imageReferences, IReadOnlyList<ImageAttestorSet> attestors, IReadOnlyList<ImageAttestationRequirement> attestations)
-    {
-        Name = name;
-        ImageReferences = imageReferences;
-        Attestors = attestors;
-        Attestations = attestations;
-    }
-
-    public string Name { get; }
-
-    public IReadOnlyList<GlobPattern> ImageReferences { get; }
-
-    public IReadOnlyList<ImageAttestorSet> Attestors { get; }
-
-    public IReadOnlyList<ImageAttestationRequirement> Attestations { get; }
-
     /// <summary>True when one pattern matches the image name (HOST/REPOSITORY) or the whole reference (with @sha256:HEX).</summary>
     public bool AppliesTo(ImageReference image) => ImageReferences.Any(p => p.IsMatch(image.Name) || p.IsMatch(image.ToString()));
 }
