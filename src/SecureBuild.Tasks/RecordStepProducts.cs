@@ -10,7 +10,7 @@ namespace SecureBuild.Tasks;
 /// Hashes a step's products after it ran and writes the signed link
 /// <c>&lt;step&gt;.&lt;keyid8&gt;.link</c> with the materials recorded before the step.
 /// </summary>
-public sealed class RecordStepProducts : SecureBuildTask
+public sealed class RecordStepProducts : SigningStepTask
 {
     /// <summary>The files the step wrote.</summary>
     public ITaskItem[] Products { get; set; } = Array.Empty<ITaskItem>();
@@ -27,26 +27,8 @@ public sealed class RecordStepProducts : SecureBuildTask
     /// <summary>The project file, named in the command.</summary>
     public string? ProjectFile { get; set; }
 
-    /// <summary>Private key file (SecureBuildSigningKey). Empty: the development key.</summary>
-    public string? SigningKey { get; set; }
-
-    /// <summary>Where the development key lives; empty: ~/.securebuild/development-key.</summary>
-    public string? DevelopmentKeyFile { get; set; }
-
-    /// <summary>When true, a missing SigningKey is an error instead of a development-key warning.</summary>
-    public bool RequireSigningKey { get; set; }
-
-    /// <summary>The directory the link is written to (else from <see cref="SecureBuildTask.Settings"/>).</summary>
-    public string LinkDirectory { get; set; } = "";
-
     /// <summary>Also write SLSA provenance for this step's outputs.</summary>
     public bool WriteProvenance { get; set; }
-
-    /// <summary>
-    /// Keyless signing settings (ItemSpec Signing, FulcioUrl, RekorUrl, TimestampUrl, TrustedRoot, TransparencyLog,
-    /// IdentityTokenFile; metadata Value): with Signing=keyless the provenance bundle and each .nupkg's bundle are signed keyless.
-    /// </summary>
-    public ITaskItem[] SigningSettings { get; set; } = Array.Empty<ITaskItem>();
 
     /// <summary>The outputs provenance is about; empty: every product.</summary>
     public ITaskItem[] Subjects { get; set; } = Array.Empty<ITaskItem>();
@@ -85,23 +67,15 @@ public sealed class RecordStepProducts : SecureBuildTask
     protected override void ApplySettings(RecordingSettings settings)
     {
         base.ApplySettings(settings);
-        LinkDirectory = SettingsItem.Or(LinkDirectory, settings.LinkDirectory) ?? "";
         ProjectFile = SettingsItem.Or(ProjectFile, settings.ProjectFile);
-        SigningKey = SettingsItem.Or(SigningKey, settings.SigningKey);
-        DevelopmentKeyFile = SettingsItem.Or(DevelopmentKeyFile, settings.DevelopmentKeyFile);
-        RequireSigningKey |= settings.RequireSigningKey;
         SdkVersion = SettingsItem.Or(SdkVersion, settings.SdkVersion);
         MSBuildVersion = SettingsItem.Or(MSBuildVersion, settings.MSBuildVersion);
         RuntimeVersion = SettingsItem.Or(RuntimeVersion, settings.RuntimeVersion);
-        if (SigningSettings.Length == 0)
-        {
-            SigningSettings = SettingsItem.SigningItems(settings);
-        }
     }
 
     protected override bool ExecuteCore()
     {
-        LinkDirectory = SettingsItem.Required(LinkDirectory, nameof(RecordStepProducts), nameof(LinkDirectory));
+        RequireLinkDirectory();
         // A multi-targeted project records its restore step in every target framework's build, with the same inputs:
         // within one build (one snapshot: restore has run to completion before), the first call's link stands for the others.
         var recorded = BuildState.GetOrCreate(BuildEngine, RecordedThisBuildKey, () => new System.Collections.Concurrent.ConcurrentDictionary<string, string>(StringComparer.Ordinal));
@@ -120,7 +94,7 @@ public sealed class RecordStepProducts : SecureBuildTask
         bool done;
         try
         {
-            KeylessSigning.For(SigningSettings, LogCodedWarning)?.Dispose(); // an unknown SecureBuildSigning fails every step (SB5050)
+            CertificateSigning.For(SigningSettings, LogCodedWarning)?.Dispose(); // an unknown SecureBuildSigning fails every step (SB5050)
             done = TryConfirmUnchanged() || Record();
         }
         catch (Core.Identity.KeylessException e)
@@ -182,7 +156,7 @@ public sealed class RecordStepProducts : SecureBuildTask
         {
             StepName, Path.GetFullPath(MaterialsFile), Path.GetFullPath(LinkDirectory), SigningKey ?? "", DevelopmentKeyFile ?? "", RequireSigningKey ? "1" : "0",
             WriteProvenance ? "1" : "0", ProjectFile ?? "", RootDirectory ?? "", ProjectDirectory, HashAlgorithms ?? "", HashCacheFile ?? "",
-            KeylessSigning.Describe(SigningSettings),
+            CertificateSigning.Describe(SigningSettings),
         }
         .Concat(Command).Concat(new[] { "|products" }).Concat(FullPaths(Products).OrderBy(p => p, StringComparer.Ordinal))
         .Concat(new[] { "|directories" }).Concat(ProductDirectories).Concat(new[] { "|subjects" }).Concat(FullPaths(Subjects))
@@ -250,7 +224,7 @@ public sealed class RecordStepProducts : SecureBuildTask
             var companions = Companions(key.KeyId).Where(File.Exists).ToList();
             var inputs = new LinkInputs
             {
-                Code = CodeVersion, StepName = StepName, Command = link.Command, KeyFile = keyFile, KeyHash = keyHash, KeyId = key.KeyId, Settings = settings, Signing = KeylessSigning.Describe(SigningSettings),
+                Code = CodeVersion, StepName = StepName, Command = link.Command, KeyFile = keyFile, KeyHash = keyHash, KeyId = key.KeyId, Settings = settings, Signing = CertificateSigning.Describe(SigningSettings),
                 MaterialsFile = MaterialsFile, MaterialsState = materialsStat, ProductsStat = productsStat, LinkPath = path,
                 LinkHash = Core.Crypto.Sha256Hex.Of(linkBytes), WritesProvenance = WriteProvenance, Companions = companions,
             };
@@ -294,7 +268,7 @@ public sealed class RecordStepProducts : SecureBuildTask
             var productsStat = StepFingerprint.OfFiles(recorder.Resolve(FullPaths(Products), ProductDirectories), recorder.Missing, DateTime.UtcNow, settings);
             return productsStat is null ? null : new LinkInputs
             {
-                Code = CodeVersion, Command = ResolvedCommand(recorder.Namer), Settings = settings, Signing = KeylessSigning.Describe(SigningSettings), ProductsStat = productsStat, WritesProvenance = WriteProvenance,
+                Code = CodeVersion, Command = ResolvedCommand(recorder.Namer), Settings = settings, Signing = CertificateSigning.Describe(SigningSettings), ProductsStat = productsStat, WritesProvenance = WriteProvenance,
             };
         });
         if (fingerprint is null)
@@ -369,7 +343,7 @@ public sealed class RecordStepProducts : SecureBuildTask
         provenance.Byproducts.Add(ProvenanceStatement.Resource(name: Path.GetFileName(linkPath), digest: StepAttestations.Sha256Of(linkPath),
             annotations: null));
         ((JsonMap)provenance.Byproducts[0])["mediaType"] = "application/vnd.in-toto.link+json";
-        using var keyless = KeylessSigning.For(SigningSettings, LogCodedWarning);
+        using var keyless = CertificateSigning.For(SigningSettings, LogCodedWarning);
         StepAttestations.WriteEnvelope(provenance.ToJson(), key, provenancePath,
             Path.Combine(LinkDirectory, StepAttestations.ProvenanceBundleFileName(StepName)), keyless);
         Log.LogMessage(MessageImportance.Normal, $"SecureBuild: {StepName} provenance -> {provenancePath} ({provenance.Subjects.Count} subjects)");

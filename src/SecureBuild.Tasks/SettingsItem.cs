@@ -16,7 +16,7 @@ internal static class SettingsItem
     /// <summary><paramref name="own"/> when the task was given it, else the project's setting.</summary>
     public static string? Or(string? own, string setting) => string.IsNullOrWhiteSpace(own) && setting.Length > 0 ? setting : own;
 
-    /// <summary>The keyless signing settings as the <c>SigningSettings</c> items KeylessSigning reads (ItemSpec name, metadata Value).</summary>
+    /// <summary>The keyless signing settings as the <c>SigningSettings</c> items CertificateSigning reads (ItemSpec name, metadata Value).</summary>
     public static ITaskItem[] SigningItems(RecordingSettings settings) =>
         settings.Signing.Select(s =>
         {

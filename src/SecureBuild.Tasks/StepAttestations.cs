@@ -56,7 +56,7 @@ internal static class StepAttestations
     /// <param name="path">The one-line DSSE envelope file.</param>
     /// <param name="bundlePath">The Sigstore bundle, or null for none.</param>
     /// <param name="keyless">SecureBuildSigning=keyless: the bundle gets a Fulcio certificate and a Rekor entry instead of a key hint.</param>
-    public static void WriteEnvelope(JsonMap statement, SigningKey key, string path, string? bundlePath = null, KeylessSigning? keyless = null)
+    public static void WriteEnvelope(JsonMap statement, SigningKey key, string path, string? bundlePath = null, CertificateSigning? keyless = null)
     {
         // Whoever built the statement, no URL credential is signed into it (a remote, a CI server URL, a feed).
         var payload = JsonText.WriteUtf8(UrlRedaction.RedactAll(statement), indented: false);

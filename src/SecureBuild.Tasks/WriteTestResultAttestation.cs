@@ -12,7 +12,7 @@ namespace SecureBuild.Tasks;
 /// step's materials (test assemblies and the outputs under test) are its subjects. A run that tested an assembly the
 /// step did not record is SB5463: the attestation would name artifacts that were not tested.
 /// </summary>
-public sealed class WriteTestResultAttestation : SecureBuildTask
+public sealed class WriteTestResultAttestation : SigningStepTask
 {
     /// <summary>The TRX file the run wrote.</summary>
     [Required]
@@ -33,18 +33,6 @@ public sealed class WriteTestResultAttestation : SecureBuildTask
     /// <summary>Settings of the run (metadata Value; empty ones are left out): annotations of the project's descriptor.</summary>
     public ITaskItem[] RunSettings { get; set; } = Array.Empty<ITaskItem>();
 
-    public string? SigningKey { get; set; }
-
-    public string? DevelopmentKeyFile { get; set; }
-
-    public bool RequireSigningKey { get; set; }
-
-    /// <summary>Keyless signing settings, as RecordStepProducts takes them.</summary>
-    public ITaskItem[] SigningSettings { get; set; } = Array.Empty<ITaskItem>();
-
-    /// <summary>The attestation directory (else the project's settings item's).</summary>
-    public string LinkDirectory { get; set; } = "";
-
     /// <summary>The process environment (tests give their own).</summary>
     internal Func<IEnumerable<KeyValuePair<string, string>>> EnvironmentSource { get; set; } = BuildEnvironment.Current;
 
@@ -59,22 +47,9 @@ public sealed class WriteTestResultAttestation : SecureBuildTask
 
     public static string BundleFileName(string step) => $"{step}.test-result" + Core.Sigstore.SigstoreBundleWriter.FileSuffix;
 
-    protected override void ApplySettings(RecordingSettings settings)
-    {
-        base.ApplySettings(settings);
-        LinkDirectory = SettingsItem.Or(LinkDirectory, settings.LinkDirectory) ?? "";
-        SigningKey = SettingsItem.Or(SigningKey, settings.SigningKey);
-        DevelopmentKeyFile = SettingsItem.Or(DevelopmentKeyFile, settings.DevelopmentKeyFile);
-        RequireSigningKey |= settings.RequireSigningKey;
-        if (SigningSettings.Length == 0)
-        {
-            SigningSettings = SettingsItem.SigningItems(settings);
-        }
-    }
-
     protected override bool ExecuteCore()
     {
-        LinkDirectory = SettingsItem.Required(LinkDirectory, nameof(WriteTestResultAttestation), nameof(LinkDirectory));
+        RequireLinkDirectory();
         TrxReport report;
         try
         {
@@ -110,7 +85,7 @@ public sealed class WriteTestResultAttestation : SecureBuildTask
         var path = Path.Combine(LinkDirectory, FileName(StepName));
         try
         {
-            using var keyless = KeylessSigning.For(SigningSettings, LogCodedWarning);
+            using var keyless = CertificateSigning.For(SigningSettings, LogCodedWarning);
             StepAttestations.WriteEnvelope(statement, key, path, Path.Combine(LinkDirectory, BundleFileName(StepName)), keyless);
         }
         catch (Core.Identity.KeylessException e)

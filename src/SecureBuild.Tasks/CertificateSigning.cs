@@ -6,7 +6,7 @@ using SecureBuild.Core.Spiffe;
 namespace SecureBuild.Tasks;
 
 /// <summary>
-/// SecureBuildSigning=keyless for one step: reads the settings the targets pass as <c>SigningSettings</c> items
+/// Certificate signing for one step (SecureBuildSigning=keyless or spiffe; key signing needs none of this). Keyless: reads the settings the targets pass as <c>SigningSettings</c> items
 /// (ItemSpec = setting name without the SecureBuild prefix, metadata Value), and on the first signature acquires the
 /// identity token and starts a <see cref="KeylessSigner"/> (one Fulcio certificate per step). Everything that decides
 /// lives in Core; this only translates. <see cref="Dispose"/> drops the ephemeral key.
@@ -14,7 +14,7 @@ namespace SecureBuild.Tasks;
 /// from the files SvidFile, SvidKeyFile and SvidBundleFile (what <c>securebuild svid fetch</c> writes), else from the
 /// SPIFFE Workload API (SpiffeEndpoint, else $SPIFFE_ENDPOINT_SOCKET), fetched once per step, when it first signs.
 /// </summary>
-internal sealed class KeylessSigning : IDisposable
+internal sealed class CertificateSigning : IDisposable
 {
     private readonly Dictionary<string, string> _settings;
     private readonly Action<string, string> _warn;
@@ -24,7 +24,7 @@ internal sealed class KeylessSigning : IDisposable
     private SvidSigner? _svid;
     private string _svidSource = "";
 
-    private KeylessSigning(Dictionary<string, string> settings, Action<string, string> warn, bool spiffe)
+    private CertificateSigning(Dictionary<string, string> settings, Action<string, string> warn, bool spiffe)
     {
         _settings = settings;
         _warn = warn;
@@ -33,7 +33,7 @@ internal sealed class KeylessSigning : IDisposable
 
     /// <summary>The settings' mode: null for key signing, a session for keyless or spiffe.</summary>
     /// <exception cref="KeylessException">SB5050: SecureBuildSigning is neither key, keyless nor spiffe.</exception>
-    public static KeylessSigning? For(ITaskItem[] settings, Action<string, string> warn)
+    public static CertificateSigning? For(ITaskItem[] settings, Action<string, string> warn)
     {
         var map = settings.GroupBy(i => i.ItemSpec, StringComparer.OrdinalIgnoreCase)
             .ToDictionary(g => g.Key, g => g.Last().GetMetadata("Value").Trim(), StringComparer.OrdinalIgnoreCase);
@@ -41,8 +41,8 @@ internal sealed class KeylessSigning : IDisposable
         return mode switch
         {
             "" or "key" => null,
-            "keyless" => new KeylessSigning(map, warn, spiffe: false),
-            "spiffe" => new KeylessSigning(map, warn, spiffe: true),
+            "keyless" => new CertificateSigning(map, warn, spiffe: false),
+            "spiffe" => new CertificateSigning(map, warn, spiffe: true),
             _ => throw new KeylessException(KeylessException.BadSetting, $"SecureBuildSigning '{m}' is not 'key', 'keyless' or 'spiffe'", "Set SecureBuildSigning to key (the default: SecureBuildSigningKey or the development key), keyless (a Fulcio certificate for the CI's identity) or spiffe (the workload's X.509-SVID)."),
         };
     }
