@@ -95,8 +95,19 @@ public sealed class DsseEnvelope
             throw new ArgumentNullException(nameof(key));
         }
 
-        byte[] signature = key.Sign(Pae(payloadType, payload));
-        return new DsseEnvelope(payloadType, payload, new[] { new DsseSignature(signature, keyId ?? key.KeyId) });
+        return Sign(payloadType, payload, key.Sign, keyId ?? key.KeyId);
+    }
+
+    /// <summary>Signs the envelope's PAE with <paramref name="sign"/> (a key's scheme chosen by the caller), under <paramref name="keyId"/>.</summary>
+    public static DsseEnvelope Sign(string payloadType, byte[] payload, Func<byte[], byte[]> sign, string keyId)
+    {
+        if (sign is null)
+        {
+            throw new ArgumentNullException(nameof(sign));
+        }
+
+        byte[] signature = sign(Pae(payloadType, payload));
+        return new DsseEnvelope(payloadType, payload, new[] { new DsseSignature(signature, keyId) });
     }
 
     /// <summary>

@@ -85,6 +85,18 @@ internal static class KeyAlgorithms
         return signer.GenerateSignature();
     }
 
+    /// <summary>
+    /// RSASSA-PKCS1-v1_5 with SHA-256: the scheme X.509 certificate verifiers assume for an RSA certificate key
+    /// (Sigstore's PKIX_RSA_PKCS1V15_*_SHA256, cosign, sigstore-go), where securesystemslib keys use PSS.
+    /// </summary>
+    public static byte[] SignRsaPkcs1Sha256(AsymmetricKeyParameter privateKey, byte[] data)
+    {
+        var signer = new RsaDigestSigner(new Sha256Digest());
+        signer.Init(true, privateKey);
+        signer.BlockUpdate(data, 0, data.Length);
+        return signer.GenerateSignature();
+    }
+
     public static bool Verify(KeyType type, AsymmetricKeyParameter publicKey, byte[] data, byte[] signature)
     {
         if (data is null || signature is null || signature.Length == 0)

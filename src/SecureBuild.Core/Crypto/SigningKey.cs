@@ -36,6 +36,21 @@ public sealed class SigningKey
     }
 
     /// <summary>
+    /// Signs <paramref name="data"/> in the scheme X.509 certificate verifiers use for this key's certificate:
+    /// RSA as RSASSA-PKCS1-v1_5 SHA-256 (what Sigstore bundle verifiers, cosign and sigstore-go check for an RSA
+    /// certificate); ed25519 and ECDSA as <see cref="Sign"/>.
+    /// </summary>
+    public byte[] SignForCertificate(byte[] data)
+    {
+        if (data is null)
+        {
+            throw new ArgumentNullException(nameof(data));
+        }
+
+        return Type == KeyType.Rsa ? KeyAlgorithms.SignRsaPkcs1Sha256(_private, data) : KeyAlgorithms.Sign(Type, _private, data);
+    }
+
+    /// <summary>
     /// Loads a private key: securesystemslib JSON private keys, PEM 'PRIVATE KEY' (PKCS#8: Ed25519, EC P-256,
     /// RSA), 'RSA PRIVATE KEY', 'EC PRIVATE KEY' (P-256).
     /// </summary>

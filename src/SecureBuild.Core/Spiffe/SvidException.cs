@@ -2,7 +2,7 @@ namespace SecureBuild.Core.Spiffe;
 
 /// <summary>
 /// An X.509-SVID or trust bundle that could not be read (SB5220), or an SVID refused by a rule of the SPIFFE
-/// standards or of the policy (SB5221..SB5230), or a Workload API failure (SB5231). <see cref="Rule"/> names the rule (the reason names of the SPIFFE
+/// standards or of the policy (SB5221..SB5230), or a Workload API failure (SB5231), or an RSA key under 2048 bits (SB5300). <see cref="Rule"/> names the rule (the reason names of the SPIFFE
 /// interop cases: <c>multiple-uri-san</c>, <c>leaf-is-ca</c>, <c>expired</c>, ...).
 /// </summary>
 public sealed class SvidException : Exception
@@ -43,7 +43,7 @@ public sealed class SvidException : Exception
     /// <summary>The SPIFFE Workload API could not be reached or gave no usable SVID (no socket, status error, timeout, broken answer).</summary>
     public const string WorkloadApi = "SB5231";
 
-    /// <summary>The SVID's private key cannot sign for it (unreadable, not the leaf's key, or RSA-PSS only).</summary>
+    /// <summary>The SVID's private key cannot sign for it (unreadable, or not the leaf's key).</summary>
     public const string SigningKey = "SB5232";
 
     /// <summary>A signature that is not an SVID signature (no certificate chain) or that does not verify with the SVID's key.</summary>
@@ -51,6 +51,9 @@ public sealed class SvidException : Exception
 
     /// <summary>SecureBuildSigning=spiffe settings that cannot work: some SVID files but not all, or the Workload API under .NET Framework MSBuild.</summary>
     public const string SigningSettings = "SB5234";
+
+    /// <summary>An RSA key on the SVID's path (leaf, intermediate or trust-bundle CA) shorter than 2048 bits.</summary>
+    public const string WeakRsaKey = "SB5300";
 
     public SvidException(string code, string rule, string message, string fix)
         : base($"{code}: {message} {fix}")

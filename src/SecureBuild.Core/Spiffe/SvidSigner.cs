@@ -11,7 +11,9 @@ namespace SecureBuild.Core.Spiffe;
 /// intermediates) travels with it as the Sigstore bundle's <c>verificationMaterial.x509CertificateChain</c>
 /// (bundle v0.2, the last version that carries a chain; no transparency-log entry). Before the first signature the
 /// SVID is checked as <see cref="SvidVerifier"/> checks it, against its own trust domain's bundle, at the signing
-/// time: an expired, long-lived or otherwise invalid SVID never signs. <see cref="SvidSignatures.Verify"/> checks
+/// time: an expired, long-lived or otherwise invalid SVID never signs. ECDSA P-256 and Ed25519 keys sign as they
+/// always do; an RSA key (2048 bits or more) signs RSASSA-PKCS1-v1_5 with SHA-256, the scheme Sigstore bundle
+/// verifiers (cosign, sigstore-go, sigstore-js) check for an RSA certificate, not the PSS of securesystemslib keys. <see cref="SvidSignatures.Verify"/> checks
 /// the result.
 /// </summary>
 public sealed class SvidSigner
@@ -45,6 +47,7 @@ public sealed class SvidSigner
         {
             chain = SvidCertificates.ReadCertificates(InputFile.ReadAllBytes(chainFile, InputKind.Metadata), chainFile);
             bundle = SvidCertificates.ReadBundle(InputFile.ReadAllBytes(bundleFile, InputKind.Metadata), bundleFile);
+            SvidVerifier.CheckRsaKeySize(chain[0], null); // before the key reader refuses the short key in its own words
             key = SigningKey.Load(keyFile);
         }
         catch (Exception e) when (e is InputFileException || e is IOException || e is UnauthorizedAccessException)
@@ -65,6 +68,7 @@ public sealed class SvidSigner
     {
         var chain = SvidCertificates.ReadCertificates(svid.CertificatesDer, "the Workload API's x509_svid");
         var bundle = SvidCertificates.ReadCertificates(svid.BundleDer, "the Workload API's bundle");
+        SvidVerifier.CheckRsaKeySize(chain[0], null);
         SigningKey key;
         try
         {
@@ -105,11 +109,11 @@ public sealed class SvidSigner
         }
 
         byte[] probe = DsseEnvelope.Pae("application/vnd.securebuild.svid-key-check", id.ToString().Select(c => (byte)c).ToArray());
-        if (!SigstorePublicKey.FromCertificate(chain[0]).Verify(probe, key.Sign(probe)))
+        if (!SigstorePublicKey.FromCertificate(chain[0]).Verify(probe, key.SignForCertificate(probe)))
         {
             throw new SvidException(SvidException.SigningKey, "svid-key",
-                $"the private key ({key}) is not the key of the SVID {id} (a signature made with it does not verify with the certificate's public key), or its type signs in a scheme SVID verifiers do not use (RSA-PSS).",
-                "Give the key that belongs to the SVID (svid.key next to svid.pem); SVIDs with ECDSA P-256 or Ed25519 keys sign.");
+                $"the private key ({key}) is not the key of the SVID {id}: a signature made with it does not verify with the certificate's public key.",
+                "Give the key that belongs to the SVID (svid.key next to svid.pem).");
         }
 
         return new SvidSigner(chain, key, id);
@@ -117,13 +121,13 @@ public sealed class SvidSigner
 
     /// <summary>Signs <paramref name="payload"/> as DSSE into a bundle that carries the SVID chain.</summary>
     public SigstoreBundle SignDsse(string payloadType, byte[] payload) =>
-        Bundle(null, DsseEnvelope.Sign(payloadType, payload, _key, keyId: string.Empty));
+        Bundle(null, DsseEnvelope.Sign(payloadType, payload, _key.SignForCertificate, keyId: string.Empty));
 
     /// <summary>Signs an artifact's bytes (SHA-256 message signature), as <c>cosign sign-blob --bundle</c> does with a key.</summary>
     public SigstoreBundle SignArtifact(byte[] artifact)
     {
         byte[] digest = SigstorePublicKey.Digest("SHA-256", artifact);
-        return Bundle(new MessageSignature("SHA2_256", digest, _key.Sign(artifact)), null);
+        return Bundle(new MessageSignature("SHA2_256", digest, _key.SignForCertificate(artifact)), null);
     }
 
     private SigstoreBundle Bundle(MessageSignature? message, DsseEnvelope? envelope) => new(

@@ -1,6 +1,10 @@
 using Org.BouncyCastle.Asn1;
 using Org.BouncyCastle.Asn1.X509;
+using Org.BouncyCastle.Crypto;
+using Org.BouncyCastle.Crypto.Parameters;
+using Org.BouncyCastle.Security;
 using Org.BouncyCastle.X509;
+using SecureBuild.Core.Crypto;
 using SecureBuild.Core.Sigstore;
 
 namespace SecureBuild.Core.Spiffe;
@@ -57,6 +61,10 @@ public static class SvidVerifier
 
         var path = BuildPath(leaf, chain.Skip(1).ToList(), cas, id);
         CheckTimes(path, at);
+        foreach (var certificate in path)
+        {
+            CheckRsaKeySize(certificate, id);
+        }
 
         var ttl = leaf.NotAfter.ToUniversalTime() - leaf.NotBefore.ToUniversalTime();
         if (ttl > policy.MaxTtl)
@@ -74,6 +82,28 @@ public static class SvidVerifier
         }
 
         return id;
+    }
+
+    /// <summary>Refuses an RSA key shorter than <see cref="KeyAlgorithms.MinRsaBits"/> (the rule every key SecureBuild reads follows).</summary>
+    /// <exception cref="SvidException">SB5300.</exception>
+    public static void CheckRsaKeySize(X509Certificate certificate, SpiffeId? id)
+    {
+        AsymmetricKeyParameter key;
+        try
+        {
+            key = certificate.GetPublicKey();
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidCastException or IOException or FormatException or InvalidOperationException or SecurityUtilityException)
+        {
+            return; // an unknown key type: the signature check refuses it
+        }
+
+        if (key is RsaKeyParameters rsa && rsa.Modulus.BitLength < KeyAlgorithms.MinRsaBits)
+        {
+            throw new SvidException(SvidException.WeakRsaKey, "weak-rsa-key",
+                $"the certificate {SigstoreCertificates.Describe(certificate)}{(id is null ? "" : $" on the path of the SVID {id}")} has an RSA-{rsa.Modulus.BitLength} key; RSA keys must have at least {KeyAlgorithms.MinRsaBits} bits.",
+                $"Issue the SVID (and its CAs) with RSA keys of {KeyAlgorithms.MinRsaBits} bits or more, or with ECDSA P-256 keys.");
+        }
     }
 
     /// <summary>The URI SANs of a certificate.</summary>

@@ -12,7 +12,7 @@ using SecureBuild.Core.Spiffe;
 namespace SecureBuild.TestSupport.Spiffe;
 
 /// <summary>
-/// A SPIFFE trust domain for tests: a CA (ECDSA P-256, its SPIFFE ID as URI SAN) and leaf X.509-SVIDs it issues,
+/// A SPIFFE trust domain for tests: a CA (ECDSA P-256, its SPIFFE ID as URI SAN) and leaf X.509-SVIDs it issues (ECDSA P-256 or RSA keys),
 /// written as the files <c>securebuild svid fetch</c> writes. Test-only keys, made in memory.
 /// </summary>
 public sealed class SvidTestPki
@@ -47,10 +47,13 @@ public sealed class SvidTestPki
         return new SvidTestPki(builder.Generate(new Asn1SignatureFactory("SHA256WITHECDSA", pair.Private)), pair.Private);
     }
 
-    /// <summary>A leaf SVID for <paramref name="spiffeId"/> signed by <paramref name="ca"/>, with its PKCS#8 DER key.</summary>
-    public static (X509Certificate Cert, byte[] KeyDer) IssueLeaf(X509Certificate ca, AsymmetricKeyParameter caKey, string spiffeId, DateTimeOffset notBefore, DateTimeOffset notAfter)
+    /// <summary>
+    /// A leaf SVID for <paramref name="spiffeId"/> signed by <paramref name="ca"/>, with its PKCS#8 DER key: ECDSA
+    /// P-256, or RSA of <paramref name="rsaBits"/> bits (e = 65537) when that is not 0.
+    /// </summary>
+    public static (X509Certificate Cert, byte[] KeyDer) IssueLeaf(X509Certificate ca, AsymmetricKeyParameter caKey, string spiffeId, DateTimeOffset notBefore, DateTimeOffset notAfter, int rsaBits = 0)
     {
-        var pair = NewKey();
+        var pair = rsaBits == 0 ? NewKey() : NewRsaKey(rsaBits);
         var builder = new X509V3CertificateGenerator();
         builder.SetSerialNumber(BigInteger.ValueOf(Interlocked.Increment(ref _serial)));
         builder.SetIssuerDN(ca.SubjectDN);
@@ -67,18 +70,25 @@ public sealed class SvidTestPki
 
     /// <summary>
     /// A leaf for <paramref name="spiffeId"/> valid from a minute ago for <paramref name="lifetime"/>, written to
-    /// <paramref name="directory"/> as svid.pem, svid.key and bundle.pem; returns their paths.
+    /// <paramref name="directory"/> as svid.pem, svid.key and bundle.pem (an RSA key of <paramref name="rsaBits"/> bits when not 0); returns their paths.
     /// </summary>
-    public (string Chain, string Key, string Bundle) WriteSvid(string directory, string spiffeId, TimeSpan lifetime)
+    public (string Chain, string Key, string Bundle) WriteSvid(string directory, string spiffeId, TimeSpan lifetime, int rsaBits = 0)
     {
         var now = DateTimeOffset.UtcNow;
-        var (cert, key) = IssueLeaf(Ca, CaKey, spiffeId, now.AddMinutes(-1), now + lifetime);
+        var (cert, key) = IssueLeaf(Ca, CaKey, spiffeId, now.AddMinutes(-1), now + lifetime, rsaBits);
         Directory.CreateDirectory(directory);
         string chain = Path.Combine(directory, "svid.pem"), keyFile = Path.Combine(directory, "svid.key"), bundle = Path.Combine(directory, "bundle.pem");
         File.WriteAllText(chain, SvidCertificates.ToPem(new[] { cert }));
         File.WriteAllText(keyFile, SvidCertificates.PrivateKeyPem(key));
         File.WriteAllText(bundle, SvidCertificates.ToPem(new[] { Ca }));
         return (chain, keyFile, bundle);
+    }
+
+    private static AsymmetricCipherKeyPair NewRsaKey(int bits)
+    {
+        var gen = new RsaKeyPairGenerator();
+        gen.Init(new RsaKeyGenerationParameters(BigInteger.ValueOf(65537), new SecureRandom(), bits, 80));
+        return gen.GenerateKeyPair();
     }
 
     private static AsymmetricCipherKeyPair NewKey()

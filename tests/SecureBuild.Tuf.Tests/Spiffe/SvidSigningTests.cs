@@ -29,10 +29,10 @@ public class SvidSigningTests
         new(StringComparer.Ordinal) { [domain] = SvidCertificates.ReadBundle(TestPki.BundleDer, "bundle") };
 
     /// <summary>A fresh SVID as the files `svid fetch` writes: (svid.pem, svid.key, bundle.pem).</summary>
-    private (string Chain, string Key, string Bundle) Files(string id = Workload, TimeSpan? lifetime = null, byte[]? otherKey = null)
+    private (string Chain, string Key, string Bundle) Files(string id = Workload, TimeSpan? lifetime = null, byte[]? otherKey = null, int rsaBits = 0)
     {
         var now = DateTimeOffset.UtcNow;
-        var (cert, key) = TestPki.IssueLeaf(id, now.AddMinutes(-1), now + (lifetime ?? TimeSpan.FromHours(1)));
+        var (cert, key) = TestPki.IssueLeaf(id, now.AddMinutes(-1), now + (lifetime ?? TimeSpan.FromHours(1)), rsaBits);
         string chain = Path.Combine(_dir, "svid.pem"), keyFile = Path.Combine(_dir, "svid.key"), bundle = Path.Combine(_dir, "bundle.pem");
         File.WriteAllText(chain, SvidCertificates.ToPem(new[] { cert }));
         File.WriteAllText(keyFile, SvidCertificates.PrivateKeyPem(otherKey ?? key));
@@ -134,6 +134,42 @@ public class SvidSigningTests
         var (chain, key, bundle) = Files(otherKey: otherKey);
         var e = Assert.Throws<SvidException>(() => SvidSigner.FromFiles(chain, key, bundle, new SvidPolicy(), DateTimeOffset.UtcNow));
         Assert.That(e!.Code, Is.EqualTo(SvidException.SigningKey));
+    }
+
+    [Test]
+    public void An_rsa_svid_signs_pkcs1_v15_sha256_which_openssl_verifies_with_the_certificates_key()
+    {
+        var (chain, key, bundle) = Files(rsaBits: 2048);
+        var signer = SvidSigner.FromFiles(chain, key, bundle, new SvidPolicy(), DateTimeOffset.UtcNow);
+        var dsse = SigstoreBundle.Parse(signer.SignDsse(DsseEnvelope.InTotoPayloadType, Statement).ToUtf8Json());
+        Assert.That(SvidSignatures.Verify(dsse, Trust(), DateTimeOffset.UtcNow, new SvidPolicy()).Id.ToString(), Is.EqualTo(Workload));
+        var artifact = signer.SignArtifact(Statement);
+        Assert.That(SvidSignatures.Verify(artifact, Trust(), DateTimeOffset.UtcNow, new SvidPolicy(), Statement).Id.ToString(), Is.EqualTo(Workload));
+
+        // The oracle: openssl's default RSA verification is PKCS#1 v1.5, what cosign and sigstore-go check for an RSA certificate.
+        string pub = Path.Combine(_dir, "leaf.pub.pem"), sig = Path.Combine(_dir, "artifact.sig"), data = Path.Combine(_dir, "artifact");
+        File.WriteAllText(pub, "-----BEGIN PUBLIC KEY-----\n" + Convert.ToBase64String(signer.Chain[0].CertificateStructure.SubjectPublicKeyInfo.GetEncoded(), Base64FormattingOptions.InsertLineBreaks) + "\n-----END PUBLIC KEY-----\n");
+        File.WriteAllBytes(sig, artifact.MessageSignature!.Signature);
+        File.WriteAllBytes(data, Statement);
+        var openssl = Run.Process("openssl", new[] { "dgst", "-sha256", "-verify", pub, "-signature", sig, data }, _dir);
+        Assert.That(openssl.ExitCode, Is.EqualTo(0), openssl.Output);
+        Assert.That(openssl.Output, Does.Contain("Verified OK"));
+    }
+
+    [Test]
+    public void An_rsa_svid_shorter_than_2048_bits_neither_signs_nor_verifies()
+    {
+        var (chain, key, bundle) = Files(rsaBits: 1024);
+        var e = Assert.Throws<SvidException>(() => SvidSigner.FromFiles(chain, key, bundle, new SvidPolicy(), DateTimeOffset.UtcNow));
+        Assert.That(e!.Code, Is.EqualTo(SvidException.WeakRsaKey));
+        Assert.That(e.Message, Does.Contain("RSA-1024").And.Contain("2048"));
+
+        var leaf = SvidCertificates.ReadCertificates(File.ReadAllBytes(chain), chain);
+        e = Assert.Throws<SvidException>(() => SvidVerifier.Verify(leaf, Trust(), DateTimeOffset.UtcNow, new SvidPolicy()));
+        Assert.That(e!.Code, Is.EqualTo(SvidException.WeakRsaKey));
+        var (code, output) = SigstoreTufTests.Cli("svid", "verify", chain, "--bundle", bundle);
+        Assert.That(code, Is.EqualTo(1), output);
+        Assert.That(output, Does.Contain("SB5300").And.Contain("weak-rsa-key"));
     }
 
     [Test]

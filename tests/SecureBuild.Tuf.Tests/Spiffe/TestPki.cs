@@ -18,8 +18,8 @@ internal static class TestPki
 
     public static byte[] BundleDer => File.ReadAllBytes(F("pki/bundle/example.org.bundle.der"));
 
-    /// <summary>A leaf SVID for <paramref name="spiffeId"/> signed by the example.org root (its test-only key), with its PKCS#8 DER key.</summary>
-    public static (X509Certificate Cert, byte[] KeyDer) IssueLeaf(string spiffeId, DateTimeOffset notBefore, DateTimeOffset notAfter)
+    /// <summary>A leaf SVID for <paramref name="spiffeId"/> signed by the example.org root (its test-only key), with its PKCS#8 DER key (ECDSA P-256, or RSA of <paramref name="rsaBits"/> bits).</summary>
+    public static (X509Certificate Cert, byte[] KeyDer) IssueLeaf(string spiffeId, DateTimeOffset notBefore, DateTimeOffset notAfter, int rsaBits = 0)
     {
         var ca = RootCa;
         AsymmetricKeyParameter caKey;
@@ -28,6 +28,6 @@ internal static class TestPki
             caKey = (AsymmetricKeyParameter)new PemReader(reader).ReadObject();
         }
 
-        return SvidTestPki.IssueLeaf(ca, caKey, spiffeId, notBefore, notAfter);
+        return SvidTestPki.IssueLeaf(ca, caKey, spiffeId, notBefore, notAfter, rsaBits);
     }
 }

@@ -20,13 +20,13 @@ public class WorkloadApiFetchTests
     [TearDown]
     public void TearDown() => ScratchDirectory.TryDelete(_out);
 
-    private static WorkloadApiStandIn.State Agent(AgentBehaviour behaviour, TimeSpan? lifetime = null) => new()
+    private static WorkloadApiStandIn.State Agent(AgentBehaviour behaviour, TimeSpan? lifetime = null, int rsaBits = 0) => new()
     {
         Behaviour = behaviour,
         Issue = () =>
         {
             var now = DateTimeOffset.UtcNow;
-            var (cert, key) = TestPki.IssueLeaf("spiffe://example.org/ci/build", now.AddMinutes(-1), now + (lifetime ?? TimeSpan.FromHours(1)));
+            var (cert, key) = TestPki.IssueLeaf("spiffe://example.org/ci/build", now.AddMinutes(-1), now + (lifetime ?? TimeSpan.FromHours(1)), rsaBits);
             return (cert.GetEncoded(), key);
         },
     };
@@ -58,6 +58,33 @@ public class WorkloadApiFetchTests
         var certKey = PublicKey.Parse("-----BEGIN PUBLIC KEY-----\n" + spki + "\n-----END PUBLIC KEY-----\n", "the SVID's public key");
         byte[] payload = "payload"u8.ToArray();
         Assert.That(certKey.Verify(payload, signing.Sign(payload)), Is.True);
+    }
+
+    [Test]
+    public async Task An_rsa_svid_from_the_agent_is_written_and_signs_a_bundle_that_verifies()
+    {
+        await using var agent = await WorkloadApiStandIn.StartAsync(Agent(AgentBehaviour.Serve, rsaBits: 2048));
+        var (code, output) = Fetch(agent.Endpoint);
+        Assert.That(code, Is.EqualTo(0), output);
+
+        string svid = Path.Combine(_out, "svid.pem"), key = Path.Combine(_out, "svid.key"), bundle = Path.Combine(_out, "bundle.pem");
+        var signer = SvidSigner.FromFiles(svid, key, bundle, new SvidPolicy(), DateTimeOffset.UtcNow);
+        Assert.That(signer.Chain[0].GetPublicKey(), Is.TypeOf<Org.BouncyCastle.Crypto.Parameters.RsaKeyParameters>());
+        string signed = Path.Combine(_out, "statement.sigstore.json");
+        Core.Sigstore.SigstoreBundleWriter.Save(signer.SignDsse("text/plain", "payload"u8.ToArray()), signed);
+        (code, output) = SigstoreTufTests.Cli("svid", "verify-signature", signed, "--bundle", bundle, "--spiffe-id", "spiffe://example.org/ci/*");
+        Assert.That(code, Is.EqualTo(0), output);
+        Assert.That(output, Does.Contain("signed by spiffe://example.org/ci/build"));
+    }
+
+    [Test]
+    public async Task A_short_rsa_svid_from_the_agent_is_refused_with_its_code()
+    {
+        await using var agent = await WorkloadApiStandIn.StartAsync(Agent(AgentBehaviour.Serve, rsaBits: 1024));
+        var (code, output) = Fetch(agent.Endpoint);
+        Assert.That(code, Is.EqualTo(1), output);
+        Assert.That(output, Does.Contain("SB5300").And.Contain("RSA-1024"));
+        Assert.That(Directory.GetFiles(_out), Is.Empty);
     }
 
     [Test]
