@@ -17,10 +17,10 @@ internal static class ProvenanceCommand
         var artifact = new Option<string>("--artifact") { Description = "The file the provenance must be about (a .nupkg re-signed by a feed still matches by NuGet content hash).", Required = true };
         var file = new Option<string>("--provenance") { Description = "The provenance: a .intoto.jsonl (DSSE envelopes, one per line) or a .sigstore.json bundle.", Required = true };
         var key = new Option<string>("--key") { Description = "The builder's public key (PEM or securesystemslib JSON), for key-signed provenance." };
-        var trustedRoot = new Option<string>("--trusted-root") { Description = "For keyless provenance (a .sigstore.json with a certificate): the trusted_root.json of the Sigstore instance that certified and logged it." };
+        var trustedRoot = new Option<string>("--trusted-root") { Description = "For keyless provenance (a .sigstore.json with a certificate): the trusted_root.json of the Sigstore instance that certified and logged it. SPIFFE: " + SvidTrustOptions.TrustedRootDescription };
         var identity = new CertificateIdentityOptions();
         var at = new Option<string>("--at") { Description = "Keyless: verification time ('now') as RFC 3339 or Unix seconds; default: the system clock. SPIFFE: when the provenance was signed (the SVID must have been valid then)." };
-        var spiffe = new SvidTrustOptions("--spiffe-bundle", at);
+        var spiffe = new SvidTrustOptions("--spiffe-bundle", at, trustedRoot);
         var builderId = new Option<string>("--builder-id") { Description = "Required runDetails.builder.id (exact)." };
         var sourceUri = new Option<string>("--source-uri") { Description = "Required source repository, e.g. git+https://github.com/acme/app (with or without git+, .git)." };
         var rejectSelfHosted = new Option<bool>("--reject-self-hosted") { Description = "Fail (SB5411) unless the provenance says a hosted single-use runner built it (internalParameters.worker.runner github-hosted or tekton-pod)." };
@@ -47,9 +47,9 @@ internal static class ProvenanceCommand
 
             if (spiffe.Given(parse))
             {
-                if (parse.GetValue(key) is not null || identity.AnyGiven(parse) || parse.GetValue(trustedRoot) is not null)
+                if (parse.GetValue(key) is not null || identity.AnyGiven(parse))
                 {
-                    stderr.WriteLine("securebuild provenance verify: --spiffe-bundle (an SVID-signed bundle) excludes --key and the keyless options.");
+                    stderr.WriteLine("securebuild provenance verify: --spiffe-bundle (an SVID-signed bundle) excludes --key and the keyless identity options.");
                     return CliApplication.Usage;
                 }
 
@@ -100,13 +100,14 @@ internal static class ProvenanceCommand
 
     /// <summary>
     /// A .sigstore.json signed with an X.509-SVID (SecureBuildSigning=spiffe): the SVID checked by the SPIFFE rules at
-    /// --at against the trust domain's bundle and the allowed IDs, the signature, then the provenance claims.
+    /// the bundle's verified timestamp time (with --trusted-root) or --at, against the trust domain's bundle and the allowed IDs, the signature, then the provenance claims.
     /// </summary>
     private static int VerifySpiffe(ParseResult parse, Option<string> file, Option<string> artifact, SvidTrustOptions spiffe,
         Option<string> builderId, Option<string> sourceUri, ProvenancePolicy provenancePolicy, TextWriter stdout, TextWriter stderr)
     {
         const string name = "securebuild provenance verify";
-        if (!spiffe.TryRead(parse, name, stderr, out var policy, out var signedAt, out var trust))
+        if (!spiffe.TryRead(parse, name, stderr, out var policy, out var signedAt, out var trust)
+            || !spiffe.TryReadTimestampAuthorities(parse, name, stderr, out var timestampAuthorities))
         {
             return CliApplication.Usage;
         }
@@ -128,7 +129,7 @@ internal static class ProvenanceCommand
         InTotoStatement statement;
         try
         {
-            signed = SvidSignatures.Verify(bundle, trust, signedAt, policy);
+            signed = SvidSignatures.Verify(bundle, trust, signedAt, policy, null, timestampAuthorities);
             if (signed.Envelope is null || signed.Envelope.PayloadType != DsseEnvelope.InTotoPayloadType)
             {
                 stderr.WriteLine($"FAILED: {SvidException.Signature}: the bundle does not sign an in-toto statement (DSSE {DsseEnvelope.InTotoPayloadType}).");
@@ -154,7 +155,7 @@ internal static class ProvenanceCommand
             return Failed(claims, stderr);
         }
 
-        stdout.WriteLine($"PASSED: {Path.GetFileName(parse.GetValue(artifact))} is a subject of SLSA provenance signed by {signed.Id} (X.509-SVID valid {SvidCommand.Utc(signed.Leaf.NotBefore)} .. {SvidCommand.Utc(signed.Leaf.NotAfter)}, checked at {SvidCommand.Utc(signedAt.UtcDateTime)}).");
+        stdout.WriteLine($"PASSED: {Path.GetFileName(parse.GetValue(artifact))} is a subject of SLSA provenance signed by {signed.Id} (X.509-SVID valid {SvidCommand.Utc(signed.Leaf.NotBefore)} .. {SvidCommand.Utc(signed.Leaf.NotAfter)}, checked at {SvidCommand.CheckedAt(signed)}).");
         return CliApplication.Success;
     }
 

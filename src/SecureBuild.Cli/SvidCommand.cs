@@ -62,8 +62,8 @@ internal static class SvidCommand
     {
         var signature = new Argument<string>("signature") { Description = "A Sigstore bundle signed with an X.509-SVID (x509CertificateChain), as SecureBuildSigning=spiffe writes them." };
         var artifact = new Option<string>("--artifact") { Description = "The signed file, for a bundle that signs an artifact (a .nupkg's .sigstore.json)." };
-        var options = new SvidTrustOptions("When the signature was made (RFC 3339 or Unix seconds): the SVID must have been valid then. SVIDs are short-lived, so name the build's time when checking later. Default: now.");
-        var command = new Command("verify-signature", "Verify a signature made with an X.509-SVID: the chain it carries checked as `svid verify` checks an SVID at --at, and the signature with the SVID's key. Exit 0 valid (prints the signer's SPIFFE ID), 1 refused (naming the rule), 2 unreadable or usage.")
+        var options = new SvidTrustOptions("When the signature was made (RFC 3339 or Unix seconds), for a bundle without a timestamp (or without --trusted-root): the SVID must have been valid then. SVIDs are short-lived, so name the build's time when checking later. Default: now.", timestamps: true);
+        var command = new Command("verify-signature", "Verify a signature made with an X.509-SVID: the chain it carries checked as `svid verify` checks an SVID at the signing time (the bundle's verified RFC 3161 timestamp with --trusted-root, else --at), and the signature with the SVID's key. Exit 0 valid (prints the signer's SPIFFE ID), 1 refused (naming the rule), 2 unreadable or usage.")
         {
             signature, artifact,
         };
@@ -88,16 +88,17 @@ internal static class SvidCommand
                 return CliApplication.Usage;
             }
 
-            if (!options.TryRead(parse, me, stderr, out var policy, out var when, out var bundles))
+            if (!options.TryRead(parse, me, stderr, out var policy, out var when, out var bundles)
+                || !options.TryReadTimestampAuthorities(parse, me, stderr, out var timestampAuthorities))
             {
                 return CliApplication.Usage;
             }
 
             return Refusals(me, stderr, () =>
             {
-                var verified = SvidSignatures.Verify(bundle, bundles, when, policy, artifactBytes);
+                var verified = SvidSignatures.Verify(bundle, bundles, when, policy, artifactBytes, timestampAuthorities);
                 string what = verified.Envelope is { } envelope ? $"DSSE {envelope.PayloadType}" : "artifact";
-                stdout.WriteLine($"OK: {what} signed by {verified.Id}, SVID valid {Utc(verified.Leaf.NotBefore)} .. {Utc(verified.Leaf.NotAfter)}, checked at {Utc(when.UtcDateTime)}");
+                stdout.WriteLine($"OK: {what} signed by {verified.Id}, SVID valid {Utc(verified.Leaf.NotBefore)} .. {Utc(verified.Leaf.NotAfter)}, checked at {CheckedAt(verified)}");
             });
         });
         return command;
@@ -245,6 +246,10 @@ internal static class SvidCommand
         policy.MaxTtl = ttl;
         return true;
     }
+
+    /// <summary>The time an SVID signature was checked at, and where it came from.</summary>
+    internal static string CheckedAt(SvidSignature verified) =>
+        Utc(verified.SignedAt.UtcDateTime) + (verified.Timestamped ? " (the RFC 3161 timestamp's verified time)" : "");
 
     internal static string Utc(DateTime t) => t.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
 

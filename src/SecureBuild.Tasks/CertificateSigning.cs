@@ -12,7 +12,8 @@ namespace SecureBuild.Tasks;
 /// lives in Core; this only translates. <see cref="Dispose"/> drops the ephemeral key.
 /// SecureBuildSigning=spiffe signs the same bundles with the workload's X.509-SVID instead (<see cref="SvidSigner"/>):
 /// from the files SvidFile, SvidKeyFile and SvidBundleFile (what <c>securebuild svid fetch</c> writes), else from the
-/// SPIFFE Workload API (SpiffeEndpoint, else $SPIFFE_ENDPOINT_SOCKET), fetched once per step, when it first signs.
+/// SPIFFE Workload API (SpiffeEndpoint, else $SPIFFE_ENDPOINT_SOCKET), fetched once per step, when it first signs;
+/// with TimestampUrl, each SVID signature also carries an RFC 3161 timestamp.
 /// </summary>
 internal sealed class CertificateSigning : IDisposable
 {
@@ -140,21 +141,41 @@ internal sealed class CertificateSigning : IDisposable
                     "Set the three to the files `securebuild svid fetch --out DIR` writes (svid.pem, svid.key, bundle.pem), or none of them to use the Workload API.");
             }
 
-            _svid = SvidSigner.FromFiles(chain, key, bundle, new SvidPolicy(), DateTimeOffset.UtcNow);
             _svidSource = "from " + chain;
+            _svid = Timestamped(SvidSigner.FromFiles(chain, key, bundle, new SvidPolicy(), DateTimeOffset.UtcNow));
             return _svid;
         }
 
 #if NET
         var answer = global::SecureBuild.Cli.WorkloadApiClient.FetchX509Svids(Get("SpiffeEndpoint"), TimeSpan.FromSeconds(30));
-        _svid = SvidSigner.FromWorkloadApi(answer.Svids[0], new SvidPolicy(), DateTimeOffset.UtcNow);
         _svidSource = "from the Workload API";
+        _svid = Timestamped(SvidSigner.FromWorkloadApi(answer.Svids[0], new SvidPolicy(), DateTimeOffset.UtcNow));
         return _svid;
 #else
         throw new SvidException(SvidException.SigningSettings, "svid-settings",
             "SecureBuildSigning=spiffe without SVID files asks the SPIFFE Workload API (gRPC over HTTP/2), which the .NET Framework MSBuild (Visual Studio) cannot speak.",
             "Build with `dotnet build`, or fetch the SVID first (`securebuild svid fetch --out DIR`) and set SecureBuildSvidFile, SecureBuildSvidKeyFile and SecureBuildSvidBundleFile.");
 #endif
+    }
+
+    /// <summary>
+    /// With SecureBuildTimestampUrl, the SVID's signatures get RFC 3161 timestamps from that TSA (the keyless signer's
+    /// client and settings), checked against SecureBuildTrustedRoot's timestamp authorities when it is set.
+    /// </summary>
+    /// <exception cref="KeylessException">SB5050 a bad URL, SB5041 an unusable trusted root.</exception>
+    private SvidSigner Timestamped(SvidSigner svid)
+    {
+        if (Get("TimestampUrl") is null)
+        {
+            return svid;
+        }
+
+        // Only the TSA and trusted-root settings are read here; Fulcio and Rekor take no part in SVID signing.
+        var settings = KeylessSettings.From(null, null, Get("TimestampUrl"), null, Get("TrustedRoot"));
+        _http = new BoundedHttp(settings.RequestTimeout);
+        svid.UseTimestampAuthority(new Core.Transparency.TimestampClient(settings.TimestampUrl!, _http), settings.TrustedRoot?.TimestampAuthorities);
+        _svidSource += $", timestamped by {settings.TimestampUrl!.GetLeftPart(UriPartial.Authority)}";
+        return svid;
     }
 
     private string? Get(string name) => _settings.TryGetValue(name, out var v) && v.Length > 0 ? v : null;

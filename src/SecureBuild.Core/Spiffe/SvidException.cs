@@ -2,7 +2,7 @@ namespace SecureBuild.Core.Spiffe;
 
 /// <summary>
 /// An X.509-SVID or trust bundle that could not be read (SB5220), or an SVID refused by a rule of the SPIFFE
-/// standards or of the policy (SB5221..SB5230), or a Workload API failure (SB5231), or an RSA key under 2048 bits (SB5300). <see cref="Rule"/> names the rule (the reason names of the SPIFFE
+/// standards or of the policy (SB5221..SB5230), or a Workload API failure (SB5231), or an RSA key under 2048 bits (SB5300), or a timestamp that does not verify (SB5301, SB5302). <see cref="Rule"/> names the rule (the reason names of the SPIFFE
 /// interop cases: <c>multiple-uri-san</c>, <c>leaf-is-ca</c>, <c>expired</c>, ...).
 /// </summary>
 public sealed class SvidException : Exception
@@ -54,6 +54,12 @@ public sealed class SvidException : Exception
 
     /// <summary>An RSA key on the SVID's path (leaf, intermediate or trust-bundle CA) shorter than 2048 bits.</summary>
     public const string WeakRsaKey = "SB5300";
+
+    /// <summary>An RFC 3161 timestamp in an SVID-signed bundle that does not verify against the trusted timestamp authorities.</summary>
+    public const string Timestamp = "SB5301";
+
+    /// <summary>An SVID bundle just signed with a timestamp does not verify against SecureBuildTrustedRoot's timestamp authorities.</summary>
+    public const string TimestampSelfCheck = "SB5302";
 
     public SvidException(string code, string rule, string message, string fix)
         : base($"{code}: {message} {fix}")

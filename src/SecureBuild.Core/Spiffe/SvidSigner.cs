@@ -1,8 +1,10 @@
 using Org.BouncyCastle.X509;
 using SecureBuild.Core.Attestation;
 using SecureBuild.Core.Crypto;
+using SecureBuild.Core.Identity;
 using SecureBuild.Core.IO;
 using SecureBuild.Core.Sigstore;
+using SecureBuild.Core.Transparency;
 
 namespace SecureBuild.Core.Spiffe;
 
@@ -19,12 +21,18 @@ namespace SecureBuild.Core.Spiffe;
 public sealed class SvidSigner
 {
     private readonly SigningKey _key;
+    private readonly IReadOnlyList<X509Certificate> _trustBundle;
+    private readonly SvidPolicy _policy;
+    private TimestampClient? _tsa;
+    private IReadOnlyList<CertificateAuthorityInstance>? _trustedTsas;
 
-    private SvidSigner(IReadOnlyList<X509Certificate> chain, SigningKey key, SpiffeId id)
+    private SvidSigner(IReadOnlyList<X509Certificate> chain, SigningKey key, SpiffeId id, IReadOnlyList<X509Certificate> trustBundle, SvidPolicy policy)
     {
         Chain = chain;
         _key = key;
         Id = id;
+        _trustBundle = trustBundle;
+        _policy = policy;
     }
 
     /// <summary>The SVID's certificates, leaf first.</summary>
@@ -116,27 +124,69 @@ public sealed class SvidSigner
                 "Give the key that belongs to the SVID (svid.key next to svid.pem).");
         }
 
-        return new SvidSigner(chain, key, id);
+        return new SvidSigner(chain, key, id, bundle, policy);
+    }
+
+    /// <summary>
+    /// From now on each signature gets an RFC 3161 timestamp from <paramref name="tsa"/> (over the signature bytes,
+    /// as Sigstore bundles carry it), so a verifier trusting that TSA checks the SVID at the TSA's time instead of
+    /// needing the signing time named. With <paramref name="trustedTsas"/>, each bundle is verified with its timestamp
+    /// before it is returned: a TSA that is not trusted there, or whose time lies outside the SVID's validity, fails
+    /// the signing (SB5302) instead of writing a bundle no verifier accepts.
+    /// </summary>
+    public void UseTimestampAuthority(TimestampClient tsa, IReadOnlyList<CertificateAuthorityInstance>? trustedTsas)
+    {
+        _tsa = tsa ?? throw new ArgumentNullException(nameof(tsa));
+        _trustedTsas = trustedTsas;
     }
 
     /// <summary>Signs <paramref name="payload"/> as DSSE into a bundle that carries the SVID chain.</summary>
+    /// <exception cref="KeylessException">SB5030: the timestamp authority failed.</exception>
+    /// <exception cref="SvidException">SB5302: the timestamped bundle does not verify against the trusted TSAs.</exception>
     public SigstoreBundle SignDsse(string payloadType, byte[] payload) =>
-        Bundle(null, DsseEnvelope.Sign(payloadType, payload, _key.SignForCertificate, keyId: string.Empty));
+        Bundle(null, DsseEnvelope.Sign(payloadType, payload, _key.SignForCertificate, keyId: string.Empty), null);
 
     /// <summary>Signs an artifact's bytes (SHA-256 message signature), as <c>cosign sign-blob --bundle</c> does with a key.</summary>
+    /// <exception cref="KeylessException">SB5030: the timestamp authority failed.</exception>
+    /// <exception cref="SvidException">SB5302: the timestamped bundle does not verify against the trusted TSAs.</exception>
     public SigstoreBundle SignArtifact(byte[] artifact)
     {
         byte[] digest = SigstorePublicKey.Digest("SHA-256", artifact);
-        return Bundle(new MessageSignature("SHA2_256", digest, _key.SignForCertificate(artifact)), null);
+        return Bundle(new MessageSignature("SHA2_256", digest, _key.SignForCertificate(artifact)), null, artifact);
     }
 
-    private SigstoreBundle Bundle(MessageSignature? message, DsseEnvelope? envelope) => new(
-        SigstoreBundle.MediaTypeV02,
-        VerificationMaterialKind.X509CertificateChain,
-        null,
-        Chain.Select(c => c.GetEncoded()).ToList(),
-        Array.Empty<TransparencyLogEntry>(),
-        Array.Empty<byte[]>(),
-        message,
-        envelope);
+    private SigstoreBundle Bundle(MessageSignature? message, DsseEnvelope? envelope, byte[]? artifact)
+    {
+        byte[] signature = message?.Signature ?? envelope!.Signatures[0].Signature;
+        var bundle = new SigstoreBundle(
+            SigstoreBundle.MediaTypeV02,
+            VerificationMaterialKind.X509CertificateChain,
+            null,
+            Chain.Select(c => c.GetEncoded()).ToList(),
+            Array.Empty<TransparencyLogEntry>(),
+            _tsa is null ? Array.Empty<byte[]>() : new[] { _tsa.Timestamp(signature) },
+            message,
+            envelope);
+        if (_tsa is not null && _trustedTsas is not null)
+        {
+            SelfCheck(bundle, artifact);
+        }
+
+        return bundle;
+    }
+
+    private void SelfCheck(SigstoreBundle bundle, byte[]? artifact)
+    {
+        var trust = new Dictionary<string, IReadOnlyList<X509Certificate>>(StringComparer.Ordinal) { [Id.TrustDomain] = _trustBundle };
+        try
+        {
+            SvidSignatures.Verify(bundle, trust, DateTimeOffset.UtcNow, _policy, artifact, _trustedTsas);
+        }
+        catch (SvidException e)
+        {
+            throw new SvidException(SvidException.TimestampSelfCheck, "timestamp-self-check",
+                $"the bundle just signed with the SVID {Id} and timestamped does not verify against the trusted root's timestamp authorities: {e.Code}: {e.Reason}",
+                "Point SecureBuildTrustedRoot at a trusted_root.json that lists the timestamp authority of SecureBuildTimestampUrl (and check that TSA's clock), or leave SecureBuildTrustedRoot empty.");
+        }
+    }
 }

@@ -3,6 +3,8 @@ using Org.BouncyCastle.X509;
 using SecureBuild.Core.Sigstore;
 using SecureBuild.Core.Spiffe;
 using SecureBuild.Tasks.Tests.Infrastructure;
+using SecureBuild.TestSupport;
+using SecureBuild.TestSupport.Sigstore;
 using SecureBuild.TestSupport.Spiffe;
 
 namespace SecureBuild.Tasks.Tests.Tasks;
@@ -15,6 +17,8 @@ public sealed class SpiffeSigningTaskTests : TaskTestBase
 {
     private const string Builder = "spiffe://ci.example/builder/linux";
     private static readonly SvidTestPki Pki = SvidTestPki.Create("ci.example");
+
+    private static string SigstoreTestData => RepositoryRoot.Combine("tests/SecureBuild.Attestation.Tests/TestData/sigstore");
 
     private string Bundle => Path.Combine(LinkDir, "compile.provenance.sigstore.json");
 
@@ -59,6 +63,37 @@ public sealed class SpiffeSigningTaskTests : TaskTestBase
         Assert.That(Step(engine, SvidFiles(TimeSpan.FromHours(1)).Take(2).ToArray()).Execute(), Is.False);
         Assert.That(engine.Errors.Select(e => e.Code), Is.EqualTo(new[] { SvidException.SigningSettings }));
         Assert.That(engine.Errors.Single().Message, Does.Contain("missing: SecureBuildSvidBundleFile"));
+    }
+
+    [Test]
+    public void With_a_timestamp_url_the_svid_bundle_carries_a_timestamp_that_dates_it()
+    {
+        using var standIn = SigstoreStandIn.Start(SigstoreTestData);
+        var engine = new FakeBuildEngine();
+        var settings = SvidFiles(TimeSpan.FromHours(1)).Append(Setting("TimestampUrl", standIn.TimestampUrl)).Append(Setting("TrustedRoot", standIn.TrustedRootPath));
+        Assert.That(Step(engine, settings.ToArray()).Execute(), Is.True, engine.Log);
+        Assert.That(engine.Log, Does.Contain("timestamped by " + standIn.Url));
+
+        var bundle = SigstoreBundle.Load(Bundle);
+        Assert.That(bundle.Rfc3161Timestamps, Has.Count.EqualTo(1));
+        var trust = new Dictionary<string, IReadOnlyList<X509Certificate>>(StringComparer.Ordinal) { ["ci.example"] = new[] { Pki.Ca } };
+        var tsas = SigstoreTrustedRoot.Load(standIn.TrustedRootPath).TimestampAuthorities;
+        var verified = SvidSignatures.Verify(bundle, trust, DateTimeOffset.UtcNow.AddDays(1), new SvidPolicy(), null, tsas);
+        Assert.That(verified.Timestamped, Is.True, "a day later, the TSA's time dates the signature");
+    }
+
+    [Test]
+    public void A_trusted_root_without_the_timestamp_authority_fails_the_step_with_SB5302_and_no_bundle()
+    {
+        using var standIn = SigstoreStandIn.Start(SigstoreTestData);
+        var root = standIn.TrustedRoot();
+        root["timestampAuthorities"] = new Core.Json.JsonList();
+        var engine = new FakeBuildEngine();
+        var settings = SvidFiles(TimeSpan.FromHours(1)).Append(Setting("TimestampUrl", standIn.TimestampUrl)).Append(Setting("TrustedRoot", standIn.WriteTrustedRoot(root, "no-tsa.json")));
+        Assert.That(Step(engine, settings.ToArray()).Execute(), Is.False, engine.Log);
+        Assert.That(engine.Errors.Select(e => e.Code), Is.EqualTo(new[] { SvidException.TimestampSelfCheck }));
+        Assert.That(engine.Errors.Single().Message, Does.Contain("SecureBuildTrustedRoot"));
+        Assert.That(File.Exists(Bundle), Is.False);
     }
 
     [Test]
