@@ -32,6 +32,12 @@ public enum AgentBehaviour
 
     /// <summary>End the stream with OK and no message.</summary>
     EmptyStream,
+
+    /// <summary>Send the header and half of the first message, then abort the connection.</summary>
+    CloseMidMessage,
+
+    /// <summary>Send the header and half of the first message, then never send the rest.</summary>
+    StallMidMessage,
 }
 
 /// <summary>
@@ -123,6 +129,17 @@ internal sealed class WorkloadApiStandIn : IAsyncDisposable
                     throw new RpcException(new Status(StatusCode.Unavailable, "agent starting"));
                 case AgentBehaviour.EmptyStream:
                     return;
+                case AgentBehaviour.CloseMidMessage:
+                case AgentBehaviour.StallMidMessage:
+                    await WriteHalfAMessage(context);
+                    if (_state.Behaviour == AgentBehaviour.CloseMidMessage)
+                    {
+                        context.GetHttpContext().Abort();
+                        return;
+                    }
+
+                    await Task.Delay(Timeout.Infinite, context.CancellationToken).ContinueWith(_ => { }, TaskScheduler.Default);
+                    return;
             }
 
             await responseStream.WriteAsync(Response());
@@ -132,6 +149,22 @@ internal sealed class WorkloadApiStandIn : IAsyncDisposable
             }
 
             await Task.Delay(Timeout.Infinite, context.CancellationToken).ContinueWith(_ => { }, TaskScheduler.Default);
+        }
+
+        /// <summary>A gRPC frame header announcing the whole first message, then only half of its bytes, flushed.</summary>
+        private async Task WriteHalfAMessage(ServerCallContext context)
+        {
+            byte[] message = Response().ToByteArray();
+            var frame = new byte[5 + (message.Length / 2)];
+            frame[1] = (byte)(message.Length >> 24);
+            frame[2] = (byte)(message.Length >> 16);
+            frame[3] = (byte)(message.Length >> 8);
+            frame[4] = (byte)message.Length;
+            Array.Copy(message, 0, frame, 5, message.Length / 2);
+            await context.WriteResponseHeadersAsync(new Metadata());
+            var body = context.GetHttpContext().Response.Body;
+            await body.WriteAsync(frame, context.CancellationToken);
+            await body.FlushAsync(context.CancellationToken);
         }
 
         private X509SVIDResponse Response()
