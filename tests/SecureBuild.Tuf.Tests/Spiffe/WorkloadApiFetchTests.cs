@@ -100,7 +100,7 @@ public class WorkloadApiFetchTests
     [TestCase(AgentBehaviour.CloseMidStream, "SB5231")]
     [TestCase(AgentBehaviour.PermissionDenied, "PermissionDenied")]
     [TestCase(AgentBehaviour.EmptyStream, "without sending an SVID")]
-    [TestCase(AgentBehaviour.CloseMidMessage, "SB5231")]
+    [TestCase(AgentBehaviour.CloseMidMessage, "broke")]
     [TestCase(AgentBehaviour.StallMidMessage, "within 3 s")]
     public async Task A_broken_agent_is_a_clear_failure_and_nothing_is_written(AgentBehaviour behaviour, string expected)
     {
