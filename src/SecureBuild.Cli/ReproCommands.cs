@@ -126,7 +126,15 @@ internal static class ReproCommands
                 if (parse.GetValue(linkKey) is { } linkKeyPath)
                 {
                     rebuilderKey = SigningKey.Load(linkKeyPath);
-                    LinkFile.FileName(parse.GetValue(linkStep)!, rebuilderKey.KeyId);
+                    try
+                    {
+                        LinkFile.FileName(parse.GetValue(linkStep)!, rebuilderKey.KeyId);
+                    }
+                    catch (ArgumentException e)
+                    {
+                        stderr.WriteLine($"securebuild rebuild: {RolesException.NoPackages}: --step: {e.Message} Give the roles file's rebuilders step name (default {LayoutRoles.DefaultRebuildStep}).");
+                        return CliApplication.Usage;
+                    }
                 }
             }
             catch (ArgumentException e)
