@@ -5,7 +5,7 @@ using SecureBuild.Core.Json;
 
 namespace SecureBuild.Core.InToto;
 
-/// <summary>A roles file that cannot be used (SB5235-SB5238), or rebuild and release-approval steps that cannot be compiled or recorded (SB5270-SB5274).</summary>
+/// <summary>A roles file that cannot be used (SB5235-SB5238), or rebuild and release-approval steps that cannot be compiled or recorded (SB5270-SB5275).</summary>
 public sealed class RolesException : CodedException
 {
     /// <summary>The roles file is unreadable or not a <c>securebuild-roles/v1</c> document.</summary>
@@ -192,7 +192,7 @@ public sealed class LayoutRoles
             {
                 throw new RolesException(RolesException.ReleaseStepTaken,
                     $"{path}: the {release.Role.Name}' step \"{release.Step}\" is also named by the build's step pattern \"{taken.Item1}\" (role {taken.Item2.Name}).",
-                    $"Give \"{release.Role.Name}\" a \"step\" name no entry of \"steps\" matches (default \"{(release == rebuilders ? DefaultRebuildStep : DefaultApprovalStep)}\"), or narrow the pattern.");
+                    $"Give \"{release.Role.Name}\" a \"step\" name no entry of \"steps\" matches (default \"{(ReferenceEquals(release, rebuilders) ? DefaultRebuildStep : DefaultApprovalStep)}\"), or narrow the pattern.");
             }
         }
 
@@ -217,14 +217,14 @@ public sealed class LayoutRoles
         }
 
         var packs = ReleaseSteps.PackSteps(projects);
-        foreach (var release in new[] { Rebuilders, Approvers })
+        if (Rebuilders is { } rebuilders)
         {
-            if (release is null)
-            {
-                continue;
-            }
+            layout.Steps.Add(ReleaseSteps.Rebuild(rebuilders.Step, packs));
+        }
 
-            layout.Steps.Add(release == Rebuilders ? ReleaseSteps.Rebuild(release.Step, packs) : ReleaseSteps.Approval(release.Step, packs));
+        if (Approvers is { } approvers)
+        {
+            layout.Steps.Add(ReleaseSteps.Approval(approvers.Step, packs));
         }
     }
 
