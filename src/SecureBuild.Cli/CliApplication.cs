@@ -35,6 +35,7 @@ public static class CliApplication
         root.Subcommands.Add(ReproCommands.CreateDiff(stdout, stderr));
         root.Subcommands.Add(ReproCommands.CreateRebuild(stdout, stderr));
         root.Subcommands.Add(ReproCommands.CreateCompare(stdout, stderr));
+        root.Subcommands.Add(ApproveCommand.Create(stdout, stderr));
         root.Subcommands.Add(TraceCommand.Create(stdout, stderr));
         root.Subcommands.Add(InspectCommand.Create(stdout, stderr));
         root.Subcommands.Add(TrustCommand.Create(stdout, stderr));

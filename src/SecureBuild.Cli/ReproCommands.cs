@@ -3,6 +3,7 @@ using SecureBuild.Core.Pipelines;
 using SecureBuild.Core.Tuf;
 using SecureBuild.Core.Attestation;
 using SecureBuild.Core.Crypto;
+using SecureBuild.Core.InToto;
 using SecureBuild.Core.Processes;
 using SecureBuild.Core.Reproducibility;
 using SecureBuild.Core.Sigstore;
@@ -73,6 +74,9 @@ internal static class ReproCommands
         var report = new Option<string>("--report") { Description = "Directory to write report.html, report.json and report.txt into." };
         var key = new Option<string>("--key") { Description = "Private key that signs the reproducibility attestation (in-toto Statement in DSSE)." };
         var attestation = new Option<string>("--attestation") { Description = "Where to write the attestation (default: reproducibility.intoto.jsonl in --report, else in the current directory). Needs --key." };
+        var linkKey = new Option<string>("--link-key") { Description = "A rebuilder's private key: when both builds agree, sign an in-toto link for the roles file's rebuild step whose products are the rebuilt packages." };
+        var linkStep = new Option<string>("--step") { Description = "With --link-key: the rebuild step's name (the roles file's rebuilders \"step\").", DefaultValueFactory = _ => LayoutRoles.DefaultRebuildStep };
+        var linkDir = new Option<string>("--link-dir") { Description = "With --link-key: where to write <step>.<keyid8>.link (the verifier's link directory).", DefaultValueFactory = _ => "." };
         var properties = new Option<string[]>("--property", "-p")
         {
             Description = "MSBuild property for both builds, Name=Value (repeatable; e.g. -p:WarningsNotAsErrors=NU1603, -p \"TargetFrameworks=net8.0;net10.0\").",
@@ -80,11 +84,12 @@ internal static class ReproCommands
         };
         var command = new Command("rebuild", "Build the source twice from clean copies in isolated directories under varied conditions and compare every output. Exit 0 identical, 1 different, 2 usage or when the source cannot be built at all.")
         {
-            target, variations, configuration, verb, keep, sequential, root, format, report, key, attestation, properties,
+            target, variations, configuration, verb, keep, sequential, root, format, report, key, attestation, properties, linkKey, linkStep, linkDir,
         };
         command.SetAction(parse =>
         {
             SigningKey? signingKey = null;
+            SigningKey? rebuilderKey = null;
             var options = new RebuildOptions
             {
                 Target = parse.GetValue(target) ?? ".",
@@ -116,6 +121,20 @@ internal static class ReproCommands
                 {
                     stderr.WriteLine("securebuild rebuild: --attestation needs --key to sign it.");
                     return CliApplication.Usage;
+                }
+
+                if (parse.GetValue(linkKey) is { } linkKeyPath)
+                {
+                    rebuilderKey = SigningKey.Load(linkKeyPath);
+                    try
+                    {
+                        LinkFile.FileName(parse.GetValue(linkStep)!, rebuilderKey.KeyId);
+                    }
+                    catch (ArgumentException e)
+                    {
+                        stderr.WriteLine($"securebuild rebuild: {RolesException.NoPackages}: --step: {e.Message} Give the roles file's rebuilders step name (default {LayoutRoles.DefaultRebuildStep}).");
+                        return CliApplication.Usage;
+                    }
                 }
             }
             catch (ArgumentException e)
@@ -179,6 +198,7 @@ internal static class ReproCommands
                 stderr.WriteLine($"rebuild: attestation {path} signed by {signingKey.KeyId}");
             }
 
+            bool linked = rebuilderKey is null || WriteRebuildLink(result, rebuilderKey, parse.GetValue(linkStep)!, parse.GetValue(linkDir)!, stderr);
             if (parse.GetValue(format) == "json")
             {
                 stdout.Write(ReportWriters.JsonText(result.Report));
@@ -191,9 +211,41 @@ internal static class ReproCommands
                     : "NOT REPRODUCIBLE.");
             }
 
-            return result.Reproducible ? CliApplication.Success : CliApplication.Failure;
+            return !result.Reproducible ? CliApplication.Failure : linked ? CliApplication.Success : CliApplication.Usage;
         });
         return command;
+    }
+
+    /// <summary>
+    /// The rebuilder's link for the roles file's rebuild step: only when its two builds agree (what it signs is then
+    /// what it can rebuild), with the packages named relative to the copied root, as the build's pack link names them.
+    /// </summary>
+    private static bool WriteRebuildLink(RebuildResult result, SigningKey key, string step, string linkDir, TextWriter stderr)
+    {
+        try
+        {
+            if (!result.Reproducible)
+            {
+                throw new RolesException(RolesException.NotReproducible,
+                    "the two rebuilds differ (see the report), so no rebuild link was written: a rebuilder attests only bytes it reproduces.",
+                    "Make the build reproducible (the report names each difference and its likely cause), then rebuild again.");
+            }
+
+            var link = ReleaseSteps.RebuildLink(step, result.A.OutputDigests, result.Command);
+            string path = LinkFile.WriteSigned(link, key, linkDir);
+            stderr.WriteLine($"rebuild: link {path} ({link.Products.Count} package(s)) signed by {key.KeyId}");
+            return true;
+        }
+        catch (RolesException e)
+        {
+            stderr.WriteLine($"securebuild rebuild: {e.Code}: {e.Message} {e.Fix}");
+            return false;
+        }
+        catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
+        {
+            stderr.WriteLine($"securebuild rebuild: SB3904: cannot write the rebuild link into {linkDir}: {e.Message}");
+            return false;
+        }
     }
 
     public static Command CreateCompare(TextWriter stdout, TextWriter stderr)

@@ -278,6 +278,16 @@ internal static class VerifyCommand
             {
                 stderr.WriteLine($"  outside the role: {file} is signed by {keyId}, which is not a functionary of the role");
             }
+
+            if (role is not null)
+            {
+                var missing = MissingFunctionaries(role, linkDir, failure.Step!);
+                int signed = role.Keys.Select(k => k.KeyId).Distinct(StringComparer.Ordinal).Count() - missing.Count;
+                if (signed < role.Threshold)
+                {
+                    stderr.WriteLine($"  missing:   {RolesException.ThresholdShort}: {role.Threshold - signed} more of the role {role.Name} must sign (threshold {role.Threshold}, {signed} valid link(s)); no valid link from {string.Join(", ", missing.Select(role.Describe))}");
+                }
+            }
         }
 
         if (quiet || !result.Passed)
@@ -291,6 +301,31 @@ internal static class VerifyCommand
             string by = string.Join(", ", step.Value.Select(k => role?.Describe(k) ?? k));
             stdout.WriteLine($"  {step.Key}: role {role?.Name ?? "(none in the roles file)"}, performed by {by}");
         }
+    }
+
+    /// <summary>The role's key ids that have no link for the step that their key's signature verifies (in-toto counts one link per key).</summary>
+    private static IReadOnlyList<string> MissingFunctionaries(Role role, string linkDir, string step)
+    {
+        var missing = new List<string>();
+        foreach (var key in role.Keys.GroupBy(k => k.KeyId, StringComparer.Ordinal).Select(g => g.First()))
+        {
+            bool valid;
+            try
+            {
+                valid = Metablock.Load(Path.Combine(linkDir, Path.GetDirectoryName(step) ?? "", LinkFile.FileName(Path.GetFileName(step), key.KeyId))).VerifySignature(key);
+            }
+            catch (Exception e) when (e is InTotoFormatException || e is Core.Json.JsonFormatException || e is IOException || e is UnauthorizedAccessException || e is ArgumentException)
+            {
+                valid = false;
+            }
+
+            if (!valid)
+            {
+                missing.Add(key.KeyId);
+            }
+        }
+
+        return missing;
     }
 
     /// <summary>The step's link files in the link directory signed by keys that are not the role's (in-toto only looks for the role's).</summary>

@@ -5,7 +5,7 @@ using SecureBuild.Core.Json;
 
 namespace SecureBuild.Core.InToto;
 
-/// <summary>A roles file that cannot be used (SB5235-SB5238).</summary>
+/// <summary>A roles file that cannot be used (SB5235-SB5238), or rebuild and release-approval steps that cannot be compiled or recorded (SB5270-SB5275).</summary>
 public sealed class RolesException : CodedException
 {
     /// <summary>The roles file is unreadable or not a <c>securebuild-roles/v1</c> document.</summary>
@@ -19,6 +19,24 @@ public sealed class RolesException : CodedException
 
     /// <summary>A SPIFFE ID as a layout functionary (layouts name keys).</summary>
     public const string SpiffeFunctionary = "SB5238";
+
+    /// <summary>Rebuilders or approvers, and no pack step with a package inside the repository for them to rebuild or approve.</summary>
+    public const string NoPackStep = "SB5270";
+
+    /// <summary>The rebuild or approval step's name is one the roles file's build step patterns name too.</summary>
+    public const string ReleaseStepTaken = "SB5271";
+
+    /// <summary>A rebuild link asked for, and the two rebuilds did not produce the same bytes.</summary>
+    public const string NotReproducible = "SB5272";
+
+    /// <summary>No package to put in a rebuild or approval link.</summary>
+    public const string NoPackages = "SB5273";
+
+    /// <summary>A package to approve lies outside the root its name is made relative to.</summary>
+    public const string PackageOutsideRoot = "SB5274";
+
+    /// <summary>Reported by <c>verify --roles</c> (not thrown): a step has fewer valid links from its role than the threshold.</summary>
+    public const string ThresholdShort = "SB5275";
 
     public RolesException(string code, string message, string fix)
         : base(code, message, fix, null)
@@ -68,11 +86,19 @@ public sealed class LayoutRoles
     /// <summary>Largest roles file read.</summary>
     public const int MaxBytes = 1024 * 1024;
 
-    private LayoutRoles(Role owners, IReadOnlyDictionary<string, Role> roles, IReadOnlyList<(string Pattern, Role Role)> steps)
+    /// <summary>The rebuild step's default name.</summary>
+    public const string DefaultRebuildStep = "rebuild";
+
+    /// <summary>The release-approval step's default name.</summary>
+    public const string DefaultApprovalStep = "release";
+
+    private LayoutRoles(Role owners, IReadOnlyDictionary<string, Role> roles, IReadOnlyList<(string Pattern, Role Role)> steps, ReleaseRole? rebuilders, ReleaseRole? approvers)
     {
         Owners = owners;
         Roles = roles;
         Steps = steps;
+        Rebuilders = rebuilders;
+        Approvers = approvers;
     }
 
     /// <summary>The layout owners: their keys sign the layout, at least <see cref="Role.Threshold"/> of them.</summary>
@@ -83,7 +109,13 @@ public sealed class LayoutRoles
     /// <summary>Step patterns in file order.</summary>
     public IReadOnlyList<(string Pattern, Role Role)> Steps { get; }
 
-    /// <exception cref="RolesException">SB5235 unreadable or invalid (a key file that cannot be read included), SB5238 a SPIFFE ID functionary.</exception>
+    /// <summary>Who must rebuild the packages, bit for bit, and how many of them (their step's links); null when the file names none.</summary>
+    public ReleaseRole? Rebuilders { get; }
+
+    /// <summary>Who must approve the packages for release, and how many of them; null when the file names none.</summary>
+    public ReleaseRole? Approvers { get; }
+
+    /// <exception cref="RolesException">SB5235 unreadable or invalid (a key file that cannot be read included), SB5238 a SPIFFE ID functionary, SB5271 a rebuild or approval step a build step pattern names.</exception>
     public static LayoutRoles Load(string path)
     {
         byte[] bytes;
@@ -104,7 +136,7 @@ public sealed class LayoutRoles
         string dir = Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".";
         Func<string, Exception> fail = m => Bad($"{path}: {m}");
         var root = StrictJson.AsObject(StrictJson.Parse(bytes, "the roles file", fail), "roles", fail);
-        StrictJson.AllowedFields(root, "roles", fail, "_type", "layout_owners", "roles", "steps");
+        StrictJson.AllowedFields(root, "roles", fail, "_type", "layout_owners", "roles", "steps", "rebuilders", "approvers");
         string type = StrictJson.ReqString(root, "_type", "roles", fail);
         if (type != Type)
         {
@@ -145,18 +177,72 @@ public sealed class LayoutRoles
             throw fail("steps is empty: no step has a role.");
         }
 
-        return new LayoutRoles(owners, roles, steps);
+        var rebuilders = ReadReleaseRole(root, "rebuilders", DefaultRebuildStep, dir, fail);
+        var approvers = ReadReleaseRole(root, "approvers", DefaultApprovalStep, dir, fail);
+        if (rebuilders is not null && approvers is not null && rebuilders.Step == approvers.Step)
+        {
+            throw fail($"rebuilders and approvers both name the step \"{StrictJson.Clip(rebuilders.Step)}\": give each its own step.");
+        }
+
+        foreach (var release in new[] { rebuilders, approvers }.OfType<ReleaseRole>())
+        {
+            // The build's steps are the ones "steps" names; a rebuild or approval link must not pass for one of them.
+            var taken = steps.FirstOrDefault(s => Matches(s.Item1, release.Step));
+            if (taken.Item1 is not null)
+            {
+                throw new RolesException(RolesException.ReleaseStepTaken,
+                    $"{path}: the {release.Role.Name}' step \"{release.Step}\" is also named by the build's step pattern \"{taken.Item1}\" (role {taken.Item2.Name}).",
+                    $"Give \"{release.Role.Name}\" a \"step\" name no entry of \"steps\" matches (default \"{(ReferenceEquals(release, rebuilders) ? DefaultRebuildStep : DefaultApprovalStep)}\"), or narrow the pattern.");
+            }
+        }
+
+        return new LayoutRoles(owners, roles, steps, rebuilders, approvers);
     }
 
-    /// <summary>The role of a step: its exact name, else the longest matching <c>prefix*</c>; null when none.</summary>
+    /// <summary>The rebuild or approval step named <paramref name="step"/>, or null.</summary>
+    public ReleaseRole? ReleaseRoleOf(string step) =>
+        Rebuilders?.Step == step ? Rebuilders : Approvers?.Step == step ? Approvers : null;
+
+    /// <summary>
+    /// Adds the rebuild and approval steps (when the file names rebuilders or approvers) after the build's steps: each
+    /// must match the packages the pack steps of <paramref name="projects"/> produced (see <see cref="ReleaseSteps"/>).
+    /// <see cref="Apply"/> then gives them their role's keys and threshold.
+    /// </summary>
+    /// <exception cref="RolesException">SB5270 no pack step with a package in the repository.</exception>
+    public void AddReleaseSteps(Layout layout, IReadOnlyList<ProjectLinks> projects)
+    {
+        if (Rebuilders is null && Approvers is null)
+        {
+            return;
+        }
+
+        var packs = ReleaseSteps.PackSteps(projects);
+        if (Rebuilders is { } rebuilders)
+        {
+            layout.Steps.Add(ReleaseSteps.Rebuild(rebuilders.Step, packs));
+        }
+
+        if (Approvers is { } approvers)
+        {
+            layout.Steps.Add(ReleaseSteps.Approval(approvers.Step, packs));
+        }
+    }
+
+    /// <summary>The role of a step: the rebuilders' or approvers' step, else its exact name, else the longest matching <c>prefix*</c>; null when none.</summary>
     public Role? RoleOf(string step) =>
-        Steps.Where(s => s.Pattern == step).Select(s => s.Role).FirstOrDefault()
-        ?? Steps.Where(s => s.Pattern.EndsWith("*", StringComparison.Ordinal) && step.StartsWith(s.Pattern.Substring(0, s.Pattern.Length - 1), StringComparison.Ordinal))
+        ReleaseRoleOf(step)?.Role
+        ?? Steps.Where(s => s.Pattern == step).Select(s => s.Role).FirstOrDefault()
+        ?? Steps.Where(s => s.Pattern.EndsWith("*", StringComparison.Ordinal) && Matches(s.Pattern, step))
             .OrderByDescending(s => s.Pattern.Length).Select(s => s.Role).FirstOrDefault();
+
+    /// <summary>A step pattern names the step: the same name, or a prefix ending in '*' that the step starts with.</summary>
+    private static bool Matches(string pattern, string step) =>
+        pattern == step
+        || pattern.EndsWith("*", StringComparison.Ordinal) && step.StartsWith(pattern.Substring(0, pattern.Length - 1), StringComparison.Ordinal);
 
     /// <summary>Every functionary key of every role (the keys a generated layout starts from).</summary>
     public IReadOnlyList<PublicKey> AllFunctionaries() =>
-        Roles.Values.SelectMany(r => r.Keys).GroupBy(k => k.KeyId, StringComparer.Ordinal).Select(g => g.First()).ToList();
+        Roles.Values.Concat(new[] { Rebuilders?.Role, Approvers?.Role }.OfType<Role>()).SelectMany(r => r.Keys).GroupBy(k => k.KeyId, StringComparer.Ordinal).Select(g => g.First()).ToList();
 
     /// <summary>Gives each step of <paramref name="layout"/> its role's keys and threshold; keeps only the keys some step names.</summary>
     /// <exception cref="RolesException">SB5236: a step no pattern names.</exception>
@@ -201,9 +287,32 @@ public sealed class LayoutRoles
         }
     }
 
-    private static Role ReadRole(string name, JsonMap obj, string p, string dir, Func<string, Exception> fail)
+    /// <summary>"rebuilders" or "approvers": a role (functionaries, threshold) and the name of its step (default <paramref name="defaultStep"/>).</summary>
+    private static ReleaseRole? ReadReleaseRole(JsonMap root, string field, string defaultStep, string dir, Func<string, Exception> fail)
     {
-        StrictJson.AllowedFields(obj, p, fail, "functionaries", "threshold");
+        if (StrictJson.Opt(root, field) is null)
+        {
+            return null;
+        }
+
+        string p = $"roles.{field}";
+        var obj = StrictJson.ReqObject(root, field, "roles", fail);
+        string step = StrictJson.OptString(obj, "step", p, fail) ?? defaultStep;
+        try
+        {
+            LinkFile.FileName(step, "00000000");
+        }
+        catch (ArgumentException)
+        {
+            throw fail($"{p}.step \"{StrictJson.Clip(step)}\" cannot name a step: its links are written as <step>.<keyid>.link, so no '/', '\\' or other character a file name cannot hold.");
+        }
+
+        return new ReleaseRole(ReadRole(field, obj, p, dir, fail, "step"), step);
+    }
+
+    private static Role ReadRole(string name, JsonMap obj, string p, string dir, Func<string, Exception> fail, params string[] otherFields)
+    {
+        StrictJson.AllowedFields(obj, p, fail, new[] { "functionaries", "threshold" }.Concat(otherFields).ToArray());
         var keys = new List<PublicKey>();
         var files = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var item in StrictJson.ReqArray(obj, "functionaries", p, fail))
@@ -245,3 +354,6 @@ public sealed class LayoutRoles
     private static RolesException Bad(string message) =>
         new(RolesException.Invalid, message, "Write the roles file as the README's `securebuild-roles/v1` example: layout_owners, roles (functionaries = public key files, threshold) and steps.");
 }
+
+/// <summary>The rebuilders or the release approvers: their role (keys, threshold) and the layout step their links are for.</summary>
+public sealed record ReleaseRole(Role Role, string Step);

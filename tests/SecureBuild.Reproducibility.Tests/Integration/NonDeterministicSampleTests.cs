@@ -8,7 +8,7 @@ namespace SecureBuild.Reproducibility.Tests.Integration;
 /// <summary>
 /// One `securebuild rebuild` of samples/NonDeterministic (real builds, every variation): each project is found
 /// different for the reason it was written to show, the HTML report shows it in a real browser, and the signed
-/// attestation says not-reproducible.
+/// attestation says not-reproducible, and no rebuild link is signed for bytes the rebuilder could not reproduce.
 /// </summary>
 public sealed class NonDeterministicSampleTests
 {
@@ -27,9 +27,17 @@ public sealed class NonDeterministicSampleTests
         var keyPath = Path.Combine(Feed.WorkRoot, "nd-" + Guid.NewGuid().ToString("N") + ".key");
         File.WriteAllText(keyPath, key.ExportPrivate());
         _key = key.Public;
-        _run = Feed.Securebuild(_sample, null, "rebuild", "NonDeterministic.sln", "--command", "build", "--report", _reportDir, "--format", "json", "--key", keyPath);
+        _run = Feed.Securebuild(_sample, null, "rebuild", "NonDeterministic.sln", "--command", "build", "--report", _reportDir, "--format", "json", "--key", keyPath,
+            "--link-key", keyPath, "--link-dir", Path.Combine(_sample, "links"));
         Assert.That(_run.Exit, Is.EqualTo(1), $"the samples are not reproducible, so exit 1\n{_run.Err}");
         _report = (JsonMap)JsonParser.Parse(_run.Out);
+    }
+
+    [Test]
+    public void A_rebuilder_signs_no_rebuild_link_for_builds_that_differ()
+    {
+        Assert.That(_run.Err, Does.Contain("SB5272").And.Contain("no rebuild link was written"));
+        Assert.That(Directory.Exists(Path.Combine(_sample, "links")) ? Directory.GetFiles(Path.Combine(_sample, "links")) : Array.Empty<string>(), Is.Empty);
     }
 
     private IEnumerable<JsonMap> RootDifferences(string project) =>
