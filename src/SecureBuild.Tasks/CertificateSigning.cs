@@ -14,7 +14,7 @@ namespace SecureBuild.Tasks;
 /// from the files SvidFile, SvidKeyFile and SvidBundleFile (what <c>securebuild svid fetch</c> writes), else from the
 /// SPIFFE Workload API (SpiffeEndpoint, else $SPIFFE_ENDPOINT_SOCKET), fetched once per step, when it first signs.
 /// </summary>
-internal sealed class CertificateSigning : IDisposable
+internal sealed class CertificateSigning : ICertificateSigner, IDisposable
 {
     private readonly Dictionary<string, string> _settings;
     private readonly Action<string, string> _warn;

@@ -1,4 +1,5 @@
 using Microsoft.Build.Framework;
+using SecureBuild.Core.Attestation;
 using SecureBuild.Core.Json;
 using SecureBuild.Core.Locking;
 using SecureBuild.Core.Recording;
