@@ -41,4 +41,24 @@ public abstract class CodedTask : MSBuildTask
 
     protected void LogCodedWarning(string code, string message) =>
         Log.LogWarning(null, code, null, null, 0, 0, 0, 0, message);
+
+    /// <summary>Logs what a Core service reported, in order: errors and warnings with their codes, the rest as messages.</summary>
+    protected void LogDiagnostics(IEnumerable<CodedDiagnostic> diagnostics)
+    {
+        foreach (var d in diagnostics)
+        {
+            switch (d.Level)
+            {
+                case DiagnosticLevel.Error:
+                    LogCodedError(d.Code, d.Text);
+                    break;
+                case DiagnosticLevel.Warning:
+                    LogCodedWarning(d.Code, d.Text);
+                    break;
+                default:
+                    Log.LogMessage(d.Level == DiagnosticLevel.Message ? MessageImportance.Normal : MessageImportance.Low, d.Text);
+                    break;
+            }
+        }
+    }
 }

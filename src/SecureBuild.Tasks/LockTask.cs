@@ -11,8 +11,6 @@ namespace SecureBuild.Tasks;
 /// </summary>
 public abstract class LockTask : CodedTask
 {
-    internal const string UpdateHint = "If the change is intended, update the lock deliberately with `securebuild lock --update` (or build with -p:SecureBuildLockUpdate=true) and commit securebuild.lock.json.";
-
     /// <summary>The lock file; empty: securebuild.lock.json in the root directory.</summary>
     public string? LockFile { get; set; }
 
@@ -126,21 +124,7 @@ public abstract class LockTask : CodedTask
     internal void Warning(string code, string message) => Log.LogWarning(null, code, null, null, 0, 0, 0, 0, message);
 
     /// <summary>Reports drift: an error in strict mode, a warning otherwise, each with how to accept it.</summary>
-    internal void Report(IEnumerable<LockDifference> differences)
-    {
-        foreach (var d in differences)
-        {
-            var text = $"Lock drift: {d.Description}. {UpdateHint}";
-            if (Strict)
-            {
-                Error(d.ErrorCode, text);
-            }
-            else
-            {
-                Warning(d.WarningCode, text);
-            }
-        }
-    }
+    internal void Report(IEnumerable<LockDifference> differences) => LogDiagnostics(differences.Select(d => d.Report(Strict)));
 
     /// <summary>
     /// The lock to verify against, or null when there is none (then a message, or error SB1403 when a
