@@ -67,22 +67,8 @@ public abstract class LockTask : CodedTask
         {
             return true;
         }
-        try
+        if (!TryApplySettings(Settings, ApplySettings, () => ProjectFile = SettingsItem.Required(ProjectFile, GetType().Name, nameof(ProjectFile))))
         {
-            if (SettingsItem.Read(Settings) is { } settings)
-            {
-                ApplySettings(settings);
-            }
-            ProjectFile = SettingsItem.Required(ProjectFile, GetType().Name, nameof(ProjectFile));
-        }
-        catch (SecureBuildTaskException e)
-        {
-            Error(e.Code, e.Message);
-            return false;
-        }
-        catch (RecordingSettingsException e)
-        {
-            Error(e.Code, e.Message);
             return false;
         }
         Root = Path.GetFullPath(string.IsNullOrWhiteSpace(RootDirectory) ? RepositoryRoot.Find(Path.GetDirectoryName(Path.GetFullPath(ProjectFile))!) : RootDirectory!);
