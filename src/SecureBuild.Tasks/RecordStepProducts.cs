@@ -117,30 +117,17 @@ public sealed class RecordStepProducts : SigningStepTask
         return false;
     }
 
-    /// <summary>
-    /// SB5410: a CI build (CiContext sees a CI system) whose build or pipeline definition files have changes git has not
-    /// committed: the provenance would name a commit that is not what was built, and the pipeline would have changed
-    /// outside source control. Local builds record the state (committed: false) and go on.
-    /// </summary>
+    /// <summary>SB5410 (<see cref="BuildDefinitions.UncommittedInCi"/>) when a CI build's definition files are not committed.</summary>
     private bool DefinitionsCommittedInCi()
     {
-        var ci = CiContext.Detect(Environment());
         var root = RepositoryRootDirectory;
-        if (ci.System == "local" || !ProvenanceInputs.IsGitWorkTree(BuildEngine, root))
+        var uncommitted = BuildDefinitions.UncommittedInCi(CiContext.Detect(Environment()),
+            () => ProvenanceInputs.IsGitWorkTree(BuildEngine, root) ? ProvenanceInputs.DescribeDefinitions(BuildEngine, root) : null);
+        if (uncommitted is null)
         {
             return true;
         }
-
-        var uncommitted = ProvenanceInputs.DescribeDefinitions(BuildEngine, root).Where(f => f.Committed == false).ToList();
-        if (uncommitted.Count == 0)
-        {
-            return true;
-        }
-
-        LogCodedError(Core.Pipelines.PipelineCodes.DefinitionUncommittedInCi,
-            $"this {ci.System} build has changes git has not committed to {string.Join(", ", uncommitted.Select(f => f.Path))}: " +
-            "build and pipeline definitions change only through source control, and provenance would name a commit that is not what was built. " +
-            "Commit the change (through review), or make the CI job start from a clean checkout; a step must not edit these files.");
+        LogDiagnostics(new[] { uncommitted });
         return false;
     }
 
