@@ -15,7 +15,7 @@ namespace SecureBuild.Tasks;
 /// SPIFFE Workload API (SpiffeEndpoint, else $SPIFFE_ENDPOINT_SOCKET), fetched once per step, when it first signs;
 /// with TimestampUrl, each SVID signature also carries an RFC 3161 timestamp.
 /// </summary>
-internal sealed class CertificateSigning : IDisposable
+internal sealed class CertificateSigning : ICertificateSigner, IDisposable
 {
     private readonly Dictionary<string, string> _settings;
     private readonly Action<string, string> _warn;

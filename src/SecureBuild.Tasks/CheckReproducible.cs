@@ -15,8 +15,14 @@ public sealed class CheckReproducible : CodedTask, ICancelableTask
 {
     private readonly CancellationTokenSource _cancel = new();
 
-    [Required]
+    /// <summary>The project to rebuild (else the settings' ProjectFile).</summary>
     public string Project { get; set; } = "";
+
+    /// <summary>
+    /// The project's settings (the SDK's <c>_SecureBuildSettings</c> item): the project, the root and the signing key
+    /// settings, each unless the task was given it itself.
+    /// </summary>
+    public ITaskItem? Settings { get; set; }
 
     public string Configuration { get; set; } = "Release";
 
@@ -51,8 +57,22 @@ public sealed class CheckReproducible : CodedTask, ICancelableTask
 
     public void Cancel() => _cancel.Cancel();
 
+    private void ApplySettings(Core.Recording.RecordingSettings settings)
+    {
+        Project = SettingsItem.Or(Project, settings.ProjectFile) ?? "";
+        RootDirectory = SettingsItem.Or(RootDirectory, settings.RootDirectory);
+        SigningKey = SettingsItem.Or(SigningKey, settings.SigningKey);
+        DevelopmentKeyFile = SettingsItem.Or(DevelopmentKeyFile, settings.DevelopmentKeyFile);
+        RequireSigningKey |= settings.RequireSigningKey;
+    }
+
     protected override bool ExecuteTask()
     {
+        if (!TryApplySettings(Settings, ApplySettings, () => Project = SettingsItem.Required(Project, nameof(CheckReproducible), nameof(Project))))
+        {
+            return false;
+        }
+
         var key = SigningKeyResolver.Resolve(SigningKey, DevelopmentKeyFile, RequireSigningKey, BuildEngine, Log);
         if (key is null && Log.HasLoggedErrors)
         {

@@ -41,4 +41,52 @@ public abstract class CodedTask : MSBuildTask
 
     protected void LogCodedWarning(string code, string message) =>
         Log.LogWarning(null, code, null, null, 0, 0, 0, 0, message);
+
+    /// <summary>
+    /// Takes the project's settings item (<c>_SecureBuildSettings</c>, see <see cref="SettingsItem"/>) when given, through
+    /// <paramref name="apply"/>, then <paramref name="require"/> checks what the task needs; false after logging SB1600
+    /// (a parameter came neither on its own nor in the item) or SB1601 (a yes/no setting is neither).
+    /// </summary>
+    protected bool TryApplySettings(ITaskItem? item, Action<Core.Recording.RecordingSettings> apply, Action require)
+    {
+        try
+        {
+            if (SettingsItem.Read(item) is { } settings)
+            {
+                apply(settings);
+            }
+            require();
+            return true;
+        }
+        catch (SecureBuildTaskException e)
+        {
+            LogCodedError(e.Code, e.Message);
+            return false;
+        }
+        catch (Core.Recording.RecordingSettingsException e)
+        {
+            LogCodedError(e.Code, e.Message);
+            return false;
+        }
+    }
+
+    /// <summary>Logs what a Core service reported, in order: errors and warnings with their codes, the rest as messages.</summary>
+    protected void LogDiagnostics(IEnumerable<CodedDiagnostic> diagnostics)
+    {
+        foreach (var d in diagnostics)
+        {
+            switch (d.Level)
+            {
+                case DiagnosticLevel.Error:
+                    LogCodedError(d.Code, d.Text);
+                    break;
+                case DiagnosticLevel.Warning:
+                    LogCodedWarning(d.Code, d.Text);
+                    break;
+                default:
+                    Log.LogMessage(d.Level == DiagnosticLevel.Message ? MessageImportance.Normal : MessageImportance.Low, d.Text);
+                    break;
+            }
+        }
+    }
 }

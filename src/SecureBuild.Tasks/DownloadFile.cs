@@ -114,18 +114,8 @@ public sealed class DownloadFile : CodedTask
             {
                 return true;
             }
-            foreach (var d in LockComparer.Compare(LockFile.Load(settings.LockPath, RepositoryLock.DefaultFileName), observation))
-            {
-                var text = $"Lock drift: {d.Description}. {LockTask.UpdateHint}";
-                if (settings.Mode == "strict")
-                {
-                    Log.LogError(null, d.ErrorCode, null, null, 0, 0, 0, 0, text);
-                }
-                else
-                {
-                    Log.LogWarning(null, d.WarningCode, null, null, 0, 0, 0, 0, text);
-                }
-            }
+            var differences = LockComparer.Compare(LockFile.Load(settings.LockPath, RepositoryLock.DefaultFileName), observation);
+            LogDiagnostics(differences.Select(d => d.Report(strict: settings.Mode == "strict")));
         }
         catch (LockFormatException e)
         {

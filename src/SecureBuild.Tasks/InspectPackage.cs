@@ -21,9 +21,14 @@ public sealed class InspectPackage : CodedTask
     /// <summary>A publish folder to inspect instead of packages (after publish); its report goes beside it, as &lt;folder&gt;.inspect.json.</summary>
     public string? PublishDirectory { get; set; }
 
-    /// <summary>The build's attestations folder.</summary>
-    [Required]
+    /// <summary>The build's attestations folder (else the settings' LinkDirectory).</summary>
     public string LinkDirectory { get; set; } = "";
+
+    /// <summary>
+    /// The project's settings (the SDK's <c>_SecureBuildSettings</c> item): the attestations folder, the signing key and
+    /// the project folder a relative policy is relative to, each unless the task was given it itself.
+    /// </summary>
+    public ITaskItem? Settings { get; set; }
 
     /// <summary>A policy file (docs/inspect-policy.md); empty: the built-in policy.</summary>
     public string? Policy { get; set; }
@@ -43,6 +48,11 @@ public sealed class InspectPackage : CodedTask
 
     protected override bool ExecuteTask()
     {
+        if (!TryApplySettings(Settings, ApplySettings, () => LinkDirectory = SettingsItem.Required(LinkDirectory, nameof(InspectPackage), nameof(LinkDirectory))))
+        {
+            return false;
+        }
+
         var packages = !string.IsNullOrWhiteSpace(PublishDirectory)
             ? new List<string> { Path.GetFullPath(PublishDirectory!.Trim()).TrimEnd(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar) }
             : Packages.Select(p => p.GetMetadata("FullPath"))
@@ -84,6 +94,13 @@ public sealed class InspectPackage : CodedTask
 
         Reports = reports.ToArray();
         return ok && !Log.HasLoggedErrors;
+    }
+
+    private void ApplySettings(Core.Recording.RecordingSettings settings)
+    {
+        LinkDirectory = SettingsItem.Or(LinkDirectory, settings.LinkDirectory) ?? "";
+        SigningKey = SettingsItem.Or(SigningKey, settings.SigningKey);
+        PolicyBaseDirectory = SettingsItem.Or(PolicyBaseDirectory, settings.ProjectDirectory);
     }
 
     private bool Inspect(string package, InspectionPolicy policy, SigningKey? key, List<ITaskItem> reports)

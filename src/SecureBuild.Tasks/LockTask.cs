@@ -11,8 +11,6 @@ namespace SecureBuild.Tasks;
 /// </summary>
 public abstract class LockTask : CodedTask
 {
-    internal const string UpdateHint = "If the change is intended, update the lock deliberately with `securebuild lock --update` (or build with -p:SecureBuildLockUpdate=true) and commit securebuild.lock.json.";
-
     /// <summary>The lock file; empty: securebuild.lock.json in the root directory.</summary>
     public string? LockFile { get; set; }
 
@@ -69,22 +67,8 @@ public abstract class LockTask : CodedTask
         {
             return true;
         }
-        try
+        if (!TryApplySettings(Settings, ApplySettings, () => ProjectFile = SettingsItem.Required(ProjectFile, GetType().Name, nameof(ProjectFile))))
         {
-            if (SettingsItem.Read(Settings) is { } settings)
-            {
-                ApplySettings(settings);
-            }
-            ProjectFile = SettingsItem.Required(ProjectFile, GetType().Name, nameof(ProjectFile));
-        }
-        catch (SecureBuildTaskException e)
-        {
-            Error(e.Code, e.Message);
-            return false;
-        }
-        catch (RecordingSettingsException e)
-        {
-            Error(e.Code, e.Message);
             return false;
         }
         Root = Path.GetFullPath(string.IsNullOrWhiteSpace(RootDirectory) ? RepositoryRoot.Find(Path.GetDirectoryName(Path.GetFullPath(ProjectFile))!) : RootDirectory!);
@@ -126,109 +110,24 @@ public abstract class LockTask : CodedTask
     internal void Warning(string code, string message) => Log.LogWarning(null, code, null, null, 0, 0, 0, 0, message);
 
     /// <summary>Reports drift: an error in strict mode, a warning otherwise, each with how to accept it.</summary>
-    internal void Report(IEnumerable<LockDifference> differences)
-    {
-        foreach (var d in differences)
-        {
-            var text = $"Lock drift: {d.Description}. {UpdateHint}";
-            if (Strict)
-            {
-                Error(d.ErrorCode, text);
-            }
-            else
-            {
-                Warning(d.WarningCode, text);
-            }
-        }
-    }
+    internal void Report(IEnumerable<LockDifference> differences) => LogDiagnostics(differences.Select(d => d.Report(Strict)));
 
     /// <summary>
     /// The lock to verify against, or null when there is none (then a message, or error SB1403 when a
-    /// lock is required). A lock that cannot be trusted is an error in every mode.
+    /// lock is required). A lock that cannot be trusted is an error in every mode (<see cref="LockEnvironment.Load"/>).
     /// </summary>
     internal RepositoryLock? LoadLock()
     {
-        if (!Core.IO.InputFile.Exists(LockPath))
+        var loaded = LockEnvironment.Load(LockPath, Relative(LockPath), Root, RequireLock);
+        if (loaded.Finding is { } finding)
         {
-            if (RequireLock)
-            {
-                Error("SB1403", $"There is no lock at {Relative(LockPath)} and SecureBuildLockMode is strict. Create it with `securebuild lock` at the repository root and commit it.");
-            }
-            else
-            {
-                Log.LogMessage(MessageImportance.Normal, $"SecureBuild: no lock at {LockPath}; dependencies are not pinned. Create one with `securebuild lock`.");
-            }
-            return null;
+            LogDiagnostics(new[] { finding });
         }
-        var lockModel = Core.Locking.LockFile.Load(LockPath, Relative(LockPath));
-        if (lockModel.Projects.Count > 0 && !lockModel.Projects.Keys.Any(p => File.Exists(Path.Combine(Root, p))))
-        {
-            Error("SB1402", $"{Relative(LockPath)} belongs to another repository: none of its projects ({string.Join(", ", lockModel.Projects.Keys.Take(5))}) exist under {Root}. Remove it and create this repository's lock with `securebuild lock`.");
-            return null;
-        }
-        return lockModel;
+        return loaded.Lock;
     }
 
-    /// <summary>The SDK, global.json, MSBuild SDK packages and tools as this build sees them.</summary>
-    internal LockObservation ObserveEnvironment()
-    {
-        var o = new LockObservation { SdkVersion = string.IsNullOrWhiteSpace(SdkVersion) ? null : SdkVersion, GlobalJsonObserved = true };
-        var globalJson = GlobalJsonFile.Find(Path.GetDirectoryName(Path.GetFullPath(ProjectFile))!);
-        o.GlobalJson = globalJson is null ? null : GlobalJsonFile.Read(globalJson);
-        o.MSBuildSdks = RepositoryLock.Sorted<LockedPackage>();
-        foreach (var (id, version) in MSBuildSdkPackages(o.GlobalJson))
-        {
-            var folder = Path.Combine(PackagesDirectory ?? "", id.ToLowerInvariant(), version.ToLowerInvariant());
-            var hash = ReadMetadataHash(folder);
-            if (hash is not null)
-            {
-                o.MSBuildSdks[RepositoryLock.PackageKey(id, version)] = new LockedPackage { ContentHash = hash };
-            }
-        }
-        var manifest = ToolManifestFile.Find(Root);
-        o.Tools = manifest is null ? RepositoryLock.Sorted<LockedTool>() : ToolManifestFile.Read(manifest);
-        return o;
-    }
-
-    /// <summary>MSBuild SDKs named with a version: global.json msbuild-sdks, the project file, and this SDK's own package.</summary>
-    internal IEnumerable<(string Id, string Version)> MSBuildSdkPackages(GlobalJsonPin? globalJson)
-    {
-        var result = new SortedDictionary<string, (string, string)>(StringComparer.OrdinalIgnoreCase);
-        foreach (var kv in globalJson?.MSBuildSdks ?? new SortedDictionary<string, string>())
-        {
-            result[kv.Key + "/" + kv.Value] = (kv.Key, kv.Value);
-        }
-        foreach (var kv in ProjectFileSdks.Read(ProjectFile))
-        {
-            result[kv.Key + "/" + kv.Value] = (kv.Key, kv.Value);
-        }
-        if (!string.IsNullOrWhiteSpace(SdkPackageDirectory))
-        {
-            var dir = new DirectoryInfo(SdkPackageDirectory);
-            if (dir.Parent is not null && File.Exists(Path.Combine(dir.FullName, ".nupkg.metadata")))
-            {
-                result[dir.Parent.Name + "/" + dir.Name] = (dir.Parent.Name, dir.Name);
-            }
-        }
-        return result.Values;
-    }
-
-    internal static string? ReadMetadataHash(string packageFolder)
-    {
-        var file = Path.Combine(packageFolder, ".nupkg.metadata");
-        if (!File.Exists(file))
-        {
-            return null;
-        }
-        try
-        {
-            return Core.Json.JsonParser.ParseGenerated(Core.IO.InputFile.ReadAllBytes(file, Core.IO.InputKind.Metadata)) is Core.Json.JsonMap o && o.TryGetValue("contentHash", out var h) && h is Core.Json.JsonString s ? s.Value : null;
-        }
-        catch (Core.Json.JsonFormatException)
-        {
-            return null;
-        }
-    }
+    /// <summary>The SDK, global.json, MSBuild SDK packages and tools as this build sees them (<see cref="LockEnvironment.Observe"/>).</summary>
+    internal LockObservation ObserveEnvironment() => LockEnvironment.Observe(ProjectFile, Root, SdkVersion, PackagesDirectory, SdkPackageDirectory);
 
     /// <summary>A path relative to the root, '/'-separated (the form the lock uses).</summary>
     internal string Relative(string path)

@@ -1,6 +1,4 @@
 using Microsoft.Build.Framework;
-using SecureBuild.Core.InToto;
-using SecureBuild.Core.Json;
 using SecureBuild.Core.Provenance;
 using SecureBuild.Core.Recording;
 
@@ -95,7 +93,7 @@ public sealed class RecordStepProducts : SigningStepTask
         try
         {
             CertificateSigning.For(SigningSettings, LogCodedWarning)?.Dispose(); // an unknown SecureBuildSigning fails every step (SB5050)
-            done = TryConfirmUnchanged() || Record();
+            done = Record();
         }
         catch (Core.Identity.KeylessException e)
         {
@@ -119,30 +117,17 @@ public sealed class RecordStepProducts : SigningStepTask
         return false;
     }
 
-    /// <summary>
-    /// SB5410: a CI build (CiContext sees a CI system) whose build or pipeline definition files have changes git has not
-    /// committed: the provenance would name a commit that is not what was built, and the pipeline would have changed
-    /// outside source control. Local builds record the state (committed: false) and go on.
-    /// </summary>
+    /// <summary>SB5410 (<see cref="BuildDefinitions.UncommittedInCi"/>) when a CI build's definition files are not committed.</summary>
     private bool DefinitionsCommittedInCi()
     {
-        var ci = CiContext.Detect(Environment());
         var root = RepositoryRootDirectory;
-        if (ci.System == "local" || !ProvenanceInputs.IsGitWorkTree(BuildEngine, root))
+        var uncommitted = BuildDefinitions.UncommittedInCi(CiContext.Detect(Environment()),
+            () => ProvenanceInputs.IsGitWorkTree(BuildEngine, root) ? ProvenanceInputs.DescribeDefinitions(BuildEngine, root) : null);
+        if (uncommitted is null)
         {
             return true;
         }
-
-        var uncommitted = ProvenanceInputs.DescribeDefinitions(BuildEngine, root).Where(f => f.Committed == false).ToList();
-        if (uncommitted.Count == 0)
-        {
-            return true;
-        }
-
-        LogCodedError(Core.Pipelines.PipelineCodes.DefinitionUncommittedInCi,
-            $"this {ci.System} build has changes git has not committed to {string.Join(", ", uncommitted.Select(f => f.Path))}: " +
-            "build and pipeline definitions change only through source control, and provenance would name a commit that is not what was built. " +
-            "Commit the change (through review), or make the CI job start from a clean checkout; a step must not edit these files.");
+        LogDiagnostics(new[] { uncommitted });
         return false;
     }
 
@@ -181,181 +166,39 @@ public sealed class RecordStepProducts : SigningStepTask
         }
     }
 
+    /// <summary>The step's link through <see cref="StepLinkRecording"/>, with what only the build supplies.</summary>
     private bool Record()
     {
-        StepFingerprint.Delete(StepFingerprint.LinkFingerprintFile(MaterialsFile));
-        // The key file is read before the key is loaded: a key changing in between then changes this hash too.
-        var keyFile = SigningKeyResolver.ExistingKeyFile(SigningKey, DevelopmentKeyFile, RequireSigningKey);
-        var keyHash = keyFile is null ? null : LinkConfirmation.TryHashFile(keyFile);
-        var key = SigningKeyResolver.Resolve(SigningKey, DevelopmentKeyFile, RequireSigningKey, BuildEngine, Log);
-        if (key is null)
+        var result = StepLinkRecording.Record(new StepLinkRequest(StepName, MaterialsFile, LinkDirectory)
         {
-            return false;
-        }
-        var recorder = CreateRecorder(loadCache: true, out var cache, out var settings);
-        var materialsStat = LinkConfirmation.MaterialsState(MaterialsFile, StepName);
-        var materials = StepRecorder.ReadPendingMaterials(MaterialsFile, StepName);
-        if (materials is null)
-        {
-            Log.LogMessage(MessageImportance.Low, $"SecureBuild: no materials were recorded before step '{StepName}'; hashing them now.");
-            materials = recorder.Record(FullPaths(FallbackMaterials));
-            materialsStat = null;
-        }
-        var productFiles = recorder.Resolve(FullPaths(Products), ProductDirectories);
-        // Looked at before hashing, so a product changing in between changes the stat hash too.
-        var productsStat = StepFingerprint.OfFiles(productFiles, recorder.Missing, DateTime.UtcNow, settings);
-        var products = recorder.Record(productFiles);
-        WarnAboutMachineLocalNames(productFiles);
-        cache.Save();
-        var link = new Link
-        {
-            Name = StepName,
-            Command = ResolvedCommand(recorder.Namer),
-            Materials = materials,
-            Products = products,
-            Byproducts = new JsonMap(),
-            Environment = new JsonMap(),
-        };
-        var (path, written, linkBytes) = StepRecorder.WriteLinkIfChangedWithBytes(link, key, LinkDirectory);
-        LinkFile = path;
-        WriteStatements(link, key, recorder, path, written, products);
-        if (keyFile is not null && keyHash is not null && materialsStat is not null && productsStat is not null)
-        {
-            var companions = Companions(key.KeyId).Where(File.Exists).ToList();
-            var inputs = new LinkInputs
-            {
-                Code = CodeVersion, StepName = StepName, Command = link.Command, KeyFile = keyFile, KeyHash = keyHash, KeyId = key.KeyId, Settings = settings, Signing = CertificateSigning.Describe(SigningSettings),
-                MaterialsFile = MaterialsFile, MaterialsState = materialsStat, ProductsStat = productsStat, LinkPath = path,
-                LinkHash = Core.Crypto.Sha256Hex.Of(linkBytes), WritesProvenance = WriteProvenance, Companions = companions,
-            };
-            StepFingerprint.WriteLink(MaterialsFile, new LinkFingerprint(inputs.Hash(), Path.GetFullPath(path), key.KeyId, companions));
-        }
-        Log.LogMessage(MessageImportance.Normal,
-            written
-                ? $"SecureBuild: {StepName} -> {path} ({materials.Count} materials, {products.Count} products)"
-                : $"SecureBuild: {StepName} link is up to date: {path}");
-        return true;
-    }
-
-    /// <summary>
-    /// A product outside the repository, its output folders and every named root gets an "@external/&lt;hash of the
-    /// directory&gt;/" name, which differs between machines: links from another clone or a rebuilder will not match.
-    /// </summary>
-    private void WarnAboutMachineLocalNames(IReadOnlyCollection<RecordedFile> products)
-    {
-        var local = products.Where(p => ArtifactNamer.IsMachineSpecific(p.Name)).ToList();
-        if (local.Count == 0)
-        {
-            return;
-        }
-        var directory = Path.GetDirectoryName(local[0].FullPath) ?? local[0].FullPath;
-        LogCodedWarning("SB2470",
-            $"{local.Count} product(s) of step '{StepName}' lie outside the repository and its output folders (e.g. {local[0].FullPath}, named {local[0].Name}): " +
-            "the name is made from this machine's path, so links from another clone or a rebuilder will not match. " +
-            $"Write the outputs below the repository or to the output folder, or name the folder: <SecureBuildArtifactRoot Include=\"{directory}\" Prefix=\"@my-output\" />.");
-    }
-
-    /// <summary>
-    /// The no-op build's path (<see cref="LinkConfirmation"/>): the link stands when nothing it records changed since it
-    /// was signed or confirmed; any doubt takes the slow path.
-    /// </summary>
-    private bool TryConfirmUnchanged()
-    {
-        var keyFile = SigningKeyResolver.ExistingKeyFile(SigningKey, DevelopmentKeyFile, RequireSigningKey);
-        var fingerprint = LinkConfirmation.Confirm(MaterialsFile, StepName, keyFile, stored =>
-        {
-            var recorder = CreateRecorder(loadCache: false, out _, out var settings);
-            var productsStat = StepFingerprint.OfFiles(recorder.Resolve(FullPaths(Products), ProductDirectories), recorder.Missing, DateTime.UtcNow, settings);
-            return productsStat is null ? null : new LinkInputs
-            {
-                Code = CodeVersion, Command = ResolvedCommand(recorder.Namer), Settings = settings, Signing = CertificateSigning.Describe(SigningSettings), ProductsStat = productsStat, WritesProvenance = WriteProvenance,
-            };
+            Products = FullPaths(Products).ToList(),
+            ProductDirectories = ProductDirectories,
+            FallbackMaterials = FullPaths(FallbackMaterials).ToList(),
+            Subjects = FullPaths(Subjects).ToList(),
+            Command = Command,
+            ProjectFile = ProjectFile,
+            RecordProperties = RecordProperties.Select(i => i.ItemSpec).ToList(),
+            WriteProvenance = WriteProvenance,
+            SigningKey = SigningKey,
+            DevelopmentKeyFile = DevelopmentKeyFile,
+            RequireSigningKey = RequireSigningKey,
+            Signing = CertificateSigning.Describe(SigningSettings),
+            CodeVersion = CodeVersion,
+            CreateRecorder = loadCache => new StepRecorderSetup(CreateRecorder(loadCache, out var cache, out var settings), cache, settings),
+            LoadKey = () => SigningKeyResolver.Resolve(SigningKey, DevelopmentKeyFile, RequireSigningKey, BuildEngine, Log),
+            Provenance = (namer, startedOn) => ProvenanceInputs.Create(this, namer, Environment(), RepositoryRootDirectory, startedOn, DateTimeOffset.UtcNow),
+            CertificateSigner = () => CertificateSigning.For(SigningSettings, LogCodedWarning),
         });
-        if (fingerprint is null)
+        if (result.ConfirmedKeyId is { } keyId && string.IsNullOrWhiteSpace(SigningKey))
         {
-            return false;
+            SigningKeyResolver.WarnDevelopmentKeyUsed(BuildEngine, Log, SigningKeyResolver.ExistingKeyFile(SigningKey, DevelopmentKeyFile, RequireSigningKey)!, keyId);
         }
-        if (string.IsNullOrWhiteSpace(SigningKey))
-        {
-            SigningKeyResolver.WarnDevelopmentKeyUsed(BuildEngine, Log, keyFile!, fingerprint.KeyId);
-        }
-        LinkFile = fingerprint.LinkPath;
-        Log.LogMessage(MessageImportance.Normal, $"SecureBuild: {StepName} link is up to date: {fingerprint.LinkPath} (nothing it records changed)");
-        return true;
+        LogDiagnostics(result.Diagnostics);
+        LinkFile = result.LinkFile;
+        return result.LinkFile is not null;
     }
 
     /// <summary>The recording code's identity: a rebuilt task or Core assembly records links anew.</summary>
     private static readonly string CodeVersion = typeof(RecordStepProducts).Assembly.ManifestModule.ModuleVersionId.ToString("N") + "/" +
         typeof(StepRecorder).Assembly.ManifestModule.ModuleVersionId.ToString("N");
-
-    private List<string> ResolvedCommand(ArtifactNamer namer) =>
-        ParameterAllowList.ForProperties(RecordProperties.Select(i => i.ItemSpec), namer.NamePathsIn)
-            .RedactCommand(Command.Select(a => a == "{project}" && !string.IsNullOrEmpty(ProjectFile) ? namer.Name(ProjectFile!) : a)).ToList();
-
-    /// <summary>The files written with the link that a no-op build would otherwise recreate when missing.</summary>
-    private IEnumerable<string> Companions(string keyId)
-    {
-        yield return Path.GetFullPath(Path.Combine(LinkDirectory, StepAttestations.LinkStatementFileName(StepName, keyId)));
-        if (WriteProvenance)
-        {
-            yield return Path.GetFullPath(Path.Combine(LinkDirectory, StepAttestations.ProvenanceFileName(StepName)));
-        }
-    }
-
-    /// <summary>
-    /// The link as a DSSE statement, and provenance for the outputs. Both are rewritten only when the
-    /// link was (a no-op build produced nothing new, so the provenance of the existing outputs stands).
-    /// </summary>
-    private void WriteStatements(Link link, Core.Crypto.SigningKey key, StepRecorder recorder, string linkPath, bool linkWritten,
-        SortedDictionary<string, IReadOnlyDictionary<string, string>> products)
-    {
-        var linkStatementPath = Path.Combine(LinkDirectory, StepAttestations.LinkStatementFileName(StepName, key.KeyId));
-        if (linkWritten || !File.Exists(linkStatementPath))
-        {
-            var statement = StepAttestations.LinkStatement(link);
-            if (statement is not null)
-            {
-                StepAttestations.WriteEnvelope(statement, key, linkStatementPath);
-            }
-        }
-        if (!WriteProvenance)
-        {
-            return;
-        }
-        var provenancePath = Path.Combine(LinkDirectory, StepAttestations.ProvenanceFileName(StepName));
-        if (!linkWritten && File.Exists(provenancePath))
-        {
-            return;
-        }
-        var environment = Environment();
-        var root = RepositoryRootDirectory;
-        var provenance = ProvenanceInputs.Create(this, recorder.Namer, environment, root,
-            StepFingerprint.ReadStat(MaterialsFile, StepName)?.StartedOn ?? StepRecorder.ReadPendingStartedOn(MaterialsFile), DateTimeOffset.UtcNow);
-        foreach (var subject in StepProvenance.Subjects(products, FullPaths(Subjects).ToList(), FullPaths(Products), recorder.Namer))
-        {
-            provenance.Subjects.Add(subject);
-        }
-        if (provenance.Subjects.Count == 0)
-        {
-            Log.LogMessage(MessageImportance.Low, $"SecureBuild: step '{StepName}' has no outputs to write provenance for.");
-            return;
-        }
-        provenance.Byproducts.Add(ProvenanceStatement.Resource(name: Path.GetFileName(linkPath), digest: StepAttestations.Sha256Of(linkPath),
-            annotations: null));
-        ((JsonMap)provenance.Byproducts[0])["mediaType"] = "application/vnd.in-toto.link+json";
-        using var keyless = CertificateSigning.For(SigningSettings, LogCodedWarning);
-        StepAttestations.WriteEnvelope(provenance.ToJson(), key, provenancePath,
-            Path.Combine(LinkDirectory, StepAttestations.ProvenanceBundleFileName(StepName)), keyless);
-        Log.LogMessage(MessageImportance.Normal, $"SecureBuild: {StepName} provenance -> {provenancePath} ({provenance.Subjects.Count} subjects)");
-        if (keyless is not null)
-        {
-            foreach (var package in FullPaths(Subjects).Concat(FullPaths(Products)).Distinct(StringComparer.Ordinal)
-                .Where(p => (p.EndsWith(".nupkg", StringComparison.OrdinalIgnoreCase) || p.EndsWith(".snupkg", StringComparison.OrdinalIgnoreCase)) && File.Exists(p)))
-            {
-                Log.LogMessage(MessageImportance.Normal, $"SecureBuild: {StepName} package signature -> {keyless.SignFile(package)}");
-            }
-
-            Log.LogMessage(MessageImportance.Normal, $"SecureBuild: {StepName} {keyless.Summary}");
-        }
-    }
 }

@@ -41,21 +41,15 @@ public abstract class SecureBuildTask : CodedTask
 
     protected override bool ExecuteTask()
     {
+        if (!TryApplySettings(Settings, ApplySettings, () => ProjectDirectory = SettingsItem.Required(ProjectDirectory, GetType().Name, nameof(ProjectDirectory))))
+        {
+            return false;
+        }
         try
         {
-            if (SettingsItem.Read(Settings) is { } settings)
-            {
-                ApplySettings(settings);
-            }
-            ProjectDirectory = SettingsItem.Required(ProjectDirectory, GetType().Name, nameof(ProjectDirectory));
             return ExecuteCore() && !Log.HasLoggedErrors;
         }
         catch (SecureBuildTaskException e)
-        {
-            LogCodedError(e.Code, e.Message);
-            return false;
-        }
-        catch (Core.Recording.RecordingSettingsException e)
         {
             LogCodedError(e.Code, e.Message);
             return false;

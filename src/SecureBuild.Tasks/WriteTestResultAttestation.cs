@@ -1,4 +1,5 @@
 using Microsoft.Build.Framework;
+using SecureBuild.Core.Attestation;
 using SecureBuild.Core.Json;
 using SecureBuild.Core.Provenance;
 using SecureBuild.Core.Recording;

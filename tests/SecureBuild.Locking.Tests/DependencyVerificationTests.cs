@@ -1,5 +1,3 @@
-using System.IO.Compression;
-using System.Security.Cryptography;
 using SecureBuild.Core.Locking;
 
 namespace SecureBuild.Locking.Tests;
@@ -21,28 +19,9 @@ public sealed class DependencyVerificationTests
     [TearDown]
     public void TearDown() => Directory.Delete(_root, recursive: true);
 
-    private static string Hash(string nupkg) => Convert.ToBase64String(SHA512.HashData(File.ReadAllBytes(nupkg)));
+    private static string Hash(string nupkg) => ExtractedPackages.ContentHash(nupkg);
 
-    /// <summary>A package extracted as NuGet does, under the packages folder; returns its content hash.</summary>
-    private string Extract(string id, string version)
-    {
-        var dir = Path.Combine(_packages, id.ToLowerInvariant(), version);
-        Directory.CreateDirectory(Path.Combine(dir, "lib"));
-        var nupkg = Path.Combine(dir, $"{id.ToLowerInvariant()}.{version}.nupkg");
-        using (var zip = ZipFile.Open(nupkg, ZipArchiveMode.Create))
-        {
-            using var writer = new StreamWriter(zip.CreateEntry("lib/a.dll").Open());
-            writer.Write(id);
-        }
-        File.WriteAllText(Path.Combine(dir, "lib", "a.dll"), id);
-        File.WriteAllText(nupkg + ".sha512", "x");
-        File.WriteAllText(Path.Combine(dir, ".nupkg.metadata"), $"{{\"version\": 2, \"contentHash\": \"{Hash(nupkg)}\", \"source\": \"x\"}}");
-        foreach (var file in Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories))
-        {
-            File.SetLastWriteTimeUtc(file, DateTime.UtcNow.AddHours(-1));
-        }
-        return Hash(nupkg);
-    }
+    private string Extract(string id, string version) => ExtractedPackages.Extract(_packages, id, version);
 
     private ProjectAssets Assets(string demoHash, string nativeHash = "bbbb")
     {

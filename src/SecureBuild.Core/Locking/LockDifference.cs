@@ -1,3 +1,5 @@
+using SecureBuild.Core.Diagnostics;
+
 namespace SecureBuild.Core.Locking;
 
 /// <summary>What kind of pinned thing drifted; each kind has its own SB14xx error and SB24xx warning code.</summary>
@@ -48,6 +50,16 @@ public sealed class LockDifference
 
     /// <summary>The warning code (local builds).</summary>
     public string WarningCode => "SB24" + ((int)Kind).ToString("00", System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>What every drift report ends with: how to accept an intended change.</summary>
+    public const string UpdateHint = "If the change is intended, update the lock deliberately with `securebuild lock --update` (or build with -p:SecureBuildLockUpdate=true) and commit securebuild.lock.json.";
+
+    /// <summary>The drift as the build reports it: an error in strict mode, a warning otherwise, with how to accept it.</summary>
+    public CodedDiagnostic Report(bool strict)
+    {
+        var text = $"Lock drift: {Description}. {UpdateHint}";
+        return strict ? CodedDiagnostic.Error(ErrorCode, text) : CodedDiagnostic.Warning(WarningCode, text);
+    }
 
     public override string ToString() => Description;
 }

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using SecureBuild.Core.Crypto;
+using SecureBuild.Core.Diagnostics;
 using SecureBuild.Core.IO;
 using SecureBuild.Core.Recording;
 
@@ -47,6 +48,27 @@ public static class BuildDefinitions
     public const int MaxPipelineFiles = 100;
 
     private static readonly string[] BuildFiles = { "global.json", "Directory.Build.props", "Directory.Build.targets", "Directory.Packages.props", "nuget.config", "securebuild.lock.json", "securebuild/policy.json" };
+
+    /// <summary>
+    /// SB5410 when a CI build (<paramref name="ci"/> is not "local") in a git work tree has definition files git has not
+    /// committed: the provenance would name a commit that is not what was built, and the pipeline would have changed
+    /// outside source control; else null. Local builds record the state (committed: false) and go on.
+    /// </summary>
+    /// <param name="ci">The CI system running the build.</param>
+    /// <param name="definitions">The repository's definition files (<see cref="Describe"/>), or null when the root is not a git work tree; asked only in CI.</param>
+    public static CodedDiagnostic? UncommittedInCi(CiContext ci, Func<IReadOnlyList<BuildDefinitionFile>?> definitions)
+    {
+        if (ci.System == "local" || definitions() is not { } files)
+        {
+            return null;
+        }
+
+        var uncommitted = files.Where(f => f.Committed == false).ToList();
+        return uncommitted.Count == 0 ? null : CodedDiagnostic.Error(Pipelines.PipelineCodes.DefinitionUncommittedInCi,
+            $"this {ci.System} build has changes git has not committed to {string.Join(", ", uncommitted.Select(f => f.Path))}: " +
+            "build and pipeline definitions change only through source control, and provenance would name a commit that is not what was built. " +
+            "Commit the change (through review), or make the CI job start from a clean checkout; a step must not edit these files.");
+    }
 
     /// <summary>Every definition file under <paramref name="root"/> in path order; <paramref name="inGitWorkTree"/>: ask git which are committed.</summary>
     public static IReadOnlyList<BuildDefinitionFile> Describe(string root, bool inGitWorkTree)

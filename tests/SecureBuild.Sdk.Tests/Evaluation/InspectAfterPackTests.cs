@@ -21,17 +21,22 @@ public sealed class InspectAfterPackTests
     }
 
     [Test]
-    public void The_task_gets_the_attestations_folder_the_policy_the_mode_and_the_signing_key()
+    public void The_task_gets_the_policy_the_mode_and_the_project_settings_item_for_the_attestations_folder_and_the_signing_key()
     {
         using var evaluation = SdkEvaluation.Evaluate();
-        var task = evaluation.Project.Targets["SecureBuildInspectPackage"].Tasks.Single(t => t.Name == "InspectPackage");
+        foreach (var name in new[] { "SecureBuildInspectPackage", "SecureBuildInspectPublish" })
+        {
+            var target = evaluation.Project.Targets[name];
+            var task = target.Tasks.Single(t => t.Name == "InspectPackage");
 
-        Assert.That(task.Parameters["Packages"], Is.EqualTo("@(NuGetPackOutput)"));
-        Assert.That(task.Parameters["LinkDirectory"], Is.EqualTo("$(SecureBuildAttestationDir)"));
-        Assert.That(task.Parameters["Policy"], Is.EqualTo("$(SecureBuildInspectPolicy)"));
-        Assert.That(task.Parameters["PolicyBaseDirectory"], Is.EqualTo("$(MSBuildProjectDirectory)"));
-        Assert.That(task.Parameters["WarnOnly"], Is.EqualTo("$(SecureBuildInspectWarnOnly)"));
-        Assert.That(task.Parameters["SigningKey"], Is.EqualTo("$(_SecureBuildSigningKeyPath)"));
+            Assert.That(target.DependsOnTargets, Does.Contain("_SecureBuildResolveSettings"), name);
+            Assert.That(task.Parameters["Settings"], Is.EqualTo("@(_SecureBuildSettings)"), name);
+            Assert.That(task.Parameters["Policy"], Is.EqualTo("$(SecureBuildInspectPolicy)"), name);
+            Assert.That(task.Parameters["WarnOnly"], Is.EqualTo("$(SecureBuildInspectWarnOnly)"), name);
+            // The attestations folder, the signing key and the policy's base folder come from the item (ResolvedSettingsTests pins its metadata).
+            Assert.That(task.Parameters.Keys, Has.None.AnyOf("LinkDirectory", "SigningKey", "PolicyBaseDirectory"), name);
+        }
+        Assert.That(evaluation.Project.Targets["SecureBuildInspectPackage"].Tasks.Single(t => t.Name == "InspectPackage").Parameters["Packages"], Is.EqualTo("@(NuGetPackOutput)"));
     }
 
     [Test]

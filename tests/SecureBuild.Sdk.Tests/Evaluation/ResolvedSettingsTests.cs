@@ -86,6 +86,25 @@ public sealed class ResolvedSettingsTests
         Assert.That(item.GetMetadataValue("Signing"), Is.EqualTo("keyless"));
         Assert.That(item.GetMetadataValue("ProjectFile"), Is.EqualTo(instance.FullPath));
         Assert.That(item.GetMetadataValue("RequireSigningKey"), Is.EqualTo("false"));
+        Assert.That(item.GetMetadataValue("ProjectDirectory"), Is.EqualTo(instance.GetPropertyValue("MSBuildProjectDirectory")));
+        Assert.That(item.GetMetadataValue("RootDirectory"), Is.EqualTo(instance.GetPropertyValue("SecureBuildRootDir")));
+        Assert.That(item.GetMetadataValue("DevelopmentKeyFile"), Is.EqualTo(instance.GetPropertyValue("_SecureBuildDevelopmentKeyPath")));
+    }
+
+    [Test]
+    public void The_reproducibility_check_and_the_package_inspection_take_the_settings_item_instead_of_their_key_parameters_one_by_one()
+    {
+        using var evaluation = SdkEvaluation.Evaluate();
+        var calls = new[] { ("SecureBuildCheckReproducible", "CheckReproducible"), ("SecureBuildInspectPackage", "InspectPackage"), ("SecureBuildInspectPublish", "InspectPackage") };
+        foreach (var (targetName, taskName) in calls)
+        {
+            var target = evaluation.Project.Targets[targetName];
+            var task = target.Tasks.Single(t => t.Name == taskName);
+            Assert.That(target.DependsOnTargets, Does.Contain(ResolveSettings), targetName);
+            Assert.That(task.Parameters["Settings"], Is.EqualTo("@(_SecureBuildSettings)"), targetName);
+            Assert.That(task.Parameters.Keys, Has.None.AnyOf("Project", "RootDirectory", "LinkDirectory", "SigningKey", "DevelopmentKeyFile", "RequireSigningKey", "PolicyBaseDirectory"),
+                $"{targetName}: what the settings item carries is not passed again");
+        }
     }
 
     [Test]

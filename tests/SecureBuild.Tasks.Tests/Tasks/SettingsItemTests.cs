@@ -128,4 +128,44 @@ public sealed class SettingsItemTests : TaskTestBase
         Assert.That(new VerifyDependencies { BuildEngine = bare, ProjectAssetsFile = Dir.Path("repo/App/obj/no-such.assets.json") }.Execute(), Is.False);
         Assert.That(bare.ErrorCodes, Is.EqualTo(new[] { RecordingSettingsException.Missing }), bare.Log);
     }
+
+    [Test]
+    public void Inspect_package_takes_the_attestations_folder_the_key_and_the_policy_folder_from_the_settings_item_and_fails_with_SB1600_without_them()
+    {
+        var engine = new FakeBuildEngine();
+        var withSettings = new InspectPackage { BuildEngine = engine, Settings = SettingsFor() };
+        Assert.That(withSettings.Execute(), Is.False, "no package to inspect");
+        Assert.That(engine.ErrorCodes, Is.EqualTo(new[] { Core.Inspection.InspectionCodes.NoPackageToInspect }), engine.Log);
+        Assert.That((withSettings.LinkDirectory, withSettings.SigningKey, withSettings.PolicyBaseDirectory), Is.EqualTo((LinkDir, BuildKey.PrivatePath, ProjectDir)));
+
+        var own = new InspectPackage { BuildEngine = new FakeBuildEngine(), Settings = SettingsFor(), LinkDirectory = Dir.Path("elsewhere"), PolicyBaseDirectory = Root };
+        own.Execute();
+        Assert.That((own.LinkDirectory, own.PolicyBaseDirectory), Is.EqualTo((Dir.Path("elsewhere"), Root)), "a parameter given on its own wins");
+
+        var bare = new FakeBuildEngine();
+        Assert.That(new InspectPackage { BuildEngine = bare }.Execute(), Is.False);
+        Assert.That(bare.ErrorCodes, Is.EqualTo(new[] { RecordingSettingsException.Missing }), bare.Log);
+        Assert.That(bare.Errors.Single().Message, Does.Contain("LinkDirectory"));
+    }
+
+    [Test]
+    public void Check_reproducible_takes_the_project_root_and_signing_settings_from_the_settings_item_and_fails_with_SB1600_without_a_project()
+    {
+        var engine = new FakeBuildEngine();
+        var withSettings = new CheckReproducible { BuildEngine = engine, Settings = SettingsFor(), ReportDirectory = Dir.Path("report"), Variations = "no-such-variation" };
+        Assert.That(withSettings.Execute(), Is.False, "the variation is unknown");
+        Assert.That(engine.ErrorCodes, Is.EqualTo(new[] { "SB1502" }), engine.Log);
+        Assert.That((withSettings.Project, withSettings.RootDirectory, withSettings.SigningKey), Is.EqualTo((ProjectFile, Root, BuildKey.PrivatePath)));
+
+        var required = new FakeBuildEngine();
+        var settings = SettingsFor(signingKey: "");
+        settings.SetMetadata("RequireSigningKey", "true");
+        Assert.That(new CheckReproducible { BuildEngine = required, Settings = settings, ReportDirectory = Dir.Path("report") }.Execute(), Is.False);
+        Assert.That(required.ErrorCodes, Is.EqualTo(new[] { Core.Crypto.SigningKeyResolver.SigningKeyRequired }), "RequireSigningKey comes from the item too: " + required.Log);
+
+        var bare = new FakeBuildEngine();
+        Assert.That(new CheckReproducible { BuildEngine = bare, ReportDirectory = Dir.Path("report") }.Execute(), Is.False);
+        Assert.That(bare.ErrorCodes, Is.EqualTo(new[] { RecordingSettingsException.Missing }), bare.Log);
+        Assert.That(bare.Errors.Single().Message, Does.Contain("Project"));
+    }
 }

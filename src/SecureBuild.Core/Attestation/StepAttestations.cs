@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using SecureBuild.Core.Attestation;
 using SecureBuild.Core.Crypto;
 using SecureBuild.Core.InToto;
 using SecureBuild.Core.IO;
@@ -7,14 +6,14 @@ using SecureBuild.Core.Json;
 using SecureBuild.Core.Provenance;
 using SecureBuild.Core.Sigstore;
 
-namespace SecureBuild.Tasks;
+namespace SecureBuild.Core.Attestation;
 
 /// <summary>
 /// The DSSE forms of a step: its link as an in-toto Statement v1 with the link predicate v0.3
 /// (<c>&lt;step&gt;.&lt;keyid8&gt;.intoto.jsonl</c>) and SLSA provenance for its outputs
 /// (<c>&lt;step&gt;.provenance.intoto.jsonl</c>). Each file is a JSON Lines bundle of one envelope.
 /// </summary>
-internal static class StepAttestations
+public static class StepAttestations
 {
     public const string LinkPredicateType = "https://in-toto.io/attestation/link/v0.3";
 
@@ -55,8 +54,8 @@ internal static class StepAttestations
     /// <param name="key">Signs the envelope file (and the bundle unless <paramref name="keyless"/> is given).</param>
     /// <param name="path">The one-line DSSE envelope file.</param>
     /// <param name="bundlePath">The Sigstore bundle, or null for none.</param>
-    /// <param name="keyless">SecureBuildSigning=keyless: the bundle gets a Fulcio certificate and a Rekor entry instead of a key hint.</param>
-    public static void WriteEnvelope(JsonMap statement, SigningKey key, string path, string? bundlePath = null, CertificateSigning? keyless = null)
+    /// <param name="keyless">SecureBuildSigning=keyless or spiffe: the bundle gets the signer's certificate (and for keyless a Rekor entry) instead of a key hint.</param>
+    public static void WriteEnvelope(JsonMap statement, SigningKey key, string path, string? bundlePath = null, ICertificateSigner? keyless = null)
     {
         // Whoever built the statement, no URL credential is signed into it (a remote, a CI server URL, a feed).
         var payload = JsonText.WriteUtf8(UrlRedaction.RedactAll(statement), indented: false);
@@ -74,6 +73,6 @@ internal static class StepAttestations
 
     public static IReadOnlyDictionary<string, string> Sha256Of(string path)
     {
-        return new Dictionary<string, string> { ["sha256"] = Core.Crypto.Sha256Hex.OfFile(path) };
+        return new Dictionary<string, string> { ["sha256"] = Sha256Hex.OfFile(path) };
     }
 }
