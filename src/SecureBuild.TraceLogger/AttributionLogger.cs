@@ -8,8 +8,9 @@ namespace SecureBuild.TraceLogger;
 
 /// <summary>
 /// Writes what `securebuild trace` needs to attribute a traced build's events to MSBuild tasks, and nothing else: each
-/// target's name and declaring file, each task's start and finish (node, project, time), the command lines tasks log
-/// and the files they were given, and the NuGet packages folders of the evaluated projects. One JSON object per line
+/// target's name and declaring file, each task's start and finish (node, project, time), each project evaluation's
+/// start and finish (when SDKs are resolved), the command lines tasks log and the files they were given, and the NuGet
+/// packages folders of the evaluated projects. One JSON object per line
 /// (the format is read by SecureBuild.Cli's AttributionLogReader). It replaces the binary log the verb used to add:
 /// MSBuild's binary logger records every message, property and item and compresses them, which cost a no-op build
 /// of ten projects about a quarter more wall time; this logger leaves messages it does not need unread.
@@ -77,9 +78,15 @@ public sealed class AttributionLogger : ILogger
         eventSource.MessageRaised += (_, e) => Message(e);
         eventSource.StatusEventRaised += (_, e) =>
         {
-            if (e is ProjectEvaluationFinishedEventArgs evaluation)
+            switch (e)
             {
-                PackageFolders(evaluation.Properties);
+                case ProjectEvaluationStartedEventArgs started:
+                    Evaluation("evaluation", started);
+                    break;
+                case ProjectEvaluationFinishedEventArgs evaluation:
+                    Evaluation("evaluated", evaluation);
+                    PackageFolders(evaluation.Properties);
+                    break;
             }
         };
         eventSource.ProjectStarted += (_, e) => PackageFolders(e.Properties);
@@ -125,6 +132,20 @@ public sealed class AttributionLogger : ILogger
             Write("end", w =>
             {
                 Context(w, c);
+                w.WriteNumber("time", UtcTicks(e.Timestamp));
+            });
+        }
+    }
+
+    /// <summary>An evaluation's start or end: NuGet's SDK resolver downloads SDKs within one, before any task runs.</summary>
+    private void Evaluation(string kind, BuildStatusEventArgs e)
+    {
+        if (e.BuildEventContext is { } c)
+        {
+            Write(kind, w =>
+            {
+                w.WriteNumber("node", c.NodeId);
+                w.WriteNumber("evaluationId", c.EvaluationId);
                 w.WriteNumber("time", UtcTicks(e.Timestamp));
             });
         }

@@ -59,8 +59,13 @@ public sealed class SdkPackageFeed
     /// Writes global.json (the repository's .NET SDK, SecureBuild.Sdk at this feed's version) and nuget.config
     /// (SecureBuild.* from this feed only, the rest from nuget.org) into <paramref name="directory"/>.
     /// </summary>
-    public void WriteConsumerConfiguration(string directory)
+    public void WriteConsumerConfiguration(string directory) => WriteConsumerConfiguration(directory, null);
+
+    /// <summary>The same, with the feed at <paramref name="source"/>.</summary>
+    /// <param name="source">The feed's URL when it is served over HTTP (<see cref="ServeOverHttp"/>), else null for its folder.</param>
+    public void WriteConsumerConfiguration(string directory, string? source)
     {
+        string feed = source is null ? $"value=\"{FeedDirectory}\"" : $"value=\"{source}\" allowInsecureConnections=\"true\"";
         Directory.CreateDirectory(directory);
         Write(System.IO.Path.Combine(directory, "global.json"), $$"""
             {
@@ -73,7 +78,7 @@ public sealed class SdkPackageFeed
             <configuration>
               <packageSources>
                 <clear />
-                <add key="test-feed" value="{{FeedDirectory}}" />
+                <add key="test-feed" {{feed}} />
                 <add key="nuget.org" value="https://api.nuget.org/v3/index.json" />
               </packageSources>
               <packageSourceMapping>
@@ -82,6 +87,32 @@ public sealed class SdkPackageFeed
               </packageSourceMapping>
             </configuration>
             """);
+    }
+
+    /// <summary>
+    /// Serves the feed as a NuGet v3 source over HTTP on 127.0.0.1 (a static flat container laid out in the work root:
+    /// the service index names only a PackageBaseAddress, which restore and NuGet's SDK resolver need); the source URL
+    /// is the server's <c>Url</c> + <c>/v3/index.json</c>. The caller disposes the server.
+    /// </summary>
+    public SecureBuild.Tuf.Tests.StaticHttpServer ServeOverHttp()
+    {
+        string root = System.IO.Path.Combine(WorkRoot, "http");
+        string flat = System.IO.Path.Combine(root, "v3", "flat");
+        Directory.CreateDirectory(flat);
+        var server = new SecureBuild.Tuf.Tests.StaticHttpServer(root);
+        Write(System.IO.Path.Combine(root, "v3", "index.json"),
+            "{\"version\":\"3.0.0\",\"resources\":[{\"@id\":\"" + server.Url + "/v3/flat/\",\"@type\":\"PackageBaseAddress/3.0.0\"}]}");
+        foreach (var package in Directory.GetFiles(FeedDirectory, "*.nupkg"))
+        {
+            // <id>.<version>.nupkg as `dotnet pack` names it: the version starts at the first ".<digit>".
+            string name = System.IO.Path.GetFileNameWithoutExtension(package).ToLowerInvariant();
+            int dot = Enumerable.Range(0, name.Length - 1).First(i => name[i] == '.' && char.IsDigit(name[i + 1]));
+            string id = name.Substring(0, dot), version = name.Substring(dot + 1);
+            Directory.CreateDirectory(System.IO.Path.Combine(flat, id, version));
+            File.Copy(package, System.IO.Path.Combine(flat, id, version, $"{id}.{version}.nupkg"));
+            Write(System.IO.Path.Combine(flat, id, "index.json"), "{\"versions\":[\"" + version + "\"]}");
+        }
+        return server;
     }
 
     /// <summary>Deletes the work root and what NuGet extracted of <paramref name="packageIds"/> at this version (best effort).</summary>

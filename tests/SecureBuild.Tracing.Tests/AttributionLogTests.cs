@@ -38,6 +38,8 @@ public class AttributionLogTests
         + $"{{\"e\":\"inputs\",{Ids(7)},\"items\":[\"in.txt\",\"/abs/\\u00e9 x.txt\"]}}\n"
         + $"{{\"e\":\"end\",{Ids(7)},\"time\":{T0 + TimeSpan.TicksPerSecond}}}\n"
         + "{\"e\":\"folders\",\"value\":\"/p/packages/;/other/\"}\n"
+        + $"{{\"e\":\"evaluation\",\"node\":1,\"evaluationId\":4,\"time\":{T0 - 5 * TimeSpan.TicksPerSecond}}}\n"
+        + $"{{\"e\":\"evaluated\",\"node\":1,\"evaluationId\":4,\"time\":{T0 - TimeSpan.TicksPerSecond}}}\n"
         + extra;
 
     [Test]
@@ -53,6 +55,19 @@ public class AttributionLogTests
         Assert.That(task.DeclaredInputs, Is.EqualTo(new[] { "/src/App/in.txt", "/abs/\u00e9 x.txt" }), "relative inputs are the project's");
         Assert.That(read.Timeline.PackageFolders, Is.EqualTo(new[] { "/p/packages", "/other" }));
         Assert.That(read.Timeline.PackageOf(task), Is.EqualTo(new NuGetPackageIdentity("evil.ssh", "1.0.0")));
+        var evaluation = read.Timeline.Evaluations.Single();
+        Assert.That((evaluation.NodeId, evaluation.Start.Ticks, evaluation.End.Ticks), Is.EqualTo((1, T0 - 5 * TimeSpan.TicksPerSecond, T0 - TimeSpan.TicksPerSecond)));
+    }
+
+    [Test]
+    public void An_evaluation_still_open_when_the_log_ends_lasts_to_the_end_and_a_record_without_its_id_is_refused()
+    {
+        string open = $"{{\"e\":\"evaluation\",\"node\":2,\"evaluationId\":9,\"time\":{T0 + 10}}}\n";
+        var read = AttributionLogReader.Read(Write(Complete(open)));
+        Assert.That(read.Timeline.Evaluations.Select(e => (e.NodeId, e.End.Ticks)), Is.EqualTo(new[] { (1, T0 - TimeSpan.TicksPerSecond), (2, T0 + TimeSpan.TicksPerSecond) }));
+
+        var bad = Assert.Throws<AttributionLogException>(() => AttributionLogReader.Read(Write(Complete($"{{\"e\":\"evaluated\",\"node\":2,\"time\":{T0}}}\n"))));
+        Assert.That(bad!.Message, Does.StartWith("SB4233").And.Contain("evaluationId"));
     }
 
     [Test]

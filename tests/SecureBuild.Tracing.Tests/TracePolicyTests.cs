@@ -106,6 +106,64 @@ public class TracePolicyTests
     }
 
     [Test]
+    public void The_sdk_resolvers_download_during_evaluation_is_sdk_resolve_which_may_reach_only_the_package_sources_and_write_the_packages_folder()
+    {
+        // Evaluation on node 1 from 0.2 s to 0.9 s, before the Restore task (1 s to 3 s); a worker node (pid 300)
+        // evaluates from 3.5 s to 4.5 s, while node 1 runs no task.
+        var (built, tasks) = Build(
+            files: new[]
+            {
+                new TracedFileAccess(100, T0.AddSeconds(0.6), FileAccessKind.Write, $"{Packages}/securebuild.sdk/1.0.0/securebuild.sdk.1.0.0.nupkg", null),
+                new TracedFileAccess(100, T0.AddSeconds(0.7), FileAccessKind.Write, "/src/repo/Lib/Injected.cs", null),
+                new TracedFileAccess(100, T0.AddSeconds(4.6), FileAccessKind.Write, $"{Packages}/late/1.0.0/late.nupkg", null),
+            },
+            network: new[]
+            {
+                new TracedNetworkOperation(100, T0.AddSeconds(0.5), NetworkOperation.Connect, "inet", "192.0.2.10", 443, true),
+                new TracedNetworkOperation(100, T0.AddSeconds(0.5), NetworkOperation.SendTo, "inet", "192.0.2.53", 53, true),
+                new TracedNetworkOperation(100, T0.AddSeconds(0.8), NetworkOperation.Connect, "inet", "198.51.100.7", 443, true),
+                new TracedNetworkOperation(100, T0.AddSeconds(4), NetworkOperation.Connect, "inet", "192.0.2.10", 443, true),
+                new TracedNetworkOperation(100, T0.AddSeconds(4.7), NetworkOperation.Connect, "inet", "192.0.2.10", 443, true),
+                new TracedNetworkOperation(201, T0.AddSeconds(5.3), NetworkOperation.Connect, "inet", "192.0.2.10", 443, true),
+            });
+        var log = built with { Processes = built.Processes.Append(Proc(300, 100, "/usr/share/dotnet/dotnet", 3.2, "exec", "MSBuild.dll", "-nodemode:1")).ToList() };
+        var timeline = new BuildTimeline(tasks.Tasks, tasks.PackageFolders, new[]
+        {
+            new ProjectEvaluation(1, T0.AddSeconds(0.2), T0.AddSeconds(0.9)),
+            new ProjectEvaluation(2, T0.AddSeconds(3.5), T0.AddSeconds(4.5)),
+        });
+        var attribution = TraceAttributor.Attribute(log, timeline);
+        Assert.That(attribution.PhaseOf(100, T0.AddSeconds(0.5)), Is.EqualTo(TracePhase.SdkResolve));
+        Assert.That(attribution.PhaseOf(100, T0.AddSeconds(4)), Is.EqualTo(TracePhase.SdkResolve), "the entry node resolves SDKs for a worker's evaluation");
+        Assert.That(attribution.PhaseOf(201, T0.AddSeconds(5.3)), Is.EqualTo(TracePhase.Build), "a task's child is never the resolver");
+        Assert.That(attribution.PhaseOf(100, T0.AddSeconds(4.7)), Is.EqualTo(TracePhase.Build), "no evaluation then");
+
+        var findings = new TracePolicyEvaluator(TracePolicy.Default, Context()).Evaluate(log, attribution)
+            .Where(f => f.Kind is TraceFindingKind.Network or TraceFindingKind.FileWrite).Select(f => (f.Event, f.Phase, f.Pid)).ToList();
+        Assert.That(findings, Is.EquivalentTo(new[]
+        {
+            ("connect inet 198.51.100.7:443", TracePhase.SdkResolve, 100),
+            ("write /src/repo/Lib/Injected.cs", TracePhase.SdkResolve, 100),
+            ("write /home/dev/.nuget/packages/late/1.0.0/late.nupkg", TracePhase.Build, 100),
+            ("connect inet 192.0.2.10:443", TracePhase.Build, 100),
+            ("connect inet 192.0.2.10:443", TracePhase.Build, 201),
+        }));
+        var finding = new TracePolicyEvaluator(TracePolicy.Default, Context()).Evaluate(log, attribution).First(f => f.Phase == TracePhase.SdkResolve);
+        Assert.That(finding.Describe(), Does.EndWith("during sdk-resolve."));
+    }
+
+    [Test]
+    public void A_policy_file_that_sets_restores_network_sets_sdk_resolves_too_unless_it_names_sdk_resolve()
+    {
+        var restoreOnly = TracePolicy.Parse(Encoding.UTF8.GetBytes("{\"version\":1,\"network\":{\"restore\":[\"nuget.example\"]}}"), "p.json");
+        Assert.That(restoreOnly.Network[TracePhase.SdkResolve], Is.EqualTo(new[] { "nuget.example" }));
+        var both = TracePolicy.Parse(Encoding.UTF8.GetBytes("{\"version\":1,\"network\":{\"restore\":[\"nuget.example\"],\"sdk-resolve\":[\"@dns\"]}}"), "p.json");
+        Assert.That(both.Network[TracePhase.SdkResolve], Is.EqualTo(new[] { "@dns" }));
+        Assert.That(TracePolicy.Default.Network[TracePhase.SdkResolve], Is.EqualTo(TracePolicy.Default.Network[TracePhase.Restore]));
+        Assert.That(TracePolicy.Default.ToJson().ContainsKey("network") && ((SecureBuild.Core.Json.JsonMap)TracePolicy.Default.ToJson()["network"]).ContainsKey("sdk-resolve"));
+    }
+
+    [Test]
     public void In_a_network_namespace_a_failed_connection_off_the_machine_is_no_finding_but_a_successful_or_loopback_one_is()
     {
         var (log, timeline) = Build(network: new[]

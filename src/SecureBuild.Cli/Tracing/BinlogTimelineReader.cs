@@ -8,7 +8,7 @@ namespace SecureBuild.Cli.Tracing;
 /// <summary>
 /// Reads a build's binary log (MSBuild.StructuredLogger's record reader: the event args as MSBuild raised them) into a
 /// <see cref="BuildTimeline"/>: every task with its node, project, target (and the file that declared the target),
-/// start and end, the command lines it logged, and its input files. MSBuild knowledge lives here, not in Core. Used
+/// start and end, the command lines it logged, and its input files; and every project evaluation's node, start and end. MSBuild knowledge lives here, not in Core. Used
 /// when the user's command writes a binary log (-bl) anyway; otherwise the trace verb attributes from its own logger's
 /// lighter log (<see cref="AttributionLogReader"/>).
 /// </summary>
@@ -43,7 +43,14 @@ public static class BinlogTimelineReader
                     case TaskFinishedEventArgs finished when finished.BuildEventContext is { } c:
                         timeline.TaskFinished(Ids(c), Utc(finished.Timestamp));
                         break;
+                    case ProjectEvaluationStartedEventArgs evaluation when evaluation.BuildEventContext is { } c:
+                        timeline.EvaluationStarted(c.NodeId, c.EvaluationId, Utc(evaluation.Timestamp));
+                        break;
                     case ProjectEvaluationFinishedEventArgs evaluation:
+                        if (evaluation.BuildEventContext is { } e)
+                        {
+                            timeline.EvaluationFinished(e.NodeId, e.EvaluationId, Utc(evaluation.Timestamp));
+                        }
                         AddPackageFolders(evaluation.Properties, timeline);
                         break;
                     case ProjectStartedEventArgs project:

@@ -19,6 +19,13 @@ public enum TracePhase
 
     /// <summary>A command that is not a dotnet build verb (the policy treats it like a build).</summary>
     Other,
+
+    /// <summary>
+    /// MSBuild resolving the project SDKs while it evaluates (NuGet's SDK resolver downloads SecureBuild.Sdk and the
+    /// global.json msbuild-sdks into the packages folder before any task runs): restore-like work outside the restore
+    /// targets. An MSBuild node's own event during an evaluation, with no task running on that node.
+    /// </summary>
+    SdkResolve,
 }
 
 /// <summary>What caused an event: the project, target and task running, and the NuGet package that declared the target.</summary>
@@ -85,6 +92,12 @@ public sealed record NuGetPackageIdentity(string Id, string Version)
 }
 
 /// <summary>One task that ran, from the build's log (the trace logger's, or a binary log).</summary>
+/// <summary>One evaluation of a project: MSBuild resolves the project's SDKs (NuGet's SDK resolver may download them) within it.</summary>
+/// <param name="NodeId">The MSBuild node that evaluated.</param>
+/// <param name="Start">When the evaluation started (UTC).</param>
+/// <param name="End">When it finished (UTC).</param>
+public sealed record ProjectEvaluation(int NodeId, DateTimeOffset Start, DateTimeOffset End);
+
 /// <param name="NodeId">The MSBuild node it ran on.</param>
 /// <param name="Project">The project file.</param>
 /// <param name="Target">The target it ran in.</param>
@@ -108,11 +121,15 @@ public sealed record TaskExecution(
 /// <summary>What the build's log says about the build: every task with its node and times, the projects and the package folders.</summary>
 public sealed class BuildTimeline
 {
-    public BuildTimeline(IEnumerable<TaskExecution> tasks, IEnumerable<string> packageFolders)
+    public BuildTimeline(IEnumerable<TaskExecution> tasks, IEnumerable<string> packageFolders, IEnumerable<ProjectEvaluation>? evaluations = null)
     {
         Tasks = tasks.OrderBy(t => t.Start).ToList();
         PackageFolders = packageFolders.Where(f => !string.IsNullOrWhiteSpace(f)).Distinct(StringComparer.Ordinal).ToList();
+        Evaluations = (evaluations ?? Array.Empty<ProjectEvaluation>()).OrderBy(e => e.Start).ToList();
     }
+
+    /// <summary>The project evaluations MSBuild ran (on any node), in start order: when SDKs were resolved.</summary>
+    public IReadOnlyList<ProjectEvaluation> Evaluations { get; }
 
     /// <summary>An empty timeline: the command was not MSBuild or its log could not be read.</summary>
     public static BuildTimeline Empty { get; } = new(Array.Empty<TaskExecution>(), Array.Empty<string>());

@@ -9,7 +9,7 @@ namespace SecureBuild.Core.Tracing;
 
 /// <summary>
 /// Reads the log SecureBuild.TraceLogger's AttributionLogger (shipped with the tool, loaded by MSBuild) wrote during a traced MSBuild command (one JSON object per
-/// line: the format line, then target / task / command / inputs / end / folders records in the order MSBuild raised
+/// line: the format line, then target / task / command / inputs / end / evaluation / evaluated / folders records in the order MSBuild raised
 /// the events, then "done") into a <see cref="BuildTimeline"/>, through the same <see cref="BuildTimelineBuilder"/>
 /// the binary log reader uses, so both give the same timeline for the same build. Plain data: no MSBuild here.
 /// </summary>
@@ -92,6 +92,12 @@ public static class AttributionLogReader
                     break;
                 case "end":
                     timeline.TaskFinished(Ids(record, path, number), Time(record, path, number));
+                    break;
+                case "evaluation":
+                    timeline.EvaluationStarted(Int(record, "node", path, number), Int(record, "evaluationId", path, number), Time(record, path, number));
+                    break;
+                case "evaluated":
+                    timeline.EvaluationFinished(Int(record, "node", path, number), Int(record, "evaluationId", path, number), Time(record, path, number));
                     break;
                 case "folders":
                     timeline.PackageFolders(Text(record, "value", path, number));

@@ -18,6 +18,8 @@ public sealed class BuildTimelineBuilder
     private readonly Dictionary<(int Node, int ProjectContext, int Target), (string Name, string? File)> _targets = new();
     private readonly Dictionary<BuildEventIds, OpenTask> _open = new();
     private readonly List<TaskExecution> _tasks = new();
+    private readonly Dictionary<(int Node, int Evaluation), DateTimeOffset> _openEvaluations = new();
+    private readonly List<ProjectEvaluation> _evaluations = new();
     private readonly List<string> _packageFolders;
 
     private sealed class OpenTask
@@ -81,6 +83,18 @@ public sealed class BuildTimelineBuilder
         }
     }
 
+    /// <summary>A project evaluation started on <paramref name="node"/> (MSBuild's evaluation id tells it from others).</summary>
+    public void EvaluationStarted(int node, int evaluation, DateTimeOffset time) => _openEvaluations[(node, evaluation)] = time;
+
+    public void EvaluationFinished(int node, int evaluation, DateTimeOffset time)
+    {
+        if (_openEvaluations.TryGetValue((node, evaluation), out var start))
+        {
+            _openEvaluations.Remove((node, evaluation));
+            _evaluations.Add(new ProjectEvaluation(node, start, time));
+        }
+    }
+
     /// <summary>The value of NuGetPackageRoot or NuGetPackageFolders (';'-separated folders).</summary>
     public void PackageFolders(string? value)
     {
@@ -93,7 +107,10 @@ public sealed class BuildTimelineBuilder
         }
     }
 
-    /// <summary>The timeline; a task still open (the build was killed, the log ended early) ran until the last task's end.</summary>
+    /// <summary>
+    /// The timeline; a task or evaluation still open (the build was killed, the log ended early) ran until the last
+    /// task's end, or on for ever when no task finished.
+    /// </summary>
     public BuildTimeline Build()
     {
         var tasks = new List<TaskExecution>(_tasks);
@@ -102,7 +119,8 @@ public sealed class BuildTimelineBuilder
         {
             tasks.Add(Execution(task, end));
         }
-        return new BuildTimeline(tasks, _packageFolders.Select(f => Path.GetFullPath(f).TrimEnd('/')));
+        var evaluations = _evaluations.Concat(_openEvaluations.Select(e => new ProjectEvaluation(e.Key.Node, e.Value, end > e.Value ? end : DateTimeOffset.MaxValue)));
+        return new BuildTimeline(tasks, _packageFolders.Select(f => Path.GetFullPath(f).TrimEnd('/')), evaluations);
     }
 
     private TaskExecution Execution(OpenTask t, DateTimeOffset finished)

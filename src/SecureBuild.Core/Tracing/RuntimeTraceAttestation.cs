@@ -180,7 +180,7 @@ public static class RuntimeTraceAttestation
                 { "event", namer.NamePathsIn(f.Event) },
                 { "pid", f.Pid },
                 { "program", Name(f.Program) },
-                { "phase", f.Phase.ToString().ToLowerInvariant() },
+                { "phase", TracePolicy.NameOf(f.Phase) },
                 { "time", Time(f.Time) },
             };
             AddActivity(entry, f.Activity, namer);

@@ -119,7 +119,12 @@ public static class TraceAttributor
     private static (DateTimeOffset Start, DateTimeOffset End)? RestoreWindow(BuildTimeline timeline)
     {
         var restore = timeline.Tasks.Where(t => BuildTimeline.IsRestoreTarget(t.Target)).ToList();
-        return restore.Count == 0 ? null : (restore.Min(t => t.Start) - Slack, restore.Max(t => t.End) + Slack);
+        if (restore.Count == 0)
+        {
+            return null;
+        }
+        var end = restore.Max(t => t.End);
+        return (restore.Min(t => t.Start) - Slack, end > DateTimeOffset.MaxValue - Slack ? DateTimeOffset.MaxValue : end + Slack); // a task still open ends at MaxValue
     }
 }
 
@@ -175,7 +180,11 @@ public sealed class TraceAttribution
     public TaskExecution? TaskOfEvent(int pid, DateTimeOffset time) =>
         _nodes.TryGetValue(pid, out int nodeId) ? RunningOn(nodeId, time) : TaskOfProcess(pid);
 
-    /// <summary>Restore, or the command's phase.</summary>
+    /// <summary>
+    /// Restore; sdk-resolve for an MSBuild node's own event while a project is evaluated and no task runs on that node
+    /// (NuGet's SDK resolver downloading an SDK, on the node that evaluates or on the entry node, which resolves SDKs
+    /// for the worker nodes); else the command's phase.
+    /// </summary>
     public TracePhase PhaseOf(int pid, DateTimeOffset time)
     {
         if (CommandPhase == TracePhase.Restore)
@@ -183,11 +192,36 @@ public sealed class TraceAttribution
             return TracePhase.Restore;
         }
         var activity = OfEvent(pid, time);
-        if (activity.IsKnown ? BuildTimeline.IsRestoreTarget(activity.Target) : _restore is { } w && time >= w.Start && time <= w.End)
+        if (activity.IsKnown)
+        {
+            return BuildTimeline.IsRestoreTarget(activity.Target) ? TracePhase.Restore : CommandPhase;
+        }
+        if (_restore is { } w && time >= w.Start && time <= w.End)
         {
             return TracePhase.Restore;
         }
+        if (_nodes.ContainsKey(pid) && Evaluating(time))
+        {
+            return TracePhase.SdkResolve;
+        }
         return CommandPhase;
+    }
+
+    /// <summary>True when some node was evaluating a project at <paramref name="time"/> (within the clock slack).</summary>
+    private bool Evaluating(DateTimeOffset time)
+    {
+        foreach (var evaluation in _timeline.Evaluations)
+        {
+            if (evaluation.Start - TraceAttributor.Slack > time)
+            {
+                break; // in start order: none later can hold the time
+            }
+            if (time - TraceAttributor.Slack <= evaluation.End) // End may be DateTimeOffset.MaxValue (still open): no addition
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     internal void SetProcess(int pid, int nodeId, TaskExecution? task)
@@ -214,7 +248,7 @@ public sealed class TraceAttribution
         var candidates = tasks.Where(t => t.Start <= child.Start && child.Start <= t.End).ToList();
         if (candidates.Count == 0)
         {
-            candidates = tasks.Where(t => t.Start - TraceAttributor.Slack <= child.Start && child.Start <= t.End + TraceAttributor.Slack).ToList();
+            candidates = tasks.Where(t => t.Start - TraceAttributor.Slack <= child.Start && child.Start - TraceAttributor.Slack <= t.End).ToList();
         }
         if (candidates.Count == 0)
         {

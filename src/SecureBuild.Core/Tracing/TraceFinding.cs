@@ -55,7 +55,7 @@ public sealed record TraceFinding(TraceFindingKind Kind, string Event, int Pid, 
 
     /// <summary>"SB4201: connect inet 127.0.0.1:4711 by /usr/bin/curl (pid 42) in App.csproj / Steal / Exec (package Evil 1.0.0), during build."</summary>
     public string Describe() =>
-        $"{Code}: {Event} by {(Program.Length == 0 ? "?" : Program)} (pid {Pid}) in {Activity.Describe()}, during {Phase.ToString().ToLowerInvariant()}.";
+        $"{Code}: {Event} by {(Program.Length == 0 ? "?" : Program)} (pid {Pid}) in {Activity.Describe()}, during {TracePolicy.NameOf(Phase)}.";
 }
 
 /// <summary>The policy's verdict on one trace.</summary>

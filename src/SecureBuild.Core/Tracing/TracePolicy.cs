@@ -46,7 +46,7 @@ public sealed class TracePolicy
     /// <summary>Where files may be written, created, deleted or renamed in every phase.</summary>
     public IReadOnlyList<string> Writes { get; }
 
-    /// <summary>Where files may also be written during restore.</summary>
+    /// <summary>Where files may also be written during restore and sdk-resolve.</summary>
     public IReadOnlyList<string> RestoreWrites { get; }
 
     /// <summary>Paths no process of the build may read.</summary>
@@ -64,10 +64,18 @@ public sealed class TracePolicy
         ["publish"] = TracePhase.Publish,
         ["test"] = TracePhase.Test,
         ["other"] = TracePhase.Other,
+        ["sdk-resolve"] = TracePhase.SdkResolve,
     };
 
+    /// <summary>The phase's name in a policy file, a finding and the attestation ("restore", "sdk-resolve", ...).</summary>
+    public static string NameOf(TracePhase phase) => PhaseNames.First(p => p.Value == phase).Key;
+
+    /// <summary>Phases that may write the packages folder and NuGet's caches (<see cref="RestoreWrites"/>).</summary>
+    public static bool IsRestoreLike(TracePhase phase) => phase is TracePhase.Restore or TracePhase.SdkResolve;
+
     /// <summary>
-    /// The built-in policy: restore may reach the package sources (and DNS), compile/pack/publish none, tests only
+    /// The built-in policy: restore, and the SDK resolver's downloads while MSBuild evaluates (sdk-resolve), may reach
+    /// the package sources (and DNS), compile/pack/publish none, tests only
     /// loopback (the test host talks to its runner over TCP on 127.0.0.1); MSBuild's own IPC (unix sockets in the
     /// temporary folder) always; programs: the dotnet host and SDK, git and the locked tools; writes under the
     /// projects' obj/ and bin/, the artifacts and output folders, temp, and the SDK's per-user state, plus the NuGet
@@ -83,6 +91,7 @@ public sealed class TracePolicy
             [TracePhase.Publish] = new[] { "@unix-temp", "@nss" },
             [TracePhase.Test] = new[] { "@loopback", "@unix-temp", "@nss" },
             [TracePhase.Other] = new[] { "@unix-temp", "@nss" },
+            [TracePhase.SdkResolve] = new[] { "@package-sources", "@dns", "@unix-temp", "@nss" },
         },
         // NuGet checks folder permissions on Unix with `sh -c umask` and `ls -ld FOLDER`.
         new[] { "@dotnet", "@git", "@locked-tools", "sh -c umask", "ls -ld" },
@@ -129,6 +138,12 @@ public sealed class TracePolicy
                     throw fail($"$.network: unknown phase \"{member.Key}\" (allowed: {string.Join(", ", PhaseNames.Keys)}).");
                 }
                 network[phase] = Entries(net, member.Key, "$.network", TracePolicyTokens.Network, fail);
+            }
+            // The SDK resolver's downloads are restore's work: a file that says where restore may connect says it for
+            // them too, unless it names "sdk-resolve" itself.
+            if (net.ContainsKey("restore") && !net.ContainsKey("sdk-resolve"))
+            {
+                network[TracePhase.SdkResolve] = network[TracePhase.Restore];
             }
         }
 

@@ -241,7 +241,7 @@ public sealed class TracePolicyEvaluator
 
     private bool WriteAllowed(string path, int pid, TracePhase phase, FileAccessKind kind)
     {
-        var entries = phase == TracePhase.Restore ? _policy.Writes.Concat(_policy.RestoreWrites) : _policy.Writes;
+        var entries = TracePolicy.IsRestoreLike(phase) ? _policy.Writes.Concat(_policy.RestoreWrites) : _policy.Writes;
         bool inRepository = _context.RepositoryDirectory is { } repository && Under(path, repository);
         foreach (var entry in entries)
         {

@@ -5,9 +5,11 @@ using System.Text;
 namespace SecureBuild.Tuf.Tests;
 
 /// <summary>
-/// A static file server on 127.0.0.1 (port 0, read back) for TUF repositories: GET of files below a directory, 404
-/// for anything else, one request per connection. <see cref="Override"/> lets a test misbehave for one path (send
-/// endless data, drip slowly, answer 500). Started and stopped by the test; every wait is bounded.
+/// A static file server on 127.0.0.1 (port 0, read back) for TUF repositories and NuGet feeds
+/// (<see cref="SecureBuild.TestSupport.SdkPackageFeed.ServeOverHttp"/>): GET of files below a directory, 404 for
+/// anything else, one request per connection. <see cref="Override"/> lets a test misbehave for one path (send
+/// endless data, drip slowly, answer 500). Started and stopped by the test; every wait is bounded. (In TestSupport,
+/// under the namespace it had in the TUF tests.)
 /// </summary>
 public sealed class StaticHttpServer : IDisposable
 {
