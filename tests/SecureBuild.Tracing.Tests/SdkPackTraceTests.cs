@@ -13,7 +13,7 @@ public class SdkPackTraceTests
     [Test]
     public void A_ci_pack_of_an_sdk_project_in_a_git_checkout_passes_the_default_policy()
     {
-        var feed = SdkPackageFeed.Create("sb-trace-sdk-", "tr").PackSdk();
+        var feed = SdkPackageFeed.Shared("sb-trace-sdk-").PackSdk();
         string root = Path.Combine(feed.WorkRoot, "repo");
         // Not under a temporary folder (the default policy lets a build write there): beside the tests, as a real home is.
         string home = Path.Combine(AppContext.BaseDirectory, "sdk-pack-trace-home-" + Guid.NewGuid().ToString("N").Substring(0, 8));
