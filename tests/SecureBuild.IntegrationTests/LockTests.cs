@@ -286,13 +286,7 @@ public sealed class LockTests
     public void A_file_fetched_with_DownloadFile_is_locked_and_a_changed_one_is_caught()
     {
         var content = "tool v1";
-        var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        probe.Start();
-        var port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
-        probe.Stop();
-        using var server = new System.Net.HttpListener();
-        server.Prefixes.Add($"http://127.0.0.1:{port}/");
-        server.Start();
+        using var server = StartOnFreePort(out var port);
         var serving = Task.Run(async () =>
         {
             while (server.IsListening)
@@ -401,5 +395,32 @@ public sealed class LockTests
         Assert.That(missing.Output, Does.Contain("error SB1431").Or.Contain("error NETSDK1064"), "the SDK itself may notice the missing package first");
         Directory.Move(moved, folder);
         Assert.That(repo.Strict().ExitCode, Is.EqualTo(0));
+    }
+
+    /// <summary>
+    /// An HttpListener on a port of 127.0.0.1 the system called free. HttpListener cannot bind port 0, so the port is
+    /// probed first; another process may take it in between (a busy machine runs builds in parallel), and then another
+    /// port is tried, ten times at most.
+    /// </summary>
+    private static System.Net.HttpListener StartOnFreePort(out int port)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+            probe.Start();
+            port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
+            probe.Stop();
+            var server = new System.Net.HttpListener();
+            server.Prefixes.Add($"http://127.0.0.1:{port}/");
+            try
+            {
+                server.Start();
+                return server;
+            }
+            catch (System.Net.HttpListenerException) when (attempt < 10)
+            {
+                server.Close();
+            }
+        }
     }
 }

@@ -1,57 +1,124 @@
-using System.Globalization;
 using System.Text;
 
 namespace SecureBuild.TestSupport;
 
 /// <summary>
-/// A private NuGet feed holding SecureBuild.Sdk packed from this checkout, with a version no earlier run used (NuGet
-/// never re-extracts a version it has seen), and the global.json/nuget.config that make a generated project take the
-/// SDK from it and everything else from nuget.org. Each test assembly that builds real projects packs one in its
-/// one-time set-up and deletes it (and the extracted package) in its tear-down.
+/// The NuGet feed of SecureBuild.Sdk (and, for the tests that install it, the securebuild tool) packed from this
+/// checkout, shared by every test project of a suite run, and the global.json/nuget.config that make a generated
+/// project take the SDK from it and everything else from nuget.org.
+/// <para>
+/// The feed is <c>artifacts/test-packages/&lt;key&gt;/feed</c>, where the key is <see cref="PackageInputs"/>' hash of
+/// everything the packages are built from, and the version is <c>0.1.0-k&lt;first 16 hex digits of the key&gt;</c>. So
+/// the first test project that needs a package packs it, the others (and later runs on unchanged sources) reuse it, and
+/// a change to any input gives a new key, a new folder and a new version: a stale package is never reused, and NuGet,
+/// which never extracts a version it has seen twice, extracts the new one. Packing holds a lock file, so two test runs of
+/// one checkout never pack into one folder at once; each pack step writes a marker with the commands it ran only when
+/// it succeeded, so a half-done pack is redone, and so is one whose commands changed.
+/// </para>
+/// Each test assembly has its own scratch <see cref="WorkRoot"/>, deleted by <see cref="Delete"/>; the feed stays.
 /// </summary>
 public sealed class SdkPackageFeed
 {
-    private SdkPackageFeed(string version, string workRoot)
+    /// <summary>How long a set-up waits for another test run of this checkout to finish packing.</summary>
+    private static readonly TimeSpan LockWait = TimeSpan.FromMinutes(40);
+
+    /// <summary>Key folders not used for this long are deleted when another one is made (with what NuGet extracted of them).</summary>
+    private static readonly TimeSpan KeepUnused = TimeSpan.FromDays(1);
+
+    private static readonly string[] PackageIds = { "SecureBuild.Sdk", "SecureBuild.Tool", "SecureBuild.Tool.any", "SecureBuild.Tool.linux-musl-x64", "SecureBuild.Tool.linux-x64" };
+
+    private static readonly Lazy<(string Key, string Manifest)> CheckoutKey = new(() =>
+    {
+        var sdk = Run.DotNet(RepositoryRoot.Path, null, "--version");
+        if (sdk.ExitCode != 0)
+        {
+            throw new InvalidOperationException("`dotnet --version` failed in " + RepositoryRoot.Path + ":\n" + sdk.Output);
+        }
+        var manifest = PackageInputs.Manifest(RepositoryRoot.Path, sdk.Output.Trim());
+        return (PackageInputs.Key(manifest), manifest);
+    });
+
+    private SdkPackageFeed(string version, string workRoot, string packagesRoot)
     {
         Version = version;
         WorkRoot = workRoot;
-        FeedDirectory = System.IO.Path.Combine(workRoot, "feed");
+        PackagesRoot = packagesRoot;
+        FeedDirectory = System.IO.Path.Combine(packagesRoot, "feed");
     }
 
-    /// <summary>The version of the packed SecureBuild.Sdk: <c>0.1.0-&lt;tag&gt;&lt;UTC time&gt;</c>.</summary>
+    /// <summary>The version of the packed SecureBuild.Sdk (and tool): <c>0.1.0-k&lt;key prefix&gt;</c>.</summary>
     public string Version { get; }
 
-    /// <summary>The run's scratch root (the feed is one folder in it); deleted by <see cref="Delete"/>.</summary>
+    /// <summary>This test assembly's scratch root; deleted by <see cref="Delete"/>.</summary>
     public string WorkRoot { get; }
+
+    /// <summary>The shared key folder: the feed, the tool's publish folders, the pack markers.</summary>
+    public string PackagesRoot { get; }
 
     public string FeedDirectory { get; }
 
-    /// <summary>A new, empty feed under the temp directory, named <paramref name="prefix"/> plus the version.</summary>
-    public static SdkPackageFeed Create(string prefix, string versionTag)
+    /// <summary>The version a key gives: NuGet-valid, and a new one for each new key.</summary>
+    public static string VersionOf(string key) => "0.1.0-k" + key.Substring(0, 16);
+
+    /// <summary>
+    /// The shared feed for the sources as they are now, with a new, empty scratch root under the temp directory named
+    /// <paramref name="prefix"/> plus a random part. Nothing is packed yet: see <see cref="PackSdk"/>.
+    /// </summary>
+    public static SdkPackageFeed Shared(string prefix)
     {
-        var version = $"0.1.0-{versionTag}" + DateTime.UtcNow.ToString("yyyyMMddHHmmssfff", CultureInfo.InvariantCulture);
-        var feed = new SdkPackageFeed(version, System.IO.Path.Combine(System.IO.Path.GetTempPath(), prefix + version));
-        Directory.CreateDirectory(feed.FeedDirectory);
+        var (key, manifest) = CheckoutKey.Value;
+        var packagesRoot = RepositoryRoot.Combine("artifacts/test-packages/" + key);
+        Directory.CreateDirectory(System.IO.Path.Combine(packagesRoot, "feed"));
+        File.WriteAllText(System.IO.Path.Combine(packagesRoot, "inputs.txt"), manifest, new UTF8Encoding(false));
+        File.WriteAllText(System.IO.Path.Combine(packagesRoot, "used"), DateTime.UtcNow.ToString("O"));
+        PruneUnused(System.IO.Path.GetDirectoryName(packagesRoot)!, key);
+        var workRoot = ScratchDirectory.Create(prefix.TrimEnd('-'));
+        var feed = new SdkPackageFeed(VersionOf(key), workRoot, packagesRoot);
+        File.WriteAllText(System.IO.Path.Combine(workRoot, "feed.txt"), packagesRoot + "\n", new UTF8Encoding(false));
         return feed;
     }
 
     /// <summary>
-    /// A feed an earlier run made and kept (its work root): for looking at a fixture again without packing and
-    /// building it anew. The version is the one of the SecureBuild.Sdk package in it.
+    /// The feed and scratch root an earlier run kept (see <see cref="Shared"/>): for looking at a fixture again
+    /// without building it anew.
     /// </summary>
     public static SdkPackageFeed Open(string workRoot)
     {
-        var package = Directory.GetFiles(System.IO.Path.Combine(workRoot, "feed"), "SecureBuild.Sdk.*.nupkg").Single();
-        var version = System.IO.Path.GetFileNameWithoutExtension(package).Substring("SecureBuild.Sdk.".Length);
-        return new SdkPackageFeed(version, workRoot);
+        var packagesRoot = File.ReadAllText(System.IO.Path.Combine(workRoot, "feed.txt")).Trim();
+        return new SdkPackageFeed(VersionOf(System.IO.Path.GetFileName(packagesRoot)), workRoot, packagesRoot);
     }
 
-    /// <summary>Packs src/SecureBuild.Sdk into the feed; fails the calling set-up when that does not work.</summary>
-    public SdkPackageFeed PackSdk()
+    /// <summary>Makes sure src/SecureBuild.Sdk is packed into the feed; fails the calling set-up when that does not work.</summary>
+    public SdkPackageFeed PackSdk() => Pack("sdk", new[]
     {
-        var pack = Run.DotNet(RepositoryRoot.Path, null, "pack", "src/SecureBuild.Sdk/SecureBuild.Sdk.csproj", "-c", "Release",
-            "-o", FeedDirectory, $"-p:SecureBuildVersion={Version}", "-v", "q", "-nologo");
-        Assert.That(pack.ExitCode, Is.EqualTo(0), "packing SecureBuild.Sdk failed:\n" + pack.Output);
+        new[] { "pack", "src/SecureBuild.Sdk/SecureBuild.Sdk.csproj", "-c", "Release", "-o", FeedDirectory, $"-p:SecureBuildVersion={Version}", "-v", "q", "-nologo" },
+    }, TimeSpan.FromMinutes(10));
+
+    /// <summary>
+    /// Runs the <c>dotnet</c> <paramref name="commands"/> (in the repository root, in order, each bounded by
+    /// <paramref name="timeout"/>) unless step <paramref name="step"/> already ran them to success for this key; under
+    /// the key folder's lock, after <paramref name="before"/> (clearing what the commands must find empty). The tool's
+    /// packs use it with their own commands. A failure fails the calling set-up.
+    /// </summary>
+    public SdkPackageFeed Pack(string step, IReadOnlyList<string[]> commands, TimeSpan timeout, Action? before = null)
+    {
+        var recipe = string.Concat(commands.Select(c => "dotnet " + string.Join(' ', c) + "\n"));
+        var marker = System.IO.Path.Combine(PackagesRoot, step + ".done");
+        using (Lock())
+        {
+            if (File.Exists(marker) && File.ReadAllText(marker) == recipe)
+            {
+                return this;
+            }
+            File.Delete(marker);
+            before?.Invoke();
+            foreach (var command in commands)
+            {
+                var result = Run.Process("dotnet", command, RepositoryRoot.Path, timeout: timeout);
+                Assert.That(result.ExitCode, Is.EqualTo(0), $"{step}: `dotnet {string.Join(' ', command)}` failed:\n" + result.Output);
+            }
+            File.WriteAllText(marker, recipe, new UTF8Encoding(false));
+        }
         return this;
     }
 
@@ -115,15 +182,49 @@ public sealed class SdkPackageFeed
         return server;
     }
 
-    /// <summary>Deletes the work root and what NuGet extracted of <paramref name="packageIds"/> at this version (best effort).</summary>
-    public void Delete(params string[] packageIds)
+    /// <summary>Deletes this test assembly's scratch root (best effort). The shared feed, and what NuGet extracted of it, stay for the next test project.</summary>
+    public void Delete() => ScratchDirectory.TryDelete(WorkRoot);
+
+    /// <summary>An exclusive lock on the key folder's lock file, waiting (bounded) while another run packs.</summary>
+    private FileStream Lock()
     {
-        ScratchDirectory.TryDelete(WorkRoot);
-        var packages = Environment.GetEnvironmentVariable("NUGET_PACKAGES") ??
-            System.IO.Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
-        foreach (var id in packageIds.Prepend("SecureBuild.Sdk").Distinct(StringComparer.OrdinalIgnoreCase))
+        var path = System.IO.Path.Combine(PackagesRoot, "pack.lock");
+        var deadline = DateTime.UtcNow + LockWait;
+        while (true)
         {
-            ScratchDirectory.TryDelete(System.IO.Path.Combine(packages, id.ToLowerInvariant(), Version.ToLowerInvariant()));
+            try
+            {
+                return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            }
+            catch (IOException) when (DateTime.UtcNow < deadline)
+            {
+                Thread.Sleep(TimeSpan.FromSeconds(1));
+            }
+        }
+    }
+
+    /// <summary>Deletes the other key folders of <paramref name="parent"/> not used for <see cref="KeepUnused"/>, and NuGet's extracted copies of their packages.</summary>
+    private static void PruneUnused(string parent, string current)
+    {
+        var packages = Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } configured ? configured :
+            System.IO.Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
+        foreach (var folder in Directory.EnumerateDirectories(parent))
+        {
+            var key = System.IO.Path.GetFileName(folder);
+            var used = System.IO.Path.Combine(folder, "used");
+            if (key == current || (File.Exists(used) && DateTime.UtcNow - File.GetLastWriteTimeUtc(used) < KeepUnused) ||
+                (!File.Exists(used) && DateTime.UtcNow - Directory.GetLastWriteTimeUtc(folder) < KeepUnused))
+            {
+                continue;
+            }
+            ScratchDirectory.TryDelete(folder);
+            if (key.Length >= 16)
+            {
+                foreach (var id in PackageIds)
+                {
+                    ScratchDirectory.TryDelete(System.IO.Path.Combine(packages, id.ToLowerInvariant(), VersionOf(key).ToLowerInvariant()));
+                }
+            }
         }
     }
 

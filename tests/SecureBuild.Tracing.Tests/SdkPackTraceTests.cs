@@ -15,7 +15,7 @@ public class SdkPackTraceTests
     private SdkPackageFeed _feed = null!;
 
     [OneTimeSetUp]
-    public void PackSdk() => _feed = SdkPackageFeed.Create("sb-trace-sdk-", "tr").PackSdk();
+    public void PackSdk() => _feed = SdkPackageFeed.Shared("sb-trace-sdk-").PackSdk();
 
     [OneTimeTearDown]
     public void DeleteFeed() => _feed?.Delete();

@@ -1,10 +1,9 @@
 namespace SecureBuild.IntegrationTests.Infrastructure;
 
 /// <summary>
-/// Packs SecureBuild.Sdk and the securebuild tool once per test run, with a version no earlier run
-/// used (NuGet never re-extracts a version it has seen), into a private feed, and installs the tool from
-/// that feed the way users do (`dotnet tool install --tool-path`): on linux-x64 that is the Native AOT
-/// executable of SecureBuild.Tool.linux-x64, elsewhere the framework-dependent SecureBuild.Tool.any.
+/// Packs SecureBuild.Sdk and the securebuild tool into the feed the test projects share (once for these sources, see
+/// <see cref="SdkPackageFeed"/>), and installs the tool from that feed the way users do (`dotnet tool install --tool-path`):
+/// on linux-x64 that is the Native AOT executable of SecureBuild.Tool.linux-x64, elsewhere the framework-dependent SecureBuild.Tool.any.
 /// </summary>
 public static class SdkFeed
 {
@@ -30,32 +29,36 @@ public static class SdkFeed
 
     public static void PackOnce()
     {
-        _feed = SdkPackageFeed.Create("securebuild-it-", "t").PackSdk();
+        _feed = SdkPackageFeed.Shared("securebuild-it-").PackSdk();
         ToolDirectory = Path.Combine(WorkRoot, "tool");
         // The tool as build.sh packs it: the pointer package, the framework-dependent `any` and `linux-musl-x64`
         // packages and, where this machine can compile it, the Native AOT package. Each pack publishes into its own
-        // fresh directory, because the tool pack takes every file of the publish directory.
+        // fresh directory, because the tool pack takes every file of the publish directory. They are packed into the
+        // shared feed once for these sources (see SdkPackageFeed); a Native AOT compile takes minutes, more on a busy
+        // machine, so the set-up waits longer than one test's build.
         var rids = NativeToolRid is null ? new[] { null, "any", "linux-musl-x64" } : new[] { null, "any", "linux-musl-x64", NativeToolRid };
+        var commands = new List<string[]>();
+        var publishDirectories = new List<string>();
         foreach (var rid in rids)
         {
+            var publish = Path.Combine(Package.PackagesRoot, "publish-" + (rid ?? "tool"));
+            publishDirectories.Add(publish);
             var arguments = new List<string> { "pack", "src/SecureBuild.Cli/SecureBuild.Cli.csproj", "-c", "Release", "-o", FeedDirectory,
-                $"-p:SecureBuildVersion={Version}", $"-p:PublishDir={Path.Combine(WorkRoot, "publish-" + (rid ?? "tool"))}/", "-v", "q", "-nologo" };
+                $"-p:SecureBuildVersion={Version}", $"-p:PublishDir={publish}/", "-v", "q", "-nologo" };
             if (rid is not null)
             {
                 arguments.AddRange(new[] { "-r", rid });
             }
-            // A Native AOT compile takes minutes, more on a busy machine: the set-up waits longer than one test's build.
-            var tool = Run.Process("dotnet", arguments, RepoRoot, timeout: PackTimeout);
-            Assert.That(tool.ExitCode, Is.EqualTo(0), $"packing the securebuild tool ({rid ?? "pointer"}) failed:\n" + tool.Output);
+            commands.Add(arguments.ToArray());
         }
+        Package.Pack("tool", commands, PackTimeout, before: () => publishDirectories.ForEach(ScratchDirectory.TryDelete));
         var install = Run.DotNet(WorkRoot, null, "tool", "install", "SecureBuild.Tool", "--version", Version, "--tool-path", ToolDirectory,
             "--add-source", FeedDirectory);
         Assert.That(install.ExitCode, Is.EqualTo(0), "installing the securebuild tool from the feed failed:\n" + install.Output);
         InToto.EnsureInstalled();
     }
 
-    public static void CleanUp() =>
-        _feed?.Delete("securebuild.tool", "securebuild.tool.any", "securebuild.tool.linux-musl-x64", "securebuild.tool.linux-x64");
+    public static void CleanUp() => _feed?.Delete();
 
     /// <summary>Runs the securebuild tool installed for this test run.</summary>
     public static ProcessResult Securebuild(string workingDirectory, params string[] arguments) =>

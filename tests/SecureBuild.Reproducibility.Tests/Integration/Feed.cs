@@ -3,8 +3,8 @@ using SecureBuild.TestSupport;
 namespace SecureBuild.Reproducibility.Tests.Integration;
 
 /// <summary>
-/// Packs SecureBuild.Sdk once per test run, with a version no earlier run used, into a private feed, and copies
-/// samples next to a global.json/nuget.config that take the SDK from it.
+/// Takes SecureBuild.Sdk from the feed the test projects share (packed once for these sources, see
+/// <see cref="SdkPackageFeed"/>), and copies samples next to a global.json/nuget.config that take the SDK from it.
 /// </summary>
 [SetUpFixture]
 public sealed class Feed
@@ -26,7 +26,7 @@ public sealed class Feed
     public static string FeedDirectory => Package.FeedDirectory;
 
     [OneTimeSetUp]
-    public void PackOnce() => _feed = SdkPackageFeed.Create("securebuild-repro-it-", "r").PackSdk();
+    public void PackOnce() => _feed = SdkPackageFeed.Shared("securebuild-repro-it-").PackSdk();
 
     [OneTimeTearDown]
     public void CleanUp() => _feed?.Delete();

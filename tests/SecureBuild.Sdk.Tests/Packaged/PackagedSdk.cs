@@ -3,7 +3,8 @@ using SecureBuild.Core.Crypto;
 namespace SecureBuild.Sdk.Tests.Packaged;
 
 /// <summary>
-/// Once for every test in this namespace: packs SecureBuild.Sdk into a private feed, and builds the one shared fixture,
+/// Once for every test in this namespace: takes SecureBuild.Sdk from the feed the test projects share (packing it when
+/// no test project did yet for these sources), and builds the one shared fixture,
 /// a small multi-targeted library (net8.0;net10.0) with a .resx and a plain embedded resource, an analyzer package,
 /// an additional file, content and a packed readme, with `dotnet pack -p:SecureBuildInspect=true` and `dotnet publish -f
 /// net10.0 -p:SecureBuildInspect=true`, each writing a binary log; then two `dotnet pack --no-build` into folders of their own, without recording
@@ -30,7 +31,7 @@ public sealed class PackagedSdk
             _library = BuiltLibrary.Existing(_feed);
             return;
         }
-        _feed = SdkPackageFeed.Create("securebuild-sdk-tests-", "s").PackSdk();
+        _feed = SdkPackageFeed.Shared("securebuild-sdk-tests-").PackSdk();
         _library = BuiltLibrary.Build(_feed);
     }
 
