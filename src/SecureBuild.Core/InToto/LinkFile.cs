@@ -55,8 +55,10 @@ public static class LinkFile
     /// <summary>
     /// Signs <paramref name="link"/> with <paramref name="key"/> and writes it atomically as
     /// <c>directory/&lt;step&gt;.&lt;kid8&gt;.link</c> (creating the directory). Returns the full path.
+    /// <paramref name="certificatePem"/>: the certificates of <paramref name="key"/> (an X.509-SVID chain, leaf first)
+    /// for the signature's "cert".
     /// </summary>
-    public static string WriteSigned(Link link, SigningKey key, string directory)
+    public static string WriteSigned(Link link, SigningKey key, string directory, string? certificatePem = null)
     {
         if (link is null)
         {
@@ -75,7 +77,7 @@ public static class LinkFile
 
         string path = Path.GetFullPath(Path.Combine(directory, FileName(link.Name, key.KeyId)));
         var block = new Metablock(link.ToJson());
-        block.Sign(key);
+        block.Sign(key, certificatePem);
         AtomicFile.WriteAllBytes(path, block.ToFileBytes());
         return path;
     }

@@ -115,6 +115,17 @@ public sealed class SvidSigner
         return new SvidSigner(chain, key, id);
     }
 
+    /// <summary>The key that signs (the leaf's): in-toto link files are named after its keyid.</summary>
+    public string KeyId => _key.KeyId;
+
+    /// <summary>
+    /// Signs a classic in-toto link or layout with the SVID's key and puts the SVID chain, as PEM (leaf first, then the
+    /// intermediates), into the signature's <c>cert</c> (in-toto-golang's field, which reads the first certificate only;
+    /// it finds intermediates in the layout's <c>intermediatecas</c>). A layout with <c>cert_constraints</c> for the
+    /// step accepts the signature by SPIFFE ID; a key-only layout that lists the SVID's key accepts it as a key signature.
+    /// </summary>
+    public void Sign(InToto.Metablock metablock) => metablock.Sign(_key, SvidCertificates.ToPem(Chain));
+
     /// <summary>Signs <paramref name="payload"/> as DSSE into a bundle that carries the SVID chain.</summary>
     public SigstoreBundle SignDsse(string payloadType, byte[] payload) =>
         Bundle(null, DsseEnvelope.Sign(payloadType, payload, _key, keyId: string.Empty));

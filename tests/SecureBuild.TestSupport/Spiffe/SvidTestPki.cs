@@ -47,8 +47,18 @@ public sealed class SvidTestPki
         return new SvidTestPki(builder.Generate(new Asn1SignatureFactory("SHA256WITHECDSA", pair.Private)), pair.Private);
     }
 
-    /// <summary>A leaf SVID for <paramref name="spiffeId"/> signed by <paramref name="ca"/>, with its PKCS#8 DER key.</summary>
-    public static (X509Certificate Cert, byte[] KeyDer) IssueLeaf(X509Certificate ca, AsymmetricKeyParameter caKey, string spiffeId, DateTimeOffset notBefore, DateTimeOffset notAfter)
+    /// <summary>A leaf SVID for <paramref name="spiffeId"/> signed by this CA, valid from a minute ago for <paramref name="lifetime"/>.</summary>
+    public (X509Certificate Cert, byte[] KeyDer) Issue(string spiffeId, TimeSpan lifetime)
+    {
+        var now = DateTimeOffset.UtcNow;
+        return IssueLeaf(Ca, CaKey, spiffeId, now.AddMinutes(-1), now + lifetime);
+    }
+
+    /// <summary>
+    /// A leaf SVID for <paramref name="spiffeId"/> signed by <paramref name="ca"/>, with its PKCS#8 DER key.
+    /// <paramref name="isCa"/>: a broken "leaf" with basicConstraints cA=true (an SVID must not be one).
+    /// </summary>
+    public static (X509Certificate Cert, byte[] KeyDer) IssueLeaf(X509Certificate ca, AsymmetricKeyParameter caKey, string spiffeId, DateTimeOffset notBefore, DateTimeOffset notAfter, bool isCa = false)
     {
         var pair = NewKey();
         var builder = new X509V3CertificateGenerator();
@@ -58,7 +68,7 @@ public sealed class SvidTestPki
         builder.SetNotBefore(notBefore.UtcDateTime);
         builder.SetNotAfter(notAfter.UtcDateTime);
         builder.SetPublicKey(pair.Public);
-        builder.AddExtension(X509Extensions.BasicConstraints, true, new BasicConstraints(false));
+        builder.AddExtension(X509Extensions.BasicConstraints, true, new BasicConstraints(isCa));
         builder.AddExtension(X509Extensions.KeyUsage, true, new KeyUsage(KeyUsage.DigitalSignature));
         builder.AddExtension(X509Extensions.SubjectAlternativeName, false, new GeneralNames(new GeneralName(GeneralName.UniformResourceIdentifier, spiffeId)));
         var cert = builder.Generate(new Asn1SignatureFactory("SHA256WITHECDSA", caKey));
@@ -71,8 +81,7 @@ public sealed class SvidTestPki
     /// </summary>
     public (string Chain, string Key, string Bundle) WriteSvid(string directory, string spiffeId, TimeSpan lifetime)
     {
-        var now = DateTimeOffset.UtcNow;
-        var (cert, key) = IssueLeaf(Ca, CaKey, spiffeId, now.AddMinutes(-1), now + lifetime);
+        var (cert, key) = Issue(spiffeId, lifetime);
         Directory.CreateDirectory(directory);
         string chain = Path.Combine(directory, "svid.pem"), keyFile = Path.Combine(directory, "svid.key"), bundle = Path.Combine(directory, "bundle.pem");
         File.WriteAllText(chain, SvidCertificates.ToPem(new[] { cert }));
