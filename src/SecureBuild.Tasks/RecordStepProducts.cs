@@ -184,13 +184,28 @@ public sealed class RecordStepProducts : SigningStepTask
     private bool Record()
     {
         StepFingerprint.Delete(StepFingerprint.LinkFingerprintFile(MaterialsFile));
-        // The key file is read before the key is loaded: a key changing in between then changes this hash too.
-        var keyFile = SigningKeyResolver.ExistingKeyFile(SigningKey, DevelopmentKeyFile, RequireSigningKey);
-        var keyHash = keyFile is null ? null : LinkConfirmation.TryHashFile(keyFile);
-        var key = SigningKeyResolver.Resolve(SigningKey, DevelopmentKeyFile, RequireSigningKey, BuildEngine, Log);
-        if (key is null)
+        using var certificates = CertificateSigning.For(SigningSettings, LogCodedWarning);
+
+        // SecureBuildSigning=spiffe: the link is signed with the workload's X.509-SVID and carries its chain ("cert"),
+        // so a layout naming SPIFFE IDs accepts it. The SVID changes every build, so no fingerprint lets a later build
+        // confirm this link unchanged (keyFile stays null).
+        var svid = certificates?.LinkSigner();
+        string? keyFile = null, keyHash = null;
+        Core.Crypto.SigningKey? key;
+        if (svid is not null)
         {
-            return false;
+            key = svid.Key;
+        }
+        else
+        {
+            // The key file is read before the key is loaded: a key changing in between then changes this hash too.
+            keyFile = SigningKeyResolver.ExistingKeyFile(SigningKey, DevelopmentKeyFile, RequireSigningKey);
+            keyHash = keyFile is null ? null : LinkConfirmation.TryHashFile(keyFile);
+            key = SigningKeyResolver.Resolve(SigningKey, DevelopmentKeyFile, RequireSigningKey, BuildEngine, Log);
+            if (key is null)
+            {
+                return false;
+            }
         }
         var recorder = CreateRecorder(loadCache: true, out var cache, out var settings);
         var materialsStat = LinkConfirmation.MaterialsState(MaterialsFile, StepName);
@@ -216,9 +231,17 @@ public sealed class RecordStepProducts : SigningStepTask
             Byproducts = new JsonMap(),
             Environment = new JsonMap(),
         };
-        var (path, written, linkBytes) = StepRecorder.WriteLinkIfChangedWithBytes(link, key, LinkDirectory);
+        var (path, written, linkBytes) = StepRecorder.WriteLinkIfChangedWithBytes(link, key, LinkDirectory, svid?.ChainPem);
         LinkFile = path;
-        WriteStatements(link, key, recorder, path, written, products);
+        if (svid is not null)
+        {
+            foreach (var stale in Core.InToto.LinkFile.DeleteOtherCertificateLinks(LinkDirectory, StepName, path))
+            {
+                Log.LogMessage(MessageImportance.Low, $"SecureBuild: {StepName}: removed {stale}, signed with an earlier SVID");
+            }
+        }
+
+        WriteStatements(link, key, recorder, path, written, products, certificates);
         if (keyFile is not null && keyHash is not null && materialsStat is not null && productsStat is not null)
         {
             var companions = Companions(key.KeyId).Where(File.Exists).ToList();
@@ -307,7 +330,7 @@ public sealed class RecordStepProducts : SigningStepTask
     /// link was (a no-op build produced nothing new, so the provenance of the existing outputs stands).
     /// </summary>
     private void WriteStatements(Link link, Core.Crypto.SigningKey key, StepRecorder recorder, string linkPath, bool linkWritten,
-        SortedDictionary<string, IReadOnlyDictionary<string, string>> products)
+        SortedDictionary<string, IReadOnlyDictionary<string, string>> products, CertificateSigning? keyless)
     {
         var linkStatementPath = Path.Combine(LinkDirectory, StepAttestations.LinkStatementFileName(StepName, key.KeyId));
         if (linkWritten || !File.Exists(linkStatementPath))
@@ -343,7 +366,6 @@ public sealed class RecordStepProducts : SigningStepTask
         provenance.Byproducts.Add(ProvenanceStatement.Resource(name: Path.GetFileName(linkPath), digest: StepAttestations.Sha256Of(linkPath),
             annotations: null));
         ((JsonMap)provenance.Byproducts[0])["mediaType"] = "application/vnd.in-toto.link+json";
-        using var keyless = CertificateSigning.For(SigningSettings, LogCodedWarning);
         StepAttestations.WriteEnvelope(provenance.ToJson(), key, provenancePath,
             Path.Combine(LinkDirectory, StepAttestations.ProvenanceBundleFileName(StepName)), keyless);
         Log.LogMessage(MessageImportance.Normal, $"SecureBuild: {StepName} provenance -> {provenancePath} ({provenance.Subjects.Count} subjects)");

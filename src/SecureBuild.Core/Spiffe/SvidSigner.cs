@@ -118,13 +118,16 @@ public sealed class SvidSigner
     /// <summary>The key that signs (the leaf's): in-toto link files are named after its keyid.</summary>
     public string KeyId => _key.KeyId;
 
+    /// <summary>The SVID's private key, for what signs classic in-toto links (with <see cref="ChainPem"/> as their "cert").</summary>
+    public SigningKey Key => _key;
+
     /// <summary>
-    /// Signs a classic in-toto link or layout with the SVID's key and puts the SVID chain, as PEM (leaf first, then the
-    /// intermediates), into the signature's <c>cert</c> (in-toto-golang's field, which reads the first certificate only;
-    /// it finds intermediates in the layout's <c>intermediatecas</c>). A layout with <c>cert_constraints</c> for the
-    /// step accepts the signature by SPIFFE ID; a key-only layout that lists the SVID's key accepts it as a key signature.
+    /// The SVID chain as PEM, leaf first, then the intermediates: a classic link signature's <c>cert</c>
+    /// (in-toto-golang's field; it reads the first certificate only and finds intermediates in the layout's
+    /// <c>intermediatecas</c>). A layout with <c>cert_constraints</c> for the step accepts such a signature by SPIFFE
+    /// ID; a key-only layout that lists the SVID's key accepts it as a key signature.
     /// </summary>
-    public void Sign(InToto.Metablock metablock) => metablock.Sign(_key, SvidCertificates.ToPem(Chain));
+    public string ChainPem => SvidCertificates.ToPem(Chain);
 
     /// <summary>Signs <paramref name="payload"/> as DSSE into a bundle that carries the SVID chain.</summary>
     public SigstoreBundle SignDsse(string payloadType, byte[] payload) =>
