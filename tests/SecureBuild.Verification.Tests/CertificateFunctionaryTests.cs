@@ -242,6 +242,33 @@ public class CertificateFunctionaryTests
         Assert.That(result.Failures.Single().Kind, Is.EqualTo(FailureKind.SignatureVerificationError));
     }
 
+    [TestCase("rootcas", "[]", "\"rootcas\" must be an object")]
+    [TestCase("rootcas", "{\"ab\": {\"keyval\": {\"certificate\": \"not pem\"}}}", "keyval.certificate")]
+    [TestCase("cert_constraints", "[{\"uris\": [\"*\"], \"colour\": \"red\"}]", "unexpected field \"colour\"")]
+    [TestCase("cert_constraints", "{}", "\"cert_constraints\" must be a list")]
+    public void A_malformed_certificate_field_is_a_format_error(string field, string json, string message)
+    {
+        using var c = new Case();
+        var signed = c.Layout.ToJson();
+        var value = Core.Json.JsonParser.Parse(System.Text.Encoding.UTF8.GetBytes(json));
+        if (field == "rootcas")
+        {
+            signed["rootcas"] = value;
+        }
+        else
+        {
+            ((Core.Json.JsonMap)((Core.Json.JsonList)signed["steps"])[0])["cert_constraints"] = value;
+        }
+
+        var block = new Metablock(signed);
+        block.Sign(c.Owner);
+        block.Save(c.LayoutFile);
+        var result = new LayoutVerifier(new LayoutVerifierOptions { LinkDirectory = c.Dir, WorkingDirectory = c.Dir, PersistInspectionLinks = false })
+            .Verify(c.LayoutFile, new[] { c.Owner.Public });
+        Assert.That(result.Failures.Single().Kind, Is.EqualTo(FailureKind.FormatError));
+        Assert.That(result.Failures.Single().Message, Does.Contain(message));
+    }
+
     // ---- against Debian's in-toto-verify 1.3.1, which knows neither "cert", "rootcas" nor "cert_constraints" ----
 
     private static string CaseWithSvidLink(bool certificateStep, out SigningKey svidKey)

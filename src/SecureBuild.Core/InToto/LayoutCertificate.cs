@@ -49,11 +49,13 @@ public sealed class LayoutCertificate
     }
 
     /// <summary>
-    /// Reads one entry: <c>keyval.certificate</c> must hold exactly one PEM certificate whose public key has the map
-    /// key as keyid; other members are not looked at (they are signed as written).
+    /// Reads one entry: <c>keyval.certificate</c> must hold exactly one PEM certificate; other members are not looked
+    /// at (they are signed as written). <paramref name="strict"/> (what SecureBuild writes and reads back): the map key
+    /// must be the keyid of the certificate's public key. The verifier takes the map key as the CA's name (what a
+    /// constraint's <c>roots</c> refer to), as in-toto-golang does, whatever keyid scheme wrote it.
     /// </summary>
-    /// <exception cref="InTotoFormatException">Wrong shape, an unreadable certificate or a keyid that is not the certificate's key's.</exception>
-    public static LayoutCertificate FromKeyObject(string mapKeyId, JsonItem node, string path)
+    /// <exception cref="InTotoFormatException">Wrong shape, an unreadable certificate or (strict) a keyid that is not the certificate's key's.</exception>
+    public static LayoutCertificate FromKeyObject(string mapKeyId, JsonItem node, string path, bool strict = true)
     {
         if (node is not JsonMap json || json.Get("keyval") is not JsonMap keyval || keyval.Get("certificate") is not JsonString pem)
         {
@@ -86,7 +88,7 @@ public sealed class LayoutCertificate
             throw new InTotoFormatException($"{path}: {e.Message}", e);
         }
 
-        if (key.KeyId != mapKeyId)
+        if (strict && key.KeyId != mapKeyId)
         {
             throw new InTotoFormatException($"{path}: the certificate's public key has the keyid {key.KeyId}; the map key must equal it.");
         }

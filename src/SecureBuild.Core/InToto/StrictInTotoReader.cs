@@ -171,7 +171,7 @@ public static class StrictInTotoReader
     }
 
     /// <summary>The optional <c>rootcas</c> or <c>intermediatecas</c> map (keyid -> CA certificate key object).</summary>
-    internal static SortedDictionary<string, LayoutCertificate> ReadCertificates(JsonMap signed, string field, string path)
+    internal static SortedDictionary<string, LayoutCertificate> ReadCertificates(JsonMap signed, string field, string path, bool strict = true)
     {
         var result = new SortedDictionary<string, LayoutCertificate>(StringComparer.Ordinal);
         if (!signed.ContainsKey(field))
@@ -181,7 +181,7 @@ public static class StrictInTotoReader
 
         foreach (var kv in StrictInTotoFields.Object(signed, field, path))
         {
-            result.Add(kv.Key, LayoutCertificate.FromKeyObject(kv.Key, kv.Value, $"{path}.{field}[\"{kv.Key}\"]"));
+            result.Add(kv.Key, LayoutCertificate.FromKeyObject(kv.Key, kv.Value, $"{path}.{field}[\"{kv.Key}\"]", strict));
         }
 
         return result;

@@ -377,8 +377,8 @@ internal static class ReferenceMetadataReader
 
         try
         {
-            layout.RootCas = StrictInTotoReader.ReadCertificates(signed, "rootcas", file);
-            layout.IntermediateCas = StrictInTotoReader.ReadCertificates(signed, "intermediatecas", file);
+            layout.RootCas = StrictInTotoReader.ReadCertificates(signed, "rootcas", file, strict: false);
+            layout.IntermediateCas = StrictInTotoReader.ReadCertificates(signed, "intermediatecas", file, strict: false);
         }
         catch (InTotoFormatException e)
         {
