@@ -28,7 +28,13 @@ internal static class LayoutCommand
         };
         var linkRoot = new Option<string>("--link-root") { Description = "With several --link-dir: the directory the verifier will be given as its link directory (default: the current directory); each project's steps are named by their link directory relative to it." };
         var functionaries = new Option<string[]>("--functionary") { Description = "Public key file of a functionary allowed to perform every step (repeatable). Required unless --roles is given.", AllowMultipleArgumentsPerToken = true };
-        var roles = new Option<string>("--roles") { Description = "A roles file (securebuild-roles/v1): each step's functionaries and threshold by role, and the layout owners who must sign it. Replaces --functionary and --threshold." };
+        var roles = new Option<string>("--roles") { Description = "A roles file (securebuild-roles/v1): each step's functionaries and threshold by role, and the layout owners who must sign it. Replaces --functionary, --functionary-spiffe and --threshold." };
+        var functionarySpiffe = new Option<string[]>("--functionary-spiffe")
+        {
+            Description = "A SPIFFE ID allowed to perform every step (exact, or spiffe://td/path/* for every ID below the path; repeatable): links signed with its X.509-SVID (SecureBuildSigning=spiffe) count. Needs --spiffe-bundle.",
+            AllowMultipleArgumentsPerToken = true,
+        };
+        var spiffeBundle = new Option<string>("--spiffe-bundle") { Description = "The trust bundle (PEM, DER or SPIFFE JWKS) of the SPIFFE ID functionaries' trust domain: its CAs become the layout's root CAs." };
         var threshold = new Option<int>("--threshold") { Description = "How many distinct functionaries must agree on each step.", DefaultValueFactory = _ => 1 };
         var expires = new Option<string>("--expires") { Description = "When the layout expires: a UTC time (2027-01-31T00:00:00Z) or a number of days from now (365d).", DefaultValueFactory = _ => "365d" };
         var output = new Option<string>("--output", "-o") { Description = "Where to write the layout.", Required = true };
@@ -39,7 +45,7 @@ internal static class LayoutCommand
         };
         var command = new Command("new", "Create a strict layout that chains the steps found in one project's link directory, or in several (restore -> compile -> pack/publish, across projects).")
         {
-            linkDir, linkRoot, functionaries, threshold, expires, output, sign, permissive, roles,
+            linkDir, linkRoot, functionaries, threshold, expires, output, sign, permissive, roles, functionarySpiffe, spiffeBundle,
         };
         command.SetAction(parse =>
         {
@@ -47,14 +53,16 @@ internal static class LayoutCommand
             {
                 var dirs = parse.GetValue(linkDir)!;
                 var given = parse.GetValue(functionaries) ?? Array.Empty<string>();
-                if ((given.Length == 0) == (parse.GetValue(roles) is null))
+                var givenSpiffe = parse.GetValue(functionarySpiffe) ?? Array.Empty<string>();
+                if ((given.Length + givenSpiffe.Length == 0) == (parse.GetValue(roles) is null))
                 {
-                    stderr.WriteLine("securebuild layout new: SB3905: give the functionaries either as --functionary keys or as a --roles file (one of the two).");
+                    stderr.WriteLine("securebuild layout new: SB3905: give the functionaries either as --functionary keys and --functionary-spiffe IDs or as a --roles file (one of the two).");
                     return CliApplication.Usage;
                 }
 
                 var roleFile = parse.GetValue(roles) is { } rolesPath ? LayoutRoles.Load(rolesPath) : null;
                 var keys = roleFile?.AllFunctionaries().ToList() ?? given.Select(PublicKey.Load).ToList();
+                var spiffe = SpiffeFunctionariesFrom(roleFile?.AllSpiffeIds() ?? givenSpiffe.Select(ParseSpiffeId).ToList(), parse.GetValue(spiffeBundle));
                 var projects = new List<ProjectLinks>();
                 var root = Path.GetFullPath(parse.GetValue(linkRoot) ?? ".");
                 foreach (var dir in dirs)
@@ -86,14 +94,14 @@ internal static class LayoutCommand
                         // A policy made from a link that was changed after signing would describe the change as normal.
                         foreach (var signature in block.Signatures)
                         {
-                            var signer = keys.FirstOrDefault(k => k.KeyId == signature.KeyId);
+                            var signer = keys.FirstOrDefault(k => k.KeyId == signature.KeyId) ?? (spiffe is null ? null : CertificateKey(signature));
                             if (signer is not null && !block.VerifySignature(signer))
                             {
                                 stderr.WriteLine($"securebuild layout new: SB3015: {file}: the signature by functionary key {signature.KeyId} does not verify: the link was changed after it was signed. Rebuild to record it again.");
                                 return CliApplication.Usage;
                             }
                         }
-                        if (!block.Signatures.Any(sig => keys.Any(k => k.KeyId == sig.KeyId)))
+                        if (!block.Signatures.Any(sig => keys.Any(k => k.KeyId == sig.KeyId) || (spiffe is not null && sig.Cert is not null)))
                         {
                             stderr.WriteLine($"securebuild layout new: warning SB3016: {file} is not signed by any --functionary key (signed by {string.Join(", ", block.Signatures.Select(sig => sig.KeyId.Substring(0, Math.Min(8, sig.KeyId.Length))).DefaultIfEmpty("nobody"))}): the layout will only accept links that one of the functionaries signs.");
                         }
@@ -136,7 +144,7 @@ internal static class LayoutCommand
                     : $"the links of {projects.Count} projects ({string.Join(", ", projects.Select(p => p.Prefix.TrimEnd('/')))})";
                 var created = LayoutGenerator.Create(projects, keys, roleFile is null ? parse.GetValue(threshold) : 1, ParseExpiry(parse.GetValue(expires)!),
                     $"Generated by `securebuild layout new{(parse.GetValue(permissive) ? " --permissive" : "")}` from {source}.",
-                    parse.GetValue(permissive) ? LayoutPolicy.Permissive : LayoutPolicy.Strict);
+                    parse.GetValue(permissive) ? LayoutPolicy.Permissive : LayoutPolicy.Strict, spiffe);
                 var signers = (parse.GetValue(sign) ?? Array.Empty<string>()).Select(SigningKey.Load).ToList();
                 roleFile?.AddReleaseSteps(created, projects);
                 roleFile?.Apply(created);
@@ -167,9 +175,14 @@ internal static class LayoutCommand
                 stderr.WriteLine($"securebuild layout new: {e.Code}: {e.Message} {e.Fix}");
                 return CliApplication.Usage;
             }
+            catch (Core.Spiffe.SvidException e)
+            {
+                stderr.WriteLine($"securebuild layout new: SB5240: the SPIFFE trust bundle cannot be used: {e.Code}: {e.Reason} Give --spiffe-bundle the bundle file `securebuild svid fetch` writes (bundle.pem), or the trust domain's SPIFFE bundle (JWKS).");
+                return CliApplication.Usage;
+            }
             catch (Exception e) when (e is KeyFormatException || e is InTotoFormatException || e is JsonFormatException || e is ArgumentException || e is FormatException || e is IOException || e is UnauthorizedAccessException)
             {
-                stderr.WriteLine($"securebuild layout new: {(e is KeyFormatException ? Describe(e) : "SB3905: " + e.Message)}");
+                stderr.WriteLine($"securebuild layout new: {(e is KeyFormatException ? Describe(e) : e.Message.StartsWith("SB524", StringComparison.Ordinal) || e.Message.StartsWith("SB5238", StringComparison.Ordinal) ? e.Message : "SB3905: " + e.Message)}");
                 return CliApplication.Usage;
             }
         });
@@ -213,6 +226,65 @@ internal static class LayoutCommand
     }
 
     private static string Describe(Exception e) => e is KeyFormatException k ? $"{k.Code}: {k.Message} {k.Fix}" : e.Message;
+
+    /// <exception cref="FormatException">SB5241: not a SPIFFE ID or pattern.</exception>
+    private static Core.Spiffe.SpiffePattern ParseSpiffeId(string text)
+    {
+        try
+        {
+            return Core.Spiffe.SpiffePattern.Parse(text);
+        }
+        catch (FormatException e)
+        {
+            throw new FormatException($"SB5241: --functionary-spiffe {e.Message} Give a SPIFFE ID (spiffe://ci.example/builder/linux) or every ID below a path (spiffe://ci.example/builder/*).", e);
+        }
+    }
+
+    /// <summary>The SPIFFE ID functionaries with their trust bundle, or null when there are none.</summary>
+    /// <exception cref="ArgumentException">SB5238: SPIFFE IDs without --spiffe-bundle, or a bundle of another trust domain.</exception>
+    private static SpiffeFunctionaries? SpiffeFunctionariesFrom(IReadOnlyList<Core.Spiffe.SpiffePattern> ids, string? bundleFile)
+    {
+        if (ids.Count == 0)
+        {
+            return bundleFile is null ? null
+                : throw new ArgumentException("SB5238: --spiffe-bundle is given, and no functionary is a SPIFFE ID. Add --functionary-spiffe (or SPIFFE IDs in the roles file), or leave the bundle out.");
+        }
+
+        if (bundleFile is null)
+        {
+            throw new ArgumentException($"SB5238: the SPIFFE ID functionaries ({string.Join(", ", ids)}) need the trust bundle that anchors their SVIDs. Give --spiffe-bundle bundle.pem (what `securebuild svid fetch` writes).");
+        }
+
+        var bundle = Core.Spiffe.SvidCertificates.ReadBundle(InputFile.ReadAllBytes(bundleFile, InputKind.Metadata), bundleFile);
+        try
+        {
+            return new SpiffeFunctionaries(ids, bundle);
+        }
+        catch (ArgumentException e)
+        {
+            throw new ArgumentException($"SB5238: {bundleFile}: {e.Message.Split(" (Parameter")[0]}.", e);
+        }
+    }
+
+    /// <summary>The key of the certificate a signature carries, or null (none, or unreadable: the verifier decides then).</summary>
+    private static PublicKey? CertificateKey(Signature signature)
+    {
+        if (signature.Cert is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            var leaf = Core.Spiffe.SvidCertificates.ReadCertificates(System.Text.Encoding.UTF8.GetBytes(signature.Cert), "cert")[0];
+            var key = LayoutCertificate.PublicKeyOf(leaf, "the signature's certificate");
+            return key.KeyId == signature.KeyId ? key : null;
+        }
+        catch (Exception e) when (e is Core.Spiffe.SvidException || e is KeyFormatException)
+        {
+            return null;
+        }
+    }
 
     internal static DateTimeOffset ParseExpiry(string text)
     {

@@ -4,6 +4,7 @@ using SecureBuild.Core.Crypto;
 using SecureBuild.Core.InToto;
 using SecureBuild.Core.InToto.Verification;
 using SecureBuild.Core.IO;
+using SecureBuild.Core.Spiffe;
 using SecureBuild.Core.Tuf;
 
 namespace SecureBuild.Cli;
@@ -36,10 +37,11 @@ internal static class VerifyCommand
         var timeout = new Option<string>("--inspection-timeout") { Description = "Seconds an inspection command may run (default 10, as in in-toto)." };
         var trust = TrustRepositoryOptions.Create();
         var roles = new Option<string>("--roles") { Description = "The roles file the layout was made from (securebuild-roles/v1): the report names each step's role and the functionaries that performed it." };
+        var svidSignedAt = new Option<string>("--svid-signed-at") { Description = "Steps with SPIFFE ID functionaries (cert_constraints): when their links were signed, RFC 3339 or Unix seconds (the SVIDs must have been valid then; they live about an hour). Default: now." };
 
         var command = new Command("verify", "Verify a supply chain against an in-toto layout (like in-toto-verify, with the same verdicts). Inspections run in the current directory.")
         {
-            layout, layoutKeys, keyTypes, linkDir, gpg, gpgHome, verbose, quiet, timeout, trust.Url, trust.Root, trust.Cache, roles,
+            layout, layoutKeys, keyTypes, linkDir, gpg, gpgHome, verbose, quiet, timeout, trust.Url, trust.Root, trust.Cache, roles, svidSignedAt,
         };
         command.SetAction(parse =>
         {
@@ -172,6 +174,17 @@ internal static class VerifyCommand
                 WorkingDirectory = Directory.GetCurrentDirectory(),
                 InspectionTimeout = inspectionTimeout,
             };
+            if (parse.GetValue(svidSignedAt) is { } signedAtText)
+            {
+                if (!BundleCommand.TryParseTime(signedAtText, out var signedAt))
+                {
+                    stderr.WriteLine($"{me}: SB5242: --svid-signed-at '{signedAtText}' is not an RFC 3339 time (2026-01-01T00:00:00Z) or Unix seconds.");
+                    return CliApplication.Usage;
+                }
+
+                options.CertificateTime = signedAt;
+            }
+
             LayoutRoles? roleFile = null;
             try
             {
@@ -328,6 +341,19 @@ internal static class VerifyCommand
         return missing;
     }
 
+    private static string? CertificateUri(string pem)
+    {
+        try
+        {
+            var uris = SvidVerifier.SafeUriSans(SvidCertificates.ReadCertificates(System.Text.Encoding.UTF8.GetBytes(pem), "cert")[0]);
+            return uris.Count == 1 ? uris[0] : null;
+        }
+        catch (SvidException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>The step's link files in the link directory signed by keys that are not the role's (in-toto only looks for the role's).</summary>
     private static IEnumerable<(string File, string KeyId)> StepLinksOutside(Role? role, string linkDir, string step)
     {
@@ -353,7 +379,19 @@ internal static class VerifyCommand
 
             foreach (var signature in block.Signatures.Where(sig => !inRole.Contains(sig.KeyId)))
             {
-                yield return (Path.GetFileName(file), signature.KeyId);
+                if (signature.Cert is null)
+                {
+                    yield return (Path.GetFileName(file), signature.KeyId);
+                    continue;
+                }
+
+                // Signed with an SVID: named by its SPIFFE ID (whether the SVID is valid, the verifier's failure says).
+                string? uri = CertificateUri(signature.Cert);
+                bool allowed = uri is not null && SpiffeId.TryParse(uri, out var id, out _, out _) && role?.SpiffeIds.Any(p => p.Allows(id!)) == true;
+                if (!allowed)
+                {
+                    yield return (Path.GetFileName(file), $"the SVID of {uri ?? "an unreadable certificate"} (key {signature.KeyId})");
+                }
             }
         }
     }

@@ -62,6 +62,10 @@ internal sealed class CertificateSigning : ICertificateSigner, IDisposable
         ? $"signed with the X.509-SVID of {Identity} ({_svidSource}, valid until {_svid?.Chain[0].NotAfter.ToUniversalTime():yyyy-MM-dd'T'HH:mm:ss'Z'})"
         : $"signed keyless as {Identity} ({RoundTrips} requests to Fulcio, Rekor and the TSA)";
 
+    /// <summary>SecureBuildSigning=spiffe: the SVID that also signs the step's in-toto link; otherwise null (links are key-signed).</summary>
+    /// <exception cref="SvidException">As for every SVID signature.</exception>
+    public SvidSigner? LinkSigner() => _spiffe ? Svid() : null;
+
     public SigstoreBundle SignDsse(string payloadType, byte[] payload)
     {
         if (_spiffe)

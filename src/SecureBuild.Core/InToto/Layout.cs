@@ -32,6 +32,15 @@ public sealed class Layout
     public List<Inspection> Inspect { get; set; } = new();
 
     /// <summary>
+    /// Root CAs for certificate functionaries (in-toto-golang's <c>rootcas</c>): keyid -> CA. Written only when not
+    /// empty, so a layout without certificate functionaries is the classic v0.9 layout.
+    /// </summary>
+    public SortedDictionary<string, LayoutCertificate> RootCas { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Intermediate CAs a functionary certificate may chain through (<c>intermediatecas</c>); written only when not empty.</summary>
+    public SortedDictionary<string, LayoutCertificate> IntermediateCas { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>
     /// keyid -> key object, as written when the reference reader read the layout (it is signed as written, and may
     /// hold keys SecureBuild cannot use, such as GPG keys, which <see cref="Keys"/> has no form for); otherwise the
     /// key objects of <see cref="Keys"/>.
@@ -105,7 +114,7 @@ public sealed class Layout
             keys.Add(kv.Key, kv.Value.ToKeyObject());
         }
 
-        return new JsonMap
+        var json = new JsonMap
         {
             { "_type", "layout" },
             { "expires", FormatExpires(Expires) },
@@ -114,6 +123,35 @@ public sealed class Layout
             { "readme", Readme },
             { "steps", new JsonList(Steps.Select(s => (JsonItem)s.ToJson())) },
         };
+        if (RootCas.Count > 0)
+        {
+            json.Add("rootcas", CertificatesToJson(RootCas));
+        }
+
+        if (IntermediateCas.Count > 0)
+        {
+            json.Add("intermediatecas", CertificatesToJson(IntermediateCas));
+        }
+
+        return json;
+    }
+
+    /// <summary>Adds (or replaces) a root CA for certificate functionaries and returns its keyid.</summary>
+    public string AddRootCa(LayoutCertificate ca)
+    {
+        RootCas[ca.KeyId] = ca;
+        return ca.KeyId;
+    }
+
+    private static JsonMap CertificatesToJson(SortedDictionary<string, LayoutCertificate> cas)
+    {
+        var json = new JsonMap();
+        foreach (var kv in cas)
+        {
+            json.Add(kv.Key, kv.Value.ToKeyObject());
+        }
+
+        return json;
     }
 
     /// <summary>Strict: every field present, no extra fields, right types, keys consistent with their keyids (<see cref="StrictInTotoReader.ReadLayout"/>).</summary>
@@ -233,6 +271,12 @@ public sealed class Step : SupplyChainItem
     /// <summary>How many functionaries must have performed the step (the strict reader allows 1 to int.MaxValue).</summary>
     public long Threshold { get; set; } = 1;
 
+    /// <summary>
+    /// Certificates that may act as functionaries besides <see cref="PubKeys"/> (in-toto-golang's <c>cert_constraints</c>;
+    /// SecureBuild: X.509-SVIDs by SPIFFE ID); written only when not empty.
+    /// </summary>
+    public List<CertificateConstraint> CertConstraints { get; set; } = new();
+
     public List<string> ExpectedCommand
     {
         get => _expectedCommand.Texts;
@@ -249,16 +293,25 @@ public sealed class Step : SupplyChainItem
         set => _expectedCommand.AsWritten = value;
     }
 
-    public JsonMap ToJson() => new()
+    public JsonMap ToJson()
     {
-        { "_type", "step" },
-        { "expected_command", StrictInTotoFields.ToJson(ExpectedCommand) },
-        { "expected_materials", StrictInTotoFields.ToJson(ExpectedMaterials) },
-        { "expected_products", StrictInTotoFields.ToJson(ExpectedProducts) },
-        { "name", Name },
-        { "pubkeys", StrictInTotoFields.ToJson(PubKeys) },
-        { "threshold", Threshold },
-    };
+        var json = new JsonMap
+        {
+            { "_type", "step" },
+            { "expected_command", StrictInTotoFields.ToJson(ExpectedCommand) },
+            { "expected_materials", StrictInTotoFields.ToJson(ExpectedMaterials) },
+            { "expected_products", StrictInTotoFields.ToJson(ExpectedProducts) },
+            { "name", Name },
+            { "pubkeys", StrictInTotoFields.ToJson(PubKeys) },
+            { "threshold", Threshold },
+        };
+        if (CertConstraints.Count > 0)
+        {
+            json.Add("cert_constraints", new JsonList(CertConstraints.Select(c => (JsonItem)c.ToJson())));
+        }
+
+        return json;
+    }
 
     public static Step FromJson(JsonMap json) => StrictInTotoReader.ReadStep(json, "step");
 }

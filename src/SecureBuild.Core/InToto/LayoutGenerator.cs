@@ -50,31 +50,34 @@ public static class LayoutGenerator
 
     /// <summary>Creates the layout (unsigned) for the links of one project (step names as recorded).</summary>
     public static Layout Create(IEnumerable<Link> links, IReadOnlyCollection<Crypto.PublicKey> functionaries, int threshold, DateTimeOffset expires, string readme,
-        LayoutPolicy policy = LayoutPolicy.Strict) =>
-        Create(new[] { new ProjectLinks("", links.ToList()) }, functionaries, threshold, expires, readme, policy);
+        LayoutPolicy policy = LayoutPolicy.Strict, SpiffeFunctionaries? spiffe = null) =>
+        Create(new[] { new ProjectLinks("", links.ToList()) }, functionaries, threshold, expires, readme, policy, spiffe);
 
     /// <summary>
     /// Creates one layout (unsigned) for several projects, e.g. a solution: each project's steps are named
     /// <c>&lt;prefix&gt;&lt;step&gt;</c>, where the prefix is its link directory relative to the directory the
     /// verifier is given ("src/App/bin/Release/attestations/"), so in-toto-verify finds every link where the SDK wrote
     /// it. Steps are chained across projects too: an app's compile must read exactly the reference assembly its
-    /// library's compile produced.
+    /// library's compile produced. With <c>spiffe</c>, SPIFFE IDs may perform every step too (each step's
+    /// <c>cert_constraints</c>; their trust bundle's CAs become the layout's <c>rootcas</c>).
     /// </summary>
     public static Layout Create(IReadOnlyList<ProjectLinks> projects, IReadOnlyCollection<Crypto.PublicKey> functionaries, int threshold, DateTimeOffset expires, string readme,
-        LayoutPolicy policy = LayoutPolicy.Strict)
+        LayoutPolicy policy = LayoutPolicy.Strict, SpiffeFunctionaries? spiffe = null)
     {
-        if (functionaries.Count == 0)
+        if (functionaries.Count == 0 && spiffe is null)
         {
-            throw new ArgumentException("at least one functionary key is needed", nameof(functionaries));
+            throw new ArgumentException("at least one functionary key or SPIFFE ID is needed", nameof(functionaries));
         }
-        // in-toto counts one link per distinct key: the same key given twice cannot meet a threshold of 2.
+        // in-toto counts one link per distinct key: the same key given twice cannot meet a threshold of 2. (A SPIFFE ID
+        // pattern such as spiffe://td/builder/* stands for any number of workloads, so it sets no upper bound.)
         var distinctKeys = functionaries.Select(k => k.KeyId).Distinct(StringComparer.Ordinal).Count();
-        if (threshold < 1 || threshold > distinctKeys)
+        if (threshold < 1 || (spiffe is null && threshold > distinctKeys))
         {
             throw new ArgumentException($"threshold must be between 1 and the number of distinct functionary keys ({distinctKeys})", nameof(threshold));
         }
         var layout = new Layout { Expires = expires, Readme = readme };
         var keyIds = functionaries.Select(layout.AddKey).Distinct(StringComparer.Ordinal).ToList();
+        spiffe?.AddRootCas(layout);
 
         var entries = new List<Entry>();
         foreach (var project in projects)
@@ -111,6 +114,7 @@ public static class LayoutGenerator
             {
                 PubKeys = keyIds.ToList(),
                 Threshold = threshold,
+                CertConstraints = spiffe?.Constraints() ?? new List<CertificateConstraint>(),
                 ExpectedCommand = entry.Link.Command.ToList(),
             };
             AddChainingRules(step.ExpectedMaterials, entry.Link, earlier);

@@ -17,7 +17,7 @@ public sealed class RolesException : CodedException
     /// <summary>The layout's signing keys are not enough of the layout owners.</summary>
     public const string Owners = "SB5237";
 
-    /// <summary>A SPIFFE ID as a layout functionary (layouts name keys).</summary>
+    /// <summary>SPIFFE ID functionaries without the trust bundle that anchors them (<c>--spiffe-bundle</c>).</summary>
     public const string SpiffeFunctionary = "SB5238";
 
     /// <summary>Rebuilders or approvers, and no pack step with a package inside the repository for them to rebuild or approve.</summary>
@@ -44,16 +44,20 @@ public sealed class RolesException : CodedException
     }
 }
 
-/// <summary>One role: who may perform it (public keys) and how many of them must.</summary>
+/// <summary>One role: who may perform it (public keys and SPIFFE IDs) and how many of them must.</summary>
 public sealed class Role
 {
-    public Role(string name, IReadOnlyList<PublicKey> keys, int threshold, IReadOnlyDictionary<string, string>? keyFiles = null)
+    public Role(string name, IReadOnlyList<PublicKey> keys, int threshold, IReadOnlyDictionary<string, string>? keyFiles = null, IReadOnlyList<Spiffe.SpiffePattern>? spiffeIds = null)
     {
         Name = name;
         Keys = keys;
         Threshold = threshold;
         KeyFiles = keyFiles ?? new Dictionary<string, string>();
+        SpiffeIds = spiffeIds ?? Array.Empty<Spiffe.SpiffePattern>();
     }
+
+    /// <summary>SPIFFE IDs (exact or <c>/*</c> prefixes) whose X.509-SVID-signed links count for the role's steps.</summary>
+    public IReadOnlyList<Spiffe.SpiffePattern> SpiffeIds { get; }
 
     public string Name { get; }
 
@@ -70,7 +74,7 @@ public sealed class Role
 
     /// <summary>The role in one line: its name, functionaries and threshold.</summary>
     public override string ToString() =>
-        $"{Name} ({Threshold} of {string.Join(", ", Keys.Select(k => k.KeyId).Distinct(StringComparer.Ordinal).Select(Describe))})";
+        $"{Name} ({Threshold} of {string.Join(", ", Keys.Select(k => k.KeyId).Distinct(StringComparer.Ordinal).Select(Describe).Concat(SpiffeIds.Select(p => p.ToString())))})";
 }
 
 /// <summary>
@@ -144,6 +148,10 @@ public sealed class LayoutRoles
         }
 
         var owners = ReadRole("layout owners", StrictJson.ReqObject(root, "layout_owners", "roles", fail), "roles.layout_owners", dir, fail);
+        if (owners.SpiffeIds.Count > 0)
+        {
+            throw fail($"layout_owners names the SPIFFE ID {owners.SpiffeIds[0]}: the layout is signed with the owners' keys, so owners are public key files.");
+        }
         var roles = new Dictionary<string, Role>(StringComparer.Ordinal);
         foreach (var entry in StrictJson.ReqObject(root, "roles", "roles", fail))
         {
@@ -244,8 +252,15 @@ public sealed class LayoutRoles
     public IReadOnlyList<PublicKey> AllFunctionaries() =>
         Roles.Values.Concat(new[] { Rebuilders?.Role, Approvers?.Role }.OfType<Role>()).SelectMany(r => r.Keys).GroupBy(k => k.KeyId, StringComparer.Ordinal).Select(g => g.First()).ToList();
 
-    /// <summary>Gives each step of <paramref name="layout"/> its role's keys and threshold; keeps only the keys some step names.</summary>
-    /// <exception cref="RolesException">SB5236: a step no pattern names.</exception>
+    /// <summary>Every SPIFFE ID functionary of every role.</summary>
+    public IReadOnlyList<Spiffe.SpiffePattern> AllSpiffeIds() =>
+        Roles.Values.SelectMany(r => r.SpiffeIds).GroupBy(p => p.ToString(), StringComparer.Ordinal).Select(g => g.First()).ToList();
+
+    /// <summary>
+    /// Gives each step of <paramref name="layout"/> its role's keys, SPIFFE IDs (as <c>cert_constraints</c>) and
+    /// threshold; keeps only the keys some step names.
+    /// </summary>
+    /// <exception cref="RolesException">SB5236: a step no pattern names; SB5238: SPIFFE IDs and no root CA in the layout.</exception>
     public void Apply(Layout layout)
     {
         var used = new HashSet<string>(StringComparer.Ordinal);
@@ -256,6 +271,14 @@ public sealed class LayoutRoles
                 "Add the step, or a prefix pattern such as \"compile*\", to \"steps\" with the role that performs it.");
             step.PubKeys = role.Keys.Select(k => k.KeyId).Distinct(StringComparer.Ordinal).OrderBy(k => k, StringComparer.Ordinal).ToList();
             step.Threshold = role.Threshold;
+            step.CertConstraints = role.SpiffeIds.Count == 0 ? new List<CertificateConstraint>() : new List<CertificateConstraint> { CertificateConstraint.ForSpiffeIds(role.SpiffeIds.Select(p => p.ToString())) };
+            if (role.SpiffeIds.Count > 0 && layout.RootCas.Count == 0)
+            {
+                throw new RolesException(RolesException.SpiffeFunctionary,
+                    $"the role '{role.Name}' names SPIFFE IDs ({string.Join(", ", role.SpiffeIds)}), and no trust bundle anchors them.",
+                    "Give the trust domain's bundle: `securebuild layout new --roles FILE --spiffe-bundle bundle.pem` (what `securebuild svid fetch` writes).");
+            }
+
             used.UnionWith(step.PubKeys);
         }
 
@@ -314,6 +337,7 @@ public sealed class LayoutRoles
     {
         StrictJson.AllowedFields(obj, p, fail, new[] { "functionaries", "threshold" }.Concat(otherFields).ToArray());
         var keys = new List<PublicKey>();
+        var spiffeIds = new List<Spiffe.SpiffePattern>();
         var files = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var item in StrictJson.ReqArray(obj, "functionaries", p, fail))
         {
@@ -324,9 +348,16 @@ public sealed class LayoutRoles
 
             if (text.Value.StartsWith("spiffe://", StringComparison.Ordinal))
             {
-                throw new RolesException(RolesException.SpiffeFunctionary,
-                    $"{p}.functionaries names the SPIFFE ID {text.Value}: in-toto layouts name functionaries by key, and SVID keys change with every SVID.",
-                    "Name the step's functionary keys here; check SVID-signed provenance by SPIFFE ID with `securebuild provenance verify --spiffe-bundle B --spiffe-id ID`.");
+                try
+                {
+                    spiffeIds.Add(Spiffe.SpiffePattern.Parse(text.Value));
+                }
+                catch (FormatException e)
+                {
+                    throw fail($"{p}.functionaries: {e.Message}");
+                }
+
+                continue;
             }
 
             try
@@ -343,12 +374,13 @@ public sealed class LayoutRoles
 
         long threshold = StrictJson.OptNonNegativeInt64(obj, "threshold", p, fail) ?? 1;
         int distinct = keys.Select(k => k.KeyId).Distinct(StringComparer.Ordinal).Count();
-        if (distinct == 0 || threshold < 1 || threshold > distinct)
+        if (spiffeIds.Count > 0 ? threshold < 1 || threshold > int.MaxValue : distinct == 0 || threshold < 1 || threshold > distinct)
         {
+            // A SPIFFE ID pattern (spiffe://td/builder/*) stands for any number of workloads, so it sets no upper bound.
             throw fail($"{p}: the threshold {threshold} must be between 1 and the number of distinct keys ({distinct}) of the role '{name}'.");
         }
 
-        return new Role(name, keys, (int)threshold, files);
+        return new Role(name, keys, (int)threshold, files, spiffeIds);
     }
 
     private static RolesException Bad(string message) =>

@@ -29,6 +29,43 @@ public static class LinkFile
         return $"{stepName}.{keyId.Substring(0, 8).ToLowerInvariant()}.link";
     }
 
+    /// <summary>
+    /// Deletes the step's other link files signed with a certificate ("&lt;step&gt;.&lt;8 hex&gt;.link" whose signatures
+    /// carry a "cert"), keeping <paramref name="keep"/>. An X.509-SVID's key changes with every SVID, so each build's
+    /// link has a new file name; the verifier looks at every such file of a SPIFFE step, and a stale one must not be
+    /// taken for this build's. Files without a certificate (key-signed links) are never touched. Returns the deleted paths.
+    /// </summary>
+    public static IReadOnlyList<string> DeleteOtherCertificateLinks(string directory, string stepName, string keep)
+    {
+        var deleted = new List<string>();
+        string prefix = stepName + ".";
+        string kept = Path.GetFullPath(keep);
+        foreach (string file in FindIn(directory))
+        {
+            string name = Path.GetFileName(file);
+            if (name.Length != prefix.Length + 8 + 5 || !name.StartsWith(prefix, StringComparison.Ordinal)
+                || !Hex.IsHex(name.Substring(prefix.Length, 8)) || string.Equals(Path.GetFullPath(file), kept, StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            try
+            {
+                if (Metablock.Load(file).Signatures.Any(s => s.Cert is not null))
+                {
+                    File.Delete(file);
+                    deleted.Add(file);
+                }
+            }
+            catch (Exception e) when (e is InTotoFormatException || e is IOException || e is UnauthorizedAccessException)
+            {
+                // not a link SecureBuild can read: not ours to delete
+            }
+        }
+
+        return deleted;
+    }
+
     /// <summary>The "*.link" files of <paramref name="directory"/>, in ordinal order of their paths.</summary>
     public static IReadOnlyList<string> FindIn(string directory) =>
         Directory.EnumerateFiles(directory, "*.link").OrderBy(f => f, StringComparer.Ordinal).ToList();
@@ -55,8 +92,10 @@ public static class LinkFile
     /// <summary>
     /// Signs <paramref name="link"/> with <paramref name="key"/> and writes it atomically as
     /// <c>directory/&lt;step&gt;.&lt;kid8&gt;.link</c> (creating the directory). Returns the full path.
+    /// <paramref name="certificatePem"/>: the certificates of <paramref name="key"/> (an X.509-SVID chain, leaf first)
+    /// for the signature's "cert".
     /// </summary>
-    public static string WriteSigned(Link link, SigningKey key, string directory)
+    public static string WriteSigned(Link link, SigningKey key, string directory, string? certificatePem = null)
     {
         if (link is null)
         {
@@ -75,7 +114,7 @@ public static class LinkFile
 
         string path = Path.GetFullPath(Path.Combine(directory, FileName(link.Name, key.KeyId)));
         var block = new Metablock(link.ToJson());
-        block.Sign(key);
+        block.Sign(key, certificatePem);
         AtomicFile.WriteAllBytes(path, block.ToFileBytes());
         return path;
     }

@@ -4,13 +4,17 @@ using SecureBuild.Core.Json;
 
 namespace SecureBuild.Core.InToto;
 
-/// <summary>A signature entry: {"keyid": ..., "sig": lowercase hex}.</summary>
+/// <summary>
+/// A signature entry: {"keyid": ..., "sig": lowercase hex}, and for a signature made with a certificate's key
+/// (in-toto-golang's optional "cert") the certificate as PEM: the leaf, then the intermediates it was issued through.
+/// </summary>
 public sealed class Signature
 {
-    public Signature(string keyId, string sig)
+    public Signature(string keyId, string sig, string? cert = null)
     {
         KeyId = keyId ?? throw new ArgumentNullException(nameof(keyId));
         Sig = sig ?? throw new ArgumentNullException(nameof(sig));
+        Cert = cert;
     }
 
     public string KeyId { get; }
@@ -18,7 +22,19 @@ public sealed class Signature
     /// <summary>The signature bytes as lowercase hex.</summary>
     public string Sig { get; }
 
-    public JsonMap ToJson() => new() { { "keyid", KeyId }, { "sig", Sig } };
+    /// <summary>PEM certificates, leaf first (its key made the signature), or null for a key signature.</summary>
+    public string? Cert { get; }
+
+    public JsonMap ToJson()
+    {
+        var json = new JsonMap { { "keyid", KeyId }, { "sig", Sig } };
+        if (Cert is not null)
+        {
+            json.Add("cert", Cert);
+        }
+
+        return json;
+    }
 }
 
 /// <summary>
@@ -45,15 +61,18 @@ public sealed class Metablock
     /// <summary>The bytes that are signed: canonical JSON of <see cref="Signed"/>.</summary>
     public byte[] SignedBytes() => CanonicalJson.Serialize(_signed);
 
-    /// <summary>Signs the canonical bytes of <see cref="Signed"/>; replaces an existing signature by the same keyid, else appends.</summary>
-    public void Sign(SigningKey key)
+    /// <summary>
+    /// Signs the canonical bytes of <see cref="Signed"/>; replaces an existing signature by the same keyid, else appends.
+    /// <paramref name="certificatePem"/>: the certificate(s) of <paramref name="key"/> (leaf first) to carry in "cert".
+    /// </summary>
+    public void Sign(SigningKey key, string? certificatePem = null)
     {
         if (key is null)
         {
             throw new ArgumentNullException(nameof(key));
         }
 
-        var signature = new Signature(key.KeyId, Hex.Encode(key.Sign(SignedBytes())));
+        var signature = new Signature(key.KeyId, Hex.Encode(key.Sign(SignedBytes())), certificatePem);
         int index = Signatures.FindIndex(s => s.KeyId == key.KeyId);
         if (index >= 0)
         {
@@ -137,7 +156,7 @@ public sealed class Metablock
                 throw new InTotoFormatException($"{path}: expected a signature object, found {StrictInTotoFields.Describe(signatures[i])}.");
             }
 
-            StrictInTotoFields.ExactFields(sig, path, "keyid", "sig");
+            StrictJson.AllowedFields(sig, path, m => new InTotoFormatException(m), "keyid", "sig", "cert");
             string keyId = StrictInTotoFields.String(sig, "keyid", path);
             string hex = StrictInTotoFields.String(sig, "sig", path);
             if (!Hex.IsHex(hex) || hex.Length % 2 != 0)
@@ -145,7 +164,7 @@ public sealed class Metablock
                 throw new InTotoFormatException($"{path}.sig: expected a hex string.");
             }
 
-            block.Signatures.Add(new Signature(keyId, hex));
+            block.Signatures.Add(new Signature(keyId, hex, sig.ContainsKey("cert") ? StrictInTotoFields.String(sig, "cert", path) : null));
         }
 
         return block;

@@ -46,7 +46,7 @@ public static class StrictInTotoReader
 
         const string path = "layout";
         StrictInTotoFields.ExpectType(signed, path, "layout");
-        StrictInTotoFields.ExactFields(signed, path, "_type", "expires", "inspect", "keys", "readme", "steps");
+        FieldsWithOptional(signed, path, new[] { "_type", "expires", "inspect", "keys", "readme", "steps" }, "rootcas", "intermediatecas");
         var layout = new Layout
         {
             Expires = Layout.ParseExpires(StrictInTotoFields.String(signed, "expires", path)),
@@ -88,6 +88,8 @@ public static class StrictInTotoReader
             layout.Keys.Add(kv.Key, key);
         }
 
+        layout.RootCas = ReadCertificates(signed, "rootcas", path);
+        layout.IntermediateCas = ReadCertificates(signed, "intermediatecas", path);
         var names = new HashSet<string>(StringComparer.Ordinal);
         var steps = StrictInTotoFields.Array(signed, "steps", path);
         for (int i = 0; i < steps.Count; i++)
@@ -124,7 +126,18 @@ public static class StrictInTotoReader
         }
 
         StrictInTotoFields.ExpectType(json, path, "step");
-        StrictInTotoFields.ExactFields(json, path, "_type", "expected_command", "expected_materials", "expected_products", "name", "pubkeys", "threshold");
+        FieldsWithOptional(json, path, new[] { "_type", "expected_command", "expected_materials", "expected_products", "name", "pubkeys", "threshold" }, "cert_constraints");
+
+        var constraints = new List<CertificateConstraint>();
+        if (json.ContainsKey("cert_constraints"))
+        {
+            var list = StrictInTotoFields.Array(json, "cert_constraints", path);
+            for (int i = 0; i < list.Count; i++)
+            {
+                constraints.Add(CertificateConstraint.FromJson(list[i], $"{path}.cert_constraints[{i}]"));
+            }
+        }
+
         long threshold = StrictInTotoFields.Integer(json, "threshold", path);
         if (threshold < 1 || threshold > int.MaxValue)
         {
@@ -139,7 +152,39 @@ public static class StrictInTotoReader
             ExpectedCommand = StrictInTotoFields.StringList(json, "expected_command", path),
             ExpectedMaterials = StrictInTotoFields.Rules(json, "expected_materials", path),
             ExpectedProducts = StrictInTotoFields.Rules(json, "expected_products", path),
+            CertConstraints = constraints,
         };
+    }
+
+    /// <summary>Every one of <paramref name="required"/> present, besides them only <paramref name="optional"/> (the certificate-functionary fields, written only when used).</summary>
+    private static void FieldsWithOptional(JsonMap obj, string path, string[] required, params string[] optional)
+    {
+        foreach (string field in required)
+        {
+            if (!obj.ContainsKey(field))
+            {
+                throw new InTotoFormatException($"{path}: required field \"{field}\" is missing.");
+            }
+        }
+
+        StrictJson.AllowedFields(obj, path, m => new InTotoFormatException(m), required.Concat(optional).ToArray());
+    }
+
+    /// <summary>The optional <c>rootcas</c> or <c>intermediatecas</c> map (keyid -> CA certificate key object).</summary>
+    internal static SortedDictionary<string, LayoutCertificate> ReadCertificates(JsonMap signed, string field, string path, bool strict = true)
+    {
+        var result = new SortedDictionary<string, LayoutCertificate>(StringComparer.Ordinal);
+        if (!signed.ContainsKey(field))
+        {
+            return result;
+        }
+
+        foreach (var kv in StrictInTotoFields.Object(signed, field, path))
+        {
+            result.Add(kv.Key, LayoutCertificate.FromKeyObject(kv.Key, kv.Value, $"{path}.{field}[\"{kv.Key}\"]", strict));
+        }
+
+        return result;
     }
 
     internal static Inspection ReadInspection(JsonItem node, string path)

@@ -153,16 +153,42 @@ public static class StepLinkRecording
 
     private static string? RecordLink(StepLinkRequest request, List<CodedDiagnostic> found)
     {
+        StepFingerprint.Delete(StepFingerprint.LinkFingerprintFile(request.MaterialsFile));
+        var certificate = request.CertificateSigner();
+        try
+        {
+            return RecordLink(request, certificate, found);
+        }
+        finally
+        {
+            (certificate as IDisposable)?.Dispose();
+        }
+    }
+
+    private static string? RecordLink(StepLinkRequest request, ICertificateSigner? certificate, List<CodedDiagnostic> found)
+    {
         var step = request.StepName;
         var materialsFile = request.MaterialsFile;
-        StepFingerprint.Delete(StepFingerprint.LinkFingerprintFile(materialsFile));
-        // The key file is read before the key is loaded: a key changing in between then changes this hash too.
-        var keyFile = SigningKeyResolver.ExistingKeyFile(request.SigningKey, request.DevelopmentKeyFile, request.RequireSigningKey);
-        var keyHash = keyFile is null ? null : LinkConfirmation.TryHashFile(keyFile);
-        var key = request.LoadKey();
-        if (key is null)
+        // SecureBuildSigning=spiffe: the link is signed with the workload's X.509-SVID and carries its chain ("cert"),
+        // so a layout naming SPIFFE IDs accepts it. The SVID changes every build, so no fingerprint lets a later build
+        // confirm this link unchanged (keyFile stays null).
+        var svid = certificate?.LinkSigner();
+        string? keyFile = null, keyHash = null;
+        SigningKey? key;
+        if (svid is not null)
         {
-            return null;
+            key = svid.Key;
+        }
+        else
+        {
+            // The key file is read before the key is loaded: a key changing in between then changes this hash too.
+            keyFile = SigningKeyResolver.ExistingKeyFile(request.SigningKey, request.DevelopmentKeyFile, request.RequireSigningKey);
+            keyHash = keyFile is null ? null : LinkConfirmation.TryHashFile(keyFile);
+            key = request.LoadKey();
+            if (key is null)
+            {
+                return null;
+            }
         }
         var (recorder, cache, settings) = request.CreateRecorder(true);
         var materialsStat = LinkConfirmation.MaterialsState(materialsFile, step);
@@ -188,8 +214,16 @@ public static class StepLinkRecording
             Byproducts = new JsonMap(),
             Environment = new JsonMap(),
         };
-        var (path, written, linkBytes) = StepRecorder.WriteLinkIfChangedWithBytes(link, key, request.LinkDirectory);
-        WriteStatements(request, link, key, recorder, path, written, products, found);
+        var (path, written, linkBytes) = StepRecorder.WriteLinkIfChangedWithBytes(link, key, request.LinkDirectory, svid?.ChainPem);
+        if (svid is not null)
+        {
+            foreach (var stale in LinkFile.DeleteOtherCertificateLinks(request.LinkDirectory, step, path))
+            {
+                found.Add(CodedDiagnostic.Detail($"SecureBuild: {step}: removed {stale}, signed with an earlier SVID"));
+            }
+        }
+
+        WriteStatements(request, link, key, recorder, path, written, products, certificate, found);
         if (keyFile is not null && keyHash is not null && materialsStat is not null && productsStat is not null)
         {
             var companions = Companions(request, key.KeyId).Where(File.Exists).ToList();
@@ -240,7 +274,7 @@ public static class StepLinkRecording
     /// link was (a no-op build produced nothing new, so the provenance of the existing outputs stands).
     /// </summary>
     private static void WriteStatements(StepLinkRequest request, Link link, SigningKey key, StepRecorder recorder, string linkPath, bool linkWritten,
-        SortedDictionary<string, IReadOnlyDictionary<string, string>> products, List<CodedDiagnostic> found)
+        SortedDictionary<string, IReadOnlyDictionary<string, string>> products, ICertificateSigner? certificate, List<CodedDiagnostic> found)
     {
         var step = request.StepName;
         var linkStatementPath = Path.Combine(request.LinkDirectory, StepAttestations.LinkStatementFileName(step, key.KeyId));
@@ -274,26 +308,18 @@ public static class StepLinkRecording
         }
         provenance.Byproducts.Add(ProvenanceStatement.Resource(name: Path.GetFileName(linkPath), digest: StepAttestations.Sha256Of(linkPath), annotations: null));
         ((JsonMap)provenance.Byproducts[0])["mediaType"] = "application/vnd.in-toto.link+json";
-        var certificate = request.CertificateSigner();
-        try
+        StepAttestations.WriteEnvelope(provenance.ToJson(), key, provenancePath,
+            Path.Combine(request.LinkDirectory, StepAttestations.ProvenanceBundleFileName(step)), certificate);
+        found.Add(CodedDiagnostic.Message($"SecureBuild: {step} provenance -> {provenancePath} ({provenance.Subjects.Count} subjects)"));
+        if (certificate is not null)
         {
-            StepAttestations.WriteEnvelope(provenance.ToJson(), key, provenancePath,
-                Path.Combine(request.LinkDirectory, StepAttestations.ProvenanceBundleFileName(step)), certificate);
-            found.Add(CodedDiagnostic.Message($"SecureBuild: {step} provenance -> {provenancePath} ({provenance.Subjects.Count} subjects)"));
-            if (certificate is not null)
+            foreach (var package in request.Subjects.Concat(request.Products).Distinct(StringComparer.Ordinal)
+                .Where(p => (p.EndsWith(".nupkg", StringComparison.OrdinalIgnoreCase) || p.EndsWith(".snupkg", StringComparison.OrdinalIgnoreCase)) && File.Exists(p)))
             {
-                foreach (var package in request.Subjects.Concat(request.Products).Distinct(StringComparer.Ordinal)
-                    .Where(p => (p.EndsWith(".nupkg", StringComparison.OrdinalIgnoreCase) || p.EndsWith(".snupkg", StringComparison.OrdinalIgnoreCase)) && File.Exists(p)))
-                {
-                    found.Add(CodedDiagnostic.Message($"SecureBuild: {step} package signature -> {certificate.SignFile(package)}"));
-                }
-
-                found.Add(CodedDiagnostic.Message($"SecureBuild: {step} {certificate.Summary}"));
+                found.Add(CodedDiagnostic.Message($"SecureBuild: {step} package signature -> {certificate.SignFile(package)}"));
             }
-        }
-        finally
-        {
-            (certificate as IDisposable)?.Dispose();
+
+            found.Add(CodedDiagnostic.Message($"SecureBuild: {step} {certificate.Summary}"));
         }
     }
 }

@@ -177,8 +177,10 @@ public sealed class StepRecorder
 
     /// <summary>
     /// <see cref="WriteLinkIfChanged"/>, also giving the bytes of the link file as they were verified or written.
+    /// <paramref name="certificatePem"/>: the X.509-SVID chain of <paramref name="key"/> for the signature's "cert"
+    /// (<see cref="LinkFile.WriteSigned"/>); an existing file counts as the same only with the same certificate.
     /// </summary>
-    public static (string Path, bool Written, byte[] Bytes) WriteLinkIfChangedWithBytes(Link link, SigningKey key, string directory)
+    public static (string Path, bool Written, byte[] Bytes) WriteLinkIfChangedWithBytes(Link link, SigningKey key, string directory, string? certificatePem = null)
     {
         var path = Path.Combine(directory, LinkFile.FileName(link.Name, key.KeyId));
         if (File.Exists(path))
@@ -188,7 +190,7 @@ public sealed class StepRecorder
                 var bytes = InputFile.ReadAllBytes(path, InputKind.Link);
                 var existing = Metablock.Parse(bytes);
                 var same = CanonicalJson.Serialize(existing.Signed).SequenceEqual(CanonicalJson.Serialize(link.ToJson()));
-                if (same && existing.Signatures.Count == 1 && existing.VerifySignature(key.Public))
+                if (same && existing.Signatures.Count == 1 && existing.Signatures[0].Cert == certificatePem && existing.VerifySignature(key.Public))
                 {
                     return (path, false, bytes);
                 }
@@ -198,7 +200,7 @@ public sealed class StepRecorder
                 // unreadable or foreign content: overwrite it below
             }
         }
-        var written = LinkFile.WriteSigned(link, key, directory);
+        var written = LinkFile.WriteSigned(link, key, directory, certificatePem);
         return (written, true, InputFile.ReadAllBytes(written, InputKind.Link));
     }
 }

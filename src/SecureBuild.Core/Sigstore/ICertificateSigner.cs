@@ -13,6 +13,12 @@ public interface ICertificateSigner
     /// <summary>Signs a file's bytes (a .nupkg) into <c>&lt;file&gt;.sigstore.json</c> beside it; returns that path.</summary>
     string SignFile(string path);
 
+    /// <summary>
+    /// SPIFFE signing: the SVID that also signs the step's classic in-toto link (its chain goes in the signature's
+    /// "cert"); null for keyless signing, whose links stay key-signed.
+    /// </summary>
+    SecureBuild.Core.Spiffe.SvidSigner? LinkSigner();
+
     /// <summary>What signed, for the build log.</summary>
     string Summary { get; }
 }

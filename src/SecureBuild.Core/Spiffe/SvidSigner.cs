@@ -140,6 +140,20 @@ public sealed class SvidSigner
         _trustedTsas = trustedTsas;
     }
 
+    /// <summary>The key that signs (the leaf's): in-toto link files are named after its keyid.</summary>
+    public string KeyId => _key.KeyId;
+
+    /// <summary>The SVID's private key, for what signs classic in-toto links (with <see cref="ChainPem"/> as their "cert").</summary>
+    public SigningKey Key => _key;
+
+    /// <summary>
+    /// The SVID chain as PEM, leaf first, then the intermediates: a classic link signature's <c>cert</c>
+    /// (in-toto-golang's field; it reads the first certificate only and finds intermediates in the layout's
+    /// <c>intermediatecas</c>). A layout with <c>cert_constraints</c> for the step accepts such a signature by SPIFFE
+    /// ID; a key-only layout that lists the SVID's key accepts it as a key signature.
+    /// </summary>
+    public string ChainPem => SvidCertificates.ToPem(Chain);
+
     /// <summary>Signs <paramref name="payload"/> as DSSE into a bundle that carries the SVID chain.</summary>
     /// <exception cref="KeylessException">SB5030: the timestamp authority failed.</exception>
     /// <exception cref="SvidException">SB5302: the timestamped bundle does not verify against the trusted TSAs.</exception>

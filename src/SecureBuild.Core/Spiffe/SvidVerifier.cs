@@ -120,7 +120,8 @@ public static class SvidVerifier
         return uris.Count == 1 && SpiffeId.TryParse(uris[0], out var id, out _, out _) ? id!.TrustDomain : null;
     }
 
-    private static List<string> SafeUriSans(X509Certificate cert)
+    /// <summary>The URI SANs of a certificate, or none when its extension cannot be read (for messages and lookups; <see cref="Verify"/> refuses such a leaf).</summary>
+    public static List<string> SafeUriSans(X509Certificate cert)
     {
         try
         {

@@ -47,6 +47,42 @@ public sealed class SpiffeSigningTaskTests : TaskTestBase
     }
 
     [Test]
+    public void The_link_is_signed_with_the_svid_carrying_its_chain_and_a_layout_naming_the_spiffe_id_accepts_it()
+    {
+        var engine = new FakeBuildEngine();
+        Assert.That(Step(engine, SvidFiles(TimeSpan.FromHours(1))).Execute(), Is.True, engine.Log);
+        var linkFile = Directory.GetFiles(LinkDir, "compile.*.link").Single();
+        var signature = Core.InToto.Metablock.Load(linkFile).Signatures.Single();
+        var chain = SvidCertificates.ReadCertificates(System.Text.Encoding.UTF8.GetBytes(signature.Cert!), "cert");
+        Assert.That(SvidVerifier.UriSans(chain[0]), Is.EqualTo(new[] { Builder }));
+
+        var owner = Core.Crypto.SigningKey.Generate(Core.Crypto.KeyType.Ed25519);
+        var layout = new Core.InToto.Layout { Expires = DateTimeOffset.UtcNow.AddDays(1) };
+        layout.AddRootCa(Core.InToto.LayoutCertificate.From(Pki.Ca));
+        layout.Steps.Add(new Core.InToto.Step("compile")
+        {
+            CertConstraints = { Core.InToto.CertificateConstraint.ForSpiffeIds(new[] { "spiffe://ci.example/builder/*" }) },
+            ExpectedMaterials = { new[] { "ALLOW", "*" } },
+            ExpectedProducts = { new[] { "ALLOW", "*" } },
+        });
+        var block = new Core.InToto.Metablock(layout.ToJson());
+        block.Sign(owner);
+        string layoutFile = Dir.Path("root.layout");
+        block.Save(layoutFile);
+        var verifier = new Core.InToto.Verification.LayoutVerifier(new Core.InToto.Verification.LayoutVerifierOptions { LinkDirectory = LinkDir, WorkingDirectory = Dir.Path("."), PersistInspectionLinks = false });
+        var result = verifier.Verify(layoutFile, new[] { owner.Public });
+        Assert.That(result.Passed, Is.True, string.Join("\n", result.Failures.Select(f => f.Message).Concat(result.DroppedLinks.Select(d => d.Message))));
+        Assert.That(result.PerformedBy["compile"], Is.EqualTo(new[] { Builder }));
+
+        // The next build signs with a new SVID (a new key, so a new file name): the earlier link is removed, or the
+        // verifier could take it for this build's.
+        engine = new FakeBuildEngine();
+        Assert.That(Step(engine, SvidFiles(TimeSpan.FromHours(1))).Execute(), Is.True, engine.Log);
+        var again = Directory.GetFiles(LinkDir, "compile.*.link").Single();
+        Assert.That(again, Is.Not.EqualTo(linkFile));
+    }
+
+    [Test]
     public void A_long_lived_svid_fails_the_step_and_writes_no_bundle()
     {
         var engine = new FakeBuildEngine();

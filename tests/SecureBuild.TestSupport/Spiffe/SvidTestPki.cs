@@ -47,11 +47,19 @@ public sealed class SvidTestPki
         return new SvidTestPki(builder.Generate(new Asn1SignatureFactory("SHA256WITHECDSA", pair.Private)), pair.Private);
     }
 
+    /// <summary>A leaf SVID for <paramref name="spiffeId"/> signed by this CA, valid from a minute ago for <paramref name="lifetime"/>.</summary>
+    public (X509Certificate Cert, byte[] KeyDer) Issue(string spiffeId, TimeSpan lifetime, int rsaBits = 0)
+    {
+        var now = DateTimeOffset.UtcNow;
+        return IssueLeaf(Ca, CaKey, spiffeId, now.AddMinutes(-1), now + lifetime, rsaBits: rsaBits);
+    }
+
     /// <summary>
     /// A leaf SVID for <paramref name="spiffeId"/> signed by <paramref name="ca"/>, with its PKCS#8 DER key: ECDSA
     /// P-256, or RSA of <paramref name="rsaBits"/> bits (e = 65537) when that is not 0.
+    /// <paramref name="isCa"/>: a broken "leaf" with basicConstraints cA=true (an SVID must not be one).
     /// </summary>
-    public static (X509Certificate Cert, byte[] KeyDer) IssueLeaf(X509Certificate ca, AsymmetricKeyParameter caKey, string spiffeId, DateTimeOffset notBefore, DateTimeOffset notAfter, int rsaBits = 0)
+    public static (X509Certificate Cert, byte[] KeyDer) IssueLeaf(X509Certificate ca, AsymmetricKeyParameter caKey, string spiffeId, DateTimeOffset notBefore, DateTimeOffset notAfter, int rsaBits = 0, bool isCa = false)
     {
         var pair = rsaBits == 0 ? NewKey() : NewRsaKey(rsaBits);
         var builder = new X509V3CertificateGenerator();
@@ -61,7 +69,7 @@ public sealed class SvidTestPki
         builder.SetNotBefore(notBefore.UtcDateTime);
         builder.SetNotAfter(notAfter.UtcDateTime);
         builder.SetPublicKey(pair.Public);
-        builder.AddExtension(X509Extensions.BasicConstraints, true, new BasicConstraints(false));
+        builder.AddExtension(X509Extensions.BasicConstraints, true, new BasicConstraints(isCa));
         builder.AddExtension(X509Extensions.KeyUsage, true, new KeyUsage(KeyUsage.DigitalSignature));
         builder.AddExtension(X509Extensions.SubjectAlternativeName, false, new GeneralNames(new GeneralName(GeneralName.UniformResourceIdentifier, spiffeId)));
         var cert = builder.Generate(new Asn1SignatureFactory("SHA256WITHECDSA", caKey));
@@ -74,8 +82,7 @@ public sealed class SvidTestPki
     /// </summary>
     public (string Chain, string Key, string Bundle) WriteSvid(string directory, string spiffeId, TimeSpan lifetime, int rsaBits = 0)
     {
-        var now = DateTimeOffset.UtcNow;
-        var (cert, key) = IssueLeaf(Ca, CaKey, spiffeId, now.AddMinutes(-1), now + lifetime, rsaBits);
+        var (cert, key) = Issue(spiffeId, lifetime, rsaBits);
         Directory.CreateDirectory(directory);
         string chain = Path.Combine(directory, "svid.pem"), keyFile = Path.Combine(directory, "svid.key"), bundle = Path.Combine(directory, "bundle.pem");
         File.WriteAllText(chain, SvidCertificates.ToPem(new[] { cert }));

@@ -181,7 +181,7 @@ public sealed class LayoutVerifier
             VerifyLayoutSignatures(layoutFile, keys, where);                    // 1
             VerifyLayoutExpiration(layoutFile, where);                          // 2
             var chain = LoadLinksForLayout(layout, prefetch, linkDir, where);   // 3
-            VerifyLinkSignaturesAndThresholds(chain, where);                    // 4
+            VerifyLinkSignaturesAndThresholds(layout, chain, where);            // 4
             VerifySublayouts(chain, linkDir, subPath);                          // 5
             VerifyCommandAlignment(chain, where);                               // 6
             VerifyThresholdConstraints(chain, where);                           // 7
@@ -243,8 +243,10 @@ public sealed class LayoutVerifier
         /// <summary>
         /// Step 3. Takes the prefetched link files of every step in layout and pubkeys order (one per authorized keyid,
         /// "&lt;step&gt;.&lt;keyid8&gt;.link"), adding read warnings as they come. A file that cannot be parsed aborts
-        /// (FormatError); a step with fewer files than its threshold aborts (LinkNotFoundError) before any link
-        /// signature is looked at. Returns the loaded links of each step, nothing verified yet.
+        /// (FormatError). A step with certificate functionaries (<c>cert_constraints</c>) also takes every other
+        /// "&lt;step&gt;.&lt;8 hex&gt;.link" whose signature carries a certificate (one that cannot be read is dropped, not
+        /// fatal: anyone may leave a file there). A step with fewer files than its threshold aborts (LinkNotFoundError)
+        /// before any link signature is looked at. Returns the loaded links of each step, nothing verified yet.
         /// </summary>
         private List<StepLinks> LoadLinksForLayout(Layout layout, LinkPrefetch prefetch, string linkDir, string where)
         {
@@ -286,6 +288,27 @@ public sealed class LayoutVerifier
                     }
                 }
 
+                foreach (var (prefix8, load) in prefetch.CertificateLinks(step.Name))
+                {
+                    string fileName = LinkFileName(step.Name, prefix8);
+                    tried.Add(fileName);
+                    if (load.ReadWarning is not null)
+                    {
+                        _warnings.Add(new VerificationWarning(load.ReadWarning, step.Name, load.Path));
+                    }
+
+                    if (load.LoadError is not null)
+                    {
+                        _dropped.Add(new DroppedLink(step.Name, prefix8, load.Path, DropReason.CertificateNotAccepted, $"{fileName}: {load.LoadError.Message}"));
+                        continue;
+                    }
+
+                    if (load.File is not null)
+                    {
+                        links.Loaded.Add(new LoadedLink(load.CertificateKeyId ?? prefix8, load));
+                    }
+                }
+
                 if (links.Loaded.Count < step.Threshold)
                 {
                     var present = new HashSet<string>(links.Loaded.Select(l => LinkFileName(step.Name, l.KeyId)), StringComparer.Ordinal);
@@ -294,7 +317,7 @@ public sealed class LayoutVerifier
                     {
                         Step = step.Name,
                         Details = tried.Count == 0
-                            ? new[] { "the step authorizes no functionary key (its pubkeys list is empty)" }
+                            ? new[] { step.CertConstraints.Count == 0 ? "the step authorizes no functionary key (its pubkeys list is empty)" : "no link file of the step's keys, and none signed with a certificate" }
                             : tried.Select(t => $"{PathJoin.Join(linkDir, t)}: {(present.Contains(t) ? "found" : "missing")}").ToList(),
                     });
                 }
@@ -308,9 +331,11 @@ public sealed class LayoutVerifier
         /// <summary>
         /// Step 4. Moves each loaded link whose signature by its authorized key is valid into the step's verified
         /// links; the others are dropped (recorded with the reason, as the reference drops them silently). A step with
-        /// fewer valid links from distinct functionaries than its threshold aborts (ThresholdVerificationError).
+        /// fewer valid links from distinct functionaries than its threshold aborts (ThresholdVerificationError). A link
+        /// signed with a certificate counts when the certificate makes its signer a functionary of the step
+        /// (<see cref="CertificateFunctionaries.Authorize"/>); such functionaries are counted by SPIFFE ID.
         /// </summary>
-        private void VerifyLinkSignaturesAndThresholds(List<StepLinks> chain, string where)
+        private void VerifyLinkSignaturesAndThresholds(Layout layout, List<StepLinks> chain, string where)
         {
             _log.Add($"Verifying link metadata signatures{where}...");
             foreach (var links in chain)
@@ -320,7 +345,7 @@ public sealed class LayoutVerifier
                 var droppedHere = new List<DroppedLink>();
                 foreach (var loaded in links.Loaded)
                 {
-                    var drop = CheckLink(step, loaded, usedMainKeyIds);
+                    var drop = loaded.Load.IsCertificateCandidate ? CheckCertificateLink(layout, step, loaded, usedMainKeyIds) : CheckLink(step, loaded, usedMainKeyIds);
                     if (drop is not null)
                     {
                         droppedHere.Add(drop);
@@ -338,7 +363,7 @@ public sealed class LayoutVerifier
                     var details = droppedHere.Select(d => d.Message).ToList();
                     if (details.Count == 0)
                     {
-                        details.Add("two valid links were signed with the same key");
+                        details.Add(links.Verified.Any(l => l.Identity is not null) ? "two valid links were signed by the same functionary (key or SPIFFE ID)" : "two valid links were signed with the same key");
                     }
 
                     throw new VerificationAbort(new VerificationFailure(FailureKind.ThresholdVerificationError,
@@ -354,7 +379,7 @@ public sealed class LayoutVerifier
                 _linkCount += links.Verified.Count;
                 if (where.Length == 0)
                 {
-                    _performedBy[step.Name] = links.Verified.Select(l => l.KeyId).Distinct(StringComparer.Ordinal).ToList();
+                    _performedBy[step.Name] = links.Verified.Select(l => l.Identity ?? l.KeyId).Distinct(StringComparer.Ordinal).ToList();
                 }
             }
         }
@@ -576,6 +601,39 @@ public sealed class LayoutVerifier
             }
 
             usedMainKeyIds.Add(load.Key!.KeyId);
+            return null;
+        }
+
+        /// <summary>A link of a step's certificate functionaries: its signature by the certificate's key, then who that is.</summary>
+        private DroppedLink? CheckCertificateLink(Layout layout, Step step, LoadedLink loaded, List<string> usedIdentities)
+        {
+            string fileName = LinkFileName(step.Name, loaded.KeyId);
+            var load = loaded.Load;
+            if (load.Problem is { } p)
+            {
+                return new DroppedLink(step.Name, loaded.KeyId, loaded.File.File, p.Reason, $"{fileName} ({loaded.File.TypeName}): {p.Why}.");
+            }
+
+            if (loaded.File.IsLayout)
+            {
+                return new DroppedLink(step.Name, loaded.KeyId, loaded.File.File, DropReason.CertificateNotAccepted,
+                    $"{fileName} is a layout signed with a certificate; a sublayout must be signed by a functionary key of the step.");
+            }
+
+            var (id, refusal) = CertificateFunctionaries.Authorize(step, load.CertificateChain!, layout, _o.CertificateTime ?? _o.Clock(), _o.SvidMaxTtl);
+            if (id is null)
+            {
+                return new DroppedLink(step.Name, loaded.KeyId, loaded.File.File, DropReason.CertificateNotAccepted, $"{fileName}: {refusal}.");
+            }
+
+            if (_o.RequireLinkNameMatch && loaded.File.Link is { } link && link.NameText != step.Name)
+            {
+                return new DroppedLink(step.Name, loaded.KeyId, loaded.File.File, DropReason.NameMismatch,
+                    $"{fileName}: its name is {(link.NameText is null ? JsonItem.Describe(link.NameAsWritten) : "'" + link.NameText + "'")}, not '{step.Name}'.");
+            }
+
+            loaded.Identity = id.ToString();
+            usedIdentities.Add(loaded.Identity);
             return null;
         }
 
@@ -818,6 +876,9 @@ public sealed class LayoutVerifier
 
         public LinkLoad Load { get; }
 
+        /// <summary>For a link signed with a certificate: the SPIFFE ID that signed it, once authorized.</summary>
+        public string? Identity { get; set; }
+
         public MetadataFile File => Load.File!;
 
         /// <summary>For a sublayout: its summary link, once verified.</summary>
@@ -836,6 +897,8 @@ public sealed class LayoutVerifier
     {
         private readonly Item[] _items;
         private readonly Dictionary<(string Step, string KeyId), Item> _byKey = new();
+        private readonly Dictionary<string, List<(string Prefix8, Item Item)>> _byCertificate = new(StringComparer.Ordinal);
+        private readonly VerificationAbort? _candidatesError;
         private int _next;
 
         public LinkPrefetch(Layout layout, string layoutFile, string linkDir, long max, Func<DateTimeOffset> clock, CancellationToken cancel)
@@ -843,6 +906,26 @@ public sealed class LayoutVerifier
             var items = new List<Item>();
             foreach (var step in layout.Steps)
             {
+                if (step.CertConstraints.Count > 0 && !_byCertificate.ContainsKey(step.Name) && _candidatesError is null)
+                {
+                    var list = new List<(string, Item)>();
+                    try
+                    {
+                        foreach (var (prefix8, path) in CertificateFunctionaries.Candidates(linkDir, step))
+                        {
+                            var item = new Item(() => LinkLoad.RunCertificate(path, prefix8, max, clock, cancel));
+                            items.Add(item);
+                            list.Add((prefix8, item));
+                        }
+                    }
+                    catch (VerificationAbort e)
+                    {
+                        _candidatesError = e; // reported in step 3, after the layout's own checks
+                    }
+
+                    _byCertificate[step.Name] = list;
+                }
+
                 foreach (string keyId in step.PubKeys)
                 {
                     if (_byKey.ContainsKey((step.Name, keyId)))
@@ -873,9 +956,22 @@ public sealed class LayoutVerifier
         }
 
         /// <summary>The outcome for one (step, keyid) of the layout.</summary>
-        public LinkLoad Get(string step, string keyId)
+        public LinkLoad Get(string step, string keyId) => Take(_byKey[(step, keyId)]);
+
+        /// <summary>The outcomes for the link files of a step's certificate functionaries, by file name order.</summary>
+        /// <exception cref="VerificationAbort">Too many candidate files.</exception>
+        public IEnumerable<(string Prefix8, LinkLoad Load)> CertificateLinks(string step)
         {
-            var wanted = _byKey[(step, keyId)];
+            if (_candidatesError is not null)
+            {
+                throw _candidatesError;
+            }
+
+            return _byCertificate.TryGetValue(step, out var list) ? list.Select(e => (e.Prefix8, Take(e.Item))).ToList() : Enumerable.Empty<(string, LinkLoad)>();
+        }
+
+        private LinkLoad Take(Item wanted)
+        {
             if (wanted.TryClaim())
             {
                 wanted.Run();
@@ -1006,38 +1102,91 @@ public sealed class LayoutVerifier
         /// <summary>The file's bytes (from <see cref="BufferPool"/>; the parsed model refers to them).</summary>
         public byte[]? FileBytes { get; private set; }
 
-        public static LinkLoad Run(string path, string keyId, JsonMap? keyObject, string layoutFile, long max, Func<DateTimeOffset> clock, CancellationToken cancel)
+        /// <summary>A file looked at for a step's certificate functionaries (no key of the layout names it).</summary>
+        public bool IsCertificateCandidate { get; private set; }
+
+        /// <summary>For a certificate candidate: the certificates its signature carries (leaf first), when the signature verifies with the leaf's key.</summary>
+        public IReadOnlyList<Org.BouncyCastle.X509.X509Certificate>? CertificateChain { get; private set; }
+
+        /// <summary>For a certificate candidate: the keyid of its signature with a certificate.</summary>
+        public string? CertificateKeyId { get; private set; }
+
+        /// <summary>
+        /// Loads a link file of a step's certificate functionaries: read and parse as <see cref="Run"/>, then check its
+        /// signature with a certificate by the key of that certificate. A signature that cannot be checked is a
+        /// <see cref="Problem"/> (the link is dropped), never fatal.
+        /// </summary>
+        public static LinkLoad RunCertificate(string path, string prefix8, long max, Func<DateTimeOffset> clock, CancellationToken cancel)
         {
-            var load = new LinkLoad { Path = path };
-            if (cancel.IsCancellationRequested)
+            var load = new LinkLoad { Path = path, IsCertificateCandidate = true };
+            if (!load.ReadAndParse(max, clock, cancel))
             {
-                return load; // verification already stopped; nobody looks at this any more
+                return load;
             }
 
             try
             {
-                var bytes = TryReadFile(path, max, out string? warning, pooled: true);
-                load.FileBytes = bytes;
-                load.ReadWarning = warning;
+                var (chain, keyId, problem) = CertificateFunctionaries.CheckSignature(load.File!, prefix8);
+                load.CertificateChain = chain;
+                load.CertificateKeyId = keyId;
+                load.Problem = problem;
+            }
+            catch (VerificationAbort e)
+            {
+                load.Problem = (DropReason.BadSignature, e.Failure.Message.TrimEnd('.'));
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                load.Problem = (DropReason.BadSignature, $"the signature cannot be checked: {e.GetType().Name}: {e.Message}");
+            }
+
+            load.File?.ReleaseSignableBytes();
+            return load;
+        }
+
+        /// <summary>Reads and parses the file; false when there is nothing more to do (missing, load error, cancelled).</summary>
+        private bool ReadAndParse(long max, Func<DateTimeOffset> clock, CancellationToken cancel)
+        {
+            if (cancel.IsCancellationRequested)
+            {
+                return false; // verification already stopped; nobody looks at this any more
+            }
+
+            try
+            {
+                var bytes = TryReadFile(Path, max, out string? warning, pooled: true);
+                FileBytes = bytes;
+                ReadWarning = warning;
                 if (bytes is null)
                 {
-                    return load;
+                    return false;
                 }
 
-                load.File = ReferenceMetadataReader.Read(bytes, path, clock);
-                if (load.File.Link is not null)
+                File = ReferenceMetadataReader.Read(bytes, Path, clock);
+                if (File.Link is not null)
                 {
-                    load.NamesWarning = Session.ArtifactNamesWarning(load.File);
+                    NamesWarning = Session.ArtifactNamesWarning(File);
                 }
             }
             catch (VerificationAbort e)
             {
-                load.LoadError = e;
-                return load;
+                LoadError = e;
+                return false;
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
-                load.LoadError = VerificationAbort.Format($"{path}: cannot be read: {e.GetType().Name}: {e.Message}", path);
+                LoadError = VerificationAbort.Format($"{Path}: cannot be read: {e.GetType().Name}: {e.Message}", Path);
+                return false;
+            }
+
+            return true;
+        }
+
+        public static LinkLoad Run(string path, string keyId, JsonMap? keyObject, string layoutFile, long max, Func<DateTimeOffset> clock, CancellationToken cancel)
+        {
+            var load = new LinkLoad { Path = path };
+            if (!load.ReadAndParse(max, clock, cancel))
+            {
                 return load;
             }
 
@@ -1055,8 +1204,8 @@ public sealed class LayoutVerifier
             try
             {
                 load.Key = InTotoVerificationKey.FromLayoutKey(keyId, keyObject, layoutFile);
-                load.Problem = load.Key.Check(load.File);
-                if (!load.File.IsLayout)
+                load.Problem = load.Key.Check(load.File!);
+                if (!load.File!.IsLayout)
                 {
                     load.File.ReleaseSignableBytes(); // a link's signature is checked here only
                 }

@@ -35,4 +35,14 @@ public sealed class LayoutVerifierOptions
     /// On: a link whose <c>name</c> differs from its step is dropped with <see cref="DropReason.NameMismatch"/>.
     /// </summary>
     public bool RequireLinkNameMatch { get; set; }
+
+    /// <summary>
+    /// When the links signed with an X.509-SVID were signed (steps with <c>cert_constraints</c>): every certificate
+    /// of the SVID's path must have been valid then. Classic links carry no time, and SVIDs live about an hour, so a
+    /// later check names the build's time. Null: <see cref="Clock"/>'s now.
+    /// </summary>
+    public DateTimeOffset? CertificateTime { get; set; }
+
+    /// <summary>The longest validity period of a functionary SVID (short-lived: 24 h by default).</summary>
+    public TimeSpan SvidMaxTtl { get; set; } = Spiffe.SvidPolicy.DefaultMaxTtl;
 }

@@ -106,7 +106,8 @@ internal static class ReferenceMetadataReader
                     throw VerificationAbort.Format($"{where}: \"sig\" must be a hex string.", file);
                 }
 
-                result.Add(new SignatureEntry(keyId, vs.Value));
+                var cert = sig.Get("cert"); // in-toto-golang's; in-toto-verify ignores it, and so does a key-only layout here
+                result.Add(new SignatureEntry(keyId, vs.Value, (cert as JsonString)?.Value));
             }
             else if (sig.Get("signature") is JsonString gs && IsPythonHex(gs.Value) && sig.Get("other_headers") is JsonString ohs && IsPythonHex(ohs.Value))
             {
@@ -261,14 +262,22 @@ internal static class ReferenceMetadataReader
                 ? ParseInteger(tn.RawText)
                 : throw VerificationAbort.Format($"{where} (step '{name}'): \"threshold\" must be an integer, found {Describe(threshold)}.", file);
             layout.Steps.Add(step);
-            signableSteps.Add(JsonMap.Build(
+            var signableStep = JsonMap.Build(
                 ("_type", new JsonString("step")),
                 ("expected_command", command),
                 ("expected_materials", em),
                 ("expected_products", ep),
                 ("name", new JsonString(name)),
                 ("pubkeys", pubkeys),
-                ("threshold", threshold)));
+                ("threshold", threshold));
+            if (so.Get("cert_constraints") is { } constraints)
+            {
+                // in-toto-golang's field (in-toto-verify 1.3.1 drops it, so its signature check fails on such a layout)
+                step.CertConstraints = ReadCertConstraints(constraints, $"{where} (step '{name}')", file);
+                signableStep.Add("cert_constraints", constraints); // canonical JSON sorts the members
+            }
+
+            signableSteps.Add(signableStep);
         }
 
         var signableInspect = new List<JsonItem>();
@@ -342,14 +351,65 @@ internal static class ReferenceMetadataReader
             throw VerificationAbort.Format($"{file}: Malformed date string in layout: expires must be a string, found {Describe(expires)}.", file);
         }
 
-        var signable = JsonMap.Build(
+        var members = new List<(string, JsonItem)>
+        {
             ("_type", new JsonString("layout")),
             ("expires", expires),
             ("inspect", new JsonList(signableInspect.ToArray())),
             ("keys", keys),
             ("readme", readme),
-            ("steps", new JsonList(signableSteps.ToArray())));
+            ("steps", new JsonList(signableSteps.ToArray())),
+        };
+
+        // in-toto-golang's certificate-functionary fields, signed as written when present (in-toto-verify 1.3.1 drops them).
+        foreach (string field in new[] { "intermediatecas", "rootcas" })
+        {
+            if (signed.Get(field) is { } cas)
+            {
+                if (cas is not JsonMap)
+                {
+                    throw VerificationAbort.Format($"{file}: layout \"{field}\" must be an object (keyid -> CA key object), found {Describe(cas)}.", file);
+                }
+
+                members.Add((field, cas));
+            }
+        }
+
+        try
+        {
+            layout.RootCas = StrictInTotoReader.ReadCertificates(signed, "rootcas", file, strict: false);
+            layout.IntermediateCas = StrictInTotoReader.ReadCertificates(signed, "intermediatecas", file, strict: false);
+        }
+        catch (InTotoFormatException e)
+        {
+            throw VerificationAbort.Format($"{file}: {e.Message}", file);
+        }
+
+        var signable = JsonMap.Build(members.ToArray()); // canonical JSON sorts the members
         return (layout, signable);
+    }
+
+    private static List<CertificateConstraint> ReadCertConstraints(JsonItem node, string where, string file)
+    {
+        if (node is not JsonList list)
+        {
+            throw VerificationAbort.Format($"{where}: \"cert_constraints\" must be a list, found {Describe(node)}.", file);
+        }
+
+        var result = new List<CertificateConstraint>(list.Count);
+        for (int i = 0; i < list.Count; i++)
+        {
+            try
+            {
+                result.Add(CertificateConstraint.FromJson(list[i], $"{where}: cert_constraints[{i}]"));
+            }
+            catch (InTotoFormatException e)
+            {
+                throw VerificationAbort.Format(e.Message, file);
+            }
+        }
+
+        return result;
     }
 
     private static string ReadName(JsonMap item, string where, string file)

@@ -22,7 +22,8 @@ internal sealed class VerificationAbort : Exception
 /// <summary>One entry of a metablock's "signatures".</summary>
 /// <param name="KeyId">The entry's "keyid".</param>
 /// <param name="SigHex">The "sig" hex; null for a GPG-style signature (no "sig" member), which SecureBuild cannot check.</param>
-internal sealed record SignatureEntry(string KeyId, string? SigHex);
+/// <param name="Cert">The optional "cert" (PEM, leaf first) of a signature made with a certificate's key (in-toto-golang); the reference ignores it.</param>
+internal sealed record SignatureEntry(string KeyId, string? SigHex, string? Cert = null);
 
 /// <summary>A parsed link or layout file: signatures, the model and the JSON that is signed.</summary>
 internal sealed class MetadataFile

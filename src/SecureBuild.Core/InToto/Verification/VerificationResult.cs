@@ -55,6 +55,13 @@ public enum DropReason
 
     /// <summary>Only with <see cref="LayoutVerifierOptions.RequireLinkNameMatch"/>: the link's <c>name</c> is not the step's name.</summary>
     NameMismatch,
+
+    /// <summary>
+    /// A link signed with a certificate (a step with <c>cert_constraints</c>) whose certificate does not make its signer
+    /// a functionary of the step: not for the signing key, not a valid X.509-SVID from the layout's root CAs, or
+    /// meeting none of the step's constraints.
+    /// </summary>
+    CertificateNotAccepted,
 }
 
 /// <summary>What stopped verification. Verification stops at the first failure, in the reference's order.</summary>
