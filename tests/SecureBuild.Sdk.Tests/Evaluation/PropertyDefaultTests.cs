@@ -16,6 +16,7 @@ public sealed class PropertyDefaultTests
         ("Deterministic", "true"),
         ("SecureBuildHashAlgorithms", "sha256"),
         ("SecureBuildHashCache", "true"),
+        ("SecureBuildSkipUnchanged", "true"),
         ("SecureBuildRequireSigningKey", "false"),
         ("SecureBuildRecordRestore", "true"),
         ("SecureBuildRecordCompile", "true"),

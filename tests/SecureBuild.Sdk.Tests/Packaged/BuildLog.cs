@@ -31,6 +31,15 @@ public sealed class BuildLog
     public IReadOnlyList<TaskRun> Tasks(string name) =>
         _build.FindChildrenRecursive<LogTask>(t => t.Name == name).Select(t => new TaskRun(t)).ToList();
 
+    /// <summary>Every task run whose class came from the assembly <paramref name="assemblyName"/> (e.g. SecureBuild.Tasks), by path or name.</summary>
+    public IReadOnlyList<TaskRun> TasksFrom(string assemblyName) =>
+        _build.FindChildrenRecursive<LogTask>(t => (t.FromAssembly ?? "").Contains(assemblyName, StringComparison.OrdinalIgnoreCase)).Select(t => new TaskRun(t)).ToList();
+
+    /// <summary>The targets MSBuild skipped in any build of the project (up to date, or a false condition).</summary>
+    public IReadOnlyList<string> SkippedTargets(string projectFileName) =>
+        _build.FindChildrenRecursive<LogProject>(p => System.IO.Path.GetFileName(p.ProjectFile) == projectFileName)
+            .SelectMany(p => p.Children.OfType<Target>()).Where(t => t.Skipped).Select(t => t.Name).Distinct().ToList();
+
     /// <summary>The targets that ran in the (inner) build of the project for <paramref name="targetFramework"/>, in the order they started.</summary>
     public IReadOnlyList<string> TargetOrder(string projectFileName, string? targetFramework)
     {
@@ -60,6 +69,8 @@ public sealed class TaskRun
     }
 
     public string TargetName => _task.GetNearestParent<Target>()?.Name ?? "";
+
+    public string Name => _task.Name;
 
     public string ProjectDirectory => _project.ProjectDirectory;
 
