@@ -148,6 +148,14 @@ public sealed class StepLinkRecordingTests
         Assert.That(subjects, Is.EqualTo(new[] { "App/bin/App.dll" }));
         Assert.That(result.Diagnostics.Any(d => d.Text.Contains("provenance ->")), Is.True);
 
+        // A deleted companion (here the provenance's Sigstore bundle) is written again by the next build, although
+        // nothing the link records changed.
+        var bundle = Path.Combine(_links, StepAttestations.ProvenanceBundleFileName("compile"));
+        Assert.That(File.Exists(bundle), Is.True);
+        File.Delete(bundle);
+        var again = StepLinkRecording.Record(request);
+        Assert.That((again.ConfirmedKeyId, File.Exists(bundle)), Is.EqualTo(((string?)null, true)), "the missing bundle is not confirmed away, it is written again");
+
         var keyless = Request(dll);
         keyless.LoadKey = () => null;
         StepFingerprint.Delete(StepFingerprint.LinkFingerprintFile(_materialsFile));

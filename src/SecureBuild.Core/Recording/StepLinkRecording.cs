@@ -266,6 +266,7 @@ public static class StepLinkRecording
         if (request.WriteProvenance)
         {
             yield return Path.GetFullPath(Path.Combine(request.LinkDirectory, StepAttestations.ProvenanceFileName(request.StepName)));
+            yield return Path.GetFullPath(Path.Combine(request.LinkDirectory, StepAttestations.ProvenanceBundleFileName(request.StepName)));
         }
     }
 
@@ -291,7 +292,8 @@ public static class StepLinkRecording
             return;
         }
         var provenancePath = Path.Combine(request.LinkDirectory, StepAttestations.ProvenanceFileName(step));
-        if (!linkWritten && File.Exists(provenancePath))
+        var bundlePath = Path.Combine(request.LinkDirectory, StepAttestations.ProvenanceBundleFileName(step));
+        if (!linkWritten && File.Exists(provenancePath) && File.Exists(bundlePath))
         {
             return;
         }
@@ -308,8 +310,7 @@ public static class StepLinkRecording
         }
         provenance.Byproducts.Add(ProvenanceStatement.Resource(name: Path.GetFileName(linkPath), digest: StepAttestations.Sha256Of(linkPath), annotations: null));
         ((JsonMap)provenance.Byproducts[0])["mediaType"] = "application/vnd.in-toto.link+json";
-        StepAttestations.WriteEnvelope(provenance.ToJson(), key, provenancePath,
-            Path.Combine(request.LinkDirectory, StepAttestations.ProvenanceBundleFileName(step)), certificate);
+        StepAttestations.WriteEnvelope(provenance.ToJson(), key, provenancePath, bundlePath, certificate);
         found.Add(CodedDiagnostic.Message($"SecureBuild: {step} provenance -> {provenancePath} ({provenance.Subjects.Count} subjects)"));
         if (certificate is not null)
         {
