@@ -34,13 +34,29 @@ internal sealed class SyscallTable
 {
     private readonly Dictionary<long, TracedSyscall> _byNumber;
 
-    private SyscallTable(string name, uint auditArch, Dictionary<long, TracedSyscall> byNumber, int sendToNumber)
+    private SyscallTable(string name, uint auditArch, Dictionary<long, TracedSyscall> byNumber, int sendToNumber, uint directoryFlag)
     {
         Name = name;
         AuditArch = auditArch;
         _byNumber = byNumber;
         SendToNumber = sendToNumber;
+        DirectoryFlag = directoryFlag;
     }
+
+    /// <summary>O_CREAT, the same on both architectures.</summary>
+    public const uint CreateFlag = 0x40;
+
+    /// <summary>__O_TMPFILE (O_TMPFILE is __O_TMPFILE | O_DIRECTORY), the same on both architectures.</summary>
+    public const uint TmpFileFlag = 0x400000;
+
+    /// <summary>O_DIRECTORY, which differs: 0200000 in the generic fcntl.h x86_64 uses, 040000 on arm64.</summary>
+    public uint DirectoryFlag { get; }
+
+    /// <summary>Which argument of an open-family call holds its flags (open: 1, openat: 2), for the calls whose flags the
+    /// filter can read (openat2's are in memory it cannot see; creat has none).</summary>
+    public IEnumerable<(long Number, int FlagsArgument)> OpenFlagsArguments =>
+        _byNumber.Where(e => e.Value == TracedSyscall.Open || e.Value == TracedSyscall.OpenAt)
+            .Select(e => (e.Key, e.Value == TracedSyscall.Open ? 1 : 2));
 
     public string Name { get; }
 
@@ -85,7 +101,7 @@ internal sealed class SyscallTable
         [46] = TracedSyscall.SendMsg,
         [59] = TracedSyscall.Execve,
         [322] = TracedSyscall.ExecveAt,
-    }, sendToNumber: 44);
+    }, sendToNumber: 44, directoryFlag: 0x10000);
 
     public static readonly SyscallTable Arm64 = new("aarch64", 0xC00000B7, new Dictionary<long, TracedSyscall>
     {
@@ -101,5 +117,5 @@ internal sealed class SyscallTable
         [211] = TracedSyscall.SendMsg,
         [221] = TracedSyscall.Execve,
         [281] = TracedSyscall.ExecveAt,
-    }, sendToNumber: 206);
+    }, sendToNumber: 206, directoryFlag: 0x4000);
 }
