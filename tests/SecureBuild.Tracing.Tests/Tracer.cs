@@ -11,13 +11,13 @@ internal static class Tracer
 {
     public static TraceLog Run(string workingDirectory, params string[] command) => RunResult(workingDirectory, command).Log;
 
-    public static TraceResult RunResult(string workingDirectory, IReadOnlyList<string> command, IReadOnlyDictionary<string, string>? environment = null, TraceLimits? limits = null)
+    public static TraceResult RunResult(string workingDirectory, IReadOnlyList<string> command, IReadOnlyDictionary<string, string>? environment = null, TraceLimits? limits = null, string? hashStore = null)
     {
         string previous = Directory.GetCurrentDirectory();
         Directory.SetCurrentDirectory(workingDirectory);
         try
         {
-            return PtraceTracer.Run(new TraceOptions { Command = command, Launcher = TraceCommand.Launcher(), Environment = environment, Limits = limits ?? new TraceLimits() });
+            return PtraceTracer.Run(new TraceOptions { Command = command, Launcher = TraceCommand.Launcher(), Environment = environment, Limits = limits ?? new TraceLimits(), HashStoreFile = hashStore });
         }
         finally
         {

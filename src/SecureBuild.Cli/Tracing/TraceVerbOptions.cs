@@ -18,6 +18,7 @@ internal sealed class TraceVerbOptions
     private readonly Option<bool> _hermetic = new("--hermetic") { Description = "Restore with the network, then run the dotnet verb with no network (only loopback), a reduced environment and a fresh HOME. Fails closed where namespaces are not available." };
     private readonly Option<string[]> _env = new("--env") { Description = "With --hermetic: pass this environment variable (by name, repeatable) into the hermetic step.", AllowMultipleArgumentsPerToken = false };
     private readonly Option<string> _key = new("--key") { Description = "Private key that signs the runtime-trace attestation (default: SecureBuildSigningKey, else the development key the links use)." };
+    private readonly Option<bool> _noHashCache = new("--no-hash-cache") { Description = "Read and hash every file the command opens, instead of taking an unchanged file's digest (same device, inode, size, modification and change time) from ~/.cache/securebuild-trace/hashes." };
     private readonly Option<bool> _printPolicy = new("--print-policy") { Description = "Print the built-in policy (a complete policy file to start from) and exit." };
 
     /// <summary>Adds the options to the trace verb.</summary>
@@ -29,6 +30,7 @@ internal sealed class TraceVerbOptions
         verb.Options.Add(options._hermetic);
         verb.Options.Add(options._env);
         verb.Options.Add(options._key);
+        verb.Options.Add(options._noHashCache);
         verb.Options.Add(options._printPolicy);
         return options;
     }
@@ -63,6 +65,7 @@ internal sealed class TraceVerbOptions
             }
         }
         var passed = parse.GetValue(_env) ?? Array.Empty<string>();
+        bool hashCache = !parse.GetValue(_noHashCache);
         if (!parse.GetValue(_hermetic))
         {
             if (passed.Length > 0)
@@ -70,12 +73,12 @@ internal sealed class TraceVerbOptions
                 stderr.WriteLine($"{name}: {HermeticPlan.UnsupportedCode}: --env names what passes into a hermetic step; it needs --hermetic.");
                 return CliApplication.Usage;
             }
-            return TraceCommand.Run(WithAttributionLog(command, outDir, "build", stderr), outDirectory, stdout, stderr, Enforce(enforcement, outDir, "build", stdout, stderr));
+            return TraceCommand.Run(WithAttributionLog(command, outDir, "build", stderr), outDirectory, stdout, stderr, Enforce(enforcement, outDir, "build", stdout, stderr), hashCache: hashCache);
         }
-        return RunHermetic(command, outDir, outDirectory, passed, enforcement, stdout, stderr);
+        return RunHermetic(command, outDir, outDirectory, passed, enforcement, hashCache, stdout, stderr);
     }
 
-    private int RunHermetic(IReadOnlyList<string> command, string outDir, string? outDirectory, IReadOnlyList<string> passed, TraceEnforcementOptions enforcement, TextWriter stdout, TextWriter stderr)
+    private int RunHermetic(IReadOnlyList<string> command, string outDir, string? outDirectory, IReadOnlyList<string> passed, TraceEnforcementOptions enforcement, bool hashCache, TextWriter stdout, TextWriter stderr)
     {
         const string name = "securebuild trace";
         var environment = System.Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
@@ -95,7 +98,7 @@ internal sealed class TraceVerbOptions
         {
             stderr.WriteLine($"{name}: --hermetic: restore first, with the network; then '{string.Join(" ", command)}' with no network, a reduced environment and a fresh HOME.");
             var restore = new[] { plan.Restore.FileName }.Concat(plan.Restore.Arguments).ToList();
-            int restored = TraceCommand.Run(WithAttributionLog(restore, outDir, "restore", stderr), Path.Combine(outDir, "restore"), stdout, stderr, Enforce(enforcement, outDir, "restore", stdout, stderr));
+            int restored = TraceCommand.Run(WithAttributionLog(restore, outDir, "restore", stderr), Path.Combine(outDir, "restore"), stdout, stderr, Enforce(enforcement, outDir, "restore", stdout, stderr), hashCache: hashCache);
             if (restored != CliApplication.Success)
             {
                 return restored;
@@ -111,7 +114,7 @@ internal sealed class TraceVerbOptions
                 RunnerPrograms = plan.WrapperPrograms,
                 StepName = TraceAttributor.PhaseOfCommand(command).ToString().ToLowerInvariant(),
             };
-            return TraceCommand.Run(step, outDirectory is null ? null : outDir, stdout, stderr, Enforce(hermetic, outDir, "build", stdout, stderr), (IReadOnlyDictionary<string, string>)plan.Command.Environment!);
+            return TraceCommand.Run(step, outDirectory is null ? null : outDir, stdout, stderr, Enforce(hermetic, outDir, "build", stdout, stderr), (IReadOnlyDictionary<string, string>)plan.Command.Environment!, hashCache: hashCache);
         }
         finally
         {

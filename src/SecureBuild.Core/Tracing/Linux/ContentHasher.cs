@@ -11,20 +11,31 @@ namespace SecureBuild.Core.Tracing.Linux;
 /// a tracee is re-opened by the tracer through /proc/PID/fd/N while the tracee is stopped at the system call's exit (so
 /// it is the very file the tracee got, even if it is renamed or deleted the next instant), and read on a worker thread
 /// while the tracee runs on. The queue is bounded: when the worker falls behind, the tracer waits (memory stays bounded,
-/// nothing is dropped).
+/// nothing is dropped). With a <see cref="TraceHashStore"/>, a file whose status matches a digest kept by an earlier
+/// trace is not read at all.
 /// </summary>
 internal sealed class ContentHasher : IDisposable
 {
     private const int QueueLength = 32;
     private readonly Dictionary<(long Device, long Inode, long Size, long Modified), HashSlot> _cache = new();
-    private readonly BlockingCollection<(FileStream Stream, HashSlot Slot)> _queue = new(QueueLength);
+    private readonly BlockingCollection<(FileStream Stream, HashSlot Slot, FileStatus Status)> _queue = new(QueueLength);
     private readonly Thread _worker;
+    private readonly TraceHashStore? _store;
+    private long _bytesHashed;
+    private int _filesHashed;
 
-    public ContentHasher()
+    public ContentHasher(TraceHashStore? store = null)
     {
+        _store = store;
         _worker = new Thread(Work) { IsBackground = true, Name = "securebuild trace hasher" };
         _worker.Start();
     }
+
+    /// <summary>Files read and hashed by this trace (read after <see cref="Complete"/>).</summary>
+    public int FilesHashed => _filesHashed;
+
+    /// <summary>Bytes read and hashed by this trace (read after <see cref="Complete"/>).</summary>
+    public long BytesHashed => Interlocked.Read(ref _bytesHashed);
 
     /// <summary>The hash of what <paramref name="path"/> is now (a /proc/PID/fd/N link or a plain path), computed off this thread.
     /// Null when it is not a regular file (a directory, device, pipe), or when it is gone (<paramref name="missing"/>).</summary>
@@ -50,6 +61,12 @@ internal sealed class ContentHasher : IDisposable
 
         slot = new HashSlot();
         _cache[key] = slot;
+        if (_store is not null && _store.TryGet(status, out var kept))
+        {
+            slot.Complete(kept);
+            return slot;
+        }
+
         FileStream stream;
         try
         {
@@ -62,7 +79,7 @@ internal sealed class ContentHasher : IDisposable
             return slot;
         }
 
-        _queue.Add((stream, slot));
+        _queue.Add((stream, slot, status));
         return slot;
     }
 
@@ -87,7 +104,7 @@ internal sealed class ContentHasher : IDisposable
     {
         var buffer = new byte[1 << 18];
         using var sha = SHA256.Create();
-        foreach (var (stream, slot) in _queue.GetConsumingEnumerable())
+        foreach (var (stream, slot, status) in _queue.GetConsumingEnumerable())
         {
             try
             {
@@ -95,13 +112,22 @@ internal sealed class ContentHasher : IDisposable
                 {
                     sha.Initialize();
                     int n;
+                    long total = 0;
                     while ((n = stream.Read(buffer, 0, buffer.Length)) > 0)
                     {
                         sha.TransformBlock(buffer, 0, n, null, 0);
+                        total += n;
                     }
 
                     sha.TransformFinalBlock(buffer, 0, 0);
-                    slot.Complete(Hex.Encode(sha.Hash!));
+                    string digest = Hex.Encode(sha.Hash!);
+                    slot.Complete(digest);
+                    Interlocked.Add(ref _bytesHashed, total);
+                    Interlocked.Increment(ref _filesHashed);
+                    if (_store is not null && FileStatus.TryGet((int)stream.SafeFileHandle.DangerousGetHandle(), out var after))
+                    {
+                        _store.Add(status, after, digest, (DateTimeOffset.UtcNow - DateTimeOffset.FromUnixTimeMilliseconds(0)).Ticks * 100);
+                    }
                 }
             }
             catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)

@@ -20,7 +20,15 @@ public sealed class TraceOptions
     public IReadOnlyDictionary<string, string>? Environment { get; init; }
 
     public TraceLimits Limits { get; init; } = new();
+
+    /// <summary>Where digests are kept from one trace to the next (<see cref="TraceHashStore"/>; the CLI's default is
+    /// <c>~/.cache/securebuild-trace/hashes</c>); null: every file is read and hashed.</summary>
+    public string? HashStoreFile { get; init; }
 }
+
+/// <summary>What hashing cost a trace: files and bytes read, digests taken from the store, and whether the store was
+/// discarded because a traced process wrote into its folder.</summary>
+public sealed record TraceHashing(int FilesHashed, long BytesHashed, int FromStore, bool StoreDiscarded);
 
 /// <summary>
 /// The Linux tracer: ptrace with a seccomp-bpf prefilter. The command starts through <see cref="TraceLauncher"/>, which
@@ -36,6 +44,10 @@ public static class PtraceTracer
     /// <summary>Monitor name recorded in <see cref="TraceLog.Monitor"/>.</summary>
     public static string MonitorName =>
         "securebuild ptrace+seccomp-bpf " + (typeof(PtraceTracer).Assembly.GetName().Version?.ToString(3) ?? "0");
+
+    /// <summary>The default store of digests kept between traces (<c>$XDG_CACHE_HOME/securebuild-trace/hashes</c>, else
+    /// <c>~/.cache/securebuild-trace/hashes</c>) in this environment; null without a home.</summary>
+    public static string? DefaultHashStoreFile(Func<string, string?> environment) => TraceHashStore.DefaultFile(environment);
 
     /// <summary>The number of a Linux signal name as the trace records it ("SIGKILL" is 9), or 0.</summary>
     public static int SignalNumber(string name) => LinuxNative.SignalNumber(name);
@@ -122,7 +134,8 @@ public static class PtraceTracer
         private readonly TraceOptions _options;
         private readonly SyscallTable _table;
         private readonly TraceRecorder _recorder;
-        private readonly ContentHasher _hasher = new();
+        private readonly ContentHasher _hasher;
+        private readonly TraceHashStore? _store;
         private readonly Dictionary<int, TaskState> _tasks = new();
         private readonly IntPtr _info = Marshal.AllocHGlobal(InfoSize);
         private readonly IntPtr _read = Marshal.AllocHGlobal(ReadBufferSize);
@@ -138,6 +151,8 @@ public static class PtraceTracer
             _options = options;
             _table = table;
             _recorder = new TraceRecorder(options.Limits);
+            _store = options.HashStoreFile is { } file ? TraceHashStore.Open(file) : null;
+            _hasher = new ContentHasher(_store);
         }
 
         public TraceResult Run()
@@ -169,7 +184,28 @@ public static class PtraceTracer
             }
 
             var log = _recorder.Build(_options.Command, cwd, start, _exitCode, _signal, MonitorName);
-            return new TraceResult(log, _topExecuted);
+            bool discarded = false;
+            if (_store is not null)
+            {
+                if (_store.TracedWriteInto(log.Files.Select(f => (f.Kind, f.Path, f.RenamedTo))))
+                {
+                    discarded = true;
+                    _store.Discard();
+                }
+                else
+                {
+                    try
+                    {
+                        _store.Save();
+                    }
+                    catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
+                    {
+                        // Only a cache: the next trace reads and hashes again.
+                    }
+                }
+            }
+
+            return new TraceResult(log, _topExecuted) { Hashing = new TraceHashing(_hasher.FilesHashed, _hasher.BytesHashed, _store?.Hits ?? 0, discarded) };
         }
 
         public void Dispose()
@@ -1050,4 +1086,8 @@ public static class PtraceTracer
 /// <param name="Log">What the command's process tree did.</param>
 /// <param name="CommandExecuted">False when the command never started (not found, not executable, or the launcher failed:
 /// its reason is on standard error and <see cref="TraceLog.ExitCode"/> is the launcher's 125, 126 or 127).</param>
-public sealed record TraceResult(TraceLog Log, bool CommandExecuted);
+public sealed record TraceResult(TraceLog Log, bool CommandExecuted)
+{
+    /// <summary>What hashing cost the trace.</summary>
+    public TraceHashing Hashing { get; init; } = new(0, 0, 0, false);
+}

@@ -1,0 +1,189 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Text;
+using SecureBuild.Core.IO;
+
+namespace SecureBuild.Core.Tracing.Linux;
+
+/// <summary>
+/// The tracer's digests kept from one trace to the next, so that a build's thousand unchanged SDK and package files are
+/// not read and hashed again each time (a no-op build of ten projects reads about 150 MB of them). An entry is keyed by
+/// what the kernel says of the file: device, inode, size, modification time and change time, both in nanoseconds. The
+/// change time cannot be set from user space: any write, rename or chmod moves it to "now". This is the trust the SDK's
+/// hash cache and MSBuild's incremental build already place in file metadata (documented; <c>--no-hash-cache</c> turns
+/// it off). Two guards:
+/// <list type="bullet">
+/// <item>A digest is kept only when the file's status after hashing is the one before, and its change time is more than
+/// two seconds old: a rewrite of the same size within the file system's timestamp granularity cannot hide behind it.</item>
+/// <item>The store lives outside every folder the default policy lets a build write, and when a traced process wrote,
+/// created, renamed or deleted anything in the store's folder, the store is deleted instead of saved
+/// (<see cref="TracedWriteInto"/>): a build cannot plant digests for the next trace.</item>
+/// </list>
+/// A missing, unreadable, oversized or foreign store is an empty one: it is only a cache.
+/// </summary>
+internal sealed class TraceHashStore
+{
+    private const string Header = "securebuild-trace-hashes 1";
+    private const int MaxEntries = 100_000;
+    private static readonly long RacyWindowNs = 2_000_000_000L;
+
+    private readonly string _file;
+    private readonly Dictionary<Key, string> _loaded = new();
+    private readonly ConcurrentDictionary<Key, string> _used = new();
+
+    private TraceHashStore(string file)
+    {
+        _file = file;
+    }
+
+    /// <summary>The store's file.</summary>
+    public string File => _file;
+
+    /// <summary>Digests this trace took from the store instead of reading the file.</summary>
+    public int Hits => _hits;
+
+    private int _hits;
+
+    /// <summary>The default store: <c>$XDG_CACHE_HOME/securebuild-trace/hashes</c>, else <c>~/.cache/securebuild-trace/hashes</c>
+    /// (not under <c>securebuild/</c>, where the SDK keeps per-user state a traced build may write); null without a home.</summary>
+    public static string? DefaultFile(Func<string, string?> environment)
+    {
+        var cache = environment("XDG_CACHE_HOME");
+        if (!string.IsNullOrWhiteSpace(cache) && Path.IsPathRooted(cache))
+        {
+            return Path.Combine(cache, "securebuild-trace", "hashes");
+        }
+
+        var home = environment("HOME");
+        return string.IsNullOrWhiteSpace(home) || !Path.IsPathRooted(home) ? null : Path.Combine(home, ".cache", "securebuild-trace", "hashes");
+    }
+
+    /// <summary>Loads the store at <paramref name="file"/> (bounded: a cache file of at most 256 MiB).</summary>
+    public static TraceHashStore Open(string file)
+    {
+        var store = new TraceHashStore(Path.GetFullPath(file));
+        store.Load();
+        return store;
+    }
+
+    /// <summary>The digest kept for a file in this state, if any.</summary>
+    public bool TryGet(in FileStatus status, out string sha256)
+    {
+        var key = Key.Of(status);
+        if (_loaded.TryGetValue(key, out var found) || _used.TryGetValue(key, out found))
+        {
+            _used[key] = found;
+            Interlocked.Increment(ref _hits);
+            sha256 = found;
+            return true;
+        }
+
+        sha256 = "";
+        return false;
+    }
+
+    /// <summary>Keeps a digest the hasher computed, when the file did not change while it was read
+    /// (<paramref name="before"/> and <paramref name="after"/> agree) and its change time is older than the racy window.</summary>
+    public void Add(in FileStatus before, in FileStatus after, string sha256, long nowNs)
+    {
+        var key = Key.Of(before);
+        if (!key.Equals(Key.Of(after)) || nowNs - before.ChangedNs <= RacyWindowNs || nowNs - before.ModifiedNs <= RacyWindowNs)
+        {
+            return;
+        }
+
+        _used[key] = sha256;
+    }
+
+    /// <summary>True when the trace shows a traced process changing anything in the store's folder.</summary>
+    public bool TracedWriteInto(IEnumerable<(FileAccessKind Kind, string Path, string? RenamedTo)> files)
+    {
+        string folder = Path.GetDirectoryName(_file)!;
+        bool Inside(string? path) => path is not null && (path == folder || path.StartsWith(folder + "/", StringComparison.Ordinal));
+        return files.Any(f => f.Kind is FileAccessKind.Write or FileAccessKind.Create or FileAccessKind.Delete or FileAccessKind.Rename &&
+                              (Inside(f.Path) || Inside(f.RenamedTo)));
+    }
+
+    /// <summary>Writes what this trace used or computed, then earlier entries, up to the cap (atomically, private to the user).</summary>
+    public void Save()
+    {
+        var text = new StringBuilder();
+        text.Append(Header).Append('\n');
+        int count = 0;
+        foreach (var (key, sha) in _used.Select(e => (e.Key, e.Value)).Concat(_loaded.Where(e => !_used.ContainsKey(e.Key)).Select(e => (e.Key, e.Value))))
+        {
+            if (count++ >= MaxEntries)
+            {
+                break;
+            }
+
+            text.Append(key.Device.ToString(CultureInfo.InvariantCulture)).Append(' ')
+                .Append(key.Inode.ToString(CultureInfo.InvariantCulture)).Append(' ')
+                .Append(key.Size.ToString(CultureInfo.InvariantCulture)).Append(' ')
+                .Append(key.ModifiedNs.ToString(CultureInfo.InvariantCulture)).Append(' ')
+                .Append(key.ChangedNs.ToString(CultureInfo.InvariantCulture)).Append(' ')
+                .Append(sha).Append('\n');
+        }
+
+        PrivateFile.CreateDirectory(Path.GetDirectoryName(_file)!);
+        AtomicFile.WriteAllBytes(_file, Encoding.ASCII.GetBytes(text.ToString()));
+    }
+
+    /// <summary>Removes the store (after a traced process wrote into its folder); false when it could not be removed.</summary>
+    public bool Discard()
+    {
+        try
+        {
+            System.IO.File.Delete(_file);
+            return true;
+        }
+        catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    private void Load()
+    {
+        string text;
+        try
+        {
+            if (!System.IO.File.Exists(_file))
+            {
+                return;
+            }
+
+            text = Encoding.ASCII.GetString(InputFile.ReadAllBytes(_file, InputKind.Cache));
+        }
+        catch (Exception e) when (e is IOException || e is UnauthorizedAccessException || e is InputFileException)
+        {
+            return;
+        }
+
+        var lines = text.Split('\n');
+        if (lines.Length == 0 || lines[0] != Header)
+        {
+            return;
+        }
+
+        for (int i = 1; i < lines.Length && _loaded.Count < MaxEntries; i++)
+        {
+            var f = lines[i].Split(' ');
+            if (f.Length == 6 && Number(f[0], out long device) && Number(f[1], out long inode) && Number(f[2], out long size) &&
+                Number(f[3], out long modified) && Number(f[4], out long changed) && IsSha256(f[5]))
+            {
+                _loaded[new Key(device, inode, size, modified, changed)] = f[5];
+            }
+        }
+    }
+
+    private static bool Number(string s, out long value) =>
+        long.TryParse(s, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out value);
+
+    private static bool IsSha256(string s) => s.Length == 64 && s.All(c => c is >= '0' and <= '9' or >= 'a' and <= 'f');
+
+    private readonly record struct Key(long Device, long Inode, long Size, long ModifiedNs, long ChangedNs)
+    {
+        public static Key Of(in FileStatus s) => new(s.Device, s.Inode, s.Size, s.ModifiedNs, s.ChangedNs);
+    }
+}
