@@ -145,8 +145,8 @@ internal static class TraceCommand
             string.Create(System.Globalization.CultureInfo.InvariantCulture, $"hashed {hashing.FilesHashed} files ({hashing.BytesHashed / 1048576.0:0.0} MB), {hashing.FromStore} digests from the hash cache."));
         if (hashing.StoreDiscarded)
         {
-            stderr.WriteLine("securebuild trace: warning SB4236: a traced process wrote into the tracer's hash cache folder; the cache was deleted " +
-                "and the next trace reads and hashes every file again. Find the process in the trace (its writes under ~/.cache/securebuild-trace).");
+            stderr.WriteLine("securebuild trace: warning SB4236: the tracer's hash cache changed during the trace, or a traced process wrote into its folder; " +
+                "the cache was deleted and the next trace reads and hashes every file again. Find what wrote it in the trace (writes under ~/.cache/securebuild-trace, or a hard link to it).");
         }
     }
 

@@ -116,4 +116,21 @@ public class TraceHashStoreTests : TracingFixture
         var next = Tracer.RunResult(Dir, new[] { Tracer.System("cat"), target }, hashStore: StoreFile);
         Assert.That(next.Hashing.FromStore, Is.EqualTo(0));
     }
+
+    [Test]
+    public void A_store_rewritten_through_a_hard_link_outside_its_folder_is_deleted_too()
+    {
+        string target = new[] { "/etc/os-release", "/etc/passwd", "/etc/hostname" }.First(System.IO.File.Exists);
+        Tracer.RunResult(Dir, new[] { Tracer.System("cat"), target }, hashStore: StoreFile);
+        Assert.That(System.IO.File.Exists(StoreFile), Is.True);
+
+        // link(2) is not a call the tracer stops on, and the write names the link: only the store's own status shows it.
+        string alias = Path.Combine(Dir, "alias");
+        var result = Tracer.RunResult(Dir, new[] { Tracer.System("sh"), "-c", $"ln '{StoreFile}' '{alias}' && echo '2049 1 1 1 1 {Digest}' >> '{alias}' && rm '{alias}'" }, hashStore: StoreFile);
+
+        Assert.That(result.Log.ExitCode, Is.EqualTo(0));
+        Assert.That(result.Log.Files.Any(f => f.Path.StartsWith(Path.GetDirectoryName(StoreFile)!, StringComparison.Ordinal)), Is.False, "no event names the store's folder");
+        Assert.That(result.Hashing.StoreDiscarded, Is.True);
+        Assert.That(System.IO.File.Exists(StoreFile), Is.False);
+    }
 }

@@ -187,7 +187,7 @@ public static class PtraceTracer
             bool discarded = false;
             if (_store is not null)
             {
-                if (_store.TracedWriteInto(log.Files.Select(f => (f.Kind, f.Path, f.RenamedTo))))
+                if (_store.ChangedSinceOpen() || _store.TracedWriteInto(log.Files.Select(f => (f.Kind, f.Path, f.RenamedTo))))
                 {
                     discarded = true;
                     _store.Discard();

@@ -15,10 +15,14 @@ namespace SecureBuild.Core.Tracing.Linux;
 /// <list type="bullet">
 /// <item>A digest is kept only when the file's status after hashing is the one before, and its change time is more than
 /// two seconds old: a rewrite of the same size within the file system's timestamp granularity cannot hide behind it.</item>
-/// <item>The store lives outside every folder the default policy lets a build write, and when a traced process wrote,
-/// created, renamed or deleted anything in the store's folder, the store is deleted instead of saved
-/// (<see cref="TracedWriteInto"/>): a build cannot plant digests for the next trace.</item>
+/// <item>A build cannot plant digests for the next trace: the store lives outside every folder the default policy lets a
+/// build write, and it is deleted instead of saved when the store file is not exactly as it was when the trace started
+/// (<see cref="ChangedSinceOpen"/>: any write through any name, a hard link or a symbolic link included, moves its change
+/// time, and every process of the traced tree ends before the trace does), or when a traced process wrote, created,
+/// renamed or deleted anything in the store's folder (<see cref="TracedWriteInto"/>).</item>
 /// </list>
+/// What this does not stop is another process of the same user, outside the trace, rewriting the store between two
+/// traces; such a process could as well replace the securebuild tool itself.
 /// A missing, unreadable, oversized or foreign store is an empty one: it is only a cache.
 /// </summary>
 internal sealed class TraceHashStore
@@ -34,7 +38,10 @@ internal sealed class TraceHashStore
     private TraceHashStore(string file)
     {
         _file = file;
+        _atOpen = StatusOf(file);
     }
+
+    private readonly Key? _atOpen;
 
     /// <summary>The store's file.</summary>
     public string File => _file;
@@ -94,6 +101,13 @@ internal sealed class TraceHashStore
 
         _used[key] = sha256;
     }
+
+    /// <summary>True when the store file is not as it was when this store was opened: created, replaced, written,
+    /// truncated, renamed away or deleted since (its device, inode, size, modification and change time, without following
+    /// a symbolic link).</summary>
+    public bool ChangedSinceOpen() => !Nullable.Equals(StatusOf(_file), _atOpen);
+
+    private static Key? StatusOf(string file) => FileStatus.TryGet(file, out var status) ? Key.Of(status) with { Type = status.Type } : null;
 
     /// <summary>True when the trace shows a traced process changing anything in the store's folder.</summary>
     public bool TracedWriteInto(IEnumerable<(FileAccessKind Kind, string Path, string? RenamedTo)> files)
@@ -182,7 +196,7 @@ internal sealed class TraceHashStore
 
     private static bool IsSha256(string s) => s.Length == 64 && s.All(c => c is >= '0' and <= '9' or >= 'a' and <= 'f');
 
-    private readonly record struct Key(long Device, long Inode, long Size, long ModifiedNs, long ChangedNs)
+    private readonly record struct Key(long Device, long Inode, long Size, long ModifiedNs, long ChangedNs, int Type = 0x8000)
     {
         public static Key Of(in FileStatus s) => new(s.Device, s.Inode, s.Size, s.ModifiedNs, s.ChangedNs);
     }
