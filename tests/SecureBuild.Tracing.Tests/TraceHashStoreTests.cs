@@ -17,14 +17,40 @@ public class TraceHashStoreTests : TracingFixture
 
     private string StoreFile => Path.Combine(Dir, "cache", "securebuild-trace", "hashes");
 
+    private readonly List<TraceHashStore> _open = new();
+
+    private TraceHashStore Open()
+    {
+        foreach (var held in _open)
+        {
+            held.Dispose();
+        }
+
+        _open.Clear();
+        var store = TraceHashStore.TryOpen(StoreFile) ?? throw new AssertionException("the store's lock is held");
+        _open.Add(store);
+        return store;
+    }
+
+    [TearDown]
+    public void Release()
+    {
+        foreach (var held in _open)
+        {
+            held.Dispose();
+        }
+
+        _open.Clear();
+    }
+
     [Test]
     public void A_digest_is_reused_only_for_the_same_device_inode_size_and_both_times()
     {
-        var store = TraceHashStore.Open(StoreFile);
+        var store = Open();
         store.Add(File(), File(), Digest, Now);
         store.Save();
 
-        var again = TraceHashStore.Open(StoreFile);
+        var again = Open();
         Assert.That(again.TryGet(File(), out var found), Is.True);
         Assert.That(found, Is.EqualTo(Digest));
         Assert.That(again.TryGet(File(changed: Now - 10 * Second), out _), Is.False, "rewritten with its modification time put back: the change time moved");
@@ -37,14 +63,14 @@ public class TraceHashStoreTests : TracingFixture
     [Test]
     public void A_file_changed_within_two_seconds_or_while_it_was_read_is_not_kept()
     {
-        var store = TraceHashStore.Open(StoreFile);
+        var store = Open();
         store.Add(File(inode: 1, changed: Now - Second), File(inode: 1, changed: Now - Second), Digest, Now);
         store.Add(File(inode: 2, modified: Now - Second), File(inode: 2, modified: Now - Second), Digest, Now);
         store.Add(File(inode: 3), File(inode: 3, size: 12), Digest, Now);
         store.Add(File(inode: 4), File(inode: 4), Digest, Now);
         store.Save();
 
-        var again = TraceHashStore.Open(StoreFile);
+        var again = Open();
         Assert.That(again.TryGet(File(inode: 1, changed: Now - Second), out _), Is.False, "changed a second ago: a same-size rewrite could share its times");
         Assert.That(again.TryGet(File(inode: 2, modified: Now - Second), out _), Is.False);
         Assert.That(again.TryGet(File(inode: 3), out _), Is.False, "it grew while it was hashed");
@@ -58,7 +84,7 @@ public class TraceHashStoreTests : TracingFixture
     {
         Directory.CreateDirectory(Path.GetDirectoryName(StoreFile)!);
         System.IO.File.WriteAllText(StoreFile, content);
-        var store = TraceHashStore.Open(StoreFile);
+        var store = Open();
         Assert.That(store.TryGet(new FileStatus(0x8000, 10, 7, 2049, 1, 1), out _), Is.False);
     }
 
@@ -72,7 +98,7 @@ public class TraceHashStoreTests : TracingFixture
             f.SetLength(InputFile.Limit(InputKind.Cache) + 1);
         }
 
-        Assert.That(TraceHashStore.Open(StoreFile).TryGet(new FileStatus(0x8000, 10, 7, 2049, 1, 1), out _), Is.False);
+        Assert.That(Open().TryGet(new FileStatus(0x8000, 10, 7, 2049, 1, 1), out _), Is.False);
     }
 
     [Test]
@@ -132,5 +158,25 @@ public class TraceHashStoreTests : TracingFixture
         Assert.That(result.Log.Files.Any(f => f.Path.StartsWith(Path.GetDirectoryName(StoreFile)!, StringComparison.Ordinal)), Is.False, "no event names the store's folder");
         Assert.That(result.Hashing.StoreDiscarded, Is.True);
         Assert.That(System.IO.File.Exists(StoreFile), Is.False);
+    }
+
+    [Test]
+    public void A_trace_while_another_holds_the_store_goes_without_it_and_leaves_it_alone()
+    {
+        string target = new[] { "/etc/os-release", "/etc/passwd", "/etc/hostname" }.First(System.IO.File.Exists);
+        Tracer.RunResult(Dir, new[] { Tracer.System("cat"), target }, hashStore: StoreFile);
+        byte[] before = System.IO.File.ReadAllBytes(StoreFile);
+
+        using (var held = TraceHashStore.TryOpen(StoreFile))
+        {
+            Assert.That(held, Is.Not.Null);
+            Assert.That(TraceHashStore.TryOpen(StoreFile), Is.Null, "one holder at a time");
+            var concurrent = Tracer.RunResult(Dir, new[] { Tracer.System("cat"), target }, hashStore: StoreFile);
+            Assert.That(concurrent.Hashing.FromStore, Is.EqualTo(0));
+            Assert.That(concurrent.Hashing.StoreDiscarded, Is.False, "another trace's store is not tampering");
+        }
+
+        Assert.That(System.IO.File.ReadAllBytes(StoreFile), Is.EqualTo(before));
+        Assert.That(Tracer.RunResult(Dir, new[] { Tracer.System("cat"), target }, hashStore: StoreFile).Hashing.FromStore, Is.GreaterThan(0), "free again");
     }
 }

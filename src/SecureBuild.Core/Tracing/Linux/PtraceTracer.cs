@@ -151,7 +151,7 @@ public static class PtraceTracer
             _options = options;
             _table = table;
             _recorder = new TraceRecorder(options.Limits);
-            _store = options.HashStoreFile is { } file ? TraceHashStore.Open(file) : null;
+            _store = options.HashStoreFile is { } file ? TraceHashStore.TryOpen(file) : null;
             _hasher = new ContentHasher(_store);
         }
 
@@ -211,6 +211,7 @@ public static class PtraceTracer
         public void Dispose()
         {
             _hasher.Dispose();
+            _store?.Dispose();
             Marshal.FreeHGlobal(_info);
             Marshal.FreeHGlobal(_read);
         }

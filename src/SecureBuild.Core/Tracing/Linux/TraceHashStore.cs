@@ -21,11 +21,14 @@ namespace SecureBuild.Core.Tracing.Linux;
 /// time, and every process of the traced tree ends before the trace does), or when a traced process wrote, created,
 /// renamed or deleted anything in the store's folder (<see cref="TracedWriteInto"/>).</item>
 /// </list>
+/// A trace holds the store's lock (an advisory lock on <c>hashes.lock</c> beside it) from before the command starts until
+/// the store is saved, so no other trace saves it meanwhile; a trace that finds it held goes without the store (a
+/// concurrent trace of the same user), instead of mistaking the other's save for tampering.
 /// What this does not stop is another process of the same user, outside the trace, rewriting the store between two
 /// traces; such a process could as well replace the securebuild tool itself.
 /// A missing, unreadable, oversized or foreign store is an empty one: it is only a cache.
 /// </summary>
-internal sealed class TraceHashStore
+internal sealed class TraceHashStore : IDisposable
 {
     private const string Header = "securebuild-trace-hashes 1";
     private const int MaxEntries = 100_000;
@@ -35,11 +38,14 @@ internal sealed class TraceHashStore
     private readonly Dictionary<Key, string> _loaded = new();
     private readonly ConcurrentDictionary<Key, string> _used = new();
 
-    private TraceHashStore(string file)
+    private TraceHashStore(string file, FileStream held)
     {
         _file = file;
+        _lock = held;
         _atOpen = StatusOf(file);
     }
+
+    private readonly FileStream _lock;
 
     private readonly Key? _atOpen;
 
@@ -65,13 +71,30 @@ internal sealed class TraceHashStore
         return string.IsNullOrWhiteSpace(home) || !Path.IsPathRooted(home) ? null : Path.Combine(home, ".cache", "securebuild-trace", "hashes");
     }
 
-    /// <summary>Loads the store at <paramref name="file"/> (bounded: a cache file of at most 256 MiB).</summary>
-    public static TraceHashStore Open(string file)
+    /// <summary>Takes the store's lock and loads the store at <paramref name="file"/> (bounded: a cache file of at most
+    /// 256 MiB); null when another trace holds the lock or the folder cannot be made (this trace then hashes everything).
+    /// Dispose releases the lock.</summary>
+    public static TraceHashStore? TryOpen(string file)
     {
-        var store = new TraceHashStore(Path.GetFullPath(file));
+        string full = Path.GetFullPath(file);
+        FileStream held;
+        try
+        {
+            PrivateFile.CreateDirectory(Path.GetDirectoryName(full)!);
+            // FileShare.None is an exclusive advisory lock (flock) on Unix, released when the stream is closed or the process ends.
+            held = new FileStream(full + ".lock", FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
+        {
+            return null;
+        }
+
+        var store = new TraceHashStore(full, held);
         store.Load();
         return store;
     }
+
+    public void Dispose() => _lock.Dispose();
 
     /// <summary>The digest kept for a file in this state, if any.</summary>
     public bool TryGet(in FileStatus status, out string sha256)
