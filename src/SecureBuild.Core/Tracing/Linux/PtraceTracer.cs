@@ -27,7 +27,7 @@ public sealed class TraceOptions
 }
 
 /// <summary>What hashing cost a trace: files and bytes read, digests taken from the store, and whether the store was
-/// discarded because a traced process wrote into its folder.</summary>
+/// discarded (it changed during the trace, or a traced process wrote into its folder).</summary>
 public sealed record TraceHashing(int FilesHashed, long BytesHashed, int FromStore, bool StoreDiscarded);
 
 /// <summary>
