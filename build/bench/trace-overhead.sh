@@ -96,6 +96,7 @@ LOADS=()
 run_scenario() { # scenario runs
   local scenario="$1" runs="$2" round warm out prep="" i
   local -a names=(untraced traced strace binlog) cmds order
+  [ "$runs" -gt 0 ] || return 0 # BENCH_RUNS_CLEAN=0: only the other scenario
   [ "$scenario" = clean ] && prep="$CLEAN"
   for ((round = 1; round <= runs; round++)); do
     LOADS+=("$(bench_load)")
@@ -133,6 +134,7 @@ summary_line() { grep -h 'securebuild trace: [0-9]* processes' "$1" | tail -n 1 
 stat() { jq -r --arg c "$2" --arg f "$3" '.results[] | select(.command == $c) | .[$f] // 0' "$RESULTS_DIR/$1.json"; }
 row() { # scenario runs
   local um us tm ts sm ss bm uc tc sc bc
+  [ "$2" -gt 0 ] || return 0
   um=$(stat "$1" untraced mean); us=$(stat "$1" untraced stddev)
   tm=$(stat "$1" traced mean); ts=$(stat "$1" traced stddev)
   sm=$(stat "$1" strace mean); ss=$(stat "$1" strace stddev)
@@ -158,6 +160,20 @@ row() { # scenario runs
     "traced/untr." "str/u" "tr/st" "bl/u" "tr/bl" "cpu tr/st/bl" verdict
   row clean "$RUNS_CLEAN"
   row noop "$RUNS_NOOP"
+  # The same, robust to this machine's drift: the median over the rounds of each round's own ratios (one build of each
+  # variant per round, in rotating order).
+  for scenario in clean noop; do
+    ls "$RESULTS_DIR"/rounds/"$scenario"-*.json >/dev/null 2>&1 || continue
+    for f in "$RESULTS_DIR"/rounds/"$scenario"-*.json; do
+      jq -r '[.results[] | {(.command): {w: .mean, c: (.user + .system)}}] | add
+        | "\(.traced.w / .untraced.w) \(.strace.w / .untraced.w) \(.traced.w / .strace.w) \(.traced.c / .untraced.c)"' "$f"
+    done | awk -v s="$scenario" '
+      function median(v, n,   i, j, t) { for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
+        return (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2 }
+      { n++; a[n] = $1; b[n] = $2; c[n] = $3; d[n] = $4 }
+      END { printf "%-6s per-round medians over %d rounds: traced/untraced %.3f, strace/untraced %.3f, traced/strace %.3f, cpu traced/untraced %.3f\n",
+        s, n, median(a, n), median(b, n), median(c, n), median(d, n) }'
+  done
   echo "tracer: clean build $(summary_line "$RESULTS_DIR/traced-clean.log"); peak memory $(peak "$RESULTS_DIR/traced-clean.log") MB (goal < 300), tracer CPU $(tracer_cpu "$RESULTS_DIR/traced-clean.log") s"
   echo "tracer: no-op build $(summary_line "$RESULTS_DIR/traced-noop.log"); peak memory $(peak "$RESULTS_DIR/traced-noop.log") MB, tracer CPU $(tracer_cpu "$RESULTS_DIR/traced-noop.log") s"
   bench_load_summary "${LOADS[@]}"

@@ -35,8 +35,11 @@ internal sealed class TraceHashStore : IDisposable
     private static readonly long RacyWindowNs = 2_000_000_000L;
 
     private readonly string _file;
+    private readonly FileStream _lock;
+    private readonly Key? _atOpen;
     private readonly Dictionary<Key, string> _loaded = new();
     private readonly ConcurrentDictionary<Key, string> _used = new();
+    private int _hits;
 
     private TraceHashStore(string file, FileStream held)
     {
@@ -45,17 +48,8 @@ internal sealed class TraceHashStore : IDisposable
         _atOpen = StatusOf(file);
     }
 
-    private readonly FileStream _lock;
-
-    private readonly Key? _atOpen;
-
-    /// <summary>The store's file.</summary>
-    public string File => _file;
-
     /// <summary>Digests this trace took from the store instead of reading the file.</summary>
     public int Hits => _hits;
-
-    private int _hits;
 
     /// <summary>The default store: <c>$XDG_CACHE_HOME/securebuild-trace/hashes</c>, else <c>~/.cache/securebuild-trace/hashes</c>
     /// (not under <c>securebuild/</c>, where the SDK keeps per-user state a traced build may write); null without a home.</summary>
@@ -171,7 +165,7 @@ internal sealed class TraceHashStore : IDisposable
     {
         try
         {
-            System.IO.File.Delete(_file);
+            File.Delete(_file);
             return true;
         }
         catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
@@ -185,7 +179,7 @@ internal sealed class TraceHashStore : IDisposable
         string text;
         try
         {
-            if (!System.IO.File.Exists(_file))
+            if (!File.Exists(_file))
             {
                 return;
             }
