@@ -48,6 +48,31 @@ public class TraceCommandTests : TracingFixture
     }
 
     [Test]
+    public void The_verb_keeps_digests_in_the_users_cache_and_no_hash_cache_reads_everything()
+    {
+        string target = new[] { "/etc/os-release", "/etc/passwd", "/etc/hostname" }.First(File.Exists);
+        string? previous = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
+        Environment.SetEnvironmentVariable("XDG_CACHE_HOME", Path.Combine(Dir, "cache"));
+        try
+        {
+            int FromCache(string err) => int.Parse(System.Text.RegularExpressions.Regex.Match(err, @"([0-9]+) digests from the hash cache").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+            var first = Trace("trace", "--out", "t1", "--", Tracer.System("cat"), target);
+            var second = Trace("trace", "--out", "t2", "--", Tracer.System("cat"), target);
+            var off = Trace("trace", "--no-hash-cache", "--out", "t3", "--", Tracer.System("cat"), target);
+
+            Assert.That(File.Exists(Path.Combine(Dir, "cache", "securebuild-trace", "hashes")), Is.True, "$XDG_CACHE_HOME/securebuild-trace/hashes");
+            Assert.That(FromCache(first.Err), Is.EqualTo(0));
+            Assert.That(FromCache(second.Err), Is.GreaterThan(0), second.Err);
+            Assert.That(FromCache(off.Err), Is.EqualTo(0), off.Err);
+            Assert.That(off.Err, Does.Match(@"hashed [1-9][0-9]* files"));
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("XDG_CACHE_HOME", previous);
+        }
+    }
+
+    [Test]
     public void The_default_output_is_obj_securebuild_trace()
     {
         var (exit, _, _) = Trace("trace", "--", Tracer.System("true"));
