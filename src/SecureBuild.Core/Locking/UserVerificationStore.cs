@@ -36,13 +36,7 @@ public sealed class UserVerificationStore
             var local = environment("LOCALAPPDATA");
             return string.IsNullOrWhiteSpace(local) ? null : Path.Combine(local!, "SecureBuild", "verified-folders");
         }
-        var cache = environment("XDG_CACHE_HOME");
-        if (!string.IsNullOrWhiteSpace(cache) && Path.IsPathRooted(cache))
-        {
-            return Path.Combine(cache!, "securebuild", "verified-folders");
-        }
-        var home = environment("HOME");
-        return string.IsNullOrWhiteSpace(home) || !Path.IsPathRooted(home) ? null : Path.Combine(home!, ".cache", "securebuild", "verified-folders");
+        return IO.UserCache.Root(environment) is { } root ? Path.Combine(root, "securebuild", "verified-folders") : null;
     }
 
     /// <summary>The file that holds <paramref name="key"/>'s entry.</summary>

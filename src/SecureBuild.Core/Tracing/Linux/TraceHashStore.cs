@@ -53,17 +53,8 @@ internal sealed class TraceHashStore : IDisposable
 
     /// <summary>The default store: <c>$XDG_CACHE_HOME/securebuild-trace/hashes</c>, else <c>~/.cache/securebuild-trace/hashes</c>
     /// (not under <c>securebuild/</c>, where the SDK keeps per-user state a traced build may write); null without a home.</summary>
-    public static string? DefaultFile(Func<string, string?> environment)
-    {
-        var cache = environment("XDG_CACHE_HOME");
-        if (!string.IsNullOrWhiteSpace(cache) && Path.IsPathRooted(cache))
-        {
-            return Path.Combine(cache, "securebuild-trace", "hashes");
-        }
-
-        var home = environment("HOME");
-        return string.IsNullOrWhiteSpace(home) || !Path.IsPathRooted(home) ? null : Path.Combine(home, ".cache", "securebuild-trace", "hashes");
-    }
+    public static string? DefaultFile(Func<string, string?> environment) =>
+        UserCache.Root(environment) is { } root ? Path.Combine(root, "securebuild-trace", "hashes") : null;
 
     /// <summary>Takes the store's lock and loads the store at <paramref name="file"/> (bounded: a cache file of at most
     /// 256 MiB); null when another trace holds the lock or the folder cannot be made (this trace then hashes everything).
@@ -124,7 +115,7 @@ internal sealed class TraceHashStore : IDisposable
     /// a symbolic link).</summary>
     public bool ChangedSinceOpen() => !Nullable.Equals(StatusOf(_file), _atOpen);
 
-    private static Key? StatusOf(string file) => FileStatus.TryGet(file, out var status) ? Key.Of(status) with { Type = status.Type } : null;
+    private static Key? StatusOf(string file) => FileStatus.TryGet(file, out var status) ? Key.Of(status) : null;
 
     /// <summary>True when the trace shows a traced process changing anything in the store's folder.</summary>
     public bool TracedWriteInto(IEnumerable<(FileAccessKind Kind, string Path, string? RenamedTo)> files)
@@ -213,8 +204,9 @@ internal sealed class TraceHashStore : IDisposable
 
     private static bool IsSha256(string s) => s.Length == 64 && s.All(c => c is >= '0' and <= '9' or >= 'a' and <= 'f');
 
+    /// <summary>A file's state as the store compares it; the type tells a symbolic link at the store's path from the file.</summary>
     private readonly record struct Key(long Device, long Inode, long Size, long ModifiedNs, long ChangedNs, int Type = 0x8000)
     {
-        public static Key Of(in FileStatus s) => new(s.Device, s.Inode, s.Size, s.ModifiedNs, s.ChangedNs);
+        public static Key Of(in FileStatus s) => new(s.Device, s.Inode, s.Size, s.ModifiedNs, s.ChangedNs, s.Type);
     }
 }
