@@ -95,6 +95,18 @@ public class JsonFuzzTests
     }
 
     [Test]
+    public void A_lone_surrogate_is_refused_with_where_it_is()
+    {
+        var tree = new JsonMap { { "a", new JsonList { 1, new JsonMap { { "ok", "fine" }, { "b", "x\ud800y" } } } } };
+        var e = Assert.Throws<JsonFormatException>(() => JsonText.Write(tree, indented: false));
+        Assert.That(e!.Message, Does.Contain("at $.a[1].b:").And.Contain("U+D800 at character index 1"));
+
+        var key = new JsonMap { { "list", new JsonList { new JsonMap { { "\udfff", 1 } } } } };
+        e = Assert.Throws<JsonFormatException>(() => JsonText.Write(key));
+        Assert.That(e!.Message, Does.Contain("at $.list[0].\udfff:").And.Contain("U+DFFF"));
+    }
+
+    [Test]
     public void RandomMutationsOnlyEverThrowJsonFormatException()
     {
         var seeds = new List<byte[]>

@@ -250,6 +250,34 @@ public class OracleTests
         }
     }
 
+    /// <summary>
+    /// JsonText writes what Python's json module writes (keys sorted by code point, everything outside printable ASCII
+    /// escaped): indented as json.dumps(indent=1, sort_keys=True), compact with separators=(",", ":"). The random
+    /// documents hold quotes, backslashes, control characters, non-ASCII and astral characters in keys and values.
+    /// </summary>
+    [Test]
+    public void JsonTextMatchesPythonJsonDumpsOnRandomDocuments([Values(false, true)] bool indented)
+    {
+        var random = new Random(7);
+        var docs = Enumerable.Range(0, 300).Select(_ => JsonFuzz.RandomTree(random)).ToList();
+        docs.Add(new JsonMap { { "\U0001F600", "a\"b\\c\u0001\u007f\u00e9\U0001F600\b\f\n\r\t" }, { "\uFFFD", new JsonList() }, { "", new JsonMap() } });
+        string input = string.Join("\n", docs.Select(d => JsonText.Write(d, indented: false)));
+        string dumps = indented ? "json.dumps(json.loads(line), indent=1, sort_keys=True)" : "json.dumps(json.loads(line), sort_keys=True, separators=(',', ':'))";
+        string script =
+            "import sys, json\n" +
+            "for line in sys.stdin.read().split('\\n'):\n" +
+            $"    print({dumps}.encode('ascii').hex())\n";
+        var result = InTotoOracle.RunPython(script, _dir, input);
+        Assert.That(result.ExitCode, Is.EqualTo(0), result.ToString());
+        var lines = result.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.That(lines, Has.Length.EqualTo(docs.Count));
+        for (int i = 0; i < docs.Count; i++)
+        {
+            string ours = Convert.ToHexString(Encoding.ASCII.GetBytes(JsonText.Write(docs[i], indented))).ToLowerInvariant();
+            Assert.That(ours, Is.EqualTo(lines[i]), JsonText.Write(docs[i], indented: false));
+        }
+    }
+
     private static string[] CaseCommand(string id)
     {
         var manifest = (JsonMap)JsonParser.Parse(TestData.Bytes("cases.json"));

@@ -100,6 +100,20 @@ public class AttributionLogTests
     }
 
     [Test]
+    public void A_line_that_is_not_UTF8_is_SB4233_naming_the_line_not_read_with_replacement_characters()
+    {
+        string path = Path.Combine(_dir, "build.attribution.jsonl");
+        var bytes = new UTF8Encoding(false).GetBytes(Header + $"{{\"e\":\"task\",{Ids(7)},\"name\":\"Exec\",\"project\":\"/src/A\xff.csproj\",\"time\":{T0}}}\n").ToList();
+        int at = bytes.IndexOf((byte)0xC3); // the UTF-8 of U+00FF: 0xC3 0xBF; a lone 0xFF is never UTF-8
+        bytes.RemoveAt(at);
+        bytes[at] = 0xFF;
+        File.WriteAllBytes(path, bytes.ToArray());
+
+        var e = Assert.Throws<AttributionLogException>(() => AttributionLogReader.Read(path))!;
+        Assert.That(e.Message, Does.StartWith($"SB4233: cannot read the attribution log {path}: line 2"));
+    }
+
+    [Test]
     public void A_log_that_was_never_written_is_SB4233_saying_so()
     {
         var e = Assert.Throws<AttributionLogException>(() => AttributionLogReader.Read(Path.Combine(_dir, "none.jsonl")))!;

@@ -21,7 +21,7 @@ public static class JsonText
         }
 
         var sb = new StringBuilder();
-        WriteNode(node, sb, indented ? 0 : -1, sortKeys: true, pythonSeparators: false, "$");
+        WriteNode(node, sb, indented ? 0 : -1, sortKeys: true, pythonSeparators: false, new NodePath());
         return sb.ToString();
     }
 
@@ -39,12 +39,45 @@ public static class JsonText
     internal static string WritePythonDefault(JsonItem node)
     {
         var sb = new StringBuilder();
-        WriteNode(node, sb, -1, sortKeys: false, pythonSeparators: true, "$");
+        WriteNode(node, sb, -1, sortKeys: false, pythonSeparators: true, new NodePath());
         return sb.ToString();
     }
 
+    /// <summary>
+    /// Where the writer is ("$.predicate.materials[3]"), kept as a stack of steps and spelled out only for an error
+    /// message: building the string for every node made writing a large statement several times slower.
+    /// </summary>
+    private sealed class NodePath
+    {
+        private readonly List<(string? Key, int Index)> _steps = new();
+
+        public void Push(string key) => _steps.Add((key, -1));
+
+        public void Push(int index) => _steps.Add((null, index));
+
+        public void Pop() => _steps.RemoveAt(_steps.Count - 1);
+
+        public override string ToString()
+        {
+            var sb = new StringBuilder("$");
+            foreach (var (key, index) in _steps)
+            {
+                if (key is not null)
+                {
+                    sb.Append('.').Append(key);
+                }
+                else
+                {
+                    sb.Append('[').Append(index.ToString(System.Globalization.CultureInfo.InvariantCulture)).Append(']');
+                }
+            }
+
+            return sb.ToString();
+        }
+    }
+
     // level < 0: single line.
-    private static void WriteNode(JsonItem node, StringBuilder sb, int level, bool sortKeys, bool pythonSeparators, string path)
+    private static void WriteNode(JsonItem node, StringBuilder sb, int level, bool sortKeys, bool pythonSeparators, NodePath path)
     {
         switch (node)
         {
@@ -56,9 +89,14 @@ public static class JsonText
                 }
 
                 sb.Append('{');
-                IEnumerable<KeyValuePair<string, JsonItem>> members = sortKeys
-                    ? obj.OrderBy(kv => kv.Key, CodePointComparer.Instance)
-                    : obj;
+                IEnumerable<KeyValuePair<string, JsonItem>> members = obj;
+                if (sortKeys)
+                {
+                    var sorted = obj.ToArray();
+                    Array.Sort(sorted, (a, b) => CodePointComparer.Instance.Compare(a.Key, b.Key));
+                    members = sorted;
+                }
+
                 bool first = true;
                 foreach (var kv in members)
                 {
@@ -73,9 +111,11 @@ public static class JsonText
 
                     first = false;
                     NewLine(sb, level + 1, level);
+                    path.Push(kv.Key);
                     WriteString(kv.Key, sb, path);
                     sb.Append(level >= 0 || pythonSeparators ? ": " : ":");
-                    WriteNode(kv.Value, sb, level < 0 ? -1 : level + 1, sortKeys, pythonSeparators, path + "." + kv.Key);
+                    WriteNode(kv.Value, sb, level < 0 ? -1 : level + 1, sortKeys, pythonSeparators, path);
+                    path.Pop();
                 }
 
                 NewLine(sb, level, level);
@@ -101,7 +141,9 @@ public static class JsonText
                     }
 
                     NewLine(sb, level + 1, level);
-                    WriteNode(array[i], sb, level < 0 ? -1 : level + 1, sortKeys, pythonSeparators, path + "[" + i + "]");
+                    path.Push(i);
+                    WriteNode(array[i], sb, level < 0 ? -1 : level + 1, sortKeys, pythonSeparators, path);
+                    path.Pop();
                 }
 
                 NewLine(sb, level, level);
@@ -134,12 +176,20 @@ public static class JsonText
         sb.Append('\n').Append(' ', indent);
     }
 
-    private static void WriteString(string s, StringBuilder sb, string path)
+    private static void WriteString(string s, StringBuilder sb, NodePath path)
     {
         sb.Append('"');
+        int run = 0; // start of the pending run of characters written as they are
         for (int i = 0; i < s.Length; i++)
         {
             char c = s[i];
+            if (c >= 0x20 && c < 0x7F && c != '"' && c != '\\')
+            {
+                continue;
+            }
+
+            sb.Append(s, run, i - run);
+            run = i + 1;
             switch (c)
             {
                 case '"': sb.Append("\\\""); continue;
@@ -151,17 +201,12 @@ public static class JsonText
                 case '\f': sb.Append("\\f"); continue;
             }
 
-            if (c >= 0x20 && c < 0x7F)
-            {
-                sb.Append(c);
-                continue;
-            }
-
             if (char.IsHighSurrogate(c) && i + 1 < s.Length && char.IsLowSurrogate(s[i + 1]))
             {
                 AppendEscape(sb, c);
                 AppendEscape(sb, s[i + 1]);
                 i++;
+                run = i + 1;
                 continue;
             }
 
@@ -174,6 +219,7 @@ public static class JsonText
             AppendEscape(sb, c);
         }
 
+        sb.Append(s, run, s.Length - run);
         sb.Append('"');
     }
 

@@ -2,7 +2,6 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
-using System.Text;
 using SecureBuild.Core.Json;
 
 namespace SecureBuild.Core.Tracing;
@@ -55,12 +54,14 @@ public static class AttributionLogReader
                 break; // a last line cut off: the logger did not finish (the missing "done" says so below)
             }
             number++;
-            string text = Encoding.UTF8.GetString(bytes, start, newline - start);
+            // The line's bytes go to the parser as they are (it checks their UTF-8), not through a string and back.
+            var line = new byte[newline - start];
+            Buffer.BlockCopy(bytes, start, line, 0, line.Length);
             start = newline + 1;
             JsonMap record;
             try
             {
-                record = JsonParser.Parse(text) as JsonMap ?? throw new JsonFormatException("not a JSON object");
+                record = JsonParser.Parse(line) as JsonMap ?? throw new JsonFormatException("not a JSON object");
             }
             catch (JsonFormatException e)
             {
