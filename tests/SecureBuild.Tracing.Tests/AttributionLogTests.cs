@@ -113,6 +113,73 @@ public class AttributionLogTests
         Assert.That(e.Message, Does.StartWith($"SB4233: cannot read the attribution log {path}: line 2"));
     }
 
+    private static string Describe(AttributionLogReader.Result read) =>
+        string.Join("\n", read.Timeline.Tasks.Select(t => $"{t.NodeId} {t.Project} {t.Target} {t.Task} {t.Start.Ticks} {t.End.Ticks} [{string.Join(",", t.CommandLines)}] [{string.Join(",", t.DeclaredInputs)}] {read.Timeline.PackageOf(t)}")
+            .Concat(read.Timeline.Evaluations.Select(e => $"eval {e.NodeId} {e.Start.Ticks} {e.End.Ticks}"))
+            .Concat(read.Timeline.PackageFolders)) + "\nwarning " + read.Warning;
+
+    [Test]
+    public void Followed_while_it_is_written_in_pieces_the_log_gives_what_reading_it_afterwards_gives()
+    {
+        string text = Complete($"{{\"e\":\"task\",{Ids(8)},\"name\":\"Csc\",\"project\":\"/src/App/App.csproj\",\"time\":{T0 + 10}}}\n") + $"{{\"e\":\"end\",{Ids(8)},\"time\":{T0 + 20}}}\n" + "{\"e\":\"done\"}\n";
+        byte[] all = new UTF8Encoding(false).GetBytes(text);
+        string path = Path.Combine(_dir, "build.attribution.jsonl");
+        var tail = new AttributionLogTail(path);
+        tail.ReadAvailable(); // not there yet: nothing, no error
+        using (var file = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.Read))
+        {
+            // Cut anywhere, also inside a line and inside a multi-byte character: the tail keeps the unfinished line.
+            foreach (int cut in new[] { 5, Header.Length, Header.Length + 40, 300, 301, all.Length - 3, all.Length })
+            {
+                file.Write(all, (int)file.Position, cut - (int)file.Position);
+                file.Flush();
+                tail.ReadAvailable();
+            }
+        }
+        Assert.That(tail.BytesRead, Is.EqualTo(all.Length), "every complete line was taken while it was written");
+
+        Assert.That(Describe(tail.Finish()), Is.EqualTo(Describe(AttributionLogReader.Read(path))));
+        Assert.That(tail.Finish().Timeline.Tasks.Select(t => t.Task), Is.EqualTo(new[] { "Exec", "Csc" }));
+    }
+
+    [Test]
+    public void A_log_replaced_or_cut_short_after_it_was_followed_is_read_again_from_its_start()
+    {
+        string path = Write(Complete());
+        var tail = new AttributionLogTail(path);
+        tail.ReadAvailable();
+        Assert.That(tail.BytesRead, Is.GreaterThan(0));
+        string replacement = Header + $"{{\"e\":\"task\",{Ids(9)},\"name\":\"Other\",\"project\":\"/src/B/B.csproj\",\"time\":{T0}}}\n" + "{\"e\":\"done\"}\n";
+        File.Delete(path);
+        Write(replacement); // another inode, shorter
+        Assert.That(Describe(tail.Finish()), Is.EqualTo(Describe(AttributionLogReader.Read(path))));
+        Assert.That(tail.Finish().Timeline.Tasks.Single().Task, Is.EqualTo("Other"));
+
+        var cut = new AttributionLogTail(Write(Complete()));
+        cut.ReadAvailable();
+        using (var file = new FileStream(path, FileMode.Open, FileAccess.Write))
+        {
+            file.SetLength(Header.Length); // same file, cut short
+        }
+        var again = cut.Finish();
+        Assert.That(again.Timeline.Tasks, Is.Empty, "read again: only the format line is left");
+        Assert.That(again.Warning, Does.StartWith("SB4234"));
+    }
+
+    [Test]
+    public void A_FIFO_in_the_logs_place_is_SB4233_and_never_blocks_the_reader()
+    {
+        string path = Path.Combine(_dir, "build.attribution.jsonl");
+        Assert.That(MkFifo(path, Convert.ToInt32("600", 8)), Is.EqualTo(0), "mkfifo");
+        var tail = new AttributionLogTail(path);
+        tail.ReadAvailable();
+        var e = Assert.Throws<AttributionLogException>(() => tail.Finish())!;
+        Assert.That(e.Message, Does.StartWith($"SB4233: cannot read the attribution log {path}: ").And.Contain("SB1700"));
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "mkfifo", SetLastError = true)]
+    private static extern int MkFifo(string path, int mode);
+
     [Test]
     public void A_log_that_was_never_written_is_SB4233_saying_so()
     {

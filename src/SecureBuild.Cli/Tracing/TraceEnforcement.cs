@@ -25,6 +25,9 @@ public sealed class TraceEnforcementOptions
     /// <summary>The trace logger's log (the verb adds the logger when the user gave no -bl); read instead of <see cref="BinaryLog"/>.</summary>
     public string? AttributionLog { get; init; }
 
+    /// <summary>The reader that followed <see cref="AttributionLog"/> during the command (it has read all but the end); null: read the file now.</summary>
+    public AttributionLogTail? AttributionTail { get; init; }
+
     /// <summary>Where the attestation goes (--out); null: next to the step links the command wrote, else the working directory.</summary>
     public string? OutputDirectory { get; init; }
 
@@ -69,8 +72,7 @@ public static class TraceEnforcement
 
     public static TraceEnforcementResult Run(TraceLog log, TraceEnforcementOptions options, TextWriter stdout, TextWriter stderr)
     {
-        var env = options.Environment ?? Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
-            .ToDictionary(e => (string)e.Key, e => (string?)e.Value ?? "", StringComparer.Ordinal);
+        var env = EnvironmentOf(options);
         TracePolicy policy;
         try
         {
@@ -87,7 +89,7 @@ public static class TraceEnforcement
         {
             if (options.AttributionLog is not null)
             {
-                var read = AttributionLogReader.Read(options.AttributionLog, PackageFolders(env));
+                var read = options.AttributionTail?.Finish() ?? AttributionLogReader.Read(options.AttributionLog, PackageFolders(env));
                 timeline = read.Timeline;
                 if (read.Warning is not null)
                 {
@@ -192,6 +194,11 @@ public static class TraceEnforcement
     }
 
     /// <summary>NuGet's global packages folder: NUGET_PACKAGES, else ~/.nuget/packages.</summary>
+    /// <summary>The traced command's environment as the checks see it: the one given, else this process's.</summary>
+    public static IReadOnlyDictionary<string, string> EnvironmentOf(TraceEnforcementOptions options) =>
+        options.Environment ?? Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
+            .ToDictionary(e => (string)e.Key, e => (string?)e.Value ?? "", StringComparer.Ordinal);
+
     public static IEnumerable<string> PackageFolders(IReadOnlyDictionary<string, string> env)
     {
         if (env.TryGetValue("NUGET_PACKAGES", out var folder) && folder.Length > 0)

@@ -73,7 +73,9 @@ internal sealed class TraceVerbOptions
                 stderr.WriteLine($"{name}: {HermeticPlan.UnsupportedCode}: --env names what passes into a hermetic step; it needs --hermetic.");
                 return CliApplication.Usage;
             }
-            return TraceCommand.Run(WithAttributionLog(command, outDir, "build", stderr), outDirectory, stdout, stderr, Enforce(enforcement, outDir, "build", stdout, stderr), hashCache: hashCache);
+            var traced = WithAttributionLog(command, outDir, "build", stderr);
+            using var follower = AttributionLogFollower.Start(traced, outDir, "build", enforcement);
+            return TraceCommand.Run(traced, outDirectory, stdout, stderr, Enforce(enforcement, outDir, "build", stdout, stderr, follower.Tail), hashCache: hashCache);
         }
         return RunHermetic(command, outDir, outDirectory, passed, enforcement, hashCache, stdout, stderr);
     }
@@ -98,7 +100,12 @@ internal sealed class TraceVerbOptions
         {
             stderr.WriteLine($"{name}: --hermetic: restore first, with the network; then '{string.Join(" ", command)}' with no network, a reduced environment and a fresh HOME.");
             var restore = new[] { plan.Restore.FileName }.Concat(plan.Restore.Arguments).ToList();
-            int restored = TraceCommand.Run(WithAttributionLog(restore, outDir, "restore", stderr), Path.Combine(outDir, "restore"), stdout, stderr, Enforce(enforcement, outDir, "restore", stdout, stderr), hashCache: hashCache);
+            var tracedRestore = WithAttributionLog(restore, outDir, "restore", stderr);
+            int restored;
+            using (var follower = AttributionLogFollower.Start(tracedRestore, outDir, "restore", enforcement))
+            {
+                restored = TraceCommand.Run(tracedRestore, Path.Combine(outDir, "restore"), stdout, stderr, Enforce(enforcement, outDir, "restore", stdout, stderr, follower.Tail), hashCache: hashCache);
+            }
             if (restored != CliApplication.Success)
             {
                 return restored;
@@ -114,7 +121,8 @@ internal sealed class TraceVerbOptions
                 RunnerPrograms = plan.WrapperPrograms,
                 StepName = TraceAttributor.PhaseOfCommand(command).ToString().ToLowerInvariant(),
             };
-            return TraceCommand.Run(step, outDirectory is null ? null : outDir, stdout, stderr, Enforce(hermetic, outDir, "build", stdout, stderr), (IReadOnlyDictionary<string, string>)plan.Command.Environment!, hashCache: hashCache);
+            using var stepFollower = AttributionLogFollower.Start(step, outDir, "build", hermetic);
+            return TraceCommand.Run(step, outDirectory is null ? null : outDir, stdout, stderr, Enforce(hermetic, outDir, "build", stdout, stderr, stepFollower.Tail), (IReadOnlyDictionary<string, string>)plan.Command.Environment!, hashCache: hashCache);
         }
         finally
         {
@@ -130,7 +138,7 @@ internal sealed class TraceVerbOptions
     }
 
     /// <summary>After the trace: the policy, the attestation, the summary; the command's own failure keeps its exit code.</summary>
-    private static Func<TraceLog, int, int> Enforce(TraceEnforcementOptions options, string outDir, string label, TextWriter stdout, TextWriter stderr) => (log, exit) =>
+    private static Func<TraceLog, int, int> Enforce(TraceEnforcementOptions options, string outDir, string label, TextWriter stdout, TextWriter stderr, AttributionLogTail? tail) => (log, exit) =>
     {
         // The user's binary log when the command wrote one; else the trace logger's log; else the binary log the verb
         // added because the logger was missing.
@@ -147,6 +155,7 @@ internal sealed class TraceVerbOptions
             RunnerPrograms = options.RunnerPrograms,
             StepName = options.StepName,
             AttributionLog = logger ? attribution : null,
+            AttributionTail = logger ? tail : null,
             BinaryLog = !logger && File.Exists(binlog) ? binlog : null,
         }, stdout, stderr);
         return exit != CliApplication.Success ? exit : result.ExitCode;

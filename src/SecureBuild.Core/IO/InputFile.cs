@@ -43,6 +43,7 @@ public static class InputFile
         InputKind.Assets => 1L << 30,
         InputKind.Cache => 256L << 20,
         InputKind.Compared => 1L << 30,
+        InputKind.BuildLog => 1L << 30,
         _ => long.MaxValue,
     };
 
@@ -59,6 +60,7 @@ public static class InputFile
         InputKind.Assets => "NuGet assets file",
         InputKind.Cache => "cache file",
         InputKind.Compared => "compared file",
+        InputKind.BuildLog => "build log",
         _ => "artifact",
     };
 

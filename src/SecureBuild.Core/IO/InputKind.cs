@@ -33,6 +33,9 @@ public enum InputKind
     /// <summary>A file a diff loads whole to compare it: 1 GiB.</summary>
     Compared,
 
+    /// <summary>A log a build wrote for the tool (the trace logger's attribution log): 1 GiB.</summary>
+    BuildLog,
+
     /// <summary>A file that is only hashed: no limit, always streamed.</summary>
     Artifact,
 }

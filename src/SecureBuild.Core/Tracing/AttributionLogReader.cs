@@ -27,96 +27,44 @@ public static class AttributionLogReader
     public sealed record Result(BuildTimeline Timeline, string? Warning);
 
     /// <summary>Reads <paramref name="path"/>; throws <see cref="AttributionLogException"/> (SB4233) when it is not a log of the trace logger.</summary>
-    public static Result Read(string path, IEnumerable<string>? extraPackageFolders = null)
+    public static Result Read(string path, IEnumerable<string>? extraPackageFolders = null) =>
+        new AttributionLogTail(path, extraPackageFolders).Finish();
+
+    /// <summary>Feeds one record (line <paramref name="number"/>, after the format line) to the timeline; true for "done".</summary>
+    internal static bool Record(BuildTimelineBuilder timeline, JsonMap record, string kind, string path, int number)
     {
-        byte[] bytes;
-        try
+        switch (kind)
         {
-            bytes = File.ReadAllBytes(path);
+            case "target":
+                timeline.TargetStarted(Ids(record, path, number), Text(record, "name", path, number), OptText(record, "file"));
+                break;
+            case "task":
+                timeline.TaskStarted(Ids(record, path, number), Text(record, "project", path, number), Text(record, "name", path, number), Time(record, path, number));
+                break;
+            case "command":
+                timeline.CommandLine(Ids(record, path, number), Text(record, "text", path, number));
+                break;
+            case "inputs":
+                timeline.Inputs(Ids(record, path, number), Strings(record, "items", path, number));
+                break;
+            case "end":
+                timeline.TaskFinished(Ids(record, path, number), Time(record, path, number));
+                break;
+            case "evaluation":
+                timeline.EvaluationStarted(Int(record, "node", path, number), Int(record, "evaluationId", path, number), Time(record, path, number));
+                break;
+            case "evaluated":
+                timeline.EvaluationFinished(Int(record, "node", path, number), Int(record, "evaluationId", path, number), Time(record, path, number));
+                break;
+            case "folders":
+                timeline.PackageFolders(Text(record, "value", path, number));
+                break;
+            case "done":
+                return true;
+            default:
+                throw Unreadable(path, $"line {number}: unknown record \"{StrictJson.Clip(kind)}\"");
         }
-        catch (Exception e) when (e is FileNotFoundException || e is DirectoryNotFoundException)
-        {
-            throw Unreadable(path, "it was not written (MSBuild built nothing, or stopped before it loaded the logger)");
-        }
-        catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
-        {
-            throw Unreadable(path, e.Message);
-        }
-        var timeline = new BuildTimelineBuilder(extraPackageFolders);
-        bool done = false;
-        int number = 0;
-        int start = 0;
-        while (start < bytes.Length && !done)
-        {
-            int newline = Array.IndexOf(bytes, (byte)'\n', start);
-            if (newline < 0)
-            {
-                break; // a last line cut off: the logger did not finish (the missing "done" says so below)
-            }
-            number++;
-            // The line's bytes go to the parser as they are (it checks their UTF-8), not through a string and back.
-            var line = new byte[newline - start];
-            Buffer.BlockCopy(bytes, start, line, 0, line.Length);
-            start = newline + 1;
-            JsonMap record;
-            try
-            {
-                record = JsonParser.Parse(line) as JsonMap ?? throw new JsonFormatException("not a JSON object");
-            }
-            catch (JsonFormatException e)
-            {
-                throw Unreadable(path, $"line {number}: {e.Message}");
-            }
-            string kind = Text(record, "e", path, number);
-            if (number == 1)
-            {
-                string format = kind == "format" ? Text(record, "format", path, number) : "";
-                if (format != Format)
-                {
-                    throw Unreadable(path, $"line 1 does not name the format {Format} (a log of another version of the tool?)");
-                }
-                continue;
-            }
-            switch (kind)
-            {
-                case "target":
-                    timeline.TargetStarted(Ids(record, path, number), Text(record, "name", path, number), OptText(record, "file"));
-                    break;
-                case "task":
-                    timeline.TaskStarted(Ids(record, path, number), Text(record, "project", path, number), Text(record, "name", path, number), Time(record, path, number));
-                    break;
-                case "command":
-                    timeline.CommandLine(Ids(record, path, number), Text(record, "text", path, number));
-                    break;
-                case "inputs":
-                    timeline.Inputs(Ids(record, path, number), Strings(record, "items", path, number));
-                    break;
-                case "end":
-                    timeline.TaskFinished(Ids(record, path, number), Time(record, path, number));
-                    break;
-                case "evaluation":
-                    timeline.EvaluationStarted(Int(record, "node", path, number), Int(record, "evaluationId", path, number), Time(record, path, number));
-                    break;
-                case "evaluated":
-                    timeline.EvaluationFinished(Int(record, "node", path, number), Int(record, "evaluationId", path, number), Time(record, path, number));
-                    break;
-                case "folders":
-                    timeline.PackageFolders(Text(record, "value", path, number));
-                    break;
-                case "done":
-                    done = true;
-                    break;
-                default:
-                    throw Unreadable(path, $"line {number}: unknown record \"{StrictJson.Clip(kind)}\"");
-            }
-        }
-        if (number == 0)
-        {
-            throw Unreadable(path, "it is empty (MSBuild did not start the logger)");
-        }
-        string? warning = done ? null
-            : $"{IncompleteCode}: the attribution log {path} ends early (the build was killed, or the log could not be written): events after its last record are reported without their MSBuild task.";
-        return new Result(timeline.Build(), warning);
+        return false;
     }
 
     private static BuildEventIds Ids(JsonMap record, string path, int number) =>
@@ -134,7 +82,7 @@ public static class AttributionLogReader
         return ticks <= DateTime.MaxValue.Ticks ? new DateTimeOffset(ticks, TimeSpan.Zero) : throw Unreadable(path, $"line {number}: \"time\" is out of range");
     }
 
-    private static string Text(JsonMap record, string field, string path, int number) =>
+    internal static string Text(JsonMap record, string field, string path, int number) =>
         StrictJson.ReqString(record, field, $"line {number}", m => Unreadable(path, m));
 
     private static string? OptText(JsonMap record, string field) => StrictJson.Opt(record, field) is JsonString s ? s.Value : null;
@@ -144,7 +92,7 @@ public static class AttributionLogReader
             .Select(i => i is JsonString s ? s.Value : throw Unreadable(path, $"line {number}: \"{field}\" holds a value that is not a string"))
             .ToList();
 
-    private static AttributionLogException Unreadable(string path, string cause) =>
+    internal static AttributionLogException Unreadable(string path, string cause) =>
         new($"{UnreadableCode}: cannot read the attribution log {path}: {cause}. Events are reported without their MSBuild task; run the command again under `securebuild trace` (or give -bl to attribute from MSBuild's binary log).");
 }
 
