@@ -20,6 +20,9 @@
 #   BENCH_PERF_SUMMARY  1 (default): afterwards one no-op build of the SDK copy with -clp:PerformanceSummary,
 #                       to show which SecureBuild targets and tasks cost what
 #   BENCH_KEEP_TEMP     1: keep the two copies (the path is printed)
+#   BENCH_SDK_IMPORT    sdk (default): the documented adoption, <Sdk Name="SecureBuild.Sdk" /> resolved by NuGet's MSBuild
+#                       SDK resolver; path: the SDK's Sdk.props/Sdk.targets imported by path from the unpacked package
+#                       instead (no SDK resolver), to tell what the SDK's own files cost from what resolving it costs
 set -euo pipefail
 BENCH_NAME=real-repo-overhead
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -35,6 +38,8 @@ git -C "$CHECKOUT" rev-parse --verify -q HEAD >/dev/null || bench_die "$CHECKOUT
 NAME="$(basename "$CHECKOUT")"
 PAIRS_CLEAN="${BENCH_PAIRS_CLEAN:-3}"
 PAIRS_NOOP="${BENCH_PAIRS_NOOP:-5}"
+SDK_IMPORT="${BENCH_SDK_IMPORT:-sdk}"
+case "$SDK_IMPORT" in sdk|path) ;; *) bench_die "BENCH_SDK_IMPORT is 'sdk' or 'path' (got '$SDK_IMPORT')" ;; esac
 RESULTS_DIR="${BENCH_RESULTS_DIR:-$REPO_ROOT/artifacts/bench/real-$NAME}"
 for n in "$PAIRS_CLEAN" "$PAIRS_NOOP"; do
   [[ "$n" =~ ^[1-9][0-9]*$ ]] || bench_die "pair counts must be positive integers (got '$n')"
@@ -90,12 +95,18 @@ if mapping is not None:
 tree.write(config, encoding="utf-8", xml_declaration=True)
 PY
 }
+# sdk: <Sdk Name="SecureBuild.Sdk" /> and the version in global.json (the documented way). path: the unpacked package's
+# Sdk.props at the top and Sdk.targets at the bottom of Directory.Build.props (where MSBuild puts an <Sdk>'s imports).
 adopt_sdk() { # copy
-  python3 - "$1" "$VERSION" <<'PY'
+  python3 - "$1" "$VERSION" "$SDK_IMPORT" "$WORK/sdk-unpacked" <<'PY'
 import json, os, re, sys
-root, version = sys.argv[1], sys.argv[2]
+root, version, mode, unpacked = sys.argv[1:5]
 props = os.path.join(root, "Directory.Build.props")
-line = '  <Sdk Name="SecureBuild.Sdk" />\n'
+if mode == "path":
+    line = '  <Import Project="%s/Sdk/Sdk.props" />\n' % unpacked
+    bottom = '  <Import Project="%s/Sdk/Sdk.targets" />\n' % unpacked
+else:
+    line, bottom = '  <Sdk Name="SecureBuild.Sdk" />\n', ""
 if os.path.exists(props):
     text = open(props, encoding="utf-8-sig").read()
     text, n = re.subn(r"(<Project\b[^>]*>[ \t]*\r?\n?)", lambda m: m.group(1) + line, text, count=1)
@@ -103,7 +114,12 @@ if os.path.exists(props):
         sys.exit("no <Project> element in " + props)
 else:
     text = "<Project>\n" + line + "</Project>\n"
+if bottom:
+    at = text.rindex("</Project>")
+    text = text[:at] + bottom + text[at:]
 open(props, "w", encoding="utf-8").write(text)
+if mode == "path":
+    sys.exit(0)
 path = os.path.join(root, "global.json")
 data = json.load(open(path, encoding="utf-8-sig")) if os.path.exists(path) else {}
 data.setdefault("msbuild-sdks", {})["SecureBuild.Sdk"] = version
@@ -114,6 +130,10 @@ commit_edit() { # copy message
   git -C "$1" add -A
   git -C "$1" -c user.name=bench -c user.email=bench@example.invalid -c commit.gpgsign=false commit -q -m "$2"
 }
+if [ "$SDK_IMPORT" = path ]; then
+  python3 -m zipfile -e "$FEED/SecureBuild.Sdk.$VERSION.nupkg" "$WORK/sdk-unpacked" \
+    || bench_die "cannot unpack $FEED/SecureBuild.Sdk.$VERSION.nupkg"
+fi
 add_feed "$PLAIN";  commit_edit "$PLAIN" "bench: the bench feed as a package source"
 add_feed "$SECURE"; adopt_sdk "$SECURE"; commit_edit "$SECURE" "bench: adopt SecureBuild.Sdk repo-wide"
 git -C "$SECURE" show --stat --format='   adoption edit: %s' HEAD | sed 's/^/  /'
@@ -181,6 +201,11 @@ fi
 {
   echo
   echo "SecureBuild.Sdk $VERSION vs the repository's own SDK: $NAME at ${COMMIT:0:12}, '${BUILD[*]}', .NET SDK $(cd "$PLAIN" && dotnet --version), $(nproc) cores"
+  if [ "$SDK_IMPORT" = path ]; then
+    echo "adoption: BENCH_SDK_IMPORT=path, the SDK's files imported by path (no NuGet SDK resolver): not how users adopt it"
+  else
+    echo "adoption: <Sdk Name=\"SecureBuild.Sdk\" /> in Directory.Build.props, resolved by NuGet's MSBuild SDK resolver (global.json msbuild-sdks)"
+  fi
   echo "ratio = SecureBuild.Sdk / plain per interleaved pair; median (min .. max) over the pairs; cpu = user+sys"
   for scenario in clean noop; do
     awk -F'\t' -v sc="$scenario" '
