@@ -193,12 +193,12 @@ public static class TraceEnforcement
         return store is null || Path.GetDirectoryName(Path.GetFullPath(store)) is not { } folder ? Array.Empty<string>() : new[] { folder };
     }
 
-    /// <summary>NuGet's global packages folder: NUGET_PACKAGES, else ~/.nuget/packages.</summary>
     /// <summary>The traced command's environment as the checks see it: the one given, else this process's.</summary>
     public static IReadOnlyDictionary<string, string> EnvironmentOf(TraceEnforcementOptions options) =>
         options.Environment ?? Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
             .ToDictionary(e => (string)e.Key, e => (string?)e.Value ?? "", StringComparer.Ordinal);
 
+    /// <summary>NuGet's global packages folder: NUGET_PACKAGES, else ~/.nuget/packages.</summary>
     public static IEnumerable<string> PackageFolders(IReadOnlyDictionary<string, string> env)
     {
         if (env.TryGetValue("NUGET_PACKAGES", out var folder) && folder.Length > 0)
