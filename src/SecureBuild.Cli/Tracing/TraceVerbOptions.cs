@@ -73,9 +73,7 @@ internal sealed class TraceVerbOptions
                 stderr.WriteLine($"{name}: {HermeticPlan.UnsupportedCode}: --env names what passes into a hermetic step; it needs --hermetic.");
                 return CliApplication.Usage;
             }
-            var traced = WithAttributionLog(command, outDir, "build", stderr);
-            using var follower = AttributionLogFollower.Start(traced, outDir, "build", enforcement);
-            return TraceCommand.Run(traced, outDirectory, stdout, stderr, Enforce(enforcement, outDir, "build", stdout, stderr, follower.Tail), hashCache: hashCache);
+            return RunFollowed(WithAttributionLog(command, outDir, "build", stderr), outDir, "build", outDirectory, enforcement, null, hashCache, stdout, stderr);
         }
         return RunHermetic(command, outDir, outDirectory, passed, enforcement, hashCache, stdout, stderr);
     }
@@ -100,12 +98,7 @@ internal sealed class TraceVerbOptions
         {
             stderr.WriteLine($"{name}: --hermetic: restore first, with the network; then '{string.Join(" ", command)}' with no network, a reduced environment and a fresh HOME.");
             var restore = new[] { plan.Restore.FileName }.Concat(plan.Restore.Arguments).ToList();
-            var tracedRestore = WithAttributionLog(restore, outDir, "restore", stderr);
-            int restored;
-            using (var follower = AttributionLogFollower.Start(tracedRestore, outDir, "restore", enforcement))
-            {
-                restored = TraceCommand.Run(tracedRestore, Path.Combine(outDir, "restore"), stdout, stderr, Enforce(enforcement, outDir, "restore", stdout, stderr, follower.Tail), hashCache: hashCache);
-            }
+            int restored = RunFollowed(WithAttributionLog(restore, outDir, "restore", stderr), outDir, "restore", Path.Combine(outDir, "restore"), enforcement, null, hashCache, stdout, stderr);
             if (restored != CliApplication.Success)
             {
                 return restored;
@@ -121,8 +114,7 @@ internal sealed class TraceVerbOptions
                 RunnerPrograms = plan.WrapperPrograms,
                 StepName = TraceAttributor.PhaseOfCommand(command).ToString().ToLowerInvariant(),
             };
-            using var stepFollower = AttributionLogFollower.Start(step, outDir, "build", hermetic);
-            return TraceCommand.Run(step, outDirectory is null ? null : outDir, stdout, stderr, Enforce(hermetic, outDir, "build", stdout, stderr, stepFollower.Tail), (IReadOnlyDictionary<string, string>)plan.Command.Environment!, hashCache: hashCache);
+            return RunFollowed(step, outDir, "build", outDirectory is null ? null : outDir, hermetic, (IReadOnlyDictionary<string, string>)plan.Command.Environment!, hashCache, stdout, stderr);
         }
         finally
         {
@@ -135,6 +127,17 @@ internal sealed class TraceVerbOptions
                 // A fresh, empty-of-secrets HOME left in the temporary folder.
             }
         }
+    }
+
+    /// <summary>
+    /// Traces <paramref name="traced"/> (writing the trace to <paramref name="traceOut"/>) while following its
+    /// attribution log OUT/LABEL.attribution.jsonl, then enforces the policy on it.
+    /// </summary>
+    private static int RunFollowed(IReadOnlyList<string> traced, string outDir, string label, string? traceOut, TraceEnforcementOptions enforcement,
+        IReadOnlyDictionary<string, string>? environment, bool hashCache, TextWriter stdout, TextWriter stderr)
+    {
+        using var follower = AttributionLogFollower.Start(traced, outDir, label, enforcement);
+        return TraceCommand.Run(traced, traceOut, stdout, stderr, Enforce(enforcement, outDir, label, stdout, stderr, follower.Tail), environment, hashCache: hashCache);
     }
 
     /// <summary>After the trace: the policy, the attestation, the summary; the command's own failure keeps its exit code.</summary>

@@ -30,9 +30,30 @@ public static class AttributionLogReader
     public static Result Read(string path, IEnumerable<string>? extraPackageFolders = null) =>
         new AttributionLogTail(path, extraPackageFolders).Finish();
 
-    /// <summary>Feeds one record (line <paramref name="number"/>, after the format line) to the timeline; true for "done".</summary>
-    internal static bool Record(BuildTimelineBuilder timeline, JsonMap record, string kind, string path, int number)
+    /// <summary>
+    /// Takes line <paramref name="number"/> (1-based, without its newline) of the log at <paramref name="path"/>: the first
+    /// must name the <see cref="Format"/>, each later one is a record fed to <paramref name="timeline"/>. True for "done".
+    /// </summary>
+    internal static bool TakeLine(BuildTimelineBuilder timeline, byte[] line, string path, int number)
     {
+        JsonMap record;
+        try
+        {
+            // The line's bytes go to the parser as they are (it checks their UTF-8), not through a string and back.
+            record = JsonParser.Parse(line) as JsonMap ?? throw new JsonFormatException("not a JSON object");
+        }
+        catch (JsonFormatException e)
+        {
+            throw Unreadable(path, $"line {number}: {e.Message}");
+        }
+        string kind = Text(record, "e", path, number);
+        if (number == 1)
+        {
+            string format = kind == "format" ? Text(record, "format", path, number) : "";
+            return format == Format
+                ? false
+                : throw Unreadable(path, $"line 1 does not name the format {Format} (a log of another version of the tool?)");
+        }
         switch (kind)
         {
             case "target":
@@ -82,7 +103,7 @@ public static class AttributionLogReader
         return ticks <= DateTime.MaxValue.Ticks ? new DateTimeOffset(ticks, TimeSpan.Zero) : throw Unreadable(path, $"line {number}: \"time\" is out of range");
     }
 
-    internal static string Text(JsonMap record, string field, string path, int number) =>
+    private static string Text(JsonMap record, string field, string path, int number) =>
         StrictJson.ReqString(record, field, $"line {number}", m => Unreadable(path, m));
 
     private static string? OptText(JsonMap record, string field) => StrictJson.Opt(record, field) is JsonString s ? s.Value : null;

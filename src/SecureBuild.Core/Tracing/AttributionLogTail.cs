@@ -2,7 +2,6 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using SecureBuild.Core.IO;
-using SecureBuild.Core.Json;
 
 namespace SecureBuild.Core.Tracing;
 
@@ -41,8 +40,8 @@ public sealed class AttributionLogTail
         _timeline = new BuildTimelineBuilder(extraPackageFolders);
     }
 
-    /// <summary>Bytes taken so far (through the last complete line); for tests.</summary>
-    public long BytesRead
+    /// <summary>Bytes taken so far (through the last complete line).</summary>
+    internal long BytesRead
     {
         get
         {
@@ -187,39 +186,13 @@ public sealed class AttributionLogTail
             {
                 break; // the rest of a line the logger has not written yet (or a last line cut off: no "done" then)
             }
-            // The line's bytes go to the parser as they are (it checks their UTF-8), not through a string and back.
             var line = new byte[newline - start];
             Buffer.BlockCopy(bytes, start, line, 0, line.Length);
             start = newline + 1;
-            Take(line);
+            _done = AttributionLogReader.TakeLine(_timeline, line, _path, ++_number);
         }
         _offset += start;
         _partial = new byte[read - start];
         Buffer.BlockCopy(bytes, start, _partial, 0, _partial.Length);
-    }
-
-    private void Take(byte[] line)
-    {
-        _number++;
-        JsonMap record;
-        try
-        {
-            record = JsonParser.Parse(line) as JsonMap ?? throw new JsonFormatException("not a JSON object");
-        }
-        catch (JsonFormatException e)
-        {
-            throw AttributionLogReader.Unreadable(_path, $"line {_number}: {e.Message}");
-        }
-        string kind = AttributionLogReader.Text(record, "e", _path, _number);
-        if (_number == 1)
-        {
-            string format = kind == "format" ? AttributionLogReader.Text(record, "format", _path, _number) : "";
-            if (format != AttributionLogReader.Format)
-            {
-                throw AttributionLogReader.Unreadable(_path, $"line 1 does not name the format {AttributionLogReader.Format} (a log of another version of the tool?)");
-            }
-            return;
-        }
-        _done = AttributionLogReader.Record(_timeline, record, kind, _path, _number);
     }
 }

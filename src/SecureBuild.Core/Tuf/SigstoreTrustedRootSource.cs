@@ -32,16 +32,16 @@ public static class SigstoreTrustedRootSource
     }
 
     /// <summary>
-    /// The default cache for a repository URL: <c>$SECUREBUILD_TUF_CACHE</c>, else <c>$XDG_CACHE_HOME/securebuild/tuf</c>,
-    /// else <c>~/.cache/securebuild/tuf</c>, then one folder per repository host and path.
+    /// The default cache for a repository URL: <c>$SECUREBUILD_TUF_CACHE</c>, else <c>securebuild/tuf</c> in the user cache (<see cref="UserCache.Root"/>:
+    /// <c>$XDG_CACHE_HOME</c>, else <c>~/.cache</c>), then one folder per repository host and path.
     /// </summary>
     public static string DefaultCacheDirectory(string metadataUrl)
     {
         string? baseDir = Environment.GetEnvironmentVariable("SECUREBUILD_TUF_CACHE");
         if (string.IsNullOrEmpty(baseDir))
         {
-            string? xdg = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
-            baseDir = Path.Combine(string.IsNullOrEmpty(xdg) ? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache") : xdg!, "securebuild", "tuf");
+            string cache = UserCache.Root(Environment.GetEnvironmentVariable) ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache");
+            baseDir = Path.Combine(cache, "securebuild", "tuf");
         }
 
         string name = metadataUrl.Replace("https://", "").Replace("http://", "").Replace("file://", "").TrimEnd('/');
