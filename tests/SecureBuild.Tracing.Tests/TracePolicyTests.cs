@@ -209,6 +209,31 @@ public class TracePolicyTests
         }));
     }
 
+    [TestCase("/tmp/work/repo", "/tmp/work/repo/App/Program.cs", true)]
+    [TestCase("/tmp/work/repo", "/tmp/work/repo/App/obj/Debug/App.dll", false)]
+    [TestCase("/tmp/work/repo", "/tmp/dotnet-diagnostic-100-1-socket", false)]
+    [TestCase("/tmp", "/tmp/dotnet-diagnostic-100-1-socket", false)]
+    [TestCase("/tmp", "/tmp/MSBuildTemp/tmp1.exec.cmd", false)]
+    [TestCase("/", "/tmp/dotnet-diagnostic-100-1-socket", false)]
+    [TestCase("/", "/etc/profile", true)]
+    public void A_repository_in_a_temp_folder_is_still_the_repository_but_a_temp_folder_run_in_is_not_one(string repository, string written, bool flagged)
+    {
+        // `securebuild trace` run in /tmp (no repository: the working directory stands for it) must not flag the runtime's
+        // own diagnostics sockets there; a checkout under /tmp keeps its sources protected.
+        var context = new TracePolicyContext
+        {
+            Home = "/home/dev",
+            RepositoryDirectory = repository,
+            ProjectDirectories = new[] { repository.TrimEnd('/') + "/App" },
+            TempDirectories = new[] { "/tmp", "/var/tmp" },
+            DotnetRoots = new[] { "/usr/share/dotnet" },
+        };
+        var (log, timeline) = Build(files: new[] { new TracedFileAccess(100, T0.AddSeconds(10), FileAccessKind.Delete, written, null) });
+        var findings = new TracePolicyEvaluator(TracePolicy.Default, context).Evaluate(log, TraceAttributor.Attribute(log, timeline))
+            .Where(f => f.Kind == TraceFindingKind.FileWrite).Select(f => f.Event).ToList();
+        Assert.That(findings, flagged ? Is.EqualTo(new[] { "delete " + written }) : Is.Empty);
+    }
+
     [Test]
     public void The_sdks_own_verification_store_may_be_written_where_the_traced_commands_environment_puts_it()
     {
