@@ -23,6 +23,9 @@
 #   BENCH_SDK_IMPORT    sdk (default): the documented adoption, <Sdk Name="SecureBuild.Sdk" /> resolved by NuGet's MSBuild
 #                       SDK resolver; path: the SDK's Sdk.props/Sdk.targets imported by path from the unpacked package
 #                       instead (no SDK resolver), to tell what the SDK's own files cost from what resolving it costs
+#   BENCH_BASELINE      plain (default): the other copy is the repository as it is; empty-sdk: the other copy adopts an
+#                       empty MSBuild SDK (Sdk.props and Sdk.targets with nothing in them) from the same feed in the same
+#                       way, so both copies pay NuGet's SDK resolver and the ratio is what SecureBuild.Sdk's own files cost
 set -euo pipefail
 BENCH_NAME=real-repo-overhead
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -40,6 +43,11 @@ PAIRS_CLEAN="${BENCH_PAIRS_CLEAN:-3}"
 PAIRS_NOOP="${BENCH_PAIRS_NOOP:-5}"
 SDK_IMPORT="${BENCH_SDK_IMPORT:-sdk}"
 case "$SDK_IMPORT" in sdk|path) ;; *) bench_die "BENCH_SDK_IMPORT is 'sdk' or 'path' (got '$SDK_IMPORT')" ;; esac
+BASELINE="${BENCH_BASELINE:-plain}"
+case "$BASELINE" in plain|empty-sdk) ;; *) bench_die "BENCH_BASELINE is 'plain' or 'empty-sdk' (got '$BASELINE')" ;; esac
+[ "$BASELINE" = plain ] || [ "$SDK_IMPORT" = sdk ] \
+  || bench_die "BENCH_BASELINE=empty-sdk compares two SDKs resolved by NuGet; it needs BENCH_SDK_IMPORT=sdk"
+EMPTY_SDK=SecureBuild.Bench.EmptySdk
 RESULTS_DIR="${BENCH_RESULTS_DIR:-$REPO_ROOT/artifacts/bench/real-$NAME}"
 for n in "$PAIRS_CLEAN" "$PAIRS_NOOP"; do
   [[ "$n" =~ ^[1-9][0-9]*$ ]] || bench_die "pair counts must be positive integers (got '$n')"
@@ -97,16 +105,16 @@ PY
 }
 # sdk: <Sdk Name="SecureBuild.Sdk" /> and the version in global.json (the documented way). path: the unpacked package's
 # Sdk.props at the top and Sdk.targets at the bottom of Directory.Build.props (where MSBuild puts an <Sdk>'s imports).
-adopt_sdk() { # copy
-  python3 - "$1" "$VERSION" "$SDK_IMPORT" "$WORK/sdk-unpacked" <<'PY'
+adopt_sdk() { # copy [sdk-name]
+  python3 - "$1" "$VERSION" "$SDK_IMPORT" "$WORK/sdk-unpacked" "${2:-SecureBuild.Sdk}" <<'PY'
 import json, os, re, sys
-root, version, mode, unpacked = sys.argv[1:5]
+root, version, mode, unpacked, name = sys.argv[1:6]
 props = os.path.join(root, "Directory.Build.props")
 if mode == "path":
     line = '  <Import Project="%s/Sdk/Sdk.props" />\n' % unpacked
     bottom = '  <Import Project="%s/Sdk/Sdk.targets" />\n' % unpacked
 else:
-    line, bottom = '  <Sdk Name="SecureBuild.Sdk" />\n', ""
+    line, bottom = '  <Sdk Name="%s" />\n' % name, ""
 if os.path.exists(props):
     text = open(props, encoding="utf-8-sig").read()
     text, n = re.subn(r"(<Project\b[^>]*>[ \t]*\r?\n?)", lambda m: m.group(1) + line, text, count=1)
@@ -122,7 +130,7 @@ if mode == "path":
     sys.exit(0)
 path = os.path.join(root, "global.json")
 data = json.load(open(path, encoding="utf-8-sig")) if os.path.exists(path) else {}
-data.setdefault("msbuild-sdks", {})["SecureBuild.Sdk"] = version
+data.setdefault("msbuild-sdks", {})[name] = version
 json.dump(data, open(path, "w", encoding="utf-8"), indent=2)
 PY
 }
@@ -134,7 +142,30 @@ if [ "$SDK_IMPORT" = path ]; then
   python3 -m zipfile -e "$FEED/SecureBuild.Sdk.$VERSION.nupkg" "$WORK/sdk-unpacked" \
     || bench_die "cannot unpack $FEED/SecureBuild.Sdk.$VERSION.nupkg"
 fi
-add_feed "$PLAIN";  commit_edit "$PLAIN" "bench: the bench feed as a package source"
+# The empty MSBuild SDK of BENCH_BASELINE=empty-sdk: what any SDK from a NuGet feed costs (the resolver), and nothing else.
+pack_empty_sdk() {
+  python3 - "$FEED/$EMPTY_SDK.$VERSION.nupkg" "$EMPTY_SDK" "$VERSION" <<'PY'
+import sys, zipfile
+path, name, version = sys.argv[1:4]
+nuspec = ('<?xml version="1.0" encoding="utf-8"?>\n'
+          '<package xmlns="http://schemas.microsoft.com/packaging/2013/05/nuspec.xsd"><metadata>'
+          '<id>%s</id><version>%s</version><authors>bench</authors>'
+          '<description>An MSBuild SDK that imports nothing: the baseline of real-repo-overhead.sh</description>'
+          '<packageTypes><packageType name="MSBuildSdk" /></packageTypes></metadata></package>\n' % (name, version))
+with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+    z.writestr(name + ".nuspec", nuspec)
+    z.writestr("Sdk/Sdk.props", "<Project />\n")
+    z.writestr("Sdk/Sdk.targets", "<Project />\n")
+PY
+}
+add_feed "$PLAIN"
+if [ "$BASELINE" = empty-sdk ]; then
+  pack_empty_sdk
+  adopt_sdk "$PLAIN" "$EMPTY_SDK"
+  commit_edit "$PLAIN" "bench: the bench feed as a package source, and an empty MSBuild SDK adopted repo-wide"
+else
+  commit_edit "$PLAIN" "bench: the bench feed as a package source"
+fi
 add_feed "$SECURE"; adopt_sdk "$SECURE"; commit_edit "$SECURE" "bench: adopt SecureBuild.Sdk repo-wide"
 git -C "$SECURE" show --stat --format='   adoption edit: %s' HEAD | sed 's/^/  /'
 # Nested Directory.Build.props files that do not import the root one hide the adoption from their projects.
@@ -201,22 +232,36 @@ fi
 {
   echo
   echo "SecureBuild.Sdk $VERSION vs the repository's own SDK: $NAME at ${COMMIT:0:12}, '${BUILD[*]}', .NET SDK $(cd "$PLAIN" && dotnet --version), $(nproc) cores"
+  if [ "$BASELINE" = empty-sdk ]; then
+    echo "baseline ('plain' below): the repository with an empty MSBuild SDK ($EMPTY_SDK) adopted the same way, so both copies pay NuGet's SDK resolver"
+  fi
   if [ "$SDK_IMPORT" = path ]; then
     echo "adoption: BENCH_SDK_IMPORT=path, the SDK's files imported by path (no NuGet SDK resolver): not how users adopt it"
   else
     echo "adoption: <Sdk Name=\"SecureBuild.Sdk\" /> in Directory.Build.props, resolved by NuGet's MSBuild SDK resolver (global.json msbuild-sdks)"
   fi
-  echo "ratio = SecureBuild.Sdk / plain per interleaved pair; median (min .. max) over the pairs; cpu = user+sys"
-  for scenario in clean noop; do
-    awk -F'\t' -v sc="$scenario" '
-      function median(v, n,   i, j, t) { for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
-        return (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2 }
-      $1 == sc { n++; w[n] = $6 / $3; c[n] = ($7 + $8) / ($4 + $5); pw += $3; sw += $6
-        if (n == 1 || w[n] < wmin) wmin = w[n]; if (n == 1 || w[n] > wmax) wmax = w[n]
-        if (n == 1 || c[n] < cmin) cmin = c[n]; if (n == 1 || c[n] > cmax) cmax = c[n] }
-      END { printf "%-6s %d pairs: plain %.2f s, securebuild %.2f s (means); wall ratio %.3f (%.3f .. %.3f), cpu ratio %.3f (%.3f .. %.3f)\n",
-        sc, n, pw / n, sw / n, median(w, n), wmin, wmax, median(c, n), cmin, cmax }' "$RESULTS_DIR/pairs.tsv"
-  done
+  echo "ratio = SecureBuild.Sdk / plain per interleaved pair; median [bootstrap 95% interval of the median] (min .. max) over the pairs; cpu = user+sys"
+  python3 - "$RESULTS_DIR/pairs.tsv" <<'PY'
+import random, statistics, sys
+rows = [line.rstrip("\n").split("\t") for line in open(sys.argv[1]) if line.strip()]
+def interval(values):
+    # Bootstrap 95% interval of the median (fixed seed: the same pairs always print the same interval).
+    rng = random.Random(1)
+    medians = sorted(statistics.median(rng.choice(values) for _ in values) for _ in range(4000))
+    return medians[len(medians) * 25 // 1000], medians[len(medians) * 975 // 1000 - 1]
+for scenario in ("clean", "noop"):
+    pairs = [r for r in rows if r[0] == scenario]
+    if not pairs:
+        continue
+    wall = [float(r[5]) / float(r[2]) for r in pairs]
+    cpu = [(float(r[6]) + float(r[7])) / (float(r[3]) + float(r[4])) for r in pairs]
+    line = "%-6s %d pairs: plain %.2f s, securebuild %.2f s (means)" % (
+        scenario, len(pairs), statistics.mean(float(r[2]) for r in pairs), statistics.mean(float(r[5]) for r in pairs))
+    for name, values in (("wall", wall), ("cpu", cpu)):
+        low, high = interval(values)
+        line += "; %s ratio %.3f [95%%: %.3f .. %.3f] (%.3f .. %.3f)" % (name, statistics.median(values), low, high, min(values), max(values))
+    print(line)
+PY
   printf "%s\n" "${LOADS[@]}" | awk -v cores="$(nproc)" 'NR == 1 || $1 < min { min = $1 } $1 > max { max = $1 } END {
     printf "machine load (1-min average at each pair): %.2f .. %.2f on %d cores", min, max, cores
     if (max > cores) printf " -- other processes competed for the CPU: the wall ratios are noise, the cpu ratios less so"
