@@ -74,6 +74,14 @@ bench_perf_lines() {
 # bench_load : the 1-minute load average.
 bench_load() { cut -d" " -f1 /proc/loadavg 2>/dev/null || echo 0; }
 
+# bench_cpu_stat : the machine's CPU seconds since boot, all cores, from /proc/stat: "busy steal" (busy = user, nice,
+# system, irq and softirq; steal = time a hypervisor gave this VM's CPUs to someone else). "0 0" where there is none.
+bench_cpu_stat() {
+  awk -v hz="$(getconf CLK_TCK 2>/dev/null || echo 100)" '$1 == "cpu" {
+    printf "%.2f %.2f\n", ($2 + $3 + $4 + $7 + $8) / hz, $9 / hz; found = 1; exit }
+    END { if (!found) print "0 0" }' /proc/stat 2>/dev/null || echo "0 0"
+}
+
 # bench_load_summary LOAD... : one line with the range of the load averages taken at each round, and a warning when
 # other processes competed for the CPU.
 bench_load_summary() {

@@ -2,7 +2,7 @@
 # What SecureBuild.Sdk costs on a real repository: adopts the SDK repo-wide with the one documented edit
 # (<Sdk Name="SecureBuild.Sdk" /> in Directory.Build.props, the version in global.json msbuild-sdks) in
 # one copy of a checkout, leaves a second copy plain, and times interleaved pairs of builds of both
-# (clean and no-op), printing the median of the per-pair ratios, wall and CPU (user+sys).
+# (clean and no-op), printing the median of the per-pair ratios, wall and CPU (the machine's, while the build ran).
 #
 # This is a benchmark, not a test: it never fails because of timings. It exits non-zero only when it
 # cannot measure (the SDK does not pack, a build fails, or the SDK copy wrote no links).
@@ -179,11 +179,20 @@ openssl genpkey -algorithm ed25519 -out "$WORK/key.pem" 2>/dev/null
 export SecureBuildSigningKey="$WORK/key.pem"
 
 # run_build COPY LOG: runs the build command in COPY; prints "wall user sys" seconds.
+# run_build prints "wall cpu steal" (seconds). cpu is the machine's busy CPU time (all cores, /proc/stat) while the build
+# ran, not bash's `time`: `time` sees only the processes the build waited for, and MSBuild's worker nodes are not among
+# them (a clean serilog build with two nodes: `time` 19-22 s of CPU, the machine 39-40 s; with -m:1 both about 36 s).
+# So nothing else may run on the machine meanwhile; steal (a hypervisor giving the CPUs to someone else) is reported.
+# Each build also appends "wall user sys busy-before steal-before busy-after steal-after" to cpu.tsv (user and sys as
+# `time` saw them).
 run_build() {
-  local copy="$1" logfile="$2" TIMEFORMAT='%R %U %S' t
+  local copy="$1" logfile="$2" TIMEFORMAT='%R %U %S' t before after
+  before="$(bench_cpu_stat)"
   { t=$( { time (cd "$copy" && "${BUILD[@]}" >"$logfile" 2>&1); } 2>&1 ); } \
     || { tail -n 30 "$logfile" >&2; bench_die "the build failed in $copy (log: $logfile)"; }
-  printf '%s\n' "$t"
+  after="$(bench_cpu_stat)"
+  printf '%s %s %s\n' "$t" "$before" "$after" | tr ' ' '\t' >>"$RESULTS_DIR/cpu.tsv"
+  printf '%s %s %s\n' "$t" "$before" "$after" | awk '{ printf "%s %.2f %.2f\n", $1, $6 - $4, $7 - $5 }'
 }
 clean_copy() { git -C "$1" clean -xdfq; }
 
@@ -213,7 +222,7 @@ measure() { # scenario pairs
     printf '%s\t%d\t%s\t%s\n' "$scenario" "$i" "$p" "$s" | tr ' ' '\t' >>"$RESULTS_DIR/pairs.tsv"
     awk -v sc="$scenario" -v i="$i" -v n="$pairs" -v p="$p" -v s="$s" 'BEGIN { split(p, a, " "); split(s, b, " ");
       printf "  %-6s pair %d/%d: plain %6.2f s (cpu %6.2f), securebuild %6.2f s (cpu %6.2f): wall %.3f, cpu %.3f\n",
-        sc, i, n, a[1], a[2] + a[3], b[1], b[2] + b[3], b[1] / a[1], (b[2] + b[3]) / (a[2] + a[3]) }'
+        sc, i, n, a[1], a[2], b[1], b[2], b[1] / a[1], b[2] / a[2] }'
   done
 }
 bench_log "clean: $PAIRS_CLEAN pairs (git clean -xdf before each build, so restore and compile run)"
@@ -228,7 +237,7 @@ if [ "${BENCH_PERF_SUMMARY:-1}" = "1" ]; then
   bench_perf_lines "$RESULTS_DIR/perf-noop-securebuild.log" "$(bench_sdk_task_pattern "$GLOBAL_PACKAGES" "$VERSION")"
 fi
 
-# Columns of pairs.tsv: scenario, pair, plain wall/user/sys, securebuild wall/user/sys.
+# Columns of pairs.tsv: scenario, pair, plain wall/cpu/steal, securebuild wall/cpu/steal.
 {
   echo
   echo "SecureBuild.Sdk $VERSION vs the repository's own SDK: $NAME at ${COMMIT:0:12}, '${BUILD[*]}', .NET SDK $(cd "$PLAIN" && dotnet --version), $(nproc) cores"
@@ -240,7 +249,7 @@ fi
   else
     echo "adoption: <Sdk Name=\"SecureBuild.Sdk\" /> in Directory.Build.props, resolved by NuGet's MSBuild SDK resolver (global.json msbuild-sdks)"
   fi
-  echo "ratio = SecureBuild.Sdk / plain per interleaved pair; median [bootstrap 95% interval of the median] (min .. max) over the pairs; cpu = user+sys"
+  echo "ratio = SecureBuild.Sdk / plain per interleaved pair; median [bootstrap 95% interval of the median] (min .. max) over the pairs; cpu = the machine's busy CPU time while the build ran"
   python3 - "$RESULTS_DIR/pairs.tsv" <<'PY'
 import random, statistics, sys
 rows = [line.rstrip("\n").split("\t") for line in open(sys.argv[1]) if line.strip()]
@@ -254,7 +263,7 @@ for scenario in ("clean", "noop"):
     if not pairs:
         continue
     wall = [float(r[5]) / float(r[2]) for r in pairs]
-    cpu = [(float(r[6]) + float(r[7])) / (float(r[3]) + float(r[4])) for r in pairs]
+    cpu = [float(r[6]) / float(r[3]) for r in pairs]
     line = "%-6s %d pairs: plain %.2f s, securebuild %.2f s (means)" % (
         scenario, len(pairs), statistics.mean(float(r[2]) for r in pairs), statistics.mean(float(r[5]) for r in pairs))
     for name, values in (("wall", wall), ("cpu", cpu)):
@@ -263,8 +272,12 @@ for scenario in ("clean", "noop"):
     print(line)
 PY
   printf "%s\n" "${LOADS[@]}" | awk -v cores="$(nproc)" 'NR == 1 || $1 < min { min = $1 } $1 > max { max = $1 } END {
-    printf "machine load (1-min average at each pair): %.2f .. %.2f on %d cores", min, max, cores
-    if (max > cores) printf " -- other processes competed for the CPU: the wall ratios are noise, the cpu ratios less so"
-    printf "\n" }'
-  echo "results: $RESULTS_DIR/ (pairs.tsv, build logs)"
+    printf "machine load (1-min average at each pair, the builds'"'"' own included): %.2f .. %.2f on %d cores\n", min, max, cores }'
+  # A hypervisor's steal is time the builds could not run: it lengthens wall times whichever copy it hits.
+  awk -F'\t' '{ cpu += $6 - $4; steal += $7 - $5; n++ }
+    END { if (n == 0 || cpu <= 0) exit
+      printf "steal while the builds ran: %.1f s over %d builds (%.1f%% of their %.1f s of CPU)", steal, n, 100 * steal / cpu, cpu
+      if (steal > 0.05 * cpu) printf " -- the host gave this VM'"'"'s CPUs to others: expect noisy wall ratios"
+      printf "\n" }' "$RESULTS_DIR/cpu.tsv"
+  echo "results: $RESULTS_DIR/ (pairs.tsv, cpu.tsv, build logs)"
 } | tee "$RESULTS_DIR/summary.txt"
