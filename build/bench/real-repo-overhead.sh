@@ -178,21 +178,20 @@ done < <(cd "$SECURE" && find . -mindepth 2 -name Directory.Build.props -not -pa
 openssl genpkey -algorithm ed25519 -out "$WORK/key.pem" 2>/dev/null
 export SecureBuildSigningKey="$WORK/key.pem"
 
-# run_build COPY LOG: runs the build command in COPY; prints "wall user sys" seconds.
-# run_build prints "wall cpu steal" (seconds). cpu is the machine's busy CPU time (all cores, /proc/stat) while the build
-# ran, not bash's `time`: `time` sees only the processes the build waited for, and MSBuild's worker nodes are not among
+# run_build COPY LOG: runs the build command in COPY; prints "wall cpu steal" (seconds). cpu is the machine's busy CPU
+# time (all cores, /proc/stat) while the build ran, not bash's `time`: `time` sees only the processes the build waited for, and MSBuild's worker nodes are not among
 # them (a clean serilog build with two nodes: `time` 19-22 s of CPU, the machine 39-40 s; with -m:1 both about 36 s).
 # So nothing else may run on the machine meanwhile; steal (a hypervisor giving the CPUs to someone else) is reported.
 # Each build also appends "wall user sys busy-before steal-before busy-after steal-after" to cpu.tsv (user and sys as
 # `time` saw them).
 run_build() {
-  local copy="$1" logfile="$2" TIMEFORMAT='%R %U %S' t before after
+  local copy="$1" logfile="$2" TIMEFORMAT='%R %U %S' t before
   before="$(bench_cpu_stat)"
   { t=$( { time (cd "$copy" && "${BUILD[@]}" >"$logfile" 2>&1); } 2>&1 ); } \
     || { tail -n 30 "$logfile" >&2; bench_die "the build failed in $copy (log: $logfile)"; }
-  after="$(bench_cpu_stat)"
-  printf '%s %s %s\n' "$t" "$before" "$after" | tr ' ' '\t' >>"$RESULTS_DIR/cpu.tsv"
-  printf '%s %s %s\n' "$t" "$before" "$after" | awk '{ printf "%s %.2f %.2f\n", $1, $6 - $4, $7 - $5 }'
+  set -- $t $before $(bench_cpu_stat)
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$RESULTS_DIR/cpu.tsv"
+  awk -v wall="$1" -v busy="$6" -v busy0="$4" -v steal="$7" -v steal0="$5" 'BEGIN { printf "%s %.2f %.2f\n", wall, busy - busy0, steal - steal0 }'
 }
 clean_copy() { git -C "$1" clean -xdfq; }
 

@@ -10,13 +10,13 @@ public class TracePolicyTests
     private const string Project = "/src/repo/App/App.csproj";
     private const string Packages = "/home/dev/.nuget/packages";
 
-    private static TracePolicyContext Context(IReadOnlyList<string>? secureBuildState = null) => new()
+    private static TracePolicyContext Context(IReadOnlyList<string>? secureBuildState = null, string repository = "/src/repo") => new()
     {
         SecureBuildStateDirectories = secureBuildState ?? Array.Empty<string>(),
         Home = "/home/dev",
-        RepositoryDirectory = "/src/repo",
-        ProjectDirectories = new[] { "/src/repo/App" },
-        ArtifactsDirectory = "/src/repo/artifacts",
+        RepositoryDirectory = repository,
+        ProjectDirectories = new[] { repository.TrimEnd('/') + "/App" },
+        ArtifactsDirectory = repository.TrimEnd('/') + "/artifacts",
         TempDirectories = new[] { "/tmp" },
         NuGetPackageFolders = new[] { Packages },
         DotnetRoots = new[] { "/usr/share/dotnet" },
@@ -49,10 +49,10 @@ public class TracePolicyTests
         return (log, timeline);
     }
 
-    private static List<TraceFinding> Evaluate(TraceLog log, BuildTimeline timeline, TracePolicy? policy = null)
+    private static List<TraceFinding> Evaluate(TraceLog log, BuildTimeline timeline, TracePolicy? policy = null, TracePolicyContext? context = null)
     {
         var attribution = TraceAttributor.Attribute(log, timeline);
-        return new TracePolicyEvaluator(policy ?? TracePolicy.Default, Context()).Evaluate(log, attribution);
+        return new TracePolicyEvaluator(policy ?? TracePolicy.Default, context ?? Context()).Evaluate(log, attribution);
     }
 
     [Test]
@@ -209,27 +209,21 @@ public class TracePolicyTests
         }));
     }
 
-    [TestCase("/tmp/work/repo", "/tmp/work/repo/App/Program.cs", true)]
-    [TestCase("/tmp/work/repo", "/tmp/work/repo/App/obj/Debug/App.dll", false)]
-    [TestCase("/tmp/work/repo", "/tmp/dotnet-diagnostic-100-1-socket", false)]
+    [TestCase("/tmp/checkout/repo", "/tmp/checkout/repo/App/Program.cs", true)]
+    [TestCase("/tmp/checkout/repo", "/tmp/checkout/repo/App/obj/Debug/App.dll", false)]
+    [TestCase("/tmp/checkout/repo", "/tmp/dotnet-diagnostic-100-1-socket", false)]
     [TestCase("/tmp", "/tmp/dotnet-diagnostic-100-1-socket", false)]
     [TestCase("/tmp", "/tmp/MSBuildTemp/tmp1.exec.cmd", false)]
+    [TestCase("/tmp", "/tmp/App/Program.cs", true)]
+    [TestCase("/tmp", "/tmp/App/obj/Debug/App.dll", false)]
     [TestCase("/", "/tmp/dotnet-diagnostic-100-1-socket", false)]
-    [TestCase("/", "/etc/profile", true)]
+    [TestCase("/", "/opt/other/state.json", true)]
     public void A_repository_in_a_temp_folder_is_still_the_repository_but_a_temp_folder_run_in_is_not_one(string repository, string written, bool flagged)
     {
         // `securebuild trace` run in /tmp (no repository: the working directory stands for it) must not flag the runtime's
-        // own diagnostics sockets there; a checkout under /tmp keeps its sources protected.
-        var context = new TracePolicyContext
-        {
-            Home = "/home/dev",
-            RepositoryDirectory = repository,
-            ProjectDirectories = new[] { repository.TrimEnd('/') + "/App" },
-            TempDirectories = new[] { "/tmp", "/var/tmp" },
-            DotnetRoots = new[] { "/usr/share/dotnet" },
-        };
+        // own diagnostics sockets there; a checkout or a project under /tmp keeps its sources protected.
         var (log, timeline) = Build(files: new[] { new TracedFileAccess(100, T0.AddSeconds(10), FileAccessKind.Delete, written, null) });
-        var findings = new TracePolicyEvaluator(TracePolicy.Default, context).Evaluate(log, TraceAttributor.Attribute(log, timeline))
+        var findings = Evaluate(log, timeline, context: Context(repository: repository))
             .Where(f => f.Kind == TraceFindingKind.FileWrite).Select(f => f.Event).ToList();
         Assert.That(findings, flagged ? Is.EqualTo(new[] { "delete " + written }) : Is.Empty);
     }

@@ -20,6 +20,29 @@ public sealed class TracePolicyContext
     /// </summary>
     public string? RepositoryDirectory { get; init; }
 
+    /// <summary>
+    /// Whether a path lies in the sources the command builds, where the temporary folders' allowances do not reach: the
+    /// <see cref="RepositoryDirectory"/> (a repository checked out under /tmp is still the repository). When that is a
+    /// temporary folder itself or lies above one (the working directory of a command run in /tmp or / outside any
+    /// repository), it is no checkout, and the built projects' folders stand for the sources instead.
+    /// </summary>
+    public bool InSources(string path) => _sourceFolders.Value.Any(folder => TracePolicyEvaluator.Under(path, folder));
+
+    private readonly Lazy<IReadOnlyList<string>> _sourceFolders;
+
+    public TracePolicyContext()
+    {
+        _sourceFolders = new Lazy<IReadOnlyList<string>>(() =>
+        {
+            bool HoldsTemp(string folder) => TempDirectories.Any(temp => TracePolicyEvaluator.Under(temp, folder));
+            if (RepositoryDirectory is null || !HoldsTemp(RepositoryDirectory))
+            {
+                return RepositoryDirectory is null ? Array.Empty<string>() : new[] { RepositoryDirectory };
+            }
+            return ProjectDirectories.Where(project => !HoldsTemp(project)).ToList();
+        });
+    }
+
     /// <summary>Folders of the projects built (their obj/ and bin/ may be written).</summary>
     public IReadOnlyList<string> ProjectDirectories { get; init; } = Array.Empty<string>();
 

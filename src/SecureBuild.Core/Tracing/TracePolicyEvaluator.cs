@@ -242,14 +242,10 @@ public sealed class TracePolicyEvaluator
     private bool WriteAllowed(string path, int pid, TracePhase phase, FileAccessKind kind)
     {
         var entries = TracePolicy.IsRestoreLike(phase) ? _policy.Writes.Concat(_policy.RestoreWrites) : _policy.Writes;
-        // A repository checked out in a temporary folder is still the repository. A working directory that is a temporary
-        // folder itself, or lies above one (a command run in /tmp or /, outside any repository), is not a checkout there:
-        // what is written in the temporary folder is judged as any other write to it.
-        bool inRepository = _context.RepositoryDirectory is { } repository && Under(path, repository)
-            && !_context.TempDirectories.Any(temp => Under(temp, repository));
+        bool inSources = _context.InSources(path);
         foreach (var entry in entries)
         {
-            if (inRepository && entry == "@temp")
+            if (inSources && entry == "@temp")
             {
                 continue;
             }

@@ -109,9 +109,9 @@ public sealed class UndeclaredInputCheck
         {
             return true;
         }
-        if (_context.RepositoryDirectory is { } repository && TracePolicyEvaluator.Under(path, repository))
+        if (_context.InSources(path))
         {
-            return false; // a repository checked out under /tmp is still the repository
+            return false;
         }
         return SystemFolders.Any(f => TracePolicyEvaluator.Under(path, f))
             || _context.DotnetRoots.Any(f => TracePolicyEvaluator.Under(path, f))
