@@ -143,12 +143,19 @@ public sealed class LockFileTests
     public void Update_creates_merges_and_leaves_an_unparsable_lock_alone()
     {
         var dir = Directory.CreateTempSubdirectory("sb-lock-").FullName;
-        var path = Path.Combine(dir, RepositoryLock.DefaultFileName);
-        LockFile.Update(path, l => LockComparer.Merge(l, new LockObservation { SdkVersion = "10.0.401" }));
-        Assert.That(LockFile.Load(path).SdkVersion, Is.EqualTo("10.0.401"));
-        File.WriteAllText(path, "garbage");
-        Assert.Throws<LockFormatException>(() => LockFile.Update(path, l => l.SdkVersion = "x"));
-        Assert.That(File.ReadAllText(path), Is.EqualTo("garbage"));
+        try
+        {
+            var path = Path.Combine(dir, RepositoryLock.DefaultFileName);
+            LockFile.Update(path, l => LockComparer.Merge(l, new LockObservation { SdkVersion = "10.0.401" }));
+            Assert.That(LockFile.Load(path).SdkVersion, Is.EqualTo("10.0.401"));
+            File.WriteAllText(path, "garbage");
+            Assert.Throws<LockFormatException>(() => LockFile.Update(path, l => l.SdkVersion = "x"));
+            Assert.That(File.ReadAllText(path), Is.EqualTo("garbage"));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
     }
 
     internal static byte[] Resign(Core.Json.JsonMap content)

@@ -79,9 +79,21 @@ public sealed class GeneratedPipelineOracleTests
     internal static PipelineSettings Make(string[] builders, int k) =>
         new() { Builders = builders.Select(PipelineBuilder.Parse).ToList(), Threshold = k, SecureBuildVersion = "0.1.0" };
 
+    // One scratch folder for the fixture, deleted when it ends; each file gets its own subfolder (the tests run in parallel).
+    private static readonly Lazy<string> Scratch = new(() => ScratchDirectory.Create("securebuild-pipeline-oracle"));
+
+    [OneTimeTearDown]
+    public void DeleteScratch()
+    {
+        if (Scratch.IsValueCreated)
+        {
+            ScratchDirectory.TryDelete(Scratch.Value);
+        }
+    }
+
     private static string Write(string name, string text)
     {
-        var dir = ScratchDirectory.Create("securebuild-pipeline-oracle");
+        var dir = Directory.CreateDirectory(Path.Combine(Scratch.Value, Guid.NewGuid().ToString("N"))).FullName;
         var path = Path.Combine(dir, name);
         File.WriteAllText(path, text);
         return path;
