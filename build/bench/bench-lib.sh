@@ -99,8 +99,12 @@ bench_cleanup_on_exit() {
   trap 'exit 130' INT
   trap 'exit 143' TERM
 }
+# bench_on_exit COMMAND : one more thing _bench_cleanup does on exit (before removing $WORK), e.g. stopping servers.
+BENCH_EXIT_HOOKS=()
+bench_on_exit() { BENCH_EXIT_HOOKS+=("$1"); }
 _bench_cleanup() {
-  local status=$?
+  local status=$? hook
+  for hook in "${BENCH_EXIT_HOOKS[@]}"; do eval "$hook"; done
   if [ "${BENCH_KEEP:-0}" = "1" ]; then echo "${BENCH_NAME:-bench}: kept $WORK" >&2; else rm -rf "$WORK"; fi
   rm -rf "$GLOBAL_PACKAGES/securebuild.sdk/$VERSION"
   exit "$status"

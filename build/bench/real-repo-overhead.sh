@@ -23,6 +23,9 @@
 #   BENCH_SDK_IMPORT    sdk (default): the documented adoption, <Sdk Name="SecureBuild.Sdk" /> resolved by NuGet's MSBuild
 #                       SDK resolver; path: the SDK's Sdk.props/Sdk.targets imported by path from the unpacked package
 #                       instead (no SDK resolver), to tell what the SDK's own files cost from what resolving it costs
+#   BENCH_NODE_REUSE    0 (default): every build starts its own MSBuild worker nodes (MSBUILDDISABLENODEREUSE=1), as a CI
+#                       job does; 1: MSBuild's own default on a developer's machine, worker nodes stay alive between builds and
+#                       both copies' builds share them (they are shut down at the end with `dotnet build-server shutdown`)
 #   BENCH_BASELINE      plain (default): the other copy is the repository as it is; empty-sdk: the other copy adopts an
 #                       empty MSBuild SDK (Sdk.props and Sdk.targets with nothing in them) from the same feed in the same
 #                       way, so both copies pay NuGet's SDK resolver and the ratio is what SecureBuild.Sdk's own files cost
@@ -54,8 +57,15 @@ for n in "$PAIRS_CLEAN" "$PAIRS_NOOP"; do
 done
 
 export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
-# Every build starts its own MSBuild nodes, so no variant profits from nodes the other one warmed.
-export MSBUILDDISABLENODEREUSE=1 DOTNET_CLI_USE_MSBUILD_SERVER=0
+# By default every build starts its own MSBuild nodes, so no variant profits from nodes the other one warmed.
+# BENCH_NODE_REUSE=1 measures what a developer's repeated builds cost instead: reused nodes, shared by both copies.
+NODE_REUSE="${BENCH_NODE_REUSE:-0}"
+case "$NODE_REUSE" in
+  0) export MSBUILDDISABLENODEREUSE=1 ;;
+  1) unset MSBUILDDISABLENODEREUSE ;;
+  *) bench_die "BENCH_NODE_REUSE is 0 or 1 (got '$NODE_REUSE')" ;;
+esac
+export DOTNET_CLI_USE_MSBUILD_SERVER=0
 bench_require git jq openssl python3
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/real-repo-overhead.XXXXXX")"
@@ -63,6 +73,9 @@ FEED="$WORK/feed"
 VERSION="0.1.0-bench.$(date +%s)"
 GLOBAL_PACKAGES="$(bench_global_packages)"
 bench_cleanup_on_exit "${BENCH_KEEP_TEMP:-0}"
+# Reused nodes outlive the builds: stop them (and only MSBuild's) whatever way the script ends.
+[ "$NODE_REUSE" = 0 ] || bench_on_exit 'dotnet build-server shutdown --msbuild >/dev/null 2>&1 || true'
+
 rm -rf "$RESULTS_DIR"
 mkdir -p "$RESULTS_DIR"
 
@@ -161,6 +174,8 @@ PY
 add_feed "$PLAIN"
 if [ "$BASELINE" = empty-sdk ]; then
   pack_empty_sdk
+  # Like the SDK's throw-away version, the empty SDK's is never used again: out of the package cache on exit.
+  bench_on_exit 'rm -rf "$GLOBAL_PACKAGES/securebuild.bench.emptysdk/$VERSION"'
   adopt_sdk "$PLAIN" "$EMPTY_SDK"
   commit_edit "$PLAIN" "bench: the bench feed as a package source, and an empty MSBuild SDK adopted repo-wide"
 else
@@ -242,6 +257,11 @@ fi
   echo "SecureBuild.Sdk $VERSION vs the repository's own SDK: $NAME at ${COMMIT:0:12}, '${BUILD[*]}', .NET SDK $(cd "$PLAIN" && dotnet --version), $(nproc) cores"
   if [ "$BASELINE" = empty-sdk ]; then
     echo "baseline ('plain' below): the repository with an empty MSBuild SDK ($EMPTY_SDK) adopted the same way, so both copies pay NuGet's SDK resolver"
+  fi
+  if [ "$NODE_REUSE" = 1 ]; then
+    echo "MSBuild nodes: reused between builds and shared by both copies (BENCH_NODE_REUSE=1, MSBuild's default on a developer's machine)"
+  else
+    echo "MSBuild nodes: started fresh by every build (MSBUILDDISABLENODEREUSE=1, as in CI)"
   fi
   if [ "$SDK_IMPORT" = path ]; then
     echo "adoption: BENCH_SDK_IMPORT=path, the SDK's files imported by path (no NuGet SDK resolver): not how users adopt it"
