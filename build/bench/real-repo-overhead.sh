@@ -73,7 +73,8 @@ FEED="$WORK/feed"
 VERSION="0.1.0-bench.$(date +%s)"
 GLOBAL_PACKAGES="$(bench_global_packages)"
 bench_cleanup_on_exit "${BENCH_KEEP_TEMP:-0}"
-# Reused nodes outlive the builds: stop them (and only MSBuild's) whatever way the script ends.
+# Reused nodes outlive the builds: stop MSBuild's nodes (not the compiler server) whatever way the script ends. That
+# stops idle nodes other builds of this user left too; the bench wants a machine where nothing else builds anyway.
 [ "$NODE_REUSE" = 0 ] || bench_on_exit 'dotnet build-server shutdown --msbuild >/dev/null 2>&1 || true'
 
 rm -rf "$RESULTS_DIR"
