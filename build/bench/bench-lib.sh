@@ -91,8 +91,9 @@ bench_load_summary() {
     printf "\n" }'
 }
 
-# bench_cleanup_on_exit KEEP : on exit (also Ctrl+C, TERM) removes $WORK unless KEEP is 1, and always the throw-away
-# $VERSION of the SDK from $GLOBAL_PACKAGES (that version is never used again). Set WORK, VERSION and GLOBAL_PACKAGES first.
+# bench_cleanup_on_exit KEEP : on exit (also Ctrl+C, TERM) removes $WORK unless KEEP is 1, and always every package of
+# the throw-away $VERSION the bench packed (SecureBuild.Sdk, a baseline SDK) from $GLOBAL_PACKAGES: that version is
+# never used again. Set WORK, VERSION and GLOBAL_PACKAGES first.
 bench_cleanup_on_exit() {
   BENCH_KEEP="$1"
   trap '_bench_cleanup' EXIT
@@ -106,7 +107,7 @@ _bench_cleanup() {
   local status=$? hook
   for hook in "${BENCH_EXIT_HOOKS[@]}"; do eval "$hook"; done
   if [ "${BENCH_KEEP:-0}" = "1" ]; then echo "${BENCH_NAME:-bench}: kept $WORK" >&2; else rm -rf "$WORK"; fi
-  rm -rf "$GLOBAL_PACKAGES/securebuild.sdk/$VERSION"
+  [ -z "${GLOBAL_PACKAGES:-}" ] || [ -z "${VERSION:-}" ] || rm -rf "$GLOBAL_PACKAGES"/securebuild.*/"$VERSION"
   exit "$status"
 }
 

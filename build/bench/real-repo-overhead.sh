@@ -175,8 +175,6 @@ PY
 add_feed "$PLAIN"
 if [ "$BASELINE" = empty-sdk ]; then
   pack_empty_sdk
-  # Like the SDK's throw-away version, the empty SDK's is never used again: out of the package cache on exit.
-  bench_on_exit 'rm -rf "$GLOBAL_PACKAGES/securebuild.bench.emptysdk/$VERSION"'
   adopt_sdk "$PLAIN" "$EMPTY_SDK"
   commit_edit "$PLAIN" "bench: the bench feed as a package source, and an empty MSBuild SDK adopted repo-wide"
 else

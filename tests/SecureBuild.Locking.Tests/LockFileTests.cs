@@ -1,5 +1,6 @@
 using System.Text;
 using SecureBuild.Core.Locking;
+using SecureBuild.TestSupport;
 
 namespace SecureBuild.Locking.Tests;
 
@@ -142,7 +143,7 @@ public sealed class LockFileTests
     [Test]
     public void Update_creates_merges_and_leaves_an_unparsable_lock_alone()
     {
-        var dir = Directory.CreateTempSubdirectory("sb-lock-").FullName;
+        var dir = ScratchDirectory.Create("sb-lock");
         try
         {
             var path = Path.Combine(dir, RepositoryLock.DefaultFileName);
@@ -154,7 +155,7 @@ public sealed class LockFileTests
         }
         finally
         {
-            Directory.Delete(dir, recursive: true);
+            ScratchDirectory.TryDelete(dir);
         }
     }
 
